@@ -1,0 +1,20 @@
+//! Pure domain of the solidarity ledger: exact money, currency conversion, weighted splits, the
+//! double-entry journal and its hash chain. No I/O, no clock, no randomness: time and ids are passed
+//! in, so every decision can be replayed by an auditor and property-tested.
+
+pub mod chain;
+pub mod fx;
+pub mod journal;
+pub mod money;
+pub mod split;
+pub mod time;
+
+pub use chain::{ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, RecordPosting};
+pub use fx::{Conversion, ExchangeRate, FxError, RateSource};
+pub use journal::{
+    Account, AccountCode, AccountId, AccountKind, Actor, BalancedTransaction, JournalViolation,
+    OrganisationId, Posting, TransactionDraft, TransactionId, TransactionKind,
+};
+pub use money::{Amount, AmountError, Currency, CurrencyError, MAX_AMOUNT_MINOR};
+pub use split::{SplitError, split_by_weights};
+pub use time::Timestamp;
