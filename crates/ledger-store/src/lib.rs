@@ -1,1 +1,472 @@
-//! placeholder
+//! Persistence of the solidarity ledger: one interface over SQLite (the embedded default) and
+//! PostgreSQL (production), with migrations embedded in the binary.
+//!
+//! Reads go straight to a connection pool. Every write goes through the [`writer`]: a task that
+//! groups queued write requests into one database transaction (group commit), serialised across
+//! processes by the chain-head lock, while each request keeps its own outcome.
+
+mod error;
+mod rows;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledger_core::{Account, AccountCode, AccountId, ChainHash, ChainVerifier, JournalRecord, Timestamp};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use writer::{
+    BalanceBound, BalanceGuard, CommittedTransaction, IdempotencyEntry, StoredResponse,
+    WriteOutcome, WriteRequest,
+};
+
+use rows::{AccountRow, PostingRow, TransactionRow};
+
+/// The most transactions one journal read returns; callers page with `after_sequence`.
+pub const MAX_JOURNAL_PAGE: u32 = 1_000;
+
+/// How long a connection waits for the SQLite write lock held by another process before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Pool size for reads (the writer takes one more connection while it commits).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_connections: 10 }
+    }
+}
+
+/// The two database engines the ledger runs on.
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which engine a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the same code against whichever pool the store has; the SQL must be valid in both dialects
+/// (`$1` placeholders work in both).
+macro_rules! on_pool {
+    ($backend:expr, $pool:ident => $body:expr) => {
+        match $backend {
+            Backend::Sqlite($pool) => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Handle to the ledger's database. Cheap to clone; all clones share the pool and the writer.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<StoreInner>,
+}
+
+#[derive(Debug)]
+struct StoreInner {
+    backend: Backend,
+    writer: mpsc::Sender<writer::Queued>,
+}
+
+/// The outcome of recomputing the chain and every balance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VerifyReport {
+    pub transactions_count: u64,
+    pub postings_count: u64,
+    /// Hash of the last transaction that verified.
+    pub head_hash: ChainHash,
+    /// The first place where the chain breaks, if any.
+    pub first_break: Option<ledger_core::ChainBreak>,
+    /// Accounts whose stored balance differs from the sum of their postings.
+    pub balance_mismatches: Vec<BalanceMismatch>,
+    /// Set when the chain-head row does not point at the last transaction.
+    pub head_mismatch: Option<String>,
+}
+
+impl VerifyReport {
+    pub fn is_valid(&self) -> bool {
+        self.first_break.is_none() && self.balance_mismatches.is_empty() && self.head_mismatch.is_none()
+    }
+}
+
+/// A stored balance that disagrees with the postings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BalanceMismatch {
+    pub account_id: Uuid,
+    pub stored_minor: i64,
+    pub postings_minor: i128,
+}
+
+impl Store {
+    /// Opens the database at `url` (`sqlite:path` or `postgres://...`); a SQLite file and its
+    /// directory are created when missing. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let connect_options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .connect_with(connect_options)
+                .await?;
+            Backend::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let connect_options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit is on disk before it is acknowledged, even in WAL mode.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            if let Some(parent) = Path::new(connect_options.get_filename()).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections)
+                .connect_with(connect_options)
+                .await?;
+            Backend::Sqlite(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let writer = writer::spawn(backend.clone());
+        Ok(Store {
+            inner: Arc::new(StoreInner { backend, writer }),
+        })
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// Which engine this store runs on.
+    pub fn kind(&self) -> BackendKind {
+        match self.backend() {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this engine.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend() {
+            Backend::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await?,
+            Backend::Postgres(pool) => {
+                sqlx::migrate!("../../migrations/postgres").run(pool).await?
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the database answers and every embedded migration has been applied.
+    pub async fn is_ready(&self) -> Result<bool, StoreError> {
+        let migrator = match self.backend() {
+            Backend::Sqlite(_) => sqlx::migrate!("../../migrations/sqlite"),
+            Backend::Postgres(_) => sqlx::migrate!("../../migrations/postgres"),
+        };
+        let expected = migrator.iter().filter(|migration| migration.migration_type.is_up_migration()).count();
+        let applied: Result<i64, sqlx::Error> = on_pool!(self.backend(), pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(pool)
+                .await
+        });
+        match applied {
+            Ok(applied) => Ok(usize::try_from(applied).is_ok_and(|applied| applied >= expected)),
+            // No migrations table yet: reachable but not migrated.
+            Err(sqlx::Error::Database(_)) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Closes the pools after the writer has finished what was queued.
+    pub async fn close(&self) {
+        on_pool!(self.backend(), pool => pool.close().await)
+    }
+
+    /// Opens an account; its code must be new.
+    pub async fn open_account(&self, account: &Account, now: Timestamp) -> Result<(), StoreError> {
+        let result = on_pool!(self.backend(), pool => {
+            sqlx::query(
+                "INSERT INTO accounts (id, code, name, kind, currency, owner_organisation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(account.id.as_uuid())
+            .bind(account.code.as_str())
+            .bind(&account.name)
+            .bind(account.kind.as_str())
+            .bind(account.currency.code())
+            .bind(account.owner_organisation.map(|organisation| organisation.as_uuid()))
+            .bind(now.to_datetime())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(error))
+                if error.constraint() == Some("accounts_code_unique")
+                    || error.message().contains("accounts.code") =>
+            {
+                Err(StoreError::AccountCodeTaken(account.code.to_string()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// One account by id.
+    pub async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(rows::select_account!(), " WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    /// One account by code.
+    pub async fn account_by_code(&self, code: &AccountCode) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(rows::select_account!(), " WHERE code = $1"))
+                .bind(code.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    /// The accounts among `ids` that exist, keyed by id: what journal validation needs.
+    pub async fn accounts(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Account>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(account) = self.account(*id).await? {
+                found.insert(*id, account);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Appends one balanced transaction; the convenience form of [`Store::write`].
+    pub async fn append(
+        &self,
+        transaction: ledger_core::BalancedTransaction,
+    ) -> Result<CommittedTransaction, StoreError> {
+        match self.write(WriteRequest::transaction(transaction)).await? {
+            WriteOutcome::Committed(mut committed) if committed.len() == 1 => {
+                committed.pop().ok_or(StoreError::WriterStopped)
+            }
+            other => Err(StoreError::Corrupt(format!(
+                "a plain append returned {other:?}"
+            ))),
+        }
+    }
+
+    /// Queues a write and waits for its own outcome. The effect is durable when this returns `Ok`.
+    pub async fn write(&self, request: WriteRequest) -> Result<WriteOutcome, StoreError> {
+        writer::submit(&self.inner.writer, request).await
+    }
+
+    /// The stored response of an idempotent request, if its key was used in this scope.
+    pub async fn idempotency_record(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let row: Option<rows::IdempotencyRow> = sqlx::query_as(rows::SELECT_IDEMPOTENCY)
+                .bind(scope)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?;
+            row.map(StoredResponse::try_from).transpose()
+        })
+    }
+
+    /// The account's balance in minor units: current, or as of a sequence number (inclusive).
+    pub async fn balance(&self, id: AccountId, at_sequence: Option<u64>) -> Result<i64, StoreError> {
+        let balance: Option<i64> = match at_sequence {
+            None => on_pool!(self.backend(), pool => {
+                sqlx::query_scalar("SELECT balance_minor FROM account_balances WHERE account_id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(pool)
+                    .await?
+            }),
+            Some(sequence) => {
+                let sequence = sequence_to_db(sequence)?;
+                on_pool!(self.backend(), pool => {
+                    sqlx::query_scalar(
+                        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM journal_postings \
+                         WHERE account_id = $1 AND sequence <= $2",
+                    )
+                    .bind(id.as_uuid())
+                    .bind(sequence)
+                    .fetch_optional(pool)
+                    .await?
+                })
+            }
+        };
+        Ok(balance.unwrap_or(0))
+    }
+
+    /// The last committed sequence and hash (0 and the genesis hash for an empty journal).
+    pub async fn chain_head(&self) -> Result<(u64, ChainHash), StoreError> {
+        let (sequence, hash): (i64, Vec<u8>) = on_pool!(self.backend(), pool => {
+            sqlx::query_as("SELECT last_sequence, last_hash FROM chain_head WHERE id = 1")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok((sequence_from_db(sequence)?, hash_from_db(&hash)?))
+    }
+
+    /// Up to `limit` (at most [`MAX_JOURNAL_PAGE`]) committed transactions after `after_sequence`,
+    /// in chain order, with their postings.
+    pub async fn journal_after(
+        &self,
+        after_sequence: u64,
+        limit: u32,
+    ) -> Result<Vec<JournalRecord>, StoreError> {
+        let after = sequence_to_db(after_sequence)?;
+        let limit = i64::from(limit.clamp(1, MAX_JOURNAL_PAGE));
+        let (transactions, postings): (Vec<TransactionRow>, Vec<PostingRow>) =
+            on_pool!(self.backend(), pool => {
+                let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
+                    rows::select_transaction!(),
+                    " WHERE sequence > $1 ORDER BY sequence LIMIT $2"
+                ))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                let last = transactions.last().map_or(after, |row| row.sequence);
+                let postings: Vec<PostingRow> = sqlx::query_as(
+                    "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
+                     WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
+                )
+                .bind(after)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+                (transactions, postings)
+            });
+        rows::assemble_records(transactions, postings)
+    }
+
+    /// Recomputes the whole chain and every account balance from the postings, and compares them
+    /// with what the database keeps.
+    pub async fn verify(&self) -> Result<VerifyReport, StoreError> {
+        const PAGE: u32 = MAX_JOURNAL_PAGE;
+        let mut verifier = ChainVerifier::new();
+        let mut first_break = None;
+        let mut after = 0;
+        'pages: loop {
+            let page = self.journal_after(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.sequence;
+            for record in &page {
+                if let Err(broken) = verifier.push(record) {
+                    first_break = Some(broken);
+                    break 'pages;
+                }
+            }
+        }
+        let mut balance_mismatches = Vec::new();
+        let mut head_mismatch = None;
+        if first_break.is_none() {
+            let stored: Vec<(Uuid, i64)> = on_pool!(self.backend(), pool => {
+                sqlx::query_as("SELECT account_id, balance_minor FROM account_balances ORDER BY account_id")
+                    .fetch_all(pool)
+                    .await?
+            });
+            let mut computed: HashMap<Uuid, i128> = HashMap::new();
+            for ((account_id, _currency), balance) in verifier.balances() {
+                *computed.entry(*account_id).or_default() += *balance;
+            }
+            for (account_id, stored_minor) in &stored {
+                let postings_minor = computed.remove(account_id).unwrap_or(0);
+                if i128::from(*stored_minor) != postings_minor {
+                    balance_mismatches.push(BalanceMismatch {
+                        account_id: *account_id,
+                        stored_minor: *stored_minor,
+                        postings_minor,
+                    });
+                }
+            }
+            for (account_id, postings_minor) in computed {
+                balance_mismatches.push(BalanceMismatch {
+                    account_id,
+                    stored_minor: 0,
+                    postings_minor,
+                });
+            }
+            let (head_sequence, head_hash) = self.chain_head().await?;
+            let last_verified = verifier.next_sequence() - 1;
+            if head_sequence != last_verified || head_hash != verifier.head_hash() {
+                head_mismatch = Some(format!(
+                    "chain head says sequence {head_sequence} ({head_hash}), the journal ends at {last_verified} ({})",
+                    verifier.head_hash()
+                ));
+            }
+        }
+        Ok(VerifyReport {
+            transactions_count: verifier.transactions_count(),
+            postings_count: verifier.postings_count(),
+            head_hash: verifier.head_hash(),
+            first_break,
+            balance_mismatches,
+            head_mismatch,
+        })
+    }
+
+    /// Raw access for tests and tools that must reach past the interface (tamper tests, benchmarks'
+    /// baselines). Not for application code.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        match self.backend() {
+            Backend::Sqlite(pool) => Some(pool),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// See [`Store::sqlite_pool`].
+    pub fn postgres_pool(&self) -> Option<&PgPool> {
+        match self.backend() {
+            Backend::Postgres(pool) => Some(pool),
+            Backend::Sqlite(_) => None,
+        }
+    }
+}
+
+pub(crate) fn sequence_to_db(sequence: u64) -> Result<i64, StoreError> {
+    i64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("sequence {sequence} out of range")))
+}
+
+pub(crate) fn sequence_from_db(sequence: i64) -> Result<u64, StoreError> {
+    u64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("negative sequence {sequence}")))
+}
+
+pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
+    ChainHash::from_slice(bytes)
+        .ok_or_else(|| StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len())))
+}

@@ -1,0 +1,286 @@
+//! `ledger-bench`: measures the ledger's write path on SQLite and PostgreSQL with durable commits,
+//! and, in the same run, the machine's baseline (plain single-row INSERT commits on the same
+//! database), so figures from different machines can be compared. Run it in release mode:
+//! `cargo run --release -p ledger-bench -- append`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use ledger_core::{
+    Account, AccountCode, AccountId, AccountKind, Actor, Amount, Currency, Posting, Timestamp,
+    TransactionDraft, TransactionId, TransactionKind,
+};
+use ledger_store::{Store, StoreOptions};
+use uuid::Uuid;
+
+#[derive(Debug, Parser)]
+#[command(about = "Benchmarks of the solidarity ledger (run with --release)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Appends per second of 2-posting transactions through the store, chain included, durable
+    /// commits, with 1 and 8 concurrent writers, plus the plain-INSERT baseline.
+    Append {
+        /// Seconds each measurement runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// Concurrent writers, one measurement per value.
+        #[arg(long, value_delimiter = ',', default_values = ["1", "8"])]
+        writers: Vec<usize>,
+        /// PostgreSQL server to use (a database is created in it); by default a throw-away durable
+        /// cluster is started from the machine's PostgreSQL binaries.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One measured series.
+struct Measurement {
+    operations: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Measurement {
+    fn per_second(&self) -> f64 {
+        self.operations as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile_ms(&self, percentile: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        if sorted.is_empty() {
+            return 0.0;
+        }
+        let index = ((sorted.len() as f64 - 1.0) * percentile).round() as usize;
+        sorted[index].as_secs_f64() * 1000.0
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Command::Append { seconds, backends, writers, postgres_url } => {
+            runtime.block_on(append(Duration::from_secs(seconds), &backends, &writers, postgres_url))
+        }
+    }
+}
+
+async fn append(
+    duration: Duration,
+    backends: &[Backend],
+    writer_counts: &[usize],
+    postgres_url: Option<String>,
+) -> Result<()> {
+    println!(
+        "| engine | what | writers | ops/s | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|"
+    );
+    let scratch = tempfile::tempdir()?;
+    // Kept alive until the end of the run when we start our own cluster.
+    let mut cluster = None;
+    for backend in backends {
+        for &writers in writer_counts {
+            let url = match backend {
+                Backend::Sqlite => format!(
+                    "sqlite:{}",
+                    scratch.path().join(format!("bench-{}.db", Uuid::new_v4().simple())).display()
+                ),
+                Backend::Postgres => {
+                    postgres_database(&postgres_url, &mut cluster).await?
+                }
+            };
+            let baseline = baseline_inserts(&url, writers, duration).await?;
+            report(*backend, "baseline: single-row INSERT commits", writers, &baseline);
+            let ledger = ledger_appends(&url, writers, duration).await?;
+            report(*backend, "ledger: 2-posting append, chained", writers, &ledger);
+        }
+    }
+    Ok(())
+}
+
+fn report(backend: Backend, what: &str, writers: usize, measurement: &Measurement) {
+    println!(
+        "| {backend:?} | {what} | {writers} | {:.0} | {:.2} | {:.2} |",
+        measurement.per_second(),
+        measurement.percentile_ms(0.50),
+        measurement.percentile_ms(0.99),
+    );
+}
+
+async fn postgres_database(
+    server_url: &Option<String>,
+    cluster: &mut Option<ledger_testkit::PostgresCluster>,
+) -> Result<String> {
+    let name = format!("bench_{}", Uuid::new_v4().simple());
+    if let Some(server_url) = server_url {
+        use sqlx::{Connection, Executor};
+        let mut connection = sqlx::PgConnection::connect(server_url).await?;
+        connection.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await?;
+        let mut url = url_without_database(server_url);
+        url.push('/');
+        url.push_str(&name);
+        return Ok(url);
+    }
+    if cluster.is_none() {
+        // Durable: fsync on, as production runs.
+        *cluster = Some(
+            ledger_testkit::PostgresCluster::start(true)
+                .map_err(anyhow::Error::msg)
+                .context("starting a throw-away PostgreSQL cluster")?,
+        );
+    }
+    match cluster {
+        Some(cluster) => cluster.create_database(&name).await.map_err(anyhow::Error::msg),
+        None => bail!("no PostgreSQL cluster"),
+    }
+}
+
+fn url_without_database(url: &str) -> String {
+    let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
+    match before_query.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => before_query[..slash].to_owned(),
+        _ => before_query.to_owned(),
+    }
+}
+
+/// Plain single-row INSERTs, each its own durable commit: what the machine and engine give
+/// without any ledger logic.
+async fn baseline_inserts(url: &str, writers: usize, duration: Duration) -> Result<Measurement> {
+    let store = Store::connect(url, StoreOptions { max_connections: writers as u32 + 1 }).await?;
+    let create = "CREATE TABLE bench_baseline (id BIGINT NOT NULL PRIMARY KEY, payload TEXT NOT NULL)";
+    let insert = "INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)";
+    if let Some(pool) = store.sqlite_pool() {
+        sqlx::query(create).execute(pool).await?;
+    } else if let Some(pool) = store.postgres_pool() {
+        sqlx::query(create).execute(pool).await?;
+    }
+    let counter = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..writers {
+        let store = store.clone();
+        let counter = counter.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let id = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let begun = Instant::now();
+                if let Some(pool) = store.sqlite_pool() {
+                    sqlx::query(insert).bind(id).bind("payload").execute(pool).await?;
+                } else if let Some(pool) = store.postgres_pool() {
+                    sqlx::query(insert).bind(id).bind("payload").execute(pool).await?;
+                }
+                latencies.push(begun.elapsed());
+            }
+            Ok::<_, sqlx::Error>(latencies)
+        }));
+    }
+    collect(tasks, started).await
+}
+
+async fn collect(
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>, impl std::error::Error + Send + Sync + 'static>>>,
+    started: Instant,
+) -> Result<Measurement> {
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(Measurement {
+        operations: latencies.len() as u64,
+        elapsed: started.elapsed(),
+        latencies,
+    })
+}
+
+/// Ledger appends through the store's writer (validation done beforehand, as the API does it).
+async fn ledger_appends(url: &str, writers: usize, duration: Duration) -> Result<Measurement> {
+    let store = Store::connect(url, StoreOptions { max_connections: writers as u32 + 1 }).await?;
+    store.migrate().await?;
+    let now = Timestamp::from_datetime(chrono::Utc::now());
+    let mut chart = HashMap::new();
+    for index in 0..16 {
+        let account = Account {
+            id: AccountId::from_uuid(Uuid::new_v4()),
+            code: AccountCode::parse(&format!("bench:{index}")).map_err(anyhow::Error::msg)?,
+            name: format!("bench account {index}"),
+            kind: AccountKind::Asset,
+            currency: Currency::eur(),
+            owner_organisation: None,
+        };
+        store.open_account(&account, now).await?;
+        chart.insert(account.id, account);
+    }
+    let chart = Arc::new(chart);
+    let ids: Arc<Vec<AccountId>> = Arc::new(chart.keys().copied().collect());
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let store = store.clone();
+        let chart = chart.clone();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut step = writer;
+            while Instant::now() < deadline {
+                step += 1;
+                let debit = ids[step % ids.len()];
+                let credit = ids[(step + 1) % ids.len()];
+                let amount = Amount::from_minor(100, Currency::eur()).map_err(|error| anyhow::anyhow!(error))?;
+                let transaction = TransactionDraft {
+                    id: TransactionId::from_uuid(Uuid::new_v4()),
+                    kind: TransactionKind::Adjustment,
+                    effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default(),
+                    recorded_at: Timestamp::from_datetime(chrono::Utc::now()),
+                    actor: Actor::system(),
+                    memo: "benchmark".into(),
+                    metadata: serde_json::Map::new(),
+                    postings: vec![
+                        Posting { account_id: debit, amount },
+                        Posting { account_id: credit, amount: amount.negated() },
+                    ],
+                }
+                .validate(&chart)
+                .map_err(|violations| anyhow::anyhow!("{violations:?}"))?;
+                let begun = Instant::now();
+                store.append(transaction).await?;
+                latencies.push(begun.elapsed());
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let measurement = Measurement {
+        operations: latencies.len() as u64,
+        elapsed: started.elapsed(),
+        latencies,
+    };
+    let report = store.verify().await?;
+    if !report.is_valid() {
+        bail!("the chain does not verify after the benchmark: {report:?}");
+    }
+    Ok(measurement)
+}

@@ -1,0 +1,638 @@
+//! The journal writer: every write of the ledger goes through one task per process that takes the
+//! requests queued since its last commit and commits them together in one database transaction
+//! (group commit), so a commit's fixed cost (lock, fsync) is shared by everything waiting.
+//!
+//! Each request keeps its own outcome. Decisions that depend on the database (idempotency keys
+//! already used, balance guards) are taken in memory under the chain-head lock, in queue order, so
+//! a refused request writes nothing and does not disturb the others. If the group's database
+//! transaction fails as a whole, the writer retries each request alone so only the faulty one fails.
+//!
+//! Across processes, appends are serialised by the database: PostgreSQL locks the chain-head row
+//! `FOR UPDATE`; SQLite takes its write lock with `BEGIN IMMEDIATE`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger_core::{AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId};
+use sqlx::{PgConnection, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{Backend, StoreError, hash_from_db, sequence_from_db, sequence_to_db};
+
+/// Requests waiting for the writer. A full queue makes callers wait (back-pressure) rather than
+/// grow memory without bound.
+const QUEUE_CAPACITY: usize = 10_000;
+/// The most requests committed in one database transaction: large enough to absorb bursts, small
+/// enough that one commit stays short and its arrays stay modest.
+const MAX_GROUP_REQUESTS: usize = 512;
+/// The most postings in one group, for the same reason.
+const MAX_GROUP_POSTINGS: usize = 100_000;
+
+/// One unit of work: transactions to append, an optional idempotency record and balance guards,
+/// committed together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct WriteRequest {
+    /// Appended in this order, with consecutive sequence numbers within the request.
+    pub transactions: Vec<BalancedTransaction>,
+    /// Stored with the effect; if the key was already used in its scope, nothing is written and the
+    /// outcome is [`WriteOutcome::Replayed`] or [`WriteOutcome::IdempotencyConflict`].
+    pub idempotency: Option<IdempotencyEntry>,
+    /// Bounds the accounts' balances must respect after this request's transactions.
+    pub guards: Vec<BalanceGuard>,
+}
+
+impl WriteRequest {
+    /// A request that appends one transaction.
+    pub fn transaction(transaction: BalancedTransaction) -> WriteRequest {
+        WriteRequest {
+            transactions: vec![transaction],
+            ..WriteRequest::default()
+        }
+    }
+
+    fn postings_count(&self) -> usize {
+        self.transactions.iter().map(|transaction| transaction.postings().len()).sum()
+    }
+}
+
+/// The response to remember for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyEntry {
+    /// Whose key it is (keys of different callers never collide).
+    pub scope: String,
+    pub key: String,
+    /// SHA-256 of the request (method, path, body): the same key with another request is a conflict.
+    pub fingerprint: [u8; 32],
+    pub response_status: u16,
+    pub response_body: String,
+    pub created_at: Timestamp,
+}
+
+/// A response stored under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub fingerprint: [u8; 32],
+    pub response_status: u16,
+    pub response_body: String,
+}
+
+/// A bound on an account's balance (signed minor units, debit positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceBound {
+    AtLeast(i64),
+    AtMost(i64),
+}
+
+/// A condition on an account's balance after a request's transactions, checked under the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceGuard {
+    pub account_id: AccountId,
+    pub bound: BalanceBound,
+}
+
+/// Where a committed transaction sits in the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommittedTransaction {
+    pub transaction_id: TransactionId,
+    pub sequence: u64,
+    pub hash: ChainHash,
+}
+
+/// What became of a write request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// Written and durable.
+    Committed(Vec<CommittedTransaction>),
+    /// The key was used before with the same request: here is the first response; nothing written.
+    Replayed(StoredResponse),
+    /// The key was used before with another request; nothing written.
+    IdempotencyConflict,
+    /// A guard did not hold; nothing written.
+    GuardFailed {
+        account_id: AccountId,
+        balance_minor: i64,
+    },
+}
+
+pub(crate) struct Queued {
+    request: WriteRequest,
+    respond: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Queued").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn spawn(backend: Backend) -> mpsc::Sender<Queued> {
+    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    tokio::spawn(run(backend, receiver));
+    sender
+}
+
+pub(crate) async fn submit(
+    writer: &mpsc::Sender<Queued>,
+    request: WriteRequest,
+) -> Result<WriteOutcome, StoreError> {
+    let (respond, response) = oneshot::channel();
+    writer
+        .send(Queued { request, respond })
+        .await
+        .map_err(|_| StoreError::WriterStopped)?;
+    response.await.map_err(|_| StoreError::WriterStopped)?
+}
+
+async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
+    while let Some(first) = receiver.recv().await {
+        let mut postings_count = first.request.postings_count();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP_REQUESTS && postings_count < MAX_GROUP_POSTINGS {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    postings_count += next.request.postings_count();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        process(&backend, group).await;
+    }
+}
+
+async fn process(backend: &Backend, group: Vec<Queued>) {
+    let requests: Vec<&WriteRequest> = group.iter().map(|queued| &queued.request).collect();
+    match commit_group(backend, &requests).await {
+        Ok(outcomes) => {
+            for (queued, outcome) in group.into_iter().zip(outcomes) {
+                // A caller that went away (request cancelled) no longer needs the answer.
+                let _ = queued.respond.send(outcome);
+            }
+        }
+        Err(error) if group.len() > 1 => {
+            tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
+            for queued in group {
+                let outcome = commit_group(backend, &[&queued.request])
+                    .await
+                    .and_then(|mut outcomes| outcomes.pop().unwrap_or(Err(StoreError::WriterStopped)));
+                let _ = queued.respond.send(outcome);
+            }
+        }
+        Err(error) => {
+            if let Some(queued) = group.into_iter().next() {
+                let _ = queued.respond.send(Err(error));
+            }
+        }
+    }
+}
+
+/// What the group will write, decided in memory.
+struct GroupPlan<'a> {
+    outcomes: Vec<Result<WriteOutcome, StoreError>>,
+    sealed: Vec<(&'a BalancedTransaction, JournalRecord)>,
+    /// Final balance and last sequence of every account the group moves.
+    balances: Vec<(Uuid, i64, i64)>,
+    idempotency: Vec<&'a IdempotencyEntry>,
+    head: (u64, ChainHash),
+}
+
+type KeyMap = HashMap<(String, String), StoredResponse>;
+
+fn touched_accounts(requests: &[&WriteRequest]) -> Vec<Uuid> {
+    let mut accounts: Vec<Uuid> = requests
+        .iter()
+        .flat_map(|request| {
+            request
+                .transactions
+                .iter()
+                .flat_map(|transaction| transaction.postings().iter().map(|posting| posting.account_id.as_uuid()))
+                .chain(request.guards.iter().map(|guard| guard.account_id.as_uuid()))
+        })
+        .collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}
+
+fn keys(requests: &[&WriteRequest]) -> Vec<(String, String)> {
+    requests
+        .iter()
+        .filter_map(|request| request.idempotency.as_ref())
+        .map(|entry| (entry.scope.clone(), entry.key.clone()))
+        .collect()
+}
+
+/// Decides every request's outcome in queue order and seals the transactions that will be written.
+fn plan_group<'a>(
+    head: (u64, ChainHash),
+    requests: &[&'a WriteRequest],
+    mut used_keys: KeyMap,
+    mut balances: HashMap<Uuid, i64>,
+) -> GroupPlan<'a> {
+    let (mut sequence, mut previous_hash) = head;
+    let mut plan = GroupPlan {
+        outcomes: Vec::with_capacity(requests.len()),
+        sealed: Vec::new(),
+        balances: Vec::new(),
+        idempotency: Vec::new(),
+        head,
+    };
+    let mut last_sequences: HashMap<Uuid, u64> = HashMap::new();
+    for request in requests {
+        if let Some(entry) = &request.idempotency
+            && let Some(stored) = used_keys.get(&(entry.scope.clone(), entry.key.clone()))
+        {
+            plan.outcomes.push(Ok(if stored.fingerprint == entry.fingerprint {
+                WriteOutcome::Replayed(stored.clone())
+            } else {
+                WriteOutcome::IdempotencyConflict
+            }));
+            continue;
+        }
+        match apply_request(request, sequence, &balances) {
+            Err(error) => plan.outcomes.push(Err(error)),
+            Ok(tentative) => {
+                if let Some(failed) = request.guards.iter().find_map(|guard| {
+                    let id = guard.account_id.as_uuid();
+                    let balance = tentative.get(&id).or(balances.get(&id)).copied().unwrap_or(0);
+                    let holds = match guard.bound {
+                        BalanceBound::AtLeast(minimum) => balance >= minimum,
+                        BalanceBound::AtMost(maximum) => balance <= maximum,
+                    };
+                    (!holds).then_some(WriteOutcome::GuardFailed {
+                        account_id: guard.account_id,
+                        balance_minor: balance,
+                    })
+                }) {
+                    plan.outcomes.push(Ok(failed));
+                    continue;
+                }
+                let mut committed = Vec::with_capacity(request.transactions.len());
+                for transaction in &request.transactions {
+                    sequence += 1;
+                    let record = transaction.seal(sequence, previous_hash);
+                    previous_hash = record.hash;
+                    for posting in transaction.postings() {
+                        last_sequences.insert(posting.account_id.as_uuid(), sequence);
+                    }
+                    committed.push(CommittedTransaction {
+                        transaction_id: transaction.id(),
+                        sequence,
+                        hash: record.hash,
+                    });
+                    plan.sealed.push((transaction, record));
+                }
+                balances.extend(tentative);
+                if let Some(entry) = &request.idempotency {
+                    used_keys.insert(
+                        (entry.scope.clone(), entry.key.clone()),
+                        StoredResponse {
+                            fingerprint: entry.fingerprint,
+                            response_status: entry.response_status,
+                            response_body: entry.response_body.clone(),
+                        },
+                    );
+                    plan.idempotency.push(entry);
+                }
+                plan.outcomes.push(Ok(WriteOutcome::Committed(committed)));
+            }
+        }
+    }
+    plan.head = (sequence, previous_hash);
+    for (account, last_sequence) in last_sequences {
+        let balance = balances.get(&account).copied().unwrap_or(0);
+        // Sequences fit i64: they are checked when the head is read and grow by one per transaction.
+        plan.balances.push((account, balance, i64::try_from(last_sequence).unwrap_or(i64::MAX)));
+    }
+    plan
+}
+
+/// The balances a request's transactions would leave, with checked arithmetic.
+fn apply_request(
+    request: &WriteRequest,
+    _first_sequence: u64,
+    balances: &HashMap<Uuid, i64>,
+) -> Result<HashMap<Uuid, i64>, StoreError> {
+    let mut tentative: HashMap<Uuid, i64> = HashMap::new();
+    for transaction in &request.transactions {
+        for posting in transaction.postings() {
+            let id = posting.account_id.as_uuid();
+            let current = tentative.get(&id).or(balances.get(&id)).copied().unwrap_or(0);
+            let next = current
+                .checked_add(posting.amount.minor())
+                .ok_or(StoreError::BalanceOverflow(posting.account_id))?;
+            tentative.insert(id, next);
+        }
+    }
+    Ok(tentative)
+}
+
+/// Column arrays of the rows a plan writes (PostgreSQL binds them with UNNEST).
+#[derive(Default)]
+struct TransactionColumns {
+    sequence: Vec<i64>,
+    transaction_id: Vec<Uuid>,
+    kind: Vec<String>,
+    effective_date: Vec<NaiveDate>,
+    recorded_at: Vec<DateTime<Utc>>,
+    actor_subject: Vec<String>,
+    actor_organisation_id: Vec<Option<Uuid>>,
+    memo: Vec<String>,
+    metadata: Vec<String>,
+    posting_count: Vec<i32>,
+    previous_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+#[derive(Default)]
+struct PostingColumns {
+    sequence: Vec<i64>,
+    posting_index: Vec<i32>,
+    account_id: Vec<Uuid>,
+    currency: Vec<String>,
+    amount_minor: Vec<i64>,
+}
+
+fn columns(plan: &GroupPlan<'_>) -> Result<(TransactionColumns, PostingColumns), StoreError> {
+    let mut transactions = TransactionColumns::default();
+    let mut postings = PostingColumns::default();
+    for (transaction, record) in &plan.sealed {
+        let sequence = sequence_to_db(record.sequence)?;
+        transactions.sequence.push(sequence);
+        transactions.transaction_id.push(record.transaction_id);
+        transactions.kind.push(record.kind.clone());
+        transactions.effective_date.push(transaction.effective_date());
+        transactions.recorded_at.push(transaction.recorded_at().to_datetime());
+        transactions.actor_subject.push(record.actor_subject.clone());
+        transactions
+            .actor_organisation_id
+            .push(transaction.actor().organisation.map(|organisation| organisation.as_uuid()));
+        transactions.memo.push(record.memo.clone());
+        transactions.metadata.push(record.metadata.clone());
+        transactions
+            .posting_count
+            .push(i32::try_from(record.postings.len()).map_err(|_| StoreError::Corrupt("too many postings".into()))?);
+        transactions.previous_hash.push(record.previous_hash.as_bytes().to_vec());
+        transactions.hash.push(record.hash.as_bytes().to_vec());
+        for (index, posting) in record.postings.iter().enumerate() {
+            postings.sequence.push(sequence);
+            postings
+                .posting_index
+                .push(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many postings".into()))?);
+            postings.account_id.push(posting.account_id);
+            postings.currency.push(posting.currency.clone());
+            postings.amount_minor.push(posting.amount_minor);
+        }
+    }
+    Ok((transactions, postings))
+}
+
+async fn commit_group(
+    backend: &Backend,
+    requests: &[&WriteRequest],
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    match backend {
+        Backend::Sqlite(pool) => {
+            let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+            let outcomes = commit_group_sqlite(&mut transaction, requests).await?;
+            transaction.commit().await?;
+            Ok(outcomes)
+        }
+        Backend::Postgres(pool) => {
+            let mut transaction = pool.begin().await?;
+            let outcomes = commit_group_postgres(&mut transaction, requests).await?;
+            transaction.commit().await?;
+            Ok(outcomes)
+        }
+    }
+}
+
+fn head_from_row((sequence, hash): (i64, Vec<u8>)) -> Result<(u64, ChainHash), StoreError> {
+    Ok((sequence_from_db(sequence)?, hash_from_db(&hash)?))
+}
+
+const INSERT_IDEMPOTENCY: &str = "INSERT INTO idempotency_records \
+    (scope, idempotency_key, request_fingerprint, response_status, response_body, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6)";
+
+const UPDATE_HEAD: &str = "UPDATE chain_head SET last_sequence = $1, last_hash = $2 WHERE id = 1";
+
+async fn commit_group_sqlite(
+    connection: &mut SqliteConnection,
+    requests: &[&WriteRequest],
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    let head = head_from_row(
+        sqlx::query_as("SELECT last_sequence, last_hash FROM chain_head WHERE id = 1")
+            .fetch_one(&mut *connection)
+            .await?,
+    )?;
+    let mut used_keys = KeyMap::new();
+    for (scope, key) in keys(requests) {
+        let row: Option<crate::rows::IdempotencyRow> = sqlx::query_as(crate::rows::SELECT_IDEMPOTENCY)
+            .bind(&scope)
+            .bind(&key)
+            .fetch_optional(&mut *connection)
+            .await?;
+        if let Some(row) = row {
+            used_keys.insert((scope, key), StoredResponse::try_from(row)?);
+        }
+    }
+    let mut balances = HashMap::new();
+    for account in touched_accounts(requests) {
+        let balance: Option<i64> =
+            sqlx::query_scalar("SELECT balance_minor FROM account_balances WHERE account_id = $1")
+                .bind(account)
+                .fetch_optional(&mut *connection)
+                .await?;
+        if let Some(balance) = balance {
+            balances.insert(account, balance);
+        }
+    }
+    let plan = plan_group(head, requests, used_keys, balances);
+    let (transactions, postings) = columns(&plan)?;
+    for index in 0..transactions.sequence.len() {
+        sqlx::query(
+            "INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
+             actor_subject, actor_organisation_id, memo, metadata, posting_count, previous_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(transactions.sequence[index])
+        .bind(transactions.transaction_id[index])
+        .bind(&transactions.kind[index])
+        .bind(transactions.effective_date[index])
+        .bind(transactions.recorded_at[index])
+        .bind(&transactions.actor_subject[index])
+        .bind(transactions.actor_organisation_id[index])
+        .bind(&transactions.memo[index])
+        .bind(&transactions.metadata[index])
+        .bind(transactions.posting_count[index])
+        .bind(&transactions.previous_hash[index])
+        .bind(&transactions.hash[index])
+        .execute(&mut *connection)
+        .await?;
+    }
+    for index in 0..postings.sequence.len() {
+        sqlx::query(
+            "INSERT INTO journal_postings (sequence, posting_index, account_id, currency, amount_minor) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(postings.sequence[index])
+        .bind(postings.posting_index[index])
+        .bind(postings.account_id[index])
+        .bind(&postings.currency[index])
+        .bind(postings.amount_minor[index])
+        .execute(&mut *connection)
+        .await?;
+    }
+    for (account, balance, last_sequence) in &plan.balances {
+        sqlx::query(
+            "INSERT INTO account_balances (account_id, balance_minor, last_sequence) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_id) DO UPDATE SET balance_minor = excluded.balance_minor, \
+             last_sequence = excluded.last_sequence",
+        )
+        .bind(account)
+        .bind(balance)
+        .bind(last_sequence)
+        .execute(&mut *connection)
+        .await?;
+    }
+    for entry in &plan.idempotency {
+        sqlx::query(INSERT_IDEMPOTENCY)
+            .bind(&entry.scope)
+            .bind(&entry.key)
+            .bind(entry.fingerprint.as_slice())
+            .bind(i32::from(entry.response_status))
+            .bind(&entry.response_body)
+            .bind(entry.created_at.to_datetime())
+            .execute(&mut *connection)
+            .await?;
+    }
+    if plan.head != head {
+        sqlx::query(UPDATE_HEAD)
+            .bind(sequence_to_db(plan.head.0)?)
+            .bind(plan.head.1.as_bytes().as_slice())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(plan.outcomes)
+}
+
+async fn commit_group_postgres(
+    connection: &mut PgConnection,
+    requests: &[&WriteRequest],
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    // The lock that serialises appends across every service instance sharing the database.
+    let head = head_from_row(
+        sqlx::query_as("SELECT last_sequence, last_hash FROM chain_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *connection)
+            .await?,
+    )?;
+    let mut used_keys = KeyMap::new();
+    let wanted = keys(requests);
+    if !wanted.is_empty() {
+        let (scopes, keys): (Vec<String>, Vec<String>) = wanted.into_iter().unzip();
+        let rows: Vec<(String, String, Vec<u8>, i32, String)> = sqlx::query_as(
+            "SELECT r.scope, r.idempotency_key, r.request_fingerprint, r.response_status, r.response_body \
+             FROM idempotency_records r JOIN UNNEST($1::text[], $2::text[]) AS wanted (scope, idempotency_key) \
+             ON r.scope = wanted.scope AND r.idempotency_key = wanted.idempotency_key",
+        )
+        .bind(&scopes)
+        .bind(&keys)
+        .fetch_all(&mut *connection)
+        .await?;
+        for (scope, key, fingerprint, response_status, response_body) in rows {
+            let stored = StoredResponse::try_from(crate::rows::IdempotencyRow::new(
+                fingerprint,
+                response_status,
+                response_body,
+            ))?;
+            used_keys.insert((scope, key), stored);
+        }
+    }
+    let touched = touched_accounts(requests);
+    let balances: HashMap<Uuid, i64> = if touched.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (Uuid, i64)>(
+            "SELECT account_id, balance_minor FROM account_balances WHERE account_id = ANY($1)",
+        )
+        .bind(&touched)
+        .fetch_all(&mut *connection)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    let plan = plan_group(head, requests, used_keys, balances);
+    let (transactions, postings) = columns(&plan)?;
+    if !transactions.sequence.is_empty() {
+        sqlx::query(
+            "INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
+             actor_subject, actor_organisation_id, memo, metadata, posting_count, previous_hash, hash) \
+             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::date[], $5::timestamptz[], \
+             $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int[], $11::bytea[], $12::bytea[])",
+        )
+        .bind(&transactions.sequence)
+        .bind(&transactions.transaction_id)
+        .bind(&transactions.kind)
+        .bind(&transactions.effective_date)
+        .bind(&transactions.recorded_at)
+        .bind(&transactions.actor_subject)
+        .bind(&transactions.actor_organisation_id)
+        .bind(&transactions.memo)
+        .bind(&transactions.metadata)
+        .bind(&transactions.posting_count)
+        .bind(&transactions.previous_hash)
+        .bind(&transactions.hash)
+        .execute(&mut *connection)
+        .await?;
+        sqlx::query(
+            "INSERT INTO journal_postings (sequence, posting_index, account_id, currency, amount_minor) \
+             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::uuid[], $4::text[], $5::bigint[])",
+        )
+        .bind(&postings.sequence)
+        .bind(&postings.posting_index)
+        .bind(&postings.account_id)
+        .bind(&postings.currency)
+        .bind(&postings.amount_minor)
+        .execute(&mut *connection)
+        .await?;
+        let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
+            .balances
+            .iter()
+            .map(|(account, balance, last)| (*account, (*balance, *last)))
+            .unzip();
+        let (balances, lasts): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
+        sqlx::query(
+            "INSERT INTO account_balances (account_id, balance_minor, last_sequence) \
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[]) \
+             ON CONFLICT (account_id) DO UPDATE SET balance_minor = excluded.balance_minor, \
+             last_sequence = excluded.last_sequence",
+        )
+        .bind(&accounts)
+        .bind(&balances)
+        .bind(&lasts)
+        .execute(&mut *connection)
+        .await?;
+    }
+    for entry in &plan.idempotency {
+        sqlx::query(INSERT_IDEMPOTENCY)
+            .bind(&entry.scope)
+            .bind(&entry.key)
+            .bind(entry.fingerprint.as_slice())
+            .bind(i32::from(entry.response_status))
+            .bind(&entry.response_body)
+            .bind(entry.created_at.to_datetime())
+            .execute(&mut *connection)
+            .await?;
+    }
+    if plan.head != head {
+        sqlx::query(UPDATE_HEAD)
+            .bind(sequence_to_db(plan.head.0)?)
+            .bind(plan.head.1.as_bytes().as_slice())
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(plan.outcomes)
+}

@@ -1,0 +1,390 @@
+//! The store's contract, run against SQLite and PostgreSQL alike: a behaviour only one engine has is
+//! a bug. Each test is written once and instantiated for both engines by `conformance!`.
+
+mod support;
+
+use std::collections::HashSet;
+
+use ledger_core::{AccountCode, Timestamp};
+use ledger_store::{
+    BalanceBound, BalanceGuard, IdempotencyEntry, Store, StoreError, StoreOptions, WriteOutcome,
+    WriteRequest,
+};
+use support::{Fixture, open, transfer};
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::support::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::support::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    appends_get_gapless_sequences_and_a_verifiable_chain,
+    balances_are_current_and_as_of_a_sequence,
+    journal_reads_page_in_chain_order,
+    database_refuses_update_and_delete_of_history,
+    verify_names_the_sequence_of_a_changed_posting,
+    verify_notices_a_stored_balance_that_drifted,
+    idempotent_writes_replay_and_conflict,
+    concurrent_duplicate_keys_have_one_effect,
+    a_failed_guard_writes_nothing_and_spares_the_others,
+    a_failed_append_leaves_no_gap_and_no_partial_rows,
+    two_instances_appending_at_once_keep_the_chain,
+    account_codes_are_unique_and_accounts_read_back,
+    readiness_follows_migrations,
+);
+
+async fn appends_get_gapless_sequences_and_a_verifiable_chain(fixture: Fixture) {
+    // Proves appends are numbered 1, 2, 3, chained from genesis, and verify end to end.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    let mut previous = ledger_core::GENESIS_HASH;
+    for expected in 1..=3_u64 {
+        let committed = store.append(transfer(&cash, &pool, 100)).await.unwrap();
+        assert_eq!(committed.sequence, expected);
+        let record = &store.journal_after(expected - 1, 1).await.unwrap()[0];
+        assert_eq!(record.previous_hash, previous);
+        assert_eq!(record.hash, committed.hash);
+        assert_eq!(record.compute_hash(), committed.hash);
+        previous = committed.hash;
+    }
+    assert_eq!(store.chain_head().await.unwrap(), (3, previous));
+    let report = store.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!((report.transactions_count, report.postings_count), (3, 6));
+    assert_eq!(report.head_hash, previous);
+}
+
+async fn balances_are_current_and_as_of_a_sequence(fixture: Fixture) {
+    // Proves current balances and balances at a past sequence are the sums of postings.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "XOF").await;
+    let pool = open(store, "pool", "XOF").await;
+    store.append(transfer(&cash, &pool, 655_957)).await.unwrap();
+    store.append(transfer(&cash, &pool, 43)).await.unwrap();
+    store.append(transfer(&pool, &cash, 1_000)).await.unwrap();
+    assert_eq!(store.balance(cash.id, None).await.unwrap(), 655_000);
+    assert_eq!(store.balance(pool.id, None).await.unwrap(), -655_000);
+    assert_eq!(store.balance(cash.id, Some(1)).await.unwrap(), 655_957);
+    assert_eq!(store.balance(cash.id, Some(2)).await.unwrap(), 656_000);
+    assert_eq!(store.balance(cash.id, Some(0)).await.unwrap(), 0);
+    let untouched = open(store, "untouched", "XOF").await;
+    assert_eq!(store.balance(untouched.id, None).await.unwrap(), 0);
+}
+
+async fn journal_reads_page_in_chain_order(fixture: Fixture) {
+    // Proves the journal reads back every transaction exactly once, in order, with its postings.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    let mut ids = Vec::new();
+    for minor in 1..=7 {
+        let transaction = transfer(&cash, &pool, minor);
+        ids.push(transaction.id().as_uuid());
+        store.append(transaction).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.journal_after(after, 3).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.sequence;
+        seen.extend(page);
+    }
+    assert_eq!(seen.iter().map(|r| r.transaction_id).collect::<Vec<_>>(), ids);
+    assert_eq!(seen.iter().map(|r| r.sequence).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
+    assert_eq!(seen[4].postings[0].amount_minor, 5);
+    assert_eq!(seen[4].postings[1].amount_minor, -5);
+    assert_eq!(seen[4].recorded_at, "2026-11-23T03:25:16.123456Z");
+    assert_eq!(seen[4].metadata, r#"{"test":true}"#);
+}
+
+/// Runs raw SQL against whichever engine the store uses.
+async fn execute_raw(store: &Store, sql: &'static str) -> Result<u64, sqlx::Error> {
+    if let Some(pool) = store.sqlite_pool() {
+        sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())
+    } else {
+        let pool = store.postgres_pool().unwrap();
+        sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())
+    }
+}
+
+async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
+    // Proves the database itself, not only the application, refuses to rewrite history.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    store.append(transfer(&cash, &pool, 100)).await.unwrap();
+    for sql in [
+        "UPDATE journal_postings SET amount_minor = 101 WHERE sequence = 1 AND posting_index = 0",
+        "DELETE FROM journal_postings WHERE sequence = 1",
+        "UPDATE journal_transactions SET memo = 'rewritten' WHERE sequence = 1",
+        "DELETE FROM journal_transactions WHERE sequence = 1",
+        "UPDATE accounts SET currency = 'USD'",
+        "DELETE FROM accounts",
+        "DELETE FROM idempotency_records",
+    ] {
+        let error = execute_raw(store, sql).await.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
+    assert!(store.verify().await.unwrap().is_valid());
+    assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
+}
+
+async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
+    // Proves that one byte of one posting changed behind the application's back (trigger disabled)
+    // is found, at its exact sequence.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    for minor in [100, 200, 300, 400] {
+        store.append(transfer(&cash, &pool, minor)).await.unwrap();
+    }
+    assert!(store.verify().await.unwrap().is_valid());
+    if store.sqlite_pool().is_some() {
+        execute_raw(store, "DROP TRIGGER journal_postings_no_update").await.unwrap();
+    } else {
+        execute_raw(store, "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only")
+            .await
+            .unwrap();
+    }
+    // 300 → 301 changes a single byte of the stored amount.
+    let changed =
+        execute_raw(store, "UPDATE journal_postings SET amount_minor = 301 WHERE sequence = 3 AND posting_index = 0")
+            .await
+            .unwrap();
+    assert_eq!(changed, 1);
+    let report = store.verify().await.unwrap();
+    let broken = report.first_break.expect("the change must be found");
+    assert_eq!(broken.sequence, 3);
+    assert!(matches!(broken.kind, ledger_core::chain::BreakKind::HashMismatch { .. }), "{broken:?}");
+    assert!(!report.is_valid());
+}
+
+async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
+    // Proves verify recomputes balances from postings rather than trusting the stored ones.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    store.append(transfer(&cash, &pool, 100)).await.unwrap();
+    execute_raw(store, "UPDATE account_balances SET balance_minor = balance_minor + 1 WHERE balance_minor > 0")
+        .await
+        .unwrap();
+    let report = store.verify().await.unwrap();
+    assert!(report.first_break.is_none());
+    assert_eq!(report.balance_mismatches.len(), 1);
+    assert_eq!(report.balance_mismatches[0].account_id, cash.id.as_uuid());
+    assert_eq!(report.balance_mismatches[0].stored_minor, 101);
+    assert_eq!(report.balance_mismatches[0].postings_minor, 100);
+}
+
+fn keyed(transaction: ledger_core::BalancedTransaction, key: &str, fingerprint: u8) -> WriteRequest {
+    WriteRequest {
+        transactions: vec![transaction],
+        idempotency: Some(IdempotencyEntry {
+            scope: "org-a".into(),
+            key: key.into(),
+            fingerprint: [fingerprint; 32],
+            response_status: 201,
+            response_body: format!("{{\"first\":{fingerprint}}}"),
+            created_at: support::now(),
+        }),
+        guards: vec![],
+    }
+}
+
+async fn idempotent_writes_replay_and_conflict(fixture: Fixture) {
+    // Proves a reused key returns the first response and writes nothing; another body conflicts;
+    // the same key in another scope is independent.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    let first = store.write(keyed(transfer(&cash, &pool, 100), "k1", 1)).await.unwrap();
+    assert!(matches!(first, WriteOutcome::Committed(ref c) if c.len() == 1));
+    let replay = store.write(keyed(transfer(&cash, &pool, 100), "k1", 1)).await.unwrap();
+    match replay {
+        WriteOutcome::Replayed(stored) => {
+            assert_eq!(stored.response_status, 201);
+            assert_eq!(stored.response_body, "{\"first\":1}");
+        }
+        other => panic!("expected a replay, got {other:?}"),
+    }
+    let conflict = store.write(keyed(transfer(&cash, &pool, 999), "k1", 2)).await.unwrap();
+    assert_eq!(conflict, WriteOutcome::IdempotencyConflict);
+    assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
+    assert_eq!(store.chain_head().await.unwrap().0, 1);
+    let stored = store.idempotency_record("org-a", "k1").await.unwrap().unwrap();
+    assert_eq!(stored.fingerprint, [1; 32]);
+    assert!(store.idempotency_record("org-b", "k1").await.unwrap().is_none());
+    let mut other_scope = keyed(transfer(&cash, &pool, 5), "k1", 1);
+    other_scope.idempotency.as_mut().unwrap().scope = "org-b".into();
+    assert!(matches!(store.write(other_scope).await.unwrap(), WriteOutcome::Committed(_)));
+}
+
+async fn concurrent_duplicate_keys_have_one_effect(fixture: Fixture) {
+    // Proves that many simultaneous submissions with one key commit exactly once.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    let second = Store::connect(&fixture.url, StoreOptions::default()).await.unwrap();
+    let mut tasks = Vec::new();
+    for attempt in 0..16 {
+        let instance = if attempt % 2 == 0 { store.clone() } else { second.clone() };
+        let request = keyed(transfer(&cash, &pool, 100), "same-key", 7);
+        tasks.push(tokio::spawn(async move { instance.write(request).await.unwrap() }));
+    }
+    let mut committed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            WriteOutcome::Committed(_) => committed += 1,
+            WriteOutcome::Replayed(stored) => assert_eq!(stored.response_body, "{\"first\":7}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(committed, 1);
+    assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
+}
+
+async fn a_failed_guard_writes_nothing_and_spares_the_others(fixture: Fixture) {
+    // Proves a request refused by its guard writes nothing while the requests around it commit.
+    let store = &fixture.store;
+    let fees = open(store, "fee-coverage", "EUR").await;
+    let bank = open(store, "bank", "EUR").await;
+    store.append(transfer(&bank, &fees, 500)).await.unwrap();
+    // fee coverage holds a credit balance of -500; paying 600 out would leave +100: refused.
+    let guarded = |minor| WriteRequest {
+        transactions: vec![transfer(&fees, &bank, minor)],
+        idempotency: None,
+        guards: vec![BalanceGuard { account_id: fees.id, bound: BalanceBound::AtMost(0) }],
+    };
+    let (small, large, other) = tokio::join!(
+        store.write(guarded(300)),
+        store.write(guarded(600)),
+        store.append(transfer(&bank, &fees, 1)),
+    );
+    assert!(matches!(small.unwrap(), WriteOutcome::Committed(_)));
+    other.unwrap();
+    match large.unwrap() {
+        WriteOutcome::GuardFailed { account_id, balance_minor } => {
+            assert_eq!(account_id, fees.id);
+            assert!(balance_minor > 0);
+        }
+        outcome => panic!("expected the guard to fail, got {outcome:?}"),
+    }
+    assert_eq!(store.balance(fees.id, None).await.unwrap(), -201);
+    assert_eq!(store.chain_head().await.unwrap().0, 3);
+    assert!(store.verify().await.unwrap().is_valid());
+}
+
+async fn a_failed_append_leaves_no_gap_and_no_partial_rows(fixture: Fixture) {
+    // Proves an append the database rejects writes nothing and costs no sequence number, and that
+    // the requests grouped with it still commit.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    // An account that validates in memory but was never opened: the foreign key refuses it.
+    let mut ghost = cash.clone();
+    ghost.id = ledger_core::AccountId::from_uuid(uuid::Uuid::new_v4());
+    ghost.code = AccountCode::parse("ghost").unwrap();
+    let duplicate = transfer(&cash, &pool, 7);
+    store.append(duplicate.clone()).await.unwrap();
+    let (bad, good, repeated) = tokio::join!(
+        store.append(transfer(&ghost, &pool, 50)),
+        store.append(transfer(&cash, &pool, 10)),
+        store.append(duplicate),
+    );
+    assert!(matches!(bad, Err(StoreError::Database(_))), "{bad:?}");
+    assert!(repeated.is_err(), "a transaction id is committed once");
+    let good = good.unwrap();
+    assert_eq!(good.sequence, 2);
+    let next = store.append(transfer(&cash, &pool, 1)).await.unwrap();
+    assert_eq!(next.sequence, 3);
+    assert_eq!(store.balance(pool.id, None).await.unwrap(), -18);
+    let report = store.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.postings_count, 6);
+}
+
+async fn two_instances_appending_at_once_keep_the_chain(fixture: Fixture) {
+    // Proves that two processes' worth of pools, each with many concurrent writers, produce one
+    // gapless chain whose balances equal the sums of postings.
+    let first = fixture.store.clone();
+    let second = Store::connect(&fixture.url, StoreOptions::default()).await.unwrap();
+    let accounts = [
+        open(&first, "a", "EUR").await,
+        open(&first, "b", "EUR").await,
+        open(&first, "c", "EUR").await,
+    ];
+    const WRITERS: usize = 8;
+    const APPENDS_PER_WRITER: i64 = 40;
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let store = if writer % 2 == 0 { first.clone() } else { second.clone() };
+        let accounts = accounts.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut sequences = Vec::new();
+            for step in 0..APPENDS_PER_WRITER {
+                let debit = &accounts[(writer + step as usize) % 3];
+                let credit = &accounts[(writer + step as usize + 1) % 3];
+                sequences.push(store.append(transfer(debit, credit, step + 1)).await.unwrap().sequence);
+            }
+            sequences
+        }));
+    }
+    let mut all: Vec<u64> = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort_unstable();
+    let total = WRITERS as u64 * APPENDS_PER_WRITER as u64;
+    assert_eq!(all, (1..=total).collect::<Vec<_>>());
+    assert_eq!(all.iter().copied().collect::<HashSet<_>>().len() as u64, total);
+    let report = second.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.transactions_count, total);
+    let sum: i64 = futures_sum(&first, &accounts).await;
+    assert_eq!(sum, 0);
+}
+
+async fn futures_sum(store: &Store, accounts: &[ledger_core::Account]) -> i64 {
+    let mut sum = 0;
+    for account in accounts {
+        sum += store.balance(account.id, None).await.unwrap();
+    }
+    sum
+}
+
+async fn account_codes_are_unique_and_accounts_read_back(fixture: Fixture) {
+    // Proves accounts round-trip and a code cannot be opened twice.
+    let store = &fixture.store;
+    let account = open(store, "programme:x:pool", "CDF").await;
+    assert_eq!(store.account(account.id).await.unwrap(), Some(account.clone()));
+    assert_eq!(store.account_by_code(&account.code).await.unwrap(), Some(account.clone()));
+    let mut again = account.clone();
+    again.id = ledger_core::AccountId::from_uuid(uuid::Uuid::new_v4());
+    let error = store.open_account(&again, Timestamp::from_unix_micros(0).unwrap()).await.unwrap_err();
+    assert!(matches!(error, StoreError::AccountCodeTaken(ref code) if code == "programme:x:pool"), "{error:?}");
+    let found = store.accounts(&[account.id, again.id]).await.unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+async fn readiness_follows_migrations(fixture: Fixture) {
+    // Proves readiness is true on a migrated database (the fixture migrates).
+    assert!(fixture.store.is_ready().await.unwrap());
+}
