@@ -3,9 +3,12 @@
 //! in, so every decision can be replayed by an auditor and property-tested.
 
 pub mod chain;
+pub mod contribution;
 pub mod fx;
 pub mod journal;
 pub mod money;
+pub mod organisation;
+pub mod period;
 pub mod split;
 pub mod time;
 
@@ -16,5 +19,6 @@ pub use journal::{
     OrganisationId, Posting, TransactionDraft, TransactionId, TransactionKind,
 };
 pub use money::{Amount, AmountError, Currency, CurrencyError, MAX_AMOUNT_MINOR};
+pub use period::{Period, PeriodKind};
 pub use split::{SplitError, split_by_weights};
 pub use time::Timestamp;

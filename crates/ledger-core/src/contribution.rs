@@ -1,0 +1,291 @@
+//! Contribution batches: a northern union's statement, for one period, of how many members gave the
+//! solidarity euro in each section, plus any extra donations. Validation reports every bad line at
+//! once, each under its JSON path (`lines[3].amount`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Amount, AmountError, Currency};
+
+/// The most lines one batch may have: a national union's sections and branches, with room to spare.
+pub const MAX_BATCH_LINES: usize = 100_000;
+/// The most characters of a line reference (a section or branch code).
+pub const MAX_LINE_REFERENCE_LENGTH: usize = 100;
+/// The most members one line may declare: more than any union section has.
+pub const MAX_LINE_MEMBERS: u64 = 10_000_000;
+
+/// What a line of a batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// Members × the programme's rate, exactly.
+    Solidarity,
+    /// A free amount given on top.
+    Donation,
+}
+
+/// A batch line as submitted, still text where money is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineInput {
+    pub reference: String,
+    pub members: i64,
+    pub amount: String,
+    pub kind: LineKind,
+}
+
+/// A validated line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchLine {
+    pub reference: String,
+    pub members: u64,
+    pub amount: Amount,
+    pub kind: LineKind,
+}
+
+/// Totals of a validated batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BatchTotals {
+    /// Members declared on solidarity lines.
+    pub members: u64,
+    /// Everything: solidarity plus donations.
+    pub amount: Amount,
+    pub solidarity_amount: Amount,
+    pub donation_amount: Amount,
+}
+
+/// A problem with one field of the input, under its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks every line against the programme's rate and currency, and totals the batch.
+pub fn validate_lines(
+    lines: &[LineInput],
+    rate_per_member: Amount,
+) -> Result<(Vec<BatchLine>, BatchTotals), Vec<FieldError>> {
+    let currency: Currency = rate_per_member.currency();
+    let mut errors = Vec::new();
+    if lines.is_empty() {
+        errors.push(FieldError::new("lines", "a batch needs at least one line"));
+    }
+    if lines.len() > MAX_BATCH_LINES {
+        errors.push(FieldError::new(
+            "lines",
+            format!("a batch may have at most {MAX_BATCH_LINES} lines"),
+        ));
+        return Err(errors);
+    }
+    let mut valid = Vec::with_capacity(lines.len());
+    let mut members_total: u64 = 0;
+    let mut solidarity_total = Amount::zero(currency);
+    let mut donation_total = Amount::zero(currency);
+    let mut references = std::collections::HashSet::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        let path = |field: &str| format!("lines[{index}].{field}");
+        let errors_before = errors.len();
+        let reference = line.reference.trim();
+        if reference.is_empty() || reference.chars().count() > MAX_LINE_REFERENCE_LENGTH {
+            errors.push(FieldError::new(
+                path("reference"),
+                format!("must be 1 to {MAX_LINE_REFERENCE_LENGTH} characters"),
+            ));
+        } else if !references.insert(reference.to_owned()) {
+            errors.push(FieldError::new(
+                path("reference"),
+                "appears on an earlier line of this batch",
+            ));
+        }
+        let members = match line.kind {
+            LineKind::Solidarity if line.members <= 0 => {
+                errors.push(FieldError::new(
+                    path("members"),
+                    "must be a positive whole number",
+                ));
+                None
+            }
+            LineKind::Donation if line.members < 0 => {
+                errors.push(FieldError::new(path("members"), "must not be negative"));
+                None
+            }
+            _ if line.members as u64 > MAX_LINE_MEMBERS => {
+                errors.push(FieldError::new(
+                    path("members"),
+                    format!("must be at most {MAX_LINE_MEMBERS}"),
+                ));
+                None
+            }
+            _ => Some(line.members as u64),
+        };
+        let amount = match Amount::parse(&line.amount, currency) {
+            Ok(amount) if !amount.is_positive() => {
+                errors.push(FieldError::new(path("amount"), "must be greater than zero"));
+                None
+            }
+            Ok(amount) => Some(amount),
+            Err(error) => {
+                errors.push(FieldError::new(path("amount"), amount_message(&error)));
+                None
+            }
+        };
+        if let (LineKind::Solidarity, Some(members), Some(amount)) = (line.kind, members, amount) {
+            match rate_per_member.checked_mul(members) {
+                Ok(expected) if expected == amount => {}
+                Ok(expected) => errors.push(FieldError::new(
+                    path("amount"),
+                    format!(
+                        "a solidarity line must be members × rate: {members} × {} = {}, not {}",
+                        rate_per_member.to_decimal_string(),
+                        expected.to_decimal_string(),
+                        amount.to_decimal_string()
+                    ),
+                )),
+                Err(_) => errors.push(FieldError::new(
+                    path("members"),
+                    "members × rate is too large",
+                )),
+            }
+        }
+        if errors.len() > errors_before {
+            continue;
+        }
+        if let (Some(members), Some(amount)) = (members, amount) {
+            let added = match line.kind {
+                LineKind::Solidarity => {
+                    members_total = members_total.saturating_add(members);
+                    solidarity_total
+                        .checked_add(amount)
+                        .map(|sum| solidarity_total = sum)
+                }
+                LineKind::Donation => donation_total
+                    .checked_add(amount)
+                    .map(|sum| donation_total = sum),
+            };
+            if added.is_err() {
+                errors.push(FieldError::new("lines", "the batch total is too large"));
+                break;
+            }
+            valid.push(BatchLine {
+                reference: reference.to_owned(),
+                members,
+                amount,
+                kind: line.kind,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let amount = solidarity_total
+        .checked_add(donation_total)
+        .map_err(|_| vec![FieldError::new("lines", "the batch total is too large")])?;
+    Ok((
+        valid,
+        BatchTotals {
+            members: members_total,
+            amount,
+            solidarity_amount: solidarity_total,
+            donation_amount: donation_total,
+        },
+    ))
+}
+
+/// A sentence for a money field's parse error, without repeating the field name.
+pub fn amount_message(error: &AmountError) -> String {
+    match error {
+        AmountError::Empty => "must be a decimal string such as \"12.50\"".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate() -> Amount {
+        Amount::from_minor(100, Currency::eur()).unwrap()
+    }
+
+    fn line(reference: &str, members: i64, amount: &str, kind: LineKind) -> LineInput {
+        LineInput {
+            reference: reference.into(),
+            members,
+            amount: amount.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn totals_solidarity_lines_and_donations() {
+        // Proves members × rate lines and free donations total as expected.
+        let (lines, totals) = validate_lines(
+            &[
+                line("section-01", 1200, "1200.00", LineKind::Solidarity),
+                line("section-02", 35, "35", LineKind::Solidarity),
+                line("gala", 0, "250.50", LineKind::Donation),
+            ],
+            rate(),
+        )
+        .unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(totals.members, 1235);
+        assert_eq!(totals.solidarity_amount.minor(), 123_500);
+        assert_eq!(totals.donation_amount.minor(), 25_050);
+        assert_eq!(totals.amount.minor(), 148_550);
+    }
+
+    #[test]
+    fn reports_every_bad_line_with_its_path() {
+        // Proves all problems come back at once, each under lines[i].field.
+        let errors = validate_lines(
+            &[
+                line("ok", 10, "10.00", LineKind::Solidarity),
+                line("short", 10, "9.99", LineKind::Solidarity),
+                line("", 0, "1.005", LineKind::Solidarity),
+                line("ok", 5, "5.00", LineKind::Solidarity),
+                line("gift", 0, "0", LineKind::Donation),
+                line("neg", -3, "-3.00", LineKind::Solidarity),
+            ],
+            rate(),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "lines[1].amount",
+                "lines[2].reference",
+                "lines[2].members",
+                "lines[2].amount",
+                "lines[3].reference",
+                "lines[4].amount",
+                "lines[5].members",
+                "lines[5].amount",
+            ]
+        );
+        assert!(
+            errors[0].message.contains("10 × 1.00 = 10.00, not 9.99"),
+            "{}",
+            errors[0].message
+        );
+    }
+
+    #[test]
+    fn refuses_empty_and_oversized_batches() {
+        // Proves the bounds on the number of lines.
+        assert_eq!(validate_lines(&[], rate()).unwrap_err()[0].field, "lines");
+        let many: Vec<LineInput> = (0..=MAX_BATCH_LINES)
+            .map(|i| line(&format!("s{i}"), 1, "1.00", LineKind::Solidarity))
+            .collect();
+        assert_eq!(validate_lines(&many, rate()).unwrap_err().len(), 1);
+    }
+}

@@ -1,0 +1,209 @@
+//! Contribution periods: a month (`2026-11`), a quarter (`2026-Q4`) or a year (`2026`), in the form
+//! the programme fixes.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// How often a programme collects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodKind {
+    Month,
+    Quarter,
+    Year,
+}
+
+impl PeriodKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PeriodKind::Month => "month",
+            PeriodKind::Quarter => "quarter",
+            PeriodKind::Year => "year",
+        }
+    }
+
+    fn example(&self) -> &'static str {
+        match self {
+            PeriodKind::Month => "2026-11",
+            PeriodKind::Quarter => "2026-Q4",
+            PeriodKind::Year => "2026",
+        }
+    }
+}
+
+/// One period of a programme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Period {
+    year: i32,
+    kind: PeriodKind,
+    /// Month 1–12, quarter 1–4, or 1 for a year.
+    index: u32,
+}
+
+/// The first and last year a period may name: the fund did not exist before, and a bound keeps
+/// typos like `20266` out.
+const FIRST_YEAR: i32 = 2000;
+const LAST_YEAR: i32 = 2200;
+
+impl Period {
+    /// Parses a period written in the programme's form.
+    pub fn parse(text: &str, kind: PeriodKind) -> Result<Period, String> {
+        let error = || {
+            format!(
+                "expected a {} period such as `{}`",
+                kind.as_str(),
+                kind.example()
+            )
+        };
+        let digits = |part: &str, length: usize| {
+            part.len() == length && part.bytes().all(|b| b.is_ascii_digit())
+        };
+        let (year_text, rest) = match text.split_once('-') {
+            Some((year, rest)) => (year, Some(rest)),
+            None => (text, None),
+        };
+        if !digits(year_text, 4) {
+            return Err(error());
+        }
+        let year: i32 = year_text.parse().map_err(|_| error())?;
+        if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
+            return Err(format!("year must be between {FIRST_YEAR} and {LAST_YEAR}"));
+        }
+        let index = match (kind, rest) {
+            (PeriodKind::Year, None) => 1,
+            (PeriodKind::Month, Some(month)) if digits(month, 2) => {
+                let month: u32 = month.parse().map_err(|_| error())?;
+                if !(1..=12).contains(&month) {
+                    return Err(error());
+                }
+                month
+            }
+            (PeriodKind::Quarter, Some(quarter)) => match quarter {
+                "Q1" => 1,
+                "Q2" => 2,
+                "Q3" => 3,
+                "Q4" => 4,
+                _ => return Err(error()),
+            },
+            _ => return Err(error()),
+        };
+        Ok(Period { year, kind, index })
+    }
+
+    pub fn kind(&self) -> PeriodKind {
+        self.kind
+    }
+
+    /// The first day of the period.
+    pub fn start(&self) -> NaiveDate {
+        let month = match self.kind {
+            PeriodKind::Month => self.index,
+            PeriodKind::Quarter => (self.index - 1) * 3 + 1,
+            PeriodKind::Year => 1,
+        };
+        NaiveDate::from_ymd_opt(self.year, month, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The last day of the period.
+    pub fn end(&self) -> NaiveDate {
+        let next = match self.kind {
+            PeriodKind::Month => self.start().checked_add_months(chrono::Months::new(1)),
+            PeriodKind::Quarter => self.start().checked_add_months(chrono::Months::new(3)),
+            PeriodKind::Year => NaiveDate::from_ymd_opt(self.year + 1, 1, 1),
+        };
+        next.and_then(|date| date.pred_opt())
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// True when `date` falls within the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.start() <= date && date <= self.end()
+    }
+
+    /// The period of `kind` that contains `date`.
+    pub fn containing(date: NaiveDate, kind: PeriodKind) -> Period {
+        let index = match kind {
+            PeriodKind::Month => date.month(),
+            PeriodKind::Quarter => (date.month() - 1) / 3 + 1,
+            PeriodKind::Year => 1,
+        };
+        Period {
+            year: date.year(),
+            kind,
+            index,
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            PeriodKind::Month => write!(formatter, "{:04}-{:02}", self.year, self.index),
+            PeriodKind::Quarter => write!(formatter, "{:04}-Q{}", self.year, self.index),
+            PeriodKind::Year => write!(formatter, "{:04}", self.year),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn parses_each_form_with_its_bounds() {
+        // Proves the three forms, their first and last days, and canonical text.
+        let month = Period::parse("2026-11", PeriodKind::Month).unwrap();
+        assert_eq!(
+            (month.start(), month.end()),
+            (date(2026, 11, 1), date(2026, 11, 30))
+        );
+        assert_eq!(month.to_string(), "2026-11");
+        let february = Period::parse("2028-02", PeriodKind::Month).unwrap();
+        assert_eq!(february.end(), date(2028, 2, 29));
+        let quarter = Period::parse("2026-Q4", PeriodKind::Quarter).unwrap();
+        assert_eq!(
+            (quarter.start(), quarter.end()),
+            (date(2026, 10, 1), date(2026, 12, 31))
+        );
+        assert_eq!(quarter.to_string(), "2026-Q4");
+        let year = Period::parse("2026", PeriodKind::Year).unwrap();
+        assert_eq!(
+            (year.start(), year.end()),
+            (date(2026, 1, 1), date(2026, 12, 31))
+        );
+        assert!(year.contains(date(2026, 6, 30)));
+        assert!(!month.contains(date(2026, 12, 1)));
+        assert_eq!(
+            Period::containing(date(2026, 11, 23), PeriodKind::Quarter),
+            quarter
+        );
+    }
+
+    #[test]
+    fn refuses_other_forms() {
+        // Proves a period must be in the programme's form, exactly.
+        for (text, kind) in [
+            ("2026-11", PeriodKind::Quarter),
+            ("2026-Q4", PeriodKind::Month),
+            ("2026", PeriodKind::Month),
+            ("2026-13", PeriodKind::Month),
+            ("2026-00", PeriodKind::Month),
+            ("2026-1", PeriodKind::Month),
+            ("2026-Q5", PeriodKind::Quarter),
+            ("2026-q4", PeriodKind::Quarter),
+            ("26", PeriodKind::Year),
+            ("1999", PeriodKind::Year),
+            ("2026-11-01", PeriodKind::Month),
+            ("", PeriodKind::Year),
+            (" 2026", PeriodKind::Year),
+        ] {
+            assert!(Period::parse(text, kind).is_err(), "{text} as {kind:?}");
+        }
+    }
+}
