@@ -76,11 +76,21 @@ impl Measurement {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
-        Command::Append { seconds, backends, writers, postgres_url } => {
-            runtime.block_on(append(Duration::from_secs(seconds), &backends, &writers, postgres_url))
-        }
+        Command::Append {
+            seconds,
+            backends,
+            writers,
+            postgres_url,
+        } => runtime.block_on(append(
+            Duration::from_secs(seconds),
+            &backends,
+            &writers,
+            postgres_url,
+        )),
     }
 }
 
@@ -101,16 +111,27 @@ async fn append(
             let url = match backend {
                 Backend::Sqlite => format!(
                     "sqlite:{}",
-                    scratch.path().join(format!("bench-{}.db", Uuid::new_v4().simple())).display()
+                    scratch
+                        .path()
+                        .join(format!("bench-{}.db", Uuid::new_v4().simple()))
+                        .display()
                 ),
-                Backend::Postgres => {
-                    postgres_database(&postgres_url, &mut cluster).await?
-                }
+                Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
             };
             let baseline = baseline_inserts(&url, writers, duration).await?;
-            report(*backend, "baseline: single-row INSERT commits", writers, &baseline);
+            report(
+                *backend,
+                "baseline: single-row INSERT commits",
+                writers,
+                &baseline,
+            );
             let ledger = ledger_appends(&url, writers, duration).await?;
-            report(*backend, "ledger: 2-posting append, chained", writers, &ledger);
+            report(
+                *backend,
+                "ledger: 2-posting append, chained",
+                writers,
+                &ledger,
+            );
         }
     }
     Ok(())
@@ -133,7 +154,9 @@ async fn postgres_database(
     if let Some(server_url) = server_url {
         use sqlx::{Connection, Executor};
         let mut connection = sqlx::PgConnection::connect(server_url).await?;
-        connection.execute(format!("CREATE DATABASE \"{name}\"").as_str()).await?;
+        connection
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .await?;
         let mut url = url_without_database(server_url);
         url.push('/');
         url.push_str(&name);
@@ -148,7 +171,10 @@ async fn postgres_database(
         );
     }
     match cluster {
-        Some(cluster) => cluster.create_database(&name).await.map_err(anyhow::Error::msg),
+        Some(cluster) => cluster
+            .create_database(&name)
+            .await
+            .map_err(anyhow::Error::msg),
         None => bail!("no PostgreSQL cluster"),
     }
 }
@@ -164,8 +190,15 @@ fn url_without_database(url: &str) -> String {
 /// Plain single-row INSERTs, each its own durable commit: what the machine and engine give
 /// without any ledger logic.
 async fn baseline_inserts(url: &str, writers: usize, duration: Duration) -> Result<Measurement> {
-    let store = Store::connect(url, StoreOptions { max_connections: writers as u32 + 1 }).await?;
-    let create = "CREATE TABLE bench_baseline (id BIGINT NOT NULL PRIMARY KEY, payload TEXT NOT NULL)";
+    let store = Store::connect(
+        url,
+        StoreOptions {
+            max_connections: writers as u32 + 1,
+        },
+    )
+    .await?;
+    let create =
+        "CREATE TABLE bench_baseline (id BIGINT NOT NULL PRIMARY KEY, payload TEXT NOT NULL)";
     let insert = "INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)";
     if let Some(pool) = store.sqlite_pool() {
         sqlx::query(create).execute(pool).await?;
@@ -185,9 +218,17 @@ async fn baseline_inserts(url: &str, writers: usize, duration: Duration) -> Resu
                 let id = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let begun = Instant::now();
                 if let Some(pool) = store.sqlite_pool() {
-                    sqlx::query(insert).bind(id).bind("payload").execute(pool).await?;
+                    sqlx::query(insert)
+                        .bind(id)
+                        .bind("payload")
+                        .execute(pool)
+                        .await?;
                 } else if let Some(pool) = store.postgres_pool() {
-                    sqlx::query(insert).bind(id).bind("payload").execute(pool).await?;
+                    sqlx::query(insert)
+                        .bind(id)
+                        .bind("payload")
+                        .execute(pool)
+                        .await?;
                 }
                 latencies.push(begun.elapsed());
             }
@@ -198,7 +239,11 @@ async fn baseline_inserts(url: &str, writers: usize, duration: Duration) -> Resu
 }
 
 async fn collect(
-    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>, impl std::error::Error + Send + Sync + 'static>>>,
+    tasks: Vec<
+        tokio::task::JoinHandle<
+            Result<Vec<Duration>, impl std::error::Error + Send + Sync + 'static>,
+        >,
+    >,
     started: Instant,
 ) -> Result<Measurement> {
     let mut latencies = Vec::new();
@@ -214,7 +259,13 @@ async fn collect(
 
 /// Ledger appends through the store's writer (validation done beforehand, as the API does it).
 async fn ledger_appends(url: &str, writers: usize, duration: Duration) -> Result<Measurement> {
-    let store = Store::connect(url, StoreOptions { max_connections: writers as u32 + 1 }).await?;
+    let store = Store::connect(
+        url,
+        StoreOptions {
+            max_connections: writers as u32 + 1,
+        },
+    )
+    .await?;
     store.migrate().await?;
     let now = Timestamp::from_datetime(chrono::Utc::now());
     let mut chart = HashMap::new();
@@ -246,7 +297,8 @@ async fn ledger_appends(url: &str, writers: usize, duration: Duration) -> Result
                 step += 1;
                 let debit = ids[step % ids.len()];
                 let credit = ids[(step + 1) % ids.len()];
-                let amount = Amount::from_minor(100, Currency::eur()).map_err(|error| anyhow::anyhow!(error))?;
+                let amount = Amount::from_minor(100, Currency::eur())
+                    .map_err(|error| anyhow::anyhow!(error))?;
                 let transaction = TransactionDraft {
                     id: TransactionId::from_uuid(Uuid::new_v4()),
                     kind: TransactionKind::Adjustment,
@@ -256,8 +308,14 @@ async fn ledger_appends(url: &str, writers: usize, duration: Duration) -> Result
                     memo: "benchmark".into(),
                     metadata: serde_json::Map::new(),
                     postings: vec![
-                        Posting { account_id: debit, amount },
-                        Posting { account_id: credit, amount: amount.negated() },
+                        Posting {
+                            account_id: debit,
+                            amount,
+                        },
+                        Posting {
+                            account_id: credit,
+                            amount: amount.negated(),
+                        },
                     ],
                 }
                 .validate(&chart)

@@ -15,7 +15,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger_core::{Account, AccountCode, AccountId, ChainHash, ChainVerifier, JournalRecord, Timestamp};
+use ledger_core::{
+    Account, AccountCode, AccountId, ChainHash, ChainVerifier, JournalRecord, Timestamp,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -46,7 +48,9 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_connections: 10 }
+        StoreOptions {
+            max_connections: 10,
+        }
     }
 }
 
@@ -104,7 +108,9 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn is_valid(&self) -> bool {
-        self.first_break.is_none() && self.balance_mismatches.is_empty() && self.head_mismatch.is_none()
+        self.first_break.is_none()
+            && self.balance_mismatches.is_empty()
+            && self.head_mismatch.is_none()
     }
 }
 
@@ -172,7 +178,9 @@ impl Store {
         match self.backend() {
             Backend::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await?,
             Backend::Postgres(pool) => {
-                sqlx::migrate!("../../migrations/postgres").run(pool).await?
+                sqlx::migrate!("../../migrations/postgres")
+                    .run(pool)
+                    .await?
             }
         }
         Ok(())
@@ -184,7 +192,10 @@ impl Store {
             Backend::Sqlite(_) => sqlx::migrate!("../../migrations/sqlite"),
             Backend::Postgres(_) => sqlx::migrate!("../../migrations/postgres"),
         };
-        let expected = migrator.iter().filter(|migration| migration.migration_type.is_up_migration()).count();
+        let expected = migrator
+            .iter()
+            .filter(|migration| migration.migration_type.is_up_migration())
+            .count();
         let applied: Result<i64, sqlx::Error> = on_pool!(self.backend(), pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(pool)
@@ -256,7 +267,10 @@ impl Store {
     }
 
     /// The accounts among `ids` that exist, keyed by id: what journal validation needs.
-    pub async fn accounts(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, Account>, StoreError> {
+    pub async fn accounts(
+        &self,
+        ids: &[AccountId],
+    ) -> Result<HashMap<AccountId, Account>, StoreError> {
         let mut found = HashMap::with_capacity(ids.len());
         for id in ids {
             if found.contains_key(id) {
@@ -306,7 +320,11 @@ impl Store {
     }
 
     /// The account's balance in minor units: current, or as of a sequence number (inclusive).
-    pub async fn balance(&self, id: AccountId, at_sequence: Option<u64>) -> Result<i64, StoreError> {
+    pub async fn balance(
+        &self,
+        id: AccountId,
+        at_sequence: Option<u64>,
+    ) -> Result<i64, StoreError> {
         let balance: Option<i64> = match at_sequence {
             None => on_pool!(self.backend(), pool => {
                 sqlx::query_scalar("SELECT balance_minor FROM account_balances WHERE account_id = $1")
@@ -350,27 +368,26 @@ impl Store {
     ) -> Result<Vec<JournalRecord>, StoreError> {
         let after = sequence_to_db(after_sequence)?;
         let limit = i64::from(limit.clamp(1, MAX_JOURNAL_PAGE));
-        let (transactions, postings): (Vec<TransactionRow>, Vec<PostingRow>) =
-            on_pool!(self.backend(), pool => {
-                let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
-                    rows::select_transaction!(),
-                    " WHERE sequence > $1 ORDER BY sequence LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-                let last = transactions.last().map_or(after, |row| row.sequence);
-                let postings: Vec<PostingRow> = sqlx::query_as(
-                    "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
-                     WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
-                )
-                .bind(after)
-                .bind(last)
-                .fetch_all(pool)
-                .await?;
-                (transactions, postings)
-            });
+        let (transactions, postings): (Vec<TransactionRow>, Vec<PostingRow>) = on_pool!(self.backend(), pool => {
+            let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
+                rows::select_transaction!(),
+                " WHERE sequence > $1 ORDER BY sequence LIMIT $2"
+            ))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let last = transactions.last().map_or(after, |row| row.sequence);
+            let postings: Vec<PostingRow> = sqlx::query_as(
+                "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
+                 WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
+            )
+            .bind(after)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            (transactions, postings)
+        });
         rows::assemble_records(transactions, postings)
     }
 
@@ -459,14 +476,17 @@ impl Store {
 }
 
 pub(crate) fn sequence_to_db(sequence: u64) -> Result<i64, StoreError> {
-    i64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("sequence {sequence} out of range")))
+    i64::try_from(sequence)
+        .map_err(|_| StoreError::Corrupt(format!("sequence {sequence} out of range")))
 }
 
 pub(crate) fn sequence_from_db(sequence: i64) -> Result<u64, StoreError> {
-    u64::try_from(sequence).map_err(|_| StoreError::Corrupt(format!("negative sequence {sequence}")))
+    u64::try_from(sequence)
+        .map_err(|_| StoreError::Corrupt(format!("negative sequence {sequence}")))
 }
 
 pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
-    ChainHash::from_slice(bytes)
-        .ok_or_else(|| StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len())))
+    ChainHash::from_slice(bytes).ok_or_else(|| {
+        StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len()))
+    })
 }

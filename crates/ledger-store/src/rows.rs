@@ -91,8 +91,9 @@ impl TryFrom<IdempotencyRow> for StoredResponse {
     type Error = StoreError;
     fn try_from(row: IdempotencyRow) -> Result<StoredResponse, StoreError> {
         Ok(StoredResponse {
-            fingerprint: <[u8; 32]>::try_from(row.request_fingerprint.as_slice())
-                .map_err(|_| StoreError::Corrupt("idempotency fingerprint is not 32 bytes".into()))?,
+            fingerprint: <[u8; 32]>::try_from(row.request_fingerprint.as_slice()).map_err(
+                |_| StoreError::Corrupt("idempotency fingerprint is not 32 bytes".into()),
+            )?,
             response_status: u16::try_from(row.response_status)
                 .map_err(|_| StoreError::Corrupt("stored HTTP status out of range".into()))?,
             response_body: row.response_body,
@@ -121,8 +122,12 @@ pub(crate) fn assemble_records(
     for row in transactions {
         // Postings of sequences with no transaction row (a deleted transaction) are skipped here; the
         // verifier reports the gap in sequence numbers.
-        while postings.next_if(|posting| posting.sequence < row.sequence).is_some() {}
-        let mut record_postings = Vec::with_capacity(usize::try_from(row.posting_count).unwrap_or(0));
+        while postings
+            .next_if(|posting| posting.sequence < row.sequence)
+            .is_some()
+        {}
+        let mut record_postings =
+            Vec::with_capacity(usize::try_from(row.posting_count).unwrap_or(0));
         while let Some(posting) = postings.next_if(|posting| posting.sequence == row.sequence) {
             record_postings.push(RecordPosting {
                 account_id: posting.account_id,
@@ -152,7 +157,11 @@ pub(crate) fn assemble_records(
 }
 
 impl IdempotencyRow {
-    pub(crate) fn new(request_fingerprint: Vec<u8>, response_status: i32, response_body: String) -> Self {
+    pub(crate) fn new(
+        request_fingerprint: Vec<u8>,
+        response_status: i32,
+        response_body: String,
+    ) -> Self {
         IdempotencyRow {
             request_fingerprint,
             response_status,

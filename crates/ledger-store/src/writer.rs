@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use ledger_core::{AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId};
+use ledger_core::{
+    AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId,
+};
 use sqlx::{PgConnection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -52,7 +54,10 @@ impl WriteRequest {
     }
 
     fn postings_count(&self) -> usize {
-        self.transactions.iter().map(|transaction| transaction.postings().len()).sum()
+        self.transactions
+            .iter()
+            .map(|transaction| transaction.postings().len())
+            .sum()
     }
 }
 
@@ -174,9 +179,12 @@ async fn process(backend: &Backend, group: Vec<Queued>) {
         Err(error) if group.len() > 1 => {
             tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
             for queued in group {
-                let outcome = commit_group(backend, &[&queued.request])
-                    .await
-                    .and_then(|mut outcomes| outcomes.pop().unwrap_or(Err(StoreError::WriterStopped)));
+                let outcome =
+                    commit_group(backend, &[&queued.request])
+                        .await
+                        .and_then(|mut outcomes| {
+                            outcomes.pop().unwrap_or(Err(StoreError::WriterStopped))
+                        });
                 let _ = queued.respond.send(outcome);
             }
         }
@@ -207,8 +215,18 @@ fn touched_accounts(requests: &[&WriteRequest]) -> Vec<Uuid> {
             request
                 .transactions
                 .iter()
-                .flat_map(|transaction| transaction.postings().iter().map(|posting| posting.account_id.as_uuid()))
-                .chain(request.guards.iter().map(|guard| guard.account_id.as_uuid()))
+                .flat_map(|transaction| {
+                    transaction
+                        .postings()
+                        .iter()
+                        .map(|posting| posting.account_id.as_uuid())
+                })
+                .chain(
+                    request
+                        .guards
+                        .iter()
+                        .map(|guard| guard.account_id.as_uuid()),
+                )
         })
         .collect();
     accounts.sort_unstable();
@@ -244,11 +262,12 @@ fn plan_group<'a>(
         if let Some(entry) = &request.idempotency
             && let Some(stored) = used_keys.get(&(entry.scope.clone(), entry.key.clone()))
         {
-            plan.outcomes.push(Ok(if stored.fingerprint == entry.fingerprint {
-                WriteOutcome::Replayed(stored.clone())
-            } else {
-                WriteOutcome::IdempotencyConflict
-            }));
+            plan.outcomes
+                .push(Ok(if stored.fingerprint == entry.fingerprint {
+                    WriteOutcome::Replayed(stored.clone())
+                } else {
+                    WriteOutcome::IdempotencyConflict
+                }));
             continue;
         }
         match apply_request(request, sequence, &balances) {
@@ -256,7 +275,11 @@ fn plan_group<'a>(
             Ok(tentative) => {
                 if let Some(failed) = request.guards.iter().find_map(|guard| {
                     let id = guard.account_id.as_uuid();
-                    let balance = tentative.get(&id).or(balances.get(&id)).copied().unwrap_or(0);
+                    let balance = tentative
+                        .get(&id)
+                        .or(balances.get(&id))
+                        .copied()
+                        .unwrap_or(0);
                     let holds = match guard.bound {
                         BalanceBound::AtLeast(minimum) => balance >= minimum,
                         BalanceBound::AtMost(maximum) => balance <= maximum,
@@ -304,7 +327,11 @@ fn plan_group<'a>(
     for (account, last_sequence) in last_sequences {
         let balance = balances.get(&account).copied().unwrap_or(0);
         // Sequences fit i64: they are checked when the head is read and grow by one per transaction.
-        plan.balances.push((account, balance, i64::try_from(last_sequence).unwrap_or(i64::MAX)));
+        plan.balances.push((
+            account,
+            balance,
+            i64::try_from(last_sequence).unwrap_or(i64::MAX),
+        ));
     }
     plan
 }
@@ -319,7 +346,11 @@ fn apply_request(
     for transaction in &request.transactions {
         for posting in transaction.postings() {
             let id = posting.account_id.as_uuid();
-            let current = tentative.get(&id).or(balances.get(&id)).copied().unwrap_or(0);
+            let current = tentative
+                .get(&id)
+                .or(balances.get(&id))
+                .copied()
+                .unwrap_or(0);
             let next = current
                 .checked_add(posting.amount.minor())
                 .ok_or(StoreError::BalanceOverflow(posting.account_id))?;
@@ -363,24 +394,37 @@ fn columns(plan: &GroupPlan<'_>) -> Result<(TransactionColumns, PostingColumns),
         transactions.sequence.push(sequence);
         transactions.transaction_id.push(record.transaction_id);
         transactions.kind.push(record.kind.clone());
-        transactions.effective_date.push(transaction.effective_date());
-        transactions.recorded_at.push(transaction.recorded_at().to_datetime());
-        transactions.actor_subject.push(record.actor_subject.clone());
         transactions
-            .actor_organisation_id
-            .push(transaction.actor().organisation.map(|organisation| organisation.as_uuid()));
+            .effective_date
+            .push(transaction.effective_date());
+        transactions
+            .recorded_at
+            .push(transaction.recorded_at().to_datetime());
+        transactions
+            .actor_subject
+            .push(record.actor_subject.clone());
+        transactions.actor_organisation_id.push(
+            transaction
+                .actor()
+                .organisation
+                .map(|organisation| organisation.as_uuid()),
+        );
         transactions.memo.push(record.memo.clone());
         transactions.metadata.push(record.metadata.clone());
+        transactions.posting_count.push(
+            i32::try_from(record.postings.len())
+                .map_err(|_| StoreError::Corrupt("too many postings".into()))?,
+        );
         transactions
-            .posting_count
-            .push(i32::try_from(record.postings.len()).map_err(|_| StoreError::Corrupt("too many postings".into()))?);
-        transactions.previous_hash.push(record.previous_hash.as_bytes().to_vec());
+            .previous_hash
+            .push(record.previous_hash.as_bytes().to_vec());
         transactions.hash.push(record.hash.as_bytes().to_vec());
         for (index, posting) in record.postings.iter().enumerate() {
             postings.sequence.push(sequence);
-            postings
-                .posting_index
-                .push(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many postings".into()))?);
+            postings.posting_index.push(
+                i32::try_from(index)
+                    .map_err(|_| StoreError::Corrupt("too many postings".into()))?,
+            );
             postings.account_id.push(posting.account_id);
             postings.currency.push(posting.currency.clone());
             postings.amount_minor.push(posting.amount_minor);
@@ -430,11 +474,12 @@ async fn commit_group_sqlite(
     )?;
     let mut used_keys = KeyMap::new();
     for (scope, key) in keys(requests) {
-        let row: Option<crate::rows::IdempotencyRow> = sqlx::query_as(crate::rows::SELECT_IDEMPOTENCY)
-            .bind(&scope)
-            .bind(&key)
-            .fetch_optional(&mut *connection)
-            .await?;
+        let row: Option<crate::rows::IdempotencyRow> =
+            sqlx::query_as(crate::rows::SELECT_IDEMPOTENCY)
+                .bind(&scope)
+                .bind(&key)
+                .fetch_optional(&mut *connection)
+                .await?;
         if let Some(row) = row {
             used_keys.insert((scope, key), StoredResponse::try_from(row)?);
         }

@@ -1,6 +1,9 @@
 //! The store's contract, run against SQLite and PostgreSQL alike: a behaviour only one engine has is
 //! a bug. Each test is written once and instantiated for both engines by `conformance!`.
 
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::collections::HashSet;
@@ -107,8 +110,14 @@ async fn journal_reads_page_in_chain_order(fixture: Fixture) {
         after = last.sequence;
         seen.extend(page);
     }
-    assert_eq!(seen.iter().map(|r| r.transaction_id).collect::<Vec<_>>(), ids);
-    assert_eq!(seen.iter().map(|r| r.sequence).collect::<Vec<_>>(), (1..=7).collect::<Vec<_>>());
+    assert_eq!(
+        seen.iter().map(|r| r.transaction_id).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(
+        seen.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+        (1..=7).collect::<Vec<_>>()
+    );
     assert_eq!(seen[4].postings[0].amount_minor, 5);
     assert_eq!(seen[4].postings[1].amount_minor, -5);
     assert_eq!(seen[4].recorded_at, "2026-11-23T03:25:16.123456Z");
@@ -118,10 +127,16 @@ async fn journal_reads_page_in_chain_order(fixture: Fixture) {
 /// Runs raw SQL against whichever engine the store uses.
 async fn execute_raw(store: &Store, sql: &'static str) -> Result<u64, sqlx::Error> {
     if let Some(pool) = store.sqlite_pool() {
-        sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())
+        sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
     } else {
         let pool = store.postgres_pool().unwrap();
-        sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())
+        sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
     }
 }
 
@@ -130,7 +145,10 @@ async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
     let store = &fixture.store;
     let cash = open(store, "cash", "EUR").await;
     let pool = open(store, "pool", "EUR").await;
-    store.append(transfer(&cash, &pool, 100)).await.unwrap();
+    store
+        .write(keyed(transfer(&cash, &pool, 100), "k", 1))
+        .await
+        .unwrap();
     for sql in [
         "UPDATE journal_postings SET amount_minor = 101 WHERE sequence = 1 AND posting_index = 0",
         "DELETE FROM journal_postings WHERE sequence = 1",
@@ -139,6 +157,7 @@ async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
         "UPDATE accounts SET currency = 'USD'",
         "DELETE FROM accounts",
         "DELETE FROM idempotency_records",
+        "UPDATE idempotency_records SET response_status = 200",
     ] {
         let error = execute_raw(store, sql).await.expect_err(sql);
         assert!(error.to_string().contains("append_only"), "{sql}: {error}");
@@ -158,23 +177,36 @@ async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
     }
     assert!(store.verify().await.unwrap().is_valid());
     if store.sqlite_pool().is_some() {
-        execute_raw(store, "DROP TRIGGER journal_postings_no_update").await.unwrap();
-    } else {
-        execute_raw(store, "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only")
+        execute_raw(store, "DROP TRIGGER journal_postings_no_update")
             .await
             .unwrap();
+    } else {
+        execute_raw(
+            store,
+            "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only",
+        )
+        .await
+        .unwrap();
     }
     // 300 → 301 changes a single byte of the stored amount.
-    let changed =
-        execute_raw(store, "UPDATE journal_postings SET amount_minor = 301 WHERE sequence = 3 AND posting_index = 0")
-            .await
-            .unwrap();
+    let changed = execute_raw(
+        store,
+        "UPDATE journal_postings SET amount_minor = 301 WHERE sequence = 3 AND posting_index = 0",
+    )
+    .await
+    .unwrap();
     assert_eq!(changed, 1);
     let report = store.verify().await.unwrap();
+    assert!(!report.is_valid());
     let broken = report.first_break.expect("the change must be found");
     assert_eq!(broken.sequence, 3);
-    assert!(matches!(broken.kind, ledger_core::chain::BreakKind::HashMismatch { .. }), "{broken:?}");
-    assert!(!report.is_valid());
+    assert!(
+        matches!(
+            broken.kind,
+            ledger_core::chain::BreakKind::HashMismatch { .. }
+        ),
+        "{broken:?}"
+    );
 }
 
 async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
@@ -183,9 +215,12 @@ async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
     let cash = open(store, "cash", "EUR").await;
     let pool = open(store, "pool", "EUR").await;
     store.append(transfer(&cash, &pool, 100)).await.unwrap();
-    execute_raw(store, "UPDATE account_balances SET balance_minor = balance_minor + 1 WHERE balance_minor > 0")
-        .await
-        .unwrap();
+    execute_raw(
+        store,
+        "UPDATE account_balances SET balance_minor = balance_minor + 1 WHERE balance_minor > 0",
+    )
+    .await
+    .unwrap();
     let report = store.verify().await.unwrap();
     assert!(report.first_break.is_none());
     assert_eq!(report.balance_mismatches.len(), 1);
@@ -194,7 +229,11 @@ async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
     assert_eq!(report.balance_mismatches[0].postings_minor, 100);
 }
 
-fn keyed(transaction: ledger_core::BalancedTransaction, key: &str, fingerprint: u8) -> WriteRequest {
+fn keyed(
+    transaction: ledger_core::BalancedTransaction,
+    key: &str,
+    fingerprint: u8,
+) -> WriteRequest {
     WriteRequest {
         transactions: vec![transaction],
         idempotency: Some(IdempotencyEntry {
@@ -215,9 +254,15 @@ async fn idempotent_writes_replay_and_conflict(fixture: Fixture) {
     let store = &fixture.store;
     let cash = open(store, "cash", "EUR").await;
     let pool = open(store, "pool", "EUR").await;
-    let first = store.write(keyed(transfer(&cash, &pool, 100), "k1", 1)).await.unwrap();
+    let first = store
+        .write(keyed(transfer(&cash, &pool, 100), "k1", 1))
+        .await
+        .unwrap();
     assert!(matches!(first, WriteOutcome::Committed(ref c) if c.len() == 1));
-    let replay = store.write(keyed(transfer(&cash, &pool, 100), "k1", 1)).await.unwrap();
+    let replay = store
+        .write(keyed(transfer(&cash, &pool, 100), "k1", 1))
+        .await
+        .unwrap();
     match replay {
         WriteOutcome::Replayed(stored) => {
             assert_eq!(stored.response_status, 201);
@@ -225,16 +270,32 @@ async fn idempotent_writes_replay_and_conflict(fixture: Fixture) {
         }
         other => panic!("expected a replay, got {other:?}"),
     }
-    let conflict = store.write(keyed(transfer(&cash, &pool, 999), "k1", 2)).await.unwrap();
+    let conflict = store
+        .write(keyed(transfer(&cash, &pool, 999), "k1", 2))
+        .await
+        .unwrap();
     assert_eq!(conflict, WriteOutcome::IdempotencyConflict);
     assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
     assert_eq!(store.chain_head().await.unwrap().0, 1);
-    let stored = store.idempotency_record("org-a", "k1").await.unwrap().unwrap();
+    let stored = store
+        .idempotency_record("org-a", "k1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.fingerprint, [1; 32]);
-    assert!(store.idempotency_record("org-b", "k1").await.unwrap().is_none());
+    assert!(
+        store
+            .idempotency_record("org-b", "k1")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let mut other_scope = keyed(transfer(&cash, &pool, 5), "k1", 1);
     other_scope.idempotency.as_mut().unwrap().scope = "org-b".into();
-    assert!(matches!(store.write(other_scope).await.unwrap(), WriteOutcome::Committed(_)));
+    assert!(matches!(
+        store.write(other_scope).await.unwrap(),
+        WriteOutcome::Committed(_)
+    ));
 }
 
 async fn concurrent_duplicate_keys_have_one_effect(fixture: Fixture) {
@@ -242,12 +303,20 @@ async fn concurrent_duplicate_keys_have_one_effect(fixture: Fixture) {
     let store = &fixture.store;
     let cash = open(store, "cash", "EUR").await;
     let pool = open(store, "pool", "EUR").await;
-    let second = Store::connect(&fixture.url, StoreOptions::default()).await.unwrap();
+    let second = Store::connect(&fixture.url, StoreOptions::default())
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for attempt in 0..16 {
-        let instance = if attempt % 2 == 0 { store.clone() } else { second.clone() };
+        let instance = if attempt % 2 == 0 {
+            store.clone()
+        } else {
+            second.clone()
+        };
         let request = keyed(transfer(&cash, &pool, 100), "same-key", 7);
-        tasks.push(tokio::spawn(async move { instance.write(request).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            instance.write(request).await.unwrap()
+        }));
     }
     let mut committed = 0;
     for task in tasks {
@@ -271,7 +340,10 @@ async fn a_failed_guard_writes_nothing_and_spares_the_others(fixture: Fixture) {
     let guarded = |minor| WriteRequest {
         transactions: vec![transfer(&fees, &bank, minor)],
         idempotency: None,
-        guards: vec![BalanceGuard { account_id: fees.id, bound: BalanceBound::AtMost(0) }],
+        guards: vec![BalanceGuard {
+            account_id: fees.id,
+            bound: BalanceBound::AtMost(0),
+        }],
     };
     let (small, large, other) = tokio::join!(
         store.write(guarded(300)),
@@ -281,7 +353,10 @@ async fn a_failed_guard_writes_nothing_and_spares_the_others(fixture: Fixture) {
     assert!(matches!(small.unwrap(), WriteOutcome::Committed(_)));
     other.unwrap();
     match large.unwrap() {
-        WriteOutcome::GuardFailed { account_id, balance_minor } => {
+        WriteOutcome::GuardFailed {
+            account_id,
+            balance_minor,
+        } => {
             assert_eq!(account_id, fees.id);
             assert!(balance_minor > 0);
         }
@@ -325,7 +400,9 @@ async fn two_instances_appending_at_once_keep_the_chain(fixture: Fixture) {
     // Proves that two processes' worth of pools, each with many concurrent writers, produce one
     // gapless chain whose balances equal the sums of postings.
     let first = fixture.store.clone();
-    let second = Store::connect(&fixture.url, StoreOptions::default()).await.unwrap();
+    let second = Store::connect(&fixture.url, StoreOptions::default())
+        .await
+        .unwrap();
     let accounts = [
         open(&first, "a", "EUR").await,
         open(&first, "b", "EUR").await,
@@ -335,14 +412,24 @@ async fn two_instances_appending_at_once_keep_the_chain(fixture: Fixture) {
     const APPENDS_PER_WRITER: i64 = 40;
     let mut tasks = Vec::new();
     for writer in 0..WRITERS {
-        let store = if writer % 2 == 0 { first.clone() } else { second.clone() };
+        let store = if writer % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let accounts = accounts.clone();
         tasks.push(tokio::spawn(async move {
             let mut sequences = Vec::new();
             for step in 0..APPENDS_PER_WRITER {
                 let debit = &accounts[(writer + step as usize) % 3];
                 let credit = &accounts[(writer + step as usize + 1) % 3];
-                sequences.push(store.append(transfer(debit, credit, step + 1)).await.unwrap().sequence);
+                sequences.push(
+                    store
+                        .append(transfer(debit, credit, step + 1))
+                        .await
+                        .unwrap()
+                        .sequence,
+                );
             }
             sequences
         }));
@@ -354,7 +441,10 @@ async fn two_instances_appending_at_once_keep_the_chain(fixture: Fixture) {
     all.sort_unstable();
     let total = WRITERS as u64 * APPENDS_PER_WRITER as u64;
     assert_eq!(all, (1..=total).collect::<Vec<_>>());
-    assert_eq!(all.iter().copied().collect::<HashSet<_>>().len() as u64, total);
+    assert_eq!(
+        all.iter().copied().collect::<HashSet<_>>().len() as u64,
+        total
+    );
     let report = second.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.transactions_count, total);
@@ -374,12 +464,24 @@ async fn account_codes_are_unique_and_accounts_read_back(fixture: Fixture) {
     // Proves accounts round-trip and a code cannot be opened twice.
     let store = &fixture.store;
     let account = open(store, "programme:x:pool", "CDF").await;
-    assert_eq!(store.account(account.id).await.unwrap(), Some(account.clone()));
-    assert_eq!(store.account_by_code(&account.code).await.unwrap(), Some(account.clone()));
+    assert_eq!(
+        store.account(account.id).await.unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(
+        store.account_by_code(&account.code).await.unwrap(),
+        Some(account.clone())
+    );
     let mut again = account.clone();
     again.id = ledger_core::AccountId::from_uuid(uuid::Uuid::new_v4());
-    let error = store.open_account(&again, Timestamp::from_unix_micros(0).unwrap()).await.unwrap_err();
-    assert!(matches!(error, StoreError::AccountCodeTaken(ref code) if code == "programme:x:pool"), "{error:?}");
+    let error = store
+        .open_account(&again, Timestamp::from_unix_micros(0).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::AccountCodeTaken(ref code) if code == "programme:x:pool"),
+        "{error:?}"
+    );
     let found = store.accounts(&[account.id, again.id]).await.unwrap();
     assert_eq!(found.len(), 1);
 }

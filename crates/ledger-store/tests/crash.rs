@@ -1,6 +1,9 @@
 //! Killing a process in the middle of appending loses nothing it acknowledged and leaves a valid
 //! chain, on both engines. The test re-runs its own binary as the child that gets SIGKILLed.
 
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use std::collections::HashSet;
@@ -27,7 +30,7 @@ async fn crash_child_appends_until_killed() {
     let accounts: Vec<Account> = ids
         .split(',')
         .map(|id| AccountId::from_str(id).unwrap())
-        .map(|id| account_stub(id))
+        .map(account_stub)
         .collect();
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Uuid>();
     for writer in 0..8 {
@@ -36,7 +39,8 @@ async fn crash_child_appends_until_killed() {
         let sender = sender.clone();
         tokio::spawn(async move {
             for step in 0.. {
-                let transaction = support::transfer(&accounts[writer % 2], &accounts[(writer + 1) % 2], step + 1);
+                let transaction =
+                    support::transfer(&accounts[writer % 2], &accounts[(writer + 1) % 2], step + 1);
                 let id = transaction.id().as_uuid();
                 store.append(transaction).await.unwrap();
                 sender.send(id).unwrap();
@@ -68,7 +72,13 @@ async fn killed_writer_loses_nothing_acknowledged(fixture: support::Fixture) {
     let first = support::open(store, "first", "EUR").await;
     let second = support::open(store, "second", "EUR").await;
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child_appends_until_killed", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "crash_child_appends_until_killed",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_URL, &fixture.url)
         .env(CHILD_ACCOUNTS, format!("{},{}", first.id, second.id))
         .stdout(Stdio::piped())
@@ -78,7 +88,10 @@ async fn killed_writer_loses_nothing_acknowledged(fixture: support::Fixture) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut acknowledged = HashSet::new();
     while acknowledged.len() < ACKS_BEFORE_KILL {
-        let line = lines.next().expect("child stopped before enough appends").unwrap();
+        let line = lines
+            .next()
+            .expect("child stopped before enough appends")
+            .unwrap();
         if let Some(id) = line.strip_prefix("ACK ") {
             acknowledged.insert(Uuid::parse_str(id).unwrap());
         }
@@ -92,7 +105,9 @@ async fn killed_writer_loses_nothing_acknowledged(fixture: support::Fixture) {
     }
     child.wait().unwrap();
 
-    let reopened = Store::connect(&fixture.url, StoreOptions::default()).await.unwrap();
+    let reopened = Store::connect(&fixture.url, StoreOptions::default())
+        .await
+        .unwrap();
     let report = reopened.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     let mut committed = HashSet::new();
@@ -107,7 +122,10 @@ async fn killed_writer_loses_nothing_acknowledged(fixture: support::Fixture) {
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
     assert!(committed.len() >= acknowledged.len());
     // The chain keeps growing after the crash.
-    reopened.append(support::transfer(&first, &second, 1)).await.unwrap();
+    reopened
+        .append(support::transfer(&first, &second, 1))
+        .await
+        .unwrap();
     assert!(reopened.verify().await.unwrap().is_valid());
 }
 

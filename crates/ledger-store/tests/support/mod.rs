@@ -1,6 +1,6 @@
 //! Shared fixtures of the store tests: a migrated store on either engine, accounts and transactions.
 
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses a different part of the fixtures
 
 use std::collections::HashMap;
 
@@ -24,14 +24,24 @@ pub async fn sqlite() -> Fixture {
     let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
     let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
     store.migrate().await.unwrap();
-    Fixture { store, url, _directory: Some(directory) }
+    Fixture {
+        store,
+        url,
+        _directory: Some(directory),
+    }
 }
 
 pub async fn postgres() -> Fixture {
     let database = ledger_testkit::postgres_database().await;
-    let store = Store::connect(&database.url, StoreOptions::default()).await.unwrap();
+    let store = Store::connect(&database.url, StoreOptions::default())
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
-    Fixture { store, url: database.url, _directory: None }
+    Fixture {
+        store,
+        url: database.url,
+        _directory: None,
+    }
 }
 
 pub fn now() -> Timestamp {
@@ -64,8 +74,14 @@ pub fn transfer(debit: &Account, credit: &Account, minor: i64) -> BalancedTransa
         memo: format!("move {minor}"),
         metadata: serde_json::Map::from_iter([("test".to_owned(), serde_json::json!(true))]),
         postings: vec![
-            Posting { account_id: debit.id, amount: Amount::from_minor(minor, debit.currency).unwrap() },
-            Posting { account_id: credit.id, amount: Amount::from_minor(-minor, credit.currency).unwrap() },
+            Posting {
+                account_id: debit.id,
+                amount: Amount::from_minor(minor, debit.currency).unwrap(),
+            },
+            Posting {
+                account_id: credit.id,
+                amount: Amount::from_minor(-minor, credit.currency).unwrap(),
+            },
         ],
     }
     .validate(&chart)
