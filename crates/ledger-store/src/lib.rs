@@ -6,6 +6,7 @@
 //! processes by the chain-head lock, while each request keeps its own outcome.
 
 mod error;
+pub mod records;
 mod rows;
 pub mod writer;
 

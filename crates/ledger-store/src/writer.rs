@@ -20,6 +20,7 @@ use sqlx::{PgConnection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::records::{Record, insert_records_postgres, insert_records_sqlite};
 use crate::{Backend, StoreError, hash_from_db, sequence_from_db, sequence_to_db};
 
 /// Requests waiting for the writer. A full queue makes callers wait (back-pressure) rather than
@@ -42,6 +43,8 @@ pub struct WriteRequest {
     pub idempotency: Option<IdempotencyEntry>,
     /// Bounds the accounts' balances must respect after this request's transactions.
     pub guards: Vec<BalanceGuard>,
+    /// Domain rows written with the transactions.
+    pub records: Vec<Record>,
 }
 
 impl WriteRequest {
@@ -203,6 +206,7 @@ struct GroupPlan<'a> {
     /// Final balance and last sequence of every account the group moves.
     balances: Vec<(Uuid, i64, i64)>,
     idempotency: Vec<&'a IdempotencyEntry>,
+    records: Vec<&'a Record>,
     head: (u64, ChainHash),
 }
 
@@ -255,6 +259,7 @@ fn plan_group<'a>(
         sealed: Vec::new(),
         balances: Vec::new(),
         idempotency: Vec::new(),
+        records: Vec::new(),
         head,
     };
     let mut last_sequences: HashMap<Uuid, u64> = HashMap::new();
@@ -308,6 +313,7 @@ fn plan_group<'a>(
                     plan.sealed.push((transaction, record));
                 }
                 balances.extend(tentative);
+                plan.records.extend(request.records.iter());
                 if let Some(entry) = &request.idempotency {
                     used_keys.insert(
                         (entry.scope.clone(), entry.key.clone()),
@@ -497,6 +503,7 @@ async fn commit_group_sqlite(
     }
     let plan = plan_group(head, requests, used_keys, balances);
     let (transactions, postings) = columns(&plan)?;
+    insert_records_sqlite(&mut *connection, &plan.records, true).await?;
     for index in 0..transactions.sequence.len() {
         sqlx::query(
             "INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
@@ -543,6 +550,7 @@ async fn commit_group_sqlite(
         .execute(&mut *connection)
         .await?;
     }
+    insert_records_sqlite(&mut *connection, &plan.records, false).await?;
     for entry in &plan.idempotency {
         sqlx::query(INSERT_IDEMPOTENCY)
             .bind(&entry.scope)
@@ -611,6 +619,7 @@ async fn commit_group_postgres(
     };
     let plan = plan_group(head, requests, used_keys, balances);
     let (transactions, postings) = columns(&plan)?;
+    insert_records_postgres(&mut *connection, &plan.records, true).await?;
     if !transactions.sequence.is_empty() {
         sqlx::query(
             "INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
@@ -661,6 +670,7 @@ async fn commit_group_postgres(
         .execute(&mut *connection)
         .await?;
     }
+    insert_records_postgres(&mut *connection, &plan.records, false).await?;
     for entry in &plan.idempotency {
         sqlx::query(INSERT_IDEMPOTENCY)
             .bind(&entry.scope)
