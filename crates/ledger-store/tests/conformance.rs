@@ -245,6 +245,7 @@ fn keyed(
             created_at: support::now(),
         }),
         guards: vec![],
+        records: vec![],
     }
 }
 
@@ -344,6 +345,7 @@ async fn a_failed_guard_writes_nothing_and_spares_the_others(fixture: Fixture) {
             account_id: fees.id,
             bound: BalanceBound::AtMost(0),
         }],
+        records: vec![],
     };
     let (small, large, other) = tokio::join!(
         store.write(guarded(300)),
