@@ -27,7 +27,10 @@ pub enum Record {
 impl Record {
     /// Rows that journal postings or later rows refer to are inserted before the journal.
     fn before_journal(&self) -> bool {
-        matches!(self, Record::Account(_) | Record::Organisation(_) | Record::Programme(_))
+        matches!(
+            self,
+            Record::Account(_) | Record::Organisation(_) | Record::Programme(_)
+        )
     }
 }
 
@@ -266,7 +269,8 @@ async fn insert_lines_postgres(
     let mut amounts = Vec::with_capacity(count);
     let mut kinds = Vec::with_capacity(count);
     for (index, line) in batch.lines.iter().enumerate() {
-        indexes.push(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))?);
+        indexes
+            .push(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))?);
         references.push(line.reference.as_str());
         members.push(i64_of(line.members, "members")?);
         amounts.push(line.amount.minor());

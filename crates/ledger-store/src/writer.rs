@@ -153,7 +153,19 @@ pub(crate) async fn submit(
     response.await.map_err(|_| StoreError::WriterStopped)?
 }
 
+/// The writer task's state. `known_head` is the chain head this writer last committed: while no
+/// other instance appends, PostgreSQL groups can be written optimistically in one round trip,
+/// without reading the head first (the write checks it and reports if it moved).
+struct Writer {
+    backend: Backend,
+    known_head: Option<(u64, ChainHash)>,
+}
+
 async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
+    let mut writer = Writer {
+        backend,
+        known_head: None,
+    };
     while let Some(first) = receiver.recv().await {
         let mut postings_count = first.request.postings_count();
         let mut group = vec![first];
@@ -166,34 +178,83 @@ async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
                 Err(_) => break,
             }
         }
-        process(&backend, group).await;
+        writer.process(group).await;
     }
 }
 
-async fn process(backend: &Backend, group: Vec<Queued>) {
-    let requests: Vec<&WriteRequest> = group.iter().map(|queued| &queued.request).collect();
-    match commit_group(backend, &requests).await {
-        Ok(outcomes) => {
-            for (queued, outcome) in group.into_iter().zip(outcomes) {
-                // A caller that went away (request cancelled) no longer needs the answer.
-                let _ = queued.respond.send(outcome);
+impl Writer {
+    async fn process(&mut self, group: Vec<Queued>) {
+        let requests: Vec<&WriteRequest> = group.iter().map(|queued| &queued.request).collect();
+        match self.commit_group(&requests).await {
+            Ok(outcomes) => {
+                for (queued, outcome) in group.into_iter().zip(outcomes) {
+                    // A caller that went away (request cancelled) no longer needs the answer.
+                    let _ = queued.respond.send(outcome);
+                }
+            }
+            Err(error) if group.len() > 1 => {
+                tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
+                for queued in group {
+                    let outcome =
+                        self.commit_group(&[&queued.request])
+                            .await
+                            .and_then(|mut outcomes| {
+                                outcomes.pop().unwrap_or(Err(StoreError::WriterStopped))
+                            });
+                    let _ = queued.respond.send(outcome);
+                }
+            }
+            Err(error) => {
+                if let Some(queued) = group.into_iter().next() {
+                    let _ = queued.respond.send(Err(error));
+                }
             }
         }
-        Err(error) if group.len() > 1 => {
-            tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
-            for queued in group {
-                let outcome =
-                    commit_group(backend, &[&queued.request])
-                        .await
-                        .and_then(|mut outcomes| {
-                            outcomes.pop().unwrap_or(Err(StoreError::WriterStopped))
-                        });
-                let _ = queued.respond.send(outcome);
+    }
+
+    /// Commits a group in one database transaction. On PostgreSQL it first tries the optimistic write
+    /// from the known head, and falls back to locking and reading the head when another instance moved
+    /// it (or nothing is known yet, or a guard needs current balances).
+    async fn commit_group(
+        &mut self,
+        requests: &[&WriteRequest],
+    ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let outcomes = commit_group_sqlite(&mut transaction, requests).await?;
+                transaction.commit().await?;
+                Ok(outcomes)
             }
-        }
-        Err(error) => {
-            if let Some(queued) = group.into_iter().next() {
-                let _ = queued.respond.send(Err(error));
+            Backend::Postgres(pool) => {
+                let guarded = requests.iter().any(|request| !request.guards.is_empty());
+                let optimistic_head = self.known_head.take().filter(|_| !guarded);
+                let mut transaction = pool.begin().await?;
+                let attempt =
+                    commit_group_postgres(&mut transaction, requests, optimistic_head).await;
+                let committed = match attempt {
+                    Ok(Some(committed)) => committed,
+                    // Another instance moved the head, or a key was already used (which only the
+                    // careful path looks up): redo the group under the lock.
+                    Ok(None) | Err(_) if optimistic_head.is_some() => {
+                        transaction.rollback().await?;
+                        transaction = pool.begin().await?;
+                        commit_group_postgres(&mut transaction, requests, None)
+                            .await?
+                            .ok_or_else(|| {
+                                StoreError::Corrupt("the chain head moved under its lock".into())
+                            })?
+                    }
+                    Ok(None) => {
+                        return Err(StoreError::Corrupt(
+                            "the chain head moved under its lock".into(),
+                        ));
+                    }
+                    Err(error) => return Err(error),
+                };
+                transaction.commit().await?;
+                self.known_head = Some(committed.1);
+                Ok(committed.0)
             }
         }
     }
@@ -439,26 +500,6 @@ fn columns(plan: &GroupPlan<'_>) -> Result<(TransactionColumns, PostingColumns),
     Ok((transactions, postings))
 }
 
-async fn commit_group(
-    backend: &Backend,
-    requests: &[&WriteRequest],
-) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
-    match backend {
-        Backend::Sqlite(pool) => {
-            let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
-            let outcomes = commit_group_sqlite(&mut transaction, requests).await?;
-            transaction.commit().await?;
-            Ok(outcomes)
-        }
-        Backend::Postgres(pool) => {
-            let mut transaction = pool.begin().await?;
-            let outcomes = commit_group_postgres(&mut transaction, requests).await?;
-            transaction.commit().await?;
-            Ok(outcomes)
-        }
-    }
-}
-
 fn head_from_row((sequence, hash): (i64, Vec<u8>)) -> Result<(u64, ChainHash), StoreError> {
     Ok((sequence_from_db(sequence)?, hash_from_db(&hash)?))
 }
@@ -572,122 +613,162 @@ async fn commit_group_sqlite(
     Ok(plan.outcomes)
 }
 
+/// What a PostgreSQL group commit produced: every request's outcome and the new chain head.
+type PostgresCommit = (Vec<Result<WriteOutcome, StoreError>>, (u64, ChainHash));
+
+/// Writes a group on PostgreSQL. With `optimistic_head`, nothing is read first: hashes chain from
+/// that head, balances are written as deltas, and keys are not looked up (an existing key makes the
+/// insert fail, and the writer retries each request alone, under the lock). Returns `None` when the
+/// head was not the one expected, having written nothing.
 async fn commit_group_postgres(
     connection: &mut PgConnection,
     requests: &[&WriteRequest],
-) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
-    // The lock that serialises appends across every service instance sharing the database.
-    let head = head_from_row(
-        sqlx::query_as("SELECT last_sequence, last_hash FROM chain_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut *connection)
-            .await?,
-    )?;
-    let mut used_keys = KeyMap::new();
-    let wanted = keys(requests);
-    if !wanted.is_empty() {
-        let (scopes, keys): (Vec<String>, Vec<String>) = wanted.into_iter().unzip();
-        let rows: Vec<(String, String, Vec<u8>, i32, String)> = sqlx::query_as(
-            "SELECT r.scope, r.idempotency_key, r.request_fingerprint, r.response_status, r.response_body \
-             FROM idempotency_records r JOIN UNNEST($1::text[], $2::text[]) AS wanted (scope, idempotency_key) \
-             ON r.scope = wanted.scope AND r.idempotency_key = wanted.idempotency_key",
-        )
-        .bind(&scopes)
-        .bind(&keys)
-        .fetch_all(&mut *connection)
-        .await?;
-        for (scope, key, fingerprint, response_status, response_body) in rows {
-            let stored = StoredResponse::try_from(crate::rows::IdempotencyRow::new(
-                fingerprint,
-                response_status,
-                response_body,
-            ))?;
-            used_keys.insert((scope, key), stored);
+    optimistic_head: Option<(u64, ChainHash)>,
+) -> Result<Option<PostgresCommit>, StoreError> {
+    let (head, used_keys, balances, balances_are_deltas) = match optimistic_head {
+        Some(head) => (head, KeyMap::new(), HashMap::new(), true),
+        None => {
+            // The lock that serialises appends across every service instance sharing the database.
+            let head = head_from_row(
+                sqlx::query_as(
+                    "SELECT last_sequence, last_hash FROM chain_head WHERE id = 1 FOR UPDATE",
+                )
+                .fetch_one(&mut *connection)
+                .await?,
+            )?;
+            let used_keys = postgres_used_keys(connection, requests).await?;
+            let touched = touched_accounts(requests);
+            let balances: HashMap<Uuid, i64> = sqlx::query_as::<_, (Uuid, i64)>(
+                "SELECT account_id, balance_minor FROM account_balances WHERE account_id = ANY($1)",
+            )
+            .bind(&touched)
+            .fetch_all(&mut *connection)
+            .await?
+            .into_iter()
+            .collect();
+            (head, used_keys, balances, false)
         }
-    }
-    let touched = touched_accounts(requests);
-    let balances: HashMap<Uuid, i64> = if touched.is_empty() {
-        HashMap::new()
-    } else {
-        sqlx::query_as::<_, (Uuid, i64)>(
-            "SELECT account_id, balance_minor FROM account_balances WHERE account_id = ANY($1)",
-        )
-        .bind(&touched)
-        .fetch_all(&mut *connection)
-        .await?
-        .into_iter()
-        .collect()
     };
     let plan = plan_group(head, requests, used_keys, balances);
     let (transactions, postings) = columns(&plan)?;
     insert_records_postgres(&mut *connection, &plan.records, true).await?;
-    if !transactions.sequence.is_empty() {
-        sqlx::query(
-            "INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
-             actor_subject, actor_organisation_id, memo, metadata, posting_count, previous_hash, hash) \
-             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::date[], $5::timestamptz[], \
-             $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int[], $11::bytea[], $12::bytea[])",
-        )
-        .bind(&transactions.sequence)
-        .bind(&transactions.transaction_id)
-        .bind(&transactions.kind)
-        .bind(&transactions.effective_date)
-        .bind(&transactions.recorded_at)
-        .bind(&transactions.actor_subject)
-        .bind(&transactions.actor_organisation_id)
-        .bind(&transactions.memo)
-        .bind(&transactions.metadata)
-        .bind(&transactions.posting_count)
-        .bind(&transactions.previous_hash)
-        .bind(&transactions.hash)
-        .execute(&mut *connection)
-        .await?;
-        sqlx::query(
-            "INSERT INTO journal_postings (sequence, posting_index, account_id, currency, amount_minor) \
-             SELECT * FROM UNNEST($1::bigint[], $2::int[], $3::uuid[], $4::text[], $5::bigint[])",
-        )
-        .bind(&postings.sequence)
-        .bind(&postings.posting_index)
-        .bind(&postings.account_id)
-        .bind(&postings.currency)
-        .bind(&postings.amount_minor)
-        .execute(&mut *connection)
-        .await?;
-        let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
-            .balances
-            .iter()
-            .map(|(account, balance, last)| (*account, (*balance, *last)))
-            .unzip();
-        let (balances, lasts): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
-        sqlx::query(
-            "INSERT INTO account_balances (account_id, balance_minor, last_sequence) \
-             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[]) \
-             ON CONFLICT (account_id) DO UPDATE SET balance_minor = excluded.balance_minor, \
-             last_sequence = excluded.last_sequence",
-        )
-        .bind(&accounts)
-        .bind(&balances)
-        .bind(&lasts)
-        .execute(&mut *connection)
-        .await?;
+    let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
+        .balances
+        .iter()
+        .map(|(account, balance, last)| (*account, (*balance, *last)))
+        .unzip();
+    let (balance_values, lasts): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
+    let mut key_scopes = Vec::new();
+    let mut key_names = Vec::new();
+    let mut key_fingerprints = Vec::new();
+    let mut key_statuses = Vec::new();
+    let mut key_bodies = Vec::new();
+    let mut key_times = Vec::new();
+    for entry in &plan.idempotency {
+        key_scopes.push(entry.scope.as_str());
+        key_names.push(entry.key.as_str());
+        key_fingerprints.push(entry.fingerprint.to_vec());
+        key_statuses.push(i32::from(entry.response_status));
+        key_bodies.push(entry.response_body.as_str());
+        key_times.push(entry.created_at.to_datetime());
+    }
+    // One statement, one round trip: the head moves only if it is where we expect, and every row of
+    // the group is written only if it did.
+    let head_moved: i64 = sqlx::query_scalar(
+        "WITH head AS ( \
+             UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
+             WHERE id = 1 AND last_sequence = $3 AND last_hash = $4 RETURNING 1 \
+         ), transactions AS ( \
+             INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
+                 actor_subject, actor_organisation_id, memo, metadata, posting_count, previous_hash, hash) \
+             SELECT * FROM UNNEST($5::bigint[], $6::uuid[], $7::text[], $8::date[], $9::timestamptz[], \
+                 $10::text[], $11::uuid[], $12::text[], $13::text[], $14::int[], $15::bytea[], $16::bytea[]) \
+             WHERE EXISTS (SELECT 1 FROM head) \
+         ), postings AS ( \
+             INSERT INTO journal_postings (sequence, posting_index, account_id, currency, amount_minor) \
+             SELECT * FROM UNNEST($17::bigint[], $18::int[], $19::uuid[], $20::text[], $21::bigint[]) \
+             WHERE EXISTS (SELECT 1 FROM head) \
+         ), balances AS ( \
+             INSERT INTO account_balances (account_id, balance_minor, last_sequence) \
+             SELECT * FROM UNNEST($22::uuid[], $23::bigint[], $24::bigint[]) WHERE EXISTS (SELECT 1 FROM head) \
+             ON CONFLICT (account_id) DO UPDATE SET \
+                 balance_minor = CASE WHEN $25 THEN account_balances.balance_minor + excluded.balance_minor \
+                                      ELSE excluded.balance_minor END, \
+                 last_sequence = excluded.last_sequence \
+         ), keys AS ( \
+             INSERT INTO idempotency_records (scope, idempotency_key, request_fingerprint, response_status, \
+                 response_body, created_at) \
+             SELECT * FROM UNNEST($26::text[], $27::text[], $28::bytea[], $29::int[], $30::text[], $31::timestamptz[]) \
+             WHERE EXISTS (SELECT 1 FROM head) \
+         ) SELECT COUNT(*) FROM head",
+    )
+    .bind(sequence_to_db(plan.head.0)?)
+    .bind(plan.head.1.as_bytes().as_slice())
+    .bind(sequence_to_db(head.0)?)
+    .bind(head.1.as_bytes().as_slice())
+    .bind(&transactions.sequence)
+    .bind(&transactions.transaction_id)
+    .bind(&transactions.kind)
+    .bind(&transactions.effective_date)
+    .bind(&transactions.recorded_at)
+    .bind(&transactions.actor_subject)
+    .bind(&transactions.actor_organisation_id)
+    .bind(&transactions.memo)
+    .bind(&transactions.metadata)
+    .bind(&transactions.posting_count)
+    .bind(&transactions.previous_hash)
+    .bind(&transactions.hash)
+    .bind(&postings.sequence)
+    .bind(&postings.posting_index)
+    .bind(&postings.account_id)
+    .bind(&postings.currency)
+    .bind(&postings.amount_minor)
+    .bind(&accounts)
+    .bind(&balance_values)
+    .bind(&lasts)
+    .bind(balances_are_deltas)
+    .bind(&key_scopes)
+    .bind(&key_names)
+    .bind(&key_fingerprints)
+    .bind(&key_statuses)
+    .bind(&key_bodies)
+    .bind(&key_times)
+    .fetch_one(&mut *connection)
+    .await
+    .map(|updated: i64| 1 - updated)?;
+    if head_moved != 0 {
+        return Ok(None);
     }
     insert_records_postgres(&mut *connection, &plan.records, false).await?;
-    for entry in &plan.idempotency {
-        sqlx::query(INSERT_IDEMPOTENCY)
-            .bind(&entry.scope)
-            .bind(&entry.key)
-            .bind(entry.fingerprint.as_slice())
-            .bind(i32::from(entry.response_status))
-            .bind(&entry.response_body)
-            .bind(entry.created_at.to_datetime())
-            .execute(&mut *connection)
-            .await?;
+    Ok(Some((plan.outcomes, plan.head)))
+}
+
+async fn postgres_used_keys(
+    connection: &mut PgConnection,
+    requests: &[&WriteRequest],
+) -> Result<KeyMap, StoreError> {
+    let mut used_keys = KeyMap::new();
+    let wanted = keys(requests);
+    if wanted.is_empty() {
+        return Ok(used_keys);
     }
-    if plan.head != head {
-        sqlx::query(UPDATE_HEAD)
-            .bind(sequence_to_db(plan.head.0)?)
-            .bind(plan.head.1.as_bytes().as_slice())
-            .execute(&mut *connection)
-            .await?;
+    let (scopes, keys): (Vec<String>, Vec<String>) = wanted.into_iter().unzip();
+    let rows: Vec<(String, String, Vec<u8>, i32, String)> = sqlx::query_as(
+        "SELECT r.scope, r.idempotency_key, r.request_fingerprint, r.response_status, r.response_body \
+         FROM idempotency_records r JOIN UNNEST($1::text[], $2::text[]) AS wanted (scope, idempotency_key) \
+         ON r.scope = wanted.scope AND r.idempotency_key = wanted.idempotency_key",
+    )
+    .bind(&scopes)
+    .bind(&keys)
+    .fetch_all(&mut *connection)
+    .await?;
+    for (scope, key, fingerprint, response_status, response_body) in rows {
+        let stored = StoredResponse::try_from(crate::rows::IdempotencyRow::new(
+            fingerprint,
+            response_status,
+            response_body,
+        ))?;
+        used_keys.insert((scope, key), stored);
     }
-    Ok(plan.outcomes)
+    Ok(used_keys)
 }
