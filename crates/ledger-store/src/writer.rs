@@ -228,33 +228,41 @@ impl Writer {
             }
             Backend::Postgres(pool) => {
                 let guarded = requests.iter().any(|request| !request.guards.is_empty());
-                let optimistic_head = self.known_head.take().filter(|_| !guarded);
-                let mut transaction = pool.begin().await?;
-                let attempt =
-                    commit_group_postgres(&mut transaction, requests, optimistic_head).await;
-                let committed = match attempt {
-                    Ok(Some(committed)) => committed,
+                let has_records = requests.iter().any(|request| !request.records.is_empty());
+                if let Some(head) = self.known_head.take().filter(|_| !guarded) {
+                    let attempt = if has_records {
+                        // Records are separate statements: they need a transaction around them.
+                        let mut transaction = pool.begin().await?;
+                        match commit_group_postgres(&mut transaction, requests, Some(head)).await {
+                            Ok(Some(committed)) => {
+                                transaction.commit().await.map(|()| Some(committed))
+                            }
+                            _ => transaction.rollback().await.map(|()| None),
+                        }
+                    } else {
+                        // A single statement is atomic on its own: one round trip, no BEGIN/COMMIT.
+                        let mut connection = pool.acquire().await?;
+                        Ok(commit_group_postgres(&mut connection, requests, Some(head))
+                            .await
+                            .ok()
+                            .flatten())
+                    };
+                    if let Some((outcomes, new_head)) = attempt? {
+                        self.known_head = Some(new_head);
+                        return Ok(outcomes);
+                    }
                     // Another instance moved the head, or a key was already used (which only the
-                    // careful path looks up): redo the group under the lock.
-                    Ok(None) | Err(_) if optimistic_head.is_some() => {
-                        transaction.rollback().await?;
-                        transaction = pool.begin().await?;
-                        commit_group_postgres(&mut transaction, requests, None)
-                            .await?
-                            .ok_or_else(|| {
-                                StoreError::Corrupt("the chain head moved under its lock".into())
-                            })?
-                    }
-                    Ok(None) => {
-                        return Err(StoreError::Corrupt(
-                            "the chain head moved under its lock".into(),
-                        ));
-                    }
-                    Err(error) => return Err(error),
-                };
+                    // careful path looks up): nothing was written; redo the group under the lock.
+                }
+                let mut transaction = pool.begin().await?;
+                let (outcomes, new_head) = commit_group_postgres(&mut transaction, requests, None)
+                    .await?
+                    .ok_or_else(|| {
+                        StoreError::Corrupt("the chain head moved under its lock".into())
+                    })?;
                 transaction.commit().await?;
-                self.known_head = Some(committed.1);
-                Ok(committed.0)
+                self.known_head = Some(new_head);
+                Ok(outcomes)
             }
         }
     }
