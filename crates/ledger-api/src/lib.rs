@@ -1,1 +1,237 @@
-//! placeholder
+//! The HTTP API of the solidarity ledger: an axum router that translates requests into calls on the
+//! core and the store, with problem+json errors, request ids, limits and an OpenAPI document.
+//!
+//! [`router`] builds the service; [`Application`] binds a listener first (so tests can use port 0),
+//! then serves until a shutdown signal, finishing requests in flight.
+
+pub mod json;
+pub mod problem;
+mod service;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ledger_store::{Store, StoreError, StoreOptions};
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::problem::{ApiError, PROBLEM_JSON, code_for_status};
+
+/// The largest request body accepted: a 100,000-line contribution batch is about 8 MiB of JSON, so
+/// 16 MiB leaves room without letting one request hold unbounded memory.
+pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long a request may run before it is answered with 408, by default.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Store,
+}
+
+/// The OpenAPI document's frame; paths and schemas are added by the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Solidarity Ledger API",
+        version = "1",
+        description = "Books of the solidarity euro: contributions from northern unions, loss-free transfers to southern health mutuals, redistribution reports, tracing and audit."
+    ),
+    components(schemas(problem::Problem, problem::FieldError))
+)]
+struct ApiDocument;
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDocument::openapi()).merge(service::router())
+}
+
+/// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
+    let (router, document) = api_router().split_for_parts();
+    let document_json = document.to_pretty_json().unwrap_or_default();
+    let router = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    document_json.clone(),
+                )
+            }),
+        )
+        .with_state(state);
+    with_service_layers(router, config)
+}
+
+/// The layers every route runs behind: request id, tracing span, timeout, body limit, problem+json
+/// for every error and for unknown routes. Public so tests can put them around a test router.
+pub fn with_service_layers(router: Router, config: &ApiConfig) -> Router {
+    router
+        .fallback(|| async { ApiError::not_found("no such resource") })
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        // Outside the timeout, so its 408 is turned into problem+json too.
+        .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("");
+                    // Headers are not recorded: the Authorization header must never reach logs.
+                    tracing::info_span!(
+                        "request",
+                        request_id,
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        organisation = tracing::field::Empty,
+                        role = tracing::field::Empty,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Turns error responses made outside our handlers (axum's 405, the timeout's 408, ...) into
+/// problem+json, so clients meet one error format.
+async fn problem_for_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let detail = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this resource does not support that method".to_owned(),
+        StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned".to_owned(),
+        other => other.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut problem = ApiError::new(status, code_for_status(status), detail).into_response();
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        problem.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    problem
+}
+
+/// How to run the service.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub api: ApiConfig,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error("could not open the database")]
+    Store(#[from] StoreError),
+    #[error("could not listen on {address}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A migrated store and a bound listener, ready to serve.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens and migrates the database, then binds the listener (port 0 picks a free port).
+    pub async fn build(config: ServeConfig) -> Result<Application, StartError> {
+        let store = Store::connect(&config.database_url, StoreOptions::default()).await?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                address: config.bind,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.bind,
+            source,
+        })?;
+        let router = router(
+            AppState {
+                store: store.clone(),
+            },
+            &config.api,
+        );
+        Ok(Application {
+            listener,
+            router,
+            store,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the store.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(address = %self.local_addr, "listening on {}", self.local_addr);
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.store.close().await;
+        served
+    }
+}

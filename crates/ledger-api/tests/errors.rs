@@ -1,0 +1,148 @@
+//! Every error the HTTP layer produces is problem+json: JSON extractor rejections, body limit,
+//! timeout, wrong method and unknown route. Uses a small router behind the real service layers.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use ledger_api::json::AppJson;
+use ledger_api::{ApiConfig, MAX_REQUEST_BODY_BYTES, with_service_layers};
+use serde_json::Value;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Echo {
+    name: String,
+    count: u32,
+}
+
+async fn serve_test_router() -> String {
+    let router = Router::new()
+        .route(
+            "/echo",
+            post(|AppJson(echo): AppJson<Echo>| async move {
+                AppJson(serde_json::json!({"name": echo.name, "count": echo.count}))
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+    let config = ApiConfig {
+        request_timeout: Duration::from_millis(200),
+    };
+    let app = with_service_layers(router, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{address}")
+}
+
+async fn problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(
+        body["type"],
+        format!("urn:solidarity-ledger:problem:{code}")
+    );
+    body
+}
+
+#[tokio::test]
+async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
+    // Proves the happy path, then 400 malformed JSON, 415 wrong media type, 422 naming the field,
+    // and 413 over the body limit — all problem+json.
+    let base = serve_test_router().await;
+    let client = reqwest::Client::new();
+    let ok = client
+        .post(format!("{base}/echo"))
+        .json(&serde_json::json!({"name": "csq", "count": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    let malformed = client
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(malformed, 400, "malformed_json").await;
+
+    let wrong_type = client
+        .post(format!("{base}/echo"))
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_type, 415, "unsupported_media_type").await;
+
+    let wrong_field = client
+        .post(format!("{base}/echo"))
+        .json(&serde_json::json!({"name": "csq", "count": "three"}))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(wrong_field, 422, "validation_failed").await;
+    assert_eq!(body["field"], "count");
+    assert_eq!(body["errors"][0]["field"], "count");
+
+    let unknown_field = client
+        .post(format!("{base}/echo"))
+        .json(&serde_json::json!({"name": "csq", "count": 1, "extra": true}))
+        .send()
+        .await
+        .unwrap();
+    problem(unknown_field, 422, "validation_failed").await;
+
+    let huge = format!(
+        "{{\"name\": \"{}\", \"count\": 1}}",
+        "x".repeat(MAX_REQUEST_BODY_BYTES)
+    );
+    let too_large = client
+        .post(format!("{base}/echo"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    problem(too_large, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn timeouts_wrong_methods_and_unknown_routes_are_problems() {
+    // Proves errors made outside handlers (timeout, 405, 404) also come as problem+json.
+    let base = serve_test_router().await;
+    let client = reqwest::Client::new();
+    problem(
+        client.get(format!("{base}/slow")).send().await.unwrap(),
+        408,
+        "request_timeout",
+    )
+    .await;
+    let wrong_method = client.get(format!("{base}/echo")).send().await.unwrap();
+    assert_eq!(wrong_method.headers()["allow"], "POST");
+    problem(wrong_method, 405, "method_not_allowed").await;
+    problem(
+        client.get(format!("{base}/nowhere")).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
+}

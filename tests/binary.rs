@@ -1,0 +1,155 @@
+//! End-to-end tests of the `solidarity-ledger` binary itself: `serve` on a random port stops
+//! cleanly on SIGTERM; `migrate` and `verify` work on a fresh data directory; `verify` names the
+//! sequence of a posting changed behind the ledger's back.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use ledger_core::{
+    Account, AccountCode, AccountId, AccountKind, Actor, Amount, Currency, Posting, Timestamp,
+    TransactionDraft, TransactionId, TransactionKind,
+};
+use ledger_store::{Store, StoreOptions};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
+
+fn ledger(data_dir: &std::path::Path, arguments: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(arguments)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serve_listens_on_a_random_port_and_stops_on_sigterm() {
+    // Proves the README's run command works with no setup and shuts down gracefully.
+    let directory = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BINARY)
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(directory.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = stderr
+            .next()
+            .expect("serve exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let health = reqwest::get(format!("http://{address}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(directory.path().join("ledger.db").exists());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(exit) = child.try_wait().unwrap() {
+            status = Some(exit);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = status.expect("serve did not stop after SIGTERM");
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn migrate_then_verify_on_a_fresh_data_directory() {
+    // Proves migrate creates the database and verify accepts an empty, untouched ledger.
+    let directory = tempfile::tempdir().unwrap();
+    let migrated = ledger(directory.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let verified = ledger(directory.path(), &["verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("chain valid: 0 transactions"));
+}
+
+#[tokio::test]
+async fn verify_reports_the_sequence_of_a_changed_posting() {
+    // Proves `verify` exits 0 on an intact ledger and 1, naming sequence 2, once one byte of one
+    // posting of transaction 2 is changed with the append-only trigger removed.
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
+    let mut chart = HashMap::new();
+    for code in ["bank", "pool"] {
+        let account = Account {
+            id: AccountId::from_uuid(uuid::Uuid::new_v4()),
+            code: AccountCode::parse(code).unwrap(),
+            name: code.into(),
+            kind: AccountKind::Asset,
+            currency: Currency::eur(),
+            owner_organisation: None,
+        };
+        store.open_account(&account, now).await.unwrap();
+        chart.insert(account.id, account);
+    }
+    let ids: Vec<AccountId> = chart.keys().copied().collect();
+    for minor in [100, 250, 400] {
+        let amount = Amount::from_minor(minor, Currency::eur()).unwrap();
+        let transaction = TransactionDraft {
+            id: TransactionId::from_uuid(uuid::Uuid::new_v4()),
+            kind: TransactionKind::Adjustment,
+            effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            recorded_at: now,
+            actor: Actor::system(),
+            memo: "test".into(),
+            metadata: serde_json::Map::new(),
+            postings: vec![
+                Posting {
+                    account_id: ids[0],
+                    amount,
+                },
+                Posting {
+                    account_id: ids[1],
+                    amount: amount.negated(),
+                },
+            ],
+        }
+        .validate(&chart)
+        .unwrap();
+        store.append(transaction).await.unwrap();
+    }
+    let intact = ledger(directory.path(), &["verify"]);
+    assert!(intact.status.success(), "{intact:?}");
+
+    let pool = store.sqlite_pool().unwrap();
+    sqlx::query("DROP TRIGGER journal_postings_no_update")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE journal_postings SET amount_minor = 251 WHERE sequence = 2 AND posting_index = 0",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    store.close().await;
+
+    let tampered = ledger(directory.path(), &["verify"]);
+    assert_eq!(tampered.status.code(), Some(1), "{tampered:?}");
+    let output = String::from_utf8_lossy(&tampered.stdout);
+    assert!(output.contains("chain BROKEN at sequence 2"), "{output}");
+}
