@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::{
     AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId,
 };
-use sqlx::{PgConnection, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -159,12 +159,14 @@ pub(crate) async fn submit(
 struct Writer {
     backend: Backend,
     known_head: Option<(u64, ChainHash)>,
+    postgres_connection: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
 }
 
 async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
     let mut writer = Writer {
         backend,
         known_head: None,
+        postgres_connection: None,
     };
     while let Some(first) = receiver.recv().await {
         let mut postings_count = first.request.postings_count();
@@ -227,45 +229,61 @@ impl Writer {
                 Ok(outcomes)
             }
             Backend::Postgres(pool) => {
-                let guarded = requests.iter().any(|request| !request.guards.is_empty());
-                let has_records = requests.iter().any(|request| !request.records.is_empty());
-                if let Some(head) = self.known_head.take().filter(|_| !guarded) {
-                    let attempt = if has_records {
-                        // Records are separate statements: they need a transaction around them.
-                        let mut transaction = pool.begin().await?;
-                        match commit_group_postgres(&mut transaction, requests, Some(head)).await {
-                            Ok(Some(committed)) => {
-                                transaction.commit().await.map(|()| Some(committed))
-                            }
-                            _ => transaction.rollback().await.map(|()| None),
-                        }
-                    } else {
-                        // A single statement is atomic on its own: one round trip, no BEGIN/COMMIT.
-                        let mut connection = pool.acquire().await?;
-                        Ok(commit_group_postgres(&mut connection, requests, Some(head))
-                            .await
-                            .ok()
-                            .flatten())
-                    };
-                    if let Some((outcomes, new_head)) = attempt? {
-                        self.known_head = Some(new_head);
-                        return Ok(outcomes);
-                    }
-                    // Another instance moved the head, or a key was already used (which only the
-                    // careful path looks up): nothing was written; redo the group under the lock.
+                // The writer keeps one connection: acquiring from the pool costs a round trip.
+                let mut connection = match self.postgres_connection.take() {
+                    Some(connection) => connection,
+                    None => pool.acquire().await?,
+                };
+                let result =
+                    commit_group_on_postgres(&mut connection, requests, &mut self.known_head).await;
+                if result.is_ok() {
+                    self.postgres_connection = Some(connection);
                 }
-                let mut transaction = pool.begin().await?;
-                let (outcomes, new_head) = commit_group_postgres(&mut transaction, requests, None)
-                    .await?
-                    .ok_or_else(|| {
-                        StoreError::Corrupt("the chain head moved under its lock".into())
-                    })?;
-                transaction.commit().await?;
-                self.known_head = Some(new_head);
-                Ok(outcomes)
+                result
             }
         }
     }
+}
+
+/// The PostgreSQL side of [`Writer::commit_group`].
+async fn commit_group_on_postgres(
+    connection: &mut PgConnection,
+    requests: &[&WriteRequest],
+    known_head: &mut Option<(u64, ChainHash)>,
+) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+    let guarded = requests.iter().any(|request| !request.guards.is_empty());
+    let has_records = requests.iter().any(|request| !request.records.is_empty());
+    if let Some(head) = known_head.take().filter(|_| !guarded) {
+        let attempt = if has_records {
+            // Records are separate statements: they need a transaction around them.
+            let mut transaction = connection.begin().await?;
+            match commit_group_postgres(&mut transaction, requests, Some(head)).await {
+                Ok(Some(committed)) => transaction.commit().await.map(|()| Some(committed)),
+                _ => transaction.rollback().await.map(|()| None),
+            }
+        } else {
+            // A single statement is atomic on its own: one round trip, no BEGIN/COMMIT.
+            Ok(
+                commit_group_postgres(&mut *connection, requests, Some(head))
+                    .await
+                    .ok()
+                    .flatten(),
+            )
+        };
+        if let Some((outcomes, new_head)) = attempt? {
+            *known_head = Some(new_head);
+            return Ok(outcomes);
+        }
+        // Another instance moved the head, or a key was already used (which only the careful
+        // path looks up): nothing was written; redo the group under the lock.
+    }
+    let mut transaction = connection.begin().await?;
+    let (outcomes, new_head) = commit_group_postgres(&mut transaction, requests, None)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the chain head moved under its lock".into()))?;
+    transaction.commit().await?;
+    *known_head = Some(new_head);
+    Ok(outcomes)
 }
 
 /// What the group will write, decided in memory.
