@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
 use ledger_api::{ApiConfig, Application, ServeConfig};
 use ledger_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
@@ -27,6 +28,50 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Recompute the hash chain and every balance; exit 1 and print the first break if anything is wrong.
     Verify(DatabaseArgs),
+    /// Print a bearer token signed with the service's secret (the same one `serve` uses).
+    Token(TokenArgs),
+}
+
+/// How tokens are signed and checked.
+#[derive(Debug, Args)]
+struct AuthArgs {
+    /// HS256 secret (at least 32 bytes). Default: the contents of <data-dir>/jwt-secret, created
+    /// at random by `serve` when missing.
+    #[arg(long, env = "SOLIDARITY_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// PEM public key of an external token issuer; when set, tokens are checked with it instead of
+    /// the secret (and `token` cannot mint).
+    #[arg(long, env = "SOLIDARITY_JWT_PUBLIC_KEY_FILE")]
+    jwt_public_key_file: Option<PathBuf>,
+    /// Algorithm of the public key: EdDSA or RS256.
+    #[arg(long, env = "SOLIDARITY_JWT_ALGORITHM", default_value = "EdDSA")]
+    jwt_algorithm: String,
+    /// Required `iss` claim, if any.
+    #[arg(long, env = "SOLIDARITY_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Required `aud` claim, if any.
+    #[arg(long, env = "SOLIDARITY_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// The organisation the token speaks for: its slug (e.g. `network`) or id.
+    #[arg(long)]
+    org: String,
+    /// contributor, beneficiary, auditor or admin.
+    #[arg(long)]
+    role: String,
+    /// The `sub` claim: who holds the token (recorded as the actor of what they write).
+    #[arg(long, default_value = "cli")]
+    subject: String,
+    /// Lifetime: a number with s, m, h or d (e.g. 30m, 1h, 7d).
+    #[arg(long, default_value = "1h")]
+    ttl: String,
 }
 
 /// Where the data lives.
@@ -57,6 +102,8 @@ fn sqlite_url(data_dir: &Path) -> String {
 struct ServeArgs {
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
     /// Address to listen on; port 0 picks a free port (logged at start).
     #[arg(long, env = "SOLIDARITY_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -103,7 +150,141 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Verify(database) => verify(&database).await,
+        Command::Token(arguments) => token(arguments).await,
     }
+}
+
+/// The file holding the generated HS256 secret.
+fn secret_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("jwt-secret")
+}
+
+/// The HS256 secret: configured, or read from the data directory, or (when `create`) generated.
+fn hs256_secret(auth: &AuthArgs, data_dir: &Path, create: bool) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &auth.jwt_secret {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = secret_file(data_dir);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) => Ok(secret.trim().as_bytes().to_vec()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && create => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+            let secret = hex_encode(&rand::random::<[u8; 32]>());
+            write_private_file(&path, &secret)?;
+            tracing::info!(path = %path.display(), "created a random JWT secret; `solidarity-ledger token` signs with it");
+            Ok(secret.into_bytes())
+        }
+        Err(error) => Err(error).with_context(|| {
+            format!(
+                "reading the JWT secret from {} (start `serve` once to create it, or set SOLIDARITY_JWT_SECRET)",
+                path.display()
+            )
+        }),
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix).
+fn write_private_file(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn token_verifier(auth: &AuthArgs, data_dir: &Path) -> anyhow::Result<TokenVerifier> {
+    let issuer = auth.jwt_issuer.as_deref();
+    let audience = auth.jwt_audience.as_deref();
+    match &auth.jwt_public_key_file {
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(TokenVerifier::public_key(
+                &auth.jwt_algorithm,
+                &pem,
+                issuer,
+                audience,
+            )?)
+        }
+        None => Ok(TokenVerifier::hs256(
+            &hs256_secret(auth, data_dir, true)?,
+            issuer,
+            audience,
+        )?),
+    }
+}
+
+/// Parses `30m`, `1h`, `7d`, `90s`.
+fn parse_ttl(text: &str) -> Option<Duration> {
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        "d" => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+async fn token(arguments: TokenArgs) -> anyhow::Result<ExitCode> {
+    if arguments.auth.jwt_public_key_file.is_some() {
+        anyhow::bail!(
+            "tokens are issued by the external identity provider when a public key is configured"
+        );
+    }
+    let role = Role::parse(&arguments.role).with_context(|| {
+        format!(
+            "unknown role `{}` (contributor, beneficiary, auditor, admin)",
+            arguments.role
+        )
+    })?;
+    let ttl = parse_ttl(&arguments.ttl)
+        .with_context(|| format!("`{}` is not a lifetime like 30m, 1h or 7d", arguments.ttl))?;
+    let organisation = match arguments.org.parse::<uuid::Uuid>() {
+        Ok(id) => id,
+        Err(_) => {
+            let store = open(&arguments.database).await?;
+            store.migrate().await.context("applying migrations")?;
+            store
+                .organisation_by_slug(&arguments.org)
+                .await?
+                .with_context(|| format!("no organisation with slug `{}`", arguments.org))?
+                .id
+                .as_uuid()
+        }
+    };
+    let secret = hs256_secret(&arguments.auth, &arguments.database.data_dir, false)?;
+    if secret.len() < ledger_api::auth::MINIMUM_SECRET_BYTES {
+        anyhow::bail!(
+            "the JWT secret must have at least {} bytes",
+            ledger_api::auth::MINIMUM_SECRET_BYTES
+        );
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = Claims {
+        sub: arguments.subject,
+        org: organisation.to_string(),
+        role,
+        exp: now + ttl.as_secs(),
+        iat: Some(now),
+        iss: arguments.auth.jwt_issuer,
+        aud: arguments.auth.jwt_audience,
+    };
+    println!("{}", mint_hs256(&secret, &claims)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn open(database: &DatabaseArgs) -> anyhow::Result<Store> {
@@ -133,6 +314,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
         api: ApiConfig {
             request_timeout: Duration::from_secs(arguments.request_timeout_seconds),
         },
+        tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,
     };
     tracing::info!(database = %redact(&config.database_url), "starting");
     let application = Application::build(config).await?;
@@ -225,6 +407,18 @@ fn describe_break(kind: &ledger_core::chain::BreakKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_parse_with_their_unit() {
+        // Proves the --ttl forms.
+        assert_eq!(parse_ttl("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("7d"), Some(Duration::from_secs(604_800)));
+        for bad in ["", "h", "1", "0h", "1w", "-1h", "1.5h"] {
+            assert_eq!(parse_ttl(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn passwords_are_redacted_from_urls() {

@@ -3,7 +3,43 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fixtures
 
+use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
 use ledger_api::{ApiConfig, Application, ServeConfig};
+use serde_json::Value;
+
+/// The HS256 secret of test servers.
+pub const TEST_SECRET: &[u8] = b"test-secret-of-at-least-thirty-two-bytes!";
+
+/// The network organisation seeded by the migrations.
+pub const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
+
+/// A token for `organisation` with `role`, valid for an hour.
+pub fn token(organisation: &str, role: Role) -> String {
+    token_with_expiry(organisation, role, now_seconds() + 3600)
+}
+
+pub fn token_with_expiry(organisation: &str, role: Role, exp: u64) -> String {
+    mint_hs256(
+        TEST_SECRET,
+        &Claims {
+            sub: format!("{}-user", role.as_str()),
+            org: organisation.to_owned(),
+            role,
+            exp,
+            iat: None,
+            iss: None,
+            aud: None,
+        },
+    )
+    .unwrap()
+}
+
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
 
 /// A running server and what keeps its database alive.
 pub struct TestServer {
@@ -18,6 +54,77 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
+
+    /// POSTs JSON with a bearer token and an idempotency key; returns status and body.
+    pub async fn post(&self, path: &str, token: &str, key: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs with a bearer token; returns status and body.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Registers an organisation as the network's admin and returns its id.
+    pub async fn organisation(
+        &self,
+        slug: &str,
+        kind: &str,
+        country: &str,
+        currency: &str,
+        members: i64,
+    ) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/organisations",
+                &token(NETWORK_ID, Role::Admin),
+                &format!("organisation-{slug}"),
+                &serde_json::json!({
+                    "slug": slug, "name": slug.to_uppercase(), "kind": kind, "country": country,
+                    "currency": currency, "covered_members": members
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens a monthly programme at 1.00 EUR per member and returns its id.
+    pub async fn programme(&self, name: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/programmes",
+                &token(NETWORK_ID, Role::Admin),
+                &format!("programme-{name}"),
+                &serde_json::json!({
+                    "name": name, "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+                    "allocation": {"policy": "pro_rata_covered_members"},
+                    "conditions": [{"code": "mutual_operational"}, {"code": "public_cofinancing", "parameter": "5"}],
+                    "minimum_transfer": "100.00", "admin_cost_cap_percent": "15"
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_owned()
+    }
 }
 
 async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> TestServer {
@@ -25,6 +132,7 @@ async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> Te
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone(),
         api: ApiConfig::default(),
+        tokens: TokenVerifier::hs256(TEST_SECRET, None, None).unwrap(),
     })
     .await
     .unwrap();

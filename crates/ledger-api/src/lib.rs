@@ -4,7 +4,13 @@
 //! [`router`] builds the service; [`Application`] binds a listener first (so tests can use port 0),
 //! then serves until a shutdown signal, finishing requests in flight.
 
+pub mod auth;
+mod batches;
+pub mod idempotency;
 pub mod json;
+mod money;
+mod organisations;
+pub mod pagination;
 pub mod problem;
 mod service;
 
@@ -54,6 +60,7 @@ impl Default for ApiConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    pub tokens: auth::TokenVerifier,
 }
 
 /// The OpenAPI document's frame; paths and schemas are added by the routers.
@@ -64,12 +71,36 @@ pub struct AppState {
         version = "1",
         description = "Books of the solidarity euro: contributions from northern unions, loss-free transfers to southern health mutuals, redistribution reports, tracing and audit."
     ),
-    components(schemas(problem::Problem, problem::FieldError))
+    components(schemas(problem::Problem, problem::FieldError)),
+    modifiers(&BearerSecurity)
 )]
 struct ApiDocument;
 
+/// Declares the Bearer JWT scheme the endpoints' `security` refers to.
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, document: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = document.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("claims sub, org (organisation id), role, exp"))
+                    .build(),
+            ),
+        );
+    }
+}
+
 fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDocument::openapi()).merge(service::router())
+    OpenApiRouter::with_openapi(ApiDocument::openapi())
+        .merge(service::router())
+        .merge(organisations::router())
+        .merge(batches::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.
@@ -160,6 +191,7 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     pub database_url: String,
     pub api: ApiConfig,
+    pub tokens: auth::TokenVerifier,
 }
 
 /// Why the service could not start.
@@ -203,6 +235,7 @@ impl Application {
         let router = router(
             AppState {
                 store: store.clone(),
+                tokens: config.tokens.clone(),
             },
             &config.api,
         );

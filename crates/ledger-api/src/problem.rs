@@ -158,7 +158,18 @@ impl ApiError {
 
 impl From<ledger_store::StoreError> for ApiError {
     fn from(error: ledger_store::StoreError) -> Self {
-        ApiError::internal(error)
+        match error {
+            // Two requests raced for the same unique thing (a slug, a batch's one reversal): the
+            // loser learns it conflicted, nothing was written.
+            ledger_store::StoreError::UniqueViolation(constraint) => {
+                tracing::info!(constraint = %constraint, "unique constraint refused a write");
+                ApiError::conflict(
+                    "conflict",
+                    "the request conflicts with a concurrent one; nothing was written",
+                )
+            }
+            other => ApiError::internal(other),
+        }
     }
 }
 

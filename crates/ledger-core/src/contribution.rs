@@ -289,3 +289,54 @@ mod tests {
         assert_eq!(validate_lines(&many, rate()).unwrap_err().len(), 1);
     }
 }
+
+/// Where a batch stands, derived from its receivable and reversal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Pledged,
+    PartiallyReceived,
+    Received,
+    Reversed,
+}
+
+impl BatchStatus {
+    /// From the batch total, what is still due, and whether it was reversed.
+    pub fn derive(amount_minor: i64, outstanding_minor: i64, reversed: bool) -> BatchStatus {
+        if reversed {
+            BatchStatus::Reversed
+        } else if outstanding_minor <= 0 {
+            BatchStatus::Received
+        } else if outstanding_minor >= amount_minor {
+            BatchStatus::Pledged
+        } else {
+            BatchStatus::PartiallyReceived
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BatchStatus::Pledged => "pledged",
+            BatchStatus::PartiallyReceived => "partially_received",
+            BatchStatus::Received => "received",
+            BatchStatus::Reversed => "reversed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    #[test]
+    fn status_follows_what_is_still_due() {
+        // Proves pledged → partially_received → received, and reversal overriding all.
+        assert_eq!(BatchStatus::derive(1000, 1000, false), BatchStatus::Pledged);
+        assert_eq!(
+            BatchStatus::derive(1000, 400, false),
+            BatchStatus::PartiallyReceived
+        );
+        assert_eq!(BatchStatus::derive(1000, 0, false), BatchStatus::Received);
+        assert_eq!(BatchStatus::derive(1000, 0, true), BatchStatus::Reversed);
+    }
+}

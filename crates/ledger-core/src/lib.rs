@@ -3,6 +3,7 @@
 //! in, so every decision can be replayed by an auditor and property-tested.
 
 pub mod chain;
+pub mod chart;
 pub mod contribution;
 pub mod fx;
 pub mod journal;

@@ -14,6 +14,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the balance of account {0} would leave the range of a 64-bit integer")]
     BalanceOverflow(AccountId),
+    #[error("a unique constraint refused the write: {0}")]
+    UniqueViolation(String),
     #[error("the journal writer has stopped")]
     WriterStopped,
     #[error("migration failed")]
@@ -25,9 +27,14 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if let sqlx::Error::Database(database_error) = &error
-            && database_error.constraint() == Some("accounts_code_unique")
+            && database_error.kind() == sqlx::error::ErrorKind::UniqueViolation
         {
-            return StoreError::AccountCodeTaken(String::new());
+            // PostgreSQL names the constraint; SQLite names the columns in its message.
+            let constraint = database_error
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| database_error.message().to_owned());
+            return StoreError::UniqueViolation(constraint);
         }
         StoreError::Database(error)
     }

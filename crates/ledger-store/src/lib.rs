@@ -7,6 +7,7 @@
 
 mod error;
 pub mod records;
+pub mod registry;
 mod rows;
 pub mod writer;
 
@@ -71,6 +72,8 @@ pub enum BackendKind {
 
 /// Runs the same code against whichever pool the store has; the SQL must be valid in both dialects
 /// (`$1` placeholders work in both).
+#[macro_export]
+#[doc(hidden)]
 macro_rules! on_pool {
     ($backend:expr, $pool:ident => $body:expr) => {
         match $backend {

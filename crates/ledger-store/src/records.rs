@@ -78,11 +78,7 @@ pub struct BatchReversalRecord {
     pub created_at: Timestamp,
 }
 
-/// The deterministic id of the account with `code`: a UUIDv5 in the ledger's namespace.
-pub fn account_id_for_code(code: &str) -> AccountId {
-    const NAMESPACE: Uuid = Uuid::from_u128(0x5f1d_2c3a_9b7e_4e51_8a0c_61d3_e2b4_0a17);
-    AccountId::from_uuid(Uuid::new_v5(&NAMESPACE, code.as_bytes()))
-}
+pub use ledger_core::chart::account_id_for_code;
 
 fn i64_of(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} out of range")))
