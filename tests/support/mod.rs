@@ -55,6 +55,14 @@ impl TestServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// Stops the server (as a shutdown signal would) and hands over its database directory.
+    pub async fn stop(self) -> Option<tempfile::TempDir> {
+        let _ = self._shutdown.send(());
+        // Let the graceful shutdown close the listener and the store.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self._directory
+    }
+
     /// POSTs JSON with a bearer token and an idempotency key; returns status and body.
     pub async fn post(&self, path: &str, token: &str, key: &str, body: &Value) -> (u16, Value) {
         let response = self
@@ -125,6 +133,11 @@ impl TestServer {
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_owned()
     }
+}
+
+/// A server on an existing database (a second instance, or a restart).
+pub async fn server_on(database_url: &str) -> TestServer {
+    start(database_url.to_owned(), None).await
 }
 
 async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> TestServer {
