@@ -386,9 +386,11 @@ impl Binaries {
                 return Ok(Binaries { initdb, pg_ctl });
             }
         }
-        Err("no PostgreSQL server programs (initdb, pg_ctl and postgres) on PATH or in \
+        Err(
+            "no PostgreSQL server programs (initdb, pg_ctl and postgres) on PATH or in \
              /usr/lib/postgresql/<version>/bin"
-            .to_owned())
+                .to_owned(),
+        )
     }
 }
 
@@ -557,7 +559,10 @@ mod tests {
 
     #[test]
     fn tails_keep_the_last_lines() {
-        let text = (1..=40).map(|n| n.to_string()).collect::<Vec<_>>().join("\n");
+        let text = (1..=40)
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
         let tail = tail(&text);
         assert!(tail.starts_with("16\n"));
         assert!(tail.ends_with("\n40"));
