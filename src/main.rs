@@ -27,7 +27,7 @@ enum Command {
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseArgs),
     /// Recompute the hash chain and every balance; exit 1 and print the first break if anything is wrong.
-    Verify(DatabaseArgs),
+    Verify(VerifyArgs),
     /// Print a bearer token signed with the service's secret (the same one `serve` uses).
     Token(TokenArgs),
 }
@@ -98,6 +98,13 @@ fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite:{}", data_dir.join("ledger.db").display())
 }
 
+/// What `verify` checks: the live database (an exported file will be another source).
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
 #[derive(Debug, Args)]
 struct ServeArgs {
     #[command(flatten)]
@@ -107,8 +114,13 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (logged at start).
     #[arg(long, env = "SOLIDARITY_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
-    /// Requests running longer than this are answered with 408.
-    #[arg(long, env = "SOLIDARITY_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    /// Requests running longer than this are answered with 408 (at least 1).
+    #[arg(
+        long,
+        env = "SOLIDARITY_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     request_timeout_seconds: u64,
 }
 
@@ -143,15 +155,28 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(arguments) => serve(arguments).await,
-        Command::Migrate(database) => {
-            let store = open(&database).await?;
-            store.migrate().await.context("applying migrations")?;
-            println!("migrations applied to {}", redact(&database.url()));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Verify(database) => verify(&database).await,
+        Command::Migrate(database) => migrate(&database).await,
+        Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Token(arguments) => token(arguments).await,
     }
+}
+
+async fn migrate(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
+    let store = open(database).await?;
+    // Asked first so the message can say whether anything changed.
+    let was_up_to_date = store
+        .is_ready()
+        .await
+        .context("reading the applied migrations")?;
+    store.migrate().await.context("applying migrations")?;
+    let url = redact(&database.url());
+    if was_up_to_date {
+        println!("{url}: already up to date, no migration applied");
+    } else {
+        println!("{url}: pending migrations applied, the schema is up to date");
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The file holding the generated HS256 secret.
@@ -350,6 +375,7 @@ async fn shutdown_signal() {
 async fn verify(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
     let store = open(database).await?;
     let report = store.verify().await.context("reading the journal")?;
+    store.close().await;
     if report.is_valid() {
         println!(
             "chain valid: {} transactions, {} postings, head hash {}; every stored balance equals the sum of its postings",

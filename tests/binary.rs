@@ -75,13 +75,43 @@ async fn serve_listens_on_a_random_port_and_stops_on_sigterm() {
 
 #[test]
 fn migrate_then_verify_on_a_fresh_data_directory() {
-    // Proves migrate creates the database and verify accepts an empty, untouched ledger.
+    // Proves migrate creates the database and says what it did (applied, then nothing left to
+    // apply), and verify accepts an empty, untouched ledger with a summary.
     let directory = tempfile::tempdir().unwrap();
     let migrated = ledger(directory.path(), &["migrate"]);
     assert!(migrated.status.success(), "{migrated:?}");
+    assert!(directory.path().join("ledger.db").exists());
+    let output = String::from_utf8_lossy(&migrated.stdout);
+    assert!(output.contains("pending migrations applied"), "{output}");
+    let again = ledger(directory.path(), &["migrate"]);
+    assert!(again.status.success(), "{again:?}");
+    let output = String::from_utf8_lossy(&again.stdout);
+    assert!(output.contains("already up to date"), "{output}");
     let verified = ledger(directory.path(), &["verify"]);
     assert!(verified.status.success(), "{verified:?}");
-    assert!(String::from_utf8_lossy(&verified.stdout).contains("chain valid: 0 transactions"));
+    let summary = String::from_utf8_lossy(&verified.stdout);
+    assert!(
+        summary.contains("chain valid: 0 transactions, 0 postings, head hash "),
+        "{summary}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_zero_request_timeout() {
+    // Proves a timeout that would answer every request with 408 is a usage error, not a service.
+    let directory = tempfile::tempdir().unwrap();
+    let refused = ledger(
+        directory.path(),
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--request-timeout-seconds",
+            "0",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--request-timeout-seconds"));
 }
 
 #[tokio::test]

@@ -24,6 +24,7 @@ use axum::http::{HeaderName, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ledger_store::{Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -132,6 +133,8 @@ pub fn with_service_layers(router: Router, config: &ApiConfig) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        // Inside the trace span, so the panic is logged with the request id it belongs to.
+        .layer(CatchPanicLayer::custom(problem_for_panic))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
@@ -184,6 +187,22 @@ async fn problem_for_bare_errors(response: Response) -> Response {
     }
     problem
 }
+
+/// A handler panicked: answer 500 problem+json (as for any internal error) and log what it said,
+/// rather than dropping the connection on a client that cannot tell what happened.
+fn problem_for_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(HandlerPanicked(message)).into_response()
+}
+
+/// The cause logged for a panicking handler.
+#[derive(Debug, thiserror::Error)]
+#[error("handler panicked: {0}")]
+struct HandlerPanicked(String);
 
 /// How to run the service.
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Every error the HTTP layer produces is problem+json: JSON extractor rejections, body limit,
-//! timeout, wrong method and unknown route. Uses a small router behind the real service layers.
+//! timeout, wrong method, unknown route and a panicking handler. Uses a small router behind the
+//! real service layers.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -25,6 +26,14 @@ async fn serve_test_router() -> String {
             "/echo",
             post(|AppJson(echo): AppJson<Echo>| async move {
                 AppJson(serde_json::json!({"name": echo.name, "count": echo.count}))
+            }),
+        )
+        .route(
+            "/panic",
+            get(|| async {
+                let lines: Vec<u32> = Vec::new();
+                // An out-of-bounds index: the kind of bug clippy's panic lint cannot see.
+                lines[usize::from(lines.is_empty())].to_string()
             }),
         )
         .route(
@@ -145,4 +154,24 @@ async fn timeouts_wrong_methods_and_unknown_routes_are_problems() {
         "not_found",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_a_generic_internal_problem() {
+    // Proves a bug in a handler reaches the client as a 500 problem+json that does not leak the
+    // panic message, rather than as a dropped connection.
+    let base = serve_test_router().await;
+    let body = problem(
+        reqwest::get(format!("{base}/panic")).await.unwrap(),
+        500,
+        "internal_error",
+    )
+    .await;
+    assert!(
+        !body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("index out of bounds"),
+        "{body}"
+    );
 }

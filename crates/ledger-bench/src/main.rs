@@ -43,27 +43,46 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// Contribution batches over HTTP (JWT and idempotency on, durable commits): one batch of
+    /// 100,000 lines, then 8 clients posting 10-line batches; with the HTTP stack's own baseline
+    /// (GET /healthz) and the database's (plain INSERT commits) in the same run.
+    Http {
+        /// Seconds the 8-client measurement runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// Lines of the large batch.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
+mod http;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 /// One measured series.
-struct Measurement {
-    operations: u64,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
+pub(crate) struct Measurement {
+    pub(crate) operations: u64,
+    pub(crate) elapsed: Duration,
+    pub(crate) latencies: Vec<Duration>,
 }
 
 impl Measurement {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.operations as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile_ms(&self, percentile: f64) -> f64 {
+    pub(crate) fn percentile_ms(&self, percentile: f64) -> f64 {
         let mut sorted = self.latencies.clone();
         sorted.sort_unstable();
         if sorted.is_empty() {
@@ -89,6 +108,17 @@ fn main() -> Result<()> {
             Duration::from_secs(seconds),
             &backends,
             &writers,
+            postgres_url,
+        )),
+        Command::Http {
+            seconds,
+            backends,
+            lines,
+            postgres_url,
+        } => runtime.block_on(http::run(
+            Duration::from_secs(seconds),
+            &backends,
+            lines,
             postgres_url,
         )),
     }
@@ -146,7 +176,7 @@ fn report(backend: Backend, what: &str, writers: usize, measurement: &Measuremen
     );
 }
 
-async fn postgres_database(
+pub(crate) async fn postgres_database(
     server_url: &Option<String>,
     cluster: &mut Option<ledger_testkit::PostgresCluster>,
 ) -> Result<String> {
@@ -189,7 +219,11 @@ fn url_without_database(url: &str) -> String {
 
 /// Plain single-row INSERTs, each its own durable commit: what the machine and engine give
 /// without any ledger logic.
-async fn baseline_inserts(url: &str, writers: usize, duration: Duration) -> Result<Measurement> {
+pub(crate) async fn baseline_inserts(
+    url: &str,
+    writers: usize,
+    duration: Duration,
+) -> Result<Measurement> {
     let store = Store::connect(
         url,
         StoreOptions {

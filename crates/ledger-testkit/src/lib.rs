@@ -1,12 +1,13 @@
-//! Test support for Solidarity Ledger: a real PostgreSQL for every test, without anyone starting a server by hand.
+//! Test support for Solidarity Ledger: a real PostgreSQL for tests, with no server started by hand.
 //!
-//! [`postgres_database`] gives each test its own fresh, empty database. The server is the one named by
-//! `DATABASE_URL=postgres://...` when that is set; otherwise the first call in a test binary starts a
-//! throw-away cluster ([`PostgresCluster`]) from the machine's PostgreSQL binaries (`initdb`, `pg_ctl`,
-//! `postgres`, found on PATH or in Debian's `/usr/lib/postgresql/<version>/bin`), and every test of
-//! that binary shares it. A detached watchdog stops that cluster and removes its files as soon as the
-//! test process ends, however it ends (normal exit, panic, SIGKILL). When no PostgreSQL can be had,
-//! the tests fail loudly: none skips PostgreSQL silently.
+//! [`postgres_database`] gives each test its own fresh, empty database. The server is the one
+//! named by `DATABASE_URL=postgres://...` when that is set; otherwise the first call in a test
+//! binary starts a throw-away cluster ([`PostgresCluster`]) from the machine's PostgreSQL programs
+//! (`initdb`, `pg_ctl`, `postgres`, found on PATH or in Debian's
+//! `/usr/lib/postgresql/<version>/bin`), and every test of that binary shares it. A detached
+//! watchdog stops that cluster and removes its files as soon as the test process ends, however it
+//! ends (normal exit, panic, SIGTERM, SIGKILL). When no PostgreSQL can be had, the tests fail
+//! loudly: none skips PostgreSQL silently.
 //!
 //! Benchmarks use [`PostgresCluster::start`] directly, with `durable == true`.
 
@@ -18,11 +19,17 @@ use std::sync::OnceLock;
 
 use sqlx::{Connection, Executor, PgConnection};
 
-/// What to do when there is no PostgreSQL; part of every panic message of [`postgres_database`].
-const HOW_TO_FIX: &str = "To fix: set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/postgres to a \
-server where USER may CREATE DATABASE, or install Debian's `postgresql` package \
-(`apt-get install postgresql`; scripts/ensure-postgres.sh does it) so that initdb and pg_ctl are \
-found on PATH or in /usr/lib/postgresql/<version>/bin.";
+/// What to do when no throw-away cluster can be started; part of the panic message of
+/// [`postgres_database`].
+const HOW_TO_FIX: &str = "To fix: set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/postgres \
+to a server where USER may CREATE DATABASE, or install Debian's `postgresql` package \
+(`apt-get install postgresql`; scripts/ensure-postgres.sh does it) so that initdb, pg_ctl and \
+postgres are found on PATH or in /usr/lib/postgresql/<version>/bin.";
+
+/// What to do when the server of `DATABASE_URL` does not give a database.
+const HOW_TO_FIX_DATABASE_URL: &str = "To fix: make DATABASE_URL name a reachable server where its \
+user may CREATE DATABASE, or unset it so that each test binary starts a throw-away cluster from \
+the local PostgreSQL programs.";
 
 /// How many lines of a log or of a command's output go into an error message.
 const TAIL_LINES: usize = 25;
@@ -61,12 +68,13 @@ pub struct TestDatabase {
 #[allow(clippy::panic, clippy::expect_used)]
 pub async fn postgres_database() -> TestDatabase {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let (server_url, server) = match database_url_from_environment() {
-        Some(url) => (url, "the server of DATABASE_URL"),
+    let (server_url, server, how_to_fix) = match database_url_from_environment() {
+        Some(url) => (url, "the server of DATABASE_URL", HOW_TO_FIX_DATABASE_URL),
         None => match shared_cluster() {
             Ok(cluster) => (
                 cluster.admin_url(),
                 "this test binary's throw-away PostgreSQL cluster",
+                HOW_TO_FIX,
             ),
             Err(error) => panic!(
                 "this test needs PostgreSQL, and DATABASE_URL is not set to a postgres:// URL and \
@@ -78,7 +86,7 @@ pub async fn postgres_database() -> TestDatabase {
         Ok(url) => TestDatabase { url, name },
         Err(error) => panic!(
             "this test needs PostgreSQL, and creating database {name} on {server} failed: \
-             {error}\n{HOW_TO_FIX}"
+             {error}\n{how_to_fix}"
         ),
     }
 }
@@ -93,8 +101,10 @@ fn database_url_from_environment() -> Option<String> {
 /// The throw-away, non-durable cluster of this process (test binary), started on the first call
 /// and shared by all later ones, whatever thread or tokio runtime they run on.
 ///
-/// It is never dropped: its watchdog stops it and removes its files when the process exits. A
-/// failed start is remembered, so later calls fail at once with the same message.
+/// The first call blocks its thread (also inside async code) while the cluster starts, typically
+/// one or two seconds; concurrent callers wait for that one start. The cluster is never dropped:
+/// its watchdog stops it and removes its files when the process exits. A failed start is
+/// remembered, so later calls fail at once with the same message.
 pub fn shared_cluster() -> Result<&'static PostgresCluster, String> {
     static CLUSTER: OnceLock<Result<PostgresCluster, String>> = OnceLock::new();
     CLUSTER
@@ -355,7 +365,16 @@ impl Binaries {
         let on_path = std::env::var_os("PATH")
             .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
             .unwrap_or_default();
-        let mut debian: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        Binaries::find_in(on_path, Path::new("/usr/lib/postgresql")).ok_or_else(|| {
+            "no PostgreSQL server programs (initdb, pg_ctl and postgres) on PATH or in \
+             /usr/lib/postgresql/<version>/bin"
+                .to_owned()
+        })
+    }
+
+    /// [`find`](Self::find) with the PATH directories and Debian's root given.
+    fn find_in(on_path: Vec<PathBuf>, debian_root: &Path) -> Option<Binaries> {
+        let mut debian: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir(debian_root)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
@@ -383,14 +402,10 @@ impl Binaries {
             let initdb = std::fs::canonicalize(&initdb).unwrap_or(initdb);
             let pg_ctl = std::fs::canonicalize(&pg_ctl).unwrap_or(pg_ctl);
             if pg_ctl.with_file_name("postgres").is_file() {
-                return Ok(Binaries { initdb, pg_ctl });
+                return Some(Binaries { initdb, pg_ctl });
             }
         }
-        Err(
-            "no PostgreSQL server programs (initdb, pg_ctl and postgres) on PATH or in \
-             /usr/lib/postgresql/<version>/bin"
-                .to_owned(),
-        )
+        None
     }
 }
 
@@ -566,6 +581,40 @@ mod tests {
         let tail = tail(&text);
         assert!(tail.starts_with("16\n"));
         assert!(tail.ends_with("\n40"));
+    }
+
+    /// Creates fake `initdb`, `pg_ctl` and `postgres` files in `directory`.
+    fn fake_binaries(directory: &Path) {
+        std::fs::create_dir_all(directory).unwrap();
+        for program in ["initdb", "pg_ctl", "postgres"] {
+            std::fs::write(directory.join(program), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn binaries_come_from_path_first_then_the_highest_debian_version() {
+        let root = tempfile::tempdir().unwrap();
+        let debian = root.path().join("postgresql");
+        for version in ["9.6", "15", "13"] {
+            fake_binaries(&debian.join(version).join("bin"));
+        }
+        // A version directory without programs, and one that is not a version, are passed over.
+        std::fs::create_dir_all(debian.join("16").join("bin")).unwrap();
+        fake_binaries(&debian.join("common").join("bin"));
+        let found = Binaries::find_in(vec![root.path().join("empty")], &debian).unwrap();
+        let expected = std::fs::canonicalize(debian.join("15").join("bin")).unwrap();
+        assert_eq!(found.pg_ctl, expected.join("pg_ctl"));
+        assert_eq!(found.initdb, expected.join("initdb"));
+
+        let on_path = root.path().join("path");
+        fake_binaries(&on_path);
+        let found = Binaries::find_in(vec![on_path.clone()], &debian).unwrap();
+        assert_eq!(
+            found.pg_ctl,
+            std::fs::canonicalize(&on_path).unwrap().join("pg_ctl")
+        );
+
+        assert!(Binaries::find_in(Vec::new(), &root.path().join("nothing")).is_none());
     }
 
     #[tokio::test]

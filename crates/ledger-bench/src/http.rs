@@ -1,0 +1,249 @@
+//! The HTTP benchmark of contribution batches: the real application on a random port, tokens and
+//! idempotency keys as a client sends them.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
+use ledger_api::{ApiConfig, Application, ServeConfig};
+use serde_json::{Value, json};
+
+use crate::{Backend, Measurement, baseline_inserts, postgres_database};
+
+const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
+const CLIENTS: usize = 8;
+
+fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    Ok(mint_hs256(
+        secret,
+        &Claims {
+            sub: "bench".into(),
+            org: organisation.into(),
+            role,
+            exp: now + 3600,
+            iat: Some(now),
+            iss: None,
+            aud: None,
+        },
+    )?)
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> Result<Value> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if status.as_u16() != 201 {
+        bail!("POST {url} answered {status}: {body}");
+    }
+    Ok(body)
+}
+
+fn batch(programme: &str, period: &str, lines: usize, prefix: &str) -> Value {
+    let lines: Vec<Value> = (0..lines)
+        .map(|index| {
+            let members = 10 + index % 90;
+            json!({"reference": format!("{prefix}-{index}"), "members": members, "amount": format!("{members}.00"), "kind": "solidarity"})
+        })
+        .collect();
+    json!({"programme_id": programme, "period": period, "lines": lines})
+}
+
+pub(crate) async fn run(
+    duration: Duration,
+    backends: &[Backend],
+    large_lines: usize,
+    postgres_url: Option<String>,
+) -> Result<()> {
+    println!("| engine | what | clients | rate | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|");
+    let scratch = tempfile::tempdir()?;
+    let mut cluster = None;
+    let secret: Vec<u8> = (0..48).map(|_| b'k').collect();
+    for backend in backends {
+        let url = match backend {
+            Backend::Sqlite => format!(
+                "sqlite:{}",
+                scratch
+                    .path()
+                    .join(format!("http-{backend:?}.db"))
+                    .display()
+            ),
+            Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
+        };
+        let application = Application::build(ServeConfig {
+            bind: "127.0.0.1:0".parse()?,
+            database_url: url.clone(),
+            api: ApiConfig::default(),
+            tokens: TokenVerifier::hs256(&secret, None, None)?,
+        })
+        .await?;
+        let base = format!("http://{}", application.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(application.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        let admin = token(&secret, NETWORK_ID, Role::Admin)?;
+        let union = post(
+            &client,
+            &format!("{base}/v1/organisations"),
+            &admin,
+            "bench-org",
+            &json!({"slug": "bench-union", "name": "Bench union", "kind": "contributor", "country": "FR", "currency": "EUR"}),
+        )
+        .await?;
+        let union_id = union["id"].as_str().context("organisation id")?.to_owned();
+        let programme = post(
+            &client,
+            &format!("{base}/v1/programmes"),
+            &admin,
+            "bench-programme",
+            &json!({"name": "Bench", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+                    "allocation": {"policy": "pro_rata_covered_members"}, "minimum_transfer": "0", "admin_cost_cap_percent": "10"}),
+        )
+        .await?;
+        let programme_id = programme["id"].as_str().context("programme id")?.to_owned();
+        let union_token = token(&secret, &union_id, Role::Contributor)?;
+        let batches_url = format!("{base}/v1/contribution-batches");
+
+        // (a) One large batch, three times; the body is built before the clock starts.
+        let mut rates = Vec::new();
+        for attempt in 0..3 {
+            let body = batch(
+                &programme_id,
+                "2026-11",
+                large_lines,
+                &format!("large{attempt}"),
+            );
+            let started = Instant::now();
+            post(
+                &client,
+                &batches_url,
+                &union_token,
+                &format!("large-{attempt}"),
+                &body,
+            )
+            .await?;
+            rates.push(large_lines as f64 / started.elapsed().as_secs_f64());
+        }
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "| {backend:?} | one batch of {large_lines} lines (median of 3), lines/s | 1 | {:.0} | | |",
+            rates[1]
+        );
+
+        // (b) 8 clients posting 10-line batches.
+        let health_url = format!("{base}/healthz");
+        let health = load(duration, {
+            let client = client.clone();
+            let url = health_url.clone();
+            move |_client_index, _step| {
+                let client = client.clone();
+                let url = url.clone();
+                async move {
+                    let response = client.get(url).send().await?;
+                    if !response.status().is_success() {
+                        bail!("healthz answered {}", response.status());
+                    }
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        report(*backend, "baseline: GET /healthz, requests/s", &health);
+        let small = load(duration, {
+            let client = client.clone();
+            let url = batches_url.clone();
+            let token = union_token.clone();
+            let programme = programme_id.clone();
+            move |client_index, step| {
+                let client = client.clone();
+                let url = url.clone();
+                let token = token.clone();
+                let body = batch(
+                    &programme,
+                    "2026-12",
+                    10,
+                    &format!("c{client_index}s{step}"),
+                );
+                async move {
+                    post(
+                        &client,
+                        &url,
+                        &token,
+                        &format!("small-{client_index}-{step}"),
+                        &body,
+                    )
+                    .await?;
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        report(*backend, "10-line batches, batches/s", &small);
+        let _ = stop.send(());
+        server.await??;
+        let baseline = baseline_inserts(&url, CLIENTS, duration).await?;
+        report(*backend, "baseline: single-row INSERT commits/s", &baseline);
+    }
+    Ok(())
+}
+
+fn report(backend: Backend, what: &str, measurement: &Measurement) {
+    println!(
+        "| {backend:?} | {what} | {CLIENTS} | {:.0} | {:.2} | {:.2} |",
+        measurement.per_second(),
+        measurement.percentile_ms(0.50),
+        measurement.percentile_ms(0.99)
+    );
+}
+
+/// Runs `CLIENTS` loops of `request` for `duration`, timing each.
+async fn load<F, Fut>(duration: Duration, request: F) -> Result<Measurement>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    let request = Arc::new(request);
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for client_index in 0..CLIENTS {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut step = 0;
+            while Instant::now() < deadline {
+                let begun = Instant::now();
+                request(client_index, step).await?;
+                latencies.push(begun.elapsed());
+                step += 1;
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(Measurement {
+        operations: latencies.len() as u64,
+        elapsed: started.elapsed(),
+        latencies,
+    })
+}
