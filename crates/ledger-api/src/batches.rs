@@ -147,9 +147,14 @@ pub struct ReceiptView {
     pub transaction_id: Uuid,
 }
 
+/// The currency a stored batch is kept in (always valid: it was checked when written).
+fn batch_currency(summary: &BatchSummary) -> Result<ledger_core::Currency, ApiError> {
+    ledger_core::Currency::from_code(&summary.currency)
+        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))
+}
+
 fn view_of(summary: &BatchSummary) -> Result<BatchView, ApiError> {
-    let currency = ledger_core::Currency::from_code(&summary.currency)
-        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
+    let currency = batch_currency(summary)?;
     let money = |minor| Money::from_minor(minor, currency);
     Ok(BatchView {
         id: summary.id,
@@ -515,8 +520,7 @@ async fn get_batch(
     principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
     let batch = visible_batch(&state, &principal, &id).await?;
     let view = view_of(&batch)?;
-    let currency = ledger_core::Currency::from_code(&batch.currency)
-        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
+    let currency = batch_currency(&batch)?;
     let lines = state
         .store
         .batch_lines(batch.id)
@@ -605,8 +609,7 @@ async fn record_receipt(
             "this batch was reversed; it takes no receipts",
         ));
     }
-    let currency = ledger_core::Currency::from_code(&batch.currency)
-        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
+    let currency = batch_currency(&batch)?;
     let body = &request.body;
     let mut errors = Vec::new();
     let amount = body.amount.positive_amount("amount", currency, &mut errors);
@@ -781,8 +784,7 @@ async fn reverse_batch(
             format!("must be 1 to {MAX_REASON_LENGTH} characters"),
         ));
     }
-    let currency = ledger_core::Currency::from_code(&batch.currency)
-        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
+    let currency = batch_currency(&batch)?;
     let amount = |minor| {
         Amount::from_minor(minor, currency)
             .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))

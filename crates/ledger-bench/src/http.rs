@@ -196,6 +196,8 @@ pub(crate) async fn run(
         })
         .await?;
         report(*backend, "10-line batches, batches/s", &small);
+        // Idle keep-alive connections would hold the graceful shutdown open: close them first.
+        drop(client);
         let _ = stop.send(());
         server.await??;
         let baseline = baseline_inserts(&url, CLIENTS, duration).await?;

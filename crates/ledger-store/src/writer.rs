@@ -362,7 +362,7 @@ fn plan_group<'a>(
                 }));
             continue;
         }
-        match apply_request(request, sequence, &balances) {
+        match apply_request(request, &balances) {
             Err(error) => plan.outcomes.push(Err(error)),
             Ok(tentative) => {
                 if let Some(failed) = request.guards.iter().find_map(|guard| {
@@ -432,7 +432,6 @@ fn plan_group<'a>(
 /// The balances a request's transactions would leave, with checked arithmetic.
 fn apply_request(
     request: &WriteRequest,
-    _first_sequence: u64,
     balances: &HashMap<Uuid, i64>,
 ) -> Result<HashMap<Uuid, i64>, StoreError> {
     let mut tentative: HashMap<Uuid, i64> = HashMap::new();
