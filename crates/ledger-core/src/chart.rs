@@ -97,6 +97,89 @@ pub fn batch_receivable(
     )
 }
 
+/// Money given by the network or sponsors to pay every bank fee and shortfall, so the pool never
+/// does: available part.
+pub fn fee_coverage(currency: Currency) -> Account {
+    account(
+        format!("fee_coverage:{}", currency.code().to_ascii_lowercase()),
+        format!("Fee coverage, available ({currency})"),
+        AccountKind::NetAssets,
+        currency,
+        None,
+    )
+}
+
+/// Fee coverage reserved for the expected fees of transfers not yet settled.
+pub fn fee_coverage_reserved(currency: Currency) -> Account {
+    account(
+        format!(
+            "fee_coverage:reserved:{}",
+            currency.code().to_ascii_lowercase()
+        ),
+        format!("Fee coverage, reserved for pending transfers ({currency})"),
+        AccountKind::NetAssets,
+        currency,
+        None,
+    )
+}
+
+/// A programme's money held for an ineligible beneficiary until it meets the conditions.
+pub fn programme_held(
+    programme_id: Uuid,
+    beneficiary: OrganisationId,
+    currency: Currency,
+) -> Account {
+    account(
+        format!("programme:{programme_id}:held:{beneficiary}"),
+        "Held for a beneficiary that does not meet the conditions".to_owned(),
+        AccountKind::NetAssets,
+        currency,
+        Some(beneficiary),
+    )
+}
+
+/// One transfer's money: allocated and sent, not yet confirmed by its beneficiary.
+pub fn transfer_in_transit(
+    transfer_id: Uuid,
+    beneficiary: OrganisationId,
+    currency: Currency,
+) -> Account {
+    account(
+        format!("transfer:{transfer_id}:in_transit"),
+        "Transfer in transit".to_owned(),
+        AccountKind::NetAssets,
+        currency,
+        Some(beneficiary),
+    )
+}
+
+/// What a beneficiary has received, in its own currency, and not yet accounted for by accepted
+/// redistribution reports: its advance.
+pub fn beneficiary_advance(beneficiary: OrganisationId, currency: Currency) -> Account {
+    account(
+        format!(
+            "beneficiary:{beneficiary}:advance:{}",
+            currency.code().to_ascii_lowercase()
+        ),
+        format!("Advance received by the beneficiary ({currency})"),
+        AccountKind::NetAssets,
+        currency,
+        Some(beneficiary),
+    )
+}
+
+/// The currency-trading account of `currency`: local money that reached beneficiaries against euros
+/// that left the fund (each currency's side of a conversion balances on its own).
+pub fn fx_conversion(currency: Currency) -> Account {
+    account(
+        format!("fx:conversion:{}", currency.code().to_ascii_lowercase()),
+        format!("Currency conversion ({currency})"),
+        AccountKind::Asset,
+        currency,
+        None,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,17 @@
 
 pub mod chain;
 pub mod chart;
+pub mod conditions;
 pub mod contribution;
 pub mod fx;
 pub mod journal;
 pub mod money;
 pub mod organisation;
 pub mod period;
+pub mod settlement;
 pub mod split;
 pub mod time;
+pub mod transfer_run;
 
 pub use chain::{ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, RecordPosting};
 pub use fx::{Conversion, ExchangeRate, FxError, RateSource};

@@ -1,0 +1,253 @@
+//! Loss-free transfers: expected bank fees (always paid from fee coverage, never from the pool) and
+//! what a beneficiary's confirmation means — the shortfall an intermediary bank took, made good by a
+//! top-up from fee coverage, or a surplus recorded as such.
+//!
+//! The expected local amount of a transfer is its EUR amount times the recorded rate, rounded once
+//! (see [`crate::fx`]). A top-up is the smallest EUR amount whose conversion covers the shortfall,
+//! so the beneficiary always ends with at least what was expected.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::fx::{ExchangeRate, FxError};
+use crate::money::{Amount, AmountError, Currency};
+
+/// The most a fee percentage may be: a bank that keeps more than this is not a channel to use.
+pub const MAX_FEE_PERCENT: u32 = 100;
+
+/// The bank fees a transfer to one beneficiary is expected to cost: a fixed EUR amount plus a
+/// percentage of the amount sent, rounded up to the cent (fee coverage reserves at least enough).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeSchedule {
+    pub fixed: Amount,
+    pub percent: Decimal,
+}
+
+impl FeeSchedule {
+    /// No fees (the default when neither the organisation nor the programme sets a schedule).
+    pub fn none(currency: Currency) -> FeeSchedule {
+        FeeSchedule {
+            fixed: Amount::zero(currency),
+            percent: Decimal::ZERO,
+        }
+    }
+
+    /// A schedule; the percentage must be within 0..=[`MAX_FEE_PERCENT`] and the fixed part not negative.
+    pub fn new(fixed: Amount, percent: Decimal) -> Result<FeeSchedule, String> {
+        if fixed.is_negative() {
+            return Err("the fixed fee must not be negative".to_owned());
+        }
+        if percent < Decimal::ZERO || percent > Decimal::from(MAX_FEE_PERCENT) {
+            return Err(format!(
+                "the fee percentage must be between 0 and {MAX_FEE_PERCENT}"
+            ));
+        }
+        Ok(FeeSchedule {
+            fixed,
+            percent: percent.normalize(),
+        })
+    }
+
+    /// The fee expected for sending `amount`: fixed + ⌈amount × percent / 100⌉ in minor units.
+    pub fn expected_fee(&self, amount: Amount) -> Result<Amount, AmountError> {
+        if amount.currency() != self.fixed.currency() {
+            return Err(AmountError::Overflow);
+        }
+        let proportional = Decimal::from(amount.minor())
+            .checked_mul(self.percent)
+            .and_then(|product| product.checked_div(Decimal::from(100)))
+            .ok_or(AmountError::Overflow)?
+            .round_dp_with_strategy(0, RoundingStrategy::AwayFromZero);
+        let proportional = i64::try_from(proportional).map_err(|_| AmountError::Overflow)?;
+        self.fixed
+            .checked_add(Amount::from_minor(proportional, amount.currency())?)
+    }
+}
+
+/// How a transfer's EUR amount becomes the beneficiary's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectedLocal {
+    /// `None` when the beneficiary keeps its books in EUR (nothing to convert).
+    pub rate: Option<ExchangeRate>,
+    /// The amount the beneficiary must hold in the end.
+    pub amount: Amount,
+    /// What rounding once left out, in the local minor unit (|residue| ≤ 0.5).
+    pub residue_minor: Decimal,
+}
+
+/// The expected local amount of `amount` for a beneficiary in `local`.
+pub fn expected_local(
+    amount: Amount,
+    local: Currency,
+    rate: Option<&ExchangeRate>,
+) -> Result<ExpectedLocal, FxError> {
+    if amount.currency() == local {
+        return Ok(ExpectedLocal {
+            rate: None,
+            amount,
+            residue_minor: Decimal::ZERO,
+        });
+    }
+    let rate = rate.ok_or(FxError::NoRate {
+        from: amount.currency(),
+        to: local,
+    })?;
+    if rate.to() != local {
+        return Err(FxError::WrongCurrency {
+            expected: local,
+            found: rate.to(),
+        });
+    }
+    let conversion = rate.convert(amount)?;
+    Ok(ExpectedLocal {
+        rate: Some(rate.clone()),
+        amount: conversion.converted,
+        residue_minor: conversion.residue_minor,
+    })
+}
+
+/// The smallest amount in the rate's source currency (EUR) whose conversion covers `shortfall`.
+pub fn top_up_for(
+    shortfall: Amount,
+    source: Currency,
+    rate: Option<&ExchangeRate>,
+) -> Result<Amount, FxError> {
+    let Some(rate) = rate else {
+        // Same currency: the shortfall itself.
+        return Ok(shortfall);
+    };
+    let back = rate.convert_back(shortfall)?;
+    // Start from the exact EUR value rounded up to the cent.
+    let scale = Decimal::from(source.minor_per_major());
+    let minor = back
+        .exact
+        .checked_mul(scale)
+        .ok_or(FxError::Overflow)?
+        .round_dp_with_strategy(0, RoundingStrategy::ToPositiveInfinity);
+    let mut candidate =
+        Amount::from_minor(i64::try_from(minor).map_err(|_| FxError::Overflow)?, source)?;
+    // Rounding the conversion once (half away from zero) can land either side of the exact value:
+    // step until the candidate is the smallest that covers the shortfall.
+    let cent = Amount::from_minor(1, source)?;
+    while rate.convert(candidate)?.converted.minor() < shortfall.minor() {
+        candidate = candidate.checked_add(cent)?;
+    }
+    while candidate.minor() > 1
+        && rate
+            .convert(candidate.checked_sub(cent)?)?
+            .converted
+            .minor()
+            >= shortfall.minor()
+    {
+        candidate = candidate.checked_sub(cent)?;
+    }
+    Ok(candidate)
+}
+
+/// Where a transfer chain (a transfer and its top-ups) stands after a confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementOutcome {
+    /// Still missing for the beneficiary to hold what was expected (zero when whole).
+    pub shortfall: Amount,
+    /// Received above what was expected.
+    pub surplus: Amount,
+}
+
+/// Compares what the chain's beneficiary has received so far (this confirmation included) with what
+/// the original transfer promised.
+pub fn settle(expected: Amount, received_total: Amount) -> Result<SettlementOutcome, AmountError> {
+    let currency = expected.currency();
+    if received_total.currency() != currency {
+        return Err(AmountError::Overflow);
+    }
+    let difference = expected.checked_sub(received_total)?;
+    Ok(if difference.is_positive() {
+        SettlementOutcome {
+            shortfall: difference,
+            surplus: Amount::zero(currency),
+        }
+    } else {
+        SettlementOutcome {
+            shortfall: Amount::zero(currency),
+            surplus: difference.negated(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::str::FromStr;
+
+    fn eur(minor: i64) -> Amount {
+        Amount::from_minor(minor, Currency::eur()).unwrap()
+    }
+
+    fn xof(minor: i64) -> Amount {
+        Amount::from_minor(minor, Currency::from_code("XOF").unwrap()).unwrap()
+    }
+
+    fn xof_rate() -> ExchangeRate {
+        ExchangeRate::fixed(Currency::eur(), Currency::from_code("XOF").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn fees_are_fixed_plus_percent_rounded_up() {
+        // Proves the fee schedule's arithmetic and its limits.
+        let schedule = FeeSchedule::new(eur(1500), Decimal::from_str("0.5").unwrap()).unwrap();
+        assert_eq!(schedule.expected_fee(eur(100_000)).unwrap(), eur(2000));
+        // 0.5 % of 10.01 EUR is 5.005 cents: rounded up to 6.
+        assert_eq!(schedule.expected_fee(eur(1001)).unwrap(), eur(1506));
+        assert_eq!(
+            FeeSchedule::none(Currency::eur())
+                .expected_fee(eur(5))
+                .unwrap(),
+            eur(0)
+        );
+        assert!(FeeSchedule::new(eur(-1), Decimal::ZERO).is_err());
+        assert!(FeeSchedule::new(eur(0), Decimal::from(101)).is_err());
+    }
+
+    #[test]
+    fn a_2500_xof_deduction_is_made_good_by_the_smallest_euro_top_up() {
+        // Proves the example: 2,500 XOF taken on the way needs 3.82 EUR, which converts to
+        // 2,506 XOF ≥ 2,500.
+        let rate = xof_rate();
+        let top_up = top_up_for(xof(2500), Currency::eur(), Some(&rate)).unwrap();
+        assert_eq!(top_up, eur(382));
+        assert_eq!(rate.convert(top_up).unwrap().converted, xof(2506));
+        assert!(rate.convert(eur(381)).unwrap().converted.minor() < 2500);
+    }
+
+    #[test]
+    fn settle_reports_shortfall_or_surplus() {
+        // Proves the comparison of received with expected.
+        let outcome = settle(xof(1000), xof(900)).unwrap();
+        assert_eq!((outcome.shortfall, outcome.surplus), (xof(100), xof(0)));
+        let outcome = settle(xof(1000), xof(1003)).unwrap();
+        assert_eq!((outcome.shortfall, outcome.surplus), (xof(0), xof(3)));
+    }
+
+    proptest! {
+        #[test]
+        fn top_ups_always_cover_the_shortfall_and_are_the_smallest(
+            shortfall in 1i64..100_000_000,
+        ) {
+            // Proves no loss: the beneficiary receives at least the shortfall, and one cent less
+            // would not do.
+            let rate = xof_rate();
+            let top_up = top_up_for(xof(shortfall), Currency::eur(), Some(&rate)).unwrap();
+            prop_assert!(rate.convert(top_up).unwrap().converted.minor() >= shortfall);
+            let less = eur(top_up.minor() - 1);
+            prop_assert!(rate.convert(less).unwrap().converted.minor() < shortfall);
+        }
+
+        #[test]
+        fn expected_local_is_within_half_a_unit_of_the_exact_value(cents in 1i64..10_000_000_000) {
+            // Proves rounding once: the residue is at most half a minor unit.
+            let expected = expected_local(eur(cents), Currency::from_code("XOF").unwrap(), Some(&xof_rate())).unwrap();
+            prop_assert!(expected.residue_minor.abs() <= Decimal::from_str("0.5").unwrap());
+        }
+    }
+}
