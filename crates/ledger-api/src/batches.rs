@@ -186,7 +186,7 @@ fn view_of(summary: &BatchSummary) -> Result<BatchView, ApiError> {
     })
 }
 
-fn balanced(
+pub(crate) fn balanced(
     draft: TransactionDraft,
     accounts: &[&Account],
 ) -> Result<BalancedTransaction, ApiError> {
@@ -201,7 +201,7 @@ fn balanced(
     })
 }
 
-fn posting(account: &Account, amount: Amount) -> Posting {
+pub(crate) fn posting(account: &Account, amount: Amount) -> Posting {
     Posting {
         account_id: account.id,
         amount,

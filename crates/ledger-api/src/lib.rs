@@ -6,6 +6,7 @@
 
 pub mod auth;
 mod batches;
+mod eligibility;
 pub mod idempotency;
 pub mod json;
 mod money;
@@ -13,6 +14,7 @@ mod organisations;
 pub mod pagination;
 pub mod problem;
 mod service;
+mod transfers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -102,6 +104,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(organisations::router())
         .merge(batches::router())
+        .merge(eligibility::router())
+        .merge(transfers::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

@@ -53,6 +53,8 @@ pub struct CreateOrganisation {
     pub covered_members: Option<i64>,
     /// IATI organisation identifier, e.g. `FR-RNA-W751234567`.
     pub registry_identifier: Option<String>,
+    /// A beneficiary's expected bank fees per transfer (overrides the programme's).
+    pub fee_schedule: Option<crate::transfers::FeeScheduleBody>,
 }
 
 /// An organisation.
@@ -154,13 +156,24 @@ async fn create_organisation(
             format!("an organisation with slug `{slug}` exists"),
         ));
     }
+    let id = OrganisationId::from_uuid(Uuid::now_v7());
+    let fee_schedule = body.fee_schedule.as_ref().and_then(|schedule| {
+        if kind.is_some_and(|kind| kind != OrganisationKind::Beneficiary) {
+            errors.push(FieldError::new(
+                "fee_schedule",
+                "only beneficiaries receive transfers",
+            ));
+            return None;
+        }
+        crate::transfers::fee_schedule_record(schedule, id.as_uuid(), "fee_schedule", &mut errors)
+    });
     let (Some(slug), Some(name), Some(kind), Some(country), Some(currency), true) =
         (slug, name, kind, country, currency, errors.is_empty())
     else {
         return Err(ApiError::validation(errors));
     };
     let organisation = Organisation {
-        id: OrganisationId::from_uuid(Uuid::now_v7()),
+        id,
         slug,
         name,
         kind,
@@ -170,8 +183,10 @@ async fn create_organisation(
         registry_identifier: body.registry_identifier.clone(),
     };
     let view = OrganisationView::from(organisation.clone());
+    let mut records = vec![Record::Organisation(organisation)];
+    records.extend(fee_schedule.map(Record::FeeSchedule));
     let write = WriteRequest {
-        records: vec![Record::Organisation(organisation)],
+        records,
         ..WriteRequest::default()
     };
     request
@@ -255,6 +270,8 @@ pub struct CreateProgramme {
     /// Maximum administration share of a redistribution report, decimal string 0–100.
     #[schema(value_type = String)]
     pub admin_cost_cap_percent: DecimalText,
+    /// Expected bank fees per transfer for beneficiaries that set none of their own.
+    pub fee_schedule: Option<crate::transfers::FeeScheduleBody>,
 }
 
 /// A redistribution condition as submitted.
@@ -417,6 +434,10 @@ async fn create_programme(
             format!("a programme named `{name}` exists"),
         ));
     }
+    let programme_id = Uuid::now_v7();
+    let fee_schedule = body.fee_schedule.as_ref().and_then(|schedule| {
+        crate::transfers::fee_schedule_record(schedule, programme_id, "fee_schedule", &mut errors)
+    });
     let (
         Some(name),
         Some(rate),
@@ -438,7 +459,7 @@ async fn create_programme(
         return Err(ApiError::validation(errors));
     };
     let programme = Programme {
-        id: Uuid::now_v7(),
+        id: programme_id,
         name,
         currency,
         rate_per_member: rate,
@@ -455,7 +476,10 @@ async fn create_programme(
             Record::Account(chart::fund_bank(currency)),
             Record::Account(chart::programme_pledged(programme.id, currency)),
             Record::Account(chart::programme_pool(programme.id, currency)),
-        ],
+        ]
+        .into_iter()
+        .chain(fee_schedule.map(Record::FeeSchedule))
+        .collect(),
         ..WriteRequest::default()
     };
     request

@@ -9,6 +9,7 @@ mod error;
 pub mod records;
 pub mod registry;
 mod rows;
+pub mod transfers;
 pub mod writer;
 
 use std::collections::HashMap;

@@ -22,6 +22,13 @@ pub enum Record {
     ContributionBatch(Box<ContributionBatchRecord>),
     BatchReceipt(BatchReceiptRecord),
     BatchReversal(BatchReversalRecord),
+    Fact(FactRecord),
+    FeeSchedule(FeeScheduleRecord),
+    FeeCoverageDeposit(FeeCoverageDepositRecord),
+    TransferRun(Box<TransferRunRecord>),
+    TransferRunExecution(TransferRunExecutionRecord),
+    Transfer(Box<TransferRecord>),
+    TransferConfirmation(TransferConfirmationRecord),
 }
 
 impl Record {
@@ -29,7 +36,12 @@ impl Record {
     fn before_journal(&self) -> bool {
         matches!(
             self,
-            Record::Account(_) | Record::Organisation(_) | Record::Programme(_)
+            Record::Account(_)
+                | Record::Organisation(_)
+                | Record::Programme(_)
+                | Record::Fact(_)
+                | Record::FeeSchedule(_)
+                | Record::TransferRun(_)
         )
     }
 }
@@ -75,6 +87,110 @@ pub struct BatchReversalRecord {
     pub reason: String,
     pub transaction_id: TransactionId,
     pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A fact about an organisation (eligibility evidence).
+#[derive(Debug, Clone)]
+pub struct FactRecord {
+    pub id: Uuid,
+    pub organisation_id: OrganisationId,
+    pub code: String,
+    pub value: String,
+    pub as_of: chrono::NaiveDate,
+    pub evidence_reference: String,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The expected fee schedule of a beneficiary or, as the default, of a programme.
+#[derive(Debug, Clone)]
+pub struct FeeScheduleRecord {
+    /// An organisation id or a programme id.
+    pub owner_id: Uuid,
+    pub fixed_minor: i64,
+    pub currency: String,
+    pub percent: String,
+    pub created_at: Timestamp,
+}
+
+/// Money given to fee coverage.
+#[derive(Debug, Clone)]
+pub struct FeeCoverageDepositRecord {
+    pub id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: String,
+    pub transaction_id: TransactionId,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A recorded transfer-run plan.
+#[derive(Debug, Clone)]
+pub struct TransferRunRecord {
+    pub id: Uuid,
+    pub programme_id: Uuid,
+    pub period: String,
+    pub as_of: chrono::NaiveDate,
+    /// The plan as JSON.
+    pub plan: String,
+    /// The balances the plan was computed from.
+    pub fingerprint: String,
+    pub planned_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The execution of a run.
+#[derive(Debug, Clone)]
+pub struct TransferRunExecutionRecord {
+    pub run_id: Uuid,
+    pub transaction_id: TransactionId,
+    pub executed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A transfer (a run's, or a top-up).
+#[derive(Debug, Clone)]
+pub struct TransferRecord {
+    pub id: Uuid,
+    /// `transfer` or `top_up`.
+    pub kind: &'static str,
+    pub run_id: Option<Uuid>,
+    pub root_transfer_id: Uuid,
+    pub parent_transfer_id: Option<Uuid>,
+    pub programme_id: Uuid,
+    pub beneficiary_id: OrganisationId,
+    pub period: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub fee_minor: i64,
+    pub local_currency: String,
+    pub rate: Option<String>,
+    pub rate_source: Option<String>,
+    pub expected_local_minor: i64,
+    pub residue_minor: String,
+    pub end_to_end_id: String,
+    pub in_transit_account_id: AccountId,
+    pub transaction_id: TransactionId,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A beneficiary's confirmation of a transfer.
+#[derive(Debug, Clone)]
+pub struct TransferConfirmationRecord {
+    pub transfer_id: Uuid,
+    pub received_minor: i64,
+    pub received_currency: String,
+    pub value_date: chrono::NaiveDate,
+    pub bank_reference: String,
+    pub fees_deducted_minor: Option<i64>,
+    pub shortfall_minor: i64,
+    pub surplus_minor: i64,
+    pub top_up_transfer_id: Option<Uuid>,
+    pub transaction_id: TransactionId,
+    pub confirmed_by: String,
     pub created_at: Timestamp,
 }
 
@@ -207,6 +323,131 @@ macro_rules! insert_records {
                         .bind(reversal.transaction_id.as_uuid())
                         .bind(&reversal.recorded_by)
                         .bind(reversal.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::Fact(fact) => {
+                        sqlx::query(
+                            "INSERT INTO organisation_facts (id, organisation_id, code, value, as_of, evidence_reference, \
+                             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(fact.id)
+                        .bind(fact.organisation_id.as_uuid())
+                        .bind(&fact.code)
+                        .bind(&fact.value)
+                        .bind(fact.as_of)
+                        .bind(&fact.evidence_reference)
+                        .bind(&fact.recorded_by)
+                        .bind(fact.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::FeeSchedule(schedule) => {
+                        sqlx::query(
+                            "INSERT INTO fee_schedules (owner_id, fixed_minor, currency, percent, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(schedule.owner_id)
+                        .bind(schedule.fixed_minor)
+                        .bind(&schedule.currency)
+                        .bind(&schedule.percent)
+                        .bind(schedule.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::FeeCoverageDeposit(deposit) => {
+                        sqlx::query(
+                            "INSERT INTO fee_coverage_deposits (id, amount_minor, currency, reference, transaction_id, \
+                             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(deposit.id)
+                        .bind(deposit.amount_minor)
+                        .bind(&deposit.currency)
+                        .bind(&deposit.reference)
+                        .bind(deposit.transaction_id.as_uuid())
+                        .bind(&deposit.recorded_by)
+                        .bind(deposit.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::TransferRun(run) => {
+                        sqlx::query(
+                            "INSERT INTO transfer_runs (id, programme_id, period, as_of, plan, fingerprint, planned_by, \
+                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(run.id)
+                        .bind(run.programme_id)
+                        .bind(&run.period)
+                        .bind(run.as_of)
+                        .bind(&run.plan)
+                        .bind(&run.fingerprint)
+                        .bind(&run.planned_by)
+                        .bind(run.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::TransferRunExecution(execution) => {
+                        sqlx::query(
+                            "INSERT INTO transfer_run_executions (run_id, transaction_id, executed_by, created_at) \
+                             VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(execution.run_id)
+                        .bind(execution.transaction_id.as_uuid())
+                        .bind(&execution.executed_by)
+                        .bind(execution.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::Transfer(transfer) => {
+                        sqlx::query(
+                            "INSERT INTO transfers (id, kind, run_id, root_transfer_id, parent_transfer_id, programme_id, \
+                             beneficiary_id, period, amount_minor, currency, fee_minor, local_currency, rate, rate_source, \
+                             expected_local_minor, residue_minor, end_to_end_id, in_transit_account_id, transaction_id, \
+                             created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                             $15, $16, $17, $18, $19, $20, $21)",
+                        )
+                        .bind(transfer.id)
+                        .bind(transfer.kind)
+                        .bind(transfer.run_id)
+                        .bind(transfer.root_transfer_id)
+                        .bind(transfer.parent_transfer_id)
+                        .bind(transfer.programme_id)
+                        .bind(transfer.beneficiary_id.as_uuid())
+                        .bind(&transfer.period)
+                        .bind(transfer.amount_minor)
+                        .bind(&transfer.currency)
+                        .bind(transfer.fee_minor)
+                        .bind(&transfer.local_currency)
+                        .bind(&transfer.rate)
+                        .bind(&transfer.rate_source)
+                        .bind(transfer.expected_local_minor)
+                        .bind(&transfer.residue_minor)
+                        .bind(&transfer.end_to_end_id)
+                        .bind(transfer.in_transit_account_id.as_uuid())
+                        .bind(transfer.transaction_id.as_uuid())
+                        .bind(&transfer.created_by)
+                        .bind(transfer.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::TransferConfirmation(confirmation) => {
+                        sqlx::query(
+                            "INSERT INTO transfer_confirmations (transfer_id, received_minor, received_currency, value_date, \
+                             bank_reference, fees_deducted_minor, shortfall_minor, surplus_minor, top_up_transfer_id, \
+                             transaction_id, confirmed_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(confirmation.transfer_id)
+                        .bind(confirmation.received_minor)
+                        .bind(&confirmation.received_currency)
+                        .bind(confirmation.value_date)
+                        .bind(&confirmation.bank_reference)
+                        .bind(confirmation.fees_deducted_minor)
+                        .bind(confirmation.shortfall_minor)
+                        .bind(confirmation.surplus_minor)
+                        .bind(confirmation.top_up_transfer_id)
+                        .bind(confirmation.transaction_id.as_uuid())
+                        .bind(&confirmation.confirmed_by)
+                        .bind(confirmation.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }

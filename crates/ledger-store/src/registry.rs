@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::{Backend, Store, StoreError, on_pool};
 
 #[derive(Debug, sqlx::FromRow)]
-struct OrganisationRow {
+pub(crate) struct OrganisationRow {
     id: Uuid,
     slug: String,
     name: String,

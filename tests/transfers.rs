@@ -1,0 +1,842 @@
+//! End-to-end: eligibility and loss-free transfers over HTTP, on SQLite and PostgreSQL — two unions
+//! contribute; a Burkina Faso mutual (XOF) is eligible and paid, MESP (CDF) lacks public co-financing
+//! and its share is held; the bank takes 2,500 XOF on the way and fee coverage tops it up; next
+//! period MESP qualifies and receives its held share. The invariant is checked from the ledger at
+//! each step: every beneficiary holds at least what was expected and the pool never pays a fee.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use ledger_api::auth::Role;
+use ledger_core::{Currency, OrganisationId, chart};
+use ledger_store::{Store, StoreOptions};
+use serde_json::{Value, json};
+use support::{NETWORK_ID, TestServer, token};
+use uuid::Uuid;
+
+on_both_engines!(
+    two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction,
+    bad_runs_and_confirmations_are_refused_and_write_nothing,
+    stale_and_repeated_executions_are_refused,
+    facts_and_eligibility_are_guarded_by_role,
+);
+
+struct Fund {
+    admin: String,
+    programme: String,
+    csq: String,
+    mgen: String,
+    burkina: String,
+    mesp: String,
+}
+
+async fn fund(server: &TestServer) -> Fund {
+    let admin = token(NETWORK_ID, Role::Admin);
+    let csq = server
+        .organisation("csq", "contributor", "CA", "CAD", 125_000)
+        .await;
+    let mgen = server
+        .organisation("mgen", "contributor", "FR", "EUR", 40_000)
+        .await;
+    let (status, burkina) = server
+        .post(
+            "/v1/organisations",
+            &admin,
+            "org-burkina",
+            &json!({"slug": "mutuelle-education-bf", "name": "Mutuelle de l'éducation de base (Burkina Faso)",
+                    "kind": "beneficiary", "country": "BF", "currency": "XOF", "covered_members": 6000,
+                    "fee_schedule": {"fixed": "15.00", "percent": "0.5"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{burkina}");
+    let mesp = server
+        .organisation("mesp", "beneficiary", "CD", "CDF", 4000)
+        .await;
+    let (status, programme) = server
+        .post(
+            "/v1/programmes",
+            &admin,
+            "programme-transfers",
+            &json!({"name": "Solidarity euro", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+                    "allocation": {"policy": "pro_rata_covered_members"},
+                    "conditions": [{"code": "mutual_operational"}, {"code": "public_cofinancing", "parameter": "5"}],
+                    "minimum_transfer": "100.00", "admin_cost_cap_percent": "15",
+                    "fee_schedule": {"fixed": "10.00", "percent": "0"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{programme}");
+    Fund {
+        admin,
+        programme: programme["id"].as_str().unwrap().to_owned(),
+        csq,
+        mgen,
+        burkina: burkina["id"].as_str().unwrap().to_owned(),
+        mesp,
+    }
+}
+
+/// A batch of `members` solidarity euros for `period`, received in full on `value_date`.
+async fn contribute(
+    server: &TestServer,
+    fund: &Fund,
+    union: &str,
+    period: &str,
+    members: i64,
+    value_date: &str,
+) {
+    let (status, batch) = server
+        .post(
+            "/v1/contribution-batches",
+            &token(union, Role::Contributor),
+            &format!("batch-{union}-{period}-{value_date}"),
+            &json!({"programme_id": fund.programme, "period": period, "lines": [
+                {"reference": "all-sections", "members": members, "amount": format!("{members}.00"), "kind": "solidarity"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let (status, receipt) = server
+        .post(
+            &format!("/v1/contribution-batches/{}/receipts", batch["id"].as_str().unwrap()),
+            &fund.admin,
+            &format!("receipt-{union}-{period}-{value_date}"),
+            &json!({"amount": format!("{members}.00"), "value_date": value_date, "bank_reference": format!("CAMT-{union}-{period}")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+}
+
+async fn fact(
+    server: &TestServer,
+    fund: &Fund,
+    organisation: &str,
+    code: &str,
+    value: Value,
+    as_of: &str,
+) {
+    let (status, body) = server
+        .post(
+            &format!("/v1/organisations/{organisation}/facts"),
+            &fund.admin,
+            &format!("fact-{organisation}-{code}-{as_of}"),
+            &json!({"code": code, "value": value, "as_of": as_of, "evidence_reference": format!("minutes {as_of}")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+async fn store(server: &TestServer) -> Store {
+    Store::connect(&server.database_url, StoreOptions { max_connections: 2 })
+        .await
+        .unwrap()
+}
+
+fn organisation(id: &str) -> OrganisationId {
+    OrganisationId::from_uuid(Uuid::parse_str(id).unwrap())
+}
+
+fn programme_id(fund: &Fund) -> Uuid {
+    Uuid::parse_str(&fund.programme).unwrap()
+}
+
+/// A net-asset (credit) balance as a positive number of minor units.
+async fn credit(store: &Store, account: ledger_core::Account) -> i64 {
+    -store.balance(account.id, None).await.unwrap()
+}
+
+fn money(value: &Value) -> (&str, &str) {
+    (
+        value["amount"].as_str().unwrap(),
+        value["currency"].as_str().unwrap(),
+    )
+}
+
+fn share<'a>(run: &'a Value, beneficiary: &str) -> &'a Value {
+    run["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|share| share["beneficiary_id"] == beneficiary)
+        .unwrap()
+}
+
+async fn two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction(server: TestServer) {
+    // Proves the whole southern flow and its invariant on both engines.
+    let fund = fund(&server).await;
+    let eur = Currency::eur();
+    let xof = Currency::from_code("XOF").unwrap();
+    let cdf = Currency::from_code("CDF").unwrap();
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("8"),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.mesp,
+        "mutual_operational",
+        json!("true"),
+        "2026-01-01",
+    )
+    .await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 6000, "2026-09-25").await;
+    contribute(&server, &fund, &fund.mgen, "2026-09", 4000, "2026-09-26").await;
+    // Money that arrives after the period ended is not spent by that period's run.
+    contribute(&server, &fund, &fund.mgen, "2026-10", 50, "2026-10-03").await;
+    let (status, deposit) = server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage-1",
+            &json!({"amount": "500.00", "reference": "Network operating budget 2026"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{deposit}");
+
+    // MESP's verdict names the missing condition.
+    let (status, verdict) = server
+        .get(
+            &format!(
+                "/v1/organisations/{}/eligibility?programme_id={}&as_of=2026-09-30",
+                fund.mesp, fund.programme
+            ),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["eligible"], false);
+    assert_eq!(verdict["conditions"][0]["passed"], true);
+    assert_eq!(
+        verdict["conditions"][0]["facts"][0]["evidence_reference"],
+        "minutes 2026-01-01"
+    );
+    assert_eq!(verdict["conditions"][1]["code"], "public_cofinancing");
+    assert_eq!(verdict["conditions"][1]["passed"], false);
+    assert_eq!(verdict["conditions"][1]["parameter"], "5");
+    assert_eq!(verdict["conditions"][1]["observed"], Value::Null);
+
+    // A dry run records nothing; the real plan is recorded and executed.
+    let run_body = json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": true});
+    let (status, dry) = server
+        .post("/v1/transfer-runs", &fund.admin, "dry-2026-09", &run_body)
+        .await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["status"], "dry_run");
+    assert_eq!(dry["id"], Value::Null);
+    assert_eq!(money(&dry["totals"]["pool"]), ("10000.00", "EUR"));
+    let paid = share(&dry, &fund.burkina);
+    assert_eq!(paid["outcome"], "transfer");
+    assert_eq!(money(&paid["transfer"]), ("6000.00", "EUR"));
+    assert_eq!(money(&paid["expected_fee"]), ("45.00", "EUR"));
+    assert_eq!(money(&paid["expected_local"]), ("3935742", "XOF"));
+    assert_eq!(paid["rate"]["rate"], "655.957");
+    assert_eq!(paid["rate"]["source"], "fixed_parity");
+    let held = share(&dry, &fund.mesp);
+    assert_eq!(held["outcome"], "held");
+    assert_eq!(held["failing_conditions"], json!(["public_cofinancing"]));
+    assert_eq!(money(&held["newly_held"]), ("4000.00", "EUR"));
+    let (status, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run-2026-09",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"], "planned");
+    let run_id = run["id"].as_str().unwrap().to_owned();
+    let (status, executed) = server
+        .post(
+            &format!("/v1/transfer-runs/{run_id}/execution"),
+            &fund.admin,
+            "execute-2026-09",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let transfers = executed["transfers"].as_array().unwrap();
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0]["status"], "pending");
+    assert_eq!(transfers[0]["end_to_end_id"].as_str().unwrap().len(), 32);
+    assert_eq!(executed["not_executed"][0]["outcome"], "held");
+    let (_, read_run) = server
+        .get(&format!("/v1/transfer-runs/{run_id}"), &fund.admin)
+        .await;
+    assert_eq!(read_run["status"], "executed");
+
+    let ledger = store(&server).await;
+    let programme = programme_id(&fund);
+    // Only the October receipt remains in the pool; MESP's share is held; fees came from coverage.
+    assert_eq!(
+        credit(&ledger, chart::programme_pool(programme, eur)).await,
+        5000
+    );
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::programme_held(programme, organisation(&fund.mesp), eur)
+        )
+        .await,
+        400_000
+    );
+    assert_eq!(
+        credit(&ledger, chart::fee_coverage(eur)).await,
+        50_000 - 4500
+    );
+    assert_eq!(
+        credit(&ledger, chart::fee_coverage_reserved(eur)).await,
+        4500
+    );
+
+    // The bank deducts 2,500 XOF on the way: the confirmation creates a top-up from fee coverage.
+    let burkina_token = token(&fund.burkina, Role::Beneficiary);
+    let transfer_id = transfers[0]["id"].as_str().unwrap().to_owned();
+    let (status, confirmed) = server
+        .post(
+            &format!("/v1/transfers/{transfer_id}/confirmation"),
+            &burkina_token,
+            "confirm-1",
+            &json!({"received": {"amount": "3933242", "currency": "XOF"}, "value_date": "2026-10-08",
+                    "bank_reference": "BOA-BF-2026-10-08-17", "fees_deducted": {"amount": "2500", "currency": "XOF"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{confirmed}");
+    assert_eq!(confirmed["transfer"]["status"], "topped_up");
+    assert_eq!(
+        money(&confirmed["transfer"]["confirmation"]["shortfall"]),
+        ("2500", "XOF")
+    );
+    let top_up = &confirmed["top_up"];
+    assert_eq!(top_up["kind"], "top_up");
+    assert_eq!(money(&top_up["amount"]), ("3.82", "EUR"));
+    assert_eq!(money(&top_up["expected_fee"]), ("15.02", "EUR"));
+    assert_eq!(money(&top_up["expected_local"]), ("2506", "XOF"));
+    let advance = chart::beneficiary_advance(organisation(&fund.burkina), xof);
+    assert_eq!(credit(&ledger, advance.clone()).await, 3_933_242);
+
+    // The top-up arrives whole; the mutual now holds at least what was expected (3,935,742 XOF).
+    let (status, settled) = server
+        .post(
+            &format!("/v1/transfers/{}/confirmation", top_up["id"].as_str().unwrap()),
+            &burkina_token,
+            "confirm-top-up",
+            &json!({"received": {"amount": "2506", "currency": "XOF"}, "value_date": "2026-10-15", "bank_reference": "BOA-BF-2026-10-15-02"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{settled}");
+    assert_eq!(settled["transfer"]["status"], "settled");
+    assert_eq!(
+        money(&settled["transfer"]["confirmation"]["surplus"]),
+        ("6", "XOF")
+    );
+    assert_eq!(settled["top_up"], Value::Null);
+    assert!(credit(&ledger, advance.clone()).await >= 3_935_742);
+    // The pool never paid a fee: its only movements are the receipts and the two allocations.
+    assert_eq!(
+        credit(&ledger, chart::programme_pool(programme, eur)).await,
+        5000
+    );
+    assert_eq!(
+        credit(&ledger, chart::fee_coverage(eur)).await,
+        50_000 - 4500 - 382 - 1502
+    );
+    assert_eq!(credit(&ledger, chart::fee_coverage_reserved(eur)).await, 0);
+    let (_, listed) = server
+        .get("/v1/transfers?status=settled", &burkina_token)
+        .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let (_, listed) = server
+        .get("/v1/transfers?status=topped_up", &fund.admin)
+        .await;
+    assert_eq!(listed["items"][0]["id"], transfer_id.as_str());
+
+    // Next period MESP records its public co-financing and receives its held share with October's.
+    fact(
+        &server,
+        &fund,
+        &fund.mesp,
+        "public_cofinancing_percent",
+        json!("6.5"),
+        "2026-10-01",
+    )
+    .await;
+    contribute(&server, &fund, &fund.csq, "2026-10", 5950, "2026-10-20").await;
+    let (status, october) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run-2026-10",
+            &json!({"programme_id": fund.programme, "period": "2026-10", "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{october}");
+    let mesp_share = share(&october, &fund.mesp);
+    assert_eq!(mesp_share["outcome"], "transfer");
+    assert_eq!(money(&mesp_share["pool_share"]), ("2400.00", "EUR"));
+    assert_eq!(money(&mesp_share["held_before"]), ("4000.00", "EUR"));
+    assert_eq!(money(&mesp_share["transfer"]), ("6400.00", "EUR"));
+    assert_eq!(mesp_share["rate_missing"], true);
+    assert_eq!(october["missing_rates"], json!(["CDF"]));
+    let october_id = october["id"].as_str().unwrap().to_owned();
+    // CDF has no fixed parity: executing without its rate is refused, naming the field.
+    let (status, problem) = server
+        .post(
+            &format!("/v1/transfer-runs/{october_id}/execution"),
+            &fund.admin,
+            "execute-10-no-rate",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "rates.CDF");
+    let (status, executed) = server
+        .post(
+            &format!("/v1/transfer-runs/{october_id}/execution"),
+            &fund.admin,
+            "execute-10",
+            &json!({"rates": {"CDF": {"rate": "2850.50", "source": "Banque centrale du Congo fixing 2026-10-31"}}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let mesp_transfer = executed["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|transfer| transfer["beneficiary_id"] == fund.mesp.as_str())
+        .unwrap();
+    assert_eq!(
+        money(&mesp_transfer["expected_local"]),
+        ("18243200.00", "CDF")
+    );
+    assert_eq!(
+        mesp_transfer["rate"]["source"],
+        "Banque centrale du Congo fixing 2026-10-31"
+    );
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::programme_held(programme, organisation(&fund.mesp), eur)
+        )
+        .await,
+        0
+    );
+    // MESP confirms the whole amount: it holds exactly what was expected, in CDF.
+    let (status, _) = server
+        .post(
+            &format!("/v1/transfers/{}/confirmation", mesp_transfer["id"].as_str().unwrap()),
+            &token(&fund.mesp, Role::Beneficiary),
+            "mesp-confirm",
+            &json!({"received": {"amount": "18243200.00", "currency": "CDF"}, "value_date": "2026-11-05", "bank_reference": "RAWBANK-778"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::beneficiary_advance(organisation(&fund.mesp), cdf)
+        )
+        .await,
+        1_824_320_000
+    );
+    let report = ledger.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    ledger.close().await;
+}
+
+async fn bad_runs_and_confirmations_are_refused_and_write_nothing(server: TestServer) {
+    // Proves each bad input is a problem+json naming its field and nothing is written.
+    let fund = fund(&server).await;
+    let ledger = store(&server).await;
+    let plan =
+        |period: &str| json!({"programme_id": fund.programme, "period": period, "dry_run": false});
+    let head = ledger.chain_head().await.unwrap();
+    for (key, body, field) in [
+        ("bad-period", plan("2026-13"), "period"),
+        ("quarter-form", plan("2026-Q3"), "period"),
+        ("not-ended", plan("2099-01"), "period"),
+        (
+            "no-programme",
+            json!({"programme_id": "00000000-0000-0000-0000-0000000000aa", "period": "2026-09", "dry_run": false}),
+            "programme_id",
+        ),
+        (
+            "bad-rate",
+            json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false,
+                   "rates": {"CDF": {"rate": 2850.5, "source": "x"}}}),
+            "rates.CDF.rate",
+        ),
+    ] {
+        let (status, problem) = server
+            .post("/v1/transfer-runs", &fund.admin, key, &body)
+            .await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert!(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|error| error["field"] == field),
+            "{key}: {problem}"
+        );
+    }
+    // With no eligible beneficiary (no facts at all), the plan is valid and holds everything.
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    let head_before_plans = ledger.chain_head().await.unwrap();
+    assert_ne!(head, head_before_plans);
+    let (status, held) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "all-held",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{held}");
+    assert_eq!(money(&held["totals"]["newly_held"]), ("1000.00", "EUR"));
+    assert_eq!(money(&held["totals"]["transferred"]), ("0.00", "EUR"));
+
+    // Confirmations: another mutual's transfer, a wrong currency, zero, negative, XOF decimals.
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    let (_, coverage) = server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    assert_eq!(coverage["amount"]["amount"], "100.00");
+    let (status, run) = server
+        .post("/v1/transfer-runs", &fund.admin, "run", &plan("2026-09"))
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let (status, executed) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/transfers/{transfer}/confirmation");
+    let head = ledger.chain_head().await.unwrap();
+    let confirm = |amount: &str, currency: &str| json!({"received": {"amount": amount, "currency": currency}, "value_date": "2026-10-08", "bank_reference": "BOA-1"});
+    let (status, _) = server
+        .post(
+            &path,
+            &token(&fund.mesp, Role::Beneficiary),
+            "other",
+            &confirm("1", "XOF"),
+        )
+        .await;
+    assert_eq!(status, 404, "another mutual's transfer is not disclosed");
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    for (key, body, field) in [
+        ("currency", confirm("1000", "EUR"), "received.currency"),
+        ("zero", confirm("0", "XOF"), "received.amount"),
+        ("negative", confirm("-5", "XOF"), "received.amount"),
+        ("decimals", confirm("1000.5", "XOF"), "received.amount"),
+        (
+            "number",
+            json!({"received": {"amount": 1000, "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "B"}),
+            "received.amount",
+        ),
+        (
+            "date",
+            json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": "08/10/2026", "bank_reference": "B"}),
+            "value_date",
+        ),
+    ] {
+        let (status, problem) = server.post(&path, &burkina, key, &body).await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
+    }
+    let (status, _) = server
+        .post(
+            &path,
+            &token(&fund.csq, Role::Contributor),
+            "contributor",
+            &confirm("1", "XOF"),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        ledger.chain_head().await.unwrap(),
+        head,
+        "refused confirmations wrote nothing"
+    );
+    let expected = executed["transfers"][0]["expected_local"]["amount"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = server
+        .post(&path, &burkina, "good", &confirm(&expected, "XOF"))
+        .await;
+    assert_eq!(status, 201);
+    let (status, problem) = server
+        .post(&path, &burkina, "twice", &confirm(&expected, "XOF"))
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "already_confirmed");
+    // A replay of the first confirmation returns it again and writes nothing.
+    let head = ledger.chain_head().await.unwrap();
+    let (status, replayed) = server
+        .post(&path, &burkina, "good", &confirm(&expected, "XOF"))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(replayed["transfer"]["status"], "settled");
+    assert_eq!(ledger.chain_head().await.unwrap(), head);
+    ledger.close().await;
+}
+
+async fn stale_and_repeated_executions_are_refused(server: TestServer) {
+    // Proves a plan whose pool moved is not executed (409 run_stale), a run executes once, and a
+    // transfer whose fees fee coverage cannot pay is not made — its money stays in the pool.
+    let fund = fund(&server).await;
+    for beneficiary in [&fund.burkina, &fund.mesp] {
+        fact(
+            &server,
+            &fund,
+            beneficiary,
+            "mutual_operational",
+            json!(true),
+            "2026-01-01",
+        )
+        .await;
+        fact(
+            &server,
+            &fund,
+            beneficiary,
+            "public_cofinancing_percent",
+            json!("10"),
+            "2026-01-01",
+        )
+        .await;
+    }
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    // 20 EUR of coverage pays the Burkina transfer's 15.00 + 0.5 % of its amount, not MESP's 10.00 too.
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "20.00", "reference": "sponsor"}),
+        )
+        .await;
+    let run = |key: &'static str| {
+        let server = &server;
+        let body = json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false});
+        let admin = fund.admin.clone();
+        async move { server.post("/v1/transfer-runs", &admin, key, &body).await }
+    };
+    let (_, stale) = run("stale").await;
+    contribute(&server, &fund, &fund.mgen, "2026-09", 10, "2026-09-21").await;
+    let (status, problem) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                stale["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec-stale",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "run_stale");
+    let (_, current) = run("current").await;
+    let current_id = current["id"].as_str().unwrap().to_owned();
+    assert_eq!(share(&current, &fund.burkina)["outcome"], "transfer");
+    assert_eq!(share(&current, &fund.mesp)["outcome"], "fees_not_covered");
+    let execute = |key: &'static str| {
+        let server = &server;
+        let path = format!("/v1/transfer-runs/{current_id}/execution");
+        let admin = fund.admin.clone();
+        async move {
+            server
+                .post(
+                    &path,
+                    &admin,
+                    key,
+                    &json!({"rates": {"CDF": {"rate": "2850", "source": "BCC"}}}),
+                )
+                .await
+        }
+    };
+    let (status, executed) = execute("exec-1").await;
+    assert_eq!(status, 201, "{executed}");
+    assert_eq!(executed["not_executed"][0]["outcome"], "fees_not_covered");
+    let (status, problem) = execute("exec-2").await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "run_already_executed");
+    let ledger = store(&server).await;
+    // MESP's 404.00 EUR stays in the pool.
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::programme_pool(programme_id(&fund), Currency::eur())
+        )
+        .await,
+        40_400
+    );
+    ledger.close().await;
+}
+
+async fn facts_and_eligibility_are_guarded_by_role(server: TestServer) {
+    // Proves who may post facts and read verdicts, and that bad facts are refused field by field.
+    let fund = fund(&server).await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let body = json!({"code": "mutual_operational", "value": true, "as_of": "2026-01-01", "evidence_reference": "statutes"});
+    let (status, _) = server
+        .post(
+            &format!("/v1/organisations/{}/facts", fund.burkina),
+            &burkina,
+            "own",
+            &body,
+        )
+        .await;
+    assert_eq!(status, 201, "a beneficiary records its own facts");
+    let (status, _) = server
+        .post(
+            &format!("/v1/organisations/{}/facts", fund.mesp),
+            &burkina,
+            "other",
+            &body,
+        )
+        .await;
+    assert_eq!(status, 404, "another mutual is not disclosed");
+    for role in [Role::Contributor, Role::Auditor] {
+        let (status, _) = server
+            .post(
+                &format!("/v1/organisations/{}/facts", fund.burkina),
+                &token(&fund.csq, role),
+                "role",
+                &body,
+            )
+            .await;
+        assert_eq!(status, 403, "{role:?}");
+    }
+    let (status, problem) = server
+        .post(
+            &format!("/v1/organisations/{}/facts", fund.burkina),
+            &fund.admin,
+            "bad",
+            &json!({"code": "public_cofinancing_percent", "value": 12.5, "as_of": "2026-13-01", "evidence_reference": ""}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["value", "as_of", "evidence_reference"],
+        "{problem}"
+    );
+    let (status, problem) = server
+        .post(
+            &format!("/v1/organisations/{}/facts", fund.burkina),
+            &fund.admin,
+            "bad-code",
+            &json!({"code": "happiness", "value": "true", "as_of": "2026-01-01", "evidence_reference": "x"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "code");
+    let path = format!(
+        "/v1/organisations/{}/eligibility?programme_id={}",
+        fund.burkina, fund.programme
+    );
+    assert_eq!(server.get(&path, &burkina).await.0, 200);
+    assert_eq!(
+        server.get(&path, &token(NETWORK_ID, Role::Auditor)).await.0,
+        200
+    );
+    assert_eq!(
+        server
+            .get(&path, &token(&fund.mesp, Role::Beneficiary))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        server
+            .get(&path, &token(&fund.csq, Role::Contributor))
+            .await
+            .0,
+        403
+    );
+    let (status, problem) = server
+        .get(
+            &format!(
+                "/v1/organisations/{}/eligibility?programme_id=nope",
+                fund.burkina
+            ),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "programme_id");
+    let (_, facts) = server
+        .get(
+            &format!("/v1/organisations/{}/facts", fund.burkina),
+            &burkina,
+        )
+        .await;
+    assert_eq!(facts.as_array().unwrap().len(), 1);
+    let run = json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": true});
+    for role in [Role::Contributor, Role::Auditor, Role::Beneficiary] {
+        let (status, _) = server
+            .post("/v1/transfer-runs", &token(&fund.mgen, role), "run", &run)
+            .await;
+        assert_eq!(status, 403, "{role:?}");
+    }
+    assert_eq!(
+        server
+            .get("/v1/transfers", &token(&fund.csq, Role::Contributor))
+            .await
+            .0,
+        403
+    );
+}
