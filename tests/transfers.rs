@@ -21,6 +21,8 @@ on_both_engines!(
     bad_runs_and_confirmations_are_refused_and_write_nothing,
     stale_and_repeated_executions_are_refused,
     facts_and_eligibility_are_guarded_by_role,
+    held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed,
+    random_runs_and_deductions_keep_every_beneficiary_whole,
 );
 
 struct Fund {
@@ -839,4 +841,319 @@ async fn facts_and_eligibility_are_guarded_by_role(server: TestServer) {
             .0,
         403
     );
+}
+
+async fn held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed(
+    server: TestServer,
+) {
+    // Proves the admin may return a hold to the pool with a reason (once), and that a batch whose
+    // money has been allocated can no longer be reversed (409 naming why).
+    let fund = fund(&server).await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    let union = token(&fund.csq, Role::Contributor);
+    let (_, batch) = server
+        .post(
+            "/v1/contribution-batches",
+            &union,
+            "reversible",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "lines": [
+                {"reference": "all", "members": 1000, "amount": "1000.00", "kind": "solidarity"}]}),
+        )
+        .await;
+    let batch_id = batch["id"].as_str().unwrap().to_owned();
+    server
+        .post(
+            &format!("/v1/contribution-batches/{batch_id}/receipts"),
+            &fund.admin,
+            "receipt",
+            &json!({"amount": "1000.00", "value_date": "2026-09-20", "bank_reference": "CAMT-9"}),
+        )
+        .await;
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    let (_, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    let (status, _) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, problem) = server
+        .post(
+            &format!("/v1/contribution-batches/{batch_id}/reversal"),
+            &fund.admin,
+            "reverse",
+            &json!({"reason": "sent twice"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "funds_allocated");
+
+    let path = format!(
+        "/v1/programmes/{}/held-funds/{}/return",
+        fund.programme, fund.mesp
+    );
+    let (status, problem) = server
+        .post(&path, &fund.admin, "no-reason", &json!({"reason": " "}))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let (status, returned) = server
+        .post(
+            &path,
+            &fund.admin,
+            "return",
+            &json!({"reason": "MESP wound up its pilot"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{returned}");
+    assert_eq!(money(&returned["returned"]), ("400.00", "EUR"));
+    let (status, problem) = server
+        .post(
+            &path,
+            &fund.admin,
+            "return-again",
+            &json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "nothing_held");
+    let (status, _) = server
+        .post(
+            &path,
+            &token(&fund.mesp, Role::Beneficiary),
+            "mesp",
+            &json!({"reason": "mine"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let ledger = store(&server).await;
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::programme_pool(programme_id(&fund), Currency::eur())
+        )
+        .await,
+        40_000
+    );
+    ledger.close().await;
+}
+
+/// A small deterministic generator (xorshift), so every run of the suite tries the same cases.
+struct Cases(u64);
+
+impl Cases {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestServer) {
+    // Proves, over random pools, eligibilities and bank deductions, end to end: every beneficiary
+    // ends with at least the expected local amount of every transfer, allocations + holds +
+    // carry-forwards account for the pool, and the pool never pays a fee (fee coverage alone pays
+    // fees and top-ups).
+    let fund = fund(&server).await;
+    let eur = Currency::eur();
+    let xof = Currency::from_code("XOF").unwrap();
+    let mut cases = Cases(0x5eed_2026_1123);
+    let ledger = store(&server).await;
+    let programme = programme_id(&fund);
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "10000.00", "reference": "sponsor"}),
+        )
+        .await;
+    let mut expected_for_burkina = 0_i64;
+    let mut top_ups = 0;
+    for (round, period) in ["2026-06", "2026-07", "2026-08", "2026-09"]
+        .into_iter()
+        .enumerate()
+    {
+        let eligible = cases.below(3) != 0;
+        fact(
+            &server,
+            &fund,
+            &fund.burkina,
+            "public_cofinancing_percent",
+            json!(if eligible { "9" } else { "1" }),
+            &format!("{period}-01"),
+        )
+        .await;
+        let members = 1 + cases.below(20_000) as i64;
+        contribute(
+            &server,
+            &fund,
+            &fund.csq,
+            period,
+            members,
+            &format!("{period}-15"),
+        )
+        .await;
+        let pool_before = credit(&ledger, chart::programme_pool(programme, eur)).await;
+        let coverage_before = credit(&ledger, chart::fee_coverage(eur)).await;
+        let (status, run) = server
+            .post(
+                "/v1/transfer-runs",
+                &fund.admin,
+                &format!("run-{round}"),
+                &json!({"programme_id": fund.programme, "period": period, "dry_run": false}),
+            )
+            .await;
+        assert_eq!(status, 201, "{run}");
+        let minor = |value: &Value| -> i64 {
+            value["amount"]
+                .as_str()
+                .unwrap()
+                .replace('.', "")
+                .parse()
+                .unwrap()
+        };
+        let totals = &run["totals"];
+        assert_eq!(
+            minor(&totals["transferred_from_pool"])
+                + minor(&totals["newly_held"])
+                + minor(&totals["carried_forward"]),
+            minor(&totals["pool"]),
+            "{run}"
+        );
+        let (status, executed) = server
+            .post(
+                &format!(
+                    "/v1/transfer-runs/{}/execution",
+                    run["id"].as_str().unwrap()
+                ),
+                &fund.admin,
+                &format!("exec-{round}"),
+                &json!({"rates": {"CDF": {"rate": "2841.25", "source": "BCC"}}}),
+            )
+            .await;
+        if status == 409 {
+            assert_eq!(executed["code"], "nothing_to_execute");
+            continue;
+        }
+        assert_eq!(status, 201, "{executed}");
+        // The pool lost exactly what the plan took from it: no fee.
+        assert_eq!(
+            pool_before - credit(&ledger, chart::programme_pool(programme, eur)).await,
+            minor(&totals["transferred_from_pool"]) + minor(&totals["newly_held"])
+        );
+        let mut fees_and_top_ups = minor(&totals["expected_fees"]);
+        for transfer in executed["transfers"].as_array().unwrap() {
+            let beneficiary = transfer["beneficiary_id"].as_str().unwrap();
+            let beneficiary_token = token(beneficiary, Role::Beneficiary);
+            let expected = minor(&transfer["expected_local"]);
+            if beneficiary == fund.burkina {
+                expected_for_burkina += expected;
+            }
+            // The bank deducts a random part (or nothing); top-ups follow until the chain is whole.
+            let mut pending = transfer.clone();
+            let mut attempt = 0;
+            loop {
+                let owed = minor(&pending["expected_local"]);
+                let deduction = if attempt == 0 {
+                    (cases.below(4) * 1250) as i64
+                } else {
+                    0
+                };
+                let received = (owed - deduction).max(1);
+                let currency = pending["expected_local"]["currency"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let amount = if currency == "CDF" {
+                    format!("{}.{:02}", received / 100, received % 100)
+                } else {
+                    received.to_string()
+                };
+                let (status, confirmed) = server
+                    .post(
+                        &format!("/v1/transfers/{}/confirmation", pending["id"].as_str().unwrap()),
+                        &beneficiary_token,
+                        &format!("confirm-{}", pending["id"].as_str().unwrap()),
+                        &json!({"received": {"amount": amount, "currency": currency}, "value_date": format!("{period}-28"), "bank_reference": "B"}),
+                    )
+                    .await;
+                assert_eq!(status, 201, "{confirmed}");
+                if confirmed["top_up"].is_null() {
+                    break;
+                }
+                fees_and_top_ups += minor(&confirmed["top_up"]["amount"])
+                    + minor(&confirmed["top_up"]["expected_fee"]);
+                pending = confirmed["top_up"].clone();
+                attempt += 1;
+                top_ups += 1;
+            }
+        }
+        assert_eq!(
+            coverage_before - credit(&ledger, chart::fee_coverage(eur)).await,
+            fees_and_top_ups,
+            "fee coverage paid every fee and top-up"
+        );
+        assert!(
+            credit(
+                &ledger,
+                chart::beneficiary_advance(organisation(&fund.burkina), xof)
+            )
+            .await
+                >= expected_for_burkina,
+            "the Burkina mutual holds at least what it was promised"
+        );
+    }
+    // The fixed seed exercises both paths: paid transfers and bank deductions made good.
+    assert!(expected_for_burkina > 0 && top_ups > 0, "{expected_for_burkina} {top_ups}");
+    let report = ledger.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    ledger.close().await;
 }

@@ -57,6 +57,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_transfers))
         .routes(routes!(get_transfer))
         .routes(routes!(confirm_transfer))
+        .routes(routes!(return_held_funds))
 }
 
 fn internal(message: impl std::fmt::Display) -> ApiError {
@@ -1707,6 +1708,132 @@ async fn confirm_transfer(
                 )
             }
         })
+        .await
+}
+
+/// Why held funds go back to the pool.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnHeldFunds {
+    pub reason: String,
+}
+
+/// What a return of held funds did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldFundsReturnView {
+    pub programme_id: Uuid,
+    pub beneficiary_id: Uuid,
+    pub returned: Money,
+    pub reason: String,
+    pub transaction_id: Uuid,
+}
+
+/// Return what is held for a beneficiary to the pool (admin), with a reason: the next run shares it
+/// among all beneficiaries again.
+#[utoipa::path(
+    post, path = "/v1/programmes/{id}/held-funds/{beneficiary_id}/return", tag = "transfers",
+    request_body = ReturnHeldFunds,
+    params(("id" = Uuid, Path), ("beneficiary_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = HeldFundsReturnView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn return_held_funds(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((programme_id, beneficiary_id)): Path<(String, String)>,
+    request: Idempotent<ReturnHeldFunds>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    if let Some(replay) = request.replay(&state, &principal).await? {
+        return Ok(replay);
+    }
+    let programme = match parse_id(&programme_id) {
+        Some(id) => state.store.programme(id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::not_found("no such programme"))?;
+    let beneficiary = match parse_id(&beneficiary_id) {
+        Some(id) => {
+            state
+                .store
+                .organisation(OrganisationId::from_uuid(id))
+                .await?
+        }
+        None => None,
+    }
+    .ok_or_else(|| ApiError::not_found("no such beneficiary"))?;
+    let reason = request.body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > crate::batches::MAX_REASON_LENGTH {
+        return Err(ApiError::invalid_field(
+            "reason",
+            format!(
+                "must be 1 to {} characters",
+                crate::batches::MAX_REASON_LENGTH
+            ),
+        ));
+    }
+    let currency = programme.currency;
+    let held = chart::programme_held(programme.id, beneficiary.id, currency);
+    let pool = chart::programme_pool(programme.id, currency);
+    let amount =
+        Amount::from_minor(credit_balance(&state, &held).await?, currency).map_err(internal)?;
+    if !amount.is_positive() {
+        return Err(ApiError::conflict(
+            "nothing_held",
+            format!("nothing is held for {} in this programme", beneficiary.slug),
+        ));
+    }
+    let now = Utc::now();
+    let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("beneficiary_id".into(), beneficiary.id.to_string().into());
+    metadata.insert("reason".into(), reason.into());
+    let transaction = balanced(
+        TransactionDraft {
+            id: transaction_id,
+            kind: TransactionKind::Adjustment,
+            effective_date: now.date_naive(),
+            recorded_at: Timestamp::from_datetime(now),
+            actor: principal.actor(),
+            memo: format!(
+                "Held funds of {} returned to the pool: {reason}",
+                beneficiary.slug
+            ),
+            metadata,
+            postings: vec![posting(&held, amount), posting(&pool, amount.negated())],
+        },
+        &[&held, &pool],
+    )?;
+    let view = HeldFundsReturnView {
+        programme_id: programme.id,
+        beneficiary_id: beneficiary.id.as_uuid(),
+        returned: amount.into(),
+        reason: reason.to_owned(),
+        transaction_id: transaction_id.as_uuid(),
+    };
+    let write = WriteRequest {
+        transactions: vec![transaction],
+        // A run may have released the hold meanwhile: never return more than is held.
+        guards: vec![BalanceGuard {
+            account_id: held.id,
+            bound: BalanceBound::AtMost(0),
+        }],
+        ..WriteRequest::default()
+    };
+    request
+        .commit(
+            &state,
+            &principal,
+            StatusCode::CREATED,
+            &view,
+            write,
+            |_, _| {
+                ApiError::conflict(
+                    "nothing_held",
+                    "the held funds moved meanwhile (a run released them); nothing was returned",
+                )
+            },
+        )
         .await
 }
 
