@@ -1152,7 +1152,10 @@ async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestSer
         );
     }
     // The fixed seed exercises both paths: paid transfers and bank deductions made good.
-    assert!(expected_for_burkina > 0 && top_ups > 0, "{expected_for_burkina} {top_ups}");
+    assert!(
+        expected_for_burkina > 0 && top_ups > 0,
+        "{expected_for_burkina} {top_ups}"
+    );
     let report = ledger.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     ledger.close().await;

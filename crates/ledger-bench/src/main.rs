@@ -60,9 +60,26 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// Plan and execute a transfer run for many beneficiaries over a pool fed by many batches, over
+    /// HTTP, with the engine's commit baseline in the same run.
+    TransferRun {
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// Beneficiaries of the programme.
+        #[arg(long, default_value_t = 1_000)]
+        beneficiaries: usize,
+        /// Contribution batches (each fully received) feeding the pool.
+        #[arg(long, default_value_t = 100_000)]
+        batches: usize,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
 mod http;
+mod transfer_run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Backend {
@@ -119,6 +136,17 @@ fn main() -> Result<()> {
             Duration::from_secs(seconds),
             &backends,
             lines,
+            postgres_url,
+        )),
+        Command::TransferRun {
+            backends,
+            beneficiaries,
+            batches,
+            postgres_url,
+        } => runtime.block_on(transfer_run::run(
+            &backends,
+            beneficiaries,
+            batches,
             postgres_url,
         )),
     }
