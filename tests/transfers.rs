@@ -23,6 +23,7 @@ on_both_engines!(
     facts_and_eligibility_are_guarded_by_role,
     held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed,
     random_runs_and_deductions_keep_every_beneficiary_whole,
+    reports_liquidate_the_advance_within_funds_and_cap,
 );
 
 struct Fund {
@@ -1156,6 +1157,301 @@ async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestSer
         expected_for_burkina > 0 && top_ups > 0,
         "{expected_for_burkina} {top_ups}"
     );
+    let report = ledger.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    ledger.close().await;
+}
+
+async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) {
+    // Proves redistribution reports: refused above the unliquidated funds (alone or with pending
+    // reports), above the administration cap, in a wrong currency; an accepted report liquidates the
+    // advance per purpose and is final; rejection needs a reason; and reporting_up_to_date reads
+    // accepted reports.
+    let fund = fund(&server).await;
+    let xof = Currency::from_code("XOF").unwrap();
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    let (_, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    let (_, executed) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        money(&executed["transfers"][0]["expected_local"]),
+        ("393574", "XOF")
+    );
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let (status, _) = server
+        .post(
+            &format!("/v1/transfers/{transfer}/confirmation"),
+            &burkina,
+            "confirm",
+            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // A programme that wants reports within 10 days of each settlement.
+    let (_, reporting) = server
+        .post(
+            "/v1/programmes",
+            &fund.admin,
+            "programme-reporting",
+            &json!({"name": "Reporting", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+                    "allocation": {"policy": "pro_rata_covered_members"},
+                    "conditions": [{"code": "reporting_up_to_date", "parameter": "10"}],
+                    "minimum_transfer": "0", "admin_cost_cap_percent": "15"}),
+        )
+        .await;
+    let reporting_path = format!(
+        "/v1/organisations/{}/eligibility?programme_id={}&as_of=2026-11-01",
+        fund.burkina,
+        reporting["id"].as_str().unwrap()
+    );
+    let up_to_date = async |server: &TestServer| -> bool {
+        server.get(&reporting_path, &fund.admin).await.1["eligible"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(!up_to_date(&server).await, "nothing reported yet");
+
+    let report = |lines: Value| json!({"period": "2026-10", "currency": "XOF", "lines": lines});
+    let (status, problem) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "too-much",
+            &report(
+                json!([{"purpose": "premium_subsidy", "amount": "400000", "members_count": 1000}]),
+            ),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "exceeds_unliquidated_funds");
+    let (status, problem) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "admin-heavy",
+            &report(
+                json!([{"purpose": "care_reimbursement", "amount": "80000", "members_count": 300},
+                           {"purpose": "administration", "amount": "20000", "members_count": 0}]),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["code"], "admin_cost_cap_exceeded");
+    let (status, problem) = server
+        .post("/v1/redistribution-reports", &burkina, "bad",
+            &json!({"period": "October", "currency": "EUR", "lines": [{"purpose": "holidays", "amount": "10.5", "members_count": -1}]}))
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for field in [
+        "period",
+        "currency",
+        "lines[0].purpose",
+        "lines[0].amount",
+        "lines[0].members_count",
+    ] {
+        assert!(fields.contains(&field), "{field} missing from {fields:?}");
+    }
+    let (status, submitted) = server
+        .post("/v1/redistribution-reports", &burkina, "october",
+            &report(json!([{"purpose": "premium_subsidy", "amount": "250000", "members_count": 1200},
+                           {"purpose": "care_reimbursement", "amount": "80000", "members_count": 300},
+                           {"purpose": "administration", "amount": "40000", "members_count": 0}])))
+        .await;
+    assert_eq!(status, 201, "{submitted}");
+    assert_eq!(submitted["status"], "submitted");
+    assert_eq!(money(&submitted["total"]), ("370000", "XOF"));
+    // With the pending report, 30,000 more would exceed what was received.
+    let (status, problem) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "more",
+            &report(json!([{"purpose": "prevention", "amount": "30000", "members_count": 50}])),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    let report_id = submitted["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .post(
+            &format!("/v1/redistribution-reports/{report_id}/acceptance"),
+            &burkina,
+            "self",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 403, "a mutual does not accept its own report");
+    let (status, accepted) = server
+        .post(
+            &format!("/v1/redistribution-reports/{report_id}/acceptance"),
+            &fund.admin,
+            "accept",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{accepted}");
+    assert_eq!(accepted["status"], "accepted");
+    assert!(accepted["transaction_id"].is_string());
+    let ledger = store(&server).await;
+    let burkina_id = organisation(&fund.burkina);
+    assert_eq!(
+        credit(&ledger, chart::beneficiary_advance(burkina_id, xof)).await,
+        23_574
+    );
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::beneficiary_redistributed(burkina_id, "premium_subsidy", xof)
+        )
+        .await,
+        250_000
+    );
+    let (status, problem) = server
+        .post(
+            &format!("/v1/redistribution-reports/{report_id}/acceptance"),
+            &fund.admin,
+            "accept-again",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "report_already_decided");
+    let (status, _) = server
+        .post(
+            &format!("/v1/redistribution-reports/{report_id}/rejection"),
+            &fund.admin,
+            "reject-accepted",
+            &json!({"reason": "late"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        !up_to_date(&server).await,
+        "23,574 XOF still unaccounted for"
+    );
+
+    // A report rejected with its reason posts nothing; the last one accounts for everything.
+    let (_, second) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "second",
+            &report(json!([{"purpose": "prevention", "amount": "23574", "members_count": 80}])),
+        )
+        .await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .post(
+            &format!("/v1/redistribution-reports/{second_id}/rejection"),
+            &fund.admin,
+            "reject-blank",
+            &json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, rejected) = server
+        .post(
+            &format!("/v1/redistribution-reports/{second_id}/rejection"),
+            &fund.admin,
+            "reject",
+            &json!({"reason": "invoices missing"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(rejected["rejection_reason"], "invoices missing");
+    let (_, third) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "third",
+            &report(json!([{"purpose": "prevention", "amount": "23574", "members_count": 80}])),
+        )
+        .await;
+    let (status, _) = server
+        .post(
+            &format!(
+                "/v1/redistribution-reports/{}/acceptance",
+                third["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "accept-third",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert!(
+        up_to_date(&server).await,
+        "every settled franc is accounted for"
+    );
+    assert_eq!(
+        credit(&ledger, chart::beneficiary_advance(burkina_id, xof)).await,
+        0
+    );
+    let (_, listed) = server.get("/v1/redistribution-reports", &burkina).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+    let (status, _) = server
+        .get(
+            &format!("/v1/redistribution-reports/{report_id}"),
+            &token(&fund.mesp, Role::Beneficiary),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, read) = server
+        .get(
+            &format!("/v1/redistribution-reports/{report_id}"),
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(read["lines"].as_array().unwrap().len(), 3);
     let report = ledger.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     ledger.close().await;

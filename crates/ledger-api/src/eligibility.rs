@@ -292,16 +292,22 @@ pub(crate) async fn eligibility_of(
 ) -> Result<Eligibility, ApiError> {
     let facts = state.store.facts(organisation.id).await?;
     let settled = state.store.settled_for(organisation.id).await?;
-    eligibility_from(programme, organisation, &facts, &settled, as_of)
+    let accounted = state
+        .store
+        .report_totals(organisation.id.as_uuid())
+        .await?
+        .accepted_minor;
+    eligibility_from(programme, organisation, &facts, &settled, accounted, as_of)
 }
 
-/// The verdict from facts and confirmations already read (a run reads them for every beneficiary at
+/// The verdict from facts, confirmations and accepted reports already read (a run reads them for every beneficiary at
 /// once).
 pub(crate) fn eligibility_from(
     programme: &Programme,
     organisation: &Organisation,
     facts: &[conditions::Fact],
     settled: &[(NaiveDate, i64)],
+    accounted_minor: i64,
     as_of: NaiveDate,
 ) -> Result<Eligibility, ApiError> {
     let settled = settled
@@ -316,11 +322,10 @@ pub(crate) fn eligibility_from(
                 .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    // Redistribution reports do not exist yet: nothing is accounted for, so every settled transfer
-    // counts as unreported once its grace period has passed.
+    // Accepted redistribution reports account for the oldest settled transfers first.
     let reporting = ReportingState {
         settled,
-        accounted_minor: 0,
+        accounted_minor,
     };
     Ok(conditions::evaluate(
         &programme.conditions,

@@ -13,6 +13,7 @@ mod money;
 mod organisations;
 pub mod pagination;
 pub mod problem;
+mod reports;
 mod service;
 mod transfers;
 
@@ -106,6 +107,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(batches::router())
         .merge(eligibility::router())
         .merge(transfers::router())
+        .merge(reports::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

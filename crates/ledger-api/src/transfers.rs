@@ -405,6 +405,7 @@ async fn gather(
     let as_of = period.end();
     let beneficiaries = state.store.beneficiaries().await?;
     let book = state.store.beneficiary_book().await?;
+    let accounted = state.store.accepted_report_totals().await?;
     let later_receipts = state.store.receipts_after(programme.id, as_of).await?;
     let later = |earmark: Option<Uuid>| -> i64 {
         later_receipts
@@ -459,6 +460,7 @@ async fn gather(
             beneficiary,
             book.facts.get(&id).unwrap_or(&no_facts),
             book.settled.get(&id).unwrap_or(&no_settlements),
+            accounted.get(&id).copied().unwrap_or_default(),
             as_of,
         )?;
         let earmarked_balance = credit(&chart::programme_earmarked(

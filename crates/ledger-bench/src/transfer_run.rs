@@ -269,7 +269,9 @@ pub(crate) async fn run(
         )
         .await?;
         let setup = setup_started.elapsed();
-        eprintln!("{backend:?}: {beneficiaries} beneficiaries set up; filling the pool with {batches} batches");
+        eprintln!(
+            "{backend:?}: {beneficiaries} beneficiaries set up; filling the pool with {batches} batches"
+        );
 
         let store = Store::connect(&url, StoreOptions { max_connections: 4 }).await?;
         let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;

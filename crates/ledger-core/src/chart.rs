@@ -180,6 +180,25 @@ pub fn fx_conversion(currency: Currency) -> Account {
     )
 }
 
+/// What a beneficiary has accounted for, by purpose, in its own currency (accepted reports): the
+/// advance's counterpart, so advance + redistributed is everything it received.
+pub fn beneficiary_redistributed(
+    beneficiary: OrganisationId,
+    purpose: &str,
+    currency: Currency,
+) -> Account {
+    account(
+        format!(
+            "beneficiary:{beneficiary}:redistributed:{purpose}:{}",
+            currency.code().to_ascii_lowercase()
+        ),
+        format!("Redistributed: {purpose} ({currency})"),
+        AccountKind::NetAssets,
+        currency,
+        Some(beneficiary),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

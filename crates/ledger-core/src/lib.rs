@@ -11,6 +11,7 @@ pub mod journal;
 pub mod money;
 pub mod organisation;
 pub mod period;
+pub mod redistribution;
 pub mod settlement;
 pub mod split;
 pub mod time;

@@ -8,6 +8,7 @@
 mod error;
 pub mod records;
 pub mod registry;
+pub mod reports;
 mod rows;
 pub mod transfers;
 pub mod writer;

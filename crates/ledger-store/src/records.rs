@@ -29,6 +29,8 @@ pub enum Record {
     TransferRunExecution(TransferRunExecutionRecord),
     Transfer(Box<TransferRecord>),
     TransferConfirmation(TransferConfirmationRecord),
+    RedistributionReport(Box<RedistributionReportRecord>),
+    ReportDecision(ReportDecisionRecord),
 }
 
 impl Record {
@@ -42,6 +44,7 @@ impl Record {
                 | Record::Fact(_)
                 | Record::FeeSchedule(_)
                 | Record::TransferRun(_)
+                | Record::RedistributionReport(_)
         )
     }
 }
@@ -191,6 +194,34 @@ pub struct TransferConfirmationRecord {
     pub top_up_transfer_id: Option<Uuid>,
     pub transaction_id: TransactionId,
     pub confirmed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A redistribution report and its lines.
+#[derive(Debug, Clone)]
+pub struct RedistributionReportRecord {
+    pub id: Uuid,
+    pub beneficiary_id: OrganisationId,
+    pub period: String,
+    pub currency: String,
+    pub total_minor: i64,
+    pub administration_minor: i64,
+    pub notes: Option<String>,
+    /// Purpose, amount (minor units) and members of each line, in order.
+    pub lines: Vec<(String, i64, i64)>,
+    pub submitted_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a report.
+#[derive(Debug, Clone)]
+pub struct ReportDecisionRecord {
+    pub report_id: Uuid,
+    /// `accepted` or `rejected`.
+    pub decision: &'static str,
+    pub reason: Option<String>,
+    pub transaction_id: Option<TransactionId>,
+    pub decided_by: String,
     pub created_at: Timestamp,
 }
 
@@ -448,6 +479,50 @@ macro_rules! insert_records {
                         .bind(confirmation.transaction_id.as_uuid())
                         .bind(&confirmation.confirmed_by)
                         .bind(confirmation.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::RedistributionReport(report) => {
+                        sqlx::query(
+                            "INSERT INTO redistribution_reports (id, beneficiary_id, period, currency, total_minor, \
+                             administration_minor, notes, submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(report.id)
+                        .bind(report.beneficiary_id.as_uuid())
+                        .bind(&report.period)
+                        .bind(&report.currency)
+                        .bind(report.total_minor)
+                        .bind(report.administration_minor)
+                        .bind(&report.notes)
+                        .bind(&report.submitted_by)
+                        .bind(report.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                        for (index, (purpose, amount_minor, members_count)) in report.lines.iter().enumerate() {
+                            sqlx::query(
+                                "INSERT INTO redistribution_report_lines (report_id, line_index, purpose, amount_minor, \
+                                 members_count) VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(report.id)
+                            .bind(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))?)
+                            .bind(purpose)
+                            .bind(amount_minor)
+                            .bind(members_count)
+                            .execute(&mut *connection)
+                            .await?;
+                        }
+                    }
+                    Record::ReportDecision(decision) => {
+                        sqlx::query(
+                            "INSERT INTO redistribution_report_decisions (report_id, decision, reason, transaction_id, \
+                             decided_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(decision.report_id)
+                        .bind(decision.decision)
+                        .bind(&decision.reason)
+                        .bind(decision.transaction_id.map(|id| id.as_uuid()))
+                        .bind(&decision.decided_by)
+                        .bind(decision.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }
