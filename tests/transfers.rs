@@ -24,6 +24,7 @@ on_both_engines!(
     held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed,
     random_runs_and_deductions_keep_every_beneficiary_whole,
     reports_liquidate_the_advance_within_funds_and_cap,
+    accounts_and_journal_are_read_by_auditors,
 );
 
 struct Fund {
@@ -1455,4 +1456,90 @@ async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) 
     let report = ledger.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     ledger.close().await;
+}
+
+async fn accounts_and_journal_are_read_by_auditors(server: TestServer) {
+    // Proves the ledger reads: the chart with balances, a balance as at a moment, the journal in
+    // chain order with its hashes linked, paging, and that only auditors and admins read them.
+    let fund = fund(&server).await;
+    let auditor = token(NETWORK_ID, Role::Auditor);
+    let (status, first) = server.get("/v1/journal?limit=1", &auditor).await;
+    assert_eq!(status, 200, "{first}");
+    let before_receipts = first["items"].as_array().unwrap().len();
+    assert_eq!(
+        before_receipts, 0,
+        "organisations and programmes post nothing"
+    );
+    contribute(&server, &fund, &fund.csq, "2026-09", 120, "2026-09-20").await;
+    let (_, journal) = server
+        .get("/v1/journal?after_sequence=0&limit=1", &auditor)
+        .await;
+    assert_eq!(journal["items"][0]["sequence"], 1);
+    assert_eq!(journal["items"][0]["kind"], "pledge");
+    assert_eq!(journal["next_after_sequence"], 1);
+    let pledged_at = journal["items"][0]["recorded_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, rest) = server
+        .get("/v1/journal?after_sequence=1&limit=1000", &auditor)
+        .await;
+    assert_eq!(rest["items"][0]["kind"], "receipt");
+    assert_eq!(
+        rest["items"][0]["previous_hash"],
+        journal["items"][0]["hash"]
+    );
+    assert_eq!(rest["next_after_sequence"], Value::Null);
+    assert_eq!(server.get("/v1/journal?limit=5000", &auditor).await.0, 422);
+
+    let pool = chart::programme_pool(programme_id(&fund), Currency::eur());
+    let (status, now) = server
+        .get(&format!("/v1/accounts/{}", pool.id), &auditor)
+        .await;
+    assert_eq!(status, 200, "{now}");
+    assert_eq!(money(&now["balance"]), ("-120.00", "EUR"));
+    let (_, then) = server
+        .get(
+            &format!("/v1/accounts/{}?at={}", pool.id, pledged_at),
+            &auditor,
+        )
+        .await;
+    assert_eq!(money(&then["balance"]), ("0.00", "EUR"), "{then}");
+    assert_eq!(then["at_sequence"], 1);
+    let (status, _) = server
+        .get(&format!("/v1/accounts/{}?at=yesterday", pool.id), &auditor)
+        .await;
+    assert_eq!(status, 422);
+    let (_, listed) = server.get("/v1/accounts?limit=1000", &fund.admin).await;
+    let codes: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&pool.code.as_str()), "{codes:?}");
+    let total: i64 = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|account| {
+            account["balance"]["amount"]
+                .as_str()
+                .unwrap()
+                .replace('.', "")
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 0, "the books balance");
+    for role in [Role::Contributor, Role::Beneficiary] {
+        assert_eq!(
+            server.get("/v1/accounts", &token(&fund.csq, role)).await.0,
+            403
+        );
+        assert_eq!(
+            server.get("/v1/journal", &token(&fund.csq, role)).await.0,
+            403
+        );
+    }
 }

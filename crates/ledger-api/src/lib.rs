@@ -9,6 +9,7 @@ mod batches;
 mod eligibility;
 pub mod idempotency;
 pub mod json;
+mod ledger;
 mod money;
 mod organisations;
 pub mod pagination;
@@ -108,6 +109,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(eligibility::router())
         .merge(transfers::router())
         .merge(reports::router())
+        .merge(ledger::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

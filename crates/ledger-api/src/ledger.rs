@@ -1,0 +1,191 @@
+//! The books as they are (auditors and the network): the chart of accounts with balances, one
+//! account's balance at a moment, and the journal in chain order with every posting.
+
+use axum::extract::{Path, Query, State};
+use ledger_core::{Account, AccountId, JournalRecord, Timestamp};
+use ledger_store::MAX_JOURNAL_PAGE;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::json::AppJson;
+use crate::money::Money;
+use crate::organisations::parse_id;
+use crate::pagination::{Page, PageQuery, page};
+use crate::problem::ApiError;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_accounts))
+        .routes(routes!(get_account))
+        .routes(routes!(list_journal))
+}
+
+/// An account with its balance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    /// asset | liability | net_assets | income | expense
+    pub kind: String,
+    pub currency: String,
+    pub owner_organisation_id: Option<Uuid>,
+    /// Signed: debit positive, credit negative (net-asset accounts normally hold credits).
+    pub balance: Money,
+    /// The chain position the balance is taken at, when asked for a moment.
+    pub at_sequence: Option<u64>,
+}
+
+fn account_view(account: &Account, balance_minor: i64, at_sequence: Option<u64>) -> AccountView {
+    AccountView {
+        id: account.id.as_uuid(),
+        code: account.code.to_string(),
+        name: account.name.clone(),
+        kind: account.kind.as_str().to_owned(),
+        currency: account.currency.code().to_owned(),
+        owner_organisation_id: account.owner_organisation.map(|owner| owner.as_uuid()),
+        balance: Money::from_minor(balance_minor, account.currency),
+        at_sequence,
+    }
+}
+
+/// Filters of the account list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AccountListQuery {
+    /// Only accounts owned by this organisation.
+    pub owner_organisation_id: Option<Uuid>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The chart of accounts with current balances (auditor, admin).
+#[utoipa::path(
+    get, path = "/v1/accounts", tag = "ledger", params(AccountListQuery),
+    responses((status = 200, body = Page<AccountView>), (status = 403, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn list_accounts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<AccountListQuery>,
+) -> Result<AppJson<Page<AccountView>>, ApiError> {
+    principal.require(&[Role::Auditor, Role::Admin])?;
+    let (limit, after) = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    }
+    .parse()?;
+    let rows = state
+        .store
+        .accounts_page(query.owner_organisation_id, after, limit + 1)
+        .await?;
+    let listed = page(
+        rows,
+        limit,
+        |(account, _)| account.id.as_uuid(),
+        |(account, balance)| account_view(&account, balance, None),
+    );
+    Ok(AppJson(listed))
+}
+
+/// When to read a balance.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AtQuery {
+    /// RFC 3339 timestamp (`2026-11-30T23:59:59Z`): the balance after every transaction recorded
+    /// at or before it. Now by default.
+    pub at: Option<String>,
+}
+
+/// One account and its balance, now or at a moment (auditor, admin).
+#[utoipa::path(
+    get, path = "/v1/accounts/{id}", tag = "ledger", params(("id" = Uuid, Path), AtQuery),
+    responses((status = 200, body = AccountView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn get_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(query): Query<AtQuery>,
+) -> Result<AppJson<AccountView>, ApiError> {
+    principal.require(&[Role::Auditor, Role::Admin])?;
+    let not_found = || ApiError::not_found("no such account");
+    let id = AccountId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
+    let account = state.store.account(id).await?.ok_or_else(not_found)?;
+    let at_sequence = match &query.at {
+        None => None,
+        Some(text) => {
+            let at = chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| {
+                    ApiError::invalid_field(
+                        "at",
+                        "must be an RFC 3339 timestamp such as 2026-11-30T23:59:59Z",
+                    )
+                })?
+                .with_timezone(&chrono::Utc);
+            Some(
+                state
+                    .store
+                    .sequence_at(Timestamp::from_datetime(at))
+                    .await?,
+            )
+        }
+    };
+    let balance = state.store.balance(id, at_sequence).await?;
+    Ok(AppJson(account_view(&account, balance, at_sequence)))
+}
+
+/// Where to read the journal from.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct JournalQuery {
+    /// Transactions after this sequence (0 by default: from the start).
+    pub after_sequence: Option<u64>,
+    /// At most this many transactions (100 by default, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A page of the journal in chain order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JournalPage {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<JournalRecord>,
+    /// Pass as `after_sequence` for the next page; null at the end.
+    pub next_after_sequence: Option<u64>,
+}
+
+/// The journal in chain order, every hashed field with the previous hash and the hash (auditor, admin).
+#[utoipa::path(
+    get, path = "/v1/journal", tag = "ledger", params(JournalQuery),
+    responses((status = 200, body = JournalPage), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn list_journal(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<JournalQuery>,
+) -> Result<AppJson<JournalPage>, ApiError> {
+    principal.require(&[Role::Auditor, Role::Admin])?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_JOURNAL_PAGE).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            format!("must be between 1 and {MAX_JOURNAL_PAGE}"),
+        ));
+    }
+    let after = query.after_sequence.unwrap_or(0);
+    let items = state.store.journal_after(after, limit).await?;
+    let next_after_sequence = if items.len() == limit as usize {
+        items.last().map(|record| record.sequence)
+    } else {
+        None
+    };
+    Ok(AppJson(JournalPage {
+        items,
+        next_after_sequence,
+    }))
+}
