@@ -25,6 +25,7 @@ on_both_engines!(
     random_runs_and_deductions_keep_every_beneficiary_whole,
     reports_liquidate_the_advance_within_funds_and_cap,
     accounts_and_journal_are_read_by_auditors,
+    statements_sum_to_closing_minus_opening,
 );
 
 struct Fund {
@@ -1542,4 +1543,184 @@ async fn accounts_and_journal_are_read_by_auditors(server: TestServer) {
             403
         );
     }
+}
+
+async fn statements_sum_to_closing_minus_opening(server: TestServer) {
+    // Proves organisation statements: opening balance, movements with running balances and closing
+    // balance, in JSON and CSV, the movements summing to closing − opening; and who may read them.
+    let fund = fund(&server).await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    contribute(&server, &fund, &fund.csq, "2026-08", 500, "2026-08-20").await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    let (_, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    let (_, executed) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .post(&format!("/v1/transfers/{transfer}/confirmation"), &burkina, "confirm",
+            &json!({"received": {"amount": "590000", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}))
+        .await;
+    assert_eq!(status, 201);
+    let minor = |value: &Value| -> i64 {
+        value["amount"]
+            .as_str()
+            .unwrap()
+            .replace('.', "")
+            .parse()
+            .unwrap()
+    };
+
+    let path = format!(
+        "/v1/organisations/{}/statement?from=2026-10-01&to=2026-12-31",
+        fund.burkina
+    );
+    let (status, statement) = server.get(&path, &burkina).await;
+    assert_eq!(status, 200, "{statement}");
+    assert_eq!(statement["currency"], "XOF");
+    let movements = statement["movements"].as_array().unwrap();
+    // The settlement and the top-up's arrival is pending: one movement of 590,000 XOF.
+    assert_eq!(movements.len(), 1, "{statement}");
+    assert_eq!(movements[0]["kind"], "settlement");
+    let sum: i64 = movements
+        .iter()
+        .map(|movement| minor(&movement["amount"]))
+        .sum();
+    assert_eq!(
+        sum,
+        minor(&statement["closing_balance"]) - minor(&statement["opening_balance"])
+    );
+    assert_eq!(minor(&statement["closing_balance"]), 590_000);
+
+    // The union's statement in EUR: what it owes, pledges up and receipts down.
+    let union_path = format!("/v1/organisations/{}/statement", fund.csq);
+    let (_, union_statement) = server
+        .get(&union_path, &token(&fund.csq, Role::Contributor))
+        .await;
+    let kinds: Vec<&str> = union_statement["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    // Movements are in value-date order: a pledge is dated the day it is submitted (today), these
+    // receipts carry the bank's earlier value dates.
+    assert_eq!(
+        kinds,
+        ["receipt", "receipt", "pledge", "pledge"],
+        "{union_statement}"
+    );
+    assert_eq!(
+        money(&union_statement["movements"][0]["running_balance"]),
+        ("-500.00", "EUR")
+    );
+    assert_eq!(money(&union_statement["closing_balance"]), ("0.00", "EUR"));
+    let (_, september) = server
+        .get(&format!("{union_path}?from=2026-09-01"), &fund.admin)
+        .await;
+    assert_eq!(september["movements"].as_array().unwrap().len(), 3);
+    assert_eq!(money(&september["opening_balance"]), ("-500.00", "EUR"));
+    let sum: i64 = september["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|movement| minor(&movement["amount"]))
+        .sum();
+    assert_eq!(
+        sum,
+        minor(&september["closing_balance"]) - minor(&september["opening_balance"])
+    );
+
+    let csv = server
+        .client
+        .get(server.url(&path))
+        .bearer_auth(&burkina)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        rows[0],
+        "date,kind,reference,description,amount,currency,running_balance"
+    );
+    assert!(rows[1].starts_with("2026-10-01,opening_balance,"));
+    assert!(
+        rows[2].contains(",settlement,") && rows[2].ends_with(",590000,XOF,590000"),
+        "{text}"
+    );
+    assert!(rows[3].starts_with("2026-12-31,closing_balance,") && rows[3].ends_with(",590000"));
+
+    assert_eq!(
+        server
+            .get(&path, &token(&fund.mesp, Role::Beneficiary))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        server.get(&path, &token(NETWORK_ID, Role::Auditor)).await.0,
+        200
+    );
+    let (status, problem) = server.get(&format!("{path}&currency=EUX"), &burkina).await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, _) = server
+        .get(
+            &format!(
+                "/v1/organisations/{}/statement?from=2026-12-01&to=2026-01-01",
+                fund.burkina
+            ),
+            &burkina,
+        )
+        .await;
+    assert_eq!(status, 422);
 }

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod problem;
 mod reports;
 mod service;
+mod statements;
 mod transfers;
 
 use std::future::Future;
@@ -110,6 +111,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(transfers::router())
         .merge(reports::router())
         .merge(ledger::router())
+        .merge(statements::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

@@ -60,3 +60,69 @@ impl Store {
         sequence_from_db(sequence)
     }
 }
+
+/// One transaction's net effect on an organisation's accounts in one currency.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MovementRow {
+    pub sequence: i64,
+    pub transaction_id: Uuid,
+    pub kind: String,
+    pub effective_date: chrono::NaiveDate,
+    pub memo: String,
+    /// Natural sign: for a beneficiary (net-asset accounts) positive is money for it; for a
+    /// contributor (receivables) positive is what it owes.
+    pub amount_minor: i64,
+}
+
+/// The natural-sign sum of postings on an organisation's accounts: assets count as they are
+/// (debit positive), net assets and liabilities turned round (credit positive). `redistributed`
+/// accounts are left out: they only reclassify the advance.
+macro_rules! owned_postings {
+    () => {
+        " FROM journal_postings p JOIN accounts a ON a.id = p.account_id \
+          JOIN journal_transactions t ON t.sequence = p.sequence \
+          WHERE a.owner_organisation_id = $1 AND p.currency = $2 AND a.code NOT LIKE '%:redistributed:%' "
+    };
+}
+
+impl Store {
+    /// An organisation's balance before `from` and its movements from `from` to `to` (inclusive,
+    /// value dates), in one currency, in value-date then chain order.
+    pub async fn statement(
+        &self,
+        owner: Uuid,
+        currency: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<(i64, Vec<MovementRow>), StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            let opening: i64 = sqlx::query_scalar(concat!(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN a.kind IN ('asset', 'expense') THEN p.amount_minor \
+                 ELSE -p.amount_minor END), 0) AS BIGINT)",
+                owned_postings!(),
+                "AND t.effective_date < $3"
+            ))
+            .bind(owner)
+            .bind(currency)
+            .bind(from)
+            .fetch_one(pool)
+            .await?;
+            let movements: Vec<MovementRow> = sqlx::query_as(concat!(
+                "SELECT t.sequence, t.transaction_id, t.kind, t.effective_date, t.memo, \
+                 CAST(SUM(CASE WHEN a.kind IN ('asset', 'expense') THEN p.amount_minor ELSE -p.amount_minor END) AS BIGINT) AS amount_minor",
+                owned_postings!(),
+                "AND t.effective_date >= $3 AND t.effective_date <= $4 \
+                 GROUP BY t.sequence, t.transaction_id, t.kind, t.effective_date, t.memo \
+                 HAVING SUM(p.amount_minor) <> 0 \
+                 ORDER BY t.effective_date, t.sequence"
+            ))
+            .bind(owner)
+            .bind(currency)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?;
+            (opening, movements)
+        }))
+    }
+}
