@@ -131,6 +131,61 @@ async fn fact(
     assert_eq!(status, 201, "{body}");
 }
 
+/// The Burkina mutual made eligible, 1,000 euros received for 2026-09, fee coverage funded, and the
+/// September run planned and executed: the execution's answer (MESP, without facts, is held).
+async fn burkina_paid_for_september(server: &TestServer, fund: &Fund) -> Value {
+    fact(
+        server,
+        fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        server,
+        fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    contribute(server, fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    let (status, _) = server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let (status, executed) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    executed
+}
+
 async fn store(server: &TestServer) -> Store {
     Store::connect(&server.database_url, StoreOptions { max_connections: 2 })
         .await
@@ -1171,52 +1226,7 @@ async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) 
     // accepted reports.
     let fund = fund(&server).await;
     let xof = Currency::from_code("XOF").unwrap();
-    fact(
-        &server,
-        &fund,
-        &fund.burkina,
-        "mutual_operational",
-        json!(true),
-        "2026-01-01",
-    )
-    .await;
-    fact(
-        &server,
-        &fund,
-        &fund.burkina,
-        "public_cofinancing_percent",
-        json!("5"),
-        "2026-01-01",
-    )
-    .await;
-    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
-    server
-        .post(
-            "/v1/fee-coverage/deposits",
-            &fund.admin,
-            "coverage",
-            &json!({"amount": "100.00", "reference": "sponsor"}),
-        )
-        .await;
-    let (_, run) = server
-        .post(
-            "/v1/transfer-runs",
-            &fund.admin,
-            "run",
-            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
-        )
-        .await;
-    let (_, executed) = server
-        .post(
-            &format!(
-                "/v1/transfer-runs/{}/execution",
-                run["id"].as_str().unwrap()
-            ),
-            &fund.admin,
-            "exec",
-            &json!({}),
-        )
-        .await;
+    let executed = burkina_paid_for_september(&server, &fund).await;
     let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(
         money(&executed["transfers"][0]["expected_local"]),

@@ -572,6 +572,18 @@ pub struct CreateReceipt {
     pub overpayment: bool,
 }
 
+/// A `reason` field (reversals, rejections, returns): trimmed, 1 to [`MAX_REASON_LENGTH`] characters.
+pub(crate) fn reason_field(text: &str) -> Result<&str, ApiError> {
+    let reason = text.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
+        return Err(ApiError::invalid_field(
+            "reason",
+            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
+        ));
+    }
+    Ok(reason)
+}
+
 /// The pool, or the earmarked fund, that a batch's money enters.
 fn destination(batch: &BatchSummary, currency: ledger_core::Currency) -> Account {
     match batch.earmark_beneficiary_id {
@@ -777,13 +789,7 @@ async fn reverse_batch(
             "this batch was already reversed",
         ));
     }
-    let reason = request.body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
-        ));
-    }
+    let reason = reason_field(&request.body.reason)?;
     let currency = batch_currency(&batch)?;
     let amount = |minor| {
         Amount::from_minor(minor, currency)

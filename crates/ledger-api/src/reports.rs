@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::batches::{MAX_REASON_LENGTH, balanced, posting};
+use crate::batches::{balanced, posting, reason_field};
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
@@ -561,13 +561,7 @@ async fn reject_report(
     if report.decision.is_some() {
         return Err(already_decided(&report));
     }
-    let reason = request.body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
-        ));
-    }
+    let reason = reason_field(&request.body.reason)?;
     let now = Timestamp::from_datetime(Utc::now());
     let mut rejected = report.clone();
     rejected.decision = Some("rejected".to_owned());

@@ -1764,16 +1764,7 @@ async fn return_held_funds(
         None => None,
     }
     .ok_or_else(|| ApiError::not_found("no such beneficiary"))?;
-    let reason = request.body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > crate::batches::MAX_REASON_LENGTH {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!(
-                "must be 1 to {} characters",
-                crate::batches::MAX_REASON_LENGTH
-            ),
-        ));
-    }
+    let reason = crate::batches::reason_field(&request.body.reason)?;
     let currency = programme.currency;
     let held = chart::programme_held(programme.id, beneficiary.id, currency);
     let pool = chart::programme_pool(programme.id, currency);
