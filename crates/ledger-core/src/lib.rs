@@ -8,6 +8,7 @@ pub mod conditions;
 pub mod contribution;
 pub mod fx;
 pub mod journal;
+pub mod lots;
 pub mod money;
 pub mod organisation;
 pub mod period;
