@@ -26,6 +26,7 @@ on_both_engines!(
     reports_liquidate_the_advance_within_funds_and_cap,
     accounts_and_journal_are_read_by_auditors,
     statements_sum_to_closing_minus_opening,
+    a_top_up_fee_coverage_cannot_pay_is_refused_until_funded,
 );
 
 struct Fund {
@@ -1733,4 +1734,51 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
         )
         .await;
     assert_eq!(status, 422);
+}
+
+async fn a_top_up_fee_coverage_cannot_pay_is_refused_until_funded(server: TestServer) {
+    // Proves a shortfall that fee coverage cannot make good is refused whole (409, nothing written),
+    // never paid from the pool, and goes through once fee coverage is funded.
+    let fund = fund(&server).await;
+    let executed = burkina_paid_for_september(&server, &fund).await;
+    let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let path = format!("/v1/transfers/{transfer}/confirmation");
+    // 100.00 of coverage less the 18.00 fee reserved: far from the ~600 EUR this shortfall needs.
+    let body = json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"});
+    let ledger = store(&server).await;
+    let head = ledger.chain_head().await.unwrap();
+    let (status, problem) = server.post(&path, &burkina, "short", &body).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "fee_coverage_insufficient");
+    assert_eq!(ledger.chain_head().await.unwrap(), head, "nothing written");
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "more-coverage",
+            &json!({"amount": "1000.00", "reference": "sponsor"}),
+        )
+        .await;
+    let (status, confirmed) = server.post(&path, &burkina, "short-again", &body).await;
+    assert_eq!(status, 201, "{confirmed}");
+    assert_eq!(money(&confirmed["top_up"]["expected_local"]).1, "XOF");
+    assert!(
+        confirmed["top_up"]["expected_local"]["amount"]
+            .as_str()
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+            >= 393_574 - 1000
+    );
+    assert_eq!(
+        credit(
+            &ledger,
+            chart::programme_pool(programme_id(&fund), Currency::eur())
+        )
+        .await,
+        0,
+        "the pool paid nothing"
+    );
+    ledger.close().await;
 }
