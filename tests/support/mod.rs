@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fixtures
 
+pub mod southern;
+
 use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
 use ledger_api::{ApiConfig, Application, ServeConfig};
 use serde_json::Value;
