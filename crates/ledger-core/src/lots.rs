@@ -7,7 +7,7 @@
 //!
 //! This is the reference model (pure, replayable): the store keeps the same state at write time.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -21,11 +21,17 @@ use crate::redistribution::Purpose;
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Place {
     /// Received, unrestricted, not yet allocated.
-    Pool,
+    Pool { programme: Uuid },
     /// Received, restricted to one beneficiary, not yet allocated.
-    Earmarked { beneficiary: OrganisationId },
+    Earmarked {
+        programme: Uuid,
+        beneficiary: OrganisationId,
+    },
     /// Allocated to a beneficiary that does not meet the conditions yet.
-    Held { beneficiary: OrganisationId },
+    Held {
+        programme: Uuid,
+        beneficiary: OrganisationId,
+    },
     /// Sent, not yet confirmed.
     InTransit {
         beneficiary: OrganisationId,
@@ -42,12 +48,29 @@ pub enum Place {
     Refunded,
 }
 
+impl Place {
+    /// The beneficiary the money is with or for, if any.
+    pub fn beneficiary(&self) -> Option<OrganisationId> {
+        match *self {
+            Place::Pool { .. } | Place::Refunded => None,
+            Place::Earmarked { beneficiary, .. }
+            | Place::Held { beneficiary, .. }
+            | Place::InTransit { beneficiary, .. }
+            | Place::Received { beneficiary }
+            | Place::Redistributed { beneficiary, .. } => Some(beneficiary),
+        }
+    }
+}
+
 /// A receipt: the unit of tracing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lot {
     pub id: Uuid,
     pub contributor: OrganisationId,
+    pub programme: Uuid,
     pub batch: Uuid,
+    /// The batch's period (`2026-11`).
+    pub period: String,
     /// Minor units of EUR.
     pub amount_minor: i64,
     pub earmark: Option<OrganisationId>,
@@ -55,10 +78,17 @@ pub struct Lot {
 
 /// A part of a lot in one place, with its value in the beneficiary's currency once it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece {
-    pub place: Place,
-    pub eur_minor: i64,
+struct Piece {
+    lot: usize,
+    eur_minor: i64,
     /// Local minor units (exact), from the transfer's rate; zero until the piece is sent.
+    local_minor: Decimal,
+}
+
+/// EUR and local minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Holding {
+    pub eur_minor: i64,
     pub local_minor: Decimal,
 }
 
@@ -78,10 +108,13 @@ pub enum LotError {
     Negative,
 }
 
-/// Every lot and where its pieces are, in lot order.
+/// Every lot and where its pieces are. Each place is a queue in the order money arrived there:
+/// what leaves a place is taken from its front.
 #[derive(Debug, Clone, Default)]
 pub struct LotBook {
-    lots: Vec<(Lot, Vec<Piece>)>,
+    lots: Vec<Lot>,
+    index: HashMap<Uuid, usize>,
+    places: HashMap<Place, VecDeque<Piece>>,
 }
 
 impl LotBook {
@@ -89,22 +122,40 @@ impl LotBook {
         LotBook::default()
     }
 
-    /// A receipt enters the pool, or its beneficiary's earmarked fund.
+    /// A receipt enters its programme's pool, or its beneficiary's earmarked fund.
     pub fn receive(&mut self, lot: Lot) {
         let place = match lot.earmark {
-            Some(beneficiary) => Place::Earmarked { beneficiary },
-            None => Place::Pool,
+            Some(beneficiary) => Place::Earmarked {
+                programme: lot.programme,
+                beneficiary,
+            },
+            None => Place::Pool {
+                programme: lot.programme,
+            },
         };
         let piece = Piece {
-            place,
+            lot: self.lots.len(),
             eur_minor: lot.amount_minor,
             local_minor: Decimal::ZERO,
         };
-        self.lots.push((lot, vec![piece]));
+        self.index.insert(lot.id, self.lots.len());
+        self.lots.push(lot);
+        self.arrive(place, piece);
     }
 
-    /// Moves `eur_minor` from `from` to `to`, oldest lots first. `rate` (local units per EUR unit,
-    /// as minor-to-minor) values pieces that get a local amount.
+    fn arrive(&mut self, place: Place, piece: Piece) {
+        let queue = self.places.entry(place).or_default();
+        match queue.back_mut() {
+            Some(last) if last.lot == piece.lot => {
+                last.eur_minor += piece.eur_minor;
+                last.local_minor += piece.local_minor;
+            }
+            _ => queue.push_back(piece),
+        }
+    }
+
+    /// Moves `eur_minor` from `from` to `to`, first in first out. `rate` (local minor units per EUR
+    /// minor unit) values the pieces sent; without it pieces keep their local value.
     pub fn move_eur(
         &mut self,
         from: Place,
@@ -115,7 +166,7 @@ impl LotBook {
         if eur_minor < 0 {
             return Err(LotError::Negative);
         }
-        let available = self.total(from);
+        let available = self.total(from).eur_minor;
         if available < eur_minor {
             return Err(LotError::NotEnough {
                 place: from,
@@ -124,164 +175,197 @@ impl LotBook {
             });
         }
         let mut left = eur_minor;
-        for (_, pieces) in &mut self.lots {
-            if left == 0 {
-                break;
-            }
-            let mut moved = Vec::new();
-            for piece in pieces.iter_mut().filter(|piece| piece.place == from) {
-                if left == 0 {
+        let mut moved = Vec::new();
+        if let Some(queue) = self.places.get_mut(&from) {
+            while left > 0 {
+                let Some(front) = queue.front_mut() else {
                     break;
-                }
-                let take = piece.eur_minor.min(left);
-                left -= take;
-                let local_taken = if take == piece.eur_minor {
-                    piece.local_minor
+                };
+                let take = front.eur_minor.min(left);
+                let local_taken = if take == front.eur_minor {
+                    front.local_minor
                 } else {
-                    piece.local_minor * Decimal::from(take) / Decimal::from(piece.eur_minor)
+                    front.local_minor * Decimal::from(take) / Decimal::from(front.eur_minor)
                 };
-                piece.eur_minor -= take;
-                piece.local_minor -= local_taken;
-                let local = match rate {
-                    Some(rate) => Decimal::from(take) * rate,
-                    None => local_taken,
-                };
+                front.eur_minor -= take;
+                front.local_minor -= local_taken;
+                left -= take;
                 moved.push(Piece {
-                    place: to,
+                    lot: front.lot,
                     eur_minor: take,
-                    local_minor: local,
+                    local_minor: rate.map_or(local_taken, |rate| Decimal::from(take) * rate),
                 });
+                if front.eur_minor == 0 {
+                    queue.pop_front();
+                }
             }
-            pieces.retain(|piece| piece.eur_minor > 0);
-            merge(pieces, moved);
+        }
+        for piece in moved {
+            self.arrive(to, piece);
         }
         Ok(())
     }
 
-    /// Moves pieces out of `from` by their local value (a report is in the beneficiary's currency),
-    /// oldest first; the euros follow in proportion, whole pieces keeping every cent.
-    pub fn move_local(&mut self, from: Place, to: Place, local: Decimal) -> Result<(), LotError> {
+    /// Moves pieces out of `from` by local value (a report is in the beneficiary's currency), first
+    /// in first out; the euros follow in proportion, whole pieces keeping every cent. Moves at most
+    /// what `from` holds and returns what it moved.
+    pub fn move_local(
+        &mut self,
+        from: Place,
+        to: Place,
+        local: Decimal,
+    ) -> Result<Decimal, LotError> {
         if local < Decimal::ZERO {
             return Err(LotError::Negative);
         }
         let mut left = local;
-        for (_, pieces) in &mut self.lots {
-            if left <= Decimal::ZERO {
-                break;
-            }
-            let mut moved = Vec::new();
-            for piece in pieces.iter_mut().filter(|piece| piece.place == from) {
-                if left <= Decimal::ZERO {
+        let mut moved = Vec::new();
+        if let Some(queue) = self.places.get_mut(&from) {
+            while left > Decimal::ZERO {
+                let Some(front) = queue.front_mut() else {
                     break;
-                }
-                let (eur, local_taken) = if piece.local_minor <= left {
-                    (piece.eur_minor, piece.local_minor)
-                } else {
-                    let eur = (Decimal::from(piece.eur_minor) * left / piece.local_minor)
-                        .floor()
-                        .try_into()
-                        .unwrap_or(0_i64);
-                    (eur, left)
                 };
-                left -= local_taken;
-                piece.eur_minor -= eur;
-                piece.local_minor -= local_taken;
-                moved.push(Piece {
-                    place: to,
-                    eur_minor: eur,
-                    local_minor: local_taken,
+                if front.local_minor <= left {
+                    left -= front.local_minor;
+                    moved.push(*front);
+                    queue.pop_front();
+                } else {
+                    let eur = i64::try_from(
+                        (Decimal::from(front.eur_minor) * left / front.local_minor).floor(),
+                    )
+                    .unwrap_or(0);
+                    front.eur_minor -= eur;
+                    front.local_minor -= left;
+                    moved.push(Piece {
+                        lot: front.lot,
+                        eur_minor: eur,
+                        local_minor: left,
+                    });
+                    left = Decimal::ZERO;
+                }
+            }
+        }
+        for piece in moved {
+            self.arrive(to, piece);
+        }
+        Ok(local - left)
+    }
+
+    /// Refunds up to `eur_minor` of one lot out of `from` (a reversed batch takes back its own money).
+    pub fn refund_lot(&mut self, lot: Uuid, from: Place, eur_minor: i64) -> Result<i64, LotError> {
+        let index = *self.index.get(&lot).ok_or(LotError::UnknownLot(lot))?;
+        let mut left = eur_minor;
+        let mut refunded = Vec::new();
+        if let Some(queue) = self.places.get_mut(&from) {
+            for piece in queue.iter_mut().filter(|piece| piece.lot == index) {
+                let take = piece.eur_minor.min(left);
+                piece.eur_minor -= take;
+                left -= take;
+                refunded.push(Piece {
+                    lot: index,
+                    eur_minor: take,
+                    local_minor: Decimal::ZERO,
                 });
             }
-            pieces.retain(|piece| piece.eur_minor > 0 || piece.local_minor > Decimal::ZERO);
-            merge(pieces, moved);
+            queue.retain(|piece| piece.eur_minor > 0);
         }
-        if left > Decimal::ZERO {
-            return Err(LotError::NotEnough {
-                place: from,
-                available: 0,
-                wanted: i64::try_from(left.ceil()).unwrap_or(i64::MAX),
-            });
+        for piece in refunded {
+            self.arrive(Place::Refunded, piece);
         }
-        Ok(())
+        Ok(eur_minor - left)
     }
 
-    /// What one place holds, in EUR minor units.
-    pub fn total(&self, place: Place) -> i64 {
-        self.lots
-            .iter()
-            .flat_map(|(_, pieces)| pieces.iter())
-            .filter(|piece| piece.place == place)
-            .map(|piece| piece.eur_minor)
-            .sum()
+    /// What one place holds.
+    pub fn total(&self, place: Place) -> Holding {
+        self.places
+            .get(&place)
+            .map(|queue| {
+                queue
+                    .iter()
+                    .fold(Holding::default(), |total, piece| Holding {
+                        eur_minor: total.eur_minor + piece.eur_minor,
+                        local_minor: total.local_minor + piece.local_minor,
+                    })
+            })
+            .unwrap_or_default()
     }
 
-    /// Where one contributor's money is: EUR and local minor units by place.
-    pub fn of_contributor(&self, contributor: OrganisationId) -> BTreeMap<Place, (i64, Decimal)> {
-        let mut places = BTreeMap::new();
-        for (_, pieces) in self
-            .lots
-            .iter()
-            .filter(|(lot, _)| lot.contributor == contributor)
-        {
-            for piece in pieces {
-                let entry = places.entry(piece.place).or_insert((0, Decimal::ZERO));
-                entry.0 += piece.eur_minor;
-                entry.1 += piece.local_minor;
+    /// Where one contributor's money is, by place.
+    pub fn of_contributor(&self, contributor: OrganisationId) -> BTreeMap<Place, Holding> {
+        let mut places: BTreeMap<Place, Holding> = BTreeMap::new();
+        for (place, queue) in &self.places {
+            for piece in queue
+                .iter()
+                .filter(|piece| self.lots[piece.lot].contributor == contributor)
+            {
+                let entry = places.entry(*place).or_default();
+                entry.eur_minor += piece.eur_minor;
+                entry.local_minor += piece.local_minor;
             }
         }
         places
     }
 
-    /// Checks that every lot's pieces add up to the lot, none negative, and an earmarked lot never
-    /// reached another beneficiary.
+    /// Who funded a beneficiary: by contributor, period and place, every piece with or for it.
+    pub fn of_beneficiary(
+        &self,
+        beneficiary: OrganisationId,
+    ) -> BTreeMap<(OrganisationId, String, Place), Holding> {
+        let mut funding: BTreeMap<(OrganisationId, String, Place), Holding> = BTreeMap::new();
+        for (place, queue) in self
+            .places
+            .iter()
+            .filter(|(place, _)| place.beneficiary() == Some(beneficiary))
+        {
+            for piece in queue {
+                let lot = &self.lots[piece.lot];
+                let entry = funding
+                    .entry((lot.contributor, lot.period.clone(), *place))
+                    .or_default();
+                entry.eur_minor += piece.eur_minor;
+                entry.local_minor += piece.local_minor;
+            }
+        }
+        funding
+    }
+
+    /// The lots of one contributor.
+    pub fn lots_of(&self, contributor: OrganisationId) -> impl Iterator<Item = &Lot> {
+        self.lots
+            .iter()
+            .filter(move |lot| lot.contributor == contributor)
+    }
+
+    /// Checks that every lot's pieces add up to the lot, none is negative, and an earmarked lot
+    /// never reached another beneficiary.
     pub fn check(&self) -> Result<(), String> {
-        for (lot, pieces) in &self.lots {
-            let sum: i64 = pieces.iter().map(|piece| piece.eur_minor).sum();
+        let mut sums = vec![0_i64; self.lots.len()];
+        for (place, queue) in &self.places {
+            for piece in queue {
+                if piece.eur_minor < 0 {
+                    return Err(format!(
+                        "a piece of lot {} is negative",
+                        self.lots[piece.lot].id
+                    ));
+                }
+                sums[piece.lot] += piece.eur_minor;
+                let lot = &self.lots[piece.lot];
+                if let (Some(earmark), Some(beneficiary)) = (lot.earmark, place.beneficiary())
+                    && earmark != beneficiary
+                {
+                    return Err(format!(
+                        "earmarked lot {} reached another beneficiary",
+                        lot.id
+                    ));
+                }
+            }
+        }
+        for (lot, sum) in self.lots.iter().zip(sums) {
             if sum != lot.amount_minor {
                 return Err(format!("lot {} has {sum} of {}", lot.id, lot.amount_minor));
             }
-            if pieces.iter().any(|piece| piece.eur_minor < 0) {
-                return Err(format!("lot {} has a negative piece", lot.id));
-            }
-            if let Some(earmark) = lot.earmark
-                && pieces
-                    .iter()
-                    .any(|piece| beneficiary_of(piece.place).is_some_and(|b| b != earmark))
-            {
-                return Err(format!(
-                    "earmarked lot {} reached another beneficiary",
-                    lot.id
-                ));
-            }
         }
         Ok(())
-    }
-}
-
-fn beneficiary_of(place: Place) -> Option<OrganisationId> {
-    match place {
-        Place::Pool | Place::Refunded => None,
-        Place::Earmarked { beneficiary }
-        | Place::Held { beneficiary }
-        | Place::InTransit { beneficiary, .. }
-        | Place::Received { beneficiary }
-        | Place::Redistributed { beneficiary, .. } => Some(beneficiary),
-    }
-}
-
-/// Adds moved pieces to a lot, merging with a piece already in the same place.
-fn merge(pieces: &mut Vec<Piece>, moved: Vec<Piece>) {
-    for piece in moved {
-        match pieces
-            .iter_mut()
-            .find(|existing| existing.place == piece.place)
-        {
-            Some(existing) => {
-                existing.eur_minor += piece.eur_minor;
-                existing.local_minor += piece.local_minor;
-            }
-            None => pieces.push(piece),
-        }
     }
 }
 
@@ -289,6 +373,8 @@ fn merge(pieces: &mut Vec<Piece>, moved: Vec<Piece>) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    const PROGRAMME: Uuid = Uuid::from_u128(0xabc);
 
     fn organisation(id: u128) -> OrganisationId {
         OrganisationId::from_uuid(Uuid::from_u128(id))
@@ -298,9 +384,17 @@ mod tests {
         Lot {
             id: Uuid::from_u128(id),
             contributor: organisation(contributor),
+            programme: PROGRAMME,
             batch: Uuid::from_u128(id),
+            period: "2026-11".to_owned(),
             amount_minor: amount,
             earmark: earmark.map(organisation),
+        }
+    }
+
+    fn pool() -> Place {
+        Place::Pool {
+            programme: PROGRAMME,
         }
     }
 
@@ -312,54 +406,85 @@ mod tests {
         book.receive(lot(1, 10, 600, None));
         book.receive(lot(2, 20, 400, None));
         let mutual = organisation(99);
-        let transfer = Uuid::from_u128(7);
         let in_transit = Place::InTransit {
             beneficiary: mutual,
-            transfer,
+            transfer: Uuid::from_u128(7),
         };
-        let rate = Some(Decimal::new(655_957, 5)); // XOF minor per EUR minor (655.957 / 100)
-        book.move_eur(Place::Pool, in_transit, 700, rate).unwrap();
-        assert_eq!(book.of_contributor(organisation(10))[&in_transit].0, 600);
-        assert_eq!(book.of_contributor(organisation(20))[&in_transit].0, 100);
-        assert_eq!(book.of_contributor(organisation(20))[&Place::Pool].0, 300);
+        let rate = Some(Decimal::new(655_957, 5)); // XOF minor units per EUR cent
+        book.move_eur(pool(), in_transit, 700, rate).unwrap();
+        assert_eq!(
+            book.of_contributor(organisation(10))[&in_transit].eur_minor,
+            600
+        );
+        assert_eq!(
+            book.of_contributor(organisation(20))[&in_transit].eur_minor,
+            100
+        );
+        assert_eq!(
+            book.of_contributor(organisation(20))[&pool()].eur_minor,
+            300
+        );
         let received = Place::Received {
             beneficiary: mutual,
         };
         book.move_eur(in_transit, received, 700, None).unwrap();
+        assert_eq!(
+            book.of_contributor(organisation(10))[&received].local_minor,
+            Decimal::new(3_935_742, 3)
+        );
         let subsidies = Place::Redistributed {
             beneficiary: mutual,
             purpose: Purpose::PremiumSubsidy,
         };
-        // 600 EUR cents are 3,935.742 XOF: a report of 3,000 XOF comes from the first union only.
-        book.move_local(received, subsidies, Decimal::from(3000))
+        // 600 cents are 3,935.742 XOF: a report of 3,000 XOF comes from the first union only.
+        let moved = book
+            .move_local(received, subsidies, Decimal::from(3000))
             .unwrap();
+        assert_eq!(moved, Decimal::from(3000));
         assert!(
             !book
                 .of_contributor(organisation(20))
                 .contains_key(&subsidies)
         );
         assert_eq!(
-            book.of_contributor(organisation(10))[&subsidies].1,
+            book.of_contributor(organisation(10))[&subsidies].local_minor,
             Decimal::from(3000)
         );
+        let funding = book.of_beneficiary(mutual);
+        assert!(funding.keys().any(
+            |(contributor, period, _)| *contributor == organisation(20) && period == "2026-11"
+        ));
         book.check().unwrap();
     }
 
     #[test]
-    fn earmarked_lots_only_go_to_their_beneficiary() {
-        // Proves an earmarked lot waits in its own fund and is not taken by the pool's movements.
+    fn earmarked_lots_only_go_to_their_beneficiary_and_refunds_take_their_own_lot() {
+        // Proves an earmarked lot waits in its own fund, the pool's movements never take it, and a
+        // reversed batch's refund takes that batch's money, not the oldest.
         let mut book = LotBook::new();
         book.receive(lot(1, 10, 500, Some(50)));
         book.receive(lot(2, 10, 300, None));
+        book.receive(lot(3, 20, 200, None));
         let other = Place::Held {
+            programme: PROGRAMME,
             beneficiary: organisation(60),
         };
-        assert!(book.move_eur(Place::Pool, other, 500, None).is_err());
-        book.move_eur(Place::Pool, other, 300, None).unwrap();
+        assert!(book.move_eur(pool(), other, 600, None).is_err());
+        assert_eq!(
+            book.refund_lot(Uuid::from_u128(3), pool(), 200).unwrap(),
+            200
+        );
+        assert_eq!(
+            book.of_contributor(organisation(20))[&Place::Refunded].eur_minor,
+            200
+        );
+        book.move_eur(pool(), other, 300, None).unwrap();
         assert_eq!(
             book.total(Place::Earmarked {
+                programme: PROGRAMME,
                 beneficiary: organisation(50)
-            }),
+            })
+            .eur_minor,
             500
         );
         book.check().unwrap();
@@ -369,33 +494,43 @@ mod tests {
         #[test]
         fn every_cent_is_in_exactly_one_place(
             receipts in proptest::collection::vec((1u128..4, 1i64..100_000, proptest::option::of(1u128..3)), 1..40),
-            moves in proptest::collection::vec((0usize..6, 1u128..3, 1i64..200_000), 0..40),
+            moves in proptest::collection::vec((0usize..8, 1u128..3, 1i64..200_000), 0..60),
         ) {
-            // Proves, for random receipts and movements: the contributors' totals add up to the
-            // places' totals, each lot is whole, and earmarks are respected.
+            // Proves, for random receipts, allocations, transfers, settlements and reports: the
+            // contributors' totals add up to the receipts, each lot is whole, earmarks are respected.
             let mut book = LotBook::new();
             for (index, (contributor, amount, earmark)) in receipts.iter().enumerate() {
                 book.receive(lot(index as u128 + 1, *contributor, *amount, earmark.map(|e| e + 100)));
             }
-            for (step, (kind, beneficiary, amount)) in moves.iter().enumerate() {
+            let transfer = Uuid::from_u128(1);
+            for (kind, beneficiary, amount) in &moves {
                 let beneficiary = organisation(beneficiary + 100);
-                let transfer = Uuid::from_u128(step as u128);
+                let held = Place::Held { programme: PROGRAMME, beneficiary };
+                let earmarked = Place::Earmarked { programme: PROGRAMME, beneficiary };
+                let in_transit = Place::InTransit { beneficiary, transfer };
+                let received = Place::Received { beneficiary };
                 let (from, to) = match kind {
-                    0 => (Place::Pool, Place::Held { beneficiary }),
-                    1 => (Place::Held { beneficiary }, Place::Pool),
-                    2 => (Place::Pool, Place::InTransit { beneficiary, transfer }),
-                    3 => (Place::Earmarked { beneficiary }, Place::InTransit { beneficiary, transfer }),
-                    4 => (Place::Held { beneficiary }, Place::InTransit { beneficiary, transfer }),
-                    _ => (Place::Pool, Place::Refunded),
+                    0 => (pool(), held),
+                    1 => (held, pool()),
+                    2 => (pool(), in_transit),
+                    3 => (earmarked, in_transit),
+                    4 => (held, in_transit),
+                    5 => (in_transit, received),
+                    6 => {
+                        let purpose = Place::Redistributed { beneficiary, purpose: Purpose::Prevention };
+                        book.move_local(received, purpose, Decimal::from(*amount)).unwrap();
+                        continue;
+                    }
+                    _ => (pool(), Place::Refunded),
                 };
-                let available = book.total(from);
-                let _ = book.move_eur(from, to, (*amount).min(available), Some(Decimal::from(6)));
+                let available = book.total(from).eur_minor;
+                book.move_eur(from, to, (*amount).min(available), Some(Decimal::from(6))).unwrap();
             }
             prop_assert!(book.check().is_ok(), "{:?}", book.check());
             let total_received: i64 = receipts.iter().map(|(_, amount, _)| amount).sum();
             let mut by_contributors = 0;
             for contributor in 1..4 {
-                by_contributors += book.of_contributor(organisation(contributor)).values().map(|(eur, _)| eur).sum::<i64>();
+                by_contributors += book.of_contributor(organisation(contributor)).values().map(|holding| holding.eur_minor).sum::<i64>();
             }
             prop_assert_eq!(by_contributors, total_received);
         }
