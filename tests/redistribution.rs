@@ -21,6 +21,7 @@ on_both_engines!(
     reports_liquidate_the_advance_within_funds_and_cap,
     accounts_and_journal_are_read_by_auditors,
     statements_sum_to_closing_minus_opening,
+    a_union_follows_its_members_euros_to_the_care_they_paid_for,
 );
 
 async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) {
@@ -537,4 +538,240 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
         )
         .await;
     assert_eq!(status, 422);
+}
+
+async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: TestServer) {
+    // Proves tracing end to end: from one call, a union sees its September euros redistributed as
+    // premium subsidies by the Burkina mutual, in transit to MUGEF-CI, and held for MESP because its
+    // public co-financing is missing — first in, first out, reconciling to the cent; a beneficiary
+    // sees who funded it; nobody sees another's tracing.
+    let fund = fund(&server).await;
+    let mugef = server
+        .organisation("mugef-ci", "beneficiary", "CI", "XOF", 5000)
+        .await;
+    for beneficiary in [&fund.burkina, &mugef] {
+        fact(
+            &server,
+            &fund,
+            beneficiary,
+            "mutual_operational",
+            json!(true),
+            "2026-01-01",
+        )
+        .await;
+        fact(
+            &server,
+            &fund,
+            beneficiary,
+            "public_cofinancing_percent",
+            json!("7"),
+            "2026-01-01",
+        )
+        .await;
+    }
+    fact(
+        &server,
+        &fund,
+        &fund.mesp,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 12_000, "2026-09-20").await;
+    contribute(&server, &fund, &fund.mgen, "2026-09", 3_000, "2026-09-21").await;
+    server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "500.00", "reference": "sponsor"}),
+        )
+        .await;
+    let (_, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    let (status, executed) = server
+        .post(
+            &format!(
+                "/v1/transfer-runs/{}/execution",
+                run["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "exec",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let burkina_transfer = executed["transfers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|transfer| transfer["beneficiary_id"] == fund.burkina.as_str())
+        .unwrap();
+    assert_eq!(
+        money(&burkina_transfer["expected_local"]),
+        ("3935742", "XOF")
+    );
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let (status, _) = server
+        .post(&format!("/v1/transfers/{}/confirmation", burkina_transfer["id"].as_str().unwrap()), &burkina, "confirm",
+            &json!({"received": {"amount": "3935742", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}))
+        .await;
+    assert_eq!(status, 201);
+    let (_, report) = server
+        .post(
+            "/v1/redistribution-reports",
+            &burkina,
+            "report",
+            &json!({"period": "2026-10", "currency": "XOF", "lines": [
+                {"purpose": "premium_subsidy", "amount": "2000000", "members_count": 1500},
+                {"purpose": "administration", "amount": "100000", "members_count": 0}]}),
+        )
+        .await;
+    let (status, _) = server
+        .post(
+            &format!(
+                "/v1/redistribution-reports/{}/acceptance",
+                report["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "accept",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // One call answers the union's question.
+    let union = token(&fund.csq, Role::Contributor);
+    let (status, traced) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}?period=2026-09", fund.csq),
+            &union,
+        )
+        .await;
+    assert_eq!(status, 200, "{traced}");
+    assert_eq!(money(&traced["received_total"]), ("12000.00", "EUR"));
+    assert_eq!(money(&traced["held"]), ("4000.00", "EUR"));
+    assert_eq!(money(&traced["in_transit"]), ("2000.00", "EUR"));
+    assert_eq!(money(&traced["redistributed"]), ("3201.42", "EUR"));
+    assert_eq!(money(&traced["with_beneficiaries"]), ("2798.58", "EUR"));
+    assert_eq!(money(&traced["in_pool"]), ("0.00", "EUR"));
+    assert_eq!(money(&traced["pledged_outstanding"]), ("0.00", "EUR"));
+    let minor = |value: &Value| -> i64 {
+        value["amount"]
+            .as_str()
+            .unwrap()
+            .replace('.', "")
+            .parse()
+            .unwrap()
+    };
+    let parts: i64 = [
+        "in_pool",
+        "earmarked",
+        "held",
+        "in_transit",
+        "with_beneficiaries",
+        "redistributed",
+        "refunded",
+    ]
+    .iter()
+    .map(|field| minor(&traced[*field]))
+    .sum();
+    assert_eq!(
+        parts,
+        minor(&traced["received_total"]),
+        "reconciles to the cent"
+    );
+    let share = |traced: &Value, beneficiary: &str| -> Value {
+        traced["beneficiaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|share| share["beneficiary_id"] == beneficiary)
+            .unwrap()
+            .clone()
+    };
+    let mesp = share(&traced, &fund.mesp);
+    assert_eq!(money(&mesp["held"]), ("4000.00", "EUR"));
+    assert_eq!(mesp["held_because"], json!(["public_cofinancing"]));
+    assert_eq!(
+        money(&share(&traced, &mugef)["in_transit"]),
+        ("2000.00", "EUR")
+    );
+    let burkina_share = share(&traced, &fund.burkina);
+    let subsidies = burkina_share["redistributed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|purpose| purpose["purpose"] == "premium_subsidy")
+        .unwrap();
+    assert_eq!(money(&subsidies["eur"]), ("3048.98", "EUR"));
+    assert_eq!(money(&subsidies["local"]), ("2000000", "XOF"));
+    assert_eq!(money(&burkina_share["received_local"]), ("1835742", "XOF"));
+    // First in, first out: the second union's later euros are the ones still in transit to MUGEF-CI.
+    let (_, second) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.mgen),
+            &token(&fund.mgen, Role::Contributor),
+        )
+        .await;
+    assert_eq!(money(&second["in_transit"]), ("3000.00", "EUR"));
+    let (status, funded) = server
+        .get(
+            &format!("/v1/tracing/beneficiaries/{mugef}"),
+            &token(&mugef, Role::Beneficiary),
+        )
+        .await;
+    assert_eq!(status, 200, "{funded}");
+    assert_eq!(money(&funded["total"]), ("5000.00", "EUR"));
+    assert_eq!(funded["funders"].as_array().unwrap().len(), 2);
+    assert_eq!(funded["funders"][0]["period"], "2026-09");
+
+    assert_eq!(
+        server
+            .get(
+                &format!("/v1/tracing/contributors/{}", fund.csq),
+                &token(&fund.mgen, Role::Contributor)
+            )
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/tracing/contributors/{}", fund.csq), &burkina)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        server
+            .get(
+                &format!("/v1/tracing/contributors/{}", fund.csq),
+                &token(NETWORK_ID, Role::Auditor)
+            )
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/tracing/beneficiaries/{mugef}"), &burkina)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        server
+            .get(&format!("/v1/tracing/beneficiaries/{mugef}"), &union)
+            .await
+            .0,
+        403
+    );
 }

@@ -10,6 +10,7 @@ mod eligibility;
 pub mod idempotency;
 pub mod json;
 mod ledger;
+mod lot_tracing;
 mod money;
 mod organisations;
 pub mod pagination;
@@ -112,6 +113,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(ledger::router())
         .merge(statements::router())
+        .merge(lot_tracing::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

@@ -290,14 +290,18 @@ impl LotBook {
             .unwrap_or_default()
     }
 
-    /// Where one contributor's money is, by place.
-    pub fn of_contributor(&self, contributor: OrganisationId) -> BTreeMap<Place, Holding> {
+    /// Where one contributor's money is, by place: all of it, or its batches of one period.
+    pub fn of_contributor(
+        &self,
+        contributor: OrganisationId,
+        period: Option<&str>,
+    ) -> BTreeMap<Place, Holding> {
         let mut places: BTreeMap<Place, Holding> = BTreeMap::new();
+        let counts = |lot: &Lot| {
+            lot.contributor == contributor && period.is_none_or(|period| lot.period == period)
+        };
         for (place, queue) in &self.places {
-            for piece in queue
-                .iter()
-                .filter(|piece| self.lots[piece.lot].contributor == contributor)
-            {
+            for piece in queue.iter().filter(|piece| counts(&self.lots[piece.lot])) {
                 let entry = places.entry(*place).or_default();
                 entry.eur_minor += piece.eur_minor;
                 entry.local_minor += piece.local_minor;
@@ -334,6 +338,15 @@ impl LotBook {
         self.lots
             .iter()
             .filter(move |lot| lot.contributor == contributor)
+    }
+
+    /// Every contributor with at least one lot.
+    pub fn contributors(&self) -> Vec<OrganisationId> {
+        let mut contributors: Vec<OrganisationId> =
+            self.lots.iter().map(|lot| lot.contributor).collect();
+        contributors.sort();
+        contributors.dedup();
+        contributors
     }
 
     /// Checks that every lot's pieces add up to the lot, none is negative, and an earmarked lot
@@ -413,15 +426,15 @@ mod tests {
         let rate = Some(Decimal::new(655_957, 5)); // XOF minor units per EUR cent
         book.move_eur(pool(), in_transit, 700, rate).unwrap();
         assert_eq!(
-            book.of_contributor(organisation(10))[&in_transit].eur_minor,
+            book.of_contributor(organisation(10), None)[&in_transit].eur_minor,
             600
         );
         assert_eq!(
-            book.of_contributor(organisation(20))[&in_transit].eur_minor,
+            book.of_contributor(organisation(20), None)[&in_transit].eur_minor,
             100
         );
         assert_eq!(
-            book.of_contributor(organisation(20))[&pool()].eur_minor,
+            book.of_contributor(organisation(20), None)[&pool()].eur_minor,
             300
         );
         let received = Place::Received {
@@ -429,7 +442,7 @@ mod tests {
         };
         book.move_eur(in_transit, received, 700, None).unwrap();
         assert_eq!(
-            book.of_contributor(organisation(10))[&received].local_minor,
+            book.of_contributor(organisation(10), None)[&received].local_minor,
             Decimal::new(3_935_742, 3)
         );
         let subsidies = Place::Redistributed {
@@ -443,11 +456,11 @@ mod tests {
         assert_eq!(moved, Decimal::from(3000));
         assert!(
             !book
-                .of_contributor(organisation(20))
+                .of_contributor(organisation(20), None)
                 .contains_key(&subsidies)
         );
         assert_eq!(
-            book.of_contributor(organisation(10))[&subsidies].local_minor,
+            book.of_contributor(organisation(10), None)[&subsidies].local_minor,
             Decimal::from(3000)
         );
         let funding = book.of_beneficiary(mutual);
@@ -475,7 +488,7 @@ mod tests {
             200
         );
         assert_eq!(
-            book.of_contributor(organisation(20))[&Place::Refunded].eur_minor,
+            book.of_contributor(organisation(20), None)[&Place::Refunded].eur_minor,
             200
         );
         book.move_eur(pool(), other, 300, None).unwrap();
@@ -530,7 +543,7 @@ mod tests {
             let total_received: i64 = receipts.iter().map(|(_, amount, _)| amount).sum();
             let mut by_contributors = 0;
             for contributor in 1..4 {
-                by_contributors += book.of_contributor(organisation(contributor)).values().map(|holding| holding.eur_minor).sum::<i64>();
+                by_contributors += book.of_contributor(organisation(contributor), None).values().map(|holding| holding.eur_minor).sum::<i64>();
             }
             prop_assert_eq!(by_contributors, total_received);
         }

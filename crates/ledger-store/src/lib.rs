@@ -7,6 +7,7 @@
 
 mod accounts;
 mod error;
+pub mod lots;
 pub mod records;
 pub mod registry;
 pub mod reports;

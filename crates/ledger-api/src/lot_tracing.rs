@@ -1,0 +1,313 @@
+//! Tracing: where a contributor's euros are — pledged, in the pool, earmarked, held (and why), in
+//! transit, received by each beneficiary (EUR and local), redistributed by purpose — and which
+//! contributors funded a beneficiary, for which periods. Lots are followed first in, first out
+//! (`docs/tracing.md`); the totals reconcile with the contributor's receipts to the cent, which is
+//! checked on every answer.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use ledger_core::lots::{Holding, Place};
+use ledger_core::organisation::OrganisationKind;
+use ledger_core::{Currency, OrganisationId};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::json::AppJson;
+use crate::money::Money;
+use crate::organisations::parse_id;
+use crate::problem::ApiError;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(trace_contributor))
+        .routes(routes!(trace_beneficiary))
+}
+
+fn internal(message: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(std::io::Error::other(message.to_string()))
+}
+
+fn eur(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::eur())
+}
+
+/// Local minor units, exact, shown rounded once to the currency's unit.
+fn local(exact_minor: Decimal, currency: Currency) -> Money {
+    let rounded = exact_minor.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    Money::from_minor(i64::try_from(rounded).unwrap_or(i64::MAX), currency)
+}
+
+/// Which batches to follow.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct TracingQuery {
+    /// Only the batches of this period (`2026-11`); all by default.
+    pub period: Option<String>,
+}
+
+/// What was redistributed for one purpose.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurposeView {
+    pub purpose: String,
+    pub eur: Money,
+    pub local: Money,
+}
+
+/// A contributor's money with or for one beneficiary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BeneficiaryShareView {
+    pub beneficiary_id: Uuid,
+    pub beneficiary: String,
+    pub earmarked: Money,
+    pub held: Money,
+    /// The conditions that failed when the share was last held.
+    pub held_because: Vec<String>,
+    pub in_transit: Money,
+    /// Confirmed received and not yet accounted for by a report.
+    pub received: Money,
+    pub received_local: Money,
+    pub redistributed: Vec<PurposeView>,
+}
+
+/// Where a contributor's euros are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContributorTracingView {
+    pub contributor_id: Uuid,
+    pub period: Option<String>,
+    /// Pledged and not yet received (all periods' batches, or the period's).
+    pub pledged_outstanding: Money,
+    /// Everything received from this contributor: the sum of the lines below, to the cent.
+    pub received_total: Money,
+    pub in_pool: Money,
+    pub earmarked: Money,
+    pub held: Money,
+    pub in_transit: Money,
+    pub with_beneficiaries: Money,
+    pub redistributed: Money,
+    pub refunded: Money,
+    pub beneficiaries: Vec<BeneficiaryShareView>,
+}
+
+#[derive(Default)]
+struct ShareSums {
+    earmarked: i64,
+    held: i64,
+    in_transit: i64,
+    received: Holding,
+    redistributed: BTreeMap<String, Holding>,
+}
+
+/// Where a contributor's euros are (the contributor itself; admin, auditor).
+#[utoipa::path(
+    get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
+    params(("id" = Uuid, Path), TracingQuery),
+    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn trace_contributor(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    Query(query): Query<TracingQuery>,
+) -> Result<AppJson<ContributorTracingView>, ApiError> {
+    principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
+    let not_found = || ApiError::not_found("no such contributor");
+    let id = OrganisationId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
+    if !principal.sees_everything() && principal.organisation != id {
+        return Err(not_found());
+    }
+    let contributor = state
+        .store
+        .organisation(id)
+        .await?
+        .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
+        .ok_or_else(not_found)?;
+    let (book, reasons) = state.store.lot_book().await?;
+    let places = book.of_contributor(contributor.id, query.period.as_deref());
+    let received_total: i64 = book
+        .lots_of(contributor.id)
+        .filter(|lot| {
+            query
+                .period
+                .as_deref()
+                .is_none_or(|period| lot.period == period)
+        })
+        .map(|lot| lot.amount_minor)
+        .sum();
+    let mut totals = [0_i64; 7];
+    let mut shares: BTreeMap<OrganisationId, ShareSums> = BTreeMap::new();
+    for (place, holding) in &places {
+        let slot = match place {
+            Place::Pool { .. } => 0,
+            Place::Earmarked { .. } => 1,
+            Place::Held { .. } => 2,
+            Place::InTransit { .. } => 3,
+            Place::Received { .. } => 4,
+            Place::Redistributed { .. } => 5,
+            Place::Refunded => 6,
+        };
+        totals[slot] += holding.eur_minor;
+        let Some(beneficiary) = place.beneficiary() else {
+            continue;
+        };
+        let share = shares.entry(beneficiary).or_default();
+        match place {
+            Place::Earmarked { .. } => share.earmarked += holding.eur_minor,
+            Place::Held { .. } => share.held += holding.eur_minor,
+            Place::InTransit { .. } => share.in_transit += holding.eur_minor,
+            Place::Received { .. } => {
+                share.received.eur_minor += holding.eur_minor;
+                share.received.local_minor += holding.local_minor;
+            }
+            Place::Redistributed { purpose, .. } => {
+                let entry = share
+                    .redistributed
+                    .entry(purpose.as_str().to_owned())
+                    .or_default();
+                entry.eur_minor += holding.eur_minor;
+                entry.local_minor += holding.local_minor;
+            }
+            Place::Pool { .. } | Place::Refunded => {}
+        }
+    }
+    // The invariant, asserted on every answer: every received cent is in exactly one place.
+    if totals.iter().sum::<i64>() != received_total {
+        return Err(internal(format!(
+            "tracing does not reconcile: {totals:?} against {received_total} received"
+        )));
+    }
+    let mut beneficiaries = Vec::with_capacity(shares.len());
+    for (beneficiary_id, share) in shares {
+        let beneficiary = state.store.organisation(beneficiary_id).await?;
+        let currency = beneficiary
+            .as_ref()
+            .map_or(Currency::eur(), |organisation| organisation.currency);
+        beneficiaries.push(BeneficiaryShareView {
+            beneficiary_id: beneficiary_id.as_uuid(),
+            beneficiary: beneficiary
+                .map(|organisation| organisation.slug.to_string())
+                .unwrap_or_default(),
+            earmarked: eur(share.earmarked),
+            held: eur(share.held),
+            held_because: if share.held > 0 {
+                reasons.get(&beneficiary_id).cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            in_transit: eur(share.in_transit),
+            received: eur(share.received.eur_minor),
+            received_local: local(share.received.local_minor, currency),
+            redistributed: share
+                .redistributed
+                .into_iter()
+                .map(|(purpose, holding)| PurposeView {
+                    purpose,
+                    eur: eur(holding.eur_minor),
+                    local: local(holding.local_minor, currency),
+                })
+                .collect(),
+        });
+    }
+    let pledged_outstanding = state
+        .store
+        .pledged_outstanding(contributor.id.as_uuid(), query.period.as_deref())
+        .await?;
+    Ok(AppJson(ContributorTracingView {
+        contributor_id: contributor.id.as_uuid(),
+        period: query.period.clone(),
+        pledged_outstanding: eur(pledged_outstanding),
+        received_total: eur(received_total),
+        in_pool: eur(totals[0]),
+        earmarked: eur(totals[1]),
+        held: eur(totals[2]),
+        in_transit: eur(totals[3]),
+        with_beneficiaries: eur(totals[4]),
+        redistributed: eur(totals[5]),
+        refunded: eur(totals[6]),
+        beneficiaries,
+    }))
+}
+
+/// Money from one contributor, for one period, in one state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FunderView {
+    pub contributor_id: Uuid,
+    pub contributor: String,
+    pub period: String,
+    /// earmarked | held | in_transit | received | redistributed
+    pub state: String,
+    /// For `redistributed`: the purpose.
+    pub purpose: Option<String>,
+    pub eur: Money,
+    pub local: Money,
+}
+
+/// Who funded a beneficiary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BeneficiaryTracingView {
+    pub beneficiary_id: Uuid,
+    pub total: Money,
+    pub funders: Vec<FunderView>,
+}
+
+/// Which contributors funded a beneficiary, how much and for which periods (the beneficiary
+/// itself; admin, auditor).
+#[utoipa::path(
+    get, path = "/v1/tracing/beneficiaries/{id}", tag = "tracing",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = BeneficiaryTracingView), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn trace_beneficiary(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<AppJson<BeneficiaryTracingView>, ApiError> {
+    let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
+    let (book, _) = state.store.lot_book().await?;
+    let mut total = 0_i64;
+    let mut funders = Vec::new();
+    let mut names: BTreeMap<OrganisationId, String> = BTreeMap::new();
+    for ((contributor, period, place), holding) in book.of_beneficiary(beneficiary.id) {
+        if !names.contains_key(&contributor) {
+            let name = state
+                .store
+                .organisation(contributor)
+                .await?
+                .map(|organisation| organisation.slug.to_string())
+                .unwrap_or_default();
+            names.insert(contributor, name);
+        }
+        let (state_name, purpose) = match place {
+            Place::Earmarked { .. } => ("earmarked", None),
+            Place::Held { .. } => ("held", None),
+            Place::InTransit { .. } => ("in_transit", None),
+            Place::Received { .. } => ("received", None),
+            Place::Redistributed { purpose, .. } => {
+                ("redistributed", Some(purpose.as_str().to_owned()))
+            }
+            Place::Pool { .. } | Place::Refunded => continue,
+        };
+        total += holding.eur_minor;
+        funders.push(FunderView {
+            contributor_id: contributor.as_uuid(),
+            contributor: names.get(&contributor).cloned().unwrap_or_default(),
+            period,
+            state: state_name.to_owned(),
+            purpose,
+            eur: eur(holding.eur_minor),
+            local: local(holding.local_minor, beneficiary.currency),
+        });
+    }
+    Ok(AppJson(BeneficiaryTracingView {
+        beneficiary_id: beneficiary.id.as_uuid(),
+        total: eur(total),
+        funders,
+    }))
+}

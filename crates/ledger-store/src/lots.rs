@@ -1,0 +1,299 @@
+//! Rebuilds the FIFO lot book ([`ledger_core::lots`]) from the ledger: every bank receipt is a lot,
+//! and the journal's movements of the pool, earmarked funds, holds, transfers in transit and the
+//! beneficiaries' advances move its pieces, in chain order. Only those movements are read (not the
+//! receipts' postings), so the work is one pass over the lots plus the allocations.
+
+use std::collections::HashMap;
+
+use ledger_core::OrganisationId;
+use ledger_core::lots::{Lot, LotBook, LotError, Place};
+use ledger_core::redistribution::Purpose;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::{Backend, Store, StoreError, on_pool};
+
+/// Why a beneficiary's share was last held, by beneficiary: the failing conditions named in the
+/// last hold's journal metadata.
+pub type HoldReasons = HashMap<OrganisationId, Vec<String>>;
+
+#[derive(Debug, sqlx::FromRow)]
+struct LotRow {
+    id: Uuid,
+    amount_minor: i64,
+    contributor_id: Uuid,
+    programme_id: Uuid,
+    batch_id: Uuid,
+    period: String,
+    earmark_beneficiary_id: Option<Uuid>,
+    sequence: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct MovementRow {
+    sequence: i64,
+    kind: String,
+    metadata: String,
+    code: String,
+    amount_minor: i64,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct TransferRateRow {
+    id: Uuid,
+    beneficiary_id: Uuid,
+    rate: Option<String>,
+    local_currency: String,
+}
+
+fn corrupt(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(error.to_string())
+}
+
+fn uuid(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(corrupt)
+}
+
+/// The place an account code stands for, if it is one tracing follows.
+fn place_of(
+    code: &str,
+    transfers: &HashMap<Uuid, TransferRateRow>,
+) -> Result<Option<Place>, StoreError> {
+    let parts: Vec<&str> = code.split(':').collect();
+    Ok(match parts.as_slice() {
+        ["programme", programme, "pool"] => Some(Place::Pool {
+            programme: uuid(programme)?,
+        }),
+        ["programme", programme, "earmarked", beneficiary] => Some(Place::Earmarked {
+            programme: uuid(programme)?,
+            beneficiary: OrganisationId::from_uuid(uuid(beneficiary)?),
+        }),
+        ["programme", programme, "held", beneficiary] => Some(Place::Held {
+            programme: uuid(programme)?,
+            beneficiary: OrganisationId::from_uuid(uuid(beneficiary)?),
+        }),
+        ["transfer", transfer, "in_transit"] => {
+            let transfer = uuid(transfer)?;
+            transfers.get(&transfer).map(|row| Place::InTransit {
+                beneficiary: OrganisationId::from_uuid(row.beneficiary_id),
+                transfer,
+            })
+        }
+        ["beneficiary", beneficiary, "redistributed", purpose, _] => {
+            let beneficiary = OrganisationId::from_uuid(uuid(beneficiary)?);
+            Purpose::parse(purpose).map(|purpose| Place::Redistributed {
+                beneficiary,
+                purpose,
+            })
+        }
+        _ => None,
+    })
+}
+
+/// Local minor units per EUR cent of a transfer's rate (1 when the beneficiary keeps EUR).
+fn rate_per_cent(row: &TransferRateRow) -> Result<Decimal, StoreError> {
+    let Some(rate) = &row.rate else {
+        return Ok(Decimal::ONE);
+    };
+    let rate: Decimal = rate.parse().map_err(corrupt)?;
+    let local = ledger_core::Currency::from_code(&row.local_currency).map_err(corrupt)?;
+    Ok(rate * Decimal::from(local.minor_per_major()) / Decimal::from(100))
+}
+
+fn follow(result: Result<(), LotError>) -> Result<(), StoreError> {
+    result.map_err(|error| {
+        StoreError::Corrupt(format!("tracing could not follow the ledger: {error}"))
+    })
+}
+
+impl Store {
+    /// What a contributor's batches (all, or one period's) still owe: the sum of their receivables.
+    pub async fn pledged_outstanding(
+        &self,
+        contributor: Uuid,
+        period: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(a.balance_minor), 0) AS BIGINT) FROM contribution_batches b \
+                 JOIN account_balances a ON a.account_id = b.receivable_account_id \
+                 WHERE b.contributor_id = $1 AND ($2 IS NULL OR b.period = $2)",
+            )
+            .bind(contributor)
+            .bind(period)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// The lot book as the ledger stands, with why each held beneficiary was last held.
+    pub async fn lot_book(&self) -> Result<(LotBook, HoldReasons), StoreError> {
+        let (lots, movements, transfers): (Vec<LotRow>, Vec<MovementRow>, Vec<TransferRateRow>) = on_pool!(self.backend(), pool => {
+            let lots = sqlx::query_as(
+                "SELECT r.id, r.amount_minor, b.contributor_id, b.programme_id, b.id AS batch_id, b.period, \
+                 b.earmark_beneficiary_id, j.sequence FROM batch_receipts r \
+                 JOIN contribution_batches b ON b.id = r.batch_id \
+                 JOIN journal_transactions j ON j.transaction_id = r.transaction_id ORDER BY j.sequence",
+            )
+            .fetch_all(pool)
+            .await?;
+            let movements = sqlx::query_as(
+                "SELECT p.sequence, t.kind, t.metadata, a.code, p.amount_minor FROM journal_postings p \
+                 JOIN journal_transactions t ON t.sequence = p.sequence JOIN accounts a ON a.id = p.account_id \
+                 WHERE t.kind IN ('allocation', 'transfer', 'adjustment', 'reversal', 'settlement', 'redistribution') \
+                 ORDER BY p.sequence, p.posting_index",
+            )
+            .fetch_all(pool)
+            .await?;
+            let transfers = sqlx::query_as(
+                "SELECT id, beneficiary_id, rate, local_currency FROM transfers",
+            )
+            .fetch_all(pool)
+            .await?;
+            (lots, movements, transfers)
+        });
+        let transfers: HashMap<Uuid, TransferRateRow> =
+            transfers.into_iter().map(|row| (row.id, row)).collect();
+        let mut lots_of_batch: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut book = LotBook::new();
+        let mut reasons = HoldReasons::new();
+        let mut lots = lots.into_iter().peekable();
+        let mut index = 0;
+        while index < movements.len() {
+            let sequence = movements[index].sequence;
+            let end = movements[index..]
+                .iter()
+                .position(|row| row.sequence != sequence)
+                .map_or(movements.len(), |offset| index + offset);
+            // Every receipt recorded before this movement has entered its place.
+            while let Some(lot) = lots.next_if(|lot| lot.sequence < sequence) {
+                receive(&mut book, &mut lots_of_batch, lot);
+            }
+            apply(
+                &mut book,
+                &mut reasons,
+                &movements[index..end],
+                &transfers,
+                &lots_of_batch,
+            )?;
+            index = end;
+        }
+        for lot in lots {
+            receive(&mut book, &mut lots_of_batch, lot);
+        }
+        Ok((book, reasons))
+    }
+}
+
+fn receive(book: &mut LotBook, lots_of_batch: &mut HashMap<Uuid, Vec<Uuid>>, row: LotRow) {
+    lots_of_batch.entry(row.batch_id).or_default().push(row.id);
+    book.receive(Lot {
+        id: row.id,
+        contributor: OrganisationId::from_uuid(row.contributor_id),
+        programme: row.programme_id,
+        batch: row.batch_id,
+        period: row.period,
+        amount_minor: row.amount_minor,
+        earmark: row.earmark_beneficiary_id.map(OrganisationId::from_uuid),
+    });
+}
+
+/// Applies one transaction's movements of tracked places.
+fn apply(
+    book: &mut LotBook,
+    reasons: &mut HoldReasons,
+    postings: &[MovementRow],
+    transfers: &HashMap<Uuid, TransferRateRow>,
+    lots_of_batch: &HashMap<Uuid, Vec<Uuid>>,
+) -> Result<(), StoreError> {
+    let Some(first) = postings.first() else {
+        return Ok(());
+    };
+    let mut tracked = Vec::new();
+    for posting in postings {
+        if let Some(place) = place_of(&posting.code, transfers)? {
+            tracked.push((place, posting.amount_minor));
+        }
+    }
+    let metadata: serde_json::Value = serde_json::from_str(&first.metadata).map_err(corrupt)?;
+    match first.kind.as_str() {
+        // Sources are debited, the one destination credited.
+        "transfer" | "allocation" | "adjustment" => {
+            let Some((destination, _)) = tracked.iter().find(|(_, amount)| *amount < 0) else {
+                return Ok(());
+            };
+            let rate = match destination {
+                Place::InTransit { transfer, .. } => {
+                    transfers.get(transfer).map(rate_per_cent).transpose()?
+                }
+                _ => None,
+            };
+            for (source, amount) in tracked.iter().filter(|(_, amount)| *amount > 0) {
+                follow(book.move_eur(*source, *destination, *amount, rate))?;
+            }
+            if first.kind == "allocation"
+                && let Place::Held { beneficiary, .. } = destination
+            {
+                let failing = metadata["failing_conditions"]
+                    .as_array()
+                    .map(|codes| {
+                        codes
+                            .iter()
+                            .filter_map(|code| code.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                reasons.insert(*beneficiary, failing);
+            }
+        }
+        // A reversed batch takes back its own lots' money.
+        "reversal" => {
+            let batch = metadata["batch_id"].as_str().map(uuid).transpose()?;
+            for (source, amount) in tracked.iter().filter(|(_, amount)| *amount > 0) {
+                let mut left = *amount;
+                for lot in batch
+                    .and_then(|batch| lots_of_batch.get(&batch))
+                    .into_iter()
+                    .flatten()
+                {
+                    left -= book
+                        .refund_lot(*lot, *source, left)
+                        .map_err(|error| corrupt(format!("tracing: {error}")))?;
+                }
+            }
+        }
+        // What arrived leaves transit (a top-up's transit holds no lots: fee coverage paid it).
+        "settlement" => {
+            for (source, amount) in tracked.iter().filter(|(_, amount)| *amount > 0) {
+                if let Place::InTransit { beneficiary, .. } = source {
+                    let available = book.total(*source).eur_minor.min(*amount);
+                    follow(book.move_eur(
+                        *source,
+                        Place::Received {
+                            beneficiary: *beneficiary,
+                        },
+                        available,
+                        None,
+                    ))?;
+                }
+            }
+        }
+        // An accepted report moves received money, in local units, to its purposes.
+        "redistribution" => {
+            for (destination, amount) in tracked.iter().filter(|(_, amount)| *amount < 0) {
+                if let Place::Redistributed { beneficiary, .. } = destination {
+                    book.move_local(
+                        Place::Received {
+                            beneficiary: *beneficiary,
+                        },
+                        *destination,
+                        Decimal::from(-*amount),
+                    )
+                    .map_err(|error| corrupt(format!("tracing: {error}")))?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
