@@ -275,14 +275,14 @@ async fn trace_beneficiary(
     let mut funders = Vec::new();
     let mut names: BTreeMap<OrganisationId, String> = BTreeMap::new();
     for ((contributor, period, place), holding) in book.of_beneficiary(beneficiary.id) {
-        if !names.contains_key(&contributor) {
+        if let std::collections::btree_map::Entry::Vacant(entry) = names.entry(contributor) {
             let name = state
                 .store
                 .organisation(contributor)
                 .await?
                 .map(|organisation| organisation.slug.to_string())
                 .unwrap_or_default();
-            names.insert(contributor, name);
+            entry.insert(name);
         }
         let (state_name, purpose) = match place {
             Place::Earmarked { .. } => ("earmarked", None),
