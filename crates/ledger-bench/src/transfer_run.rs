@@ -26,6 +26,8 @@ const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 const FILL_CONCURRENCY: usize = 64;
 /// Every n-th beneficiary keeps its books in CDF (a recorded rate); the others in XOF (fixed parity).
 const CDF_EVERY: usize = 10;
+/// Calls of the tracing measurement.
+const TRACING_CALLS: usize = 20;
 /// Every n-th beneficiary has not shown public co-financing: its share is held.
 const INELIGIBLE_EVERY: usize = 5;
 
@@ -330,6 +332,24 @@ pub(crate) async fn run(
         .await?;
         let execution = started.elapsed();
         let transfers = executed["transfers"].as_array().map_or(0, Vec::len);
+        // Tracing of the union: all its lots, spread over every beneficiary.
+        let union_token = token(&secret, &union_id.to_string(), Role::Contributor)?;
+        let tracing_url = format!("{base}/v1/tracing/contributors/{union_id}");
+        let mut tracing = Vec::with_capacity(TRACING_CALLS);
+        for _ in 0..TRACING_CALLS {
+            let started = Instant::now();
+            let response = client
+                .get(&tracing_url)
+                .bearer_auth(&union_token)
+                .send()
+                .await?;
+            if !response.status().is_success() {
+                bail!("GET {tracing_url} answered {}", response.status());
+            }
+            response.bytes().await?;
+            tracing.push(started.elapsed());
+        }
+        tracing.sort_unstable();
         let verified = store.verify().await?;
         if !verified.is_valid() {
             bail!("the journal does not verify after the run: {verified:?}");
