@@ -12,6 +12,8 @@ use ledger_api::{ApiConfig, Application, ServeConfig};
 use ledger_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
+mod demo;
+
 /// Books of the solidarity euro: an exact, append-only, hash-chained ledger with a JSON API.
 #[derive(Debug, Parser)]
 #[command(name = "solidarity-ledger", version, about)]
@@ -30,6 +32,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Print a bearer token signed with the service's secret (the same one `serve` uses).
     Token(TokenArgs),
+    /// Fill an empty database with a realistic year of the fund, through the API's own code, and
+    /// print where each contributor's euros are.
+    Demo(DatabaseArgs),
 }
 
 /// How tokens are signed and checked.
@@ -125,14 +130,19 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo's own requests would drown what it prints: it logs warnings only, unless asked.
+    let default_filter = match cli.command {
+        Command::Demo(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -158,6 +168,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Migrate(database) => migrate(&database).await,
         Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Token(arguments) => token(arguments).await,
+        Command::Demo(database) => {
+            let store = open(&database).await?;
+            store.migrate().await.context("applying migrations")?;
+            demo::run(store).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
