@@ -27,63 +27,89 @@ const DEDUCTION_MONTH: u32 = 3;
 /// What that bank keeps, in XOF.
 const DEDUCTION_XOF: i64 = 2_500;
 
-/// Northern contributors: slug, name, country, currency, and their sections' members.
-const CONTRIBUTORS: [(&str, &str, &str, &str, &[(&str, i64)]); 4] = [
-    (
-        "csq",
-        "Centrale des syndicats du Québec",
-        "CA",
-        "CAD",
-        &[("education-sections", 125_000)],
-    ),
-    (
-        "mgen",
-        "MGEN",
-        "FR",
-        "EUR",
-        &[
+/// A northern contributor of the demo and its sections' members.
+struct DemoContributor {
+    slug: &'static str,
+    name: &'static str,
+    country: &'static str,
+    currency: &'static str,
+    sections: &'static [(&'static str, i64)],
+}
+
+/// A southern beneficiary of the demo and its expected bank fees.
+struct DemoBeneficiary {
+    slug: &'static str,
+    name: &'static str,
+    country: &'static str,
+    currency: &'static str,
+    covered_members: i64,
+    fixed_fee: &'static str,
+    fee_percent: &'static str,
+}
+
+const CONTRIBUTORS: [DemoContributor; 4] = [
+    DemoContributor {
+        slug: "csq",
+        name: "Centrale des syndicats du Québec",
+        country: "CA",
+        currency: "CAD",
+        sections: &[("education-sections", 125_000)],
+    },
+    DemoContributor {
+        slug: "mgen",
+        name: "MGEN",
+        country: "FR",
+        currency: "EUR",
+        sections: &[
             ("section-paris", 40_000),
             ("section-lyon", 12_000),
             ("section-marseille", 8_000),
         ],
-    ),
-    (
-        "teachers-federation-health",
-        "Teachers Federation Health",
-        "AU",
-        "AUD",
-        &[("nsw-members", 20_000)],
-    ),
-    (
-        "lararforsakringar",
-        "Lärarförsäkringar",
-        "SE",
-        "SEK",
-        &[("members", 30_000)],
-    ),
+    },
+    DemoContributor {
+        slug: "teachers-federation-health",
+        name: "Teachers Federation Health",
+        country: "AU",
+        currency: "AUD",
+        sections: &[("nsw-members", 20_000)],
+    },
+    DemoContributor {
+        slug: "lararforsakringar",
+        name: "Lärarförsäkringar",
+        country: "SE",
+        currency: "SEK",
+        sections: &[("members", 30_000)],
+    },
 ];
 
-/// Southern beneficiaries: slug, name, country, currency, covered members, fixed fee, fee percent.
-const BENEFICIARIES: [(&str, &str, &str, &str, i64, &str, &str); 3] = [
-    (
-        "mutuelle-education-bf",
-        "Mutuelle de l'éducation de base du Burkina Faso (pilot)",
-        "BF",
-        "XOF",
-        6_000,
-        "15.00",
-        "0.5",
-    ),
-    ("mugef-ci", "MUGEF-CI", "CI", "XOF", 45_000, "20.00", "0.3"),
-    (
-        "mesp",
-        "Mutuelle de santé des enseignants de l'EPST (MESP)",
-        "CD",
-        "CDF",
-        30_000,
-        "25.00",
-        "0.8",
-    ),
+const BENEFICIARIES: [DemoBeneficiary; 3] = [
+    DemoBeneficiary {
+        slug: "mutuelle-education-bf",
+        name: "Mutuelle de l'éducation de base du Burkina Faso (pilot)",
+        country: "BF",
+        currency: "XOF",
+        covered_members: 6_000,
+        fixed_fee: "15.00",
+        fee_percent: "0.5",
+    },
+    DemoBeneficiary {
+        slug: "mugef-ci",
+        name: "MUGEF-CI",
+        country: "CI",
+        currency: "XOF",
+        covered_members: 45_000,
+        fixed_fee: "20.00",
+        fee_percent: "0.3",
+    },
+    DemoBeneficiary {
+        slug: "mesp",
+        name: "Mutuelle de santé des enseignants de l'EPST (MESP)",
+        country: "CD",
+        currency: "CDF",
+        covered_members: 30_000,
+        fixed_fee: "25.00",
+        fee_percent: "0.8",
+    },
 ];
 
 /// The API, in-process, with tokens minted for each caller.
@@ -218,13 +244,15 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
         contributors.push((slug, id(&created)?));
     }
     let mut beneficiaries = Vec::new();
-    for (slug, name, country, currency, members, fixed, percent) in BENEFICIARIES {
+    for beneficiary in &BENEFICIARIES {
         let created = api
-            .post("/v1/organisations", &admin, &format!("demo-org-{slug}"), json!({
-                "slug": slug, "name": name, "kind": "beneficiary", "country": country, "currency": currency,
-                "covered_members": members, "fee_schedule": {"fixed": fixed, "percent": percent}}))
+            .post("/v1/organisations", &admin, &format!("demo-org-{}", beneficiary.slug), json!({
+                "slug": beneficiary.slug, "name": beneficiary.name, "kind": "beneficiary",
+                "country": beneficiary.country, "currency": beneficiary.currency,
+                "covered_members": beneficiary.covered_members,
+                "fee_schedule": {"fixed": beneficiary.fixed_fee, "percent": beneficiary.fee_percent}}))
             .await?;
-        beneficiaries.push((slug, id(&created)?));
+        beneficiaries.push((beneficiary.slug, id(&created)?));
     }
     let programme = id(&api
         .post("/v1/programmes", &admin, "demo-programme", json!({
@@ -303,7 +331,7 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                     "amount": format!("{members}.00"), "kind": "solidarity"})
                 })
                 .collect();
-            let total: i64 = sections.iter().map(|(_, members)| members).sum();
+            let total: i64 = demo.sections.iter().map(|(_, members)| members).sum();
             let token = api.token(contributor, Role::Contributor)?;
             let batch = api
                 .post(
