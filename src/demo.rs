@@ -224,24 +224,23 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
 
     // Organisations, the programme, facts and fee coverage.
     let mut contributors = Vec::new();
-    for (slug, name, country, currency, _) in CONTRIBUTORS {
-        let members: i64 = CONTRIBUTORS
+    for contributor in &CONTRIBUTORS {
+        let members: i64 = contributor
+            .sections
             .iter()
-            .find(|contributor| contributor.0 == slug)
-            .map_or(0, |contributor| {
-                contributor.4.iter().map(|(_, members)| members).sum()
-            });
+            .map(|(_, members)| members)
+            .sum();
         let created = api
             .post(
                 "/v1/organisations",
                 &admin,
-                &format!("demo-org-{slug}"),
-                json!({
-                "slug": slug, "name": name, "kind": "contributor", "country": country,
-                "currency": currency, "covered_members": members}),
+                &format!("demo-org-{}", contributor.slug),
+                json!({"slug": contributor.slug, "name": contributor.name, "kind": "contributor",
+                       "country": contributor.country, "currency": contributor.currency,
+                       "covered_members": members}),
             )
             .await?;
-        contributors.push((slug, id(&created)?));
+        contributors.push((contributor.slug, id(&created)?));
     }
     let mut beneficiaries = Vec::new();
     for beneficiary in &BENEFICIARIES {
@@ -322,9 +321,9 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
             .context("a date")?;
         let period = format!("{:04}-{:02}", month.year(), month.month());
         let received_on = month.with_day(20).context("a date")?.to_string();
-        for ((slug, _, _, _, sections), (_, contributor)) in CONTRIBUTORS.iter().zip(&contributors)
-        {
-            let lines: Vec<Value> = sections
+        for (demo, (slug, contributor)) in CONTRIBUTORS.iter().zip(&contributors) {
+            let lines: Vec<Value> = demo
+                .sections
                 .iter()
                 .map(|(reference, members)| {
                     json!({"reference": reference, "members": members,
