@@ -216,9 +216,35 @@ pub enum BreakKind {
     Unbalanced { currency: String, sum_minor: i128 },
 }
 
+impl fmt::Display for BreakKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BreakKind::SequenceGap { expected_sequence } => write!(
+                formatter,
+                "sequence gap: expected sequence {expected_sequence} here"
+            ),
+            BreakKind::PreviousHashMismatch { expected, found } => write!(
+                formatter,
+                "previous hash is {found}, but the transaction before ends the chain at {expected}"
+            ),
+            BreakKind::HashMismatch { expected, found } => write!(
+                formatter,
+                "stored hash {found} does not match the contents, which hash to {expected} (a hashed field was changed)"
+            ),
+            BreakKind::Unbalanced {
+                currency,
+                sum_minor,
+            } => write!(
+                formatter,
+                "postings in {currency} sum to {sum_minor}, not zero"
+            ),
+        }
+    }
+}
+
 /// The first break found in a chain, with the sequence where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("chain broken at sequence {sequence}: {kind:?}")]
+#[error("chain broken at sequence {sequence}: {kind}")]
 pub struct ChainBreak {
     pub sequence: u64,
     #[serde(flatten)]
@@ -331,7 +357,7 @@ impl ChainVerifier {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::journal::tests::{account, draft};
     use crate::journal::{Account, Posting};
@@ -339,7 +365,7 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    fn chain_of(count: usize) -> Vec<JournalRecord> {
+    pub(crate) fn chain_of(count: usize) -> Vec<JournalRecord> {
         let cash = account("cash", "EUR");
         let pool = account("pool", "EUR");
         let chart: HashMap<_, Account> = [(cash.id, cash.clone()), (pool.id, pool.clone())].into();

@@ -5,6 +5,7 @@
 pub mod chain;
 pub mod chart;
 pub mod contribution;
+pub mod export;
 pub mod fx;
 pub mod journal;
 pub mod money;
