@@ -4,6 +4,7 @@
 //! [`router`] builds the service; [`Application`] binds a listener first (so tests can use port 0),
 //! then serves until a shutdown signal, finishing requests in flight.
 
+mod audit;
 pub mod auth;
 mod batches;
 pub mod idempotency;
@@ -102,6 +103,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(organisations::router())
         .merge(batches::router())
+        .merge(audit::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

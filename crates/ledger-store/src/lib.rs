@@ -5,6 +5,7 @@
 //! groups queued write requests into one database transaction (group commit), serialised across
 //! processes by the chain-head lock, while each request keeps its own outcome.
 
+pub mod audit;
 mod error;
 pub mod records;
 pub mod registry;
