@@ -1,0 +1,267 @@
+//! The file side of auditors' exports: `export` writes the journal from the database to a file,
+//! `verify --file` reads one back and checks it with the pure verifier of `ledger_core::export`.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ledger_core::ChainHash;
+use ledger_core::export::{
+    CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter, FileProblem,
+    parse_jsonl_line,
+};
+use ledger_store::{MAX_JOURNAL_PAGE, Store};
+
+/// Journal pages read ahead of the writer: reading the next page overlaps rendering and writing
+/// the current one, and memory stays bounded at this many pages.
+pub const EXPORT_PAGES_AHEAD: usize = 2;
+
+/// Bytes buffered between the renderer and the file.
+const FILE_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// What an export wrote.
+#[derive(Debug)]
+pub struct ExportOutcome {
+    pub transactions_count: u64,
+    pub bytes: u64,
+    pub last_sequence: Option<u64>,
+    pub final_hash: Option<ChainHash>,
+}
+
+/// Writes the journal's sequences `from_sequence..=to_sequence` (to the chain head when `None`,
+/// fixed when the export starts) to `output`, with a progress bar when `progress` is set.
+pub async fn export_to_file(
+    store: &Store,
+    format: ExportFormat,
+    from_sequence: u64,
+    to_sequence: Option<u64>,
+    output: &Path,
+    progress: bool,
+) -> anyhow::Result<ExportOutcome> {
+    let (head_sequence, _) = store.chain_head().await.context("reading the chain head")?;
+    let last = to_sequence.map_or(head_sequence, |to| to.min(head_sequence));
+    let file = File::create(output).with_context(|| format!("creating {}", output.display()))?;
+    let mut file = std::io::BufWriter::with_capacity(FILE_BUFFER_BYTES, file);
+    let total = last.saturating_sub(from_sequence.saturating_sub(1));
+    let bar = if progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {pos}/{len} transactions ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+
+    let (pages_sender, mut pages) = tokio::sync::mpsc::channel(EXPORT_PAGES_AHEAD);
+    let reader_store = store.clone();
+    let reader = tokio::spawn(async move {
+        let mut after = from_sequence.saturating_sub(1);
+        while after < last {
+            let page = reader_store.journal_after(after, MAX_JOURNAL_PAGE).await?;
+            let Some(page_last) = page.last().map(|record| record.sequence) else {
+                break;
+            };
+            // A page reaching past the range ends it, even across a gap in a damaged journal.
+            after = page_last.max(after);
+            let reached_end = page_last >= last;
+            if pages_sender.send(page).await.is_err() || reached_end {
+                break;
+            }
+        }
+        Ok::<_, ledger_store::StoreError>(())
+    });
+
+    let mut writer = ExportWriter::new(format);
+    let mut buffer = Vec::with_capacity(FILE_BUFFER_BYTES);
+    let mut outcome = ExportOutcome {
+        transactions_count: 0,
+        bytes: 0,
+        last_sequence: None,
+        final_hash: None,
+    };
+    writer.write_start(&mut buffer);
+    while let Some(page) = pages.recv().await {
+        let mut written = 0;
+        for record in page.iter().take_while(|record| record.sequence <= last) {
+            writer.write_record(record, &mut buffer);
+            outcome.last_sequence = Some(record.sequence);
+            outcome.final_hash = Some(record.hash);
+            written += 1;
+        }
+        outcome.transactions_count += written;
+        outcome.bytes += buffer.len() as u64;
+        file.write_all(&buffer)
+            .with_context(|| format!("writing {}", output.display()))?;
+        buffer.clear();
+        bar.inc(written);
+    }
+    reader
+        .await
+        .context("the journal reader stopped")?
+        .context("reading the journal")?;
+    writer.write_end(&mut buffer);
+    outcome.bytes += buffer.len() as u64;
+    file.write_all(&buffer)?;
+    let file = file
+        .into_inner()
+        .map_err(|error| error.into_error())
+        .with_context(|| format!("writing {}", output.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", output.display()))?;
+    bar.finish_and_clear();
+    Ok(outcome)
+}
+
+/// The format of an export file, from its extension.
+pub fn format_of(path: &Path) -> Option<ExportFormat> {
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .and_then(ExportFormat::parse)
+}
+
+/// Where the last line break of the file is: bytes after it belong to a line cut short.
+fn complete_length(file: &mut File) -> std::io::Result<(u64, u64)> {
+    let length = file.seek(SeekFrom::End(0))?;
+    let mut position = length;
+    let mut block = [0_u8; 4096];
+    while position > 0 {
+        let start = position.saturating_sub(block.len() as u64);
+        let size = usize::try_from(position - start).unwrap_or(block.len());
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..size])?;
+        if let Some(index) = block[..size].iter().rposition(|byte| *byte == b'\n') {
+            file.seek(SeekFrom::Start(0))?;
+            return Ok((start + index as u64 + 1, length));
+        }
+        position = start;
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok((0, length))
+}
+
+/// Reads and verifies an export file. The outer error is a file that cannot be read at all; the
+/// inner one is what the file says (a malformed line, or the first break).
+pub fn verify_file(
+    path: &Path,
+    format: ExportFormat,
+    mut verifier: ExportVerifier,
+) -> anyhow::Result<Result<ExportSummary, FileProblem>> {
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (complete, length) =
+        complete_length(&mut file).with_context(|| format!("reading {}", path.display()))?;
+    let cut_short = complete < length;
+    let reader = BufReader::with_capacity(FILE_BUFFER_BYTES, file.take(complete));
+    let checked = match format {
+        ExportFormat::Jsonl => check_jsonl(reader, &mut verifier),
+        ExportFormat::Csv => check_csv(reader, &mut verifier, complete),
+    };
+    let truncated = FileProblem::Truncated {
+        after_sequence: verifier.last_sequence(),
+    };
+    Ok(match checked {
+        // A problem on the last complete line of a file cut short is the cut itself.
+        Err(LineProblem { at_end: true, .. }) if cut_short => Err(truncated),
+        Err(LineProblem { problem, .. }) => Err(problem),
+        Ok(()) if cut_short => Err(truncated),
+        Ok(()) => verifier.finish(),
+    })
+}
+
+/// A problem and whether it was found on the last line the reader had. Large, but made at most
+/// once per file (it ends the check).
+struct LineProblem {
+    problem: FileProblem,
+    at_end: bool,
+}
+
+#[allow(clippy::result_large_err)]
+fn check_jsonl(mut reader: impl BufRead, verifier: &mut ExportVerifier) -> Result<(), LineProblem> {
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0_u64;
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|error| LineProblem {
+                problem: FileProblem::Malformed {
+                    line: number + 1,
+                    after_sequence: verifier.last_sequence(),
+                    message: format!("cannot read: {error}"),
+                },
+                at_end: false,
+            })?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        let checked = parse_jsonl_line(text)
+            .map_err(|message| FileProblem::Malformed {
+                line: number,
+                after_sequence: verifier.last_sequence(),
+                message,
+            })
+            .and_then(|item| verifier.push(number, &item));
+        if let Err(problem) = checked {
+            let at_end = reader
+                .fill_buf()
+                .map(|rest| rest.is_empty())
+                .unwrap_or(false);
+            return Err(LineProblem { problem, at_end });
+        }
+    }
+}
+
+#[allow(clippy::result_large_err)]
+fn check_csv(
+    reader: impl Read,
+    verifier: &mut ExportVerifier,
+    complete: u64,
+) -> Result<(), LineProblem> {
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader);
+    let mut assembler = CsvAssembler::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = rows.position().line();
+        let read = rows.read_record(&mut record).map_err(|error| LineProblem {
+            problem: FileProblem::Malformed {
+                line,
+                after_sequence: verifier.last_sequence(),
+                message: error.to_string(),
+            },
+            at_end: rows.position().byte() >= complete,
+        })?;
+        if !read {
+            break;
+        }
+        let at_end = rows.position().byte() >= complete;
+        let fields: Vec<&str> = record.iter().collect();
+        let items = assembler
+            .push_row(&fields, line, verifier.last_sequence())
+            .map_err(|problem| LineProblem { problem, at_end })?;
+        for assembled in &items {
+            assembled
+                .verify_with(verifier)
+                .map_err(|problem| LineProblem { problem, at_end })?;
+        }
+    }
+    if let Some(assembled) = assembler.finish() {
+        assembled
+            .verify_with(verifier)
+            .map_err(|problem| LineProblem {
+                problem,
+                at_end: true,
+            })?;
+    }
+    Ok(())
+}
