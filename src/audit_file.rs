@@ -231,8 +231,11 @@ fn check_csv(
         .from_reader(reader);
     let mut assembler = CsvAssembler::new();
     let mut record = csv::StringRecord::new();
+    // Line numbers are counted here: every row of an export ends with a line break, and quoted
+    // fields may hold more (the reader's own count is off by one after CRLF).
+    let mut next_line = 1_u64;
     loop {
-        let line = rows.position().line();
+        let line = next_line;
         let read = rows.read_record(&mut record).map_err(|error| LineProblem {
             problem: FileProblem::Malformed {
                 line,
@@ -244,6 +247,11 @@ fn check_csv(
         if !read {
             break;
         }
+        let embedded_breaks: usize = record
+            .iter()
+            .map(|field| field.bytes().filter(|byte| *byte == b'\n').count())
+            .sum();
+        next_line += 1 + embedded_breaks as u64;
         let at_end = rows.position().byte() >= complete;
         let fields: Vec<&str> = record.iter().collect();
         let items = assembler

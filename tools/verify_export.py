@@ -285,10 +285,12 @@ def verify_csv(data, verifier):
     def close(group):
         if group is None:
             return
-        line, first, record, declared = group
+        line, first, record, declared, pending = group
         # The chain is checked first: a moved or changed row is named at the sequence the chain
         # breaks at; a posting count changed on every row of a transaction is named after.
         verifier.record(line, record)
+        if pending:
+            raise pending
         if len(record["postings"]) != declared:
             raise Broken(f"line {line}: the rows of sequence {record['sequence']} disagree: "
                          f"`posting_count` says {declared} postings, the file has {len(record['postings'])} rows")
@@ -333,7 +335,7 @@ def verify_csv(data, verifier):
                 }
                 for field in TEXT_FIELDS:
                     record[field] = fields[field]
-                group = (line, fields, record, declared)
+                group = [line, fields, record, declared, None]
             record = group[2]
             if fields["row"] == "posting":
                 record["postings"].append((
@@ -346,8 +348,12 @@ def verify_csv(data, verifier):
             index_ok = (found_index == "" and expected_index < 0) or (
                 found_index.isascii() and found_index.isdigit() and int(found_index) == expected_index)
             if not index_ok or len(record["postings"]) > group[3]:
-                raise Broken(f"line {line}: the rows of sequence {sequence} disagree: posting row "
-                             f"`{found_index}` where posting {max(expected_index, 0)} of {group[3]} was expected")
+                problem = Broken(f"line {line}: the rows of sequence {sequence} disagree: posting row "
+                                 f"`{found_index}` where posting {max(expected_index, 0)} of {group[3]} was expected")
+                if len(record["postings"]) > 1 or fields["row"] != "posting":
+                    raise problem
+                # On a transaction's first row: reported after its chain check, like the count.
+                group[4] = problem
         except ValueError as error:
             problem = Malformed(f"line {line} (after sequence {verifier.after_sequence()}): "
                                 f"not a valid export record: {error}")

@@ -382,6 +382,8 @@ pub struct CsvAssembler {
     /// The transaction-level fields of the current transaction's first row, to compare later rows.
     current_fields: Vec<String>,
     header_seen: bool,
+    /// A problem with the current transaction's first row, reported after its chain check.
+    pending: Option<FileProblem>,
 }
 
 /// The columns that must be the same on every row of one transaction.
@@ -463,13 +465,16 @@ impl CsvAssembler {
         let (record, line, declared) = self.current.take()?;
         // Reported only after the chain check of the record: a moved or changed row is named
         // by the chain at the sequence it belongs to; a count changed on every row is named here.
-        let rows_problem = (record.postings.len() != declared).then(|| FileProblem::RowsDisagree {
-            line,
-            sequence: record.sequence,
-            what: format!(
-                "`posting_count` says {declared} postings, the file has {} rows",
-                record.postings.len()
-            ),
+        let pending = self.pending.take();
+        let rows_problem = pending.or_else(|| {
+            (record.postings.len() != declared).then(|| FileProblem::RowsDisagree {
+                line,
+                sequence: record.sequence,
+                what: format!(
+                    "`posting_count` says {declared} postings, the file has {} rows",
+                    record.postings.len()
+                ),
+            })
         });
         Some(Assembled {
             line,
@@ -519,7 +524,10 @@ impl CsvAssembler {
                 .map(|index| fields[index].to_owned()),
         );
         self.current = Some((record, line, posting_count));
-        self.check_index(fields, line)
+        // The transaction before this row may still have to be checked (it is returned by the
+        // same call): a problem with this first row waits for this transaction's own check.
+        self.pending = self.check_index(fields, line).err();
+        Ok(())
     }
 
     fn add_to_current(
