@@ -40,6 +40,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Which part of the journal to export, and how.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// `jsonl` (one transaction with its postings per line) or `csv` (one row per posting).
     pub format: Option<String>,
@@ -306,6 +307,7 @@ async fn verify(
 
 /// As of when.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TrialBalanceQuery {
     /// RFC 3339 timestamp: only transactions recorded up to it (inclusive). Default: now.
     pub at: Option<String>,
