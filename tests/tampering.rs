@@ -341,6 +341,12 @@ async fn malformed_files_are_clear_errors_never_panics() {
         ("header.csv", bad_header.concat(), "line 1"),
         ("short.csv", short_row.concat(), "line 3"),
         ("binary.csv", vec![0xff, 0xfe, b'\n'], "line 1"),
+        // Longer than the Rust verifier's read block: it must grow, not loop or split the line.
+        (
+            "long.jsonl",
+            [vec![b'x'; 5 * 1024 * 1024], b"\n".to_vec()].concat(),
+            "line 1",
+        ),
     ];
     for (name, bytes, line) in cases {
         let file = directory.path().join(name);

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::chain::{
-    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, RecordPosting,
+    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, HashedRecord, JournalRecord, RecordPosting,
 };
 
 /// The columns of a CSV export, in order: one row per posting, the transaction's fields repeated
@@ -787,7 +787,24 @@ impl ExportVerifier {
         }
     }
 
+    /// [`ExportVerifier::push`] for a transaction hashed beforehand (see [`HashedRecord`]).
+    pub fn push_hashed(&mut self, line: u64, hashed: &HashedRecord) -> Result<(), FileProblem> {
+        self.push_record_with(line, hashed.record(), Some(hashed))
+    }
+
     fn push_record(&mut self, line: u64, record: &JournalRecord) -> Result<(), FileProblem> {
+        self.push_record_with(line, record, None)
+    }
+
+    fn push_record_with(
+        &mut self,
+        line: u64,
+        record: &JournalRecord,
+        hashed: Option<&HashedRecord>,
+    ) -> Result<(), FileProblem> {
+        if self.end_seen {
+            return Err(FileProblem::AfterEnd { line });
+        }
         let chain = match &mut self.chain {
             Some(chain) => chain,
             None => {
@@ -816,9 +833,11 @@ impl ExportVerifier {
                     .insert(ChainVerifier::starting_at(sequence, previous_hash))
             }
         };
-        chain
-            .push(record)
-            .map_err(|broken| FileProblem::Chain { line, broken })?;
+        match hashed {
+            Some(hashed) => chain.push_hashed(hashed),
+            None => chain.push(record),
+        }
+        .map_err(|broken| FileProblem::Chain { line, broken })?;
         self.last = Some((record.sequence, record.hash));
         Ok(())
     }

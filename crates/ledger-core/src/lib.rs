@@ -14,7 +14,9 @@ pub mod period;
 pub mod split;
 pub mod time;
 
-pub use chain::{ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, RecordPosting};
+pub use chain::{
+    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, HashedRecord, JournalRecord, RecordPosting,
+};
 pub use fx::{Conversion, ExchangeRate, FxError, RateSource};
 pub use journal::{
     Account, AccountCode, AccountId, AccountKind, Actor, BalancedTransaction, JournalViolation,
