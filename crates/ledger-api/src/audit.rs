@@ -8,9 +8,10 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
+use ledger_core::JournalRecord;
 use ledger_core::export::{ExportFormat, ExportWriter};
 use ledger_core::{Currency, Timestamp};
-use ledger_store::{MAX_JOURNAL_PAGE, Store, VerifyReport};
+use ledger_store::{MAX_JOURNAL_PAGE, Store, StoreError, VerifyReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -141,15 +142,45 @@ async fn export(
         .into_response())
 }
 
+/// Journal pages read ahead of the rendering: reading the next page from the database overlaps
+/// rendering and sending the current one; memory stays bounded at this many pages.
+pub const EXPORT_PAGES_AHEAD: usize = 2;
+
 /// Where a streamed export stands.
 struct ExportCursor {
-    store: Store,
+    pages: tokio::sync::mpsc::Receiver<Result<Vec<JournalRecord>, StoreError>>,
     writer: ExportWriter,
-    /// The last sequence written (or the one before the range).
-    after: u64,
     last: u64,
     started: bool,
     finished: bool,
+}
+
+/// Reads the range's pages in order into `pages`; stops at the end of the range, at an error, or
+/// when the response is dropped (the client went away).
+async fn read_pages(
+    store: Store,
+    from_sequence: u64,
+    last: u64,
+    pages: tokio::sync::mpsc::Sender<Result<Vec<JournalRecord>, StoreError>>,
+) {
+    let mut after = from_sequence - 1;
+    while after < last {
+        let page = store.journal_after(after, EXPORT_PAGE_TRANSACTIONS).await;
+        let page_last = match &page {
+            Ok(page) => page.last().map(|record| record.sequence),
+            Err(_) => None,
+        };
+        let failed = page.is_err();
+        if pages.send(page).await.is_err() || failed {
+            return;
+        }
+        // A page reaching past the range ends it, even if a damaged journal skips the last
+        // sequence itself (the verifier reports that gap; the export must still end).
+        match page_last {
+            Some(sequence) if sequence < last => after = sequence.max(after + 1),
+            _ => return,
+        }
+    }
 }
 
 /// The export as a stream of byte chunks. A database error mid-stream ends the response early:
@@ -160,10 +191,13 @@ fn export_stream(
     from_sequence: u64,
     last: u64,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let (sender, pages) = tokio::sync::mpsc::channel(EXPORT_PAGES_AHEAD);
+    if from_sequence <= last {
+        tokio::spawn(read_pages(store, from_sequence, last, sender));
+    }
     let cursor = ExportCursor {
-        store,
+        pages,
         writer: ExportWriter::new(format),
-        after: from_sequence - 1,
         last,
         started: false,
         finished: false,
@@ -177,39 +211,30 @@ fn export_stream(
             cursor.started = true;
             cursor.writer.write_start(&mut buffer);
         }
-        while buffer.len() < EXPORT_CHUNK_BYTES && cursor.after < cursor.last {
-            let page = match cursor
-                .store
-                .journal_after(cursor.after, EXPORT_PAGE_TRANSACTIONS)
-                .await
-            {
-                Ok(page) => page,
-                Err(error) => {
-                    tracing::error!(error = %error, after_sequence = cursor.after, "export failed; the response is cut short");
+        // The pages are all delivered when the reader is gone and its queue empty.
+        let mut exhausted = false;
+        while buffer.len() < EXPORT_CHUNK_BYTES {
+            match cursor.pages.recv().await {
+                None => {
+                    exhausted = true;
+                    break;
+                }
+                Some(Ok(page)) => {
+                    for record in page
+                        .iter()
+                        .take_while(|record| record.sequence <= cursor.last)
+                    {
+                        cursor.writer.write_record(record, &mut buffer);
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::error!(error = %error, "export failed; the response is cut short");
                     cursor.finished = true;
                     return Some((Err(std::io::Error::other(error.to_string())), cursor));
                 }
-            };
-            if page.is_empty() {
-                break;
-            }
-            for record in page
-                .iter()
-                .take_while(|record| record.sequence <= cursor.last)
-            {
-                cursor.writer.write_record(record, &mut buffer);
-                cursor.after = record.sequence;
-            }
-            // A page that reaches past the range ends it, even if a damaged journal skips the
-            // last sequence itself (the verifier reports that gap; the export must still end).
-            if page
-                .last()
-                .is_some_and(|record| record.sequence >= cursor.last)
-            {
-                cursor.after = cursor.after.max(cursor.last);
             }
         }
-        if cursor.after >= cursor.last || buffer.len() < EXPORT_CHUNK_BYTES {
+        if exhausted {
             cursor.writer.write_end(&mut buffer);
             cursor.finished = true;
         }
