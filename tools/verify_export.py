@@ -382,7 +382,11 @@ def main():
         return 2
     previous = None
     if arguments.previous_hash:
-        previous = bytes.fromhex(arguments.previous_hash)
+        try:
+            previous = parse_hash(arguments.previous_hash, "--previous-hash")
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     verifier = Verifier(arguments.from_sequence, previous)
     try:
         data, cut = complete_lines(arguments.file)
