@@ -1,5 +1,7 @@
 //! `solidarity-ledger`: the service binary. Commands stay thin; the work is in the crates.
 
+mod audit_file;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,8 +30,11 @@ enum Command {
     Serve(ServeArgs),
     /// Apply the embedded database migrations and exit.
     Migrate(DatabaseArgs),
-    /// Recompute the hash chain and every balance; exit 1 and print the first break if anything is wrong.
+    /// Recompute the hash chain and every balance (of the database, or of an export file with
+    /// --file); exit 1 and print the first break if anything is wrong.
     Verify(VerifyArgs),
+    /// Write the journal to an export file (JSON Lines or CSV) that `verify --file` checks offline.
+    Export(ExportArgs),
     /// Print a bearer token signed with the service's secret (the same one `serve` uses).
     Token(TokenArgs),
     /// Fill an empty database with a realistic year of the fund, through the API's own code, and
@@ -103,11 +108,46 @@ fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite:{}", data_dir.join("ledger.db").display())
 }
 
-/// What `verify` checks: the live database (an exported file will be another source).
+/// What `verify` checks: the live database, or an export file.
 #[derive(Debug, Args)]
 struct VerifyArgs {
     #[command(flatten)]
     database: DatabaseArgs,
+    /// Verify this export file offline instead of the database (no database is opened).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The file's format: jsonl or csv (default: from the file's extension).
+    #[arg(long, requires = "file", value_parser = parse_export_format)]
+    format: Option<ledger_core::export::ExportFormat>,
+    /// Require the export to start at this sequence (1: the whole chain from genesis).
+    #[arg(long, requires = "file")]
+    from_sequence: Option<u64>,
+    /// Require the export to chain onto this hash (the final hash of the export before it).
+    #[arg(long, requires = "from_sequence")]
+    previous_hash: Option<ledger_core::ChainHash>,
+}
+
+/// What `export` writes.
+#[derive(Debug, Args)]
+struct ExportArgs {
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// jsonl (one transaction with its postings per line) or csv (one row per posting).
+    #[arg(long, value_parser = parse_export_format)]
+    format: ledger_core::export::ExportFormat,
+    /// First sequence to export.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    from_sequence: u64,
+    /// Last sequence to export (default: the chain head when the export starts).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    to_sequence: Option<u64>,
+    /// The file to write (replaced if it exists).
+    #[arg(long)]
+    output: PathBuf,
+}
+
+fn parse_export_format(text: &str) -> Result<ledger_core::export::ExportFormat, String> {
+    ledger_core::export::ExportFormat::parse(text).ok_or_else(|| "jsonl or csv".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -166,7 +206,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(arguments) => serve(arguments).await,
         Command::Migrate(database) => migrate(&database).await,
+        Command::Verify(VerifyArgs {
+            file: Some(file),
+            format,
+            from_sequence,
+            previous_hash,
+            ..
+        }) => verify_export_file(&file, format, from_sequence, previous_hash),
         Command::Verify(arguments) => verify(&arguments.database).await,
+        Command::Export(arguments) => export(arguments).await,
         Command::Token(arguments) => token(arguments).await,
         Command::Demo(database) => {
             let store = open(&database).await?;
@@ -420,6 +468,80 @@ async fn verify(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
         report.transactions_count
     );
     Ok(ExitCode::FAILURE)
+}
+
+async fn export(arguments: ExportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(to_sequence) = arguments.to_sequence
+        && to_sequence < arguments.from_sequence
+    {
+        anyhow::bail!("--to-sequence must not be before --from-sequence");
+    }
+    let store = open(&arguments.database).await?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let outcome = audit_file::export_to_file(
+        &store,
+        arguments.format,
+        arguments.from_sequence,
+        arguments.to_sequence,
+        &arguments.output,
+        progress,
+    )
+    .await;
+    store.close().await;
+    let outcome = outcome?;
+    match (outcome.last_sequence, outcome.final_hash) {
+        (Some(last), Some(hash)) => eprintln!(
+            "exported {} transactions (sequences {} to {last}, final hash {hash}), {} bytes, to {}",
+            outcome.transactions_count,
+            arguments.from_sequence,
+            outcome.bytes,
+            arguments.output.display()
+        ),
+        _ => eprintln!(
+            "exported no transaction (the journal has none from sequence {}), {} bytes, to {}",
+            arguments.from_sequence,
+            outcome.bytes,
+            arguments.output.display()
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit status of `verify --file` when the file is not an export at all (1 is a break).
+const EXIT_MALFORMED_FILE: u8 = 2;
+
+fn verify_export_file(
+    file: &Path,
+    format: Option<ledger_core::export::ExportFormat>,
+    from_sequence: Option<u64>,
+    previous_hash: Option<ledger_core::ChainHash>,
+) -> anyhow::Result<ExitCode> {
+    let format = format.or_else(|| audit_file::format_of(file)).with_context(|| {
+        format!(
+            "cannot tell the format of {} from its extension; pass --format jsonl or --format csv",
+            file.display()
+        )
+    })?;
+    let verifier = match from_sequence {
+        Some(sequence) => {
+            ledger_core::export::ExportVerifier::expecting_start(sequence, previous_hash)
+        }
+        None => ledger_core::export::ExportVerifier::new(),
+    };
+    match audit_file::verify_file(file, format, verifier)? {
+        Ok(summary) => {
+            print!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problem) if problem.is_finding() => {
+            println!("export BROKEN: {problem}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(problem) => {
+            println!("export MALFORMED: {problem}");
+            Ok(ExitCode::from(EXIT_MALFORMED_FILE))
+        }
+    }
 }
 
 fn describe_break(kind: &ledger_core::chain::BreakKind) -> String {

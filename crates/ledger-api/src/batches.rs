@@ -441,6 +441,7 @@ async fn create_batch(
 
 /// Filters of the batch list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BatchListQuery {
     pub programme_id: Option<Uuid>,
     pub period: Option<String>,

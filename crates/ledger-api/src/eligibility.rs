@@ -234,6 +234,7 @@ async fn list_facts(
 
 /// Which programme and date to judge by.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EligibilityQuery {
     pub programme_id: String,
     /// `YYYY-MM-DD`; today by default.

@@ -56,6 +56,7 @@ fn account_view(account: &Account, balance_minor: i64, at_sequence: Option<u64>)
 
 /// Filters of the account list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AccountListQuery {
     /// Only accounts owned by this organisation.
     pub owner_organisation_id: Option<Uuid>,
@@ -95,6 +96,7 @@ async fn list_accounts(
 
 /// When to read a balance.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtQuery {
     /// RFC 3339 timestamp (`2026-11-30T23:59:59Z`): the balance after every transaction recorded
     /// at or before it. Now by default.
@@ -142,6 +144,7 @@ async fn get_account(
 
 /// Where to read the journal from.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// Transactions after this sequence (0 by default: from the start).
     pub after_sequence: Option<u64>,

@@ -46,6 +46,7 @@ fn local(exact_minor: Decimal, currency: Currency) -> Money {
 
 /// Which batches to follow.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TracingQuery {
     /// Only the batches of this period (`2026-11`); all by default.
     pub period: Option<String>,

@@ -14,6 +14,7 @@ pub const MAX_PAGE_LIMIT: u32 = 1000;
 
 /// Paging parameters.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 1000 (default 100).
     pub limit: Option<u32>,

@@ -372,6 +372,7 @@ async fn get_report(
 
 /// Filters of the report list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportListQuery {
     /// Admins and auditors may list one beneficiary's reports.
     pub beneficiary_id: Option<Uuid>,

@@ -31,6 +31,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// The range and currency of a statement.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// First value date, `YYYY-MM-DD` (from the beginning by default).
     pub from: Option<String>,

@@ -1331,6 +1331,7 @@ fn transfer_view(
 
 /// Filters of the transfer list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TransferListQuery {
     /// pending | settled | topped_up
     pub status: Option<String>,

@@ -76,8 +76,23 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// Auditors' exports of a large journal: streamed by the API and written by `export`, in both
+    /// formats, then `verify --file`, with `sha256sum` of the same file as the baseline. Needs
+    /// `cargo build --release` (the `solidarity-ledger` binary) first.
+    Export {
+        /// Transactions in the journal (two postings each).
+        #[arg(long, default_value_t = 1_000_000)]
+        transactions: u64,
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
 }
 
+mod export;
 mod http;
 mod transfer_run;
 
@@ -149,6 +164,11 @@ fn main() -> Result<()> {
             batches,
             postgres_url,
         )),
+        Command::Export {
+            transactions,
+            backends,
+            postgres_url,
+        } => runtime.block_on(export::run(transactions, &backends, postgres_url)),
     }
 }
 

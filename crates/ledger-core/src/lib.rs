@@ -6,6 +6,7 @@ pub mod chain;
 pub mod chart;
 pub mod conditions;
 pub mod contribution;
+pub mod export;
 pub mod fx;
 pub mod journal;
 pub mod lots;
@@ -18,7 +19,9 @@ pub mod split;
 pub mod time;
 pub mod transfer_run;
 
-pub use chain::{ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, RecordPosting};
+pub use chain::{
+    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, HashedRecord, JournalRecord, RecordPosting,
+};
 pub use fx::{Conversion, ExchangeRate, FxError, RateSource};
 pub use journal::{
     Account, AccountCode, AccountId, AccountKind, Actor, BalancedTransaction, JournalViolation,

@@ -6,6 +6,7 @@
 //! processes by the chain-head lock, while each request keeps its own outcome.
 
 mod accounts;
+pub mod audit;
 mod error;
 pub mod lots;
 pub mod records;

@@ -50,6 +50,7 @@ conformance!(
     two_instances_appending_at_once_keep_the_chain,
     account_codes_are_unique_and_accounts_read_back,
     readiness_follows_migrations,
+    trial_balance_totals_debits_and_credits_as_of_a_moment,
 );
 
 async fn appends_get_gapless_sequences_and_a_verifiable_chain(fixture: Fixture) {
@@ -491,4 +492,80 @@ async fn account_codes_are_unique_and_accounts_read_back(fixture: Fixture) {
 async fn readiness_follows_migrations(fixture: Fixture) {
     // Proves readiness is true on a migrated database (the fixture migrates).
     assert!(fixture.store.is_ready().await.unwrap());
+}
+
+async fn trial_balance_totals_debits_and_credits_as_of_a_moment(fixture: Fixture) {
+    // Proves the trial balance lists every account's debit and credit totals per currency, that
+    // they net to zero, and that `at` includes exactly the transactions recorded up to it (to the
+    // microsecond, across whole and fractional seconds).
+    let store = &fixture.store;
+    let bank = open(store, "trial:bank", "EUR").await;
+    let pool = open(store, "trial:pool", "EUR").await;
+    let local = open(store, "trial:local", "XOF").await;
+    let residue = open(store, "trial:residue", "XOF").await;
+    let whole_second = 1_795_404_316_000_000;
+    let at = |micros: i64| Timestamp::from_unix_micros(micros).unwrap();
+    for (debit, credit, minor, micros) in [
+        (&bank, &pool, 1_000, whole_second),
+        (&pool, &bank, 300, whole_second + 500_000),
+        (&local, &residue, 655_957, whole_second + 1_000_000),
+    ] {
+        store
+            .append(support::transfer_at(debit, credit, minor, at(micros)))
+            .await
+            .unwrap();
+    }
+    let everything = store.trial_balance(None).await.unwrap();
+    let totals: Vec<(&str, &str, i64, i64)> = everything
+        .iter()
+        .map(|line| {
+            (
+                line.code.as_str(),
+                line.currency.as_str(),
+                line.debit_minor,
+                line.credit_minor,
+            )
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        vec![
+            ("trial:bank", "EUR", 1_000, -300),
+            ("trial:local", "XOF", 655_957, 0),
+            ("trial:pool", "EUR", 300, -1_000),
+            ("trial:residue", "XOF", 0, -655_957),
+        ]
+    );
+    for currency in ["EUR", "XOF"] {
+        let net: i64 = everything
+            .iter()
+            .filter(|line| line.currency == currency)
+            .map(|line| line.debit_minor + line.credit_minor)
+            .sum();
+        assert_eq!(net, 0, "{currency}");
+    }
+    let first_two = store
+        .trial_balance(Some(at(whole_second + 500_000)))
+        .await
+        .unwrap();
+    assert_eq!(first_two.len(), 2);
+    assert_eq!(
+        (first_two[0].debit_minor, first_two[0].credit_minor),
+        (1_000, -300)
+    );
+    let first_only = store
+        .trial_balance(Some(at(whole_second + 499_999)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first_only[0].debit_minor, first_only[0].credit_minor),
+        (1_000, 0)
+    );
+    assert!(
+        store
+            .trial_balance(Some(at(whole_second - 1)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -63,13 +63,23 @@ pub async fn open(store: &Store, code: &str, currency: &str) -> Account {
 
 /// A validated transaction moving `minor` from `credit` to `debit`.
 pub fn transfer(debit: &Account, credit: &Account, minor: i64) -> BalancedTransaction {
+    transfer_at(debit, credit, minor, now())
+}
+
+/// [`transfer`] recorded at another moment.
+pub fn transfer_at(
+    debit: &Account,
+    credit: &Account,
+    minor: i64,
+    recorded_at: Timestamp,
+) -> BalancedTransaction {
     let chart: HashMap<AccountId, Account> =
         [(debit.id, debit.clone()), (credit.id, credit.clone())].into();
     TransactionDraft {
         id: TransactionId::from_uuid(Uuid::new_v4()),
         kind: TransactionKind::Adjustment,
         effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-        recorded_at: now(),
+        recorded_at,
         actor: Actor::system(),
         memo: format!("move {minor}"),
         metadata: serde_json::Map::from_iter([("test".to_owned(), serde_json::json!(true))]),

@@ -1,0 +1,67 @@
+//! Reads for auditors: the trial balance (every account's debit and credit totals per currency,
+//! as of a moment). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
+
+use chrono::{DateTime, Utc};
+use ledger_core::Timestamp;
+use uuid::Uuid;
+
+use crate::{Backend, Store, StoreError, on_pool};
+
+/// One account's totals in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrialBalanceLine {
+    pub account_id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub currency: String,
+    /// Sum of the account's debit postings (positive).
+    pub debit_minor: i64,
+    /// Sum of the account's credit postings (negative).
+    pub credit_minor: i64,
+}
+
+// Both engines: BIGINT sums (PostgreSQL's SUM(bigint) is NUMERIC, hence the casts). The SQLite
+// column holds RFC 3339 UTC text of one offset (`+00:00`), whose text order is time order; the
+// bound parameter is encoded the same way by sqlx.
+macro_rules! trial_balance_query {
+    ($condition:literal) => {
+        concat!(
+            "SELECT p.account_id, a.code, a.name, a.kind, p.currency, \
+             CAST(COALESCE(SUM(CASE WHEN p.amount_minor > 0 THEN p.amount_minor ELSE 0 END), 0) AS BIGINT) AS debit_minor, \
+             CAST(COALESCE(SUM(CASE WHEN p.amount_minor < 0 THEN p.amount_minor ELSE 0 END), 0) AS BIGINT) AS credit_minor \
+             FROM journal_postings p \
+             JOIN journal_transactions t ON t.sequence = p.sequence \
+             JOIN accounts a ON a.id = p.account_id ",
+            $condition,
+            " GROUP BY p.account_id, a.code, a.name, a.kind, p.currency ORDER BY a.code, p.currency"
+        )
+    };
+}
+
+impl Store {
+    /// Every account with postings recorded up to `at` (inclusive; everything when `None`), with
+    /// its debit and credit totals per currency, ordered by account code.
+    pub async fn trial_balance(
+        &self,
+        at: Option<Timestamp>,
+    ) -> Result<Vec<TrialBalanceLine>, StoreError> {
+        let lines = match at {
+            None => on_pool!(self.backend(), pool => {
+                sqlx::query_as(trial_balance_query!(""))
+                    .fetch_all(pool)
+                    .await?
+            }),
+            Some(at) => {
+                let at: DateTime<Utc> = at.to_datetime();
+                on_pool!(self.backend(), pool => {
+                    sqlx::query_as(trial_balance_query!("WHERE t.recorded_at <= $1"))
+                        .bind(at)
+                        .fetch_all(pool)
+                        .await?
+                })
+            }
+        };
+        Ok(lines)
+    }
+}
