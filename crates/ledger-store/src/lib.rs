@@ -6,6 +6,7 @@
 //! processes by the chain-head lock, while each request keeps its own outcome.
 
 mod error;
+mod hot_rows;
 mod memo;
 pub mod records;
 pub mod registry;
