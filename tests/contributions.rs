@@ -475,7 +475,7 @@ async fn roles_and_organisations_are_enforced(server: TestServer) {
 
 async fn replays_return_the_first_response_and_conflicts_are_refused(server: TestServer) {
     // Proves the same key and body return the original status and body with nothing written, and
-    // the same key with another body is a 409.
+    // the same key with another body (valid or not) is a 409.
     let fund = fund(&server).await;
     let body = batch_body(&fund.programme, "2026-11", 100);
     let first = server
@@ -496,6 +496,24 @@ async fn replays_return_the_first_response_and_conflicts_are_refused(server: Tes
         .await;
     assert_eq!(status, 409);
     assert_eq!(problem["code"], "idempotency_conflict");
+    // A used key wins over the body's own problems: still the conflict, not a 422.
+    let (status, problem) = server
+        .post(
+            "/v1/contribution-batches",
+            &fund.union_token,
+            "same",
+            &json!({"programme_id": "nope", "period": "2026-11", "lines": []}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "idempotency_conflict");
+    // A replay answers with the first response even though the period now holds a batch.
+    assert_eq!(
+        server
+            .post("/v1/contribution-batches", &fund.union_token, "same", &body)
+            .await,
+        first
+    );
     let (_, list) = server.get("/v1/contribution-batches", &fund.admin).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(pool(&server, &fund).await.1, "150.00");

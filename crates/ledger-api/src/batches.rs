@@ -208,24 +208,22 @@ pub(crate) fn posting(account: &Account, amount: Amount) -> Posting {
     }
 }
 
-/// Submit a contribution batch for a period (contributor, for its own organisation).
-#[utoipa::path(
-    post, path = "/v1/contribution-batches", tag = "contributions",
-    request_body = CreateBatch,
-    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = BatchView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
-    security(("bearer" = []))
-)]
-async fn create_batch(
-    State(state): State<AppState>,
-    principal: Principal,
-    request: Idempotent<CreateBatch>,
-) -> Result<Response, ApiError> {
-    principal.require(&[Role::Contributor])?;
-    if let Some(replay) = request.replay(&state, &principal).await? {
-        return Ok(replay);
-    }
-    let body = &request.body;
+/// A batch that passed every check, ready to be posted.
+struct AcceptedBatch {
+    programme: Programme,
+    period: Period,
+    earmark: Option<OrganisationId>,
+    lines: Vec<ledger_core::contribution::BatchLine>,
+    totals: ledger_core::contribution::BatchTotals,
+}
+
+/// Checks a submitted batch: the caller is a registered contributor (403 otherwise), and every
+/// field problem is reported at once (422).
+async fn accept_batch(
+    state: &AppState,
+    principal: &Principal,
+    body: &CreateBatch,
+) -> Result<AcceptedBatch, ApiError> {
     let mut errors = Vec::new();
     let contributor = state.store.organisation(principal.organisation).await?;
     if contributor
@@ -333,6 +331,50 @@ async fn create_batch(
         errors.sort_by(|left, right| left.field.cmp(&right.field));
         return Err(ApiError::validation(errors));
     };
+    Ok(AcceptedBatch {
+        programme,
+        period,
+        earmark,
+        lines,
+        totals,
+    })
+}
+
+/// Submit a contribution batch for a period (contributor, for its own organisation).
+#[utoipa::path(
+    post, path = "/v1/contribution-batches", tag = "contributions",
+    request_body = CreateBatch,
+    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = BatchView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn create_batch(
+    State(state): State<AppState>,
+    principal: Principal,
+    request: Idempotent<CreateBatch>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Contributor])?;
+    // The key is not looked up before the work: what decides acceptance (the contributor, the
+    // programme, the earmark) never changes, so a request accepted once is accepted again, and the
+    // writer then finds its key and answers with the first response, writing nothing. Only a
+    // refused request looks its key up, so that a reused key still answers with the first
+    // response (or 409) rather than with this body's errors.
+    let accepted = match accept_batch(&state, &principal, &request.body).await {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            return match request.replay(&state, &principal).await? {
+                Some(replay) => Ok(replay),
+                None => Err(error),
+            };
+        }
+    };
+    let AcceptedBatch {
+        programme,
+        period,
+        earmark,
+        lines,
+        totals,
+    } = accepted;
 
     let now = Utc::now();
     let batch_id = Uuid::now_v7();
@@ -385,17 +427,10 @@ async fn create_batch(
         submitted_by: principal.subject.clone(),
         created_at: Timestamp::from_datetime(now),
     };
-    let earlier = state
+    // Read before the write, as the list derives it: batches of the period submitted before this one.
+    let supplementary = state
         .store
-        .batches(
-            &BatchFilter {
-                contributor_id: Some(principal.organisation.as_uuid()),
-                programme_id: Some(programme.id),
-                period: Some(period.to_string()),
-            },
-            None,
-            1,
-        )
+        .has_batch_in_period(principal.organisation, programme.id, &period)
         .await?;
     let view = BatchView {
         id: batch_id,
@@ -414,7 +449,7 @@ async fn create_batch(
         outstanding: totals.amount.into(),
         line_count: u32::try_from(record.lines.len()).unwrap_or(u32::MAX),
         transaction_id: transaction_id.as_uuid(),
-        supplementary: !earlier.is_empty(),
+        supplementary,
         reversal_reason: None,
         submitted_by: principal.subject.clone(),
         created_at: Timestamp::from_datetime(now).to_canonical_string(),

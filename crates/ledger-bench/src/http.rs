@@ -54,6 +54,71 @@ async fn post(
     Ok(body)
 }
 
+/// Posts a prepared JSON body and checks for `201`, without parsing the answer: the load loop
+/// measures the server, so the client does as little as a load generator would.
+async fn post_bytes(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    token: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<()> {
+    let response = client
+        .post(url.clone())
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let answer = response.bytes().await?;
+    if status.as_u16() != 201 {
+        bail!(
+            "POST {url} answered {status}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    Ok(())
+}
+
+/// A line as the client sends it.
+#[derive(serde::Serialize)]
+struct LineBody {
+    reference: String,
+    members: usize,
+    amount: String,
+    kind: &'static str,
+}
+
+/// A batch as the client sends it.
+#[derive(serde::Serialize)]
+struct BatchBody<'a> {
+    programme_id: &'a str,
+    period: &'a str,
+    lines: Vec<LineBody>,
+}
+
+/// The JSON text of a batch of `lines` solidarity lines (the same content as [`batch`]).
+fn batch_bytes(programme: &str, period: &str, lines: usize, prefix: &str) -> Result<Vec<u8>> {
+    let lines = (0..lines)
+        .map(|index| {
+            let members = 10 + index % 90;
+            LineBody {
+                reference: format!("{prefix}-{index}"),
+                members,
+                amount: format!("{members}.00"),
+                kind: "solidarity",
+            }
+        })
+        .collect();
+    Ok(serde_json::to_vec(&BatchBody {
+        programme_id: programme,
+        period,
+        lines,
+    })?)
+}
+
 fn batch(programme: &str, period: &str, lines: usize, prefix: &str) -> Value {
     let lines: Vec<Value> = (0..lines)
         .map(|index| {
@@ -168,29 +233,28 @@ pub(crate) async fn run(
         report(*backend, "baseline: GET /healthz, requests/s", &health);
         let small = load(duration, {
             let client = client.clone();
-            let url = batches_url.clone();
+            let url = reqwest::Url::parse(&batches_url)?;
             let token = union_token.clone();
             let programme = programme_id.clone();
             move |client_index, step| {
                 let client = client.clone();
                 let url = url.clone();
                 let token = token.clone();
-                let body = batch(
+                let body = batch_bytes(
                     &programme,
                     "2026-12",
                     10,
                     &format!("c{client_index}s{step}"),
                 );
                 async move {
-                    post(
+                    post_bytes(
                         &client,
                         &url,
                         &token,
                         &format!("small-{client_index}-{step}"),
-                        &body,
+                        body?,
                     )
-                    .await?;
-                    Ok(())
+                    .await
                 }
             }
         })

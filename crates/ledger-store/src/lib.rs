@@ -8,7 +8,9 @@
 mod accounts;
 pub mod audit;
 mod error;
+mod hot_rows;
 pub mod lots;
+mod memo;
 pub mod records;
 pub mod registry;
 pub mod reports;
@@ -98,6 +100,7 @@ pub struct Store {
 struct StoreInner {
     backend: Backend,
     writer: mpsc::Sender<writer::Queued>,
+    memory: memo::Memory,
 }
 
 /// The outcome of recomputing the chain and every balance.
@@ -166,12 +169,20 @@ impl Store {
         };
         let writer = writer::spawn(backend.clone());
         Ok(Store {
-            inner: Arc::new(StoreInner { backend, writer }),
+            inner: Arc::new(StoreInner {
+                backend,
+                writer,
+                memory: memo::Memory::new(),
+            }),
         })
     }
 
     pub(crate) fn backend(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    pub(crate) fn memory(&self) -> &memo::Memory {
+        &self.inner.memory
     }
 
     /// Which engine this store runs on.
@@ -309,7 +320,25 @@ impl Store {
 
     /// Queues a write and waits for its own outcome. The effect is durable when this returns `Ok`.
     pub async fn write(&self, request: WriteRequest) -> Result<WriteOutcome, StoreError> {
-        writer::submit(&self.inner.writer, request).await
+        let periods: Vec<memo::PeriodKey> = request
+            .records
+            .iter()
+            .filter_map(|record| match record {
+                records::Record::ContributionBatch(batch) => Some(memo::period_key(
+                    batch.contributor_id,
+                    batch.programme_id,
+                    &batch.period,
+                )),
+                _ => None,
+            })
+            .collect();
+        let outcome = writer::submit(&self.inner.writer, request).await?;
+        if matches!(outcome, WriteOutcome::Committed(_)) {
+            for period in periods {
+                self.memory().periods_with_batches.remember(period, ());
+            }
+        }
+        Ok(outcome)
     }
 
     /// The stored response of an idempotent request, if its key was used in this scope.

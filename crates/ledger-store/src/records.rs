@@ -231,7 +231,7 @@ fn i64_of(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} out of range")))
 }
 
-fn line_kind(kind: LineKind) -> &'static str {
+pub(crate) fn line_kind(kind: LineKind) -> &'static str {
     match kind {
         LineKind::Solidarity => "solidarity",
         LineKind::Donation => "donation",

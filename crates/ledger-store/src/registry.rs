@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme, Slug};
-use ledger_core::{Amount, Currency, OrganisationId, PeriodKind};
+use ledger_core::{Amount, Currency, OrganisationId, Period, PeriodKind};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -171,11 +171,15 @@ macro_rules! select_batch {
 }
 
 impl Store {
-    /// One organisation by id.
+    /// One organisation by id. Found organisations are remembered (they never change), so only the
+    /// first read of each reaches the database.
     pub async fn organisation(
         &self,
         id: OrganisationId,
     ) -> Result<Option<Organisation>, StoreError> {
+        if let Some(organisation) = self.memory().organisations.get(&id) {
+            return Ok(Some(organisation));
+        }
         let row: Option<OrganisationRow> = on_pool!(self.backend(), pool => {
             sqlx::query_as(concat!(
                 "SELECT id, slug, name, kind, country, currency, covered_members, registry_identifier ",
@@ -185,7 +189,13 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        row.map(Organisation::try_from).transpose()
+        let organisation = row.map(Organisation::try_from).transpose()?;
+        if let Some(organisation) = &organisation {
+            self.memory()
+                .organisations
+                .remember(organisation.id, organisation.clone());
+        }
+        Ok(organisation)
     }
 
     /// One organisation by slug.
@@ -224,8 +234,11 @@ impl Store {
         rows.into_iter().map(Organisation::try_from).collect()
     }
 
-    /// One programme by id.
+    /// One programme by id. Found programmes are remembered (they never change), as organisations.
     pub async fn programme(&self, id: Uuid) -> Result<Option<Programme>, StoreError> {
+        if let Some(programme) = self.memory().programmes.get(&id) {
+            return Ok(Some(programme));
+        }
         let row: Option<ProgrammeRow> = on_pool!(self.backend(), pool => {
             sqlx::query_as(
                 "SELECT id, name, currency, rate_per_member_minor, period_kind, allocation, conditions, \
@@ -235,7 +248,42 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        row.map(Programme::try_from).transpose()
+        let programme = row.map(Programme::try_from).transpose()?;
+        if let Some(programme) = &programme {
+            self.memory()
+                .programmes
+                .remember(programme.id, programme.clone());
+        }
+        Ok(programme)
+    }
+
+    /// True when the contributor has submitted at least one batch (reversed ones included) for the
+    /// programme and period. A `true` is remembered: batches are never deleted.
+    pub async fn has_batch_in_period(
+        &self,
+        contributor: OrganisationId,
+        programme: Uuid,
+        period: &Period,
+    ) -> Result<bool, StoreError> {
+        let key = crate::memo::period_key(contributor, programme, period);
+        if self.memory().periods_with_batches.get(&key).is_some() {
+            return Ok(true);
+        }
+        let found: bool = on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM contribution_batches \
+                 WHERE programme_id = $1 AND period = $2 AND contributor_id = $3)",
+            )
+            .bind(programme)
+            .bind(&key.2)
+            .bind(contributor.as_uuid())
+            .fetch_one(pool)
+            .await?
+        });
+        if found {
+            self.memory().periods_with_batches.remember(key, ());
+        }
+        Ok(found)
     }
 
     /// Programmes in id order after `after`.

@@ -20,6 +20,7 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::hot_rows;
 use crate::records::{Record, insert_records_postgres, insert_records_sqlite};
 use crate::{Backend, StoreError, hash_from_db, sequence_from_db, sequence_to_db};
 
@@ -29,8 +30,9 @@ const QUEUE_CAPACITY: usize = 10_000;
 /// The most requests committed in one database transaction: large enough to absorb bursts, small
 /// enough that one commit stays short and its arrays stay modest.
 const MAX_GROUP_REQUESTS: usize = 512;
-/// The most postings in one group, for the same reason.
-const MAX_GROUP_POSTINGS: usize = 100_000;
+/// The most rows (journal postings and batch lines) in one group, for the same reason: a group's
+/// rows travel as arrays of one statement. A single request above it is still written, alone.
+const MAX_GROUP_ROWS: usize = 200_000;
 
 /// One unit of work: transactions to append, an optional idempotency record and balance guards,
 /// committed together or not at all.
@@ -56,11 +58,22 @@ impl WriteRequest {
         }
     }
 
-    fn postings_count(&self) -> usize {
-        self.transactions
+    /// How many rows the request writes, as far as group size is concerned.
+    fn rows_count(&self) -> usize {
+        let postings: usize = self
+            .transactions
             .iter()
             .map(|transaction| transaction.postings().len())
-            .sum()
+            .sum();
+        let lines: usize = self
+            .records
+            .iter()
+            .map(|record| match record {
+                Record::ContributionBatch(batch) => batch.lines.len(),
+                _ => 1,
+            })
+            .sum();
+        postings + lines
     }
 }
 
@@ -169,12 +182,12 @@ async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
         postgres_connection: None,
     };
     while let Some(first) = receiver.recv().await {
-        let mut postings_count = first.request.postings_count();
+        let mut rows_count = first.request.rows_count();
         let mut group = vec![first];
-        while group.len() < MAX_GROUP_REQUESTS && postings_count < MAX_GROUP_POSTINGS {
+        while group.len() < MAX_GROUP_REQUESTS && rows_count < MAX_GROUP_ROWS {
             match receiver.try_recv() {
                 Ok(next) => {
-                    postings_count += next.request.postings_count();
+                    rows_count += next.request.rows_count();
                     group.push(next);
                 }
                 Err(_) => break,
@@ -252,10 +265,15 @@ async fn commit_group_on_postgres(
     known_head: &mut Option<(u64, ChainHash)>,
 ) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
     let guarded = requests.iter().any(|request| !request.guards.is_empty());
-    let has_records = requests.iter().any(|request| !request.records.is_empty());
+    let has_generic_records = requests.iter().any(|request| {
+        request
+            .records
+            .iter()
+            .any(|record| !hot_rows::is_hot(record))
+    });
     if let Some(head) = known_head.take().filter(|_| !guarded) {
-        let attempt = if has_records {
-            // Records are separate statements: they need a transaction around them.
+        let attempt = if has_generic_records {
+            // Records of other kinds are separate statements: they need a transaction around them.
             let mut transaction = connection.begin().await?;
             match commit_group_postgres(&mut transaction, requests, Some(head)).await {
                 Ok(Some(committed)) => transaction.commit().await.map(|()| Some(committed)),
@@ -676,7 +694,8 @@ async fn commit_group_postgres(
     };
     let plan = plan_group(head, requests, used_keys, balances);
     let (transactions, postings) = columns(&plan)?;
-    insert_records_postgres(&mut *connection, &plan.records, true).await?;
+    let (hot, generic_records) = hot_rows::split(&plan.records)?;
+    insert_records_postgres(&mut *connection, &generic_records, true).await?;
     let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
         .balances
         .iter()
@@ -698,7 +717,8 @@ async fn commit_group_postgres(
         key_times.push(entry.created_at.to_datetime());
     }
     // One statement, one round trip: the head moves only if it is where we expect, and every row of
-    // the group is written only if it did.
+    // the group is written only if it did. Foreign keys between its parts (postings and batches to
+    // the accounts opened here, lines to their batch) are checked at the end of the statement.
     let head_moved: i64 = sqlx::query_scalar(
         "WITH head AS ( \
              UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
@@ -724,6 +744,22 @@ async fn commit_group_postgres(
              INSERT INTO idempotency_records (scope, idempotency_key, request_fingerprint, response_status, \
                  response_body, created_at) \
              SELECT * FROM UNNEST($26::text[], $27::text[], $28::bytea[], $29::int[], $30::text[], $31::timestamptz[]) \
+             WHERE EXISTS (SELECT 1 FROM head) \
+         ), opened_accounts AS ( \
+             INSERT INTO accounts (id, code, name, kind, currency, owner_organisation_id, created_at) \
+             SELECT *, CURRENT_TIMESTAMP FROM UNNEST($32::uuid[], $33::text[], $34::text[], $35::text[], \
+                 $36::text[], $37::uuid[]) WHERE EXISTS (SELECT 1 FROM head) \
+             ON CONFLICT (code) DO NOTHING \
+         ), batches AS ( \
+             INSERT INTO contribution_batches (id, programme_id, contributor_id, period, earmark_beneficiary_id, \
+                 currency, members_total, amount_minor, solidarity_minor, donation_minor, line_count, \
+                 receivable_account_id, pledge_transaction_id, submitted_by, created_at) \
+             SELECT * FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::uuid[], $43::text[], \
+                 $44::bigint[], $45::bigint[], $46::bigint[], $47::bigint[], $48::int[], $49::uuid[], $50::uuid[], \
+                 $51::text[], $52::timestamptz[]) WHERE EXISTS (SELECT 1 FROM head) \
+         ), lines AS ( \
+             INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
+             SELECT * FROM UNNEST($53::uuid[], $54::int[], $55::text[], $56::bigint[], $57::bigint[], $58::text[]) \
              WHERE EXISTS (SELECT 1 FROM head) \
          ) SELECT COUNT(*) FROM head",
     )
@@ -758,13 +794,40 @@ async fn commit_group_postgres(
     .bind(&key_statuses)
     .bind(&key_bodies)
     .bind(&key_times)
+    .bind(&hot.accounts.id)
+    .bind(&hot.accounts.code)
+    .bind(&hot.accounts.name)
+    .bind(&hot.accounts.kind)
+    .bind(&hot.accounts.currency)
+    .bind(&hot.accounts.owner_organisation_id)
+    .bind(&hot.batches.id)
+    .bind(&hot.batches.programme_id)
+    .bind(&hot.batches.contributor_id)
+    .bind(&hot.batches.period)
+    .bind(&hot.batches.earmark_beneficiary_id)
+    .bind(&hot.batches.currency)
+    .bind(&hot.batches.members_total)
+    .bind(&hot.batches.amount_minor)
+    .bind(&hot.batches.solidarity_minor)
+    .bind(&hot.batches.donation_minor)
+    .bind(&hot.batches.line_count)
+    .bind(&hot.batches.receivable_account_id)
+    .bind(&hot.batches.pledge_transaction_id)
+    .bind(&hot.batches.submitted_by)
+    .bind(&hot.batches.created_at)
+    .bind(&hot.lines.batch_id)
+    .bind(&hot.lines.line_index)
+    .bind(&hot.lines.reference)
+    .bind(&hot.lines.members)
+    .bind(&hot.lines.amount_minor)
+    .bind(&hot.lines.kind)
     .fetch_one(&mut *connection)
     .await
     .map(|updated: i64| 1 - updated)?;
     if head_moved != 0 {
         return Ok(None);
     }
-    insert_records_postgres(&mut *connection, &plan.records, false).await?;
+    insert_records_postgres(&mut *connection, &generic_records, false).await?;
     Ok(Some((plan.outcomes, plan.head)))
 }
 

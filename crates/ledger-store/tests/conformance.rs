@@ -51,6 +51,7 @@ conformance!(
     account_codes_are_unique_and_accounts_read_back,
     readiness_follows_migrations,
     trial_balance_totals_debits_and_credits_as_of_a_moment,
+    records_commit_with_their_group_and_a_refused_one_writes_nothing,
 );
 
 async fn appends_get_gapless_sequences_and_a_verifiable_chain(fixture: Fixture) {
@@ -568,4 +569,228 @@ async fn trial_balance_totals_debits_and_credits_as_of_a_moment(fixture: Fixture
             .unwrap()
             .is_empty()
     );
+}
+
+/// A pledge of `lines` one-euro solidarity lines by `contributor` to `programme`, with the
+/// records the API writes beside it (the batch's receivable account, the batch and its lines).
+fn pledge(
+    contributor: ledger_core::OrganisationId,
+    programme: uuid::Uuid,
+    period: &ledger_core::Period,
+    lines: usize,
+    key: &str,
+) -> (uuid::Uuid, WriteRequest) {
+    use ledger_core::contribution::{BatchLine, LineKind};
+    use ledger_core::{Actor, Amount, Currency, Posting, TransactionDraft, TransactionId, chart};
+    use ledger_store::records::{ContributionBatchRecord, Record};
+    let currency = Currency::eur();
+    let batch_id = uuid::Uuid::now_v7();
+    let receivable = chart::batch_receivable(batch_id, contributor, currency);
+    let pledged = chart::programme_pledged(programme, currency);
+    let amount = Amount::from_minor(100 * lines as i64, currency).unwrap();
+    let transaction_id = TransactionId::from_uuid(uuid::Uuid::now_v7());
+    let transaction = TransactionDraft {
+        id: transaction_id,
+        kind: ledger_core::TransactionKind::Pledge,
+        effective_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        recorded_at: support::now(),
+        actor: Actor::system(),
+        memo: format!("pledge {key}"),
+        metadata: serde_json::Map::new(),
+        postings: vec![
+            Posting {
+                account_id: receivable.id,
+                amount,
+            },
+            Posting {
+                account_id: pledged.id,
+                amount: amount.negated(),
+            },
+        ],
+    }
+    .validate(&[(receivable.id, receivable.clone()), (pledged.id, pledged)].into())
+    .unwrap();
+    let batch = ContributionBatchRecord {
+        id: batch_id,
+        programme_id: programme,
+        contributor_id: contributor,
+        period: *period,
+        earmark_beneficiary_id: None,
+        currency: "EUR".into(),
+        members_total: lines as u64,
+        amount_minor: amount.minor(),
+        solidarity_minor: amount.minor(),
+        donation_minor: 0,
+        lines: (0..lines)
+            .map(|index| BatchLine {
+                reference: format!("{key}-section-{index}"),
+                members: 1,
+                amount: Amount::from_minor(100, currency).unwrap(),
+                kind: LineKind::Solidarity,
+            })
+            .collect(),
+        receivable_account_id: receivable.id,
+        pledge_transaction_id: transaction_id,
+        submitted_by: "treasurer".into(),
+        created_at: support::now(),
+    };
+    let mut request = keyed(transaction, key, 7);
+    request.records = vec![
+        Record::Account(receivable),
+        Record::ContributionBatch(Box::new(batch)),
+    ];
+    (batch_id, request)
+}
+
+async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixture: Fixture) {
+    // Proves registry rows, accounts, batches and lines are written with their request whether
+    // requests arrive alone or grouped; a request whose batch breaks a foreign key (an unknown
+    // programme) fails alone and leaves no batch, line, account or journal row; and a period is
+    // known to hold batches once one is written.
+    use ledger_core::organisation::{
+        AllocationPolicy, Organisation, OrganisationKind, Programme, Slug,
+    };
+    use ledger_core::{Amount, Currency, OrganisationId, Period, PeriodKind, chart};
+    use ledger_store::records::Record;
+    use ledger_store::registry::BatchFilter;
+    let store = &fixture.store;
+    let currency = Currency::eur();
+    let union = Organisation {
+        id: OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+        slug: Slug::parse("union").unwrap(),
+        name: "A union".into(),
+        kind: OrganisationKind::Contributor,
+        country: "FR".into(),
+        currency,
+        covered_members: Some(10),
+        registry_identifier: None,
+    };
+    let programme = Programme {
+        id: uuid::Uuid::now_v7(),
+        name: "Programme".into(),
+        currency,
+        rate_per_member: Amount::from_minor(100, currency).unwrap(),
+        period: PeriodKind::Month,
+        allocation: AllocationPolicy::ProRataCoveredMembers,
+        conditions: vec![],
+        minimum_transfer: Amount::zero(currency),
+        admin_cost_cap_percent: "10".parse().unwrap(),
+    };
+    // Generic rows (organisation, programme) and hot ones (accounts) in one request.
+    let registry = WriteRequest {
+        records: vec![
+            Record::Organisation(union.clone()),
+            Record::Programme(programme.clone()),
+            Record::Account(chart::fund_bank(currency)),
+            Record::Account(chart::programme_pledged(programme.id, currency)),
+        ],
+        ..WriteRequest::default()
+    };
+    assert!(matches!(
+        store.write(registry).await.unwrap(),
+        WriteOutcome::Committed(_)
+    ));
+    assert_eq!(
+        store.organisation(union.id).await.unwrap(),
+        Some(union.clone())
+    );
+    assert_eq!(
+        store.programme(programme.id).await.unwrap(),
+        Some(programme.clone())
+    );
+    let period = Period::parse("2026-11", PeriodKind::Month).unwrap();
+    assert!(
+        !store
+            .has_batch_in_period(union.id, programme.id, &period)
+            .await
+            .unwrap()
+    );
+
+    // One alone, then several at once (grouped by the writer), one of them refused.
+    let (first, request) = pledge(union.id, programme.id, &period, 3, "first");
+    assert!(matches!(
+        store.write(request).await.unwrap(),
+        WriteOutcome::Committed(_)
+    ));
+    let mut writes = Vec::new();
+    let mut accepted = vec![first];
+    for index in 0..6 {
+        let (id, request) = pledge(
+            union.id,
+            programme.id,
+            &period,
+            2 + index,
+            &format!("b{index}"),
+        );
+        accepted.push(id);
+        writes.push(store.write(request));
+    }
+    let (refused, refused_request) = pledge(
+        union.id,
+        uuid::Uuid::now_v7(),
+        &period,
+        4,
+        "unknown-programme",
+    );
+    writes.insert(3, store.write(refused_request));
+    let outcomes = futures::future::join_all(writes).await;
+    assert_eq!(
+        outcomes.iter().filter(|outcome| outcome.is_err()).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes[3].is_err(), "{outcomes:?}");
+
+    let listed = store
+        .batches(
+            &BatchFilter {
+                contributor_id: Some(union.id.as_uuid()),
+                ..BatchFilter::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    let listed_ids: HashSet<uuid::Uuid> = listed.iter().map(|batch| batch.id).collect();
+    assert_eq!(listed_ids, accepted.iter().copied().collect());
+    for batch in &listed {
+        let lines = store.batch_lines(batch.id).await.unwrap();
+        assert_eq!(lines.len(), usize::try_from(batch.line_count).unwrap());
+        assert_eq!(
+            lines.iter().map(|line| line.amount_minor).sum::<i64>(),
+            batch.amount_minor
+        );
+        assert_eq!(batch.outstanding_minor, batch.amount_minor);
+        assert_eq!(
+            lines.iter().map(|line| line.line_index).collect::<Vec<_>>(),
+            (0..batch.line_count).collect::<Vec<_>>()
+        );
+    }
+    assert!(store.batch(refused).await.unwrap().is_none());
+    assert!(store.batch_lines(refused).await.unwrap().is_empty());
+    let refused_receivable = chart::batch_receivable(refused, union.id, currency);
+    assert!(
+        store
+            .account(refused_receivable.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .idempotency_record("org-a", "unknown-programme")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .has_batch_in_period(union.id, programme.id, &period)
+            .await
+            .unwrap()
+    );
+    let report = store.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.transactions_count, 7);
 }
