@@ -172,7 +172,8 @@ pub(crate) async fn submit(
 struct Writer {
     backend: Backend,
     known_head: Option<(u64, ChainHash)>,
-    postgres_connection: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    /// Detached from the pool, so closing the pool never waits for the writer to give it back.
+    postgres_connection: Option<PgConnection>,
 }
 
 async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
@@ -245,7 +246,7 @@ impl Writer {
                 // The writer keeps one connection: acquiring from the pool costs a round trip.
                 let mut connection = match self.postgres_connection.take() {
                     Some(connection) => connection,
-                    None => pool.acquire().await?,
+                    None => pool.acquire().await?.detach(),
                 };
                 let result =
                     commit_group_on_postgres(&mut connection, requests, &mut self.known_head).await;

@@ -52,7 +52,24 @@ conformance!(
     readiness_follows_migrations,
     trial_balance_totals_debits_and_credits_as_of_a_moment,
     records_commit_with_their_group_and_a_refused_one_writes_nothing,
+    closing_after_writes_returns_and_the_data_stays,
 );
+
+async fn closing_after_writes_returns_and_the_data_stays(fixture: Fixture) {
+    // Proves a store that has written can be closed (graceful shutdown does not hang on the
+    // writer's own connection) and what it wrote is there for the next store.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    store.append(transfer(&cash, &pool, 100)).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), store.close())
+        .await
+        .expect("close returned");
+    let reopened = Store::connect(&fixture.url, StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(reopened.chain_head().await.unwrap().0, 1);
+}
 
 async fn appends_get_gapless_sequences_and_a_verifiable_chain(fixture: Fixture) {
     // Proves appends are numbered 1, 2, 3, chained from genesis, and verify end to end.
