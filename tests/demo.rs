@@ -1,7 +1,9 @@
 //! End-to-end tests of `solidarity-ledger demo` on SQLite and PostgreSQL: it fills an empty database
 //! with a year of the fund through the API's own code, prints where each contributor's euros are
 //! (including a share held for a failing condition and money in transit), leaves a journal that
-//! verifies, and refuses a database that is not empty.
+//! verifies, and refuses a database that is not empty. Issue 7's "done when": the demo, exported
+//! and verified offline by both verifiers, agrees on the final hash, and one edited posting amount
+//! is reported by both at its sequence.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -75,4 +77,80 @@ async fn the_demo_on_postgres() {
     tokio::task::spawn_blocking(move || demo_fills_verifies_and_refuses_a_second_run(Some(&url)))
         .await
         .unwrap();
+}
+
+fn final_hash(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("final hash: "))
+        .unwrap_or_else(|| {
+            panic!(
+                "no final hash in {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        })
+        .to_owned()
+}
+
+fn python_verify(file: &std::path::Path) -> Output {
+    Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py"))
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_demo_exports_and_both_verifiers_agree_and_catch_an_edited_amount() {
+    // Proves issue 7's walk-through: demo, export, verify --file in Rust and Python agree on the
+    // final hash; changing one posting's amount in the file makes both name that sequence.
+    let directory = tempfile::tempdir().unwrap();
+    assert!(ledger(&["demo"], directory.path(), None).status.success());
+    let file = directory.path().join("books.jsonl");
+    let export = ledger(
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        directory.path(),
+        None,
+    );
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let rust = Command::new(BINARY)
+        .args(["verify", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let python = python_verify(&file);
+    assert!(rust.status.success() && python.status.success());
+    assert_eq!(final_hash(&rust), final_hash(&python));
+
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut record: serde_json::Value = serde_json::from_str(&lines[9]).unwrap();
+    assert_eq!(record["sequence"], 10);
+    let amount = record["postings"][0]["amount_minor"].as_i64().unwrap();
+    record["postings"][0]["amount_minor"] = (amount + 1).into();
+    lines[9] = serde_json::to_string(&record).unwrap();
+    let edited = directory.path().join("edited.jsonl");
+    std::fs::write(&edited, lines.join("\n") + "\n").unwrap();
+    let rust = Command::new(BINARY)
+        .args(["verify", "--file"])
+        .arg(&edited)
+        .output()
+        .unwrap();
+    let python = python_verify(&edited);
+    for output in [&rust, &python] {
+        assert_eq!(output.status.code(), Some(1));
+        let said = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("sequence 10"), "{said}");
+    }
 }

@@ -1030,6 +1030,48 @@ async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestSer
         expected_for_burkina > 0 && top_ups > 0,
         "{expected_for_burkina} {top_ups}"
     );
+    // Tracing agrees with the books: the union's euros in the pool and held for MESP are exactly
+    // those accounts' balances, and every euro it sent is in one place.
+    let (status, traced) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.csq),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{traced}");
+    let minor = |value: &Value| -> i64 {
+        value["amount"]
+            .as_str()
+            .unwrap()
+            .replace('.', "")
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        minor(&traced["in_pool"]),
+        credit(&ledger, chart::programme_pool(programme, eur)).await
+    );
+    assert_eq!(
+        minor(&traced["held"]),
+        credit(
+            &ledger,
+            chart::programme_held(programme, organisation(&fund.mesp), eur)
+        )
+        .await
+    );
+    let parts: i64 = [
+        "in_pool",
+        "earmarked",
+        "held",
+        "in_transit",
+        "with_beneficiaries",
+        "redistributed",
+        "refunded",
+    ]
+    .iter()
+    .map(|field| minor(&traced[*field]))
+    .sum();
+    assert_eq!(parts, minor(&traced["received_total"]));
     let report = ledger.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     ledger.close().await;
