@@ -14,7 +14,8 @@ use crate::{Backend, Measurement, baseline_inserts, postgres_database};
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 const CLIENTS: usize = 8;
 
-fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
+/// A bench token, valid for two hours (the transfer-run bench's fill takes minutes).
+pub(crate) fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
@@ -24,7 +25,7 @@ fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
             sub: "bench".into(),
             org: organisation.into(),
             role,
-            exp: now + 3600,
+            exp: now + 7200,
             iat: Some(now),
             iss: None,
             aud: None,
@@ -32,7 +33,8 @@ fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
     )?)
 }
 
-async fn post(
+/// POSTs with a token and an idempotency key; any 2xx answer is parsed and returned.
+pub(crate) async fn post(
     client: &reqwest::Client,
     url: &str,
     token: &str,
@@ -48,7 +50,7 @@ async fn post(
         .await?;
     let status = response.status();
     let body: Value = response.json().await?;
-    if status.as_u16() != 201 {
+    if !status.is_success() {
         bail!("POST {url} answered {status}: {body}");
     }
     Ok(body)

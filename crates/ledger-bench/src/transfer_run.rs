@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
-use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
+use ledger_api::auth::{Role, TokenVerifier};
 use ledger_api::{ApiConfig, Application, ServeConfig};
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::{
@@ -16,9 +16,10 @@ use ledger_core::{
 };
 use ledger_store::records::{BatchReceiptRecord, ContributionBatchRecord, Record};
 use ledger_store::{Store, StoreOptions, WriteRequest};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
+use crate::http::{post, token};
 use crate::{Backend, baseline_inserts, postgres_database};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
@@ -30,46 +31,6 @@ const CDF_EVERY: usize = 10;
 const TRACING_CALLS: usize = 20;
 /// Every n-th beneficiary has not shown public co-financing: its share is held.
 const INELIGIBLE_EVERY: usize = 5;
-
-fn token(secret: &[u8], organisation: &str, role: Role) -> Result<String> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
-    Ok(mint_hs256(
-        secret,
-        &Claims {
-            sub: "bench".into(),
-            org: organisation.into(),
-            role,
-            exp: now + 7200,
-            iat: Some(now),
-            iss: None,
-            aud: None,
-        },
-    )?)
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    key: &str,
-    body: &Value,
-) -> Result<Value> {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .header("idempotency-key", key)
-        .json(body)
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    if !status.is_success() {
-        bail!("POST {url} answered {status}: {body}");
-    }
-    Ok(body)
-}
 
 fn balanced(draft: TransactionDraft, accounts: &[&Account]) -> Result<BalancedTransaction> {
     let chart = accounts
