@@ -608,6 +608,16 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
         )
         .await;
     assert_eq!(status, 201, "{executed}");
+    // Read tracing part-way (the store follows the journal from here on, applying only what is new):
+    // everything sent is in transit or held, nothing is left in the pool.
+    let (_, midway) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}?period=2026-09", fund.csq),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(money(&midway["in_transit"]), ("8000.00", "EUR"), "{midway}");
+    assert_eq!(money(&midway["held"]), ("4000.00", "EUR"));
     let burkina_transfer = executed["transfers"]
         .as_array()
         .unwrap()

@@ -2,7 +2,7 @@
 //! transit, received by each beneficiary (EUR and local), redistributed by purpose — and which
 //! contributors funded a beneficiary, for which periods. Lots are followed first in, first out
 //! (`docs/tracing.md`); the totals reconcile with the contributor's receipts to the cent, which is
-//! checked on every answer.
+//! checked on every answer. The store keeps the lot book and applies only what is new per read.
 
 use std::collections::BTreeMap;
 
@@ -129,18 +129,22 @@ async fn trace_contributor(
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
-    let (book, reasons) = state.store.lot_book().await?;
-    let places = book.of_contributor(contributor.id, query.period.as_deref());
-    let received_total: i64 = book
-        .lots_of(contributor.id)
-        .filter(|lot| {
-            query
-                .period
-                .as_deref()
-                .is_none_or(|period| lot.period == period)
+    let period = query.period.as_deref();
+    let (places, received_total, reasons) = state
+        .store
+        .with_lot_book(|book, reasons| {
+            let received_total: i64 = book
+                .lots_of(contributor.id)
+                .filter(|lot| period.is_none_or(|period| lot.period == period))
+                .map(|lot| lot.amount_minor)
+                .sum();
+            (
+                book.of_contributor(contributor.id, period),
+                received_total,
+                reasons.clone(),
+            )
         })
-        .map(|lot| lot.amount_minor)
-        .sum();
+        .await?;
     let mut totals = [0_i64; 7];
     let mut shares: BTreeMap<OrganisationId, ShareSums> = BTreeMap::new();
     for (place, holding) in &places {
@@ -271,11 +275,14 @@ async fn trace_beneficiary(
     Path(id): Path<String>,
 ) -> Result<AppJson<BeneficiaryTracingView>, ApiError> {
     let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
-    let (book, _) = state.store.lot_book().await?;
+    let funding = state
+        .store
+        .with_lot_book(|book, _| book.of_beneficiary(beneficiary.id))
+        .await?;
     let mut total = 0_i64;
     let mut funders = Vec::new();
     let mut names: BTreeMap<OrganisationId, String> = BTreeMap::new();
-    for ((contributor, period, place), holding) in book.of_beneficiary(beneficiary.id) {
+    for ((contributor, period, place), holding) in funding {
         if let std::collections::btree_map::Entry::Vacant(entry) = names.entry(contributor) {
             let name = state
                 .store

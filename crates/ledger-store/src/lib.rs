@@ -101,6 +101,8 @@ struct StoreInner {
     backend: Backend,
     writer: mpsc::Sender<writer::Queued>,
     memory: memo::Memory,
+    /// The FIFO lot book, followed incrementally (see [`lots`]).
+    lot_ledger: tokio::sync::Mutex<lots::LotLedger>,
 }
 
 /// The outcome of recomputing the chain and every balance.
@@ -173,12 +175,17 @@ impl Store {
                 backend,
                 writer,
                 memory: memo::Memory::new(),
+                lot_ledger: tokio::sync::Mutex::new(lots::LotLedger::default()),
             }),
         })
     }
 
     pub(crate) fn backend(&self) -> &Backend {
         &self.inner.backend
+    }
+
+    pub(crate) fn lot_ledger(&self) -> &tokio::sync::Mutex<lots::LotLedger> {
+        &self.inner.lot_ledger
     }
 
     pub(crate) fn memory(&self) -> &memo::Memory {

@@ -1,7 +1,8 @@
-//! Rebuilds the FIFO lot book ([`ledger_core::lots`]) from the ledger: every bank receipt is a lot,
-//! and the journal's movements of the pool, earmarked funds, holds, transfers in transit and the
-//! beneficiaries' advances move its pieces, in chain order. Only those movements are read (not the
-//! receipts' postings), so the work is one pass over the lots plus the allocations.
+//! The FIFO lot book ([`ledger_core::lots`]) kept up to date from the ledger: every bank receipt is
+//! a lot, and the journal's movements of the pool, earmarked funds, holds, transfers in transit and
+//! the beneficiaries' advances move its pieces, in chain order. Each store keeps the book in memory
+//! and, on each read, applies only what was committed since (by chain sequence), so a read costs
+//! the new events, not the whole history; several instances each follow the same journal.
 
 use std::collections::HashMap;
 
@@ -126,37 +127,72 @@ impl Store {
         }))
     }
 
-    /// The lot book as the ledger stands, with why each held beneficiary was last held.
-    pub async fn lot_book(&self) -> Result<(LotBook, HoldReasons), StoreError> {
+    /// Runs `read` on the lot book as the ledger stands now (with why each held beneficiary was last
+    /// held), after applying what was committed since the last read.
+    pub async fn with_lot_book<T>(
+        &self,
+        read: impl FnOnce(&LotBook, &HoldReasons) -> T,
+    ) -> Result<T, StoreError> {
+        let mut ledger = self.lot_ledger().lock().await;
+        let (head, _) = self.chain_head().await?;
+        let head = crate::sequence_to_db(head)?;
+        if head > ledger.through_sequence
+            && let Err(error) = self.catch_up(&mut ledger, head).await
+        {
+            // A half-applied book must not be read again: start over on the next read.
+            *ledger = LotLedger::default();
+            return Err(error);
+        }
+        Ok(read(&ledger.book, &ledger.reasons))
+    }
+
+    /// Applies receipts and movements with a sequence in `(through_sequence, head]`.
+    async fn catch_up(&self, ledger: &mut LotLedger, head: i64) -> Result<(), StoreError> {
+        let after = ledger.through_sequence;
         let (lots, movements, transfers): (Vec<LotRow>, Vec<MovementRow>, Vec<TransferRateRow>) = on_pool!(self.backend(), pool => {
             let lots = sqlx::query_as(
                 "SELECT r.id, r.amount_minor, b.contributor_id, b.programme_id, b.id AS batch_id, b.period, \
                  b.earmark_beneficiary_id, j.sequence FROM batch_receipts r \
                  JOIN contribution_batches b ON b.id = r.batch_id \
-                 JOIN journal_transactions j ON j.transaction_id = r.transaction_id ORDER BY j.sequence",
+                 JOIN journal_transactions j ON j.transaction_id = r.transaction_id \
+                 WHERE j.sequence > $1 AND j.sequence <= $2 ORDER BY j.sequence",
             )
+            .bind(after)
+            .bind(head)
             .fetch_all(pool)
             .await?;
             let movements = sqlx::query_as(
                 "SELECT p.sequence, t.kind, t.metadata, a.code, p.amount_minor FROM journal_postings p \
                  JOIN journal_transactions t ON t.sequence = p.sequence JOIN accounts a ON a.id = p.account_id \
-                 WHERE t.kind IN ('allocation', 'transfer', 'adjustment', 'reversal', 'settlement', 'redistribution') \
+                 WHERE p.sequence > $1 AND p.sequence <= $2 \
+                 AND t.kind IN ('allocation', 'transfer', 'adjustment', 'reversal', 'settlement', 'redistribution') \
                  ORDER BY p.sequence, p.posting_index",
             )
+            .bind(after)
+            .bind(head)
             .fetch_all(pool)
             .await?;
             let transfers = sqlx::query_as(
-                "SELECT id, beneficiary_id, rate, local_currency FROM transfers",
+                "SELECT t.id, t.beneficiary_id, t.rate, t.local_currency FROM transfers t \
+                 JOIN journal_transactions j ON j.transaction_id = t.transaction_id \
+                 WHERE j.sequence > $1 AND j.sequence <= $2",
             )
+            .bind(after)
+            .bind(head)
             .fetch_all(pool)
             .await?;
             (lots, movements, transfers)
         });
-        let transfers: HashMap<Uuid, TransferRateRow> =
-            transfers.into_iter().map(|row| (row.id, row)).collect();
-        let mut lots_of_batch: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-        let mut book = LotBook::new();
-        let mut reasons = HoldReasons::new();
+        ledger
+            .transfers
+            .extend(transfers.into_iter().map(|row| (row.id, row)));
+        let LotLedger {
+            book,
+            reasons,
+            lots_of_batch,
+            transfers,
+            through_sequence,
+        } = ledger;
         let mut lots = lots.into_iter().peekable();
         let mut index = 0;
         while index < movements.len() {
@@ -167,22 +203,34 @@ impl Store {
                 .map_or(movements.len(), |offset| index + offset);
             // Every receipt recorded before this movement has entered its place.
             while let Some(lot) = lots.next_if(|lot| lot.sequence < sequence) {
-                receive(&mut book, &mut lots_of_batch, lot);
+                receive(book, lots_of_batch, lot);
             }
             apply(
-                &mut book,
-                &mut reasons,
+                book,
+                reasons,
                 &movements[index..end],
-                &transfers,
-                &lots_of_batch,
+                transfers,
+                lots_of_batch,
             )?;
             index = end;
         }
         for lot in lots {
-            receive(&mut book, &mut lots_of_batch, lot);
+            receive(book, lots_of_batch, lot);
         }
-        Ok((book, reasons))
+        *through_sequence = head;
+        Ok(())
     }
+}
+
+/// A store's lot book and what it needs to keep following the journal.
+#[derive(Debug, Default)]
+pub struct LotLedger {
+    book: LotBook,
+    reasons: HoldReasons,
+    lots_of_batch: HashMap<Uuid, Vec<Uuid>>,
+    transfers: HashMap<Uuid, TransferRateRow>,
+    /// The last chain sequence applied.
+    through_sequence: i64,
 }
 
 fn receive(book: &mut LotBook, lots_of_batch: &mut HashMap<Uuid, Vec<Uuid>>, row: LotRow) {
