@@ -659,6 +659,17 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
 
     // One call answers the union's question.
     let union = token(&fund.csq, Role::Contributor);
+    // A late section's batch, pledged and not yet received, is shown as pledged, not as a lot.
+    let (status, _) = server
+        .post(
+            "/v1/contribution-batches",
+            &union,
+            "late-section",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "lines": [
+                {"reference": "late-section", "members": 100, "amount": "100.00", "kind": "solidarity"}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
     let (status, traced) = server
         .get(
             &format!("/v1/tracing/contributors/{}?period=2026-09", fund.csq),
@@ -672,7 +683,7 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
     assert_eq!(money(&traced["redistributed"]), ("3201.42", "EUR"));
     assert_eq!(money(&traced["with_beneficiaries"]), ("2798.58", "EUR"));
     assert_eq!(money(&traced["in_pool"]), ("0.00", "EUR"));
-    assert_eq!(money(&traced["pledged_outstanding"]), ("0.00", "EUR"));
+    assert_eq!(money(&traced["pledged_outstanding"]), ("100.00", "EUR"));
     let minor = |value: &Value| -> i64 {
         value["amount"]
             .as_str()

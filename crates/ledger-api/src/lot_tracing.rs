@@ -130,9 +130,10 @@ async fn trace_contributor(
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
     let period = query.period.as_deref();
-    let (places, received_total, reasons) = state
+    let (places, received_total, reasons, pledged_outstanding) = state
         .store
-        .with_lot_book(|book, reasons| {
+        .with_lot_book(|view| {
+            let book = view.book;
             let received_total: i64 = book
                 .lots_of(contributor.id)
                 .filter(|lot| period.is_none_or(|period| lot.period == period))
@@ -141,7 +142,8 @@ async fn trace_contributor(
             (
                 book.of_contributor(contributor.id, period),
                 received_total,
-                reasons.clone(),
+                view.reasons.clone(),
+                view.pledged_outstanding(contributor.id, period),
             )
         })
         .await?;
@@ -219,10 +221,6 @@ async fn trace_contributor(
                 .collect(),
         });
     }
-    let pledged_outstanding = state
-        .store
-        .pledged_outstanding(contributor.id.as_uuid(), query.period.as_deref())
-        .await?;
     Ok(AppJson(ContributorTracingView {
         contributor_id: contributor.id.as_uuid(),
         period: query.period.clone(),
@@ -277,7 +275,7 @@ async fn trace_beneficiary(
     let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
     let funding = state
         .store
-        .with_lot_book(|book, _| book.of_beneficiary(beneficiary.id))
+        .with_lot_book(|view| view.book.of_beneficiary(beneficiary.id))
         .await?;
     let mut total = 0_i64;
     let mut funders = Vec::new();

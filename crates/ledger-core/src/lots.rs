@@ -301,10 +301,16 @@ impl LotBook {
             lot.contributor == contributor && period.is_none_or(|period| lot.period == period)
         };
         for (place, queue) in &self.places {
+            // Summed per place first: one map insertion per place, not per piece.
+            let mut holding = Holding::default();
+            let mut any = false;
             for piece in queue.iter().filter(|piece| counts(&self.lots[piece.lot])) {
-                let entry = places.entry(*place).or_default();
-                entry.eur_minor += piece.eur_minor;
-                entry.local_minor += piece.local_minor;
+                holding.eur_minor += piece.eur_minor;
+                holding.local_minor += piece.local_minor;
+                any = true;
+            }
+            if any {
+                places.insert(*place, holding);
             }
         }
         places

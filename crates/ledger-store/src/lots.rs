@@ -108,30 +108,11 @@ fn follow(result: Result<(), LotError>) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// What a contributor's batches (all, or one period's) still owe: the sum of their receivables.
-    pub async fn pledged_outstanding(
-        &self,
-        contributor: Uuid,
-        period: Option<&str>,
-    ) -> Result<i64, StoreError> {
-        Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(a.balance_minor), 0) AS BIGINT) FROM contribution_batches b \
-                 JOIN account_balances a ON a.account_id = b.receivable_account_id \
-                 WHERE b.contributor_id = $1 AND ($2 IS NULL OR b.period = $2)",
-            )
-            .bind(contributor)
-            .bind(period)
-            .fetch_one(pool)
-            .await?
-        }))
-    }
-
     /// Runs `read` on the lot book as the ledger stands now (with why each held beneficiary was last
     /// held), after applying what was committed since the last read.
     pub async fn with_lot_book<T>(
         &self,
-        read: impl FnOnce(&LotBook, &HoldReasons) -> T,
+        read: impl FnOnce(LotView<'_>) -> T,
     ) -> Result<T, StoreError> {
         let mut ledger = self.lot_ledger().lock().await;
         let (head, _) = self.chain_head().await?;
@@ -143,13 +124,27 @@ impl Store {
             *ledger = LotLedger::default();
             return Err(error);
         }
-        Ok(read(&ledger.book, &ledger.reasons))
+        Ok(read(LotView {
+            book: &ledger.book,
+            reasons: &ledger.reasons,
+            pledged: &ledger.pledged,
+        }))
     }
 
     /// Applies receipts and movements with a sequence in `(through_sequence, head]`.
     async fn catch_up(&self, ledger: &mut LotLedger, head: i64) -> Result<(), StoreError> {
         let after = ledger.through_sequence;
-        let (lots, movements, transfers): (Vec<LotRow>, Vec<MovementRow>, Vec<TransferRateRow>) = on_pool!(self.backend(), pool => {
+        let (lots, movements, transfers, owed): NewEvents = on_pool!(self.backend(), pool => {
+            // What each contributor's batches still owe moves with the postings on their receivables.
+            let owed = sqlx::query_as(
+                "SELECT b.contributor_id, b.period, CAST(SUM(p.amount_minor) AS BIGINT) FROM journal_postings p \
+                 JOIN contribution_batches b ON b.receivable_account_id = p.account_id \
+                 WHERE p.sequence > $1 AND p.sequence <= $2 GROUP BY b.contributor_id, b.period",
+            )
+            .bind(after)
+            .bind(head)
+            .fetch_all(pool)
+            .await?;
             let lots = sqlx::query_as(
                 "SELECT r.id, r.amount_minor, b.contributor_id, b.programme_id, b.id AS batch_id, b.period, \
                  b.earmark_beneficiary_id, j.sequence FROM batch_receipts r \
@@ -181,8 +176,14 @@ impl Store {
             .bind(head)
             .fetch_all(pool)
             .await?;
-            (lots, movements, transfers)
+            (lots, movements, transfers, owed)
         });
+        for (contributor, period, minor) in owed {
+            *ledger
+                .pledged
+                .entry((OrganisationId::from_uuid(contributor), period))
+                .or_default() += minor;
+        }
         ledger
             .transfers
             .extend(transfers.into_iter().map(|row| (row.id, row)));
@@ -192,6 +193,7 @@ impl Store {
             lots_of_batch,
             transfers,
             through_sequence,
+            ..
         } = ledger;
         let mut lots = lots.into_iter().peekable();
         let mut index = 0;
@@ -222,6 +224,15 @@ impl Store {
     }
 }
 
+/// What one catch-up reads: receipts, movements, new transfers, and what batches still owe
+/// (contributor, period, change in minor units).
+type NewEvents = (
+    Vec<LotRow>,
+    Vec<MovementRow>,
+    Vec<TransferRateRow>,
+    Vec<(Uuid, String, i64)>,
+);
+
 /// A store's lot book and what it needs to keep following the journal.
 #[derive(Debug, Default)]
 pub struct LotLedger {
@@ -229,8 +240,31 @@ pub struct LotLedger {
     reasons: HoldReasons,
     lots_of_batch: HashMap<Uuid, Vec<Uuid>>,
     transfers: HashMap<Uuid, TransferRateRow>,
+    /// What each contributor's batches of each period still owe (their receivables), minor units.
+    pledged: HashMap<(OrganisationId, String), i64>,
     /// The last chain sequence applied.
     through_sequence: i64,
+}
+
+/// What tracing reads: the lot book, why shares were held, and what is still pledged.
+#[derive(Debug, Clone, Copy)]
+pub struct LotView<'a> {
+    pub book: &'a LotBook,
+    pub reasons: &'a HoldReasons,
+    pledged: &'a HashMap<(OrganisationId, String), i64>,
+}
+
+impl LotView<'_> {
+    /// What a contributor's batches (all, or one period's) still owe.
+    pub fn pledged_outstanding(&self, contributor: OrganisationId, period: Option<&str>) -> i64 {
+        self.pledged
+            .iter()
+            .filter(|((owner, owed_period), _)| {
+                *owner == contributor && period.is_none_or(|period| owed_period == period)
+            })
+            .map(|(_, minor)| minor)
+            .sum()
+    }
 }
 
 fn receive(book: &mut LotBook, lots_of_batch: &mut HashMap<Uuid, Vec<Uuid>>, row: LotRow) {
