@@ -135,11 +135,20 @@ impl Store {
     async fn catch_up(&self, ledger: &mut LotLedger, head: i64) -> Result<(), StoreError> {
         let after = ledger.through_sequence;
         let (lots, movements, transfers, owed): NewEvents = on_pool!(self.backend(), pool => {
-            // What each contributor's batches still owe moves with the postings on their receivables.
-            let owed = sqlx::query_as(
-                "SELECT b.contributor_id, b.period, CAST(SUM(p.amount_minor) AS BIGINT) FROM journal_postings p \
-                 JOIN contribution_batches b ON b.receivable_account_id = p.account_id \
-                 WHERE p.sequence > $1 AND p.sequence <= $2 GROUP BY b.contributor_id, b.period",
+            // What each contributor's batches still owe moves with the postings on their receivables:
+            // new batches name their receivable account, then every account's movement is summed.
+            let batches = sqlx::query_as(
+                "SELECT b.receivable_account_id, b.contributor_id, b.period FROM contribution_batches b \
+                 JOIN journal_transactions j ON j.transaction_id = b.pledge_transaction_id \
+                 WHERE j.sequence > $1 AND j.sequence <= $2",
+            )
+            .bind(after)
+            .bind(head)
+            .fetch_all(pool)
+            .await?;
+            let moved = sqlx::query_as(
+                "SELECT account_id, CAST(SUM(amount_minor) AS BIGINT) FROM journal_postings \
+                 WHERE sequence > $1 AND sequence <= $2 GROUP BY account_id",
             )
             .bind(after)
             .bind(head)
@@ -176,13 +185,18 @@ impl Store {
             .bind(head)
             .fetch_all(pool)
             .await?;
-            (lots, movements, transfers, owed)
+            (lots, movements, transfers, (batches, moved))
         });
-        for (contributor, period, minor) in owed {
-            *ledger
-                .pledged
-                .entry((OrganisationId::from_uuid(contributor), period))
-                .or_default() += minor;
+        let (batches, moved) = owed;
+        for (account, contributor, period) in batches {
+            ledger
+                .receivables
+                .insert(account, (OrganisationId::from_uuid(contributor), period));
+        }
+        for (account, minor) in moved {
+            if let Some(owner) = ledger.receivables.get(&account) {
+                *ledger.pledged.entry(owner.clone()).or_default() += minor;
+            }
         }
         ledger
             .transfers
@@ -224,13 +238,13 @@ impl Store {
     }
 }
 
-/// What one catch-up reads: receipts, movements, new transfers, and what batches still owe
-/// (contributor, period, change in minor units).
+/// What one catch-up reads: receipts, movements, new transfers, new batches' receivable accounts
+/// (account, contributor, period) and every account's movement in the range.
 type NewEvents = (
     Vec<LotRow>,
     Vec<MovementRow>,
     Vec<TransferRateRow>,
-    Vec<(Uuid, String, i64)>,
+    (Vec<(Uuid, Uuid, String)>, Vec<(Uuid, i64)>),
 );
 
 /// A store's lot book and what it needs to keep following the journal.
@@ -240,6 +254,8 @@ pub struct LotLedger {
     reasons: HoldReasons,
     lots_of_batch: HashMap<Uuid, Vec<Uuid>>,
     transfers: HashMap<Uuid, TransferRateRow>,
+    /// Each batch's receivable account: whose batch, for which period.
+    receivables: HashMap<Uuid, (OrganisationId, String)>,
     /// What each contributor's batches of each period still owe (their receivables), minor units.
     pledged: HashMap<(OrganisationId, String), i64>,
     /// The last chain sequence applied.
