@@ -45,6 +45,9 @@ use crate::problem::{ApiError, PROBLEM_JSON, code_for_status};
 /// 16 MiB leaves room without letting one request hold unbounded memory.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// How often the service brings its tracing lot book up to date with the journal.
+pub const LOT_BOOK_FOLLOW_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How long a request may run before it is answered with 408, by default.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -309,6 +312,18 @@ impl Application {
             },
             &config.api,
         );
+        // Tracing reads a lot book the store follows from the journal; keeping it caught up in the
+        // background means a request only applies what arrived in the last moment.
+        let follower = store.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(LOT_BOOK_FOLLOW_INTERVAL);
+            loop {
+                ticks.tick().await;
+                if let Err(error) = follower.with_lot_book(|_| ()).await {
+                    tracing::warn!(error = %error, "the lot book could not follow the journal");
+                }
+            }
+        });
         Ok(Application {
             listener,
             router,
