@@ -252,6 +252,58 @@ async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) 
         credit(&ledger, chart::beneficiary_advance(burkina_id, xof)).await,
         0
     );
+    // The network reverses the last report (a correction, with its reason): the advance is back and
+    // reporting is behind again; only an accepted, unreversed report can be reversed.
+    let third_id = third["id"].as_str().unwrap().to_owned();
+    let reversal = format!("/v1/redistribution-reports/{third_id}/reversal");
+    assert_eq!(
+        server
+            .post(&reversal, &burkina, "own-reversal", &json!({"reason": "x"}))
+            .await
+            .0,
+        403
+    );
+    let (status, reversed) = server
+        .post(
+            &reversal,
+            &fund.admin,
+            "reverse-third",
+            &json!({"reason": "prevention invoices were for 2025"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{reversed}");
+    assert_eq!(reversed["status"], "reversed");
+    assert_eq!(
+        reversed["reversal_reason"],
+        "prevention invoices were for 2025"
+    );
+    assert_eq!(
+        credit(&ledger, chart::beneficiary_advance(burkina_id, xof)).await,
+        23_574
+    );
+    assert!(
+        !up_to_date(&server).await,
+        "the reversed report no longer accounts for anything"
+    );
+    let (status, problem) = server
+        .post(
+            &reversal,
+            &fund.admin,
+            "reverse-third-again",
+            &json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["code"], "report_not_reversible");
+    let (status, _) = server
+        .post(
+            &format!("/v1/redistribution-reports/{second_id}/reversal"),
+            &fund.admin,
+            "reverse-rejected",
+            &json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, 409, "a rejected report cannot be reversed");
     let (_, listed) = server.get("/v1/redistribution-reports", &burkina).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 3);
     let (status, _) = server
@@ -794,5 +846,30 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
             .await
             .0,
         403
+    );
+    // Reversing the Burkina report puts its money back with the mutual, in tracing too.
+    let (status, _) = server
+        .post(
+            &format!(
+                "/v1/redistribution-reports/{}/reversal",
+                report["id"].as_str().unwrap()
+            ),
+            &fund.admin,
+            "reverse",
+            &json!({"reason": "premium subsidies counted twice"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, after) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}?period=2026-09", fund.csq),
+            &union,
+        )
+        .await;
+    assert_eq!(money(&after["redistributed"]), ("0.00", "EUR"), "{after}");
+    assert_eq!(money(&after["with_beneficiaries"]), ("6000.00", "EUR"));
+    assert_eq!(
+        money(&share(&after, &fund.burkina)["received_local"]),
+        ("3935742", "XOF")
     );
 }

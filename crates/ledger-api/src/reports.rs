@@ -16,7 +16,9 @@ use ledger_core::{
     Amount, Currency, OrganisationId, Period, PeriodKind, Timestamp, TransactionDraft,
     TransactionId, TransactionKind, chart,
 };
-use ledger_store::records::{Record, RedistributionReportRecord, ReportDecisionRecord};
+use ledger_store::records::{
+    Record, RedistributionReportRecord, ReportDecisionRecord, ReportReversalRecord,
+};
 use ledger_store::reports::ReportRow;
 use ledger_store::{BalanceBound, BalanceGuard, WriteRequest};
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_report))
         .routes(routes!(accept_report))
         .routes(routes!(reject_report))
+        .routes(routes!(reverse_report))
 }
 
 fn internal(message: impl std::fmt::Display) -> ApiError {
@@ -90,6 +93,8 @@ pub struct ReportView {
     pub administration: Money,
     pub notes: Option<String>,
     pub rejection_reason: Option<String>,
+    /// Why the network reversed this accepted report, if it did.
+    pub reversal_reason: Option<String>,
     /// The liquidation posted on acceptance.
     pub transaction_id: Option<Uuid>,
     pub submitted_by: String,
@@ -113,6 +118,7 @@ fn report_view(row: &ReportRow, lines: Vec<ReportLineView>) -> Result<ReportView
             None
         },
         transaction_id: row.transaction_id,
+        reversal_reason: row.reversal_reason.clone(),
         submitted_by: row.submitted_by.clone(),
         created_at: Timestamp::from_datetime(row.created_at).to_canonical_string(),
         lines,
@@ -293,6 +299,7 @@ async fn create_report(
         decision: None,
         reason: None,
         transaction_id: None,
+        reversal_reason: None,
     };
     let view = report_view(
         &row,
@@ -587,6 +594,121 @@ async fn reject_report(
             &view,
             write,
             |_, _| ApiError::conflict("conflict", "the decision could not be recorded"),
+        )
+        .await
+}
+
+/// Why an accepted report is reversed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseReport {
+    pub reason: String,
+}
+
+/// Reverse an accepted report (admin), with a reason: a reversing transaction puts the amounts
+/// back into the mutual's advance; the report stays, marked reversed. The mutual then reports again.
+#[utoipa::path(
+    post, path = "/v1/redistribution-reports/{id}/reversal", tag = "redistribution",
+    request_body = ReverseReport,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = ReportView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn reverse_report(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    request: Idempotent<ReverseReport>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    if let Some(replay) = request.replay(&state, &principal).await? {
+        return Ok(replay);
+    }
+    let report = visible_report(&state, &principal, &id).await?;
+    if report.status() != "accepted" {
+        return Err(ApiError::conflict(
+            "report_not_reversible",
+            format!(
+                "only an accepted report can be reversed; this one is {}",
+                report.status()
+            ),
+        ));
+    }
+    let reason = reason_field(&request.body.reason)?;
+    let currency = Currency::from_code(&report.currency).map_err(internal)?;
+    let beneficiary = OrganisationId::from_uuid(report.beneficiary_id);
+    let lines = state.store.report_lines(report.id).await?;
+    let advance = chart::beneficiary_advance(beneficiary, currency);
+    let total = Amount::from_minor(report.total_minor, currency).map_err(internal)?;
+    let mut postings = vec![posting(&advance, total.negated())];
+    let mut accounts = vec![advance.clone()];
+    let mut guards = Vec::new();
+    let mut by_purpose: Vec<(String, i64)> = Vec::new();
+    for line in &lines {
+        match by_purpose
+            .iter_mut()
+            .find(|(purpose, _)| *purpose == line.purpose)
+        {
+            Some((_, sum)) => *sum += line.amount_minor,
+            None => by_purpose.push((line.purpose.clone(), line.amount_minor)),
+        }
+    }
+    for (purpose, minor) in &by_purpose {
+        let account = chart::beneficiary_redistributed(beneficiary, purpose, currency);
+        postings.push(posting(
+            &account,
+            Amount::from_minor(*minor, currency).map_err(internal)?,
+        ));
+        // What was accounted for a purpose cannot go below zero.
+        guards.push(BalanceGuard {
+            account_id: account.id,
+            bound: BalanceBound::AtMost(0),
+        });
+        accounts.push(account);
+    }
+    let now = Utc::now();
+    let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("report_id".into(), report.id.to_string().into());
+    metadata.insert("beneficiary_id".into(), beneficiary.to_string().into());
+    metadata.insert("reason".into(), reason.into());
+    let references: Vec<&ledger_core::Account> = accounts.iter().collect();
+    let transaction = balanced(
+        TransactionDraft {
+            id: transaction_id,
+            kind: TransactionKind::Reversal,
+            effective_date: now.date_naive(),
+            recorded_at: Timestamp::from_datetime(now),
+            actor: principal.actor(),
+            memo: format!("Redistribution report {} reversed: {reason}", report.period),
+            metadata,
+            postings,
+        },
+        &references,
+    )?;
+    let mut reversed = report.clone();
+    reversed.reversal_reason = Some(reason.to_owned());
+    let view = full_view(&state, &reversed).await?;
+    let write = WriteRequest {
+        transactions: vec![transaction],
+        guards,
+        records: vec![Record::ReportReversal(ReportReversalRecord {
+            report_id: report.id,
+            reason: reason.to_owned(),
+            transaction_id,
+            reversed_by: principal.subject.clone(),
+            created_at: Timestamp::from_datetime(now),
+        })],
+        ..WriteRequest::default()
+    };
+    request
+        .commit(
+            &state,
+            &principal,
+            StatusCode::CREATED,
+            &view,
+            write,
+            |_, _| ApiError::conflict("report_not_reversible", "this report was already reversed"),
         )
         .await
 }

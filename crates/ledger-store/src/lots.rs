@@ -344,6 +344,21 @@ fn apply(
                 reasons.insert(*beneficiary, failing);
             }
         }
+        // A reversed report gives its purposes' money back to the mutual's received funds.
+        "reversal" if metadata.get("report_id").is_some() => {
+            for (source, amount) in tracked.iter().filter(|(_, amount)| *amount > 0) {
+                if let Place::Redistributed { beneficiary, .. } = source {
+                    book.move_local(
+                        *source,
+                        Place::Received {
+                            beneficiary: *beneficiary,
+                        },
+                        Decimal::from(*amount),
+                    )
+                    .map_err(|error| corrupt(format!("tracing: {error}")))?;
+                }
+            }
+        }
         // A reversed batch takes back its own lots' money.
         "reversal" => {
             let batch = metadata["batch_id"].as_str().map(uuid).transpose()?;

@@ -31,6 +31,7 @@ pub enum Record {
     TransferConfirmation(TransferConfirmationRecord),
     RedistributionReport(Box<RedistributionReportRecord>),
     ReportDecision(ReportDecisionRecord),
+    ReportReversal(ReportReversalRecord),
 }
 
 impl Record {
@@ -222,6 +223,16 @@ pub struct ReportDecisionRecord {
     pub reason: Option<String>,
     pub transaction_id: Option<TransactionId>,
     pub decided_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The reversal of an accepted report.
+#[derive(Debug, Clone)]
+pub struct ReportReversalRecord {
+    pub report_id: Uuid,
+    pub reason: String,
+    pub transaction_id: TransactionId,
+    pub reversed_by: String,
     pub created_at: Timestamp,
 }
 
@@ -523,6 +534,19 @@ macro_rules! insert_records {
                         .bind(decision.transaction_id.map(|id| id.as_uuid()))
                         .bind(&decision.decided_by)
                         .bind(decision.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::ReportReversal(reversal) => {
+                        sqlx::query(
+                            "INSERT INTO redistribution_report_reversals (report_id, reason, transaction_id, reversed_by, \
+                             created_at) VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(reversal.report_id)
+                        .bind(&reversal.reason)
+                        .bind(reversal.transaction_id.as_uuid())
+                        .bind(&reversal.reversed_by)
+                        .bind(reversal.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -21,11 +21,16 @@ pub struct ReportRow {
     pub decision: Option<String>,
     pub reason: Option<String>,
     pub transaction_id: Option<Uuid>,
+    /// Set when an accepted report was reversed by the network.
+    pub reversal_reason: Option<String>,
 }
 
 impl ReportRow {
-    /// submitted, accepted or rejected.
+    /// submitted, accepted, rejected or reversed.
     pub fn status(&self) -> &str {
+        if self.reversal_reason.is_some() {
+            return "reversed";
+        }
         self.decision.as_deref().unwrap_or("submitted")
     }
 }
@@ -48,8 +53,9 @@ pub struct ReportTotalsRow {
 macro_rules! select_report {
     () => {
         "SELECT r.id, r.beneficiary_id, r.period, r.currency, r.total_minor, r.administration_minor, r.notes, \
-         r.submitted_by, r.created_at, d.decision, d.reason, d.transaction_id \
-         FROM redistribution_reports r LEFT JOIN redistribution_report_decisions d ON d.report_id = r.id"
+         r.submitted_by, r.created_at, d.decision, d.reason, d.transaction_id, v.reason AS reversal_reason \
+         FROM redistribution_reports r LEFT JOIN redistribution_report_decisions d ON d.report_id = r.id \
+         LEFT JOIN redistribution_report_reversals v ON v.report_id = r.id"
     };
 }
 
@@ -101,9 +107,10 @@ impl Store {
     pub async fn report_totals(&self, beneficiary_id: Uuid) -> Result<ReportTotalsRow, StoreError> {
         let (accepted_minor, pending_minor): (i64, i64) = on_pool!(self.backend(), pool => {
             sqlx::query_as(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN d.decision = 'accepted' THEN r.total_minor ELSE 0 END), 0) AS BIGINT), \
+                "SELECT CAST(COALESCE(SUM(CASE WHEN d.decision = 'accepted' AND v.report_id IS NULL THEN r.total_minor ELSE 0 END), 0) AS BIGINT), \
                         CAST(COALESCE(SUM(CASE WHEN d.decision IS NULL THEN r.total_minor ELSE 0 END), 0) AS BIGINT) \
                  FROM redistribution_reports r LEFT JOIN redistribution_report_decisions d ON d.report_id = r.id \
+                 LEFT JOIN redistribution_report_reversals v ON v.report_id = r.id \
                  WHERE r.beneficiary_id = $1",
             )
             .bind(beneficiary_id)
@@ -124,6 +131,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT r.beneficiary_id, CAST(SUM(r.total_minor) AS BIGINT) FROM redistribution_reports r \
                  JOIN redistribution_report_decisions d ON d.report_id = r.id AND d.decision = 'accepted' \
+                 WHERE NOT EXISTS (SELECT 1 FROM redistribution_report_reversals v WHERE v.report_id = r.id) \
                  GROUP BY r.beneficiary_id",
             )
             .fetch_all(pool)
