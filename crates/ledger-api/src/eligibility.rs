@@ -320,7 +320,7 @@ pub(crate) fn eligibility_from(
                     value_date: *value_date,
                     received,
                 })
-                .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))
+                .map_err(ApiError::internal_message)
         })
         .collect::<Result<Vec<_>, _>>()?;
     // Accepted redistribution reports account for the oldest settled transfers first.

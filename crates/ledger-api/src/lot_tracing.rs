@@ -30,10 +30,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(trace_beneficiary))
 }
 
-fn internal(message: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(std::io::Error::other(message.to_string()))
-}
-
 fn eur(minor: i64) -> Money {
     Money::from_minor(minor, Currency::eur())
 }
@@ -185,7 +181,7 @@ async fn trace_contributor(
     }
     // The invariant, asserted on every answer: every received cent is in exactly one place.
     if totals.iter().sum::<i64>() != received_total {
-        return Err(internal(format!(
+        return Err(ApiError::internal_message(format!(
             "tracing does not reconcile: {totals:?} against {received_total} received"
         )));
     }

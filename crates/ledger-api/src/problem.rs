@@ -123,6 +123,12 @@ impl ApiError {
     }
 
     /// 500 with a generic body; `source` is logged when the response is made.
+    /// An internal error described by a message (an invariant that did not hold, stored data that
+    /// does not parse): logged, never shown to the client.
+    pub fn internal_message(message: impl std::fmt::Display) -> ApiError {
+        ApiError::internal(std::io::Error::other(message.to_string()))
+    }
+
     pub fn internal(source: impl std::error::Error + Send + Sync + 'static) -> ApiError {
         ApiError {
             source: Some(Box::new(source)),

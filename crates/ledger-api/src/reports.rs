@@ -46,10 +46,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reverse_report))
 }
 
-fn internal(message: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(std::io::Error::other(message.to_string()))
-}
-
 /// A report as submitted.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +99,7 @@ pub struct ReportView {
 }
 
 fn report_view(row: &ReportRow, lines: Vec<ReportLineView>) -> Result<ReportView, ApiError> {
-    let currency = Currency::from_code(&row.currency).map_err(internal)?;
+    let currency = Currency::from_code(&row.currency).map_err(ApiError::internal_message)?;
     Ok(ReportView {
         id: row.id,
         beneficiary_id: row.beneficiary_id,
@@ -252,7 +248,7 @@ async fn create_report(
     let claimed = reported
         .pending_minor
         .checked_add(totals.total.minor())
-        .ok_or_else(|| internal("overflow"))?;
+        .ok_or_else(|| ApiError::internal_message("overflow"))?;
     if claimed > available {
         return Err(ApiError::conflict(
             "exceeds_unliquidated_funds",
@@ -346,7 +342,7 @@ async fn visible_report(
 }
 
 async fn full_view(state: &AppState, row: &ReportRow) -> Result<ReportView, ApiError> {
-    let currency = Currency::from_code(&row.currency).map_err(internal)?;
+    let currency = Currency::from_code(&row.currency).map_err(ApiError::internal_message)?;
     let lines = state
         .store
         .report_lines(row.id)
@@ -453,11 +449,12 @@ async fn accept_report(
     if report.decision.is_some() {
         return Err(already_decided(&report));
     }
-    let currency = Currency::from_code(&report.currency).map_err(internal)?;
+    let currency = Currency::from_code(&report.currency).map_err(ApiError::internal_message)?;
     let beneficiary = OrganisationId::from_uuid(report.beneficiary_id);
     let lines = state.store.report_lines(report.id).await?;
     let advance = chart::beneficiary_advance(beneficiary, currency);
-    let total = Amount::from_minor(report.total_minor, currency).map_err(internal)?;
+    let total =
+        Amount::from_minor(report.total_minor, currency).map_err(ApiError::internal_message)?;
     // The advance (received, not yet accounted for) is debited; what was accounted for is credited
     // per purpose: both are the beneficiary's, and their sum stays what it received.
     let mut postings = vec![posting(&advance, total)];
@@ -476,7 +473,7 @@ async fn accept_report(
         let account = chart::beneficiary_redistributed(beneficiary, purpose, currency);
         postings.push(posting(
             &account,
-            Amount::from_minor(-*minor, currency).map_err(internal)?,
+            Amount::from_minor(-*minor, currency).map_err(ApiError::internal_message)?,
         ));
         accounts.push(account);
     }
@@ -635,11 +632,12 @@ async fn reverse_report(
         ));
     }
     let reason = reason_field(&request.body.reason)?;
-    let currency = Currency::from_code(&report.currency).map_err(internal)?;
+    let currency = Currency::from_code(&report.currency).map_err(ApiError::internal_message)?;
     let beneficiary = OrganisationId::from_uuid(report.beneficiary_id);
     let lines = state.store.report_lines(report.id).await?;
     let advance = chart::beneficiary_advance(beneficiary, currency);
-    let total = Amount::from_minor(report.total_minor, currency).map_err(internal)?;
+    let total =
+        Amount::from_minor(report.total_minor, currency).map_err(ApiError::internal_message)?;
     let mut postings = vec![posting(&advance, total.negated())];
     let mut accounts = vec![advance.clone()];
     let mut guards = Vec::new();
@@ -657,7 +655,7 @@ async fn reverse_report(
         let account = chart::beneficiary_redistributed(beneficiary, purpose, currency);
         postings.push(posting(
             &account,
-            Amount::from_minor(*minor, currency).map_err(internal)?,
+            Amount::from_minor(*minor, currency).map_err(ApiError::internal_message)?,
         ));
         // What was accounted for a purpose cannot go below zero.
         guards.push(BalanceGuard {

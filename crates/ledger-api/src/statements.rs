@@ -132,7 +132,7 @@ async fn get_statement(
     for row in rows {
         running = running
             .checked_add(row.amount_minor)
-            .ok_or_else(|| ApiError::internal(std::io::Error::other("balance overflow")))?;
+            .ok_or_else(|| ApiError::internal_message("balance overflow"))?;
         movements.push(MovementView {
             date: row.effective_date.to_string(),
             kind: row.kind,
@@ -215,8 +215,6 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
             statement.closing_balance.amount.as_str(),
         ])
         .map_err(failed)?;
-    let bytes = writer
-        .into_inner()
-        .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
+    let bytes = writer.into_inner().map_err(ApiError::internal_message)?;
     String::from_utf8(bytes).map_err(ApiError::internal)
 }

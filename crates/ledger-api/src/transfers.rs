@@ -60,16 +60,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(return_held_funds))
 }
 
-fn internal(message: impl std::fmt::Display) -> ApiError {
-    ApiError::internal(std::io::Error::other(message.to_string()))
-}
-
 fn eur() -> Currency {
     Currency::eur()
 }
 
 fn stored_currency(code: &str) -> Result<Currency, ApiError> {
-    Currency::from_code(code).map_err(internal)
+    Currency::from_code(code).map_err(ApiError::internal_message)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,9 +386,10 @@ fn fee_schedule_of(row: Option<&FeeScheduleRow>) -> Result<FeeSchedule, ApiError
         return Ok(FeeSchedule::none(eur()));
     };
     let currency = stored_currency(&row.currency)?;
-    let fixed = Amount::from_minor(row.fixed_minor, currency).map_err(internal)?;
-    let percent: Decimal = row.percent.parse().map_err(internal)?;
-    FeeSchedule::new(fixed, percent).map_err(internal)
+    let fixed =
+        Amount::from_minor(row.fixed_minor, currency).map_err(ApiError::internal_message)?;
+    let percent: Decimal = row.percent.parse().map_err(ApiError::internal_message)?;
+    FeeSchedule::new(fixed, percent).map_err(ApiError::internal_message)
 }
 
 async fn gather(
@@ -436,7 +433,8 @@ async fn gather(
             .copied()
             .unwrap_or_default()
     };
-    let amount = |minor: i64| Amount::from_minor(minor.max(0), currency).map_err(internal);
+    let amount =
+        |minor: i64| Amount::from_minor(minor.max(0), currency).map_err(ApiError::internal_message);
     let mut fingerprint = format!(
         "pool={};coverage={}",
         credit(&pool_account),
@@ -680,7 +678,7 @@ async fn create_run(
         return Err(ApiError::validation(errors));
     };
     let gathered = gather(&state, &programme, period, given.clone()).await?;
-    let computed = plan(&gathered.input).map_err(internal)?;
+    let computed = plan(&gathered.input).map_err(ApiError::internal_message)?;
     let now = Timestamp::from_datetime(Utc::now());
     if body.dry_run {
         let view = run_view(
@@ -749,7 +747,8 @@ async fn get_run(
     let not_found = || ApiError::not_found("no such transfer run");
     let id = parse_id(&id).ok_or_else(not_found)?;
     let run = state.store.transfer_run(id).await?.ok_or_else(not_found)?;
-    let mut view: serde_json::Value = serde_json::from_str(&run.plan).map_err(internal)?;
+    let mut view: serde_json::Value =
+        serde_json::from_str(&run.plan).map_err(ApiError::internal_message)?;
     if let Some(transaction) = run.execution_transaction_id {
         view["status"] = "executed".into();
         view["execution_transaction_id"] = transaction.to_string().into();
@@ -805,7 +804,8 @@ fn new_transfer(
     let in_transit = chart::transfer_in_transit(id, beneficiary.id, currency);
     let coverage = chart::fee_coverage(currency);
     let reserved = chart::fee_coverage_reserved(currency);
-    let expected = expected_local(amount, beneficiary.currency, rate).map_err(internal)?;
+    let expected =
+        expected_local(amount, beneficiary.currency, rate).map_err(ApiError::internal_message)?;
     let mut postings = Vec::new();
     let mut accounts = vec![in_transit.clone()];
     for (account, part) in &sources {
@@ -949,9 +949,11 @@ async fn execute_run(
         .store
         .programme(run.programme_id)
         .await?
-        .ok_or_else(|| internal("a recorded run names an unknown programme"))?;
-    let period = Period::parse(&run.period, programme.period).map_err(internal)?;
-    let recorded: serde_json::Value = serde_json::from_str(&run.plan).map_err(internal)?;
+        .ok_or_else(|| ApiError::internal_message("a recorded run names an unknown programme"))?;
+    let period =
+        Period::parse(&run.period, programme.period).map_err(ApiError::internal_message)?;
+    let recorded: serde_json::Value =
+        serde_json::from_str(&run.plan).map_err(ApiError::internal_message)?;
     let recorded_rates: BTreeMap<String, RateBody> = recorded
         .get("rates")
         .and_then(|rates| rates.as_object())
@@ -983,7 +985,7 @@ async fn execute_run(
             "the pool, holds, earmarks, fee coverage or eligibility changed since this run was planned; plan it again",
         ));
     }
-    let computed = plan(&gathered.input).map_err(internal)?;
+    let computed = plan(&gathered.input).map_err(ApiError::internal_message)?;
     let missing: Vec<FieldError> = computed
         .missing_rates()
         .iter()
@@ -1045,7 +1047,7 @@ async fn execute_run(
         let beneficiary = gathered
             .beneficiaries
             .get(&share.beneficiary_id)
-            .ok_or_else(|| internal("a planned beneficiary vanished"))?;
+            .ok_or_else(|| ApiError::internal_message("a planned beneficiary vanished"))?;
         let earmarked = chart::programme_earmarked(programme.id, beneficiary.id, currency);
         let held = chart::programme_held(programme.id, beneficiary.id, currency);
         match share.outcome {
@@ -1112,7 +1114,9 @@ async fn execute_run(
                 move_by(&pool, share.newly_held.minor());
                 move_by(&held, -share.newly_held.minor());
                 records.push(Record::Account(held));
-                newly_held = newly_held.checked_add(share.newly_held).map_err(internal)?;
+                newly_held = newly_held
+                    .checked_add(share.newly_held)
+                    .map_err(ApiError::internal_message)?;
             }
             _ => {}
         }
@@ -1459,7 +1463,7 @@ fn stored_rate(row: &TransferRow, local: Currency) -> Result<Option<ExchangeRate
     if let Some(fixed) = ExchangeRate::fixed(eur(), local) {
         return Ok(Some(fixed));
     }
-    let value: Decimal = rate.parse().map_err(internal)?;
+    let value: Decimal = rate.parse().map_err(ApiError::internal_message)?;
     ExchangeRate::recorded(
         eur(),
         local,
@@ -1467,7 +1471,7 @@ fn stored_rate(row: &TransferRow, local: Currency) -> Result<Option<ExchangeRate
         row.rate_source.as_deref().unwrap_or_default(),
     )
     .map(Some)
-    .map_err(internal)
+    .map_err(ApiError::internal_message)
 }
 
 /// Confirm what a transfer delivered (the beneficiary, for its own transfer). A shortfall against
@@ -1549,12 +1553,12 @@ async fn confirm_transfer(
         .store
         .organisation(OrganisationId::from_uuid(transfer.beneficiary_id))
         .await?
-        .ok_or_else(|| internal("a transfer names an unknown beneficiary"))?;
+        .ok_or_else(|| ApiError::internal_message("a transfer names an unknown beneficiary"))?;
     let programme = state
         .store
         .programme(transfer.programme_id)
         .await?
-        .ok_or_else(|| internal("a transfer names an unknown programme"))?;
+        .ok_or_else(|| ApiError::internal_message("a transfer names an unknown programme"))?;
     let root_expected = if transfer.root_transfer_id == transfer.id {
         transfer.expected_local_minor
     } else {
@@ -1562,27 +1566,30 @@ async fn confirm_transfer(
             .store
             .transfer(transfer.root_transfer_id)
             .await?
-            .ok_or_else(|| internal("a top-up names an unknown transfer"))?
+            .ok_or_else(|| ApiError::internal_message("a top-up names an unknown transfer"))?
             .expected_local_minor
     };
     let already = state
         .store
         .chain_received(transfer.root_transfer_id)
         .await?;
-    let amount_of = |minor: i64| Amount::from_minor(minor, local).map_err(internal);
+    let amount_of =
+        |minor: i64| Amount::from_minor(minor, local).map_err(ApiError::internal_message);
     let outcome = settle(
         amount_of(root_expected)?,
         amount_of(
             already
                 .checked_add(received.minor())
-                .ok_or_else(|| internal("overflow"))?,
+                .ok_or_else(|| ApiError::internal_message("overflow"))?,
         )?,
     )
-    .map_err(internal)?;
+    .map_err(ApiError::internal_message)?;
 
     let now = Utc::now();
-    let sent = Amount::from_minor(transfer.amount_minor, currency).map_err(internal)?;
-    let fee = Amount::from_minor(transfer.fee_minor, currency).map_err(internal)?;
+    let sent =
+        Amount::from_minor(transfer.amount_minor, currency).map_err(ApiError::internal_message)?;
+    let fee =
+        Amount::from_minor(transfer.fee_minor, currency).map_err(ApiError::internal_message)?;
     let in_transit = chart::transfer_in_transit(transfer.id, beneficiary.id, currency);
     let bank = chart::fund_bank(currency);
     let reserved = chart::fee_coverage_reserved(currency);
@@ -1636,14 +1643,17 @@ async fn confirm_transfer(
     let mut top_up = None;
     if outcome.shortfall.is_positive() {
         let rate = stored_rate(&transfer, local)?;
-        let amount = top_up_for(outcome.shortfall, currency, rate.as_ref()).map_err(internal)?;
+        let amount = top_up_for(outcome.shortfall, currency, rate.as_ref())
+            .map_err(ApiError::internal_message)?;
         let book = state.store.beneficiary_book().await?;
         let schedule = fee_schedule_of(
             book.fee_schedules
                 .get(&beneficiary.id.as_uuid())
                 .or(book.fee_schedules.get(&programme.id)),
         )?;
-        let top_up_fee = schedule.expected_fee(amount).map_err(internal)?;
+        let top_up_fee = schedule
+            .expected_fee(amount)
+            .map_err(ApiError::internal_message)?;
         let coverage = chart::fee_coverage(currency);
         let mut new = new_transfer(
             &principal,
@@ -1769,8 +1779,8 @@ async fn return_held_funds(
     let currency = programme.currency;
     let held = chart::programme_held(programme.id, beneficiary.id, currency);
     let pool = chart::programme_pool(programme.id, currency);
-    let amount =
-        Amount::from_minor(credit_balance(&state, &held).await?, currency).map_err(internal)?;
+    let amount = Amount::from_minor(credit_balance(&state, &held).await?, currency)
+        .map_err(ApiError::internal_message)?;
     if !amount.is_positive() {
         return Err(ApiError::conflict(
             "nothing_held",
