@@ -379,6 +379,9 @@ struct Gathered {
     verdicts: HashMap<OrganisationId, Vec<ConditionVerdictView>>,
     /// The balances read, as text: execution refuses a plan whose inputs moved.
     fingerprint: String,
+    /// The signed balances read (pool, fee coverage, every earmarked fund and hold): what the
+    /// execution's exact guards start from.
+    balances: HashMap<Uuid, i64>,
 }
 
 fn fee_schedule_of(row: Option<&FeeScheduleRow>) -> Result<FeeSchedule, ApiError> {
@@ -505,6 +508,7 @@ async fn gather(
             .collect(),
         verdicts,
         fingerprint,
+        balances,
     })
 }
 
@@ -1008,31 +1012,9 @@ async fn execute_run(
     let mut records = Vec::new();
     let mut transfers = Vec::new();
     let mut not_executed = Vec::new();
-    // Expected balances after the write, for the exact guards (signed: credit negative).
-    let current = state
-        .store
-        .balances(
-            &gathered
-                .input
-                .beneficiaries
-                .iter()
-                .flat_map(|beneficiary| {
-                    [
-                        chart::programme_earmarked(programme.id, beneficiary.id, currency)
-                            .id
-                            .as_uuid(),
-                        chart::programme_held(programme.id, beneficiary.id, currency)
-                            .id
-                            .as_uuid(),
-                    ]
-                })
-                .chain([
-                    pool.id.as_uuid(),
-                    chart::fee_coverage(currency).id.as_uuid(),
-                ])
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    // Expected balances after the write, for the exact guards (signed: credit negative), from the
+    // balances the plan was computed from.
+    let current = &gathered.balances;
     let mut expected: HashMap<Uuid, i64> = HashMap::new();
     let mut move_by = |account: &Account, delta: i64| {
         let id = account.id.as_uuid();
@@ -1645,12 +1627,12 @@ async fn confirm_transfer(
         let rate = stored_rate(&transfer, local)?;
         let amount = top_up_for(outcome.shortfall, currency, rate.as_ref())
             .map_err(ApiError::internal_message)?;
-        let book = state.store.beneficiary_book().await?;
-        let schedule = fee_schedule_of(
-            book.fee_schedules
-                .get(&beneficiary.id.as_uuid())
-                .or(book.fee_schedules.get(&programme.id)),
-        )?;
+        // The beneficiary's own schedule, else the programme's (as a run reads them).
+        let schedule = match state.store.fee_schedule(beneficiary.id.as_uuid()).await? {
+            Some(own) => Some(own),
+            None => state.store.fee_schedule(programme.id).await?,
+        };
+        let schedule = fee_schedule_of(schedule.as_ref())?;
         let top_up_fee = schedule
             .expected_fee(amount)
             .map_err(ApiError::internal_message)?;
