@@ -19,7 +19,7 @@ use ledger_core::{
 use ledger_store::records::{
     Record, RedistributionReportRecord, ReportDecisionRecord, ReportReversalRecord,
 };
-use ledger_store::reports::ReportRow;
+use ledger_store::reports::{ReportLineRow, ReportRow};
 use ledger_store::{BalanceBound, BalanceGuard, WriteRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -417,6 +417,21 @@ async fn list_reports(
     }))
 }
 
+/// A report's lines summed by purpose, in the order purposes first appear.
+fn purpose_totals(lines: &[ReportLineRow]) -> Vec<(String, i64)> {
+    let mut by_purpose: Vec<(String, i64)> = Vec::new();
+    for line in lines {
+        match by_purpose
+            .iter_mut()
+            .find(|(purpose, _)| *purpose == line.purpose)
+        {
+            Some((_, sum)) => *sum += line.amount_minor,
+            None => by_purpose.push((line.purpose.clone(), line.amount_minor)),
+        }
+    }
+    by_purpose
+}
+
 fn already_decided(report: &ReportRow) -> ApiError {
     ApiError::conflict(
         "report_already_decided",
@@ -459,16 +474,7 @@ async fn accept_report(
     // per purpose: both are the beneficiary's, and their sum stays what it received.
     let mut postings = vec![posting(&advance, total)];
     let mut accounts = vec![advance.clone()];
-    let mut by_purpose: Vec<(String, i64)> = Vec::new();
-    for line in &lines {
-        match by_purpose
-            .iter_mut()
-            .find(|(purpose, _)| *purpose == line.purpose)
-        {
-            Some((_, sum)) => *sum += line.amount_minor,
-            None => by_purpose.push((line.purpose.clone(), line.amount_minor)),
-        }
-    }
+    let by_purpose = purpose_totals(&lines);
     for (purpose, minor) in &by_purpose {
         let account = chart::beneficiary_redistributed(beneficiary, purpose, currency);
         postings.push(posting(
@@ -641,16 +647,7 @@ async fn reverse_report(
     let mut postings = vec![posting(&advance, total.negated())];
     let mut accounts = vec![advance.clone()];
     let mut guards = Vec::new();
-    let mut by_purpose: Vec<(String, i64)> = Vec::new();
-    for line in &lines {
-        match by_purpose
-            .iter_mut()
-            .find(|(purpose, _)| *purpose == line.purpose)
-        {
-            Some((_, sum)) => *sum += line.amount_minor,
-            None => by_purpose.push((line.purpose.clone(), line.amount_minor)),
-        }
-    }
+    let by_purpose = purpose_totals(&lines);
     for (purpose, minor) in &by_purpose {
         let account = chart::beneficiary_redistributed(beneficiary, purpose, currency);
         postings.push(posting(
