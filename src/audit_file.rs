@@ -2,17 +2,18 @@
 //! `verify --file` reads one back and checks it with the pure verifier of `ledger_core::export`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ledger_core::ChainHash;
 use ledger_core::export::{
-    CsvAssembler, ExportFormat, ExportItem, ExportSummary, ExportVerifier, ExportWriter,
-    FileProblem, parse_jsonl_line,
+    CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter, FileProblem,
 };
-use ledger_core::{ChainHash, HashedRecord};
 use ledger_store::{MAX_JOURNAL_PAGE, Store};
+
+use crate::verify_blocks::{VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl};
 
 /// Journal pages read ahead of the writer: reading the next page overlaps rendering and writing
 /// the current one, and memory stays bounded at this many pages.
@@ -145,21 +146,78 @@ fn complete_length(file: &mut File) -> std::io::Result<(u64, u64)> {
     Ok((0, length))
 }
 
+/// How `verify --file` reads a file; the defaults are what the command uses.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions {
+    /// Bytes handed to a worker thread at a time.
+    pub block_bytes: usize,
+    /// Read CSV with the general reader alone, on one thread (the parallel reader's reference).
+    pub general_csv_reader_only: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            block_bytes: VERIFY_BLOCK_BYTES,
+            general_csv_reader_only: false,
+        }
+    }
+}
+
 /// Reads and verifies an export file. The outer error is a file that cannot be read at all; the
 /// inner one is what the file says (a malformed line, or the first break).
 pub fn verify_file(
     path: &Path,
     format: ExportFormat,
-    mut verifier: ExportVerifier,
+    verifier: ExportVerifier,
 ) -> anyhow::Result<Result<ExportSummary, FileProblem>> {
+    verify_file_with(path, format, verifier, VerifyOptions::default())
+}
+
+/// [`verify_file`] with chosen [`VerifyOptions`].
+pub fn verify_file_with(
+    path: &Path,
+    format: ExportFormat,
+    mut verifier: ExportVerifier,
+    options: VerifyOptions,
+) -> anyhow::Result<Result<ExportSummary, FileProblem>> {
+    let reading = || format!("reading {}", path.display());
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let (complete, length) =
-        complete_length(&mut file).with_context(|| format!("reading {}", path.display()))?;
+    let (complete, length) = complete_length(&mut file).with_context(reading)?;
     let cut_short = complete < length;
-    let reader = BufReader::with_capacity(FILE_BUFFER_BYTES, file.take(complete));
     let checked = match format {
-        ExportFormat::Jsonl => check_jsonl(reader, &mut verifier),
-        ExportFormat::Csv => check_csv(reader, &mut verifier, complete),
+        ExportFormat::Jsonl => check_jsonl(
+            Read::take(&file, complete),
+            &mut verifier,
+            options.block_bytes,
+        ),
+        ExportFormat::Csv => {
+            // The parallel reader takes files as the ledger writes them; a file cut short, or
+            // anything it does not take, is read again by the general reader, which names the
+            // problem exactly as it would have alone.
+            let mut attempt = verifier.clone();
+            let parallel = (!cut_short && !options.general_csv_reader_only)
+                .then(|| {
+                    check_canonical_csv(
+                        Read::take(&file, complete),
+                        &mut attempt,
+                        options.block_bytes,
+                    )
+                })
+                .flatten();
+            match parallel {
+                Some(checked) => {
+                    verifier = attempt;
+                    checked
+                }
+                None => {
+                    file.seek(SeekFrom::Start(0)).with_context(reading)?;
+                    let reader =
+                        BufReader::with_capacity(FILE_BUFFER_BYTES, Read::take(&file, complete));
+                    check_csv(reader, &mut verifier, complete)
+                }
+            }
+        }
     };
     let truncated = FileProblem::Truncated {
         after_sequence: verifier.last_sequence(),
@@ -175,189 +233,9 @@ pub fn verify_file(
 
 /// A problem and whether it was found on the last line the reader had. Large, but made at most
 /// once per file (it ends the check).
-struct LineProblem {
-    problem: FileProblem,
-    at_end: bool,
-}
-
-/// Bytes of JSON Lines handed to a worker thread at a time (whole lines).
-const VERIFY_BLOCK_BYTES: usize = 2 * 1024 * 1024;
-/// The longest line accepted: far above any transaction the ledger writes (its fields are bounded),
-/// and it bounds the memory a hostile file can make the verifier take.
-pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
-/// Worker threads parsing and hashing lines, at most (one per core up to this).
-const MAX_VERIFY_THREADS: usize = 8;
-
-/// A run of whole lines and the number of its first line.
-struct Block {
-    bytes: Vec<u8>,
-    first_line: u64,
-    /// No line follows this block.
-    last: bool,
-}
-
-/// A parsed line: a hashed transaction or the end record, or why it is not an export line.
-enum ParsedLine {
-    Record(Box<HashedRecord>),
-    End(ledger_core::export::ExportEnd),
-    Malformed(String),
-}
-
-struct ParsedBlock {
-    lines: Vec<(u64, ParsedLine)>,
-    last: bool,
-}
-
-fn parse_block(block: Block) -> ParsedBlock {
-    let mut lines = Vec::with_capacity(block.bytes.len() / 512 + 1);
-    for (number, line) in
-        (block.first_line..).zip(block.bytes.split_inclusive(|byte| *byte == b'\n'))
-    {
-        let text = line.strip_suffix(b"\n").unwrap_or(line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        let parsed = match parse_jsonl_line(text) {
-            Ok(ExportItem::Record(record)) => {
-                ParsedLine::Record(Box::new(HashedRecord::new(record)))
-            }
-            Ok(ExportItem::End(end)) => ParsedLine::End(end),
-            Err(message) => ParsedLine::Malformed(message),
-        };
-        lines.push((number, parsed));
-    }
-    ParsedBlock {
-        lines,
-        last: block.last,
-    }
-}
-
-/// Reads whole lines in blocks and hands them round-robin to the workers.
-fn read_blocks(
-    mut reader: impl BufRead,
-    workers: &[std::sync::mpsc::SyncSender<Block>],
-) -> std::io::Result<()> {
-    let mut carry: Vec<u8> = Vec::new();
-    let mut next_line = 1_u64;
-    let mut index = 0_usize;
-    loop {
-        let mut bytes = std::mem::take(&mut carry);
-        // At least a block more than what was carried over, so a long line keeps growing.
-        let target = bytes.len() + VERIFY_BLOCK_BYTES;
-        bytes.reserve(VERIFY_BLOCK_BYTES);
-        let mut at_eof = false;
-        while bytes.len() < target {
-            let available = reader.fill_buf()?;
-            if available.is_empty() {
-                at_eof = true;
-                break;
-            }
-            let taken = available.len().min(target - bytes.len());
-            bytes.extend_from_slice(&available[..taken]);
-            reader.consume(taken);
-        }
-        // Whole lines only; the rest starts the next block (a line longer than a block grows it,
-        // up to the line limit).
-        let cut = if at_eof {
-            bytes.len()
-        } else {
-            match bytes.iter().rposition(|byte| *byte == b'\n') {
-                Some(position) => position + 1,
-                None if bytes.len() > MAX_LINE_BYTES => bytes.len(),
-                None => {
-                    carry = bytes;
-                    continue;
-                }
-            }
-        };
-        carry = bytes.split_off(cut);
-        let lines = bytes.iter().filter(|byte| **byte == b'\n').count() as u64;
-        let block = Block {
-            bytes,
-            first_line: next_line,
-            last: at_eof,
-        };
-        next_line += lines;
-        if workers[index % workers.len()].send(block).is_err() || at_eof {
-            return Ok(());
-        }
-        index += 1;
-    }
-}
-
-/// Verifies JSON Lines: a reader thread cuts the file into blocks of whole lines, worker threads
-/// parse and hash them, and this thread checks the chain in file order with the hashes they made.
-#[allow(clippy::result_large_err)]
-fn check_jsonl(
-    reader: impl BufRead + Send,
-    verifier: &mut ExportVerifier,
-) -> Result<(), LineProblem> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .clamp(1, MAX_VERIFY_THREADS);
-    std::thread::scope(|scope| {
-        let mut inputs = Vec::with_capacity(threads);
-        let mut outputs = Vec::with_capacity(threads);
-        for _ in 0..threads {
-            let (block_sender, block_receiver) = std::sync::mpsc::sync_channel::<Block>(1);
-            let (parsed_sender, parsed_receiver) = std::sync::mpsc::sync_channel::<ParsedBlock>(1);
-            scope.spawn(move || {
-                for block in block_receiver {
-                    if parsed_sender.send(parse_block(block)).is_err() {
-                        return;
-                    }
-                }
-            });
-            inputs.push(block_sender);
-            outputs.push(parsed_receiver);
-        }
-        let reading = scope.spawn(move || read_blocks(reader, &inputs));
-        let checked = check_parsed_blocks(&outputs, verifier);
-        drop(outputs);
-        let read = reading
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the reader thread stopped")));
-        match (checked, read) {
-            (Err(problem), _) => Err(problem),
-            (Ok(()), Err(error)) => Err(LineProblem {
-                problem: FileProblem::Malformed {
-                    line: 0,
-                    after_sequence: verifier.last_sequence(),
-                    message: format!("cannot read the file: {error}"),
-                },
-                at_end: false,
-            }),
-            (Ok(()), Ok(())) => Ok(()),
-        }
-    })
-}
-
-#[allow(clippy::result_large_err)]
-fn check_parsed_blocks(
-    outputs: &[std::sync::mpsc::Receiver<ParsedBlock>],
-    verifier: &mut ExportVerifier,
-) -> Result<(), LineProblem> {
-    let mut index = 0_usize;
-    // A worker's channel closes only when the reader stopped sending: the blocks have all come.
-    while let Ok(block) = outputs[index % outputs.len()].recv() {
-        index += 1;
-        let count = block.lines.len();
-        for (position, (line, parsed)) in block.lines.into_iter().enumerate() {
-            let at_end = block.last && position + 1 == count;
-            let checked = match parsed {
-                ParsedLine::Record(hashed) => verifier.push_hashed(line, &hashed),
-                ParsedLine::End(end) => verifier.push(line, &ExportItem::End(end)),
-                ParsedLine::Malformed(message) => Err(FileProblem::Malformed {
-                    line,
-                    after_sequence: verifier.last_sequence(),
-                    message,
-                }),
-            };
-            checked.map_err(|problem| LineProblem { problem, at_end })?;
-        }
-        if block.last {
-            break;
-        }
-    }
-    Ok(())
+pub(crate) struct LineProblem {
+    pub(crate) problem: FileProblem,
+    pub(crate) at_end: bool,
 }
 
 #[allow(clippy::result_large_err)]

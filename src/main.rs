@@ -15,6 +15,7 @@ use ledger_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 mod demo;
+mod verify_blocks;
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived values
 /// (JSON, SQL arguments) on several threads, where glibc's malloc showed up at about a fifth of

@@ -34,26 +34,37 @@ pub(crate) async fn run(
     transactions: u64,
     backends: &[Backend],
     postgres_url: Option<String>,
+    work_dir: Option<&Path>,
 ) -> Result<()> {
     let ledger = ledger_binary()?;
     let scratch = tempfile::tempdir()?;
+    let kept = work_dir;
+    let work_dir = match work_dir {
+        Some(directory) => {
+            std::fs::create_dir_all(directory)?;
+            directory.to_path_buf()
+        }
+        None => scratch.path().to_path_buf(),
+    };
     let mut cluster = None;
     println!(
         "| engine | format | what | seconds | MB | MB/s | transactions/s | peak RSS MB |\n|---|---|---|---:|---:|---:|---:|---:|"
     );
     for backend in backends {
         let url = match backend {
-            Backend::Sqlite => format!("sqlite:{}", scratch.path().join("export.db").display()),
+            Backend::Sqlite => format!("sqlite:{}", work_dir.join("export.db").display()),
             Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
         };
-        let filled = fill(&url, transactions).await?;
-        eprintln!(
-            "{backend:?}: filled {transactions} transactions in {:.1} s ({:.0}/s)",
-            filled.as_secs_f64(),
-            transactions as f64 / filled.as_secs_f64()
-        );
+        match fill(&url, transactions).await? {
+            Some(filled) => eprintln!(
+                "{backend:?}: filled {transactions} transactions in {:.1} s ({:.0}/s)",
+                filled.as_secs_f64(),
+                transactions as f64 / filled.as_secs_f64()
+            ),
+            None => eprintln!("{backend:?}: reusing a journal of {transactions} transactions"),
+        }
         for format in ["jsonl", "csv"] {
-            let streamed = scratch.path().join(format!("streamed.{format}"));
+            let streamed = work_dir.join(format!("streamed.{format}"));
             let (seconds, rss) = export_over_http(&ledger, &url, format, &streamed).await?;
             let bytes = std::fs::metadata(&streamed)?.len();
             row(
@@ -66,7 +77,7 @@ pub(crate) async fn run(
                 rss,
             );
 
-            let written = scratch.path().join(format!("written.{format}"));
+            let written = work_dir.join(format!("written.{format}"));
             let (seconds, rss) = timed_child(
                 Command::new(&ledger)
                     .args(["export", "--format", format, "--output"])
@@ -111,8 +122,10 @@ pub(crate) async fn run(
                 transactions,
                 rss,
             );
-            std::fs::remove_file(&written)?;
             std::fs::remove_file(&streamed)?;
+            if kept.is_none() {
+                std::fs::remove_file(&written)?;
+            }
         }
     }
     Ok(())
@@ -148,10 +161,18 @@ fn ledger_binary() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Fills a migrated journal with `transactions` two-posting transactions shaped like pledges.
-async fn fill(url: &str, transactions: u64) -> Result<Duration> {
+/// Fills a migrated journal with `transactions` two-posting transactions shaped like pledges;
+/// `None` when the journal already holds exactly that many (a kept `--work-dir`).
+async fn fill(url: &str, transactions: u64) -> Result<Option<Duration>> {
     let store = Store::connect(url, StoreOptions::default()).await?;
     store.migrate().await?;
+    match store.chain_head().await?.0 {
+        0 => {}
+        head if head == transactions => return Ok(None),
+        head => bail!(
+            "the journal holds {head} transactions, not {transactions}: use an empty --work-dir"
+        ),
+    }
     let now = Timestamp::from_datetime(chrono::Utc::now());
     let mut chart = std::collections::HashMap::new();
     for index in 0..16 {
@@ -221,9 +242,9 @@ async fn fill(url: &str, transactions: u64) -> Result<Duration> {
             outcome??;
         }
     }
-    // Not `store.close()`: on PostgreSQL it waits for the writer's kept connection, which the
-    // writer task never returns (close hangs after any write); dropping the store is enough here.
-    Ok(started.elapsed())
+    let elapsed = started.elapsed();
+    store.close().await;
+    Ok(Some(elapsed))
 }
 
 /// The peak resident set (VmHWM) of a running process, in bytes.

@@ -89,6 +89,11 @@ enum Command {
         /// Transactions in the journal (two postings each).
         #[arg(long, default_value_t = 1_000_000)]
         transactions: u64,
+        /// Keep the SQLite database and the exported files in this directory instead of a
+        /// temporary one, and reuse a database there that already holds the journal (the fill
+        /// takes minutes; reusing it lets one measure the export and `verify --file` again).
+        #[arg(long)]
+        work_dir: Option<std::path::PathBuf>,
         /// Which engines to measure.
         #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
         backends: Vec<Backend>,
@@ -172,9 +177,15 @@ fn main() -> Result<()> {
         )),
         Command::Export {
             transactions,
+            work_dir,
             backends,
             postgres_url,
-        } => runtime.block_on(export::run(transactions, &backends, postgres_url)),
+        } => runtime.block_on(export::run(
+            transactions,
+            &backends,
+            postgres_url,
+            work_dir.as_deref(),
+        )),
     }
 }
 

@@ -5,7 +5,7 @@
 //! transaction's hash: `hash_n = SHA-256(hash_{n-1} ‖ encoding_n)`, starting from the all-zero
 //! genesis hash. Changing, removing, inserting or reordering any transaction changes every later hash.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
@@ -42,7 +42,44 @@ impl ChainHash {
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
+
+    /// From exactly 64 hexadecimal digits of either case (what `FromStr` takes), without the
+    /// per-digit branches of a general decoder: verifying an export reads two per transaction.
+    pub fn from_hex_bytes(text: &[u8]) -> Option<ChainHash> {
+        let pairs = text.as_chunks::<2>();
+        if pairs.0.len() != 32 || !pairs.1.is_empty() {
+            return None;
+        }
+        let mut bytes = [0_u8; 32];
+        let mut invalid = 0_u8;
+        for (byte, [high, low]) in bytes.iter_mut().zip(pairs.0) {
+            let (high, low) = (
+                HEX_DIGITS[usize::from(*high)],
+                HEX_DIGITS[usize::from(*low)],
+            );
+            invalid |= high | low;
+            *byte = (high << 4) | (low & 0x0f);
+        }
+        (invalid & 0x80 == 0).then_some(ChainHash(bytes))
+    }
 }
+
+/// Each byte's value as a hexadecimal digit, or `0x80` for a byte that is not one.
+const HEX_DIGITS: [u8; 256] = {
+    let mut table = [0x80_u8; 256];
+    let mut index = 0;
+    while index < 10 {
+        table[b'0' as usize + index] = index as u8;
+        index += 1;
+    }
+    let mut index = 0;
+    while index < 6 {
+        table[b'a' as usize + index] = 10 + index as u8;
+        table[b'A' as usize + index] = 10 + index as u8;
+        index += 1;
+    }
+    table
+};
 
 impl fmt::Display for ChainHash {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -206,22 +243,104 @@ impl BalancedTransaction {
     }
 }
 
-/// A record with the hash its contents give (`SHA-256(previous_hash ‖ encoding)`), computed once
-/// so verification can hash records in parallel and check the chain in order.
+/// What checking one record's place in the chain needs, made apart from the walk (on any thread,
+/// from a parsed record or straight from an export line): its links, the hash its contents give,
+/// and whether its postings balance. The walk itself ([`ChainVerifier::push_digest`]) is then a few
+/// comparisons, so verification can digest records in parallel and check the chain in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashedRecord {
-    record: JournalRecord,
-    computed: ChainHash,
+pub struct RecordDigest {
+    pub sequence: u64,
+    pub previous_hash: ChainHash,
+    pub hash: ChainHash,
+    /// `SHA-256(previous_hash ‖ encoding)`: what `hash` must be.
+    pub computed: ChainHash,
+    pub postings_count: u64,
+    /// The first currency (in code order) whose postings do not sum to zero, with their sum.
+    pub unbalanced: Option<(String, i128)>,
 }
 
-impl HashedRecord {
-    pub fn new(record: JournalRecord) -> HashedRecord {
-        let computed = record.compute_hash();
-        HashedRecord { record, computed }
+impl RecordDigest {
+    pub fn of(record: &JournalRecord) -> RecordDigest {
+        RecordDigest {
+            sequence: record.sequence,
+            previous_hash: record.previous_hash,
+            hash: record.hash,
+            computed: record.compute_hash(),
+            postings_count: record.postings.len() as u64,
+            unbalanced: first_unbalanced(
+                record
+                    .postings
+                    .iter()
+                    .map(|posting| (posting.currency.as_str(), posting.amount_minor)),
+            ),
+        }
+    }
+}
+
+/// The first currency, in code order, whose amounts do not sum to zero, and the sum.
+pub fn first_unbalanced<'a>(
+    postings: impl IntoIterator<Item = (&'a str, i64)>,
+) -> Option<(String, i128)> {
+    let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
+    for (currency, amount_minor) in postings {
+        *sums.entry(currency).or_default() += i128::from(amount_minor);
+    }
+    sums.into_iter()
+        .find(|(_, sum)| *sum != 0)
+        .map(|(currency, sum)| (currency.to_owned(), sum))
+}
+
+/// Net movements per account and currency, summed from postings. Made per block of records on the
+/// thread that digests them and merged in file order, so tallying never waits on the chain walk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Movements {
+    /// Per account, its currencies (almost always one) and their sums.
+    by_account: HashMap<Uuid, Vec<(String, i128)>>,
+}
+
+impl Movements {
+    pub fn add(&mut self, account_id: Uuid, currency: &str, amount_minor: i128) {
+        let currencies = self.by_account.entry(account_id).or_default();
+        match currencies.iter_mut().find(|(known, _)| known == currency) {
+            Some((_, sum)) => *sum += amount_minor,
+            None => currencies.push((currency.to_owned(), amount_minor)),
+        }
     }
 
-    pub fn record(&self) -> &JournalRecord {
-        &self.record
+    /// Adds every posting of a record.
+    pub fn add_record(&mut self, record: &JournalRecord) {
+        for posting in &record.postings {
+            self.add(
+                posting.account_id,
+                &posting.currency,
+                i128::from(posting.amount_minor),
+            );
+        }
+    }
+
+    /// Adds another tally into this one.
+    pub fn absorb(&mut self, other: Movements) {
+        if self.by_account.is_empty() {
+            *self = other;
+            return;
+        }
+        for (account_id, currencies) in other.by_account {
+            for (currency, sum) in currencies {
+                self.add(account_id, &currency, sum);
+            }
+        }
+    }
+
+    /// Every (account, currency) and its sum, in order.
+    pub fn to_sorted(&self) -> BTreeMap<(Uuid, String), i128> {
+        self.by_account
+            .iter()
+            .flat_map(|(account_id, currencies)| {
+                currencies
+                    .iter()
+                    .map(|(currency, sum)| ((*account_id, currency.clone()), *sum))
+            })
+            .collect()
     }
 }
 
@@ -289,7 +408,7 @@ pub struct ChainVerifier {
     previous_hash: ChainHash,
     transactions_count: u64,
     postings_count: u64,
-    balances: BTreeMap<(Uuid, String), i128>,
+    balances: Movements,
 }
 
 impl Default for ChainVerifier {
@@ -311,71 +430,59 @@ impl ChainVerifier {
             previous_hash,
             transactions_count: 0,
             postings_count: 0,
-            balances: BTreeMap::new(),
+            balances: Movements::default(),
         }
     }
 
-    /// Checks the next record; on success it becomes the new head.
+    /// Checks the next record; on success it becomes the new head and its postings are tallied.
     pub fn push(&mut self, record: &JournalRecord) -> Result<(), ChainBreak> {
-        self.push_with_hash(record, None)
+        self.push_digest(&RecordDigest::of(record))?;
+        self.balances.add_record(record);
+        Ok(())
     }
 
-    /// [`ChainVerifier::push`] for a record whose hash was computed beforehand (on another
-    /// thread, by [`HashedRecord::new`]).
-    pub fn push_hashed(&mut self, hashed: &HashedRecord) -> Result<(), ChainBreak> {
-        self.push_with_hash(&hashed.record, Some(hashed.computed))
-    }
-
-    fn push_with_hash(
-        &mut self,
-        record: &JournalRecord,
-        computed: Option<ChainHash>,
-    ) -> Result<(), ChainBreak> {
+    /// Checks the next record from its digest; on success it becomes the new head. Its postings
+    /// are not tallied: add them with [`ChainVerifier::add_movements`] (for a block at a time).
+    pub fn push_digest(&mut self, digest: &RecordDigest) -> Result<(), ChainBreak> {
         let fail = |kind| ChainBreak {
-            sequence: record.sequence,
+            sequence: digest.sequence,
             kind,
         };
-        if record.sequence != self.next_sequence {
+        if digest.sequence != self.next_sequence {
             return Err(fail(BreakKind::SequenceGap {
                 expected_sequence: self.next_sequence,
             }));
         }
-        if record.previous_hash != self.previous_hash {
+        if digest.previous_hash != self.previous_hash {
             return Err(fail(BreakKind::PreviousHashMismatch {
                 expected: self.previous_hash,
-                found: record.previous_hash,
+                found: digest.previous_hash,
             }));
         }
-        // The precomputed hash was made from the record's own `previous_hash`, which was just
+        // The digest's hash was computed from the record's own `previous_hash`, which was just
         // checked to be this verifier's head: it is the hash this check needs.
-        let expected = computed.unwrap_or_else(|| record.compute_hash());
-        if expected != record.hash {
+        if digest.computed != digest.hash {
             return Err(fail(BreakKind::HashMismatch {
-                expected,
-                found: record.hash,
+                expected: digest.computed,
+                found: digest.hash,
             }));
         }
-        let mut sums: BTreeMap<&str, i128> = BTreeMap::new();
-        for posting in &record.postings {
-            *sums.entry(&posting.currency).or_default() += i128::from(posting.amount_minor);
-        }
-        if let Some((currency, sum_minor)) = sums.into_iter().find(|(_, sum)| *sum != 0) {
+        if let Some((currency, sum_minor)) = &digest.unbalanced {
             return Err(fail(BreakKind::Unbalanced {
-                currency: currency.to_owned(),
-                sum_minor,
+                currency: currency.clone(),
+                sum_minor: *sum_minor,
             }));
-        }
-        for posting in &record.postings {
-            *self
-                .balances
-                .entry((posting.account_id, posting.currency.clone()))
-                .or_default() += i128::from(posting.amount_minor);
         }
         self.next_sequence += 1;
-        self.previous_hash = record.hash;
+        self.previous_hash = digest.hash;
         self.transactions_count += 1;
-        self.postings_count += record.postings.len() as u64;
+        self.postings_count += digest.postings_count;
         Ok(())
+    }
+
+    /// Tallies the postings of records checked with [`ChainVerifier::push_digest`].
+    pub fn add_movements(&mut self, movements: Movements) {
+        self.balances.absorb(movements);
     }
 
     /// The hash of the last verified record (the start hash if none).
@@ -397,8 +504,8 @@ impl ChainVerifier {
     }
 
     /// The balance of every (account, currency) seen, from the verified postings alone.
-    pub fn balances(&self) -> &BTreeMap<(Uuid, String), i128> {
-        &self.balances
+    pub fn balances(&self) -> BTreeMap<(Uuid, String), i128> {
+        self.balances.to_sorted()
     }
 }
 
@@ -456,6 +563,18 @@ pub(crate) mod tests {
         assert_eq!(verifier.head_hash(), records[4].hash);
         let cash_id = records[0].postings[0].account_id;
         assert_eq!(verifier.balances()[&(cash_id, "EUR".to_owned())], 1500);
+    }
+
+    proptest! {
+        #[test]
+        fn hex_bytes_read_as_from_str_reads(
+            text in "[0-9a-fA-F]{64}|[0-9a-fA-F]{0,70}|[0-9a-gA-G/:@`]{64}",
+        ) {
+            // Proves the fast hash decoder takes exactly what `FromStr` (the hex crate) takes, with
+            // the same value: both cases, and no wrong length or neighbouring character.
+            let fast = ChainHash::from_hex_bytes(text.as_bytes());
+            prop_assert_eq!(fast, text.parse::<ChainHash>().ok());
+        }
     }
 
     #[test]

@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::chain::{
-    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, HashedRecord, JournalRecord, RecordPosting,
+    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,
+    RecordPosting,
 };
+use crate::jsonl_scan::JsonlScanner;
 
 /// The columns of a CSV export, in order: one row per posting, the transaction's fields repeated
 /// on each of its rows, then one `end` row.
@@ -350,6 +352,35 @@ pub fn parse_jsonl_line(line: &[u8]) -> Result<ExportItem, String> {
             Ok(end) => Ok(ExportItem::End(end.export_end)),
             Err(_) => Err(record_error.to_string()),
         },
+    }
+}
+
+/// One line of a JSONL export, digested: a transaction ready for [`ExportVerifier::push_digest`],
+/// or the end record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestedLine {
+    Record(RecordDigest),
+    End(ExportEnd),
+}
+
+/// Parses and digests one line of a JSONL export (without its line break), tallying its postings
+/// into `movements`. Lines as the ledger writes them take a fast path that hashes while it reads
+/// ([`JsonlScanner`]); any other line is parsed as JSON, which accepts what the fast path
+/// would and words the error for what it would not. `scanner` is reused between calls.
+pub fn digest_jsonl_line(
+    line: &[u8],
+    scanner: &mut JsonlScanner,
+    movements: &mut Movements,
+) -> Result<DigestedLine, String> {
+    if let Some(digest) = scanner.scan(line, movements) {
+        return Ok(DigestedLine::Record(digest));
+    }
+    match parse_jsonl_line(line)? {
+        ExportItem::Record(record) => {
+            movements.add_record(&record);
+            Ok(DigestedLine::Record(RecordDigest::of(&record)))
+        }
+        ExportItem::End(end) => Ok(DigestedLine::End(end)),
     }
 }
 
@@ -731,13 +762,15 @@ impl fmt::Display for ExportSummary {
 
 /// Checks an export's items in file order: the chain (via [`ChainVerifier`]), the end record, and
 /// an optional expected start; tallies the trial balance.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ExportVerifier {
     expected_start: Option<(u64, Option<ChainHash>)>,
     chain: Option<ChainVerifier>,
     first: Option<(u64, ChainHash)>,
     last: Option<(u64, ChainHash)>,
     end_seen: bool,
+    /// The postings tallied so far (handed to the chain's balances at the end).
+    pending_movements: Movements,
 }
 
 impl ExportVerifier {
@@ -787,21 +820,9 @@ impl ExportVerifier {
         }
     }
 
-    /// [`ExportVerifier::push`] for a transaction hashed beforehand (see [`HashedRecord`]).
-    pub fn push_hashed(&mut self, line: u64, hashed: &HashedRecord) -> Result<(), FileProblem> {
-        self.push_record_with(line, hashed.record(), Some(hashed))
-    }
-
-    fn push_record(&mut self, line: u64, record: &JournalRecord) -> Result<(), FileProblem> {
-        self.push_record_with(line, record, None)
-    }
-
-    fn push_record_with(
-        &mut self,
-        line: u64,
-        record: &JournalRecord,
-        hashed: Option<&HashedRecord>,
-    ) -> Result<(), FileProblem> {
+    /// [`ExportVerifier::push`] for a transaction digested beforehand (see [`RecordDigest`]). Its
+    /// postings are not tallied: add them with [`ExportVerifier::add_movements`].
+    pub fn push_digest(&mut self, line: u64, digest: &RecordDigest) -> Result<(), FileProblem> {
         if self.end_seen {
             return Err(FileProblem::AfterEnd { line });
         }
@@ -811,21 +832,21 @@ impl ExportVerifier {
                 let (sequence, previous_hash) = match self.expected_start {
                     Some((sequence, Some(hash))) => (sequence, hash),
                     Some((1, None)) => (1, GENESIS_HASH),
-                    Some((sequence, None)) => (sequence, record.previous_hash),
-                    None if record.sequence == 1 => (1, GENESIS_HASH),
-                    None => (record.sequence, record.previous_hash),
+                    Some((sequence, None)) => (sequence, digest.previous_hash),
+                    None if digest.sequence == 1 => (1, GENESIS_HASH),
+                    None => (digest.sequence, digest.previous_hash),
                 };
                 if let Some((expected_sequence, expected_previous_hash)) = self.expected_start
-                    && (record.sequence != expected_sequence
-                        || record.previous_hash != previous_hash)
+                    && (digest.sequence != expected_sequence
+                        || digest.previous_hash != previous_hash)
                 {
                     return Err(FileProblem::StartMismatch {
                         line,
                         expected_sequence,
                         expected_previous_hash: expected_previous_hash
                             .or((expected_sequence == 1).then_some(GENESIS_HASH)),
-                        found_sequence: record.sequence,
-                        found_previous_hash: record.previous_hash,
+                        found_sequence: digest.sequence,
+                        found_previous_hash: digest.previous_hash,
                     });
                 }
                 self.first = Some((sequence, previous_hash));
@@ -833,25 +854,35 @@ impl ExportVerifier {
                     .insert(ChainVerifier::starting_at(sequence, previous_hash))
             }
         };
-        match hashed {
-            Some(hashed) => chain.push_hashed(hashed),
-            None => chain.push(record),
-        }
-        .map_err(|broken| FileProblem::Chain { line, broken })?;
-        self.last = Some((record.sequence, record.hash));
+        chain
+            .push_digest(digest)
+            .map_err(|broken| FileProblem::Chain { line, broken })?;
+        self.last = Some((digest.sequence, digest.hash));
+        Ok(())
+    }
+
+    /// Tallies the postings of transactions checked with [`ExportVerifier::push_digest`].
+    pub fn add_movements(&mut self, movements: Movements) {
+        self.pending_movements.absorb(movements);
+    }
+
+    fn push_record(&mut self, line: u64, record: &JournalRecord) -> Result<(), FileProblem> {
+        self.push_digest(line, &RecordDigest::of(record))?;
+        self.pending_movements.add_record(record);
         Ok(())
     }
 
     /// Ends the file: it must have closed with its end record.
-    pub fn finish(self) -> Result<ExportSummary, FileProblem> {
+    pub fn finish(mut self) -> Result<ExportSummary, FileProblem> {
         if !self.end_seen {
             return Err(FileProblem::Truncated {
                 after_sequence: self.last_sequence(),
             });
         }
         let mut trial_balance: BTreeMap<String, CurrencyTotals> = BTreeMap::new();
-        let (transactions_count, postings_count) = match &self.chain {
+        let (transactions_count, postings_count) = match &mut self.chain {
             Some(chain) => {
+                chain.add_movements(std::mem::take(&mut self.pending_movements));
                 for ((_, currency), balance) in chain.balances() {
                     let totals = trial_balance
                         .entry(currency.clone())
@@ -861,7 +892,7 @@ impl ExportVerifier {
                             credit_minor: 0,
                         });
                     totals.accounts_count += 1;
-                    if *balance > 0 {
+                    if balance > 0 {
                         totals.debit_minor += balance;
                     } else {
                         totals.credit_minor += balance;

@@ -6,9 +6,11 @@ pub mod chain;
 pub mod chart;
 pub mod conditions;
 pub mod contribution;
+pub mod csv_scan;
 pub mod export;
 pub mod fx;
 pub mod journal;
+pub mod jsonl_scan;
 pub mod lots;
 pub mod money;
 pub mod organisation;
@@ -20,7 +22,8 @@ pub mod time;
 pub mod transfer_run;
 
 pub use chain::{
-    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, HashedRecord, JournalRecord, RecordPosting,
+    ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,
+    RecordPosting,
 };
 pub use fx::{Conversion, ExchangeRate, FxError, RateSource};
 pub use journal::{

@@ -464,7 +464,7 @@ impl Store {
             });
             let mut computed: HashMap<Uuid, i128> = HashMap::new();
             for ((account_id, _currency), balance) in verifier.balances() {
-                *computed.entry(*account_id).or_default() += *balance;
+                *computed.entry(account_id).or_default() += balance;
             }
             for (account_id, stored_minor) in &stored {
                 let postings_minor = computed.remove(account_id).unwrap_or(0);

@@ -1,0 +1,347 @@
+//! A fast reader of CSV export files exactly as the ledger writes them, for verifying a file on
+//! several threads: the file is cut into blocks of whole transactions ([`transaction_cut`]), and each
+//! block is read, hashed and tallied on its own ([`CsvBlockScanner::scan`]).
+//!
+//! It accepts only strict RFC 4180 rows (`\r\n` after every row, quotes only around whole fields)
+//! laid out as [`crate::export::ExportWriter`] writes them: the header, transactions whose rows
+//! agree and count their postings from 0, and the end row. For anything else it answers `None`,
+//! and the caller verifies the whole file again with the general reader (the `csv` crate and
+//! [`crate::export::CsvAssembler`]), which names the problem. So on the files it accepts it must
+//! read exactly what the general reader reads: the tests compare the two on written and damaged
+//! files.
+
+use std::ops::Range;
+
+use memchr::{memchr, memchr2, memchr3};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
+use crate::export::{CSV_COLUMNS, DigestedLine, ExportEnd};
+use crate::jsonl_scan::{canonical_i64, canonical_u64};
+
+const COLUMNS: usize = CSV_COLUMNS.len();
+/// Column indexes, as in [`CSV_COLUMNS`].
+const ROW: usize = 0;
+const SEQUENCE: usize = 1;
+const TRANSACTION_ID: usize = 2;
+/// `kind` to `metadata`: the texts the encoding carries, in its order.
+const TEXTS: Range<usize> = 3..10;
+const POSTING_COUNT: usize = 10;
+const POSTING_INDEX: usize = 11;
+const ACCOUNT_ID: usize = 12;
+const CURRENCY: usize = 13;
+const AMOUNT_MINOR: usize = 14;
+const PREVIOUS_HASH: usize = 15;
+const HASH: usize = 16;
+/// The columns every row of one transaction repeats.
+const REPEATED: [Range<usize>; 2] = [1..11, 15..17];
+
+/// One row, its fields unquoted into `bytes`.
+#[derive(Debug, Default, Clone)]
+struct Row {
+    bytes: Vec<u8>,
+    fields: [Range<usize>; COLUMNS],
+}
+
+impl Row {
+    fn field(&self, column: usize) -> &[u8] {
+        &self.bytes[self.fields[column].clone()]
+    }
+
+    /// The bytes of a run of columns, end to end.
+    fn span(&self, columns: &Range<usize>) -> &[u8] {
+        &self.bytes[self.fields[columns.start].start..self.fields[columns.end - 1].end]
+    }
+
+    /// Whether this row repeats `first`'s transaction columns. Fields sit end to end in `bytes`,
+    /// so each run of columns is compared as one slice, once every field's length matched.
+    fn repeats(&self, first: &Row) -> bool {
+        REPEATED.iter().all(|columns| {
+            let lengths_match = columns
+                .clone()
+                .all(|column| self.fields[column].len() == first.fields[column].len());
+            lengths_match && self.span(columns) == first.span(columns)
+        })
+    }
+}
+
+/// The transaction being read: its first row, its encoding so far, its postings (the currency as
+/// where its text sits in the encoding). Its buffers are reused from one transaction to the next.
+#[derive(Debug, Default)]
+struct Open {
+    active: bool,
+    line: u64,
+    first: Row,
+    declared: usize,
+    encoding: Vec<u8>,
+    postings: Vec<(Uuid, Range<usize>, i64)>,
+}
+
+impl Open {
+    /// Closes the open transaction, if any: all its declared postings must have come.
+    fn complete(&mut self, scanned: &mut ScannedBlock) -> Option<()> {
+        let open = self;
+        if !open.active {
+            return Some(());
+        }
+        open.active = false;
+        if open.postings.len() != open.declared {
+            return None;
+        }
+        let previous_hash = hash(open.first.field(PREVIOUS_HASH))?;
+        let mut hasher = Sha256::new();
+        hasher.update(previous_hash.as_bytes());
+        hasher.update(&open.encoding);
+        // The whole row was checked to be UTF-8, and the currency is a whole field of it.
+        let encoding = &open.encoding;
+        let currency_of = |range: &Range<usize>| std::str::from_utf8(&encoding[range.clone()]).ok();
+        let mut amounts = Vec::with_capacity(open.postings.len());
+        for (_, currency, amount_minor) in &open.postings {
+            amounts.push((currency_of(currency)?, *amount_minor));
+        }
+        let digest = RecordDigest {
+            sequence: canonical_u64(open.first.field(SEQUENCE))?,
+            previous_hash,
+            hash: hash(open.first.field(HASH))?,
+            computed: ChainHash::from_bytes(hasher.finalize().into()),
+            postings_count: u64::try_from(open.declared).ok()?,
+            unbalanced: first_unbalanced(amounts.iter().copied()),
+        };
+        for (account_id, currency, amount_minor) in &open.postings {
+            scanned.movements.add(
+                *account_id,
+                currency_of(currency)?,
+                i128::from(*amount_minor),
+            );
+        }
+        scanned
+            .items
+            .push((open.line, DigestedLine::Record(digest)));
+        Some(())
+    }
+}
+
+/// What a block holds: each transaction's digest (and the end record) with the line of its first
+/// row, and the movements of all its postings.
+#[derive(Debug, Default)]
+pub struct ScannedBlock {
+    pub items: Vec<(u64, DigestedLine)>,
+    pub movements: Movements,
+    /// The lines the block spans (rows, and line breaks inside quoted fields).
+    pub lines: u64,
+}
+
+/// Buffers reused from one block to the next.
+#[derive(Debug, Default)]
+pub struct CsvBlockScanner {
+    row: Row,
+    open: Open,
+}
+
+impl CsvBlockScanner {
+    /// Reads a block of whole rows that starts a transaction (or the file, with its header, when
+    /// `starts_file`) and ends one; its first row is on line `first_line`. `None` when anything in
+    /// it is not laid out as the ledger writes it.
+    pub fn scan(
+        &mut self,
+        block: &[u8],
+        first_line: u64,
+        starts_file: bool,
+    ) -> Option<ScannedBlock> {
+        let mut scanned = ScannedBlock::default();
+        let mut at = 0;
+        let mut line = first_line;
+        self.open.active = false;
+        if starts_file {
+            let header = CSV_COLUMNS.join(",") + "\r\n";
+            if !block.starts_with(header.as_bytes()) {
+                return None;
+            }
+            at = header.len();
+            line += 1;
+        }
+        let mut ended = false;
+        while at < block.len() {
+            if ended {
+                return None;
+            }
+            let (next, breaks) = read_row(block, at, &mut self.row)?;
+            match self.row.field(ROW) {
+                b"posting" => self.posting(line, &mut scanned)?,
+                b"end" => {
+                    self.open.complete(&mut scanned)?;
+                    scanned
+                        .items
+                        .push((line, DigestedLine::End(end_of(&self.row)?)));
+                    ended = true;
+                }
+                _ => return None,
+            }
+            at = next;
+            line += breaks + 1;
+        }
+        self.open.complete(&mut scanned)?;
+        scanned.lines = line - first_line;
+        Some(scanned)
+    }
+
+    /// A posting row: the next posting of the open transaction, or the first of a new one.
+    fn posting(&mut self, line: u64, scanned: &mut ScannedBlock) -> Option<()> {
+        let row = &self.row;
+        let continues = self.open.active && row.field(SEQUENCE) == self.open.first.field(SEQUENCE);
+        if !continues {
+            self.open.complete(scanned)?;
+            let open = &mut self.open;
+            open.active = true;
+            open.line = line;
+            open.first.bytes.clone_from(&row.bytes);
+            open.first.fields.clone_from(&row.fields);
+            open.declared = usize::try_from(canonical_u64(row.field(POSTING_COUNT))?).ok()?;
+            open.postings.clear();
+            open.encoding.clear();
+            open.encoding.extend_from_slice(ENCODING_V1_MAGIC);
+            open.encoding
+                .extend_from_slice(&canonical_u64(row.field(SEQUENCE))?.to_be_bytes());
+            open.encoding
+                .extend_from_slice(uuid(row.field(TRANSACTION_ID))?.as_bytes());
+            for column in TEXTS {
+                push_text(&mut open.encoding, row.field(column))?;
+            }
+            open.encoding
+                .extend_from_slice(&u32::try_from(open.declared).ok()?.to_be_bytes());
+        }
+        let open = &mut self.open;
+        if !row.repeats(&open.first)
+            || canonical_u64(row.field(POSTING_INDEX))?
+                != u64::try_from(open.postings.len()).ok()?
+            || open.postings.len() >= open.declared
+        {
+            return None;
+        }
+        let account_id = uuid(row.field(ACCOUNT_ID))?;
+        let amount_minor = canonical_i64(row.field(AMOUNT_MINOR))?;
+        open.encoding.extend_from_slice(account_id.as_bytes());
+        let currency_at = open.encoding.len() + 4;
+        push_text(&mut open.encoding, row.field(CURRENCY))?;
+        let currency = currency_at..open.encoding.len();
+        open.encoding.extend_from_slice(&amount_minor.to_be_bytes());
+        open.postings.push((account_id, currency, amount_minor));
+        Some(())
+    }
+}
+
+fn uuid(text: &[u8]) -> Option<Uuid> {
+    Uuid::try_parse_ascii(text).ok()
+}
+
+fn hash(text: &[u8]) -> Option<ChainHash> {
+    ChainHash::from_hex_bytes(text)
+}
+
+/// `SLJ1` text: four big-endian length bytes, then the bytes.
+fn push_text(encoding: &mut Vec<u8>, text: &[u8]) -> Option<()> {
+    encoding.extend_from_slice(&u32::try_from(text.len()).ok()?.to_be_bytes());
+    encoding.extend_from_slice(text);
+    Some(())
+}
+
+/// The end row: the last sequence and final hash (both empty for an empty export), nothing else.
+fn end_of(row: &Row) -> Option<ExportEnd> {
+    let others_empty = (2..HASH).all(|column| row.field(column).is_empty());
+    let last_sequence = match row.field(SEQUENCE) {
+        b"" => None,
+        text => Some(canonical_u64(text)?),
+    };
+    let final_hash = match row.field(HASH) {
+        b"" => None,
+        text => Some(hash(text)?),
+    };
+    others_empty.then_some(ExportEnd {
+        last_sequence,
+        final_hash,
+    })
+}
+
+/// Reads the strict row at `at` into `row`: 17 fields, each bare (no quote, comma or line break
+/// in it) or quoted (quotes doubled inside), then `\r\n`. The whole row must be UTF-8. Returns
+/// where the next row starts and how many line breaks the row's quoted fields hold.
+fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
+    let start = at;
+    let mut at = at;
+    let mut breaks = 0;
+    row.bytes.clear();
+    for column in 0..COLUMNS {
+        let field_start = row.bytes.len();
+        if bytes.get(at) == Some(&b'"') {
+            at += 1;
+            loop {
+                let quote = at + memchr(b'"', bytes.get(at..)?)?;
+                let segment = &bytes[at..quote];
+                breaks += memchr::memchr_iter(b'\n', segment).count() as u64;
+                row.bytes.extend_from_slice(segment);
+                at = quote + 1;
+                if bytes.get(at) == Some(&b'"') {
+                    row.bytes.push(b'"');
+                    at += 1;
+                } else {
+                    break;
+                }
+            }
+        } else {
+            let rest = bytes.get(at..)?;
+            let stop = memchr3(b',', b'\r', b'\n', rest)?;
+            let field = &rest[..stop];
+            if memchr(b'"', field).is_some() {
+                return None;
+            }
+            row.bytes.extend_from_slice(field);
+            at += stop;
+        }
+        row.fields[column] = field_start..row.bytes.len();
+        let separator: &[u8] = if column + 1 < COLUMNS { b"," } else { b"\r\n" };
+        if !bytes.get(at..)?.starts_with(separator) {
+            return None;
+        }
+        at += separator.len();
+    }
+    std::str::from_utf8(&bytes[start..at]).ok()?;
+    Some((at, breaks))
+}
+
+/// Where to cut `bytes` (whole strict rows from a row start) at or after `from` so that the next
+/// block starts a transaction: a row start whose row type and sequence differ from the row's
+/// before it. `None` when no such place is found (the caller reads on, or reads the file alone).
+pub fn transaction_cut(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut in_quotes = memchr::memchr_iter(b'"', bytes.get(..from)?).count() % 2 == 1;
+    let mut at = from;
+    let mut previous_key: Option<&[u8]> = None;
+    loop {
+        // The next line break outside quotes ends a row.
+        let found = at + memchr2(b'"', b'\n', bytes.get(at..)?)?;
+        at = found + 1;
+        if bytes[found] == b'"' {
+            in_quotes = !in_quotes;
+            continue;
+        }
+        if in_quotes {
+            continue;
+        }
+        let key = row_key(&bytes[at..]);
+        if let (Some(before), Some(key)) = (previous_key, key)
+            && before != key
+        {
+            return Some(at);
+        }
+        previous_key = key;
+    }
+}
+
+/// A row's type and sequence as written (`posting,41`), when it starts with two bare fields.
+fn row_key(row: &[u8]) -> Option<&[u8]> {
+    let head = &row[..row.len().min(48)];
+    let first = memchr(b',', head)?;
+    let second = first + 1 + memchr(b',', &head[first + 1..])?;
+    let key = &head[..second];
+    (memchr3(b'"', b'\r', b'\n', key).is_none()).then_some(key)
+}
