@@ -11,13 +11,16 @@ use ledger_core::ChainHash;
 use ledger_core::export::{
     CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter, FileProblem,
 };
-use ledger_store::{MAX_JOURNAL_PAGE, Store};
+use ledger_store::Store;
 
 use crate::verify_blocks::{VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl};
 
 /// Journal pages read ahead of the writer: reading the next page overlaps rendering and writing
-/// the current one, and memory stays bounded at this many pages.
+/// the current one, and memory stays bounded at this many pages (plus those being read).
 pub const EXPORT_PAGES_AHEAD: usize = 2;
+/// Journal pages read at once, each on its own connection (SQLite serves one connection's rows
+/// on one thread).
+pub const EXPORT_READS_IN_FLIGHT: usize = 2;
 
 /// Bytes buffered between the renderer and the file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -62,16 +65,11 @@ pub async fn export_to_file(
     let (pages_sender, mut pages) = tokio::sync::mpsc::channel(EXPORT_PAGES_AHEAD);
     let reader_store = store.clone();
     let reader = tokio::spawn(async move {
-        let mut after = from_sequence.saturating_sub(1);
-        while after < last {
-            let page = reader_store.journal_after(after, MAX_JOURNAL_PAGE).await?;
-            let Some(page_last) = page.last().map(|record| record.sequence) else {
-                break;
-            };
-            // A page reaching past the range ends it, even across a gap in a damaged journal.
-            after = page_last.max(after);
-            let reached_end = page_last >= last;
-            if pages_sender.send(page).await.is_err() || reached_end {
+        use futures::StreamExt;
+        let mut pages =
+            std::pin::pin!(reader_store.journal_pages(from_sequence, last, EXPORT_READS_IN_FLIGHT));
+        while let Some(page) = pages.next().await {
+            if pages_sender.send(page?).await.is_err() {
                 break;
             }
         }

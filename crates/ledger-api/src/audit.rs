@@ -11,7 +11,7 @@ use chrono::DateTime;
 use ledger_core::JournalRecord;
 use ledger_core::export::{ExportFormat, ExportWriter};
 use ledger_core::{Currency, Timestamp};
-use ledger_store::{MAX_JOURNAL_PAGE, Store, StoreError, VerifyReport};
+use ledger_store::{Store, StoreError, VerifyReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -23,10 +23,6 @@ use crate::auth::{Principal, Role};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::problem::{ApiError, FieldError};
-
-/// Transactions read from the database per step of an export: one journal page. The response
-/// holds at most one page's rendering in memory at a time, whatever the range.
-pub const EXPORT_PAGE_TRANSACTIONS: u32 = MAX_JOURNAL_PAGE;
 
 /// Rendered bytes are handed to the connection in chunks of about this size: large enough to keep
 /// the per-chunk overhead small, small enough to keep memory flat.
@@ -143,8 +139,12 @@ async fn export(
 }
 
 /// Journal pages read ahead of the rendering: reading the next page from the database overlaps
-/// rendering and sending the current one; memory stays bounded at this many pages.
+/// rendering and sending the current one; memory stays bounded at this many pages of
+/// [`ledger_store::MAX_JOURNAL_PAGE`] transactions (plus those being read).
 pub const EXPORT_PAGES_AHEAD: usize = 2;
+/// Journal pages read at once, each on its own connection (SQLite serves one connection's rows
+/// on one thread).
+pub const EXPORT_READS_IN_FLIGHT: usize = 2;
 
 /// Where a streamed export stands.
 struct ExportCursor {
@@ -163,22 +163,12 @@ async fn read_pages(
     last: u64,
     pages: tokio::sync::mpsc::Sender<Result<Vec<JournalRecord>, StoreError>>,
 ) {
-    let mut after = from_sequence - 1;
-    while after < last {
-        let page = store.journal_after(after, EXPORT_PAGE_TRANSACTIONS).await;
-        let page_last = match &page {
-            Ok(page) => page.last().map(|record| record.sequence),
-            Err(_) => None,
-        };
+    use futures::StreamExt;
+    let mut read = std::pin::pin!(store.journal_pages(from_sequence, last, EXPORT_READS_IN_FLIGHT));
+    while let Some(page) = read.next().await {
         let failed = page.is_err();
         if pages.send(page).await.is_err() || failed {
             return;
-        }
-        // A page reaching past the range ends it, even if a damaged journal skips the last
-        // sequence itself (the verifier reports that gap; the export must still end).
-        match page_last {
-            Some(sequence) if sequence < last => after = sequence.max(after + 1),
-            _ => return,
         }
     }
 }

@@ -411,29 +411,99 @@ impl Store {
         after_sequence: u64,
         limit: u32,
     ) -> Result<Vec<JournalRecord>, StoreError> {
-        let after = sequence_to_db(after_sequence)?;
+        self.journal_page(after_sequence, u64::MAX, limit).await
+    }
+
+    /// The committed transactions with sequences from `from_sequence` to `last_sequence`, in pages
+    /// of [`MAX_JOURNAL_PAGE`] sequences, in chain order; `pages_in_flight` pages are read at
+    /// once (on as many connections), so reading overlaps itself and whatever consumes the pages.
+    /// A page is a fixed range of sequences: a damaged journal's missing sequences only make
+    /// pages shorter (the chain check reports them), and the stream always ends.
+    pub fn journal_pages(
+        &self,
+        from_sequence: u64,
+        last_sequence: u64,
+        pages_in_flight: usize,
+    ) -> impl futures::Stream<Item = Result<Vec<JournalRecord>, StoreError>> + Send + 'static {
+        use futures::StreamExt;
+        let width = u64::from(MAX_JOURNAL_PAGE);
+        let first_after = from_sequence.saturating_sub(1);
+        let starts = (first_after < last_sequence)
+            .then(|| (first_after..last_sequence).step_by(usize::try_from(width).unwrap_or(1)))
+            .into_iter()
+            .flatten();
+        let store = self.clone();
+        futures::stream::iter(starts)
+            .map(move |after| {
+                let store = store.clone();
+                let through = after.saturating_add(width).min(last_sequence);
+                async move { store.journal_page(after, through, MAX_JOURNAL_PAGE).await }
+            })
+            .buffered(pages_in_flight.max(1))
+    }
+
+    /// At most `limit` transactions with `after < sequence <= through`, in chain order.
+    async fn journal_page(
+        &self,
+        after: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<JournalRecord>, StoreError> {
+        let after = sequence_to_db(after)?;
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
         let limit = i64::from(limit.clamp(1, MAX_JOURNAL_PAGE));
-        let (transactions, postings): (Vec<TransactionRow>, Vec<PostingRow>) = on_pool!(self.backend(), pool => {
-            let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
-                rows::select_transaction!(),
-                " WHERE sequence > $1 ORDER BY sequence LIMIT $2"
-            ))
-            .bind(after)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-            let last = transactions.last().map_or(after, |row| row.sequence);
-            let postings: Vec<PostingRow> = sqlx::query_as(
-                "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
-                 WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
-            )
-            .bind(after)
-            .bind(last)
-            .fetch_all(pool)
-            .await?;
-            (transactions, postings)
-        });
-        rows::assemble_records(transactions, postings)
+        match self.backend() {
+            Backend::Sqlite(pool) => {
+                // The whole page as one value (see `rows::SELECT_PACKED_PAGE`); a page with
+                // anything unusual in it is read again row by row, postings packed per row.
+                let (count, packed): (i64, Option<String>) =
+                    sqlx::query_as(rows::SELECT_PACKED_PAGE)
+                        .bind(after)
+                        .bind(through)
+                        .bind(limit)
+                        .fetch_one(pool)
+                        .await?;
+                if let Some(records) =
+                    rows::unpack_page(count, packed.as_deref().unwrap_or_default())
+                {
+                    return Ok(records);
+                }
+                let packed: Vec<rows::PackedTransactionRow> = sqlx::query_as(concat!(
+                    rows::select_packed_transaction!(),
+                    " WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
+                ))
+                .bind(after)
+                .bind(through)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                packed
+                    .into_iter()
+                    .map(rows::PackedTransactionRow::into_record)
+                    .collect()
+            }
+            Backend::Postgres(pool) => {
+                let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
+                    rows::select_transaction!(),
+                    " WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
+                ))
+                .bind(after)
+                .bind(through)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+                let last = transactions.last().map_or(after, |row| row.sequence);
+                let postings: Vec<PostingRow> = sqlx::query_as(
+                    "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
+                     WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
+                )
+                .bind(after)
+                .bind(last)
+                .fetch_all(pool)
+                .await?;
+                rows::assemble_records(transactions, postings)
+            }
+        }
     }
 
     /// Recomputes the whole chain and every account balance from the postings, and compares them

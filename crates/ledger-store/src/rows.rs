@@ -28,6 +28,20 @@ macro_rules! select_transaction {
 }
 pub(crate) use select_transaction;
 
+/// [`select_transaction!`] on SQLite with the transaction's postings packed into one text column,
+/// in posting order: `ACCOUNT AMOUNT CURRENCY` per posting, separated by commas, the account id and
+/// the currency's bytes in hexadecimal (so no stored text can be mistaken for a separator).
+macro_rules! select_packed_transaction {
+    () => {
+        "SELECT sequence, transaction_id, kind, effective_date, recorded_at, actor_subject, \
+         actor_organisation_id, memo, metadata, posting_count, previous_hash, hash, \
+         (SELECT group_concat(hex(p.account_id) || ' ' || p.amount_minor || ' ' || hex(CAST(p.currency AS BLOB)), \
+             ',' ORDER BY p.posting_index) FROM journal_postings p WHERE p.sequence = t.sequence) AS packed_postings \
+         FROM journal_transactions t"
+    };
+}
+pub(crate) use select_packed_transaction;
+
 pub(crate) const SELECT_IDEMPOTENCY: &str = "SELECT request_fingerprint, response_status, response_body \
      FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
 
@@ -135,25 +149,163 @@ pub(crate) fn assemble_records(
                 amount_minor: posting.amount_minor,
             });
         }
-        records.push(JournalRecord {
-            sequence: sequence_from_db(row.sequence)?,
-            transaction_id: row.transaction_id,
-            kind: row.kind,
-            effective_date: canonical_date(row.effective_date),
-            recorded_at: canonical_instant(row.recorded_at),
-            actor_subject: row.actor_subject,
-            actor_organisation: row
+        records.push(row.into_record(record_postings)?);
+    }
+    Ok(records)
+}
+
+impl TransactionRow {
+    fn into_record(self, postings: Vec<RecordPosting>) -> Result<JournalRecord, StoreError> {
+        Ok(JournalRecord {
+            sequence: sequence_from_db(self.sequence)?,
+            transaction_id: self.transaction_id,
+            kind: self.kind,
+            effective_date: canonical_date(self.effective_date),
+            recorded_at: canonical_instant(self.recorded_at),
+            actor_subject: self.actor_subject,
+            actor_organisation: self
                 .actor_organisation_id
                 .map(|organisation| organisation.to_string())
                 .unwrap_or_default(),
-            memo: row.memo,
-            metadata: row.metadata,
-            postings: record_postings,
-            previous_hash: hash_from_db(&row.previous_hash)?,
-            hash: hash_from_db(&row.hash)?,
+            memo: self.memo,
+            metadata: self.metadata,
+            postings,
+            previous_hash: hash_from_db(&self.previous_hash)?,
+            hash: hash_from_db(&self.hash)?,
+        })
+    }
+}
+
+/// A whole page of SQLite's journal as one text value: every transaction's fields in
+/// [`select_transaction!`]'s order, each as `LENGTH:BYTES` (its length in bytes, so no stored text
+/// can be mistaken for a separator), binary ids and hashes in hexadecimal, the organisation `-`
+/// when there is none, and the postings packed as in [`select_packed_transaction!`]. Parameters:
+/// after, through, limit. One value per page spares SQLite's per-row and per-value hand-over
+/// between threads, which is most of the cost of reading the journal row by row. The count of
+/// transactions comes first, so a transaction whose text came out NULL cannot go missing.
+pub(crate) const SELECT_PACKED_PAGE: &str = "SELECT count(*), group_concat(\
+       length(CAST(t.sequence AS BLOB)) || ':' || t.sequence \
+    || length(hex(t.transaction_id)) || ':' || hex(t.transaction_id) \
+    || length(CAST(t.kind AS BLOB)) || ':' || t.kind \
+    || length(CAST(t.effective_date AS BLOB)) || ':' || t.effective_date \
+    || length(CAST(t.recorded_at AS BLOB)) || ':' || t.recorded_at \
+    || length(CAST(t.actor_subject AS BLOB)) || ':' || t.actor_subject \
+    || CASE WHEN t.actor_organisation_id IS NULL THEN '1:-' \
+            ELSE length(hex(t.actor_organisation_id)) || ':' || hex(t.actor_organisation_id) END \
+    || length(CAST(t.memo AS BLOB)) || ':' || t.memo \
+    || length(CAST(t.metadata AS BLOB)) || ':' || t.metadata \
+    || length(CAST(t.posting_count AS BLOB)) || ':' || t.posting_count \
+    || length(hex(t.previous_hash)) || ':' || hex(t.previous_hash) \
+    || length(hex(t.hash)) || ':' || hex(t.hash) \
+    || length(CAST(t.postings AS BLOB)) || ':' || t.postings, \
+    '' ORDER BY t.sequence) FROM ( \
+      SELECT j.*, ifnull((SELECT group_concat(hex(p.account_id) || ' ' || p.amount_minor || ' ' \
+            || hex(CAST(p.currency AS BLOB)), ',' ORDER BY p.posting_index) \
+          FROM journal_postings p WHERE p.sequence = j.sequence), '') AS postings \
+      FROM journal_transactions j WHERE j.sequence > $1 AND j.sequence <= $2 \
+      ORDER BY j.sequence LIMIT $3) t";
+
+/// The records of a [`SELECT_PACKED_PAGE`] value, decoded as the row-by-row read decodes them;
+/// `None` when any field is not what the ledger writes (the caller then reads the page row by row,
+/// which reports such a field as it always has).
+pub(crate) fn unpack_page(count: i64, packed: &str) -> Option<Vec<JournalRecord>> {
+    let mut rest = packed;
+    let mut field = || -> Option<&str> {
+        let colon = rest.find(':')?;
+        let length: usize = rest[..colon].parse().ok()?;
+        let value = rest.get(colon + 1..colon + 1 + length)?;
+        rest = &rest[colon + 1 + length..];
+        Some(value)
+    };
+    let mut records = Vec::with_capacity(MAX_PAGE_GUESS);
+    loop {
+        let Some(sequence) = field() else { break };
+        let sequence = sequence_from_db(sequence.parse().ok()?).ok()?;
+        let transaction_id = uuid_from_hex(field()?)?;
+        let kind = field()?.to_owned();
+        let effective_date = NaiveDate::parse_from_str(field()?, "%F").ok()?;
+        let recorded_at = DateTime::parse_from_rfc3339(field()?).ok()?;
+        let actor_subject = field()?.to_owned();
+        let actor_organisation = match field()? {
+            "-" => String::new(),
+            organisation => uuid_from_hex(organisation)?.to_string(),
+        };
+        let memo = field()?.to_owned();
+        let metadata = field()?.to_owned();
+        let _posting_count: i32 = field()?.parse().ok()?;
+        let previous_hash = ledger_core::ChainHash::from_hex_bytes(field()?.as_bytes())?;
+        let hash = ledger_core::ChainHash::from_hex_bytes(field()?.as_bytes())?;
+        let postings = match field()? {
+            "" => Vec::new(),
+            packed_postings => unpack_postings(packed_postings).ok()?,
+        };
+        records.push(JournalRecord {
+            sequence,
+            transaction_id,
+            kind,
+            effective_date: canonical_date(effective_date),
+            recorded_at: canonical_instant(recorded_at.with_timezone(&Utc)),
+            actor_subject,
+            actor_organisation,
+            memo,
+            metadata,
+            postings,
+            previous_hash,
+            hash,
         });
     }
-    Ok(records)
+    (rest.is_empty() && i64::try_from(records.len()).ok() == Some(count)).then_some(records)
+}
+
+/// Records in a typical page, to size the vector once.
+const MAX_PAGE_GUESS: usize = 1_000;
+
+/// A 16-byte id written by SQLite's `hex()` (32 digits).
+fn uuid_from_hex(text: &str) -> Option<Uuid> {
+    (text.len() == 32)
+        .then(|| Uuid::try_parse(text).ok())
+        .flatten()
+}
+
+/// A transaction row with its postings packed by [`select_packed_transaction!`].
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PackedTransactionRow {
+    #[sqlx(flatten)]
+    transaction: TransactionRow,
+    /// `NULL` for a transaction without postings.
+    packed_postings: Option<String>,
+}
+
+impl PackedTransactionRow {
+    pub(crate) fn into_record(self) -> Result<JournalRecord, StoreError> {
+        let postings = match &self.packed_postings {
+            Some(packed) => unpack_postings(packed)?,
+            None => Vec::new(),
+        };
+        self.transaction.into_record(postings)
+    }
+}
+
+/// The postings of [`select_packed_transaction!`]'s `packed_postings`.
+fn unpack_postings(packed: &str) -> Result<Vec<RecordPosting>, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("packed postings `{packed}` are not as written"));
+    packed
+        .split(',')
+        .map(|posting| {
+            let mut parts = posting.split(' ');
+            let (Some(account), Some(amount), Some(currency), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(corrupt());
+            };
+            Ok(RecordPosting {
+                account_id: Uuid::try_parse(account).map_err(|_| corrupt())?,
+                amount_minor: amount.parse().map_err(|_| corrupt())?,
+                currency: String::from_utf8(hex::decode(currency).map_err(|_| corrupt())?)
+                    .map_err(|_| corrupt())?,
+            })
+        })
+        .collect()
 }
 
 impl IdempotencyRow {

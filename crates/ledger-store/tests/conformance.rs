@@ -42,6 +42,7 @@ conformance!(
     journal_reads_page_in_chain_order,
     database_refuses_update_and_delete_of_history,
     verify_names_the_sequence_of_a_changed_posting,
+    journal_pages_show_stored_postings_exactly,
     verify_notices_a_stored_balance_that_drifted,
     idempotent_writes_replay_and_conflict,
     concurrent_duplicate_keys_have_one_effect,
@@ -226,6 +227,49 @@ async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
         ),
         "{broken:?}"
     );
+}
+
+async fn journal_pages_show_stored_postings_exactly(fixture: Fixture) {
+    // Proves the journal's pages (what exports and verification read) carry every posting as
+    // stored, in order, whatever its text: a currency changed behind the application's back to
+    // text with separators and non-ASCII letters comes out byte for byte.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    for minor in [100, 200] {
+        store.append(transfer(&cash, &pool, minor)).await.unwrap();
+    }
+    let before = store.journal_after(0, 10).await.unwrap();
+    assert_eq!(before.len(), 2);
+    assert_eq!(before[1].postings[0].amount_minor, 200);
+    assert_eq!(before[1].postings[1].amount_minor, -200);
+    assert_eq!(before[1].postings[1].account_id, pool.id.as_uuid());
+    if store.sqlite_pool().is_some() {
+        execute_raw(store, "DROP TRIGGER journal_postings_no_update")
+            .await
+            .unwrap();
+    } else {
+        execute_raw(
+            store,
+            "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only",
+        )
+        .await
+        .unwrap();
+    }
+    let odd = "E, R 1 é";
+    execute_raw(
+        store,
+        "UPDATE journal_postings SET currency = 'E, R 1 é' WHERE sequence = 2 AND posting_index = 1",
+    )
+    .await
+    .unwrap();
+    let after = store.journal_after(1, 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].postings.len(), 2);
+    assert_eq!(after[0].postings[0], before[1].postings[0]);
+    assert_eq!(after[0].postings[1].currency, odd);
+    assert_eq!(after[0].postings[1].amount_minor, -200);
+    assert_eq!(after[0].postings[1].account_id, pool.id.as_uuid());
 }
 
 async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
