@@ -218,8 +218,7 @@ pub(crate) fn unpack_page(count: i64, packed: &str) -> Option<Vec<JournalRecord>
         Some(value)
     };
     let mut records = Vec::with_capacity(MAX_PAGE_GUESS);
-    loop {
-        let Some(sequence) = field() else { break };
+    while let Some(sequence) = field() {
         let sequence = sequence_from_db(sequence.parse().ok()?).ok()?;
         let transaction_id = uuid_from_hex(field()?)?;
         let kind = field()?.to_owned();
