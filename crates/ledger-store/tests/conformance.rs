@@ -270,6 +270,34 @@ async fn journal_pages_show_stored_postings_exactly(fixture: Fixture) {
     assert_eq!(after[0].postings[1].currency, odd);
     assert_eq!(after[0].postings[1].amount_minor, -200);
     assert_eq!(after[0].postings[1].account_id, pool.id.as_uuid());
+
+    // A stored instant in another form the engine reads (SQLite's own, not RFC 3339) still comes
+    // out in the canonical form, on a page of its neighbours (SQLite reads such a page row by row).
+    let disable = if store.sqlite_pool().is_some() {
+        "DROP TRIGGER journal_transactions_no_update"
+    } else {
+        "ALTER TABLE journal_transactions DISABLE TRIGGER journal_transactions_append_only"
+    };
+    execute_raw(store, disable).await.unwrap();
+    execute_raw(
+        store,
+        "UPDATE journal_transactions SET recorded_at = '2026-11-24 05:06:07.5' WHERE sequence = 1",
+    )
+    .await
+    .unwrap();
+    let reread = store.journal_after(0, 10).await.unwrap();
+    assert_eq!(reread.len(), 2);
+    assert_eq!(reread[0].recorded_at, "2026-11-24T05:06:07.500000Z");
+    assert_eq!(reread[1], after[0]);
+    assert_eq!(
+        store
+            .verify()
+            .await
+            .unwrap()
+            .first_break
+            .map(|broken| broken.sequence),
+        Some(1)
+    );
 }
 
 async fn verify_notices_a_stored_balance_that_drifted(fixture: Fixture) {
