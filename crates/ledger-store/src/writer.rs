@@ -10,15 +10,14 @@
 //! Across processes, appends are serialised by the database: PostgreSQL locks the chain-head row
 //! `FOR UPDATE`; SQLite takes its write lock with `BEGIN IMMEDIATE`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::{
     AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId,
 };
-use sqlx::{Connection, PgConnection, Row, SqliteConnection};
+use sqlx::{Connection, PgConnection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::hot_rows;
@@ -173,269 +172,29 @@ pub(crate) async fn submit(
 struct Writer {
     backend: Backend,
     known_head: Option<(u64, ChainHash)>,
-    /// PostgreSQL connections not in use, detached from the pool so closing the pool never waits
-    /// for the writer to give them back. At most [`PIPELINE_DEPTH`] are kept.
-    idle_connections: Vec<PgConnection>,
+    /// Detached from the pool, so closing the pool never waits for the writer to give it back.
+    postgres_connection: Option<PgConnection>,
 }
-
-/// How many PostgreSQL groups may be on their way at once. While one group's statement runs and
-/// commits on one connection, the next is planned from the head that group will leave and sent on
-/// a second connection, where its chain-head update waits for the first group's row lock: if the
-/// first commits, the head is where the second expects it; if not, the second writes nothing.
-const PIPELINE_DEPTH: usize = 2;
-
-/// A PostgreSQL group whose statement has been sent and not yet answered. Its callers are answered
-/// only once the statement has returned, that is once the group is committed and durable.
-struct InFlight {
-    group: Vec<Queued>,
-    /// Every request's outcome if the statement commits.
-    outcomes: Vec<Result<WriteOutcome, StoreError>>,
-    /// The head the group leaves if it commits.
-    head_after: (u64, ChainHash),
-    task: JoinHandle<(PgConnection, Result<bool, StoreError>)>,
-}
-
-/// What an in-flight statement became: `Ok(true)` committed, `Ok(false)` the head was not where it
-/// was expected (nothing written), an error otherwise (with its connection when it was returned).
-type Settled = Result<(PgConnection, Result<bool, StoreError>), tokio::task::JoinError>;
 
 async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
-    let postgres = matches!(backend, Backend::Postgres(_));
     let mut writer = Writer {
         backend,
         known_head: None,
-        idle_connections: Vec::new(),
+        postgres_connection: None,
     };
-    if postgres {
-        writer.run_pipelined(receiver).await;
-        return;
-    }
     while let Some(first) = receiver.recv().await {
-        let group = gather(first, &mut receiver);
+        let mut rows_count = first.request.rows_count();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP_REQUESTS && rows_count < MAX_GROUP_ROWS {
+            match receiver.try_recv() {
+                Ok(next) => {
+                    rows_count += next.request.rows_count();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
         writer.process(group).await;
-    }
-}
-
-/// The first queued request and those queued behind it, within the group limits.
-fn gather(first: Queued, receiver: &mut mpsc::Receiver<Queued>) -> Vec<Queued> {
-    let mut rows_count = first.request.rows_count();
-    let mut group = vec![first];
-    while group.len() < MAX_GROUP_REQUESTS && rows_count < MAX_GROUP_ROWS {
-        match receiver.try_recv() {
-            Ok(next) => {
-                rows_count += next.request.rows_count();
-                group.push(next);
-            }
-            Err(_) => break,
-        }
-    }
-    group
-}
-
-/// True if a group can be written by the single optimistic statement alone: no guard (which needs
-/// current balances) and only the record kinds folded into the statement.
-fn pipelinable(group: &[Queued]) -> bool {
-    group.iter().all(|queued| {
-        queued.request.guards.is_empty() && queued.request.records.iter().all(hot_rows::is_hot)
-    })
-}
-
-fn respond(group: Vec<Queued>, outcomes: Vec<Result<WriteOutcome, StoreError>>) {
-    for (queued, outcome) in group.into_iter().zip(outcomes) {
-        // A caller that went away (request cancelled) no longer needs the answer.
-        let _ = queued.respond.send(outcome);
-    }
-}
-
-/// Plans a group from `head` for the optimistic statement (nothing read: balances as deltas, keys
-/// not looked up) and binds it.
-fn prepare_optimistic(
-    group: &[Queued],
-    head: (u64, ChainHash),
-) -> Result<
-    (
-        Vec<Result<WriteOutcome, StoreError>>,
-        (u64, ChainHash),
-        GroupStatement,
-    ),
-    StoreError,
-> {
-    let requests: Vec<&WriteRequest> = group.iter().map(|queued| &queued.request).collect();
-    let plan = plan_group(head, &requests, KeyMap::new(), HashMap::new());
-    let (hot, generic_records) = hot_rows::split(&plan.records)?;
-    if !generic_records.is_empty() {
-        return Err(StoreError::Corrupt(
-            "a record outside the group statement in a pipelined group".into(),
-        ));
-    }
-    let statement = group_statement(&plan, head, &hot, true)?;
-    Ok((plan.outcomes, plan.head, statement))
-}
-
-impl Writer {
-    /// The PostgreSQL writer: groups go out as soon as they are gathered, up to
-    /// [`PIPELINE_DEPTH`] at once, each planned from the head the previous one will leave. Groups
-    /// that need the careful path (guards, other record kinds, unknown head) wait until every group
-    /// on its way is settled, then commit alone as before.
-    async fn run_pipelined(&mut self, mut receiver: mpsc::Receiver<Queued>) {
-        let mut in_flight: VecDeque<InFlight> = VecDeque::new();
-        let mut open = true;
-        loop {
-            let depth = in_flight.len();
-            let Some(front) = in_flight.front_mut() else {
-                if !open {
-                    return;
-                }
-                match receiver.recv().await {
-                    Some(first) => {
-                        let group = gather(first, &mut receiver);
-                        self.start(group, &mut in_flight).await;
-                    }
-                    None => return,
-                }
-                continue;
-            };
-            if !open || depth >= PIPELINE_DEPTH {
-                let settled = (&mut front.task).await;
-                if let Some(front) = in_flight.pop_front() {
-                    self.settle(front, settled, &mut in_flight).await;
-                }
-                continue;
-            }
-            // One group is on its way: answer it when it is done, or send the next one meanwhile.
-            let received = tokio::select! {
-                biased;
-                settled = &mut front.task => Err(settled),
-                received = receiver.recv() => Ok(received),
-            };
-            match received {
-                Err(settled) => {
-                    if let Some(front) = in_flight.pop_front() {
-                        self.settle(front, settled, &mut in_flight).await;
-                    }
-                }
-                Ok(Some(first)) => {
-                    let group = gather(first, &mut receiver);
-                    self.start(group, &mut in_flight).await;
-                }
-                Ok(None) => open = false,
-            }
-        }
-    }
-
-    /// Sends a group's optimistic statement on a connection of its own, chained from the head the
-    /// last group on its way will leave (or the last committed one); or, when the group needs the
-    /// careful path, settles every group on its way first and commits this one as before.
-    async fn start(&mut self, group: Vec<Queued>, in_flight: &mut VecDeque<InFlight>) {
-        let head = in_flight
-            .back()
-            .map(|last| last.head_after)
-            .or(self.known_head);
-        if let Some(head) = head.filter(|_| pipelinable(&group))
-            && let Ok((outcomes, head_after, statement)) = prepare_optimistic(&group, head)
-            && let Ok(mut connection) = self.take_connection().await
-        {
-            let task = tokio::spawn(async move {
-                let result = execute_group_statement(statement, &mut connection).await;
-                (connection, result)
-            });
-            in_flight.push_back(InFlight {
-                group,
-                outcomes,
-                head_after,
-                task,
-            });
-            return;
-        }
-        self.drain(in_flight).await;
-        self.process(group).await;
-    }
-
-    /// Settles every group on its way, in order.
-    async fn drain(&mut self, in_flight: &mut VecDeque<InFlight>) {
-        while let Some(mut front) = in_flight.pop_front() {
-            let settled = (&mut front.task).await;
-            self.settle(front, settled, in_flight).await;
-        }
-    }
-
-    /// Answers the oldest group on its way, whose statement has returned. If it did not commit,
-    /// nothing of it was written, and nothing of the groups sent after it either (each expects the
-    /// head its predecessor leaves): those are awaited, then every one of them is redone in order
-    /// under the lock, as a group whose optimistic write fails always was.
-    async fn settle(
-        &mut self,
-        front: InFlight,
-        settled: Settled,
-        in_flight: &mut VecDeque<InFlight>,
-    ) {
-        let result = self.keep_connection(settled);
-        if matches!(result, Ok(true)) {
-            self.known_head = Some(front.head_after);
-            respond(front.group, front.outcomes);
-            return;
-        }
-        let mut unsettled = vec![(front, result)];
-        while let Some(mut next) = in_flight.pop_front() {
-            let settled = (&mut next.task).await;
-            let result = self.keep_connection(settled);
-            unsettled.push((next, result));
-        }
-        // A group that committed found the head its predecessor leaves, so every group before it
-        // committed too, even one whose answer was lost (an error after the commit).
-        let last_committed = unsettled
-            .iter()
-            .rposition(|(_, result)| matches!(result, Ok(true)));
-        for (index, (group, result)) in unsettled.into_iter().enumerate() {
-            if last_committed.is_some_and(|last| index <= last) {
-                if let Err(error) = &result {
-                    tracing::warn!(error = %error, "a group's statement failed after its commit (the next group found its head); answering it as committed");
-                }
-                self.known_head = Some(group.head_after);
-                respond(group.group, group.outcomes);
-            } else {
-                if let Err(error) = &result {
-                    tracing::debug!(error = %error, requests = group.group.len(), "optimistic group write failed; redoing it under the lock");
-                }
-                self.known_head = None;
-                self.process(group.group).await;
-            }
-        }
-    }
-
-    /// A returned statement's result; its connection goes back to the idle ones unless the
-    /// statement failed (the connection's state is then unknown).
-    fn keep_connection(&mut self, settled: Settled) -> Result<bool, StoreError> {
-        match settled {
-            Ok((connection, Ok(committed))) => {
-                self.give_back(connection);
-                Ok(committed)
-            }
-            Ok((_, Err(error))) => Err(error),
-            Err(join_error) => {
-                tracing::error!(error = %join_error, "the writer's statement task did not finish");
-                Err(StoreError::WriterStopped)
-            }
-        }
-    }
-
-    async fn take_connection(&mut self) -> Result<PgConnection, StoreError> {
-        match self.idle_connections.pop() {
-            Some(connection) => Ok(connection),
-            None => match &self.backend {
-                // Acquiring from the pool costs a round trip: the writer keeps its connections.
-                Backend::Postgres(pool) => Ok(pool.acquire().await?.detach()),
-                Backend::Sqlite(_) => Err(StoreError::Corrupt(
-                    "a PostgreSQL connection asked of a SQLite store".into(),
-                )),
-            },
-        }
-    }
-
-    fn give_back(&mut self, connection: PgConnection) {
-        if self.idle_connections.len() < PIPELINE_DEPTH {
-            self.idle_connections.push(connection);
-        }
     }
 }
 
@@ -443,7 +202,12 @@ impl Writer {
     async fn process(&mut self, group: Vec<Queued>) {
         let requests: Vec<&WriteRequest> = group.iter().map(|queued| &queued.request).collect();
         match self.commit_group(&requests).await {
-            Ok(outcomes) => respond(group, outcomes),
+            Ok(outcomes) => {
+                for (queued, outcome) in group.into_iter().zip(outcomes) {
+                    // A caller that went away (request cancelled) no longer needs the answer.
+                    let _ = queued.respond.send(outcome);
+                }
+            }
             Err(error) if group.len() > 1 => {
                 tracing::warn!(error = %error, requests = group.len(), "group commit failed; retrying each request alone");
                 for queued in group {
@@ -478,12 +242,16 @@ impl Writer {
                 transaction.commit().await?;
                 Ok(outcomes)
             }
-            Backend::Postgres(_) => {
-                let mut connection = self.take_connection().await?;
+            Backend::Postgres(pool) => {
+                // The writer keeps one connection: acquiring from the pool costs a round trip.
+                let mut connection = match self.postgres_connection.take() {
+                    Some(connection) => connection,
+                    None => pool.acquire().await?.detach(),
+                };
                 let result =
                     commit_group_on_postgres(&mut connection, requests, &mut self.known_head).await;
                 if result.is_ok() {
-                    self.give_back(connection);
+                    self.postgres_connection = Some(connection);
                 }
                 result
             }
@@ -926,25 +694,34 @@ async fn commit_group_postgres(
         }
     };
     let plan = plan_group(head, requests, used_keys, balances);
+    let (transactions, postings) = columns(&plan)?;
     let (hot, generic_records) = hot_rows::split(&plan.records)?;
     insert_records_postgres(&mut *connection, &generic_records, true).await?;
-    let statement = group_statement(&plan, head, &hot, balances_are_deltas)?;
-    if !execute_group_statement(statement, connection).await? {
-        return Ok(None);
+    let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
+        .balances
+        .iter()
+        .map(|(account, balance, last)| (*account, (*balance, *last)))
+        .unzip();
+    let (balance_values, lasts): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
+    let mut key_scopes = Vec::new();
+    let mut key_names = Vec::new();
+    let mut key_fingerprints = Vec::new();
+    let mut key_statuses = Vec::new();
+    let mut key_bodies = Vec::new();
+    let mut key_times = Vec::new();
+    for entry in &plan.idempotency {
+        key_scopes.push(entry.scope.as_str());
+        key_names.push(entry.key.as_str());
+        key_fingerprints.push(entry.fingerprint.to_vec());
+        key_statuses.push(i32::from(entry.response_status));
+        key_bodies.push(entry.response_body.as_str());
+        key_times.push(entry.created_at.to_datetime());
     }
-    insert_records_postgres(&mut *connection, &generic_records, false).await?;
-    Ok(Some((plan.outcomes, plan.head)))
-}
-
-/// The group's single statement with its arguments bound (encoded at once, so it borrows nothing
-/// and can be sent from another task).
-type GroupStatement = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
-/// One statement, one round trip: the head moves from `from` to the plan's head only if it is
-/// still at `from`, and every row of the group is written only if it did. Foreign keys between its
-/// parts (postings and batches to the accounts opened here, lines to their batch) are checked at
-/// the end of the statement.
-const GROUP_STATEMENT: &str = "WITH head AS ( \
+    // One statement, one round trip: the head moves only if it is where we expect, and every row of
+    // the group is written only if it did. Foreign keys between its parts (postings and batches to
+    // the accounts opened here, lines to their batch) are checked at the end of the statement.
+    let head_moved: i64 = sqlx::query_scalar(
+        "WITH head AS ( \
              UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
              WHERE id = 1 AND last_sequence = $3 AND last_hash = $4 RETURNING 1 \
          ), transactions AS ( \
@@ -985,106 +762,74 @@ const GROUP_STATEMENT: &str = "WITH head AS ( \
              INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
              SELECT * FROM UNNEST($53::uuid[], $54::int[], $55::text[], $56::bigint[], $57::bigint[], $58::text[]) \
              WHERE EXISTS (SELECT 1 FROM head) \
-         ) SELECT COUNT(*) FROM head";
-
-/// Binds a plan's rows to [`GROUP_STATEMENT`]; `from` is the head the plan chains from.
-fn group_statement(
-    plan: &GroupPlan<'_>,
-    from: (u64, ChainHash),
-    hot: &hot_rows::HotRows<'_>,
-    balances_are_deltas: bool,
-) -> Result<GroupStatement, StoreError> {
-    let (transactions, postings) = columns(plan)?;
-    let (accounts, rest): (Vec<Uuid>, Vec<(i64, i64)>) = plan
-        .balances
-        .iter()
-        .map(|(account, balance, last)| (*account, (*balance, *last)))
-        .unzip();
-    let (balance_values, lasts): (Vec<i64>, Vec<i64>) = rest.into_iter().unzip();
-    let mut key_scopes = Vec::new();
-    let mut key_names = Vec::new();
-    let mut key_fingerprints = Vec::new();
-    let mut key_statuses = Vec::new();
-    let mut key_bodies = Vec::new();
-    let mut key_times = Vec::new();
-    for entry in &plan.idempotency {
-        key_scopes.push(entry.scope.as_str());
-        key_names.push(entry.key.as_str());
-        key_fingerprints.push(entry.fingerprint.to_vec());
-        key_statuses.push(i32::from(entry.response_status));
-        key_bodies.push(entry.response_body.as_str());
-        key_times.push(entry.created_at.to_datetime());
+         ) SELECT COUNT(*) FROM head",
+    )
+    .bind(sequence_to_db(plan.head.0)?)
+    .bind(plan.head.1.as_bytes().as_slice())
+    .bind(sequence_to_db(head.0)?)
+    .bind(head.1.as_bytes().as_slice())
+    .bind(&transactions.sequence)
+    .bind(&transactions.transaction_id)
+    .bind(&transactions.kind)
+    .bind(&transactions.effective_date)
+    .bind(&transactions.recorded_at)
+    .bind(&transactions.actor_subject)
+    .bind(&transactions.actor_organisation_id)
+    .bind(&transactions.memo)
+    .bind(&transactions.metadata)
+    .bind(&transactions.posting_count)
+    .bind(&transactions.previous_hash)
+    .bind(&transactions.hash)
+    .bind(&postings.sequence)
+    .bind(&postings.posting_index)
+    .bind(&postings.account_id)
+    .bind(&postings.currency)
+    .bind(&postings.amount_minor)
+    .bind(&accounts)
+    .bind(&balance_values)
+    .bind(&lasts)
+    .bind(balances_are_deltas)
+    .bind(&key_scopes)
+    .bind(&key_names)
+    .bind(&key_fingerprints)
+    .bind(&key_statuses)
+    .bind(&key_bodies)
+    .bind(&key_times)
+    .bind(&hot.accounts.id)
+    .bind(&hot.accounts.code)
+    .bind(&hot.accounts.name)
+    .bind(&hot.accounts.kind)
+    .bind(&hot.accounts.currency)
+    .bind(&hot.accounts.owner_organisation_id)
+    .bind(&hot.batches.id)
+    .bind(&hot.batches.programme_id)
+    .bind(&hot.batches.contributor_id)
+    .bind(&hot.batches.period)
+    .bind(&hot.batches.earmark_beneficiary_id)
+    .bind(&hot.batches.currency)
+    .bind(&hot.batches.members_total)
+    .bind(&hot.batches.amount_minor)
+    .bind(&hot.batches.solidarity_minor)
+    .bind(&hot.batches.donation_minor)
+    .bind(&hot.batches.line_count)
+    .bind(&hot.batches.receivable_account_id)
+    .bind(&hot.batches.pledge_transaction_id)
+    .bind(&hot.batches.submitted_by)
+    .bind(&hot.batches.created_at)
+    .bind(&hot.lines.batch_id)
+    .bind(&hot.lines.line_index)
+    .bind(&hot.lines.reference)
+    .bind(&hot.lines.members)
+    .bind(&hot.lines.amount_minor)
+    .bind(&hot.lines.kind)
+    .fetch_one(&mut *connection)
+    .await
+    .map(|updated: i64| 1 - updated)?;
+    if head_moved != 0 {
+        return Ok(None);
     }
-    Ok(sqlx::query(GROUP_STATEMENT)
-        .bind(sequence_to_db(plan.head.0)?)
-        .bind(plan.head.1.as_bytes().as_slice())
-        .bind(sequence_to_db(from.0)?)
-        .bind(from.1.as_bytes().as_slice())
-        .bind(&transactions.sequence)
-        .bind(&transactions.transaction_id)
-        .bind(&transactions.kind)
-        .bind(&transactions.effective_date)
-        .bind(&transactions.recorded_at)
-        .bind(&transactions.actor_subject)
-        .bind(&transactions.actor_organisation_id)
-        .bind(&transactions.memo)
-        .bind(&transactions.metadata)
-        .bind(&transactions.posting_count)
-        .bind(&transactions.previous_hash)
-        .bind(&transactions.hash)
-        .bind(&postings.sequence)
-        .bind(&postings.posting_index)
-        .bind(&postings.account_id)
-        .bind(&postings.currency)
-        .bind(&postings.amount_minor)
-        .bind(&accounts)
-        .bind(&balance_values)
-        .bind(&lasts)
-        .bind(balances_are_deltas)
-        .bind(&key_scopes)
-        .bind(&key_names)
-        .bind(&key_fingerprints)
-        .bind(&key_statuses)
-        .bind(&key_bodies)
-        .bind(&key_times)
-        .bind(&hot.accounts.id)
-        .bind(&hot.accounts.code)
-        .bind(&hot.accounts.name)
-        .bind(&hot.accounts.kind)
-        .bind(&hot.accounts.currency)
-        .bind(&hot.accounts.owner_organisation_id)
-        .bind(&hot.batches.id)
-        .bind(&hot.batches.programme_id)
-        .bind(&hot.batches.contributor_id)
-        .bind(&hot.batches.period)
-        .bind(&hot.batches.earmark_beneficiary_id)
-        .bind(&hot.batches.currency)
-        .bind(&hot.batches.members_total)
-        .bind(&hot.batches.amount_minor)
-        .bind(&hot.batches.solidarity_minor)
-        .bind(&hot.batches.donation_minor)
-        .bind(&hot.batches.line_count)
-        .bind(&hot.batches.receivable_account_id)
-        .bind(&hot.batches.pledge_transaction_id)
-        .bind(&hot.batches.submitted_by)
-        .bind(&hot.batches.created_at)
-        .bind(&hot.lines.batch_id)
-        .bind(&hot.lines.line_index)
-        .bind(&hot.lines.reference)
-        .bind(&hot.lines.members)
-        .bind(&hot.lines.amount_minor)
-        .bind(&hot.lines.kind))
-}
-
-/// Runs a group's statement; true if the head was where the plan expected (the group is written
-/// and, in autocommit, durable), false if it was not (nothing was written).
-async fn execute_group_statement(
-    statement: GroupStatement,
-    connection: &mut PgConnection,
-) -> Result<bool, StoreError> {
-    let row = statement.fetch_one(&mut *connection).await?;
-    let updated: i64 = row.try_get(0)?;
-    Ok(updated == 1)
+    insert_records_postgres(&mut *connection, &generic_records, false).await?;
+    Ok(Some((plan.outcomes, plan.head)))
 }
 
 async fn postgres_used_keys(
