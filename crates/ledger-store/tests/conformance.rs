@@ -54,6 +54,7 @@ conformance!(
     trial_balance_totals_debits_and_credits_as_of_a_moment,
     records_commit_with_their_group_and_a_refused_one_writes_nothing,
     closing_after_writes_returns_and_the_data_stays,
+    two_instances_writing_keyed_batches_at_once_have_one_effect_per_key,
 );
 
 async fn closing_after_writes_returns_and_the_data_stays(fixture: Fixture) {
@@ -882,4 +883,158 @@ async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixtur
     let report = store.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.transactions_count, 7);
+}
+
+/// A contributor and a programme in the registry, with the programme's pledged account, for
+/// pledges of the period returned.
+async fn pledge_registry(
+    store: &Store,
+) -> (ledger_core::OrganisationId, uuid::Uuid, ledger_core::Period) {
+    use ledger_core::organisation::{
+        AllocationPolicy, Organisation, OrganisationKind, Programme, Slug,
+    };
+    use ledger_core::{Amount, Currency, OrganisationId, Period, PeriodKind, chart};
+    use ledger_store::records::Record;
+    let currency = Currency::eur();
+    let union = Organisation {
+        id: OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+        slug: Slug::parse("union").unwrap(),
+        name: "A union".into(),
+        kind: OrganisationKind::Contributor,
+        country: "FR".into(),
+        currency,
+        covered_members: Some(10),
+        registry_identifier: None,
+    };
+    let programme = Programme {
+        id: uuid::Uuid::now_v7(),
+        name: "Programme".into(),
+        currency,
+        rate_per_member: Amount::from_minor(100, currency).unwrap(),
+        period: PeriodKind::Month,
+        allocation: AllocationPolicy::ProRataCoveredMembers,
+        conditions: vec![],
+        minimum_transfer: Amount::zero(currency),
+        admin_cost_cap_percent: "10".parse().unwrap(),
+    };
+    let registry = WriteRequest {
+        records: vec![
+            Record::Organisation(union.clone()),
+            Record::Programme(programme.clone()),
+            Record::Account(chart::programme_pledged(programme.id, currency)),
+        ],
+        ..WriteRequest::default()
+    };
+    assert!(matches!(
+        store.write(registry).await.unwrap(),
+        WriteOutcome::Committed(_)
+    ));
+    let period = Period::parse("2026-11", PeriodKind::Month).unwrap();
+    (union.id, programme.id, period)
+}
+
+async fn two_instances_writing_keyed_batches_at_once_have_one_effect_per_key(fixture: Fixture) {
+    // Proves that under load from two service instances (each writer grouping, and on PostgreSQL
+    // pipelining, its requests), pledges with their accounts, batches and lines commit exactly once
+    // per idempotency key even when the same request is sent to both instances at once; a pledge
+    // that breaks a foreign key fails alone and leaves nothing; the chain stays gapless and every
+    // balance equals its postings.
+    use ledger_store::registry::BatchFilter;
+    let first = fixture.store.clone();
+    let second = Store::connect(&fixture.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let (union, programme, period) = pledge_registry(&first).await;
+    const CLIENTS: usize = 4;
+    const PER_CLIENT: usize = 15;
+    let mut tasks = Vec::new();
+    for client in 0..CLIENTS {
+        let (first, second) = (first.clone(), second.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for step in 0..PER_CLIENT {
+                let key = format!("c{client}-{step}");
+                let refused = step % 7 == 3;
+                let target = if refused {
+                    uuid::Uuid::now_v7()
+                } else {
+                    programme
+                };
+                let (batch_id, request) = pledge(union, target, &period, 1 + step % 4, &key);
+                let duplicated = step % 3 == 0;
+                let (mine, other) = if client % 2 == 0 {
+                    (&first, &second)
+                } else {
+                    (&second, &first)
+                };
+                let outcomes = if duplicated {
+                    // The same request (same key, same batch) to both instances at once.
+                    let (a, b) = tokio::join!(mine.write(request.clone()), other.write(request));
+                    vec![a, b]
+                } else {
+                    vec![mine.write(request).await]
+                };
+                answers.push((key, batch_id, refused, outcomes));
+            }
+            answers
+        }));
+    }
+    let mut sequences = Vec::new();
+    let mut accepted = HashSet::new();
+    for task in tasks {
+        for (key, batch_id, refused, outcomes) in task.await.unwrap() {
+            if refused {
+                assert!(outcomes.iter().all(Result::is_err), "{key}: {outcomes:?}");
+                assert!(first.batch(batch_id).await.unwrap().is_none(), "{key}");
+                assert!(
+                    first
+                        .idempotency_record("org-a", &key)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+                continue;
+            }
+            let mut committed = 0;
+            for outcome in outcomes {
+                match outcome.unwrap() {
+                    WriteOutcome::Committed(transactions) => {
+                        committed += 1;
+                        sequences.extend(transactions.iter().map(|t| t.sequence));
+                    }
+                    WriteOutcome::Replayed(stored) => {
+                        assert_eq!(stored.response_body, "{\"first\":7}")
+                    }
+                    other => panic!("{key}: unexpected {other:?}"),
+                }
+            }
+            assert_eq!(committed, 1, "{key}");
+            accepted.insert(batch_id);
+        }
+    }
+    sequences.sort_unstable();
+    // The registry request wrote no transaction: the pledges hold sequences 1, 2, 3…
+    assert_eq!(sequences, (1..=accepted.len() as u64).collect::<Vec<_>>());
+    let listed = second
+        .batches(
+            &BatchFilter {
+                contributor_id: Some(union.as_uuid()),
+                ..BatchFilter::default()
+            },
+            None,
+            1_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|batch| batch.id).collect::<HashSet<_>>(),
+        accepted
+    );
+    for batch in &listed {
+        let lines = second.batch_lines(batch.id).await.unwrap();
+        assert_eq!(lines.len(), usize::try_from(batch.line_count).unwrap());
+    }
+    let report = second.verify().await.unwrap();
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.transactions_count, accepted.len() as u64);
 }
