@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::ops::ControlFlow;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use ledger_core::Movements;
 use ledger_core::csv_scan::{CsvBlockScanner, ScannedBlock, transaction_cut};
@@ -51,13 +51,18 @@ fn in_blocks<S: Default, R: Send>(
         let mut inputs = Vec::with_capacity(threads);
         let mut outputs: Vec<Receiver<(R, bool)>> = Vec::with_capacity(threads);
         let work = &work;
+        // Blocks' buffers go back to the reader once read, so the same few are used throughout.
+        let (spare_sender, spare_buffers) = channel::<Vec<u8>>();
         for _ in 0..threads {
             let (block_sender, block_receiver) = sync_channel::<Block>(1);
             let (result_sender, result_receiver) = sync_channel(1);
+            let spare_sender = spare_sender.clone();
             scope.spawn(move || {
                 let mut state = S::default();
                 for block in block_receiver {
                     let result = work(&mut state, &block);
+                    // The reader may have finished: then the buffer is simply dropped.
+                    let _ = spare_sender.send(block.bytes);
                     if result_sender.send((result, block.last)).is_err() {
                         return;
                     }
@@ -66,7 +71,9 @@ fn in_blocks<S: Default, R: Send>(
             inputs.push(block_sender);
             outputs.push(result_receiver);
         }
-        let reading = scope.spawn(move || read_blocks(reader, block_bytes, cut, &inputs));
+        drop(spare_sender);
+        let reading =
+            scope.spawn(move || read_blocks(reader, block_bytes, cut, &inputs, &spare_buffers));
         // A worker's channel closes only when the reader stopped sending: the blocks have all come.
         let mut index = 0_usize;
         while let Ok((result, last)) = outputs[index % outputs.len()].recv() {
@@ -88,12 +95,15 @@ fn read_blocks(
     block_bytes: usize,
     cut: impl Fn(&[u8]) -> Option<usize>,
     workers: &[SyncSender<Block>],
+    spare_buffers: &Receiver<Vec<u8>>,
 ) -> std::io::Result<()> {
     let mut carry: Vec<u8> = Vec::new();
     let mut starts_file = true;
     let mut index = 0_usize;
     loop {
-        let mut bytes = std::mem::take(&mut carry);
+        let mut bytes = spare_buffers.try_recv().unwrap_or_default();
+        bytes.clear();
+        bytes.append(&mut carry);
         // At least a block more than what was carried over, so a long unit keeps growing.
         let wanted = block_bytes as u64;
         bytes.reserve(block_bytes);
@@ -111,7 +121,8 @@ fn read_blocks(
                 }
             }
         };
-        carry = bytes.split_off(end);
+        carry.extend_from_slice(&bytes[end..]);
+        bytes.truncate(end);
         let block = Block {
             bytes,
             starts_file,

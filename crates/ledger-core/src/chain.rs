@@ -40,7 +40,21 @@ impl ChainHash {
     }
 
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        let mut text = [0_u8; 64];
+        self.encode_hex(&mut text).to_owned()
+    }
+
+    /// The 64 lower-case hexadecimal digits, written into `text` without allocating.
+    pub fn encode_hex<'a>(&self, text: &'a mut [u8; 64]) -> &'a str {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for (pair, byte) in text.as_chunks_mut::<2>().0.iter_mut().zip(self.0) {
+            *pair = [
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 0x0f)],
+            ];
+        }
+        // Only ASCII digits were written.
+        std::str::from_utf8(text).unwrap_or_default()
     }
 
     /// From exactly 64 hexadecimal digits of either case (what `FromStr` takes), without the
@@ -105,7 +119,7 @@ impl FromStr for ChainHash {
 
 impl Serialize for ChainHash {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_hex())
+        serializer.serialize_str(self.encode_hex(&mut [0; 64]))
     }
 }
 
@@ -571,9 +585,13 @@ pub(crate) mod tests {
             text in "[0-9a-fA-F]{64}|[0-9a-fA-F]{0,70}|[0-9a-gA-G/:@`]{64}",
         ) {
             // Proves the fast hash decoder takes exactly what `FromStr` (the hex crate) takes, with
-            // the same value: both cases, and no wrong length or neighbouring character.
+            // the same value: both cases, and no wrong length or neighbouring character; and
+            // writes back the hex crate's lower-case text.
             let fast = ChainHash::from_hex_bytes(text.as_bytes());
             prop_assert_eq!(fast, text.parse::<ChainHash>().ok());
+            if let Some(hash) = fast {
+                prop_assert_eq!(hash.to_hex(), hex::encode(hash.as_bytes()));
+            }
         }
     }
 

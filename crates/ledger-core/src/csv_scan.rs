@@ -269,7 +269,8 @@ fn end_of(row: &Row) -> Option<ExportEnd> {
 fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
     let start = at;
     let mut at = at;
-    let mut breaks = 0;
+    // Line breaks inside quoted fields are rare: counted over the row only when there are some.
+    let mut quoted_breaks = false;
     row.bytes.clear();
     for column in 0..COLUMNS {
         let field_start = row.bytes.len();
@@ -278,7 +279,7 @@ fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
             loop {
                 let quote = at + memchr(b'"', bytes.get(at..)?)?;
                 let segment = &bytes[at..quote];
-                breaks += memchr::memchr_iter(b'\n', segment).count() as u64;
+                quoted_breaks |= memchr(b'\n', segment).is_some();
                 row.bytes.extend_from_slice(segment);
                 at = quote + 1;
                 if bytes.get(at) == Some(&b'"') {
@@ -306,6 +307,11 @@ fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
         at += separator.len();
     }
     std::str::from_utf8(&bytes[start..at]).ok()?;
+    let breaks = if quoted_breaks {
+        memchr::memchr_iter(b'\n', &bytes[start..at]).count() as u64 - 1
+    } else {
+        0
+    };
     Some((at, breaks))
 }
 

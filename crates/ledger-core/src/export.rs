@@ -228,7 +228,7 @@ fn write_csv_record(record: &JournalRecord, buffer: &mut Vec<u8>) {
     let mut hash_columns = Vec::with_capacity(132);
     for hash in [&record.previous_hash, &record.hash] {
         hash_columns.push(b',');
-        hash_columns.extend_from_slice(hash.to_hex().as_bytes());
+        hash_columns.extend_from_slice(hash.encode_hex(&mut [0; 64]).as_bytes());
     }
     hash_columns.extend_from_slice(b"\r\n");
     if record.postings.is_empty() {
