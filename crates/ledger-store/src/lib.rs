@@ -605,3 +605,96 @@ pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
         StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::HashMap;
+
+    use chrono::NaiveDate;
+    use ledger_core::{
+        Account, AccountCode, AccountId, AccountKind, Actor, Amount, Currency, Posting, Timestamp,
+        TransactionDraft, TransactionId, TransactionKind,
+    };
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_pages_are_read_as_one_packed_value() {
+        // Proves SQLite's fast read (one packed value per page) decodes an ordinary journal by
+        // itself, with texts holding its separators and non-ASCII letters, and agrees with the
+        // row-by-row read: were it to fall back silently, exports would be right but slow.
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+        let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let now = Timestamp::from_datetime(chrono::Utc::now());
+        let mut chart = HashMap::new();
+        for code in ["cash", "pool"] {
+            let account = Account {
+                id: AccountId::from_uuid(Uuid::new_v4()),
+                code: AccountCode::parse(code).unwrap(),
+                name: code.into(),
+                kind: AccountKind::Asset,
+                currency: Currency::eur(),
+                owner_organisation: None,
+            };
+            store.open_account(&account, now).await.unwrap();
+            chart.insert(account.id, account);
+        }
+        let ids: Vec<AccountId> = chart.keys().copied().collect();
+        for minor in 1..=3_i64 {
+            let amount = Amount::from_minor(minor * 100, Currency::eur()).unwrap();
+            let transaction = TransactionDraft {
+                id: TransactionId::from_uuid(Uuid::new_v4()),
+                kind: TransactionKind::Adjustment,
+                effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+                recorded_at: now,
+                actor: Actor::system(),
+                memo: format!("12:34, section {minor}; Montréal"),
+                metadata: serde_json::Map::from_iter([("note".to_owned(), "a:b,c".into())]),
+                postings: vec![
+                    Posting {
+                        account_id: ids[0],
+                        amount,
+                    },
+                    Posting {
+                        account_id: ids[1],
+                        amount: amount.negated(),
+                    },
+                ],
+            }
+            .validate(&chart)
+            .unwrap();
+            store.append(transaction).await.unwrap();
+        }
+        let pool = store.sqlite_pool().unwrap();
+        let (count, packed): (i64, Option<String>) = sqlx::query_as(rows::SELECT_PACKED_PAGE)
+            .bind(0_i64)
+            .bind(i64::MAX)
+            .bind(1000_i64)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let packed_records =
+            rows::unpack_page(count, &packed.unwrap()).expect("the packed page decodes");
+        let rows: Vec<rows::PackedTransactionRow> = sqlx::query_as(concat!(
+            rows::select_packed_transaction!(),
+            " ORDER BY sequence"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let row_records: Vec<JournalRecord> = rows
+            .into_iter()
+            .map(rows::PackedTransactionRow::into_record)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(packed_records.len(), 3);
+        assert_eq!(packed_records, row_records);
+        assert_eq!(packed_records[2].memo, "12:34, section 3; Montréal");
+        assert!(store.verify().await.unwrap().is_valid());
+    }
+}

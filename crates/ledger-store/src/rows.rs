@@ -177,27 +177,27 @@ impl TransactionRow {
 }
 
 /// A whole page of SQLite's journal as one text value: every transaction's fields in
-/// [`select_transaction!`]'s order, each as `LENGTH:BYTES` (its length in bytes, so no stored text
+/// [`select_transaction!`]'s order, each as `LENGTH:BYTES` (its `octet_length`, so no stored text
 /// can be mistaken for a separator), binary ids and hashes in hexadecimal, the organisation `-`
 /// when there is none, and the postings packed as in [`select_packed_transaction!`]. Parameters:
 /// after, through, limit. One value per page spares SQLite's per-row and per-value hand-over
 /// between threads, which is most of the cost of reading the journal row by row. The count of
 /// transactions comes first, so a transaction whose text came out NULL cannot go missing.
 pub(crate) const SELECT_PACKED_PAGE: &str = "SELECT count(*), group_concat(\
-       length(CAST(t.sequence AS BLOB)) || ':' || t.sequence \
-    || length(hex(t.transaction_id)) || ':' || hex(t.transaction_id) \
-    || length(CAST(t.kind AS BLOB)) || ':' || t.kind \
-    || length(CAST(t.effective_date AS BLOB)) || ':' || t.effective_date \
-    || length(CAST(t.recorded_at AS BLOB)) || ':' || t.recorded_at \
-    || length(CAST(t.actor_subject AS BLOB)) || ':' || t.actor_subject \
+       octet_length(t.sequence) || ':' || t.sequence \
+    || (2 * length(t.transaction_id)) || ':' || hex(t.transaction_id) \
+    || octet_length(t.kind) || ':' || t.kind \
+    || octet_length(t.effective_date) || ':' || t.effective_date \
+    || octet_length(t.recorded_at) || ':' || t.recorded_at \
+    || octet_length(t.actor_subject) || ':' || t.actor_subject \
     || CASE WHEN t.actor_organisation_id IS NULL THEN '1:-' \
-            ELSE length(hex(t.actor_organisation_id)) || ':' || hex(t.actor_organisation_id) END \
-    || length(CAST(t.memo AS BLOB)) || ':' || t.memo \
-    || length(CAST(t.metadata AS BLOB)) || ':' || t.metadata \
-    || length(CAST(t.posting_count AS BLOB)) || ':' || t.posting_count \
-    || length(hex(t.previous_hash)) || ':' || hex(t.previous_hash) \
-    || length(hex(t.hash)) || ':' || hex(t.hash) \
-    || length(CAST(t.postings AS BLOB)) || ':' || t.postings, \
+            ELSE (2 * length(t.actor_organisation_id)) || ':' || hex(t.actor_organisation_id) END \
+    || octet_length(t.memo) || ':' || t.memo \
+    || octet_length(t.metadata) || ':' || t.metadata \
+    || octet_length(t.posting_count) || ':' || t.posting_count \
+    || (2 * length(t.previous_hash)) || ':' || hex(t.previous_hash) \
+    || (2 * length(t.hash)) || ':' || hex(t.hash) \
+    || octet_length(t.postings) || ':' || t.postings, \
     '' ORDER BY t.sequence) FROM ( \
       SELECT j.*, ifnull((SELECT group_concat(hex(p.account_id) || ' ' || p.amount_minor || ' ' \
             || hex(CAST(p.currency AS BLOB)), ',' ORDER BY p.posting_index) \
