@@ -382,6 +382,8 @@ async fn export_over_http(
     }
     output.flush()?;
     let seconds = started.elapsed().as_secs_f64();
+    // On disk before the next measurement, so its write-back does not run beside it.
+    output.get_ref().sync_all()?;
     peak = peak.max(peak_rss(pid).unwrap_or(0));
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
