@@ -42,6 +42,8 @@ const REPEATED: [Range<usize>; 2] = [1..11, 15..17];
 struct Row {
     bytes: Vec<u8>,
     fields: [Range<usize>; COLUMNS],
+    /// Where each field was in the block, as written (quotes included, separators not).
+    raw: [Range<usize>; COLUMNS],
 }
 
 impl Row {
@@ -76,6 +78,12 @@ struct Open {
     declared: usize,
     encoding: Vec<u8>,
     postings: Vec<(Uuid, Range<usize>, i64)>,
+    /// The first row's repeated columns as written: `sequence` to `posting_count`, and the two
+    /// hashes; a later row that repeats them byte for byte needs only its own columns read.
+    repeated_raw: Vec<u8>,
+    hashes_raw: Vec<u8>,
+    /// Line breaks inside those two runs.
+    repeated_breaks: u64,
 }
 
 impl Open {
@@ -166,9 +174,15 @@ impl CsvBlockScanner {
             if ended {
                 return None;
             }
+            if let Some((next, breaks)) = self.continue_open(block, at) {
+                add_posting(&mut self.open, &self.row)?;
+                at = next;
+                line += breaks + 1;
+                continue;
+            }
             let (next, breaks) = read_row(block, at, &mut self.row)?;
             match self.row.field(ROW) {
-                b"posting" => self.posting(line, &mut scanned)?,
+                b"posting" => self.posting(block, line, &mut scanned)?,
                 b"end" => {
                     self.open.complete(&mut scanned)?;
                     scanned
@@ -186,8 +200,51 @@ impl CsvBlockScanner {
         Some(scanned)
     }
 
+    /// The next row when it is a posting row of the open transaction that repeats the first
+    /// row's columns byte for byte: only its own four columns are read (into `self.row`). `None`
+    /// sends the row to the full reader. Returns where the next row starts and the row's line
+    /// breaks inside quotes.
+    fn continue_open(&mut self, block: &[u8], at: usize) -> Option<(usize, u64)> {
+        let open = &self.open;
+        if !open.active {
+            return None;
+        }
+        let rest = block.get(at..)?.strip_prefix(b"posting,")?;
+        let rest = rest.strip_prefix(open.repeated_raw.as_slice())?;
+        let rest = rest.strip_prefix(b",")?;
+        let own_start = block.len() - rest.len();
+        let mut position = own_start;
+        let mut quoted_breaks = false;
+        let row = &mut self.row;
+        row.bytes.clear();
+        for column in POSTING_INDEX..=AMOUNT_MINOR {
+            let field_start = row.bytes.len();
+            position = read_field(block, position, &mut row.bytes, &mut quoted_breaks)?;
+            row.fields[column] = field_start..row.bytes.len();
+            if block.get(position) != Some(&b',') {
+                return None;
+            }
+            position += 1;
+        }
+        let own_end = position - 1;
+        let rest = block
+            .get(position..)?
+            .strip_prefix(open.hashes_raw.as_slice())?;
+        if !rest.starts_with(b"\r\n") {
+            return None;
+        }
+        std::str::from_utf8(&block[own_start..own_end]).ok()?;
+        let own_breaks = if quoted_breaks {
+            memchr::memchr_iter(b'\n', &block[own_start..own_end]).count() as u64
+        } else {
+            0
+        };
+        let next = block.len() - rest.len() + 2;
+        Some((next, open.repeated_breaks + own_breaks))
+    }
+
     /// A posting row: the next posting of the open transaction, or the first of a new one.
-    fn posting(&mut self, line: u64, scanned: &mut ScannedBlock) -> Option<()> {
+    fn posting(&mut self, block: &[u8], line: u64, scanned: &mut ScannedBlock) -> Option<()> {
         let row = &self.row;
         let continues = self.open.active && row.field(SEQUENCE) == self.open.first.field(SEQUENCE);
         if !continues {
@@ -210,25 +267,41 @@ impl CsvBlockScanner {
             }
             open.encoding
                 .extend_from_slice(&u32::try_from(open.declared).ok()?.to_be_bytes());
+            let repeated = &block[row.raw[SEQUENCE].start..row.raw[POSTING_COUNT].end];
+            let hashes = &block[row.raw[PREVIOUS_HASH].start..row.raw[HASH].end];
+            open.repeated_raw.clear();
+            open.repeated_raw.extend_from_slice(repeated);
+            open.hashes_raw.clear();
+            open.hashes_raw.extend_from_slice(hashes);
+            open.repeated_breaks = [repeated, hashes]
+                .iter()
+                .map(|run| memchr::memchr_iter(b'\n', run).count() as u64)
+                .sum();
         }
-        let open = &mut self.open;
-        if !row.repeats(&open.first)
-            || canonical_u64(row.field(POSTING_INDEX))?
-                != u64::try_from(open.postings.len()).ok()?
-            || open.postings.len() >= open.declared
-        {
+        if !row.repeats(&self.open.first) {
             return None;
         }
-        let account_id = uuid(row.field(ACCOUNT_ID))?;
-        let amount_minor = canonical_i64(row.field(AMOUNT_MINOR))?;
-        open.encoding.extend_from_slice(account_id.as_bytes());
-        let currency_at = open.encoding.len() + 4;
-        push_text(&mut open.encoding, row.field(CURRENCY))?;
-        let currency = currency_at..open.encoding.len();
-        open.encoding.extend_from_slice(&amount_minor.to_be_bytes());
-        open.postings.push((account_id, currency, amount_minor));
-        Some(())
+        add_posting(&mut self.open, row)
     }
+}
+
+/// Adds the posting of `row` (its own four columns) to the open transaction: the next index, no
+/// more than declared.
+fn add_posting(open: &mut Open, row: &Row) -> Option<()> {
+    if canonical_u64(row.field(POSTING_INDEX))? != u64::try_from(open.postings.len()).ok()?
+        || open.postings.len() >= open.declared
+    {
+        return None;
+    }
+    let account_id = uuid(row.field(ACCOUNT_ID))?;
+    let amount_minor = canonical_i64(row.field(AMOUNT_MINOR))?;
+    open.encoding.extend_from_slice(account_id.as_bytes());
+    let currency_at = open.encoding.len() + 4;
+    push_text(&mut open.encoding, row.field(CURRENCY))?;
+    let currency = currency_at..open.encoding.len();
+    open.encoding.extend_from_slice(&amount_minor.to_be_bytes());
+    open.postings.push((account_id, currency, amount_minor));
+    Some(())
 }
 
 fn uuid(text: &[u8]) -> Option<Uuid> {
@@ -263,9 +336,9 @@ fn end_of(row: &Row) -> Option<ExportEnd> {
     })
 }
 
-/// Reads the strict row at `at` into `row`: 17 fields, each bare (no quote, comma or line break
-/// in it) or quoted (quotes doubled inside), then `\r\n`. The whole row must be UTF-8. Returns
-/// where the next row starts and how many line breaks the row's quoted fields hold.
+/// Reads the strict row at `at` into `row`: 17 fields (see [`read_field`]), separated by commas,
+/// then `\r\n`. The whole row must be UTF-8. Returns where the next row starts and how many line
+/// breaks the row's quoted fields hold.
 fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
     let start = at;
     let mut at = at;
@@ -274,32 +347,10 @@ fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
     row.bytes.clear();
     for column in 0..COLUMNS {
         let field_start = row.bytes.len();
-        if bytes.get(at) == Some(&b'"') {
-            at += 1;
-            loop {
-                let quote = at + memchr(b'"', bytes.get(at..)?)?;
-                let segment = &bytes[at..quote];
-                quoted_breaks |= memchr(b'\n', segment).is_some();
-                row.bytes.extend_from_slice(segment);
-                at = quote + 1;
-                if bytes.get(at) == Some(&b'"') {
-                    row.bytes.push(b'"');
-                    at += 1;
-                } else {
-                    break;
-                }
-            }
-        } else {
-            let rest = bytes.get(at..)?;
-            let stop = memchr3(b',', b'\r', b'\n', rest)?;
-            let field = &rest[..stop];
-            if memchr(b'"', field).is_some() {
-                return None;
-            }
-            row.bytes.extend_from_slice(field);
-            at += stop;
-        }
+        let raw_start = at;
+        at = read_field(bytes, at, &mut row.bytes, &mut quoted_breaks)?;
         row.fields[column] = field_start..row.bytes.len();
+        row.raw[column] = raw_start..at;
         let separator: &[u8] = if column + 1 < COLUMNS { b"," } else { b"\r\n" };
         if !bytes.get(at..)?.starts_with(separator) {
             return None;
@@ -313,6 +364,42 @@ fn read_row(bytes: &[u8], at: usize, row: &mut Row) -> Option<(usize, u64)> {
         0
     };
     Some((at, breaks))
+}
+
+/// Reads the strict field at `at`, appending its value to `out`: bare (no quote, comma or line
+/// break in it) or quoted (quotes doubled inside). Returns where it ends (at what follows it) and
+/// notes in `quoted_breaks` a line break inside quotes.
+fn read_field(
+    bytes: &[u8],
+    at: usize,
+    out: &mut Vec<u8>,
+    quoted_breaks: &mut bool,
+) -> Option<usize> {
+    let mut at = at;
+    if bytes.get(at) == Some(&b'"') {
+        at += 1;
+        loop {
+            let quote = at + memchr(b'"', bytes.get(at..)?)?;
+            let segment = &bytes[at..quote];
+            *quoted_breaks |= memchr(b'\n', segment).is_some();
+            out.extend_from_slice(segment);
+            at = quote + 1;
+            if bytes.get(at) == Some(&b'"') {
+                out.push(b'"');
+                at += 1;
+            } else {
+                return Some(at);
+            }
+        }
+    }
+    let rest = bytes.get(at..)?;
+    let stop = memchr3(b',', b'\r', b'\n', rest)?;
+    let field = &rest[..stop];
+    if memchr(b'"', field).is_some() {
+        return None;
+    }
+    out.extend_from_slice(field);
+    Some(at + stop)
 }
 
 /// Where to cut `bytes` (whole strict rows from a row start) at or after `from` so that the next
