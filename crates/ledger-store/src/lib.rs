@@ -452,58 +452,51 @@ impl Store {
         let after = sequence_to_db(after)?;
         let through = i64::try_from(through).unwrap_or(i64::MAX);
         let limit = i64::from(limit.clamp(1, MAX_JOURNAL_PAGE));
-        match self.backend() {
-            Backend::Sqlite(pool) => {
-                // The whole page as one value (see `rows::SELECT_PACKED_PAGE`); a page with
-                // anything unusual in it is read again row by row, postings packed per row.
-                let (count, packed): (i64, Option<String>) =
-                    sqlx::query_as(rows::SELECT_PACKED_PAGE)
-                        .bind(after)
-                        .bind(through)
-                        .bind(limit)
-                        .fetch_one(pool)
-                        .await?;
-                if let Some(records) =
-                    rows::unpack_page(count, packed.as_deref().unwrap_or_default())
-                {
-                    return Ok(records);
-                }
-                let packed: Vec<rows::PackedTransactionRow> = sqlx::query_as(concat!(
-                    rows::select_packed_transaction!(),
-                    " WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
-                ))
+        if let Backend::Sqlite(pool) = self.backend() {
+            // The whole page as one value (see `rows::SELECT_PACKED_PAGE`); a page with anything
+            // unusual in it is read again row by row, as on PostgreSQL.
+            let (count, packed): (i64, Option<String>) = sqlx::query_as(rows::SELECT_PACKED_PAGE)
                 .bind(after)
                 .bind(through)
                 .bind(limit)
-                .fetch_all(pool)
+                .fetch_one(pool)
                 .await?;
-                packed
-                    .into_iter()
-                    .map(rows::PackedTransactionRow::into_record)
-                    .collect()
-            }
-            Backend::Postgres(pool) => {
-                let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
-                    rows::select_transaction!(),
-                    " WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
-                ))
-                .bind(after)
-                .bind(through)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?;
-                let last = transactions.last().map_or(after, |row| row.sequence);
-                let postings: Vec<PostingRow> = sqlx::query_as(
-                    "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
-                     WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
-                )
-                .bind(after)
-                .bind(last)
-                .fetch_all(pool)
-                .await?;
-                rows::assemble_records(transactions, postings)
+            if let Some(records) = rows::unpack_page(count, packed.as_deref().unwrap_or_default()) {
+                return Ok(records);
             }
         }
+        self.journal_page_by_rows(after, through, limit).await
+    }
+
+    /// [`Store::journal_page`] read row by row: the transactions, then their postings.
+    async fn journal_page_by_rows(
+        &self,
+        after: i64,
+        through: i64,
+        limit: i64,
+    ) -> Result<Vec<JournalRecord>, StoreError> {
+        let (transactions, postings): (Vec<TransactionRow>, Vec<PostingRow>) = on_pool!(self.backend(), pool => {
+            let transactions: Vec<TransactionRow> = sqlx::query_as(concat!(
+                rows::select_transaction!(),
+                " WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence LIMIT $3"
+            ))
+            .bind(after)
+            .bind(through)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let last = transactions.last().map_or(after, |row| row.sequence);
+            let postings: Vec<PostingRow> = sqlx::query_as(
+                "SELECT sequence, account_id, currency, amount_minor FROM journal_postings \
+                 WHERE sequence > $1 AND sequence <= $2 ORDER BY sequence, posting_index",
+            )
+            .bind(after)
+            .bind(last)
+            .fetch_all(pool)
+            .await?;
+            (transactions, postings)
+        });
+        rows::assemble_records(transactions, postings)
     }
 
     /// Recomputes the whole chain and every account balance from the postings, and compares them
@@ -680,18 +673,7 @@ mod tests {
             .unwrap();
         let packed_records =
             rows::unpack_page(count, &packed.unwrap()).expect("the packed page decodes");
-        let rows: Vec<rows::PackedTransactionRow> = sqlx::query_as(concat!(
-            rows::select_packed_transaction!(),
-            " ORDER BY sequence"
-        ))
-        .fetch_all(pool)
-        .await
-        .unwrap();
-        let row_records: Vec<JournalRecord> = rows
-            .into_iter()
-            .map(rows::PackedTransactionRow::into_record)
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let row_records = store.journal_page_by_rows(0, i64::MAX, 1000).await.unwrap();
         assert_eq!(packed_records.len(), 3);
         assert_eq!(packed_records, row_records);
         assert_eq!(packed_records[2].memo, "12:34, section 3; Montréal");

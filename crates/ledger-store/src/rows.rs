@@ -28,20 +28,6 @@ macro_rules! select_transaction {
 }
 pub(crate) use select_transaction;
 
-/// [`select_transaction!`] on SQLite with the transaction's postings packed into one text column,
-/// in posting order: `ACCOUNT AMOUNT CURRENCY` per posting, separated by commas, the account id and
-/// the currency's bytes in hexadecimal (so no stored text can be mistaken for a separator).
-macro_rules! select_packed_transaction {
-    () => {
-        "SELECT sequence, transaction_id, kind, effective_date, recorded_at, actor_subject, \
-         actor_organisation_id, memo, metadata, posting_count, previous_hash, hash, \
-         (SELECT group_concat(hex(p.account_id) || ' ' || p.amount_minor || ' ' || hex(CAST(p.currency AS BLOB)), \
-             ',' ORDER BY p.posting_index) FROM journal_postings p WHERE p.sequence = t.sequence) AS packed_postings \
-         FROM journal_transactions t"
-    };
-}
-pub(crate) use select_packed_transaction;
-
 pub(crate) const SELECT_IDEMPOTENCY: &str = "SELECT request_fingerprint, response_status, response_body \
      FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
 
@@ -179,7 +165,7 @@ impl TransactionRow {
 /// A whole page of SQLite's journal as one text value: every transaction's fields in
 /// [`select_transaction!`]'s order, each as `LENGTH:BYTES` (its `octet_length`, so no stored text
 /// can be mistaken for a separator), binary ids and hashes in hexadecimal, the organisation `-`
-/// when there is none, and the postings packed as in [`select_packed_transaction!`]. Parameters:
+/// when there is none, and the postings packed (see [`unpack_postings`]). Parameters:
 /// after, through, limit. One value per page spares SQLite's per-row and per-value hand-over
 /// between threads, which is most of the cost of reading the journal row by row. The count of
 /// transactions comes first, so a transaction whose text came out NULL cannot go missing.
@@ -236,7 +222,7 @@ pub(crate) fn unpack_page(count: i64, packed: &str) -> Option<Vec<JournalRecord>
         let hash = ledger_core::ChainHash::from_hex_bytes(field()?.as_bytes())?;
         let postings = match field()? {
             "" => Vec::new(),
-            packed_postings => unpack_postings(packed_postings).ok()?,
+            packed_postings => unpack_postings(packed_postings)?,
         };
         records.push(JournalRecord {
             sequence,
@@ -266,28 +252,9 @@ fn uuid_from_hex(text: &str) -> Option<Uuid> {
         .flatten()
 }
 
-/// A transaction row with its postings packed by [`select_packed_transaction!`].
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct PackedTransactionRow {
-    #[sqlx(flatten)]
-    transaction: TransactionRow,
-    /// `NULL` for a transaction without postings.
-    packed_postings: Option<String>,
-}
-
-impl PackedTransactionRow {
-    pub(crate) fn into_record(self) -> Result<JournalRecord, StoreError> {
-        let postings = match &self.packed_postings {
-            Some(packed) => unpack_postings(packed)?,
-            None => Vec::new(),
-        };
-        self.transaction.into_record(postings)
-    }
-}
-
-/// The postings of [`select_packed_transaction!`]'s `packed_postings`.
-fn unpack_postings(packed: &str) -> Result<Vec<RecordPosting>, StoreError> {
-    let corrupt = || StoreError::Corrupt(format!("packed postings `{packed}` are not as written"));
+/// The postings of a transaction packed by [`SELECT_PACKED_PAGE`]: `ACCOUNT AMOUNT CURRENCY` per
+/// posting, in order, separated by commas, the account id and the currency's bytes in hexadecimal.
+fn unpack_postings(packed: &str) -> Option<Vec<RecordPosting>> {
     packed
         .split(',')
         .map(|posting| {
@@ -295,13 +262,12 @@ fn unpack_postings(packed: &str) -> Result<Vec<RecordPosting>, StoreError> {
             let (Some(account), Some(amount), Some(currency), None) =
                 (parts.next(), parts.next(), parts.next(), parts.next())
             else {
-                return Err(corrupt());
+                return None;
             };
-            Ok(RecordPosting {
-                account_id: Uuid::try_parse(account).map_err(|_| corrupt())?,
-                amount_minor: amount.parse().map_err(|_| corrupt())?,
-                currency: String::from_utf8(hex::decode(currency).map_err(|_| corrupt())?)
-                    .map_err(|_| corrupt())?,
+            Some(RecordPosting {
+                account_id: uuid_from_hex(account)?,
+                amount_minor: amount.parse().ok()?,
+                currency: String::from_utf8(hex::decode(currency).ok()?).ok()?,
             })
         })
         .collect()
