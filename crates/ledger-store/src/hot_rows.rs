@@ -1,6 +1,7 @@
 //! The hot record kinds (accounts, contribution batches and their lines) as column arrays, which
-//! PostgreSQL writes inside the writer's single chained-journal statement (`UNNEST` per table),
-//! so a group of batch submissions is one round trip. Every other record kind, including any kind
+//! PostgreSQL writes inside the writer's single chained-journal statement (`UNNEST` per table;
+//! each batch's row takes its lines as slices of flat line arrays), so a group of batch
+//! submissions is one round trip. Every other record kind, including any kind
 //! added later, takes the generic per-record path of [`crate::records`], unchanged.
 
 use std::collections::HashSet;
@@ -53,13 +54,15 @@ pub(crate) struct BatchColumns<'a> {
     pub(crate) pledge_transaction_id: Vec<Uuid>,
     pub(crate) submitted_by: Vec<&'a str>,
     pub(crate) created_at: Vec<DateTime<Utc>>,
+    /// Where the batch's lines are in [`LineColumns`]: 1-based positions of its first and last
+    /// line, as PostgreSQL's array slices take them (`first > last` for a batch without lines).
+    pub(crate) first_line: Vec<i32>,
+    pub(crate) last_line: Vec<i32>,
 }
 
-/// Columns of `contribution_lines`.
+/// Every line of the group's batches, flat, in order; PostgreSQL gathers them into their batch's row.
 #[derive(Debug, Default)]
 pub(crate) struct LineColumns<'a> {
-    pub(crate) batch_id: Vec<Uuid>,
-    pub(crate) line_index: Vec<i32>,
     pub(crate) reference: Vec<&'a str>,
     pub(crate) members: Vec<i64>,
     pub(crate) amount_minor: Vec<i64>,
@@ -138,15 +141,18 @@ fn push_batch<'a>(
     columns.submitted_by.push(&batch.submitted_by);
     columns.created_at.push(batch.created_at.to_datetime());
     let lines = &mut hot.lines;
-    lines.batch_id.reserve(batch.lines.len());
-    lines.line_index.reserve(batch.lines.len());
-    lines.reference.reserve(batch.lines.len());
-    lines.members.reserve(batch.lines.len());
-    lines.amount_minor.reserve(batch.lines.len());
-    lines.kind.reserve(batch.lines.len());
-    for (index, line) in batch.lines.iter().enumerate() {
-        lines.batch_id.push(batch.id);
-        lines.line_index.push(int32(index, "lines")?);
+    let count = batch.lines.len();
+    columns
+        .first_line
+        .push(int32(lines.reference.len() + 1, "lines")?);
+    columns
+        .last_line
+        .push(int32(lines.reference.len() + count, "lines")?);
+    lines.reference.reserve(count);
+    lines.members.reserve(count);
+    lines.amount_minor.reserve(count);
+    lines.kind.reserve(count);
+    for line in &batch.lines {
         lines.reference.push(&line.reference);
         lines.members.push(int64(line.members, "members")?);
         lines.amount_minor.push(line.amount.minor());

@@ -251,7 +251,7 @@ pub(crate) fn line_kind(kind: LineKind) -> &'static str {
 
 /// Inserts the records that must precede (`before_journal`) or follow the journal rows.
 macro_rules! insert_records {
-    ($name:ident, $connection:ty, $insert_lines:ident, $now:literal) => {
+    ($name:ident, $connection:ty, $insert_batch:ident, $now:literal) => {
         pub(crate) async fn $name(
             connection: &mut $connection,
             records: &[&Record],
@@ -311,32 +311,7 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
-                    Record::ContributionBatch(batch) => {
-                        sqlx::query(
-                            "INSERT INTO contribution_batches (id, programme_id, contributor_id, period, \
-                             earmark_beneficiary_id, currency, members_total, amount_minor, solidarity_minor, \
-                             donation_minor, line_count, receivable_account_id, pledge_transaction_id, submitted_by, \
-                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-                        )
-                        .bind(batch.id)
-                        .bind(batch.programme_id)
-                        .bind(batch.contributor_id.as_uuid())
-                        .bind(batch.period.to_string())
-                        .bind(batch.earmark_beneficiary_id.map(|organisation| organisation.as_uuid()))
-                        .bind(&batch.currency)
-                        .bind(i64_of(batch.members_total, "members")?)
-                        .bind(batch.amount_minor)
-                        .bind(batch.solidarity_minor)
-                        .bind(batch.donation_minor)
-                        .bind(i32::try_from(batch.lines.len()).map_err(|_| StoreError::Corrupt("too many lines".into()))?)
-                        .bind(batch.receivable_account_id.as_uuid())
-                        .bind(batch.pledge_transaction_id.as_uuid())
-                        .bind(&batch.submitted_by)
-                        .bind(batch.created_at.to_datetime())
-                        .execute(&mut *connection)
-                        .await?;
-                        $insert_lines(connection, batch).await?;
-                    }
+                    Record::ContributionBatch(batch) => $insert_batch(connection, batch).await?,
                     Record::BatchReceipt(receipt) => {
                         sqlx::query(
                             "INSERT INTO batch_receipts (id, batch_id, amount_minor, overpayment_minor, value_date, \
@@ -561,28 +536,78 @@ macro_rules! insert_records {
 insert_records!(
     insert_records_sqlite,
     SqliteConnection,
-    insert_lines_sqlite,
+    insert_batch_sqlite,
     "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 );
 insert_records!(
     insert_records_postgres,
     PgConnection,
-    insert_lines_postgres,
+    insert_batch_postgres,
     "CURRENT_TIMESTAMP"
 );
 
-/// SQLite runs in-process: one prepared statement per line costs microseconds.
-async fn insert_lines_sqlite(
+/// The columns of `contribution_batches` both engines share, in the order [`bind_batch`] binds them.
+macro_rules! batch_columns {
+    () => {
+        "id, programme_id, contributor_id, period, earmark_beneficiary_id, currency, members_total, \
+         amount_minor, solidarity_minor, donation_minor, line_count, receivable_account_id, \
+         pledge_transaction_id, submitted_by, created_at"
+    };
+}
+
+/// Binds a batch's row in the order of [`batch_columns`].
+macro_rules! bind_batch {
+    ($query:expr, $batch:expr) => {
+        $query
+            .bind($batch.id)
+            .bind($batch.programme_id)
+            .bind($batch.contributor_id.as_uuid())
+            .bind($batch.period.to_string())
+            .bind(
+                $batch
+                    .earmark_beneficiary_id
+                    .map(|organisation| organisation.as_uuid()),
+            )
+            .bind(&$batch.currency)
+            .bind(i64_of($batch.members_total, "members")?)
+            .bind($batch.amount_minor)
+            .bind($batch.solidarity_minor)
+            .bind($batch.donation_minor)
+            .bind(line_index($batch.lines.len())?)
+            .bind($batch.receivable_account_id.as_uuid())
+            .bind($batch.pledge_transaction_id.as_uuid())
+            .bind(&$batch.submitted_by)
+            .bind($batch.created_at.to_datetime())
+    };
+}
+
+fn line_index(index: usize) -> Result<i32, StoreError> {
+    i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))
+}
+
+/// SQLite keeps one row per line in `contribution_lines`: it runs in-process, where one prepared
+/// statement per line costs microseconds.
+async fn insert_batch_sqlite(
     connection: &mut SqliteConnection,
     batch: &ContributionBatchRecord,
 ) -> Result<(), StoreError> {
+    bind_batch!(
+        sqlx::query(concat!(
+            "INSERT INTO contribution_batches (",
+            batch_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        )),
+        batch
+    )
+    .execute(&mut *connection)
+    .await?;
     for (index, line) in batch.lines.iter().enumerate() {
         sqlx::query(
             "INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(batch.id)
-        .bind(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))?)
+        .bind(line_index(index)?)
         .bind(&line.reference)
         .bind(i64_of(line.members, "members")?)
         .bind(line.amount.minor())
@@ -593,31 +618,33 @@ async fn insert_lines_sqlite(
     Ok(())
 }
 
-/// PostgreSQL is a round trip away: all lines go in one statement, as arrays.
-async fn insert_lines_postgres(
+/// PostgreSQL keeps a batch's lines in the batch's own row, as parallel arrays
+/// (migrations/postgres/0006_batch_lines_in_row.sql), so a batch is one row whatever its size.
+/// The writer's group statement writes batches the same way, many at once.
+async fn insert_batch_postgres(
     connection: &mut PgConnection,
     batch: &ContributionBatchRecord,
 ) -> Result<(), StoreError> {
     let count = batch.lines.len();
-    let mut indexes = Vec::with_capacity(count);
     let mut references = Vec::with_capacity(count);
     let mut members = Vec::with_capacity(count);
     let mut amounts = Vec::with_capacity(count);
     let mut kinds = Vec::with_capacity(count);
-    for (index, line) in batch.lines.iter().enumerate() {
-        indexes
-            .push(i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))?);
+    for line in &batch.lines {
         references.push(line.reference.as_str());
         members.push(i64_of(line.members, "members")?);
         amounts.push(line.amount.minor());
         kinds.push(line_kind(line.kind));
     }
-    sqlx::query(
-        "INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
-         SELECT $1, * FROM UNNEST($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])",
+    bind_batch!(
+        sqlx::query(concat!(
+            "INSERT INTO contribution_batches (",
+            batch_columns!(),
+            ", line_references, line_members, line_amounts_minor, line_kinds) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+        )),
+        batch
     )
-    .bind(batch.id)
-    .bind(&indexes)
     .bind(&references)
     .bind(&members)
     .bind(&amounts)

@@ -719,7 +719,9 @@ async fn commit_group_postgres(
     }
     // One statement, one round trip: the head moves only if it is where we expect, and every row of
     // the group is written only if it did. Foreign keys between its parts (postings and batches to
-    // the accounts opened here, lines to their batch) are checked at the end of the statement.
+    // the accounts opened here) are checked at the end of the statement. The group's lines travel
+    // as flat arrays; each batch's row takes its slice of them, `first_line..=last_line` (1-based,
+    // empty when `first_line > last_line`), see migrations/postgres/0006_batch_lines_in_row.sql.
     let head_moved: i64 = sqlx::query_scalar(
         "WITH head AS ( \
              UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
@@ -754,13 +756,19 @@ async fn commit_group_postgres(
          ), batches AS ( \
              INSERT INTO contribution_batches (id, programme_id, contributor_id, period, earmark_beneficiary_id, \
                  currency, members_total, amount_minor, solidarity_minor, donation_minor, line_count, \
-                 receivable_account_id, pledge_transaction_id, submitted_by, created_at) \
-             SELECT * FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::uuid[], $43::text[], \
+                 receivable_account_id, pledge_transaction_id, submitted_by, created_at, \
+                 line_references, line_members, line_amounts_minor, line_kinds) \
+             SELECT id, programme_id, contributor_id, period, earmark_beneficiary_id, currency, members_total, \
+                 amount_minor, solidarity_minor, donation_minor, line_count, receivable_account_id, \
+                 pledge_transaction_id, submitted_by, created_at, \
+                 ($55::text[])[first_line:last_line], ($56::bigint[])[first_line:last_line], \
+                 ($57::bigint[])[first_line:last_line], ($58::text[])[first_line:last_line] \
+             FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::uuid[], $43::text[], \
                  $44::bigint[], $45::bigint[], $46::bigint[], $47::bigint[], $48::int[], $49::uuid[], $50::uuid[], \
-                 $51::text[], $52::timestamptz[]) WHERE EXISTS (SELECT 1 FROM head) \
-         ), lines AS ( \
-             INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
-             SELECT * FROM UNNEST($53::uuid[], $54::int[], $55::text[], $56::bigint[], $57::bigint[], $58::text[]) \
+                 $51::text[], $52::timestamptz[], $53::int[], $54::int[]) AS batch (id, programme_id, \
+                 contributor_id, period, earmark_beneficiary_id, currency, members_total, amount_minor, \
+                 solidarity_minor, donation_minor, line_count, receivable_account_id, pledge_transaction_id, \
+                 submitted_by, created_at, first_line, last_line) \
              WHERE EXISTS (SELECT 1 FROM head) \
          ) SELECT COUNT(*) FROM head",
     )
@@ -816,8 +824,8 @@ async fn commit_group_postgres(
     .bind(&hot.batches.pledge_transaction_id)
     .bind(&hot.batches.submitted_by)
     .bind(&hot.batches.created_at)
-    .bind(&hot.lines.batch_id)
-    .bind(&hot.lines.line_index)
+    .bind(&hot.batches.first_line)
+    .bind(&hot.batches.last_line)
     .bind(&hot.lines.reference)
     .bind(&hot.lines.members)
     .bind(&hot.lines.amount_minor)

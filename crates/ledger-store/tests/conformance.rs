@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ledger_core::{AccountCode, Timestamp};
 use ledger_store::{
@@ -804,15 +804,18 @@ async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixtur
     ));
     let mut writes = Vec::new();
     let mut accepted = vec![first];
+    // Each accepted batch's line references, in order: each batch must get its own lines back.
+    let references = |key: &str, lines: usize| -> Vec<String> {
+        (0..lines)
+            .map(|index| format!("{key}-section-{index}"))
+            .collect()
+    };
+    let mut expected_references = HashMap::from([(first, references("first", 3))]);
     for index in 0..6 {
-        let (id, request) = pledge(
-            union.id,
-            programme.id,
-            &period,
-            2 + index,
-            &format!("b{index}"),
-        );
+        let key = format!("b{index}");
+        let (id, request) = pledge(union.id, programme.id, &period, 2 + index, &key);
         accepted.push(id);
+        expected_references.insert(id, references(&key, 2 + index));
         writes.push(store.write(request));
     }
     let (refused, refused_request) = pledge(
@@ -855,6 +858,13 @@ async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixtur
         assert_eq!(
             lines.iter().map(|line| line.line_index).collect::<Vec<_>>(),
             (0..batch.line_count).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            lines
+                .iter()
+                .map(|line| line.reference.clone())
+                .collect::<Vec<_>>(),
+            expected_references[&batch.id]
         );
     }
     assert!(store.batch(refused).await.unwrap().is_none());
