@@ -220,6 +220,22 @@ async fn bad_batches_list_every_problem_and_write_nothing(server: TestServer) {
         .await;
     assert_eq!(status, 422);
     assert!(problem["detail"].as_str().unwrap().contains("colour"));
+    // A NUL character, which no text column takes, is refused at its field, not a 500.
+    let mut with_nul = batch_body(&fund.programme, "2026-11", 2);
+    with_nul["lines"][1]["reference"] = json!("section\u{0}2");
+    let (status, problem) = server
+        .post(
+            "/v1/contribution-batches",
+            &fund.union_token,
+            "bad-nul",
+            &with_nul,
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        problem["errors"][0]["field"], "lines[1].reference",
+        "{problem}"
+    );
     let (status, problem) = server
         .post(
             "/v1/organisations",

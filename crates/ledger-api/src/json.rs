@@ -81,7 +81,60 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     deserializer
         .end()
         .map_err(|error| classify(error, String::new()))?;
+    if has_escaped_nul(bytes) {
+        return Err(nul_error(bytes));
+    }
     Ok(value)
+}
+
+/// True when a JSON string of the (valid) document holds the escape `\u0000`. No text column
+/// takes the NUL character (PostgreSQL refuses it), so it is refused with every body, here.
+fn has_escaped_nul(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    // In valid JSON a backslash only ever starts an escape inside a string.
+    while let Some(at) = rest.iter().position(|byte| *byte == b'\\') {
+        let escape = &rest[at + 1..];
+        if escape.starts_with(b"u0000") {
+            return true;
+        }
+        // Skip the escaped character, so `\\u0000` (a backslash, then text) is not taken for one.
+        rest = escape.get(1..).unwrap_or_default();
+    }
+    false
+}
+
+/// The 422 for a NUL character, naming the first field that holds one.
+fn nul_error(bytes: &[u8]) -> ApiError {
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|document| path_of_nul(&document, String::new()))
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    ApiError::invalid_field(field, "must not contain the NUL character (\\u0000)")
+}
+
+/// The path (as serde_path_to_error writes it) of the first string or key holding a NUL.
+fn path_of_nul(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| path_of_nul(item, format!("{path}[{index}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                path_of_nul(item, here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn classify(error: serde_json::Error, path: String) -> ApiError {
@@ -149,6 +202,29 @@ mod tests {
         let unknown = parse_json::<Body>(br#"{"name": "x", "lines": [], "extra": 1}"#).unwrap_err();
         assert_eq!(unknown.code(), "validation_failed");
         assert!(unknown.problem().detail.contains("extra"));
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_at_its_field() {
+        // Proves a NUL character anywhere in a string is a 422 naming its field (PostgreSQL text
+        // refuses NUL, so it must never reach the store), while an escaped backslash followed by
+        // the text `u0000` is ordinary text.
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Free {
+            name: String,
+            lines: Vec<serde_json::Value>,
+        }
+        let error = parse_json::<Free>(
+            br#"{"name": "x", "lines": [{"reference": "a"}, {"reference": "b\u0000c"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(error.problem().field.as_deref(), Some("lines[1].reference"));
+        let error = parse_json::<Free>(br#"{"name": "\u0000", "lines": []}"#).unwrap_err();
+        assert_eq!(error.problem().field.as_deref(), Some("name"));
+        let text = parse_json::<Free>(br#"{"name": "C:\\u0000\\", "lines": ["\\"]}"#).unwrap();
+        assert_eq!(text.name, "C:\\u0000\\");
     }
 
     #[test]

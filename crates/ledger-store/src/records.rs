@@ -585,8 +585,10 @@ fn line_index(index: usize) -> Result<i32, StoreError> {
     i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))
 }
 
-/// SQLite keeps one row per line in `contribution_lines`: it runs in-process, where one prepared
-/// statement per line costs microseconds.
+/// SQLite keeps one row per line in `contribution_lines`. The lines travel as one JSON array of
+/// `[reference, members, amount_minor, kind]` that SQLite's `json_each` unpacks into rows inside one
+/// statement: a statement per line cost a round trip to sqlx's worker thread each (about 20,000
+/// lines/s, where one statement takes over 100,000).
 async fn insert_batch_sqlite(
     connection: &mut SqliteConnection,
     batch: &ContributionBatchRecord,
@@ -601,20 +603,29 @@ async fn insert_batch_sqlite(
     )
     .execute(&mut *connection)
     .await?;
-    for (index, line) in batch.lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(batch.id)
-        .bind(line_index(index)?)
-        .bind(&line.reference)
-        .bind(i64_of(line.members, "members")?)
-        .bind(line.amount.minor())
-        .bind(line_kind(line.kind))
-        .execute(&mut *connection)
-        .await?;
-    }
+    let lines = batch
+        .lines
+        .iter()
+        .map(|line| {
+            Ok((
+                line.reference.as_str(),
+                i64_of(line.members, "members")?,
+                line.amount.minor(),
+                line_kind(line.kind),
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let lines = serde_json::to_string(&lines)
+        .map_err(|error| StoreError::Corrupt(format!("batch lines as JSON: {error}")))?;
+    sqlx::query(
+        "INSERT INTO contribution_lines (batch_id, line_index, reference, members, amount_minor, kind) \
+         SELECT $1, line.key, line.value ->> 0, line.value ->> 1, line.value ->> 2, line.value ->> 3 \
+         FROM json_each($2) AS line",
+    )
+    .bind(batch.id)
+    .bind(lines)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
