@@ -235,7 +235,10 @@ impl TransactionRow {
 /// when there is none, and the postings packed (see [`unpack_postings`]). Parameters:
 /// after, through, limit. One value per page spares SQLite's per-row and per-value hand-over
 /// between threads, which is most of the cost of reading the journal row by row. The count of
-/// transactions comes first, so a transaction whose text came out NULL cannot go missing.
+/// transactions comes first, so a transaction whose text came out NULL cannot go missing. The
+/// aggregates take no `ORDER BY`, which made SQLite sort every transaction's postings (and the
+/// page) in a temporary b-tree: the order SQLite visits rows in, along the primary keys, is
+/// checked when the page is decoded instead ([`unpack_page`]).
 pub(crate) const SELECT_PACKED_PAGE: &str = "SELECT count(*), group_concat(\
        octet_length(t.sequence) || ':' || t.sequence \
     || (2 * length(t.transaction_id)) || ':' || hex(t.transaction_id) \
@@ -251,9 +254,9 @@ pub(crate) const SELECT_PACKED_PAGE: &str = "SELECT count(*), group_concat(\
     || (2 * length(t.previous_hash)) || ':' || hex(t.previous_hash) \
     || (2 * length(t.hash)) || ':' || hex(t.hash) \
     || octet_length(t.postings) || ':' || t.postings, \
-    '' ORDER BY t.sequence) FROM ( \
-      SELECT j.*, ifnull((SELECT group_concat(hex(p.account_id) || ' ' || p.amount_minor || ' ' \
-            || hex(CAST(p.currency AS BLOB)), ',' ORDER BY p.posting_index) \
+    '') FROM ( \
+      SELECT j.*, ifnull((SELECT group_concat(p.posting_index || ' ' || hex(p.account_id) || ' ' \
+            || p.amount_minor || ' ' || hex(CAST(p.currency AS BLOB)), ',') \
           FROM journal_postings p WHERE p.sequence = j.sequence), '') AS postings \
       FROM journal_transactions j WHERE j.sequence > $1 AND j.sequence <= $2 \
       ORDER BY j.sequence LIMIT $3) t";
@@ -270,9 +273,14 @@ pub(crate) fn unpack_page(count: i64, packed: &str) -> Option<Vec<JournalRecord>
         rest = &rest[colon + 1 + length..];
         Some(value)
     };
-    let mut records = Vec::with_capacity(MAX_PAGE_GUESS);
+    let mut records: Vec<JournalRecord> = Vec::with_capacity(MAX_PAGE_GUESS);
     while let Some(sequence) = field() {
         let sequence = sequence_from_db(sequence.parse().ok()?).ok()?;
+        // Concatenated in the order SQLite visited them, which the query does not fix: anything
+        // but chain order sends the page to the row read.
+        if records.last().is_some_and(|last| last.sequence >= sequence) {
+            return None;
+        }
         let transaction_id = uuid_from_hex(field()?)?;
         let kind = field()?.to_owned();
         let effective_date = NaiveDate::parse_from_str(field()?, "%F").ok()?;
@@ -319,18 +327,28 @@ fn uuid_from_hex(text: &str) -> Option<Uuid> {
         .flatten()
 }
 
-/// The postings of a transaction packed by [`SELECT_PACKED_PAGE`]: `ACCOUNT AMOUNT CURRENCY` per
-/// posting, in order, separated by commas, the account id and the currency's bytes in hexadecimal.
+/// The postings of a transaction packed by [`SELECT_PACKED_PAGE`]: `INDEX ACCOUNT AMOUNT CURRENCY`
+/// per posting, separated by commas, the account id and the currency's bytes in hexadecimal. They
+/// must come in posting order, 0, 1, 2, ... (SQLite visits them along the primary key; the query
+/// does not promise it, so it is checked).
 fn unpack_postings(packed: &str) -> Option<Vec<RecordPosting>> {
     packed
         .split(',')
-        .map(|posting| {
+        .enumerate()
+        .map(|(position, posting)| {
             let mut parts = posting.split(' ');
-            let (Some(account), Some(amount), Some(currency), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
+            let (Some(index), Some(account), Some(amount), Some(currency), None) = (
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+                parts.next(),
+            ) else {
                 return None;
             };
+            if index.parse::<usize>().ok()? != position {
+                return None;
+            }
             Some(RecordPosting {
                 account_id: uuid_from_hex(account)?,
                 amount_minor: amount.parse().ok()?,
@@ -357,6 +375,50 @@ impl IdempotencyRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One transaction as [`SELECT_PACKED_PAGE`] packs it, with these postings (already packed).
+    fn packed_transaction(sequence: u64, postings: &str) -> String {
+        let hash = "AB".repeat(32);
+        let id = "0123456789ABCDEF0123456789ABCDEF";
+        let fields = [
+            sequence.to_string(),
+            id.to_owned(),
+            "pledge".to_owned(),
+            "2026-11-23".to_owned(),
+            "2026-11-23T03:25:16.123456Z".to_owned(),
+            "treasurer".to_owned(),
+            "-".to_owned(),
+            "memo".to_owned(),
+            "{}".to_owned(),
+            "2".to_owned(),
+            hash.clone(),
+            hash,
+            postings.to_owned(),
+        ];
+        fields
+            .iter()
+            .map(|field| format!("{}:{field}", field.len()))
+            .collect()
+    }
+
+    #[test]
+    fn packed_pages_out_of_chain_or_posting_order_go_to_the_row_read() {
+        // Proves the packed read's aggregates, which take no ORDER BY, are trusted only in order:
+        // transactions in rising sequence, postings 0, 1, 2, ...; otherwise `None` (row read).
+        let account = "00112233445566778899AABBCCDDEEFF";
+        let in_order = format!("0 {account} 100 455552,1 {account} -100 455552");
+        let swapped = format!("1 {account} -100 455552,0 {account} 100 455552");
+        let page = packed_transaction(1, &in_order) + &packed_transaction(2, &in_order);
+        let records = unpack_page(2, &page).expect("an ordinary page decodes");
+        assert_eq!(records[1].postings[1].amount_minor, -100);
+        assert_eq!(records[1].postings[1].currency, "EUR");
+        let backwards = packed_transaction(2, &in_order) + &packed_transaction(1, &in_order);
+        assert!(unpack_page(2, &backwards).is_none());
+        let repeated = packed_transaction(2, &in_order) + &packed_transaction(2, &in_order);
+        assert!(unpack_page(2, &repeated).is_none());
+        let postings_swapped = packed_transaction(1, &swapped);
+        assert!(unpack_page(1, &postings_swapped).is_none());
+    }
 
     #[test]
     fn canonical_dates_are_the_text_the_format_string_gives() {
