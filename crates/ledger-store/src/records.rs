@@ -573,7 +573,7 @@ macro_rules! bind_batch {
             .bind($batch.amount_minor)
             .bind($batch.solidarity_minor)
             .bind($batch.donation_minor)
-            .bind(line_index($batch.lines.len())?)
+            .bind(line_count($batch.lines.len())?)
             .bind($batch.receivable_account_id.as_uuid())
             .bind($batch.pledge_transaction_id.as_uuid())
             .bind(&$batch.submitted_by)
@@ -581,8 +581,9 @@ macro_rules! bind_batch {
     };
 }
 
-fn line_index(index: usize) -> Result<i32, StoreError> {
-    i32::try_from(index).map_err(|_| StoreError::Corrupt("too many lines".into()))
+/// A batch's line count as its INTEGER column holds it.
+fn line_count(lines: usize) -> Result<i32, StoreError> {
+    i32::try_from(lines).map_err(|_| StoreError::Corrupt("too many lines".into()))
 }
 
 /// SQLite keeps one row per line in `contribution_lines`. The lines travel as one JSON array of

@@ -661,6 +661,11 @@ async fn trial_balance_totals_debits_and_credits_as_of_a_moment(fixture: Fixture
     );
 }
 
+/// The reference of a test batch's line: with characters JSON and SQL quote, and non-ASCII ones.
+fn line_reference(key: &str, index: usize) -> String {
+    format!("{key}-section-{index} \"Montréal\" \\ 'a,b'")
+}
+
 /// A pledge of `lines` one-euro solidarity lines by `contributor` to `programme`, with the
 /// records the API writes beside it (the batch's receivable account, the batch and its lines).
 fn pledge(
@@ -713,7 +718,7 @@ fn pledge(
         donation_minor: 0,
         lines: (0..lines)
             .map(|index| BatchLine {
-                reference: format!("{key}-section-{index}"),
+                reference: line_reference(key, index),
                 members: 1,
                 amount: Amount::from_minor(100, currency).unwrap(),
                 kind: LineKind::Solidarity,
@@ -806,9 +811,7 @@ async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixtur
     let mut accepted = vec![first];
     // Each accepted batch's line references, in order: each batch must get its own lines back.
     let references = |key: &str, lines: usize| -> Vec<String> {
-        (0..lines)
-            .map(|index| format!("{key}-section-{index}"))
-            .collect()
+        (0..lines).map(|index| line_reference(key, index)).collect()
     };
     let mut expected_references = HashMap::from([(first, references("first", 3))]);
     for index in 0..6 {
