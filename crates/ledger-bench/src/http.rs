@@ -271,6 +271,14 @@ pub(crate) async fn run(
         }
         let baseline = baseline_inserts(&url, CLIENTS, duration).await?;
         report(*backend, "baseline: single-row INSERT commits/s", &baseline);
+        if *backend == Backend::Postgres {
+            let transfers = crate::baseline_plpgsql_transfers(&url, CLIENTS, duration).await?;
+            report(
+                *backend,
+                "baseline: plain PL/pgSQL ledger, transfers/s",
+                &transfers,
+            );
+        }
     }
     Ok(())
 }

@@ -337,6 +337,70 @@ pub(crate) async fn baseline_inserts(
     collect(tasks, started).await
 }
 
+/// The issue's reference point for the batch rate: a plain PL/pgSQL ledger doing simple
+/// transfers. Each call locks two of 1,000 accounts (in id order, so transfers never deadlock),
+/// moves an amount between their balances and records the transfer row; `writers` connections
+/// call it back to back, each call its own durable commit. PostgreSQL only.
+pub(crate) async fn baseline_plpgsql_transfers(
+    url: &str,
+    writers: usize,
+    duration: Duration,
+) -> Result<Measurement> {
+    const ACCOUNTS: i32 = 1_000;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(writers as u32 + 1)
+        .connect(url)
+        .await?;
+    for statement in [
+        "CREATE TABLE bench_plain_accounts (id INTEGER NOT NULL PRIMARY KEY, balance BIGINT NOT NULL)",
+        "INSERT INTO bench_plain_accounts SELECT account, 0 FROM generate_series(1, 1000) AS account",
+        "CREATE TABLE bench_plain_transfers (id BIGSERIAL PRIMARY KEY, \
+         debit INTEGER NOT NULL REFERENCES bench_plain_accounts (id), \
+         credit INTEGER NOT NULL REFERENCES bench_plain_accounts (id), \
+         amount BIGINT NOT NULL CHECK (amount > 0), recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        "CREATE FUNCTION bench_plain_transfer(p_debit INTEGER, p_credit INTEGER, p_amount BIGINT) \
+         RETURNS BIGINT LANGUAGE plpgsql AS $$ \
+         DECLARE transfer_id BIGINT; \
+         BEGIN \
+             PERFORM 1 FROM bench_plain_accounts WHERE id IN (p_debit, p_credit) ORDER BY id FOR UPDATE; \
+             UPDATE bench_plain_accounts SET balance = balance + p_amount WHERE id = p_debit; \
+             UPDATE bench_plain_accounts SET balance = balance - p_amount WHERE id = p_credit; \
+             INSERT INTO bench_plain_transfers (debit, credit, amount) VALUES (p_debit, p_credit, p_amount) \
+                 RETURNING id INTO transfer_id; \
+             RETURN transfer_id; \
+         END $$",
+    ] {
+        sqlx::query(statement).execute(&pool).await?;
+    }
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for writer in 0..writers {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut step: i64 = 0;
+            while Instant::now() < deadline {
+                // Spread over the accounts so writers seldom wait on each other's row locks.
+                let spread = (writer as i64 * 7_919 + step * 104_729) % i64::from(ACCOUNTS);
+                let debit = i32::try_from(spread).unwrap_or(0) + 1;
+                let credit = debit % ACCOUNTS + 1;
+                let begun = Instant::now();
+                sqlx::query("SELECT bench_plain_transfer($1, $2, $3)")
+                    .bind(debit)
+                    .bind(credit)
+                    .bind(100_i64)
+                    .execute(&pool)
+                    .await?;
+                latencies.push(begun.elapsed());
+                step += 1;
+            }
+            Ok::<_, sqlx::Error>(latencies)
+        }));
+    }
+    collect(tasks, started).await
+}
+
 async fn collect(
     tasks: Vec<
         tokio::task::JoinHandle<
