@@ -113,7 +113,8 @@ fn nul_error(bytes: &[u8]) -> ApiError {
     ApiError::invalid_field(field, "must not contain the NUL character (\\u0000)")
 }
 
-/// The path (as serde_path_to_error writes it) of the first string or key holding a NUL.
+/// The path (as serde_path_to_error writes it) of a string or key holding a NUL: the first in
+/// document order for arrays, in key order for objects.
 fn path_of_nul(value: &serde_json::Value, path: String) -> Option<String> {
     match value {
         serde_json::Value::String(text) => text.contains('\0').then_some(path),
