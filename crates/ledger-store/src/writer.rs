@@ -33,6 +33,12 @@ const MAX_GROUP_REQUESTS: usize = 512;
 /// The most rows (journal postings and batch lines) in one group, for the same reason: a group's
 /// rows travel as arrays of one statement. A single request above it is still written, alone.
 const MAX_GROUP_ROWS: usize = 200_000;
+/// The longest the writer waits for a group to grow back to the size of the one before it. A
+/// commit's fixed cost (executor start-up, the WAL flush) is about a millisecond on PostgreSQL
+/// against about 0.1 ms per batch, so with steady concurrent writers a group that waits for the
+/// callers just answered commits more per millisecond than a group of one or two sent at once
+/// (docs/benchmarks.md, issue 4). A lone writer never waits: its group is as large as the last.
+const GROUP_LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// One unit of work: transactions to append, an optional idempotency record and balance guards,
 /// committed together or not at all.
@@ -182,20 +188,46 @@ async fn run(backend: Backend, mut receiver: mpsc::Receiver<Queued>) {
         known_head: None,
         postgres_connection: None,
     };
+    // How many requests the last group held: callers answered then are likely writing again.
+    let mut previous_group = 0;
     while let Some(first) = receiver.recv().await {
         let mut rows_count = first.request.rows_count();
         let mut group = vec![first];
-        while group.len() < MAX_GROUP_REQUESTS && rows_count < MAX_GROUP_ROWS {
-            match receiver.try_recv() {
-                Ok(next) => {
+        let full = |group: &Vec<Queued>, rows_count: usize| {
+            group.len() >= MAX_GROUP_REQUESTS || rows_count >= MAX_GROUP_ROWS
+        };
+        let linger_until = tokio::time::Instant::now() + GROUP_LINGER;
+        loop {
+            while !full(&group, rows_count) {
+                match receiver.try_recv() {
+                    Ok(next) => {
+                        rows_count += next.request.rows_count();
+                        group.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if !keeps_lingering(group.len(), previous_group, full(&group, rows_count)) {
+                break;
+            }
+            match tokio::time::timeout_at(linger_until, receiver.recv()).await {
+                Ok(Some(next)) => {
                     rows_count += next.request.rows_count();
                     group.push(next);
                 }
-                Err(_) => break,
+                Ok(None) | Err(_) => break,
             }
         }
+        previous_group = group.len();
         writer.process(group).await;
     }
+}
+
+/// Whether a group of `group` requests waits for more (up to [`GROUP_LINGER`]): only while it is
+/// smaller than the group before it and not full. A lone writer's groups are all of one, so it
+/// never waits; after a group of eight, a group of one waits for the other seven to come back.
+fn keeps_lingering(group: usize, previous_group: usize, full: bool) -> bool {
+    !full && group < previous_group
 }
 
 impl Writer {
@@ -868,4 +900,25 @@ async fn postgres_used_keys(
         used_keys.insert((scope, key), stored);
     }
     Ok(used_keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_lingering;
+
+    #[test]
+    fn only_a_group_smaller_than_the_last_waits_for_more() {
+        // Proves the linger rule: a lone writer (groups of one) is never delayed, a group that
+        // shrank after a larger one waits for the callers just answered, and a full group never
+        // waits.
+        assert!(!keeps_lingering(1, 0, false), "the first group");
+        assert!(!keeps_lingering(1, 1, false), "a lone writer");
+        assert!(keeps_lingering(1, 8, false), "after a group of eight");
+        assert!(keeps_lingering(7, 8, false));
+        assert!(
+            !keeps_lingering(8, 8, false),
+            "back to the size of the last"
+        );
+        assert!(!keeps_lingering(3, 8, true), "full");
+    }
 }
