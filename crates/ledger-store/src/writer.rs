@@ -1,6 +1,7 @@
 //! The journal writer: every write of the ledger goes through one task per process that takes the
 //! requests queued since its last commit and commits them together in one database transaction
-//! (group commit), so a commit's fixed cost (lock, fsync) is shared by everything waiting.
+//! (group commit), so a commit's fixed cost (lock, fsync) is shared by everything waiting. A group
+//! smaller than the one before it waits up to [`GROUP_LINGER`] for the callers just answered.
 //!
 //! Each request keeps its own outcome. Decisions that depend on the database (idempotency keys
 //! already used, balance guards) are taken in memory under the chain-head lock, in queue order, so
