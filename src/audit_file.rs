@@ -18,9 +18,6 @@ use crate::verify_blocks::{VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl}
 /// Journal pages read ahead of the writer: reading the next page overlaps rendering and writing
 /// the current one, and memory stays bounded at this many pages (plus those being read).
 pub const EXPORT_PAGES_AHEAD: usize = 2;
-/// Journal pages read at once, each on its own connection (SQLite serves one connection's rows
-/// on one thread).
-pub const EXPORT_READS_IN_FLIGHT: usize = 2;
 
 /// Bytes buffered between the renderer and the file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -66,8 +63,7 @@ pub async fn export_to_file(
     let reader_store = store.clone();
     let reader = tokio::spawn(async move {
         use futures::StreamExt;
-        let mut pages =
-            std::pin::pin!(reader_store.journal_pages(from_sequence, last, EXPORT_READS_IN_FLIGHT));
+        let mut pages = std::pin::pin!(reader_store.journal_pages(from_sequence, last));
         while let Some(page) = pages.next().await {
             if pages_sender.send(page?).await.is_err() {
                 break;

@@ -142,9 +142,6 @@ async fn export(
 /// rendering and sending the current one; memory stays bounded at this many pages of
 /// [`ledger_store::MAX_JOURNAL_PAGE`] transactions (plus those being read).
 pub const EXPORT_PAGES_AHEAD: usize = 2;
-/// Journal pages read at once, each on its own connection (SQLite serves one connection's rows
-/// on one thread).
-pub const EXPORT_READS_IN_FLIGHT: usize = 2;
 
 /// Where a streamed export stands.
 struct ExportCursor {
@@ -164,7 +161,7 @@ async fn read_pages(
     pages: tokio::sync::mpsc::Sender<Result<Vec<JournalRecord>, StoreError>>,
 ) {
     use futures::StreamExt;
-    let mut read = std::pin::pin!(store.journal_pages(from_sequence, last, EXPORT_READS_IN_FLIGHT));
+    let mut read = std::pin::pin!(store.journal_pages(from_sequence, last));
     while let Some(page) = read.next().await {
         let failed = page.is_err();
         if pages.send(page).await.is_err() || failed {

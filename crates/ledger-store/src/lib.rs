@@ -44,6 +44,9 @@ use rows::{AccountRow, PostingRow, TransactionRow};
 
 /// The most transactions one journal read returns; callers page with `after_sequence`.
 pub const MAX_JOURNAL_PAGE: u32 = 1_000;
+/// Journal pages [`Store::journal_pages`] reads at once, each on its own connection (SQLite serves
+/// one connection's rows on one thread). A third gave little and took memory (docs/benchmarks.md).
+const JOURNAL_PAGES_IN_FLIGHT: usize = 2;
 
 /// How long a connection waits for the SQLite write lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -415,15 +418,15 @@ impl Store {
     }
 
     /// The committed transactions with sequences from `from_sequence` to `last_sequence`, in pages
-    /// of [`MAX_JOURNAL_PAGE`] sequences, in chain order; `pages_in_flight` pages are read at
-    /// once (on as many connections), so reading overlaps itself and whatever consumes the pages.
+    /// of [`MAX_JOURNAL_PAGE`] sequences, in chain order; [`JOURNAL_PAGES_IN_FLIGHT`] pages are
+    /// read at once (on as many connections), so reading overlaps itself and whatever consumes the
+    /// pages.
     /// A page is a fixed range of sequences: a damaged journal's missing sequences only make
     /// pages shorter (the chain check reports them), and the stream always ends.
     pub fn journal_pages(
         &self,
         from_sequence: u64,
         last_sequence: u64,
-        pages_in_flight: usize,
     ) -> impl futures::Stream<Item = Result<Vec<JournalRecord>, StoreError>> + Send + 'static {
         use futures::StreamExt;
         let width = u64::from(MAX_JOURNAL_PAGE);
@@ -439,7 +442,7 @@ impl Store {
                 let through = after.saturating_add(width).min(last_sequence);
                 async move { store.journal_page(after, through, MAX_JOURNAL_PAGE).await }
             })
-            .buffered(pages_in_flight.max(1))
+            .buffered(JOURNAL_PAGES_IN_FLIGHT)
     }
 
     /// At most `limit` transactions with `after < sequence <= through`, in chain order.

@@ -187,16 +187,9 @@ async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
     assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
 }
 
-async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
-    // Proves that one byte of one posting changed behind the application's back (trigger disabled)
-    // is found, at its exact sequence.
-    let store = &fixture.store;
-    let cash = open(store, "cash", "EUR").await;
-    let pool = open(store, "pool", "EUR").await;
-    for minor in [100, 200, 300, 400] {
-        store.append(transfer(&cash, &pool, minor)).await.unwrap();
-    }
-    assert!(store.verify().await.unwrap().is_valid());
+/// Lifts the append-only guard on `journal_postings`, as someone tampering behind the
+/// application's back would.
+async fn allow_posting_updates(store: &Store) {
     if store.sqlite_pool().is_some() {
         execute_raw(store, "DROP TRIGGER journal_postings_no_update")
             .await
@@ -209,6 +202,19 @@ async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
         .await
         .unwrap();
     }
+}
+
+async fn verify_names_the_sequence_of_a_changed_posting(fixture: Fixture) {
+    // Proves that one byte of one posting changed behind the application's back (trigger disabled)
+    // is found, at its exact sequence.
+    let store = &fixture.store;
+    let cash = open(store, "cash", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    for minor in [100, 200, 300, 400] {
+        store.append(transfer(&cash, &pool, minor)).await.unwrap();
+    }
+    assert!(store.verify().await.unwrap().is_valid());
+    allow_posting_updates(store).await;
     // 300 → 301 changes a single byte of the stored amount.
     let changed = execute_raw(
         store,
@@ -245,18 +251,7 @@ async fn journal_pages_show_stored_postings_exactly(fixture: Fixture) {
     assert_eq!(before[1].postings[0].amount_minor, 200);
     assert_eq!(before[1].postings[1].amount_minor, -200);
     assert_eq!(before[1].postings[1].account_id, pool.id.as_uuid());
-    if store.sqlite_pool().is_some() {
-        execute_raw(store, "DROP TRIGGER journal_postings_no_update")
-            .await
-            .unwrap();
-    } else {
-        execute_raw(
-            store,
-            "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only",
-        )
-        .await
-        .unwrap();
-    }
+    allow_posting_updates(store).await;
     let odd = "E, R 1 é";
     execute_raw(
         store,
