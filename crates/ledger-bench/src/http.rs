@@ -9,7 +9,10 @@ use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
 use ledger_api::{ApiConfig, Application, ServeConfig};
 use serde_json::{Value, json};
 
-use crate::{Backend, Measurement, baseline_inserts, postgres_database};
+use crate::{
+    Backend, Measurement, PLAIN_LEDGER_ACCOUNTS, baseline_inserts, plain_plpgsql_ledger,
+    postgres_database,
+};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 const CLIENTS: usize = 8;
@@ -272,7 +275,25 @@ pub(crate) async fn run(
         let baseline = baseline_inserts(&url, CLIENTS, duration).await?;
         report(*backend, "baseline: single-row INSERT commits/s", &baseline);
         if *backend == Backend::Postgres {
-            let transfers = crate::baseline_plpgsql_transfers(&url, CLIENTS, duration).await?;
+            let pool = plain_plpgsql_ledger(&url, CLIENTS).await?;
+            let transfers = load(duration, move |client_index, step| {
+                let pool = pool.clone();
+                // Spread over the accounts so clients seldom wait on each other's row locks.
+                let spread = (client_index * 7_919 + step * 104_729)
+                    % usize::try_from(PLAIN_LEDGER_ACCOUNTS).unwrap_or(1);
+                let debit = i32::try_from(spread).unwrap_or(0) + 1;
+                let credit = debit % PLAIN_LEDGER_ACCOUNTS + 1;
+                async move {
+                    sqlx::query("SELECT bench_plain_transfer($1, $2, $3)")
+                        .bind(debit)
+                        .bind(credit)
+                        .bind(100_i64)
+                        .execute(&pool)
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await?;
             report(
                 *backend,
                 "baseline: plain PL/pgSQL ledger, transfers/s",

@@ -337,16 +337,15 @@ pub(crate) async fn baseline_inserts(
     collect(tasks, started).await
 }
 
+/// Accounts of the plain PL/pgSQL ledger ([`plain_plpgsql_ledger`]).
+pub(crate) const PLAIN_LEDGER_ACCOUNTS: i32 = 1_000;
+
 /// The reference point for the batch rate: a plain PL/pgSQL ledger doing simple
-/// transfers. Each call locks two of 1,000 accounts (in id order, so transfers never deadlock),
-/// moves an amount between their balances and records the transfer row; `writers` connections
-/// call it back to back, each call its own durable commit. PostgreSQL only.
-pub(crate) async fn baseline_plpgsql_transfers(
-    url: &str,
-    writers: usize,
-    duration: Duration,
-) -> Result<Measurement> {
-    const ACCOUNTS: i32 = 1_000;
+/// transfers, created in the database at `url`. `bench_plain_transfer(debit, credit, amount)` locks
+/// two of [`PLAIN_LEDGER_ACCOUNTS`] accounts (in id order, so transfers never deadlock), moves the
+/// amount between their balances and records the transfer row. PostgreSQL only; returns a pool
+/// with a connection per writer.
+pub(crate) async fn plain_plpgsql_ledger(url: &str, writers: usize) -> Result<sqlx::PgPool> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(writers as u32 + 1)
         .connect(url)
@@ -372,33 +371,7 @@ pub(crate) async fn baseline_plpgsql_transfers(
     ] {
         sqlx::query(statement).execute(&pool).await?;
     }
-    let deadline = Instant::now() + duration;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for writer in 0..writers {
-        let pool = pool.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut step: i64 = 0;
-            while Instant::now() < deadline {
-                // Spread over the accounts so writers seldom wait on each other's row locks.
-                let spread = (writer as i64 * 7_919 + step * 104_729) % i64::from(ACCOUNTS);
-                let debit = i32::try_from(spread).unwrap_or(0) + 1;
-                let credit = debit % ACCOUNTS + 1;
-                let begun = Instant::now();
-                sqlx::query("SELECT bench_plain_transfer($1, $2, $3)")
-                    .bind(debit)
-                    .bind(credit)
-                    .bind(100_i64)
-                    .execute(&pool)
-                    .await?;
-                latencies.push(begun.elapsed());
-                step += 1;
-            }
-            Ok::<_, sqlx::Error>(latencies)
-        }));
-    }
-    collect(tasks, started).await
+    Ok(pool)
 }
 
 async fn collect(
