@@ -352,7 +352,6 @@ pub(crate) async fn plain_plpgsql_ledger(url: &str, writers: usize) -> Result<sq
         .await?;
     for statement in [
         "CREATE TABLE bench_plain_accounts (id INTEGER NOT NULL PRIMARY KEY, balance BIGINT NOT NULL)",
-        "INSERT INTO bench_plain_accounts SELECT account, 0 FROM generate_series(1, 1000) AS account",
         "CREATE TABLE bench_plain_transfers (id BIGSERIAL PRIMARY KEY, \
          debit INTEGER NOT NULL REFERENCES bench_plain_accounts (id), \
          credit INTEGER NOT NULL REFERENCES bench_plain_accounts (id), \
@@ -371,6 +370,12 @@ pub(crate) async fn plain_plpgsql_ledger(url: &str, writers: usize) -> Result<sq
     ] {
         sqlx::query(statement).execute(&pool).await?;
     }
+    sqlx::query(
+        "INSERT INTO bench_plain_accounts SELECT account, 0 FROM generate_series(1, $1) AS account",
+    )
+    .bind(PLAIN_LEDGER_ACCOUNTS)
+    .execute(&pool)
+    .await?;
     Ok(pool)
 }
 
