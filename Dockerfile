@@ -8,6 +8,8 @@ WORKDIR /src
 # Dependencies first, so a change to our code does not rebuild them: a stub of every crate, then
 # the real sources.
 COPY Cargo.toml Cargo.lock ./
+# Build settings (the bundled SQLite's compile flags) apply to the dependencies too.
+COPY .cargo/ .cargo/
 COPY crates/ledger-core/Cargo.toml crates/ledger-core/
 COPY crates/ledger-store/Cargo.toml crates/ledger-store/
 COPY crates/ledger-api/Cargo.toml crates/ledger-api/
