@@ -630,7 +630,11 @@ mod tests {
             .fetch_all(store.sqlite_pool().unwrap())
             .await
             .unwrap();
-        assert!(options.iter().any(|option| option.starts_with("THREADSAFE=")));
+        assert!(
+            options
+                .iter()
+                .any(|option| option.starts_with("THREADSAFE="))
+        );
         assert!(
             !options.contains(&"ENABLE_MEMORY_MANAGEMENT".to_owned()),
             "SQLite was built with {options:?}"
