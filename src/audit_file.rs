@@ -15,10 +15,6 @@ use ledger_store::Store;
 
 use crate::verify_blocks::{VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl};
 
-/// Journal pages read ahead of the writer: reading the next page overlaps rendering and writing
-/// the current one, and memory stays bounded at this many pages (plus those being read).
-pub const EXPORT_PAGES_AHEAD: usize = 2;
-
 /// Bytes buffered between the renderer and the file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
 
@@ -59,18 +55,7 @@ pub async fn export_to_file(
         ProgressBar::hidden()
     };
 
-    let (pages_sender, mut pages) = tokio::sync::mpsc::channel(EXPORT_PAGES_AHEAD);
-    let reader_store = store.clone();
-    let reader = tokio::spawn(async move {
-        use futures::StreamExt;
-        let mut pages = std::pin::pin!(reader_store.journal_pages(from_sequence, last));
-        while let Some(page) = pages.next().await {
-            if pages_sender.send(page?).await.is_err() {
-                break;
-            }
-        }
-        Ok::<_, ledger_store::StoreError>(())
-    });
+    let mut pages = store.journal_pages_ahead(from_sequence, last);
 
     let mut writer = ExportWriter::new(format);
     let mut buffer = Vec::with_capacity(FILE_BUFFER_BYTES);
@@ -81,7 +66,8 @@ pub async fn export_to_file(
         final_hash: None,
     };
     writer.write_start(&mut buffer);
-    while let Some(page) = pages.recv().await {
+    while let Some(page) = pages.next().await {
+        let page = page.context("reading the journal")?;
         let mut written = 0;
         for record in page.iter().take_while(|record| record.sequence <= last) {
             writer.write_record(record, &mut buffer);
@@ -96,10 +82,6 @@ pub async fn export_to_file(
         buffer.clear();
         bar.inc(written);
     }
-    reader
-        .await
-        .context("the journal reader stopped")?
-        .context("reading the journal")?;
     writer.write_end(&mut buffer);
     outcome.bytes += buffer.len() as u64;
     file.write_all(&buffer)?;

@@ -8,10 +8,9 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::DateTime;
-use ledger_core::JournalRecord;
 use ledger_core::export::{ExportFormat, ExportWriter};
 use ledger_core::{Currency, Timestamp};
-use ledger_store::{Store, StoreError, VerifyReport};
+use ledger_store::{JournalPagesAhead, Store, VerifyReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -123,7 +122,7 @@ async fn export(
         to_sequence = last,
         "export started"
     );
-    let stream = export_stream(state.store.clone(), format, from_sequence, last);
+    let stream = export_stream(&state.store, format, from_sequence, last);
     let file_name = format!("journal-{from_sequence}-{last}.{}", format.as_str());
     Ok((
         [
@@ -138,52 +137,25 @@ async fn export(
         .into_response())
 }
 
-/// Journal pages read ahead of the rendering: reading the next page from the database overlaps
-/// rendering and sending the current one; memory stays bounded at this many pages of
-/// [`ledger_store::MAX_JOURNAL_PAGE`] transactions (plus those being read).
-pub const EXPORT_PAGES_AHEAD: usize = 2;
-
 /// Where a streamed export stands.
 struct ExportCursor {
-    pages: tokio::sync::mpsc::Receiver<Result<Vec<JournalRecord>, StoreError>>,
+    pages: JournalPagesAhead,
     writer: ExportWriter,
     last: u64,
     started: bool,
     finished: bool,
 }
 
-/// Reads the range's pages in order into `pages`; stops at the end of the range, at an error, or
-/// when the response is dropped (the client went away).
-async fn read_pages(
-    store: Store,
-    from_sequence: u64,
-    last: u64,
-    pages: tokio::sync::mpsc::Sender<Result<Vec<JournalRecord>, StoreError>>,
-) {
-    use futures::StreamExt;
-    let mut read = std::pin::pin!(store.journal_pages(from_sequence, last));
-    while let Some(page) = read.next().await {
-        let failed = page.is_err();
-        if pages.send(page).await.is_err() || failed {
-            return;
-        }
-    }
-}
-
 /// The export as a stream of byte chunks. A database error mid-stream ends the response early:
 /// the file then lacks its end record, which `verify --file` reports as a truncation.
 fn export_stream(
-    store: Store,
+    store: &Store,
     format: ExportFormat,
     from_sequence: u64,
     last: u64,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let (sender, pages) = tokio::sync::mpsc::channel(EXPORT_PAGES_AHEAD);
-    if from_sequence <= last {
-        tokio::spawn(read_pages(store, from_sequence, last, sender));
-    }
     let cursor = ExportCursor {
-        pages,
+        pages: store.journal_pages_ahead(from_sequence, last),
         writer: ExportWriter::new(format),
         last,
         started: false,
@@ -201,7 +173,7 @@ fn export_stream(
         // The pages are all delivered when the reader is gone and its queue empty.
         let mut exhausted = false;
         while buffer.len() < EXPORT_CHUNK_BYTES {
-            match cursor.pages.recv().await {
+            match cursor.pages.next().await {
                 None => {
                     exhausted = true;
                     break;

@@ -18,6 +18,8 @@ pub enum StoreError {
     UniqueViolation(String),
     #[error("the journal writer has stopped")]
     WriterStopped,
+    #[error("the journal reader stopped before the end of its range")]
+    ReaderStopped,
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error")]

@@ -47,6 +47,8 @@ pub const MAX_JOURNAL_PAGE: u32 = 1_000;
 /// Journal pages [`Store::journal_pages`] reads at once, each on its own connection (SQLite serves
 /// one connection's rows on one thread). A third gave little and took memory (docs/benchmarks.md).
 const JOURNAL_PAGES_IN_FLIGHT: usize = 2;
+/// Pages [`Store::journal_pages_ahead`] holds ready for its receiver, beyond those being read.
+const JOURNAL_PAGES_AHEAD: usize = 2;
 
 /// How long a connection waits for the SQLite write lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -137,6 +139,28 @@ pub struct BalanceMismatch {
     pub account_id: Uuid,
     pub stored_minor: i64,
     pub postings_minor: i128,
+}
+
+/// Journal pages read ahead on a task of their own ([`Store::journal_pages_ahead`]).
+#[derive(Debug)]
+pub struct JournalPagesAhead {
+    pages: tokio::sync::mpsc::Receiver<Result<Vec<JournalRecord>, StoreError>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl JournalPagesAhead {
+    /// The next page, in chain order; `None` once the range is read. A reader that stopped
+    /// early (it panicked) is [`StoreError::ReaderStopped`], never a silent end: an export must
+    /// not end short with its end record written.
+    pub async fn next(&mut self) -> Option<Result<Vec<JournalRecord>, StoreError>> {
+        if let Some(page) = self.pages.recv().await {
+            return Some(page);
+        }
+        match self.reader.take()?.await {
+            Ok(()) => None,
+            Err(_) => Some(Err(StoreError::ReaderStopped)),
+        }
+    }
 }
 
 impl Store {
@@ -445,6 +469,29 @@ impl Store {
             .buffered(JOURNAL_PAGES_IN_FLIGHT)
     }
 
+    /// [`Store::journal_pages`] read on a task of its own, ahead of the receiver: reading the next
+    /// pages overlaps whatever the caller does with the current one (rendering, writing), and
+    /// memory stays bounded at [`JOURNAL_PAGES_AHEAD`] pages plus those being read. The task stops
+    /// at the end of the range, after sending the first error, or when the receiver is dropped.
+    pub fn journal_pages_ahead(&self, from_sequence: u64, last_sequence: u64) -> JournalPagesAhead {
+        let (sender, pages) = tokio::sync::mpsc::channel(JOURNAL_PAGES_AHEAD);
+        let read = self.journal_pages(from_sequence, last_sequence);
+        let reader = tokio::spawn(async move {
+            use futures::StreamExt;
+            let mut read = std::pin::pin!(read);
+            while let Some(page) = read.next().await {
+                let failed = page.is_err();
+                if sender.send(page).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        JournalPagesAhead {
+            pages,
+            reader: Some(reader),
+        }
+    }
+
     /// At most `limit` transactions with `after < sequence <= through`, in chain order.
     async fn journal_page(
         &self,
@@ -616,6 +663,37 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[tokio::test]
+    async fn pages_read_ahead_end_in_an_error_when_their_reader_stops_early() {
+        // Proves a reader that dies mid-range (a panic drops its sender like a normal end) is
+        // reported, so an export never ends short with its end record written.
+        let (sender, pages) = tokio::sync::mpsc::channel(JOURNAL_PAGES_AHEAD);
+        let reader = tokio::spawn(async move {
+            sender.send(Ok(Vec::new())).await.unwrap();
+            panic!("the reader dies");
+        });
+        let mut ahead = JournalPagesAhead {
+            pages,
+            reader: Some(reader),
+        };
+        assert!(matches!(ahead.next().await, Some(Ok(page)) if page.is_empty()));
+        assert!(matches!(
+            ahead.next().await,
+            Some(Err(StoreError::ReaderStopped))
+        ));
+        assert!(ahead.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn pages_read_ahead_end_when_the_range_is_read() {
+        let directory = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+        let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut ahead = store.journal_pages_ahead(1, 0);
+        assert!(ahead.next().await.is_none(), "an empty range");
+    }
 
     #[tokio::test]
     async fn sqlite_connections_keep_their_own_page_cache() {
