@@ -6,6 +6,7 @@
 //! (see [`crate::fx`]). A top-up is the smallest EUR amount whose conversion covers the shortfall,
 //! so the beneficiary always ends with at least what was expected.
 
+use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +175,93 @@ pub fn settle(expected: Amount, received_total: Amount) -> Result<SettlementOutc
     })
 }
 
+/// What fee coverage may make good of one transfer without review, beyond the transfer's expected
+/// fee, in minor units of the transfer's currency (EUR cents): 5.00 EUR.
+///
+/// Why: the expected fee is what the beneficiary's schedule predicts (fixed + percent), but a
+/// receiving or correspondent bank may add a small charge of its own the schedule does not list
+/// (a "lifting fee" of a few euros), and the receiving bank's conversion may round differently
+/// from ours. Five euros covers those without letting a claim move real money: anything above
+/// the expected fee plus this waits for the network to read the bank statement.
+pub const TOP_UP_TOLERANCE_MINOR: i64 = 500;
+
+// The tolerance is a small positive amount, far inside any balance's range.
+const _: () = assert!(TOP_UP_TOLERANCE_MINOR > 0 && TOP_UP_TOLERANCE_MINOR <= 100_00);
+
+/// How much fee coverage may pay at once, without review, to make good one transfer and all its
+/// top-ups: the transfer's expected fee plus [`TOP_UP_TOLERANCE_MINOR`].
+pub fn immediate_top_up_allowance(expected_fee: Amount) -> Result<Amount, AmountError> {
+    expected_fee.checked_add(Amount::from_minor(
+        TOP_UP_TOLERANCE_MINOR,
+        expected_fee.currency(),
+    )?)
+}
+
+/// Whether a shortfall's top-up is paid at once or waits for the network's review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopUpReview {
+    /// Within the allowance: the top-up is sent at once, as the confirmation is booked.
+    Immediate,
+    /// Beyond it: a disputed settlement; no money moves until an admin establishes, from the bank
+    /// statement, what arrived.
+    Disputed,
+}
+
+/// The rule that bounds top-ups a beneficiary's own claim can trigger.
+///
+/// `top_up` is the EUR amount this confirmation's shortfall needs; `already_paid` is what fee
+/// coverage already paid on the same chain (the original transfer and its top-ups) for earlier
+/// top-ups, their sending fees included; `expected_fee` is the original transfer's expected fee.
+/// The top-up is immediate while `already_paid + top_up` stays within
+/// [`immediate_top_up_allowance`]. Counting earlier top-ups' fees is what stops a repeated claim
+/// on each top-up ("1 XOF arrived") from draining fee coverage one fixed fee at a time: whatever
+/// the sequence of claims, fee coverage pays at most the allowance plus one top-up's fee per
+/// transfer without review.
+pub fn review_top_up(
+    top_up: Amount,
+    already_paid: Amount,
+    expected_fee: Amount,
+) -> Result<TopUpReview, AmountError> {
+    let currency = expected_fee.currency();
+    if top_up.currency() != currency || already_paid.currency() != currency {
+        return Err(AmountError::Overflow);
+    }
+    let allowance = immediate_top_up_allowance(expected_fee)?;
+    let total = already_paid.checked_add(top_up)?;
+    Ok(if total.minor() <= allowance.minor() {
+        TopUpReview::Immediate
+    } else {
+        TopUpReview::Disputed
+    })
+}
+
+/// Why a confirmation's value date cannot be right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ValueDateError {
+    #[error("must not be before {executed_on}, the day the transfer was executed")]
+    BeforeExecution { executed_on: NaiveDate },
+    #[error("must not be after {today}, today")]
+    InTheFuture { today: NaiveDate },
+}
+
+/// A confirmation's value date lies between the day the transfer was executed (money cannot
+/// arrive before it is sent) and today (a statement cannot show tomorrow). `today` is passed in:
+/// the core reads no clock.
+pub fn check_value_date(
+    value_date: NaiveDate,
+    executed_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), ValueDateError> {
+    if value_date < executed_on {
+        return Err(ValueDateError::BeforeExecution { executed_on });
+    }
+    if value_date > today {
+        return Err(ValueDateError::InTheFuture { today });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +317,115 @@ mod tests {
         assert_eq!((outcome.shortfall, outcome.surplus), (xof(0), xof(3)));
     }
 
+
+    #[test]
+    fn the_allowance_is_the_expected_fee_plus_the_tolerance() {
+        // Proves the bound: exactly fee + tolerance is paid at once, one cent more is disputed.
+        let fee = eur(1800);
+        assert_eq!(immediate_top_up_allowance(fee).unwrap(), eur(2300));
+        assert_eq!(
+            review_top_up(eur(2300), eur(0), fee).unwrap(),
+            TopUpReview::Immediate
+        );
+        assert_eq!(
+            review_top_up(eur(2301), eur(0), fee).unwrap(),
+            TopUpReview::Disputed
+        );
+        // No schedule: only the tolerance.
+        assert_eq!(
+            review_top_up(eur(500), eur(0), eur(0)).unwrap(),
+            TopUpReview::Immediate
+        );
+        assert_eq!(
+            review_top_up(eur(501), eur(0), eur(0)).unwrap(),
+            TopUpReview::Disputed
+        );
+    }
+
+    #[test]
+    fn the_issue_claim_of_one_xof_is_disputed() {
+        // Proves the issue's case: 1 XOF out of 11,418,512 expected needs a 17,407 EUR top-up, far
+        // beyond the transfer's expected fee, so it is disputed.
+        let rate = xof_rate();
+        let top_up = top_up_for(xof(11_418_511), Currency::eur(), Some(&rate)).unwrap();
+        assert!(top_up.minor() > 1_740_000);
+        let fee = eur(1500 + 8704); // 15.00 + 0.5 % of 17,407.xx EUR
+        assert_eq!(
+            review_top_up(top_up, eur(0), fee).unwrap(),
+            TopUpReview::Disputed
+        );
+    }
+
+    #[test]
+    fn earlier_top_ups_and_their_fees_use_up_the_allowance() {
+        // Proves a repeated claim on the top-up is bounded the same way: what earlier top-ups cost
+        // (amount and fee) counts against the same allowance.
+        let fee = eur(4500);
+        // 3.82 EUR sent with its 15.02 EUR fee: 18.84 of 50.00 used.
+        assert_eq!(
+            review_top_up(eur(382), eur(0), fee).unwrap(),
+            TopUpReview::Immediate
+        );
+        assert_eq!(
+            review_top_up(eur(382), eur(1884), fee).unwrap(),
+            TopUpReview::Immediate
+        );
+        assert_eq!(
+            review_top_up(eur(382), eur(4900), fee).unwrap(),
+            TopUpReview::Disputed
+        );
+        assert!(review_top_up(xof(1), eur(0), fee).is_err());
+    }
+
+
+    #[test]
+    fn a_value_date_lies_between_execution_and_today() {
+        // Proves both bounds, inclusive.
+        let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        let (executed, today) = (day("2026-10-01"), day("2026-10-08"));
+        assert!(check_value_date(executed, executed, today).is_ok());
+        assert!(check_value_date(today, executed, today).is_ok());
+        assert_eq!(
+            check_value_date(day("2026-09-30"), executed, today),
+            Err(ValueDateError::BeforeExecution {
+                executed_on: executed
+            })
+        );
+        assert_eq!(
+            check_value_date(day("2026-10-09"), executed, today),
+            Err(ValueDateError::InTheFuture { today })
+        );
+    }
+
     proptest! {
+
+        #[test]
+        fn no_sequence_of_claims_pays_more_than_the_allowance_and_one_fee_without_review(
+            fee_minor in 0i64..100_000,
+            claims in proptest::collection::vec(1i64..5_000_000, 1..40),
+            percent_tenths in 0u32..20,
+        ) {
+            // Proves the bound whatever a beneficiary claims, over and over: the top-ups paid at
+            // once on one transfer, with their own fees, never exceed the allowance plus the fee of
+            // one top-up.
+            let rate = xof_rate();
+            let expected_fee = eur(fee_minor);
+            let schedule = FeeSchedule::new(eur(1500), Decimal::new(i64::from(percent_tenths), 1)).unwrap();
+            let allowance = immediate_top_up_allowance(expected_fee).unwrap().minor();
+            let mut paid = 0i64;
+            let mut largest_fee = 0i64;
+            for shortfall in claims {
+                let top_up = top_up_for(xof(shortfall), Currency::eur(), Some(&rate)).unwrap();
+                if review_top_up(top_up, eur(paid), expected_fee).unwrap() == TopUpReview::Immediate {
+                    let top_up_fee = schedule.expected_fee(top_up).unwrap().minor();
+                    prop_assert!(paid + top_up.minor() <= allowance);
+                    paid += top_up.minor() + top_up_fee;
+                    largest_fee = largest_fee.max(top_up_fee);
+                }
+            }
+            prop_assert!(paid <= allowance + largest_fee);
+        }
+
         #[test]
         fn top_ups_always_cover_the_shortfall_and_are_the_smallest(
             shortfall in 1i64..100_000_000,
