@@ -7,6 +7,7 @@
 mod audit;
 pub mod auth;
 mod batches;
+mod disputes;
 mod eligibility;
 pub mod idempotency;
 pub mod json;

@@ -12,7 +12,11 @@ use axum::response::Response;
 use chrono::Utc;
 use ledger_core::fx::{ExchangeRate, RateSource};
 use ledger_core::organisation::{AllocationPolicy, Organisation, Programme};
-use ledger_core::settlement::{FeeSchedule, expected_local, settle, top_up_for};
+use chrono::NaiveDate;
+use ledger_core::settlement::{
+    FeeSchedule, SettlementOutcome, TopUpReview, check_value_date, expected_local,
+    immediate_top_up_allowance, review_top_up, settle, top_up_for,
+};
 use ledger_core::transfer_run::{
     BeneficiaryInput, PlanInput, PlannedShare, ShareOutcome, TransferPlan, plan,
 };
@@ -58,13 +62,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_transfer))
         .routes(routes!(confirm_transfer))
         .routes(routes!(return_held_funds))
+        .merge(crate::disputes::router())
 }
 
 fn eur() -> Currency {
     Currency::eur()
 }
 
-fn stored_currency(code: &str) -> Result<Currency, ApiError> {
+pub(crate) fn stored_currency(code: &str) -> Result<Currency, ApiError> {
     Currency::from_code(code).map_err(ApiError::internal_message)
 }
 
@@ -1190,7 +1195,7 @@ pub struct TransferView {
     pub id: Uuid,
     /// transfer | top_up
     pub kind: String,
-    /// pending | settled | topped_up
+    /// pending | disputed | settled | topped_up
     pub status: String,
     pub run_id: Option<Uuid>,
     pub root_transfer_id: Uuid,
@@ -1208,6 +1213,19 @@ pub struct TransferView {
     pub transaction_id: Uuid,
     pub created_at: String,
     pub confirmation: Option<ConfirmationView>,
+    /// The claim awaiting the network's review while the status is `disputed`; every claim with
+    /// its resolution is at `GET /v1/transfers/{id}/disputes`.
+    pub dispute: Option<OpenDisputeView>,
+}
+
+/// A claim awaiting the network's review.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenDisputeView {
+    pub id: Uuid,
+    /// What the beneficiary says arrived.
+    pub claimed_received: Money,
+    /// The top-up that claim would need, from fee coverage.
+    pub top_up_needed: Money,
 }
 
 fn row_of(record: &TransferRecord) -> TransferRow {
@@ -1240,10 +1258,13 @@ fn row_of(record: &TransferRecord) -> TransferRow {
         surplus_minor: None,
         top_up_transfer_id: None,
         confirmation_transaction_id: None,
+        dispute_id: None,
+        disputed_received_minor: None,
+        disputed_top_up_minor: None,
     }
 }
 
-fn transfer_view(
+pub(crate) fn transfer_view(
     row: &TransferRow,
     confirmation: Option<&TransferConfirmationRecord>,
 ) -> Result<TransferView, ApiError> {
@@ -1285,7 +1306,21 @@ fn transfer_view(
             _ => None,
         },
     };
+    let dispute = match (
+        &confirmation,
+        row.dispute_id,
+        row.disputed_received_minor,
+        row.disputed_top_up_minor,
+    ) {
+        (None, Some(id), Some(received), Some(top_up)) => Some(OpenDisputeView {
+            id,
+            claimed_received: Money::from_minor(received, local),
+            top_up_needed: Money::from_minor(top_up, currency),
+        }),
+        _ => None,
+    };
     let status = match &confirmation {
+        None if dispute.is_some() => "disputed",
         None => "pending",
         Some(confirmed) if confirmed.top_up_transfer_id.is_some() => "topped_up",
         Some(_) => "settled",
@@ -1312,6 +1347,7 @@ fn transfer_view(
         transaction_id: row.transaction_id,
         created_at: Timestamp::from_datetime(row.created_at).to_canonical_string(),
         confirmation,
+        dispute,
     })
 }
 
@@ -1319,7 +1355,7 @@ fn transfer_view(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TransferListQuery {
-    /// pending | settled | topped_up
+    /// pending | disputed | settled | topped_up
     pub status: Option<String>,
     /// Admins and auditors may list one beneficiary's transfers.
     pub beneficiary_id: Option<Uuid>,
@@ -1346,11 +1382,14 @@ async fn list_transfers(
     }
     .parse()?;
     if let Some(status) = &query.status
-        && !matches!(status.as_str(), "pending" | "settled" | "topped_up")
+        && !matches!(
+            status.as_str(),
+            "pending" | "disputed" | "settled" | "topped_up"
+        )
     {
         return Err(ApiError::invalid_field(
             "status",
-            "must be pending, settled or topped_up",
+            "must be pending, disputed, settled or topped_up",
         ));
     }
     let filter = TransferFilter {
@@ -1376,7 +1415,7 @@ async fn list_transfers(
 }
 
 /// A transfer the caller may see, or 404 (another beneficiary's transfer is never disclosed).
-async fn visible_transfer(
+pub(crate) async fn visible_transfer(
     state: &AppState,
     principal: &Principal,
     id: &str,
@@ -1457,12 +1496,21 @@ fn stored_rate(row: &TransferRow, local: Currency) -> Result<Option<ExchangeRate
 }
 
 /// Confirm what a transfer delivered (the beneficiary, for its own transfer). A shortfall against
-/// what was expected creates a top-up paid by fee coverage; a surplus is recorded as such.
+/// what was expected creates a top-up paid by fee coverage at once while it stays within the
+/// transfer's expected fee plus the tolerance (`ledger_core::settlement::review_top_up`); beyond
+/// that, the claim is recorded as a disputed settlement (202), no money moves, and an admin resolves
+/// it with the bank statement. A surplus is recorded as such.
 #[utoipa::path(
     post, path = "/v1/transfers/{id}/confirmation", tag = "transfers",
     request_body = ConfirmTransfer,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ConfirmationResult), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses(
+        (status = 201, body = ConfirmationResult, description = "settled, with any top-up sent at once"),
+        (status = 202, body = ConfirmationResult, description = "disputed: the claim waits for the network's review; no money moved"),
+        (status = 403, body = crate::problem::Problem),
+        (status = 404, body = crate::problem::Problem),
+        (status = 409, body = crate::problem::Problem, description = "already confirmed, a claim is under review, or fee coverage cannot pay the top-up"),
+        (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn confirm_transfer(
@@ -1482,8 +1530,10 @@ async fn confirm_transfer(
             "this transfer was already confirmed",
         ));
     }
+    if transfer.dispute_id.is_some() {
+        return Err(disputed_conflict());
+    }
     let local = stored_currency(&transfer.local_currency)?;
-    let currency = stored_currency(&transfer.currency)?;
     let body = &request.body;
     let mut errors = Vec::new();
     let received_currency_ok = body.received.currency == local.code();
@@ -1498,6 +1548,15 @@ async fn confirm_transfer(
         .amount
         .positive_amount("received.amount", local, &mut errors);
     let value_date = parse_date(&body.value_date, "value_date", &mut errors);
+    if let Some(date) = value_date
+        && let Err(error) = check_value_date(
+            date,
+            transfer.created_at.date_naive(),
+            Utc::now().date_naive(),
+        )
+    {
+        errors.push(FieldError::new("value_date", error.to_string()));
+    }
     let bank_reference = body.bank_reference.trim();
     if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
         errors.push(FieldError::new(
@@ -1531,6 +1590,121 @@ async fn confirm_transfer(
     let (Some(received), Some(value_date), true) = (received, value_date, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
+    let chain = chain_of(&state, &transfer).await?;
+    let outcome = chain_outcome(&state, &chain, &transfer, received).await?;
+    let claim = Claim {
+        received,
+        value_date,
+        bank_reference,
+        fees_deducted,
+    };
+    if outcome.shortfall.is_positive() {
+        let rate = stored_rate(&transfer, local)?;
+        let top_up = top_up_for(outcome.shortfall, chain.currency, rate.as_ref())
+            .map_err(ApiError::internal_message)?;
+        let already_paid = chain.amount(
+            state
+                .store
+                .chain_top_ups_paid(transfer.root_transfer_id)
+                .await?,
+        )?;
+        let expected_fee = chain.amount(chain.root.fee_minor)?;
+        let review =
+            review_top_up(top_up, already_paid, expected_fee).map_err(ApiError::internal_message)?;
+        if review == TopUpReview::Disputed {
+            let allowance =
+                immediate_top_up_allowance(expected_fee).map_err(ApiError::internal_message)?;
+            return crate::disputes::record_claim(
+                &state,
+                &principal,
+                &request,
+                &transfer,
+                &claim,
+                crate::disputes::ClaimReview {
+                    shortfall: outcome.shortfall,
+                    top_up,
+                    already_paid,
+                    allowance,
+                },
+            )
+            .await;
+        }
+    }
+    let booked = book_settlement(
+        &state,
+        &principal,
+        &transfer,
+        &chain,
+        &claim,
+        outcome,
+        serde_json::Map::new(),
+    )
+    .await?;
+    let in_transit_id = booked.in_transit_id;
+    request
+        .commit(
+            &state,
+            &principal,
+            StatusCode::CREATED,
+            &booked.view,
+            booked.write,
+            |account, _| settlement_guard_failed(account, in_transit_id),
+        )
+        .await
+}
+
+/// The 409 of a transfer whose claim awaits the network's review.
+pub(crate) fn disputed_conflict() -> ApiError {
+    ApiError::conflict(
+        "disputed",
+        "a claim on this transfer awaits the network's review of the bank statement; nothing can be confirmed until it is resolved",
+    )
+}
+
+/// The error of a settlement's failed balance guard: the transfer was confirmed meanwhile, or fee
+/// coverage cannot pay the top-up.
+pub(crate) fn settlement_guard_failed(
+    account: ledger_core::AccountId,
+    in_transit: ledger_core::AccountId,
+) -> ApiError {
+    if account == in_transit {
+        ApiError::conflict("already_confirmed", "this transfer was already confirmed")
+    } else {
+        ApiError::conflict(
+            "fee_coverage_insufficient",
+            "fee coverage cannot pay the top-up this shortfall needs; deposit into fee coverage, then confirm again",
+        )
+    }
+}
+
+/// What a confirmation says arrived (the beneficiary's, or as the network established it).
+pub(crate) struct Claim<'a> {
+    pub received: Amount,
+    pub value_date: NaiveDate,
+    pub bank_reference: &'a str,
+    pub fees_deducted: Option<Amount>,
+}
+
+/// What a confirmation is judged against: the beneficiary, the programme, and the chain's original
+/// transfer (whose expected local amount and expected fee bound the chain).
+pub(crate) struct Chain {
+    pub beneficiary: Organisation,
+    pub programme: Programme,
+    pub root: TransferRow,
+    /// The transfers' currency (EUR).
+    pub currency: Currency,
+    /// The beneficiary's currency.
+    pub local: Currency,
+}
+
+impl Chain {
+    /// An amount in the transfers' currency.
+    pub fn amount(&self, minor: i64) -> Result<Amount, ApiError> {
+        Amount::from_minor(minor, self.currency).map_err(ApiError::internal_message)
+    }
+}
+
+pub(crate) async fn chain_of(state: &AppState, transfer: &TransferRow) -> Result<Chain, ApiError> {
     let beneficiary = state
         .store
         .organisation(OrganisationId::from_uuid(transfer.beneficiary_id))
@@ -1541,37 +1715,75 @@ async fn confirm_transfer(
         .programme(transfer.programme_id)
         .await?
         .ok_or_else(|| ApiError::internal_message("a transfer names an unknown programme"))?;
-    let root_expected = if transfer.root_transfer_id == transfer.id {
-        transfer.expected_local_minor
+    let root = if transfer.root_transfer_id == transfer.id {
+        transfer.clone()
     } else {
         state
             .store
             .transfer(transfer.root_transfer_id)
             .await?
             .ok_or_else(|| ApiError::internal_message("a top-up names an unknown transfer"))?
-            .expected_local_minor
     };
+    Ok(Chain {
+        beneficiary,
+        programme,
+        root,
+        currency: stored_currency(&transfer.currency)?,
+        local: stored_currency(&transfer.local_currency)?,
+    })
+}
+
+/// Where the chain stands if `received` is what this transfer delivered.
+pub(crate) async fn chain_outcome(
+    state: &AppState,
+    chain: &Chain,
+    transfer: &TransferRow,
+    received: Amount,
+) -> Result<SettlementOutcome, ApiError> {
     let already = state
         .store
         .chain_received(transfer.root_transfer_id)
         .await?;
     let amount_of =
-        |minor: i64| Amount::from_minor(minor, local).map_err(ApiError::internal_message);
-    let outcome = settle(
-        amount_of(root_expected)?,
+        |minor: i64| Amount::from_minor(minor, chain.local).map_err(ApiError::internal_message);
+    settle(
+        amount_of(chain.root.expected_local_minor)?,
         amount_of(
             already
                 .checked_add(received.minor())
                 .ok_or_else(|| ApiError::internal_message("overflow"))?,
         )?,
     )
-    .map_err(ApiError::internal_message)?;
+    .map_err(ApiError::internal_message)
+}
 
+/// A settlement ready to write: its transactions, guards and records, and the answer.
+pub(crate) struct BookedSettlement {
+    pub write: WriteRequest,
+    pub view: ConfirmationResult,
+    pub in_transit_id: ledger_core::AccountId,
+    pub transaction_id: TransactionId,
+    pub top_up_id: Option<Uuid>,
+}
+
+/// The settlement of `transfer` with what `claim` says arrived, and the top-up the chain's
+/// shortfall needs, if any (the caller decided it may be paid). `extra_metadata` goes into the
+/// settlement's journal metadata (a dispute resolution's evidence).
+pub(crate) async fn book_settlement(
+    state: &AppState,
+    principal: &Principal,
+    transfer: &TransferRow,
+    chain: &Chain,
+    claim: &Claim<'_>,
+    outcome: SettlementOutcome,
+    extra_metadata: serde_json::Map<String, serde_json::Value>,
+) -> Result<BookedSettlement, ApiError> {
+    let (currency, local) = (chain.currency, chain.local);
+    let (beneficiary, programme) = (&chain.beneficiary, &chain.programme);
+    let received = claim.received;
     let now = Utc::now();
-    let sent =
-        Amount::from_minor(transfer.amount_minor, currency).map_err(ApiError::internal_message)?;
-    let fee =
-        Amount::from_minor(transfer.fee_minor, currency).map_err(ApiError::internal_message)?;
+    let sent = chain.amount(transfer.amount_minor)?;
+    let fee = chain.amount(transfer.fee_minor)?;
     let in_transit = chart::transfer_in_transit(transfer.id, beneficiary.id, currency);
     let bank = chart::fund_bank(currency);
     let reserved = chart::fee_coverage_reserved(currency);
@@ -1591,15 +1803,16 @@ async fn confirm_transfer(
     let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
     let mut metadata = serde_json::Map::new();
     metadata.insert("transfer_id".into(), transfer.id.to_string().into());
-    metadata.insert("bank_reference".into(), bank_reference.into());
-    metadata.insert("value_date".into(), value_date.to_string().into());
+    metadata.insert("bank_reference".into(), claim.bank_reference.into());
+    metadata.insert("value_date".into(), claim.value_date.to_string().into());
     metadata.insert("received".into(), received.to_decimal_string().into());
     metadata.insert("received_currency".into(), local.code().into());
+    metadata.extend(extra_metadata);
     let settlement = balanced(
         TransactionDraft {
             id: transaction_id,
             kind: TransactionKind::Settlement,
-            effective_date: value_date,
+            effective_date: claim.value_date,
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
             memo: format!(
@@ -1624,7 +1837,7 @@ async fn confirm_transfer(
     }];
     let mut top_up = None;
     if outcome.shortfall.is_positive() {
-        let rate = stored_rate(&transfer, local)?;
+        let rate = stored_rate(transfer, local)?;
         let amount = top_up_for(outcome.shortfall, currency, rate.as_ref())
             .map_err(ApiError::internal_message)?;
         // The beneficiary's own schedule, else the programme's (as a run reads them).
@@ -1638,12 +1851,12 @@ async fn confirm_transfer(
             .map_err(ApiError::internal_message)?;
         let coverage = chart::fee_coverage(currency);
         let mut new = new_transfer(
-            &principal,
-            &programme,
+            principal,
+            programme,
             &transfer.period,
             transfer.run_id,
             Some((transfer.root_transfer_id, transfer.id)),
-            &beneficiary,
+            beneficiary,
             amount,
             top_up_fee,
             rate.as_ref(),
@@ -1664,9 +1877,9 @@ async fn confirm_transfer(
         transfer_id: transfer.id,
         received_minor: received.minor(),
         received_currency: local.code().to_owned(),
-        value_date,
-        bank_reference: bank_reference.to_owned(),
-        fees_deducted_minor: fees_deducted.map(|amount| amount.minor()),
+        value_date: claim.value_date,
+        bank_reference: claim.bank_reference.to_owned(),
+        fees_deducted_minor: claim.fees_deducted.map(|amount| amount.minor()),
         shortfall_minor: outcome.shortfall.minor(),
         surplus_minor: outcome.surplus.minor(),
         top_up_transfer_id: top_up.as_ref().map(|record| record.id),
@@ -1674,36 +1887,35 @@ async fn confirm_transfer(
         confirmed_by: principal.subject.clone(),
         created_at: Timestamp::from_datetime(now),
     };
+    let mut settled = transfer.clone();
+    // The claim, if there was one, is resolved by this settlement.
+    settled.dispute_id = None;
+    settled.disputed_received_minor = None;
+    settled.disputed_top_up_minor = None;
     let view = ConfirmationResult {
-        transfer: transfer_view(&transfer, Some(&confirmation))?,
+        transfer: transfer_view(&settled, Some(&confirmation))?,
         top_up: top_up
             .as_ref()
             .map(|record| transfer_view(&row_of(record), None))
             .transpose()?,
     };
+    let top_up_id = top_up.as_ref().map(|record| record.id);
     if let Some(record) = top_up {
         records.push(Record::Transfer(Box::new(record)));
     }
     records.push(Record::TransferConfirmation(confirmation));
-    let in_transit_id = in_transit.id;
-    let write = WriteRequest {
-        transactions,
-        guards,
-        records,
-        ..WriteRequest::default()
-    };
-    request
-        .commit(&state, &principal, StatusCode::CREATED, &view, write, |account, _| {
-            if account == in_transit_id {
-                ApiError::conflict("already_confirmed", "this transfer was already confirmed")
-            } else {
-                ApiError::conflict(
-                    "fee_coverage_insufficient",
-                    "fee coverage cannot pay the top-up this shortfall needs; deposit into fee coverage, then confirm again",
-                )
-            }
-        })
-        .await
+    Ok(BookedSettlement {
+        write: WriteRequest {
+            transactions,
+            guards,
+            records,
+            ..WriteRequest::default()
+        },
+        view,
+        in_transit_id: in_transit.id,
+        transaction_id,
+        top_up_id,
+    })
 }
 
 /// Why held funds go back to the pool.

@@ -29,6 +29,8 @@ pub enum Record {
     TransferRunExecution(TransferRunExecutionRecord),
     Transfer(Box<TransferRecord>),
     TransferConfirmation(TransferConfirmationRecord),
+    TransferDispute(Box<TransferDisputeRecord>),
+    TransferDisputeResolution(TransferDisputeResolutionRecord),
     RedistributionReport(Box<RedistributionReportRecord>),
     ReportDecision(ReportDecisionRecord),
     ReportReversal(ReportReversalRecord),
@@ -195,6 +197,49 @@ pub struct TransferConfirmationRecord {
     pub top_up_transfer_id: Option<Uuid>,
     pub transaction_id: TransactionId,
     pub confirmed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A beneficiary's claim that would need a top-up beyond what is paid without review: no money
+/// moves until the network resolves it.
+#[derive(Debug, Clone)]
+pub struct TransferDisputeRecord {
+    pub id: Uuid,
+    pub transfer_id: Uuid,
+    /// 1 for the transfer's first claim; unique per transfer.
+    pub claim_number: i32,
+    pub received_minor: i64,
+    pub received_currency: String,
+    pub value_date: chrono::NaiveDate,
+    pub bank_reference: String,
+    pub fees_deducted_minor: Option<i64>,
+    /// The chain's shortfall if the claim were true, local minor units.
+    pub shortfall_minor: i64,
+    /// The top-up it would need, minor units of `currency`.
+    pub top_up_minor: i64,
+    /// Already paid by fee coverage for the chain's earlier top-ups, fees included.
+    pub already_paid_minor: i64,
+    /// What fee coverage may pay without review for the chain.
+    pub allowance_minor: i64,
+    pub currency: String,
+    pub claimed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a claim.
+#[derive(Debug, Clone)]
+pub struct TransferDisputeResolutionRecord {
+    pub dispute_id: Uuid,
+    /// `top_up` or `reject`.
+    pub decision: &'static str,
+    /// What arrived according to the bank statement (top_up only).
+    pub established_minor: Option<i64>,
+    pub bank_statement_reference: String,
+    pub reason: String,
+    /// The settlement booked (top_up only).
+    pub transaction_id: Option<TransactionId>,
+    pub top_up_transfer_id: Option<Uuid>,
+    pub resolved_by: String,
     pub created_at: Timestamp,
 }
 
@@ -465,6 +510,49 @@ macro_rules! insert_records {
                         .bind(confirmation.transaction_id.as_uuid())
                         .bind(&confirmation.confirmed_by)
                         .bind(confirmation.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::TransferDispute(dispute) => {
+                        sqlx::query(
+                            "INSERT INTO transfer_disputes (id, transfer_id, claim_number, received_minor, received_currency, \
+                             value_date, bank_reference, fees_deducted_minor, shortfall_minor, top_up_minor, already_paid_minor, \
+                             allowance_minor, currency, claimed_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                        )
+                        .bind(dispute.id)
+                        .bind(dispute.transfer_id)
+                        .bind(dispute.claim_number)
+                        .bind(dispute.received_minor)
+                        .bind(&dispute.received_currency)
+                        .bind(dispute.value_date)
+                        .bind(&dispute.bank_reference)
+                        .bind(dispute.fees_deducted_minor)
+                        .bind(dispute.shortfall_minor)
+                        .bind(dispute.top_up_minor)
+                        .bind(dispute.already_paid_minor)
+                        .bind(dispute.allowance_minor)
+                        .bind(&dispute.currency)
+                        .bind(&dispute.claimed_by)
+                        .bind(dispute.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::TransferDisputeResolution(resolution) => {
+                        sqlx::query(
+                            "INSERT INTO transfer_dispute_resolutions (dispute_id, decision, established_minor, \
+                             bank_statement_reference, reason, transaction_id, top_up_transfer_id, resolved_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(resolution.dispute_id)
+                        .bind(resolution.decision)
+                        .bind(resolution.established_minor)
+                        .bind(&resolution.bank_statement_reference)
+                        .bind(&resolution.reason)
+                        .bind(resolution.transaction_id.map(|id| id.as_uuid()))
+                        .bind(resolution.top_up_transfer_id)
+                        .bind(&resolution.resolved_by)
+                        .bind(resolution.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -58,17 +58,54 @@ pub struct TransferRow {
     pub surplus_minor: Option<i64>,
     pub top_up_transfer_id: Option<Uuid>,
     pub confirmation_transaction_id: Option<Uuid>,
+    /// The open claim awaiting the network's review, if any (at most one per transfer).
+    pub dispute_id: Option<Uuid>,
+    /// What that claim says arrived, local minor units.
+    pub disputed_received_minor: Option<i64>,
+    /// The top-up that claim would need, minor units of `currency`.
+    pub disputed_top_up_minor: Option<i64>,
 }
 
 impl TransferRow {
-    /// pending (not confirmed), topped_up (confirmed short, a top-up was sent) or settled.
+    /// pending (not confirmed), disputed (a claim awaits review), topped_up (confirmed short, a
+    /// top-up was sent) or settled.
     pub fn status(&self) -> &'static str {
-        match (self.received_minor, self.top_up_transfer_id) {
-            (None, _) => "pending",
-            (Some(_), Some(_)) => "topped_up",
-            (Some(_), None) => "settled",
+        match (self.received_minor, self.top_up_transfer_id, self.dispute_id) {
+            (None, _, None) => "pending",
+            (None, _, Some(_)) => "disputed",
+            (Some(_), Some(_), _) => "topped_up",
+            (Some(_), None, _) => "settled",
         }
     }
+}
+
+/// A claim on a transfer and, once decided, its resolution.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TransferDisputeRow {
+    pub id: Uuid,
+    pub transfer_id: Uuid,
+    pub claim_number: i32,
+    pub received_minor: i64,
+    pub received_currency: String,
+    pub value_date: NaiveDate,
+    pub bank_reference: String,
+    pub fees_deducted_minor: Option<i64>,
+    pub shortfall_minor: i64,
+    pub top_up_minor: i64,
+    pub already_paid_minor: i64,
+    pub allowance_minor: i64,
+    pub currency: String,
+    pub claimed_by: String,
+    pub created_at: DateTime<Utc>,
+    /// `top_up` or `reject`; `None` while the claim is open.
+    pub decision: Option<String>,
+    pub established_minor: Option<i64>,
+    pub bank_statement_reference: Option<String>,
+    pub reason: Option<String>,
+    pub transaction_id: Option<Uuid>,
+    pub top_up_transfer_id: Option<Uuid>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 /// Which transfers to list.
@@ -76,7 +113,7 @@ impl TransferRow {
 pub struct TransferFilter {
     pub beneficiary_id: Option<Uuid>,
     pub run_id: Option<Uuid>,
-    /// pending, settled or topped_up.
+    /// pending, disputed, settled or topped_up.
     pub status: Option<String>,
 }
 
@@ -94,8 +131,11 @@ macro_rules! select_transfer {
          t.period, t.amount_minor, t.currency, t.fee_minor, t.local_currency, t.rate, t.rate_source, \
          t.expected_local_minor, t.residue_minor, t.end_to_end_id, t.in_transit_account_id, t.transaction_id, \
          t.created_at, c.received_minor, c.value_date, c.bank_reference, c.fees_deducted_minor, c.shortfall_minor, \
-         c.surplus_minor, c.top_up_transfer_id, c.transaction_id AS confirmation_transaction_id \
-         FROM transfers t LEFT JOIN transfer_confirmations c ON c.transfer_id = t.id"
+         c.surplus_minor, c.top_up_transfer_id, c.transaction_id AS confirmation_transaction_id, \
+         d.id AS dispute_id, d.received_minor AS disputed_received_minor, d.top_up_minor AS disputed_top_up_minor \
+         FROM transfers t LEFT JOIN transfer_confirmations c ON c.transfer_id = t.id \
+         LEFT JOIN transfer_disputes d ON d.transfer_id = t.id \
+           AND NOT EXISTS (SELECT 1 FROM transfer_dispute_resolutions r WHERE r.dispute_id = d.id)"
     };
 }
 
@@ -210,7 +250,8 @@ impl Store {
                 select_transfer!(),
                 " WHERE ($1 IS NULL OR t.beneficiary_id = $1) AND ($2 IS NULL OR t.run_id = $2) \
                   AND ($3 IS NULL OR t.id > $3) \
-                  AND ($4 IS NULL OR ($4 = 'pending' AND c.transfer_id IS NULL) \
+                  AND ($4 IS NULL OR ($4 = 'pending' AND c.transfer_id IS NULL AND d.id IS NULL) \
+                       OR ($4 = 'disputed' AND c.transfer_id IS NULL AND d.id IS NOT NULL) \
                        OR ($4 = 'settled' AND c.transfer_id IS NOT NULL AND c.top_up_transfer_id IS NULL) \
                        OR ($4 = 'topped_up' AND c.top_up_transfer_id IS NOT NULL)) \
                   ORDER BY t.id LIMIT $5"
@@ -234,6 +275,42 @@ impl Store {
             )
             .bind(root_transfer_id)
             .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// What fee coverage paid for a chain's top-ups so far (amounts and their expected fees), minor
+    /// units of the transfers' currency: what counts against the chain's allowance for top-ups
+    /// without review (`ledger_core::settlement::review_top_up`).
+    pub async fn chain_top_ups_paid(&self, root_transfer_id: Uuid) -> Result<i64, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(amount_minor + fee_minor), 0) AS BIGINT) FROM transfers \
+                 WHERE root_transfer_id = $1 AND kind = 'top_up'",
+            )
+            .bind(root_transfer_id)
+            .fetch_one(pool)
+            .await?
+        }))
+    }
+
+    /// Every claim on a transfer with its resolution, in the order they were made.
+    pub async fn transfer_disputes(
+        &self,
+        transfer_id: Uuid,
+    ) -> Result<Vec<TransferDisputeRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT d.id, d.transfer_id, d.claim_number, d.received_minor, d.received_currency, d.value_date, \
+                 d.bank_reference, d.fees_deducted_minor, d.shortfall_minor, d.top_up_minor, d.already_paid_minor, \
+                 d.allowance_minor, d.currency, d.claimed_by, d.created_at, r.decision, r.established_minor, \
+                 r.bank_statement_reference, r.reason, r.transaction_id, r.top_up_transfer_id, r.resolved_by, \
+                 r.created_at AS resolved_at \
+                 FROM transfer_disputes d LEFT JOIN transfer_dispute_resolutions r ON r.dispute_id = d.id \
+                 WHERE d.transfer_id = $1 ORDER BY d.claim_number",
+            )
+            .bind(transfer_id)
+            .fetch_all(pool)
             .await?
         }))
     }
