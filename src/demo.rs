@@ -371,11 +371,9 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                 &format!("demo-execution-{period}"),
                 json!({"rates": {"CDF": {"rate": "2850.50", "source": format!("Banque centrale du Congo fixing {period}")}}}))
             .await?;
-        let confirmed_on = month
-            .checked_add_months(Months::new(1))
-            .and_then(|next| next.with_day(10))
-            .context("a date")?
-            .to_string();
+        // A value date lies between the transfer's execution and today: the demo executes every
+        // month's run today, so its transfers arrive today.
+        let confirmed_on = today.to_string();
         // The last month's transfers are still on their way when the year closes.
         let in_transit = month_index == DEMO_MONTHS;
         for transfer in executed["transfers"]

@@ -15,7 +15,7 @@ use support::southern::{
     burkina_paid_for_september, contribute, credit, fact, fund, money, organisation, programme_id,
     store,
 };
-use support::{NETWORK_ID, TestServer, token};
+use support::{NETWORK_ID, TestServer, days_from_today, today, token};
 
 on_both_engines!(
     reports_liquidate_the_advance_within_funds_and_cap,
@@ -43,7 +43,7 @@ async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) 
             &format!("/v1/transfers/{transfer}/confirmation"),
             &burkina,
             "confirm",
-            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}),
+            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": today(), "bank_reference": "BOA-1"}),
         )
         .await;
     assert_eq!(status, 201);
@@ -60,9 +60,11 @@ async fn reports_liquidate_the_advance_within_funds_and_cap(server: TestServer) 
         )
         .await;
     let reporting_path = format!(
-        "/v1/organisations/{}/eligibility?programme_id={}&as_of=2026-11-01",
+        "/v1/organisations/{}/eligibility?programme_id={}&as_of={}",
         fund.burkina,
-        reporting["id"].as_str().unwrap()
+        reporting["id"].as_str().unwrap(),
+        // The settlement is value-dated today: more than 10 days before this date.
+        days_from_today(11)
     );
     let up_to_date = async |server: &TestServer| -> bool {
         server.get(&reporting_path, &fund.admin).await.1["eligible"]
@@ -467,7 +469,7 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
     let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
     let (status, _) = server
         .post(&format!("/v1/transfers/{transfer}/confirmation"), &burkina, "confirm",
-            &json!({"received": {"amount": "590000", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}))
+            &json!({"received": {"amount": "590000", "currency": "XOF"}, "value_date": today(), "bank_reference": "BOA-1"}))
         .await;
     assert_eq!(status, 201);
     let minor = |value: &Value| -> i64 {
@@ -480,8 +482,9 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
     };
 
     let path = format!(
-        "/v1/organisations/{}/statement?from=2026-10-01&to=2026-12-31",
-        fund.burkina
+        "/v1/organisations/{}/statement?from=2026-10-01&to={}",
+        fund.burkina,
+        today()
     );
     let (status, statement) = server.get(&path, &burkina).await;
     assert_eq!(status, 200, "{statement}");
@@ -565,7 +568,9 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
         rows[2].contains(",settlement,") && rows[2].ends_with(",590000,XOF,590000"),
         "{text}"
     );
-    assert!(rows[3].starts_with("2026-12-31,closing_balance,") && rows[3].ends_with(",590000"));
+    assert!(
+        rows[3].starts_with(&format!("{},closing_balance,", today())) && rows[3].ends_with(",590000")
+    );
 
     assert_eq!(
         server
@@ -683,7 +688,7 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
     let burkina = token(&fund.burkina, Role::Beneficiary);
     let (status, _) = server
         .post(&format!("/v1/transfers/{}/confirmation", burkina_transfer["id"].as_str().unwrap()), &burkina, "confirm",
-            &json!({"received": {"amount": "3935742", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}))
+            &json!({"received": {"amount": "3935742", "currency": "XOF"}, "value_date": today(), "bank_reference": "BOA-1"}))
         .await;
     assert_eq!(status, 201);
     let (_, report) = server

@@ -13,10 +13,11 @@ use ledger_api::auth::Role;
 use ledger_core::{Currency, chart};
 use serde_json::{Value, json};
 use support::southern::{
-    burkina_paid_for_september, contribute, credit, fact, fund, money, organisation, programme_id,
+    burkina_paid_for_september_with_coverage, contribute, credit, fact, fund, money, organisation,
+    programme_id,
     store,
 };
-use support::{NETWORK_ID, TestServer, token};
+use support::{NETWORK_ID, TestServer, days_from_today, today, token};
 
 on_both_engines!(
     two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction,
@@ -188,7 +189,7 @@ async fn two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction(server:
             &format!("/v1/transfers/{transfer_id}/confirmation"),
             &burkina_token,
             "confirm-1",
-            &json!({"received": {"amount": "3933242", "currency": "XOF"}, "value_date": "2026-10-08",
+            &json!({"received": {"amount": "3933242", "currency": "XOF"}, "value_date": today(),
                     "bank_reference": "BOA-BF-2026-10-08-17", "fees_deducted": {"amount": "2500", "currency": "XOF"}}),
         )
         .await;
@@ -212,7 +213,7 @@ async fn two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction(server:
             &format!("/v1/transfers/{}/confirmation", top_up["id"].as_str().unwrap()),
             &burkina_token,
             "confirm-top-up",
-            &json!({"received": {"amount": "2506", "currency": "XOF"}, "value_date": "2026-10-15", "bank_reference": "BOA-BF-2026-10-15-02"}),
+            &json!({"received": {"amount": "2506", "currency": "XOF"}, "value_date": today(), "bank_reference": "BOA-BF-2026-10-15-02"}),
         )
         .await;
     assert_eq!(status, 201, "{settled}");
@@ -318,7 +319,7 @@ async fn two_unions_pay_one_mutual_hold_the_other_and_top_up_a_deduction(server:
             &format!("/v1/transfers/{}/confirmation", mesp_transfer["id"].as_str().unwrap()),
             &token(&fund.mesp, Role::Beneficiary),
             "mesp-confirm",
-            &json!({"received": {"amount": "18243200.00", "currency": "CDF"}, "value_date": "2026-11-05", "bank_reference": "RAWBANK-778"}),
+            &json!({"received": {"amount": "18243200.00", "currency": "CDF"}, "value_date": today(), "bank_reference": "RAWBANK-778"}),
         )
         .await;
     assert_eq!(status, 201);
@@ -387,7 +388,8 @@ async fn bad_runs_and_confirmations_are_refused_and_write_nothing(server: TestSe
     assert_eq!(money(&held["totals"]["newly_held"]), ("1000.00", "EUR"));
     assert_eq!(money(&held["totals"]["transferred"]), ("0.00", "EUR"));
 
-    // Confirmations: another mutual's transfer, a wrong currency, zero, negative, XOF decimals.
+    // Confirmations: another mutual's transfer, a wrong currency, zero, negative, XOF decimals, and
+    // value dates before the transfer was executed (today) or after today.
     fact(
         &server,
         &fund,
@@ -434,7 +436,7 @@ async fn bad_runs_and_confirmations_are_refused_and_write_nothing(server: TestSe
     let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/transfers/{transfer}/confirmation");
     let head = ledger.chain_head().await.unwrap();
-    let confirm = |amount: &str, currency: &str| json!({"received": {"amount": amount, "currency": currency}, "value_date": "2026-10-08", "bank_reference": "BOA-1"});
+    let confirm = |amount: &str, currency: &str| json!({"received": {"amount": amount, "currency": currency}, "value_date": today(), "bank_reference": "BOA-1"});
     let (status, _) = server
         .post(
             &path,
@@ -452,12 +454,22 @@ async fn bad_runs_and_confirmations_are_refused_and_write_nothing(server: TestSe
         ("decimals", confirm("1000.5", "XOF"), "received.amount"),
         (
             "number",
-            json!({"received": {"amount": 1000, "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "B"}),
+            json!({"received": {"amount": 1000, "currency": "XOF"}, "value_date": today(), "bank_reference": "B"}),
             "received.amount",
         ),
         (
             "date",
             json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": "08/10/2026", "bank_reference": "B"}),
+            "value_date",
+        ),
+        (
+            "before-execution",
+            json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": days_from_today(-1), "bank_reference": "B"}),
+            "value_date",
+        ),
+        (
+            "future",
+            json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": days_from_today(1), "bank_reference": "B"}),
             "value_date",
         ),
     ] {
@@ -996,7 +1008,7 @@ async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestSer
                         &format!("/v1/transfers/{}/confirmation", pending["id"].as_str().unwrap()),
                         &beneficiary_token,
                         &format!("confirm-{}", pending["id"].as_str().unwrap()),
-                        &json!({"received": {"amount": amount, "currency": currency}, "value_date": format!("{period}-28"), "bank_reference": "B"}),
+                        &json!({"received": {"amount": amount, "currency": currency}, "value_date": today(), "bank_reference": "B"}),
                     )
                     .await;
                 assert_eq!(status, 201, "{confirmed}");
@@ -1078,15 +1090,16 @@ async fn random_runs_and_deductions_keep_every_beneficiary_whole(server: TestSer
 }
 
 async fn a_top_up_fee_coverage_cannot_pay_is_refused_until_funded(server: TestServer) {
-    // Proves a shortfall that fee coverage cannot make good is refused whole (409, nothing written),
-    // never paid from the pool, and goes through once fee coverage is funded.
+    // Proves a shortfall within the allowance that fee coverage cannot make good is refused whole
+    // (409, nothing written), never paid from the pool, and goes through once fee coverage is funded.
     let fund = fund(&server).await;
-    let executed = burkina_paid_for_september(&server, &fund).await;
+    // 20.00 of coverage less the 18.00 fee reserved: 2.00 left.
+    let executed = burkina_paid_for_september_with_coverage(&server, &fund, "20.00").await;
     let transfer = executed["transfers"][0]["id"].as_str().unwrap().to_owned();
     let burkina = token(&fund.burkina, Role::Beneficiary);
     let path = format!("/v1/transfers/{transfer}/confirmation");
-    // 100.00 of coverage less the 18.00 fee reserved: far from the ~600 EUR this shortfall needs.
-    let body = json!({"received": {"amount": "1000", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"});
+    // 15,000 XOF short: a 22.87 EUR top-up, within the 23.00 allowance, plus its 15.12 fee.
+    let body = json!({"received": {"amount": "378574", "currency": "XOF"}, "value_date": today(), "bank_reference": "BOA-1"});
     let ledger = store(&server).await;
     let head = ledger.chain_head().await.unwrap();
     let (status, problem) = server.post(&path, &burkina, "short", &body).await;
@@ -1103,14 +1116,14 @@ async fn a_top_up_fee_coverage_cannot_pay_is_refused_until_funded(server: TestSe
         .await;
     let (status, confirmed) = server.post(&path, &burkina, "short-again", &body).await;
     assert_eq!(status, 201, "{confirmed}");
-    assert_eq!(money(&confirmed["top_up"]["expected_local"]).1, "XOF");
+    assert_eq!(money(&confirmed["top_up"]["amount"]), ("22.87", "EUR"));
     assert!(
         confirmed["top_up"]["expected_local"]["amount"]
             .as_str()
             .unwrap()
             .parse::<i64>()
             .unwrap()
-            >= 393_574 - 1000
+            >= 15_000
     );
     assert_eq!(
         credit(

@@ -36,6 +36,17 @@ pub fn token_with_expiry(organisation: &str, role: Role, exp: u64) -> String {
     .unwrap()
 }
 
+/// Today's date (UTC), `YYYY-MM-DD`: a confirmation's value date lies between the transfer's
+/// execution (today, in these tests) and today.
+pub fn today() -> String {
+    chrono::Utc::now().date_naive().to_string()
+}
+
+/// The date `days` after today (UTC), `YYYY-MM-DD`.
+pub fn days_from_today(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days)).to_string()
+}
+
 pub fn now_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -114,8 +114,18 @@ pub async fn fact(
 }
 
 /// The Burkina mutual made eligible, 1,000 euros received for 2026-09, fee coverage funded, and the
-/// September run planned and executed: the execution's answer (MESP, without facts, is held).
+/// September run planned and executed: the execution's answer (MESP, without facts, is held). The
+/// Burkina transfer is 600.00 EUR, expected 393,574 XOF, with an expected fee of 18.00 EUR.
 pub async fn burkina_paid_for_september(server: &TestServer, fund: &Fund) -> Value {
+    burkina_paid_for_september_with_coverage(server, fund, "100.00").await
+}
+
+/// [`burkina_paid_for_september`] with `coverage` EUR deposited into fee coverage before the run.
+pub async fn burkina_paid_for_september_with_coverage(
+    server: &TestServer,
+    fund: &Fund,
+    coverage: &str,
+) -> Value {
     fact(
         server,
         fund,
@@ -140,7 +150,7 @@ pub async fn burkina_paid_for_september(server: &TestServer, fund: &Fund) -> Val
             "/v1/fee-coverage/deposits",
             &fund.admin,
             "coverage",
-            &json!({"amount": "100.00", "reference": "sponsor"}),
+            &json!({"amount": coverage, "reference": "sponsor"}),
         )
         .await;
     assert_eq!(status, 201);
