@@ -138,7 +138,12 @@ async fn a_one_xof_claim_is_disputed_moves_nothing_and_an_admin_resolves_it_with
         token(&fund.csq, Role::Contributor),
     ] {
         let (status, _) = server
-            .post(&resolution_path, &role_token, "resolve-by-other", &established)
+            .post(
+                &resolution_path,
+                &role_token,
+                "resolve-by-other",
+                &established,
+            )
             .await;
         assert_eq!(status, 403);
     }
@@ -169,9 +174,7 @@ async fn a_one_xof_claim_is_disputed_moves_nothing_and_an_admin_resolves_it_with
             "reason",
         ),
     ] {
-        let (status, problem) = server
-            .post(&resolution_path, &fund.admin, key, &body)
-            .await;
+        let (status, problem) = server.post(&resolution_path, &fund.admin, key, &body).await;
         assert_eq!(status, 422, "{key}: {problem}");
         assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
     }
@@ -400,7 +403,10 @@ async fn a_repeated_claim_on_the_top_up_is_bounded_by_the_same_allowance(server:
     assert_eq!(third["top_up"], Value::Null);
     assert_eq!(coverage(&server).await.0, before.0 - paid);
     let (_, claims) = server
-        .get(&format!("/v1/transfers/{second_top_up}/disputes"), &fund.admin)
+        .get(
+            &format!("/v1/transfers/{second_top_up}/disputes"),
+            &fund.admin,
+        )
         .await;
     assert_eq!(money(&claims["items"][0]["already_paid"]), ("37.67", "EUR"));
     assert_eq!(money(&claims["items"][0]["allowance"]), ("23.00", "EUR"));

@@ -569,7 +569,8 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
         "{text}"
     );
     assert!(
-        rows[3].starts_with(&format!("{},closing_balance,", today())) && rows[3].ends_with(",590000")
+        rows[3].starts_with(&format!("{},closing_balance,", today()))
+            && rows[3].ends_with(",590000")
     );
 
     assert_eq!(

@@ -14,8 +14,7 @@ use ledger_core::{Currency, chart};
 use serde_json::{Value, json};
 use support::southern::{
     burkina_paid_for_september_with_coverage, contribute, credit, fact, fund, money, organisation,
-    programme_id,
-    store,
+    programme_id, store,
 };
 use support::{NETWORK_ID, TestServer, days_from_today, today, token};
 

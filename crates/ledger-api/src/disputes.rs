@@ -26,9 +26,8 @@ use crate::json::AppJson;
 use crate::money::Money;
 use crate::problem::{ApiError, FieldError};
 use crate::transfers::{
-    Claim, ConfirmTransfer, ConfirmationResult, MoneyBody, TransferView, book_settlement,
-    chain_of, chain_outcome, settlement_guard_failed, stored_currency, transfer_view,
-    visible_transfer,
+    Claim, ConfirmTransfer, ConfirmationResult, MoneyBody, TransferView, book_settlement, chain_of,
+    chain_outcome, settlement_guard_failed, stored_currency, transfer_view, visible_transfer,
 };
 
 /// The most characters of a bank statement reference given as evidence.
@@ -217,7 +216,10 @@ fn dispute_view(row: &TransferDisputeRow) -> Result<DisputeView, ApiError> {
         }),
         _ => None,
     };
-    let status = match resolution.as_ref().map(|resolution| resolution.decision.as_str()) {
+    let status = match resolution
+        .as_ref()
+        .map(|resolution| resolution.decision.as_str())
+    {
         None => "open",
         Some("reject") => "rejected",
         Some(_) => "resolved",
@@ -442,13 +444,7 @@ async fn resolve_dispute(
     metadata.insert("bank_statement_reference".into(), statement.into());
     metadata.insert("dispute_resolution_reason".into(), reason.into());
     let booked = book_settlement(
-        &state,
-        &principal,
-        &transfer,
-        &chain,
-        &claim,
-        outcome,
-        metadata,
+        &state, &principal, &transfer, &chain, &claim, outcome, metadata,
     )
     .await?;
     resolution.decision = "top_up";

@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::NaiveDate;
 use chrono::Utc;
 use ledger_core::fx::{ExchangeRate, RateSource};
 use ledger_core::organisation::{AllocationPolicy, Organisation, Programme};
-use chrono::NaiveDate;
 use ledger_core::settlement::{
     FeeSchedule, SettlementOutcome, TopUpReview, check_value_date, expected_local,
     immediate_top_up_allowance, review_top_up, settle, top_up_for,
@@ -1609,8 +1609,8 @@ async fn confirm_transfer(
                 .await?,
         )?;
         let expected_fee = chain.amount(chain.root.fee_minor)?;
-        let review =
-            review_top_up(top_up, already_paid, expected_fee).map_err(ApiError::internal_message)?;
+        let review = review_top_up(top_up, already_paid, expected_fee)
+            .map_err(ApiError::internal_message)?;
         if review == TopUpReview::Disputed {
             let allowance =
                 immediate_top_up_allowance(expected_fee).map_err(ApiError::internal_message)?;

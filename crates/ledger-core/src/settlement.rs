@@ -185,8 +185,8 @@ pub fn settle(expected: Amount, received_total: Amount) -> Result<SettlementOutc
 /// the expected fee plus this waits for the network to read the bank statement.
 pub const TOP_UP_TOLERANCE_MINOR: i64 = 500;
 
-// The tolerance is a small positive amount, far inside any balance's range.
-const _: () = assert!(TOP_UP_TOLERANCE_MINOR > 0 && TOP_UP_TOLERANCE_MINOR <= 100_00);
+// The tolerance is small and positive: at most 100.00 EUR, far inside any balance's range.
+const _: () = assert!(TOP_UP_TOLERANCE_MINOR > 0 && TOP_UP_TOLERANCE_MINOR <= 10_000);
 
 /// How much fee coverage may pay at once, without review, to make good one transfer and all its
 /// top-ups: the transfer's expected fee plus [`TOP_UP_TOLERANCE_MINOR`].
@@ -317,7 +317,6 @@ mod tests {
         assert_eq!((outcome.shortfall, outcome.surplus), (xof(0), xof(3)));
     }
 
-
     #[test]
     fn the_allowance_is_the_expected_fee_plus_the_tolerance() {
         // Proves the bound: exactly fee + tolerance is paid at once, one cent more is disputed.
@@ -376,7 +375,6 @@ mod tests {
         );
         assert!(review_top_up(xof(1), eur(0), fee).is_err());
     }
-
 
     #[test]
     fn a_value_date_lies_between_execution_and_today() {

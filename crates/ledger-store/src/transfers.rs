@@ -70,7 +70,11 @@ impl TransferRow {
     /// pending (not confirmed), disputed (a claim awaits review), topped_up (confirmed short, a
     /// top-up was sent) or settled.
     pub fn status(&self) -> &'static str {
-        match (self.received_minor, self.top_up_transfer_id, self.dispute_id) {
+        match (
+            self.received_minor,
+            self.top_up_transfer_id,
+            self.dispute_id,
+        ) {
             (None, _, None) => "pending",
             (None, _, Some(_)) => "disputed",
             (Some(_), Some(_), _) => "topped_up",
