@@ -301,7 +301,7 @@ async fn claims_just_inside_the_allowance_are_topped_up_and_just_outside_dispute
     // Proves the bound to the cent: a shortfall whose top-up is 23.01 EUR (the 18.00 expected fee
     // plus the 5.00 tolerance, and one cent) is disputed; the admin's rejection moves nothing and
     // lets the beneficiary confirm again; a shortfall whose top-up is exactly 23.00 EUR is topped
-    // up at once.
+    // up at once; of two claims racing, only one is open.
     let fund = fund(&server).await;
     let transfer = september_transfer(&server, &fund).await;
     let burkina = token(&fund.burkina, Role::Beneficiary);
@@ -345,6 +345,29 @@ async fn claims_just_inside_the_allowance_are_topped_up_and_just_outside_dispute
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["code"], "dispute_already_resolved");
 
+    // Two claims racing on the transfer: one is recorded, the other refused; a transfer has at
+    // most one open claim.
+    let (claim_1, claim_2) = (confirmation("378486"), confirmation("378485"));
+    let (first, second) = tokio::join!(
+        server.post(&path, &burkina, "race-1", &claim_1),
+        server.post(&path, &burkina, "race-2", &claim_2),
+    );
+    let mut statuses = [first.0, second.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 409], "{first:?} {second:?}");
+    let (status, rejected) = server
+        .post(
+            &format!("/v1/transfers/{transfer}/dispute-resolution"),
+            &fund.admin,
+            "reject-second-claim",
+            &json!({"decision": "reject", "bank_statement_reference": "BOA-BF statement 2026/11",
+                    "reason": "Same statement: two credits."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rejected}");
+    assert_eq!(rejected["dispute"]["claim_number"], 2);
+    assert_eq!(coverage(&server).await, before);
+
     // 15,087 XOF short needs exactly 23.00 EUR: paid at once, with its 15.12 EUR fee.
     let (status, inside) = server
         .post(&path, &burkina, "inside", &confirmation("378487"))
@@ -360,8 +383,9 @@ async fn claims_just_inside_the_allowance_are_topped_up_and_just_outside_dispute
     let (_, claims) = server
         .get(&format!("/v1/transfers/{transfer}/disputes"), &fund.admin)
         .await;
-    assert_eq!(claims["items"].as_array().unwrap().len(), 1, "{claims}");
+    assert_eq!(claims["items"].as_array().unwrap().len(), 2, "{claims}");
     assert_eq!(claims["items"][0]["status"], "rejected");
+    assert_eq!(claims["items"][1]["status"], "rejected");
 }
 
 async fn a_repeated_claim_on_the_top_up_is_bounded_by_the_same_allowance(server: TestServer) {
