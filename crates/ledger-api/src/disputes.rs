@@ -61,7 +61,12 @@ pub(crate) async fn record_claim(
     review: ClaimReview,
 ) -> Result<Response, ApiError> {
     let earlier = state.store.transfer_disputes(transfer.id).await?;
-    // Unique per transfer: of two claims racing on the same transfer, one is refused.
+    // Openness and the claim number come from the same read: a claim recorded since the transfer
+    // was read is seen here, and two claims that both read before either was written take the
+    // same number, which is unique per transfer, so one of them is refused.
+    if earlier.iter().any(|claim| claim.decision.is_none()) {
+        return Err(crate::transfers::disputed_conflict());
+    }
     let claim_number = i32::try_from(earlier.len() + 1)
         .map_err(|_| ApiError::internal_message("too many claims on one transfer"))?;
     let id = Uuid::now_v7();
