@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
 use ledger_core::organisation::{OrganisationKind, Programme};
 use ledger_core::{
@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
+use crate::eligibility::{parse_date, today};
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
@@ -224,6 +225,7 @@ async fn accept_batch(
     principal: &Principal,
     body: &CreateBatch,
 ) -> Result<AcceptedBatch, ApiError> {
+    let today = today()?;
     let mut errors = Vec::new();
     let contributor = state.store.organisation(principal.organisation).await?;
     if contributor
@@ -248,7 +250,7 @@ async fn accept_batch(
         }
     };
     let period = programme.as_ref().and_then(|programme| {
-        Period::parse(&body.period, programme.period)
+        Period::parse_within_horizon(&body.period, programme.period, today)
             .map_err(|message| errors.push(FieldError::new("period", message)))
             .ok()
     });
@@ -661,9 +663,13 @@ async fn record_receipt(
     let body = &request.body;
     let mut errors = Vec::new();
     let amount = body.amount.positive_amount("amount", currency, &mut errors);
-    let value_date = NaiveDate::parse_from_str(&body.value_date, "%Y-%m-%d")
-        .map_err(|_| errors.push(FieldError::new("value_date", "must be a date YYYY-MM-DD")))
-        .ok();
+    // Money cannot have reached the bank after today.
+    let today = today()?;
+    let value_date = parse_date(&body.value_date, "value_date", &mut errors).and_then(|date| {
+        date.not_after(today)
+            .map_err(|error| errors.push(FieldError::new("value_date", error.to_string())))
+            .ok()
+    });
     let bank_reference = body.bank_reference.trim();
     if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
         errors.push(FieldError::new(
@@ -726,7 +732,7 @@ async fn record_receipt(
         TransactionDraft {
             id: transaction_id,
             kind: TransactionKind::Receipt,
-            effective_date: value_date,
+            effective_date: value_date.naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
             memo: format!("Bank receipt {bank_reference} for batch {}", batch.period),

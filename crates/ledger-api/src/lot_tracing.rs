@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use ledger_core::lots::{Holding, Place};
 use ledger_core::organisation::OrganisationKind;
-use ledger_core::{Currency, OrganisationId};
+use ledger_core::{Currency, OrganisationId, Period};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,7 +22,7 @@ use crate::auth::{Principal, Role};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, FieldError};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -104,7 +104,7 @@ struct ShareSums {
 #[utoipa::path(
     get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
     params(("id" = Uuid, Path), TracingQuery),
-    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_contributor(
@@ -125,7 +125,15 @@ async fn trace_contributor(
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
-    let period = query.period.as_deref();
+    // A malformed period would match no lot and answer zeros as if nothing had been given.
+    let period = query
+        .period
+        .as_deref()
+        .map(Period::parse_any)
+        .transpose()
+        .map_err(|message| ApiError::validation(vec![FieldError::new("period", message)]))?
+        .map(|period| period.to_string());
+    let period = period.as_deref();
     let (places, received_total, reasons, pledged_outstanding) = state
         .store
         .with_lot_book(|view| {

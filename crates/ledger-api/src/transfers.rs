@@ -1599,7 +1599,7 @@ async fn confirm_transfer(
         TransactionDraft {
             id: transaction_id,
             kind: TransactionKind::Settlement,
-            effective_date: value_date,
+            effective_date: value_date.naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
             memo: format!(
