@@ -13,8 +13,8 @@ use ledger_core::redistribution::{
     MAX_REPORT_NOTES_LENGTH, ReportLineInput, administration_exceeds_cap, validate_report_lines,
 };
 use ledger_core::{
-    Amount, Currency, OrganisationId, Period, Timestamp, TransactionDraft,
-    TransactionId, TransactionKind, chart,
+    Amount, Currency, OrganisationId, Period, Timestamp, TransactionDraft, TransactionId,
+    TransactionKind, chart,
 };
 use ledger_store::records::{
     Record, RedistributionReportRecord, ReportDecisionRecord, ReportReversalRecord,

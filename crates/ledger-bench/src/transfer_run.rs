@@ -11,8 +11,7 @@ use ledger_api::{ApiConfig, Application, ServeConfig};
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::{
     Account, Actor, Amount, BalancedTransaction, Currency, FundDate, OrganisationId, Period,
-    PeriodKind,
-    Posting, Timestamp, TransactionDraft, TransactionId, TransactionKind, chart,
+    PeriodKind, Posting, Timestamp, TransactionDraft, TransactionId, TransactionKind, chart,
 };
 use ledger_store::records::{BatchReceiptRecord, ContributionBatchRecord, Record};
 use ledger_store::{Store, StoreOptions, WriteRequest};

@@ -530,7 +530,10 @@ mod tests {
             Ok(FactValue::Percent(Decimal::from_str("7.5").unwrap()))
         );
         for text in ["30/06/2026", "2026-6-30", "+99999-12-31", "0000-01-01"] {
-            assert!(FactCode::GeneralAssemblyDate.parse_value(text).is_err(), "{text}");
+            assert!(
+                FactCode::GeneralAssemblyDate.parse_value(text).is_err(),
+                "{text}"
+            );
         }
         for code in FactCode::ALL {
             assert_eq!(FactCode::parse(code.as_str()), Some(code));

@@ -285,8 +285,14 @@ mod tests {
     #[test]
     fn any_form_parses_once() {
         // Proves a reading filter accepts each form exactly and refuses garbage.
-        assert_eq!(Period::parse_any("2026-11").unwrap().kind(), PeriodKind::Month);
-        assert_eq!(Period::parse_any("2026-Q4").unwrap().kind(), PeriodKind::Quarter);
+        assert_eq!(
+            Period::parse_any("2026-11").unwrap().kind(),
+            PeriodKind::Month
+        );
+        assert_eq!(
+            Period::parse_any("2026-Q4").unwrap().kind(),
+            PeriodKind::Quarter
+        );
         assert_eq!(Period::parse_any("2026").unwrap().kind(), PeriodKind::Year);
         for text in ["garbage", "2026-1", "33333", "2026-11-01", ""] {
             assert!(Period::parse_any(text).is_err(), "{text}");

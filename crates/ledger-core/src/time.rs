@@ -102,10 +102,13 @@ impl FundDate {
     pub fn parse(text: &str) -> Result<FundDate, DateError> {
         let bytes = text.as_bytes();
         let shaped = bytes.len() == 10
-            && bytes.iter().enumerate().all(|(position, byte)| match position {
-                4 | 7 => *byte == b'-',
-                _ => byte.is_ascii_digit(),
-            });
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(position, byte)| match position {
+                    4 | 7 => *byte == b'-',
+                    _ => byte.is_ascii_digit(),
+                });
         if !shaped {
             return Err(DateError::Malformed);
         }
@@ -242,7 +245,13 @@ mod tests {
                 "{text:?} should be malformed"
             );
         }
-        for text in ["0000-01-01", "1999-12-31", "2100-01-01", "0999-01-01", "9999-12-31"] {
+        for text in [
+            "0000-01-01",
+            "1999-12-31",
+            "2100-01-01",
+            "0999-01-01",
+            "9999-12-31",
+        ] {
             assert_eq!(FundDate::parse(text), Err(DateError::OutOfRange), "{text}");
         }
         for text in ["2000-01-01", "2099-12-31", "2028-02-29"] {
@@ -261,8 +270,17 @@ mod tests {
     fn fund_dates_order_as_days_and_text_alike() {
         // Proves the text form sorts as the dates do (what SQLite relies on), across a year
         // boundary and the range's ends, and that a future date is refused against today.
-        let texts = ["2000-01-01", "2026-11-30", "2026-12-31", "2027-01-01", "2099-12-31"];
-        let dates: Vec<FundDate> = texts.iter().map(|text| FundDate::parse(text).unwrap()).collect();
+        let texts = [
+            "2000-01-01",
+            "2026-11-30",
+            "2026-12-31",
+            "2027-01-01",
+            "2099-12-31",
+        ];
+        let dates: Vec<FundDate> = texts
+            .iter()
+            .map(|text| FundDate::parse(text).unwrap())
+            .collect();
         let mut by_text = texts.to_vec();
         by_text.sort_unstable();
         let mut by_date = dates.clone();

@@ -4,9 +4,7 @@
 
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::organisation::{Organisation, Programme};
-use ledger_core::{
-    Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId,
-};
+use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
