@@ -44,7 +44,8 @@ fn local(exact_minor: Decimal, currency: Currency) -> Money {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TracingQuery {
-    /// Only the batches of this period (`2026-11`); all by default.
+    /// Only the batches of this period (`2026-11`, `2026-Q4` or `2026`); all by default. A
+    /// malformed period is a 422.
     pub period: Option<String>,
 }
 
