@@ -193,7 +193,12 @@ async fn a_receipt_dated_after_today_is_refused(server: TestServer) {
             &json!({"amount": "100.00", "value_date": after_tomorrow.to_string(), "bank_reference": "CAMT-1"}),
         )
         .await;
-    assert_refused(status, &problem, "value_date", "a receipt dated after tomorrow");
+    assert_refused(
+        status,
+        &problem,
+        "value_date",
+        "a receipt dated after tomorrow",
+    );
     let (_, read) = server
         .get(&format!("/v1/contribution-batches/{batch}"), &fund.admin)
         .await;
