@@ -19,7 +19,7 @@ on_both_engines!(
     every_date_the_api_takes_is_strict_and_bounded,
     a_receipt_dated_after_today_is_refused,
     periods_beyond_the_horizon_are_refused,
-    tracing_refuses_a_malformed_period,
+    period_filters_refuse_a_malformed_period,
 );
 
 /// The forms issue 15 found accepted: a six-digit year, year zero, a negative year, and a date
@@ -267,9 +267,9 @@ async fn periods_beyond_the_horizon_are_refused(server: TestServer) {
     assert_refused(status, &problem, "period", "a report for 2033");
 }
 
-async fn tracing_refuses_a_malformed_period(server: TestServer) {
-    // Proves a malformed tracing period is a 422 naming `period`, not an answer of zeros, while a
-    // well-formed one is traced.
+async fn period_filters_refuse_a_malformed_period(server: TestServer) {
+    // Proves a malformed period in a read's filter (tracing, the batch list) is a 422 naming
+    // `period`, not an answer of zeros or an empty list, while a well-formed one filters.
     let fund = fund(&server).await;
     burkina_paid_for_september(&server, &fund).await;
     let union = token(&fund.csq, Role::Contributor);
@@ -281,6 +281,10 @@ async fn tracing_refuses_a_malformed_period(server: TestServer) {
             )
             .await;
         assert_refused(status, &problem, "period", &format!("tracing {period}"));
+        let (status, problem) = server
+            .get(&format!("/v1/contribution-batches?period={period}"), &union)
+            .await;
+        assert_refused(status, &problem, "period", &format!("batch list {period}"));
     }
     let (status, traced) = server
         .get(
@@ -290,4 +294,9 @@ async fn tracing_refuses_a_malformed_period(server: TestServer) {
         .await;
     assert_eq!(status, 200, "{traced}");
     assert_eq!(traced["received_total"]["amount"], "1000.00", "{traced}");
+    let (status, listed) = server
+        .get("/v1/contribution-batches?period=2026-09", &union)
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }

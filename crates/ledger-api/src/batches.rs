@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::eligibility::{parse_date, today};
+use crate::eligibility::{parse_date, parse_period_filter, today};
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
@@ -481,6 +481,7 @@ async fn create_batch(
 #[into_params(parameter_in = Query)]
 pub struct BatchListQuery {
     pub programme_id: Option<Uuid>,
+    /// Only batches of this period (`2026-11`, `2026-Q4` or `2026`); a malformed period is a 422.
     pub period: Option<String>,
     /// Admins and auditors may list one contributor's batches.
     pub contributor_id: Option<Uuid>,
@@ -491,7 +492,7 @@ pub struct BatchListQuery {
 /// List batches: a contributor its own; admins and auditors all.
 #[utoipa::path(
     get, path = "/v1/contribution-batches", tag = "contributions", params(BatchListQuery),
-    responses((status = 200, body = Page<BatchView>), (status = 403, body = crate::problem::Problem)),
+    responses((status = 200, body = Page<BatchView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn list_batches(
@@ -513,7 +514,7 @@ async fn list_batches(
     let filter = BatchFilter {
         contributor_id,
         programme_id: query.programme_id,
-        period: query.period.clone(),
+        period: parse_period_filter(query.period.as_deref(), "period")?,
     };
     let rows = state.store.batches(&filter, after, limit + 1).await?;
     let listed = page(rows, limit, |row| row.id, |row| row);

@@ -12,7 +12,7 @@ use ledger_core::conditions::{
     MAX_FACT_VALUE_LENGTH, ReportingState, SettledTransfer,
 };
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
-use ledger_core::{Amount, FundDate, OrganisationId, Timestamp};
+use ledger_core::{Amount, FundDate, OrganisationId, Period, Timestamp};
 use ledger_store::WriteRequest;
 use ledger_store::records::{FactRecord, Record};
 use serde::{Deserialize, Serialize};
@@ -209,6 +209,19 @@ pub(crate) fn parse_date(
     FundDate::parse(text)
         .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
         .ok()
+}
+
+/// Parses an optional period filter of a read (any of the three forms) into its canonical text;
+/// a malformed one is a 422 naming the parameter, since it would match nothing and answer as if
+/// there were nothing to see.
+pub(crate) fn parse_period_filter(
+    text: Option<&str>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    text.map(Period::parse_any)
+        .transpose()
+        .map(|period| period.map(|period| period.to_string()))
+        .map_err(|message| ApiError::validation(vec![FieldError::new(field, message)]))
 }
 
 /// Today's UTC date, read from the clock here so that the core stays clock-free.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use ledger_core::lots::{Holding, Place};
 use ledger_core::organisation::OrganisationKind;
-use ledger_core::{Currency, OrganisationId, Period};
+use ledger_core::{Currency, OrganisationId};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,10 +19,11 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
+use crate::eligibility::parse_period_filter;
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::ApiError;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -126,14 +127,7 @@ async fn trace_contributor(
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
-    // A malformed period would match no lot and answer zeros as if nothing had been given.
-    let period = query
-        .period
-        .as_deref()
-        .map(Period::parse_any)
-        .transpose()
-        .map_err(|message| ApiError::validation(vec![FieldError::new("period", message)]))?
-        .map(|period| period.to_string());
+    let period = parse_period_filter(query.period.as_deref(), "period")?;
     let period = period.as_deref();
     let (places, received_total, reasons, pledged_outstanding) = state
         .store
