@@ -54,7 +54,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateBatch {
     pub programme_id: String,
-    /// In the programme's form: `2026-11`, `2026-Q4` or `2026`.
+    /// In the programme's form: `2026-11`, `2026-Q4` or `2026`; a year from 2000 to 2099, starting
+    /// at most 12 months after today.
     pub period: String,
     pub lines: Vec<LineBody>,
     /// Restrict the money to one beneficiary.
@@ -602,7 +603,8 @@ pub struct CreateReceipt {
     /// Decimal string in the programme's currency.
     #[schema(value_type = String)]
     pub amount: DecimalText,
-    /// The bank's value date, `YYYY-MM-DD`.
+    /// The bank's value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31, not after today.
+    #[schema(format = Date)]
     pub value_date: String,
     /// The bank's reference for the credit (statement reference or EndToEndId).
     pub bank_reference: String,

@@ -44,7 +44,8 @@ pub struct CreateFact {
     /// `true`/`false` (JSON booleans or strings), a percentage as a decimal string, or a date.
     #[schema(value_type = Object)]
     pub value: serde_json::Value,
-    /// The date from which the fact holds, `YYYY-MM-DD`.
+    /// The date from which the fact holds, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31.
+    #[schema(format = Date)]
     pub as_of: String,
     /// Where the evidence is: minutes, statutes, a bank letter.
     pub evidence_reference: String,
@@ -257,7 +258,8 @@ async fn list_facts(
 #[into_params(parameter_in = Query)]
 pub struct EligibilityQuery {
     pub programme_id: String,
-    /// `YYYY-MM-DD`; today by default.
+    /// `YYYY-MM-DD` between 2000-01-01 and 2099-12-31; today by default.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 

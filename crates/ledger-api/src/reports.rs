@@ -51,7 +51,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateReport {
-    /// The period reported on: `2026-11`, `2026-Q4` or `2026`.
+    /// The period reported on: `2026-11`, `2026-Q4` or `2026`; a year from 2000 to 2099, starting
+    /// at most 12 months after today.
     pub period: String,
     /// The beneficiary's own currency.
     pub currency: String,

@@ -32,9 +32,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
-    /// First value date, `YYYY-MM-DD` (from the beginning by default).
+    /// First value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31 (2000-01-01 by default).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last value date, `YYYY-MM-DD` (today by default).
+    /// Last value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31 (today by default).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// ISO 4217; EUR for contributors, the organisation's own currency otherwise, by default.
     pub currency: Option<String>,

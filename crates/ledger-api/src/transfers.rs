@@ -1423,7 +1423,9 @@ pub struct MoneyBody {
 pub struct ConfirmTransfer {
     /// In the beneficiary's own currency.
     pub received: MoneyBody,
-    /// The value date on the beneficiary's bank statement, `YYYY-MM-DD`.
+    /// The value date on the beneficiary's bank statement, `YYYY-MM-DD` between 2000-01-01 and
+    /// 2099-12-31.
+    #[schema(format = Date)]
     pub value_date: String,
     pub bank_reference: String,
     /// What the statement shows as deducted on the way, if it says.
