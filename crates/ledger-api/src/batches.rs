@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
 use ledger_core::organisation::{OrganisationKind, Programme};
 use ledger_core::{
@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
+use crate::eligibility::{parse_date, parse_period_filter, today};
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
@@ -53,7 +54,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CreateBatch {
     pub programme_id: String,
-    /// In the programme's form: `2026-11`, `2026-Q4` or `2026`.
+    /// In the programme's form: `2026-11`, `2026-Q4` or `2026`; a year from 2000 to 2099, starting
+    /// at most 12 months after today.
     pub period: String,
     pub lines: Vec<LineBody>,
     /// Restrict the money to one beneficiary.
@@ -224,6 +226,7 @@ async fn accept_batch(
     principal: &Principal,
     body: &CreateBatch,
 ) -> Result<AcceptedBatch, ApiError> {
+    let today = today()?;
     let mut errors = Vec::new();
     let contributor = state.store.organisation(principal.organisation).await?;
     if contributor
@@ -248,7 +251,7 @@ async fn accept_batch(
         }
     };
     let period = programme.as_ref().and_then(|programme| {
-        Period::parse(&body.period, programme.period)
+        Period::parse_within_horizon(&body.period, programme.period, today)
             .map_err(|message| errors.push(FieldError::new("period", message)))
             .ok()
     });
@@ -479,6 +482,7 @@ async fn create_batch(
 #[into_params(parameter_in = Query)]
 pub struct BatchListQuery {
     pub programme_id: Option<Uuid>,
+    /// Only batches of this period (`2026-11`, `2026-Q4` or `2026`); a malformed period is a 422.
     pub period: Option<String>,
     /// Admins and auditors may list one contributor's batches.
     pub contributor_id: Option<Uuid>,
@@ -489,7 +493,7 @@ pub struct BatchListQuery {
 /// List batches: a contributor its own; admins and auditors all.
 #[utoipa::path(
     get, path = "/v1/contribution-batches", tag = "contributions", params(BatchListQuery),
-    responses((status = 200, body = Page<BatchView>), (status = 403, body = crate::problem::Problem)),
+    responses((status = 200, body = Page<BatchView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn list_batches(
@@ -511,7 +515,7 @@ async fn list_batches(
     let filter = BatchFilter {
         contributor_id,
         programme_id: query.programme_id,
-        period: query.period.clone(),
+        period: parse_period_filter(query.period.as_deref(), "period")?,
     };
     let rows = state.store.batches(&filter, after, limit + 1).await?;
     let listed = page(rows, limit, |row| row.id, |row| row);
@@ -599,7 +603,8 @@ pub struct CreateReceipt {
     /// Decimal string in the programme's currency.
     #[schema(value_type = String)]
     pub amount: DecimalText,
-    /// The bank's value date, `YYYY-MM-DD`.
+    /// The bank's value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31, not after today.
+    #[schema(format = Date)]
     pub value_date: String,
     /// The bank's reference for the credit (statement reference or EndToEndId).
     pub bank_reference: String,
@@ -661,9 +666,13 @@ async fn record_receipt(
     let body = &request.body;
     let mut errors = Vec::new();
     let amount = body.amount.positive_amount("amount", currency, &mut errors);
-    let value_date = NaiveDate::parse_from_str(&body.value_date, "%Y-%m-%d")
-        .map_err(|_| errors.push(FieldError::new("value_date", "must be a date YYYY-MM-DD")))
-        .ok();
+    // Money cannot have reached the bank after today.
+    let today = today()?;
+    let value_date = parse_date(&body.value_date, "value_date", &mut errors).and_then(|date| {
+        date.not_after(today)
+            .map_err(|error| errors.push(FieldError::new("value_date", error.to_string())))
+            .ok()
+    });
     let bank_reference = body.bank_reference.trim();
     if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
         errors.push(FieldError::new(
@@ -726,7 +735,7 @@ async fn record_receipt(
         TransactionDraft {
             id: transaction_id,
             kind: TransactionKind::Receipt,
-            effective_date: value_date,
+            effective_date: value_date.naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
             memo: format!("Bank receipt {bank_reference} for batch {}", batch.period),

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use ledger_core::{AccountId, Amount, Timestamp};
+use ledger_core::{AccountId, Amount, FundDate, Timestamp};
 use ledger_store::records::{Record, TransferDisputeRecord, TransferDisputeResolutionRecord};
 use ledger_store::transfers::{TransferDisputeRow, TransferRow};
 use ledger_store::{BalanceBound, BalanceGuard, WriteRequest};
@@ -430,7 +430,7 @@ async fn resolve_dispute(
         .map_err(ApiError::internal_message)?;
     let claim = Claim {
         received: established,
-        value_date: dispute.value_date,
+        value_date: FundDate::from_naive(dispute.value_date).map_err(ApiError::internal_message)?,
         bank_reference: &dispute.bank_reference,
         fees_deducted,
     };

@@ -12,7 +12,7 @@ use ledger_core::conditions::{
     MAX_FACT_VALUE_LENGTH, ReportingState, SettledTransfer,
 };
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
-use ledger_core::{Amount, OrganisationId, Timestamp};
+use ledger_core::{Amount, FundDate, OrganisationId, Period, Timestamp};
 use ledger_store::WriteRequest;
 use ledger_store::records::{FactRecord, Record};
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,8 @@ pub struct CreateFact {
     /// `true`/`false` (JSON booleans or strings), a percentage as a decimal string, or a date.
     #[schema(value_type = Object)]
     pub value: serde_json::Value,
-    /// The date from which the fact holds, `YYYY-MM-DD`.
+    /// The date from which the fact holds, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31.
+    #[schema(format = Date)]
     pub as_of: String,
     /// Where the evidence is: minutes, statutes, a bank letter.
     pub evidence_reference: String,
@@ -199,15 +200,35 @@ async fn post_fact(
         .await
 }
 
-/// Parses a `YYYY-MM-DD` field, or records why not.
+/// Parses a date field (strictly `YYYY-MM-DD`, within the fund's life: [`FundDate`]), or records
+/// why not under the field's name.
 pub(crate) fn parse_date(
     text: &str,
     field: &str,
     errors: &mut Vec<FieldError>,
-) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| errors.push(FieldError::new(field, "must be a date YYYY-MM-DD")))
+) -> Option<FundDate> {
+    FundDate::parse(text)
+        .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
         .ok()
+}
+
+/// Parses an optional period filter of a read (any of the three forms) into its canonical text;
+/// a malformed one is a 422 naming the parameter, since it would match nothing and answer as if
+/// there were nothing to see.
+pub(crate) fn parse_period_filter(
+    text: Option<&str>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
+    text.map(Period::parse_any)
+        .transpose()
+        .map(|period| period.map(|period| period.to_string()))
+        .map_err(|message| ApiError::validation(vec![FieldError::new(field, message)]))
+}
+
+/// Today's UTC date, read from the clock here so that the core stays clock-free.
+pub(crate) fn today() -> Result<FundDate, ApiError> {
+    FundDate::of_instant(Utc::now())
+        .map_err(|error| ApiError::internal_message(format!("the clock's date: {error}")))
 }
 
 /// Every fact recorded about a beneficiary, oldest first.
@@ -237,7 +258,8 @@ async fn list_facts(
 #[into_params(parameter_in = Query)]
 pub struct EligibilityQuery {
     pub programme_id: String,
-    /// `YYYY-MM-DD`; today by default.
+    /// `YYYY-MM-DD` between 2000-01-01 and 2099-12-31; today by default.
+    #[param(format = Date)]
     pub as_of: Option<String>,
 }
 
@@ -361,12 +383,12 @@ async fn get_eligibility(
     }
     let as_of = match &query.as_of {
         Some(text) => parse_date(text, "as_of", &mut errors),
-        None => Some(Utc::now().date_naive()),
+        None => Some(today()?),
     };
     let (Some(programme), Some(as_of), true) = (programme, as_of, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
-    let eligibility = eligibility_of(&state, &programme, &organisation, as_of).await?;
+    let eligibility = eligibility_of(&state, &programme, &organisation, as_of.naive()).await?;
     Ok(AppJson(EligibilityView {
         organisation_id: organisation.id.as_uuid(),
         programme_id: programme.id,

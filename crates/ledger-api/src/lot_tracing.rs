@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
+use crate::eligibility::parse_period_filter;
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
@@ -44,7 +45,8 @@ fn local(exact_minor: Decimal, currency: Currency) -> Money {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TracingQuery {
-    /// Only the batches of this period (`2026-11`); all by default.
+    /// Only the batches of this period (`2026-11`, `2026-Q4` or `2026`); all by default. A
+    /// malformed period is a 422.
     pub period: Option<String>,
 }
 
@@ -104,7 +106,7 @@ struct ShareSums {
 #[utoipa::path(
     get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
     params(("id" = Uuid, Path), TracingQuery),
-    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_contributor(
@@ -125,7 +127,8 @@ async fn trace_contributor(
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
-    let period = query.period.as_deref();
+    let period = parse_period_filter(query.period.as_deref(), "period")?;
+    let period = period.as_deref();
     let (places, received_total, reasons, pledged_outstanding) = state
         .store
         .with_lot_book(|view| {

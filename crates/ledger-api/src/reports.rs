@@ -13,8 +13,8 @@ use ledger_core::redistribution::{
     MAX_REPORT_NOTES_LENGTH, ReportLineInput, administration_exceeds_cap, validate_report_lines,
 };
 use ledger_core::{
-    Amount, Currency, OrganisationId, Period, PeriodKind, Timestamp, TransactionDraft,
-    TransactionId, TransactionKind, chart,
+    Amount, Currency, OrganisationId, Period, Timestamp, TransactionDraft, TransactionId,
+    TransactionKind, chart,
 };
 use ledger_store::records::{
     Record, RedistributionReportRecord, ReportDecisionRecord, ReportReversalRecord,
@@ -30,6 +30,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{Principal, Role};
 use crate::batches::{balanced, posting, reason_field};
+use crate::eligibility::today;
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
@@ -50,7 +51,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateReport {
-    /// The period reported on: `2026-11`, `2026-Q4` or `2026`.
+    /// The period reported on: `2026-11`, `2026-Q4` or `2026`; a year from 2000 to 2099, starting
+    /// at most 12 months after today.
     pub period: String,
     /// The beneficiary's own currency.
     pub currency: String,
@@ -121,12 +123,6 @@ fn report_view(row: &ReportRow, lines: Vec<ReportLineView>) -> Result<ReportView
     })
 }
 
-fn parse_any_period(text: &str) -> Option<Period> {
-    [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::Year]
-        .into_iter()
-        .find_map(|kind| Period::parse(text, kind).ok())
-}
-
 /// The unliquidated advance of a beneficiary: received in its currency, not yet accounted for.
 async fn unliquidated(
     state: &AppState,
@@ -166,13 +162,11 @@ async fn create_report(
         })?;
     let body = &request.body;
     let mut errors = Vec::new();
-    let period = parse_any_period(&body.period);
-    if period.is_none() {
-        errors.push(FieldError::new(
-            "period",
-            "must be a month (2026-11), a quarter (2026-Q4) or a year (2026)",
-        ));
-    }
+    let today = today()?;
+    let period = Period::parse_any(&body.period)
+        .and_then(|period| period.within_horizon(today))
+        .map_err(|message| errors.push(FieldError::new("period", message)))
+        .ok();
     let currency = beneficiary.currency;
     if body.currency != currency.code() {
         errors.push(FieldError::new(

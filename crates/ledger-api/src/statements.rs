@@ -5,9 +5,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
 use ledger_core::organisation::OrganisationKind;
-use ledger_core::{Currency, OrganisationId};
+use ledger_core::{Currency, FundDate, OrganisationId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,14 +15,14 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::eligibility::parse_date;
+use crate::eligibility::{parse_date, today};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
 
-/// The earliest value date a statement starts from by default.
-const DEFAULT_FROM: (i32, u32, u32) = (2000, 1, 1);
+/// The earliest value date a statement starts from by default: the first day of the fund's life.
+const DEFAULT_FROM: (i32, u32, u32) = (ledger_core::time::FIRST_FUND_YEAR, 1, 1);
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_statement))
@@ -33,9 +32,11 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatementQuery {
-    /// First value date, `YYYY-MM-DD` (from the beginning by default).
+    /// First value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31 (2000-01-01 by default).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// Last value date, `YYYY-MM-DD` (today by default).
+    /// Last value date, `YYYY-MM-DD` between 2000-01-01 and 2099-12-31 (today by default).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// ISO 4217; EUR for contributors, the organisation's own currency otherwise, by default.
     pub currency: Option<String>,
@@ -101,11 +102,11 @@ async fn get_statement(
     let mut errors = Vec::new();
     let from = match &query.from {
         Some(text) => parse_date(text, "from", &mut errors),
-        None => NaiveDate::from_ymd_opt(DEFAULT_FROM.0, DEFAULT_FROM.1, DEFAULT_FROM.2),
+        None => FundDate::from_ymd(DEFAULT_FROM.0, DEFAULT_FROM.1, DEFAULT_FROM.2).ok(),
     };
     let to = match &query.to {
         Some(text) => parse_date(text, "to", &mut errors),
-        None => Some(Utc::now().date_naive()),
+        None => Some(today()?),
     };
     let currency = match &query.currency {
         Some(code) => Currency::from_code(code)
@@ -125,7 +126,7 @@ async fn get_statement(
     };
     let (opening, rows) = state
         .store
-        .statement(id.as_uuid(), currency.code(), from, to)
+        .statement(id.as_uuid(), currency.code(), from.naive(), to.naive())
         .await?;
     let mut running = opening;
     let mut movements = Vec::with_capacity(rows.len());

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::NaiveDate;
+use ledger_core::FundDate;
 use chrono::Utc;
 use ledger_core::fx::{ExchangeRate, RateSource};
 use ledger_core::organisation::{AllocationPolicy, Organisation, Programme};
@@ -1462,7 +1462,9 @@ pub struct MoneyBody {
 pub struct ConfirmTransfer {
     /// In the beneficiary's own currency.
     pub received: MoneyBody,
-    /// The value date on the beneficiary's bank statement, `YYYY-MM-DD`.
+    /// The value date on the beneficiary's bank statement, `YYYY-MM-DD` between 2000-01-01 and
+    /// 2099-12-31.
+    #[schema(format = Date)]
     pub value_date: String,
     pub bank_reference: String,
     /// What the statement shows as deducted on the way, if it says.
@@ -1550,7 +1552,7 @@ async fn confirm_transfer(
     let value_date = parse_date(&body.value_date, "value_date", &mut errors);
     if let Some(date) = value_date
         && let Err(error) = check_value_date(
-            date,
+            date.naive(),
             transfer.created_at.date_naive(),
             Utc::now().date_naive(),
         )
@@ -1680,7 +1682,7 @@ pub(crate) fn settlement_guard_failed(
 /// What a confirmation says arrived (the beneficiary's, or as the network established it).
 pub(crate) struct Claim<'a> {
     pub received: Amount,
-    pub value_date: NaiveDate,
+    pub value_date: FundDate,
     pub bank_reference: &'a str,
     pub fees_deducted: Option<Amount>,
 }
@@ -1812,7 +1814,7 @@ pub(crate) async fn book_settlement(
         TransactionDraft {
             id: transaction_id,
             kind: TransactionKind::Settlement,
-            effective_date: claim.value_date,
+            effective_date: claim.value_date.naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
             memo: format!(

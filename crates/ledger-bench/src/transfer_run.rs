@@ -6,13 +6,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use chrono::NaiveDate;
 use ledger_api::auth::{Role, TokenVerifier};
 use ledger_api::{ApiConfig, Application, ServeConfig};
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::{
-    Account, Actor, Amount, BalancedTransaction, Currency, OrganisationId, Period, PeriodKind,
-    Posting, Timestamp, TransactionDraft, TransactionId, TransactionKind, chart,
+    Account, Actor, Amount, BalancedTransaction, Currency, FundDate, OrganisationId, Period,
+    PeriodKind, Posting, Timestamp, TransactionDraft, TransactionId, TransactionKind, chart,
 };
 use ledger_store::records::{BatchReceiptRecord, ContributionBatchRecord, Record};
 use ledger_store::{Store, StoreOptions, WriteRequest};
@@ -48,7 +47,7 @@ fn batch_and_receipt(
     contributor: OrganisationId,
     period: Period,
     members: u64,
-    value_date: NaiveDate,
+    value_date: FundDate,
 ) -> Result<WriteRequest> {
     let eur = Currency::eur();
     let amount = Amount::from_minor(i64::try_from(members)? * 100, eur)?;
@@ -67,7 +66,7 @@ fn batch_and_receipt(
         TransactionDraft {
             id: pledge_id,
             kind: TransactionKind::Pledge,
-            effective_date: value_date,
+            effective_date: value_date.naive(),
             recorded_at: now,
             actor: Actor::system(),
             memo: format!("Bench batch {period}"),
@@ -81,7 +80,7 @@ fn batch_and_receipt(
         TransactionDraft {
             id: receipt_id,
             kind: TransactionKind::Receipt,
-            effective_date: value_date,
+            effective_date: value_date.naive(),
             recorded_at: now,
             actor: Actor::system(),
             memo: "Bench receipt".to_owned(),
@@ -238,7 +237,7 @@ pub(crate) async fn run(
 
         let store = Store::connect(&url, StoreOptions { max_connections: 4 }).await?;
         let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;
-        let value_date = NaiveDate::from_ymd_opt(2026, 9, 20).context("date")?;
+        let value_date = FundDate::from_ymd(2026, 9, 20)?;
         let contributor = OrganisationId::from_uuid(union_id);
         let fill_started = Instant::now();
         in_parallel(batches, |index| {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Amount;
 use crate::organisation::{ConditionCode, ConditionRule};
+use crate::time::FundDate;
 
 /// The most characters of a fact's evidence reference (a document number, a file name, a link).
 pub const MAX_EVIDENCE_REFERENCE_LENGTH: usize = 500;
@@ -83,9 +84,9 @@ impl FactCode {
             FactCode::LocalCofinancingPercent
             | FactCode::PublicCofinancingPercent
             | FactCode::AdminCostPercent => parse_percent(text).map(FactValue::Percent),
-            FactCode::GeneralAssemblyDate => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .map(FactValue::Date)
-                .map_err(|_| "must be a date YYYY-MM-DD".to_owned()),
+            FactCode::GeneralAssemblyDate => FundDate::parse(text)
+                .map(|date| FactValue::Date(date.naive()))
+                .map_err(|error| error.to_string()),
         }
     }
 }
@@ -528,11 +529,12 @@ mod tests {
             FactCode::AdminCostPercent.parse_value("7.50"),
             Ok(FactValue::Percent(Decimal::from_str("7.5").unwrap()))
         );
-        assert!(
-            FactCode::GeneralAssemblyDate
-                .parse_value("30/06/2026")
-                .is_err()
-        );
+        for text in ["30/06/2026", "2026-6-30", "+99999-12-31", "0000-01-01"] {
+            assert!(
+                FactCode::GeneralAssemblyDate.parse_value(text).is_err(),
+                "{text}"
+            );
+        }
         for code in FactCode::ALL {
             assert_eq!(FactCode::parse(code.as_str()), Some(code));
         }

@@ -31,6 +31,6 @@ pub use journal::{
     OrganisationId, Posting, TransactionDraft, TransactionId, TransactionKind,
 };
 pub use money::{Amount, AmountError, Currency, CurrencyError, MAX_AMOUNT_MINOR};
-pub use period::{Period, PeriodKind};
+pub use period::{PERIOD_HORIZON_MONTHS, Period, PeriodKind};
 pub use split::{SplitError, split_by_weights};
-pub use time::Timestamp;
+pub use time::{DateError, FundDate, Timestamp};

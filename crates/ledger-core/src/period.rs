@@ -1,10 +1,12 @@
 //! Contribution periods: a month (`2026-11`), a quarter (`2026-Q4`) or a year (`2026`), in the form
-//! the programme fixes.
+//! the programme fixes, within the fund's life and no further ahead of today than a stated horizon.
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
+
+use crate::time::{FIRST_FUND_YEAR, FundDate, LAST_FUND_YEAR};
 
 /// How often a programme collects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,10 +44,15 @@ pub struct Period {
     index: u32,
 }
 
-/// The first and last year a period may name: the fund did not exist before, and a bound keeps
-/// typos like `20266` out.
-const FIRST_YEAR: i32 = 2000;
-const LAST_YEAR: i32 = 2200;
+/// The first and last year a period may name: the years of the fund's life, as for dates.
+const FIRST_YEAR: i32 = FIRST_FUND_YEAR;
+const LAST_YEAR: i32 = LAST_FUND_YEAR;
+
+/// How far ahead of today a period may start, in months. A contributor may pledge for the
+/// coming year (next year of an annual programme, the next four quarters, the next twelve months)
+/// — unions vote their contribution a year ahead — but a period further out is a typo or an
+/// attempt to book money against a future the fund cannot yet check (a batch for 2033).
+pub const PERIOD_HORIZON_MONTHS: u32 = 12;
 
 impl Period {
     /// Parses a period written in the programme's form.
@@ -90,6 +97,44 @@ impl Period {
             _ => return Err(error()),
         };
         Ok(Period { year, kind, index })
+    }
+
+    /// Parses a period in any of the three forms (for reads and reports that are not tied to one
+    /// programme's form).
+    pub fn parse_any(text: &str) -> Result<Period, String> {
+        [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::Year]
+            .into_iter()
+            .find_map(|kind| Period::parse(text, kind).ok())
+            .ok_or_else(|| {
+                format!(
+                    "must be a month (2026-11), a quarter (2026-Q4) or a year (2026), between {FIRST_YEAR} and {LAST_YEAR}"
+                )
+            })
+    }
+
+    /// This period if it starts no more than [`PERIOD_HORIZON_MONTHS`] after `today` (the caller
+    /// reads the clock; the core does not).
+    pub fn within_horizon(self, today: FundDate) -> Result<Period, String> {
+        let horizon = today
+            .naive()
+            .checked_add_months(Months::new(PERIOD_HORIZON_MONTHS))
+            .unwrap_or(NaiveDate::MAX);
+        if self.start() <= horizon {
+            Ok(self)
+        } else {
+            Err(format!(
+                "starts more than {PERIOD_HORIZON_MONTHS} months after today ({today}); periods up to {horizon} may be named"
+            ))
+        }
+    }
+
+    /// Parses a period in the programme's form that lies within the horizon of `today`.
+    pub fn parse_within_horizon(
+        text: &str,
+        kind: PeriodKind,
+        today: FundDate,
+    ) -> Result<Period, String> {
+        Period::parse(text, kind)?.within_horizon(today)
     }
 
     pub fn kind(&self) -> PeriodKind {
@@ -204,6 +249,53 @@ mod tests {
             (" 2026", PeriodKind::Year),
         ] {
             assert!(Period::parse(text, kind).is_err(), "{text} as {kind:?}");
+        }
+    }
+
+    #[test]
+    fn periods_stay_within_the_fund_life_and_horizon() {
+        // Proves periods beyond 2099 are refused, and that a period may start at most
+        // PERIOD_HORIZON_MONTHS after today, whatever its form.
+        assert!(Period::parse("2099-12", PeriodKind::Month).is_ok());
+        assert!(Period::parse("2100", PeriodKind::Year).is_err());
+        assert!(Period::parse("2100-Q1", PeriodKind::Quarter).is_err());
+        let today = FundDate::from_ymd(2026, 12, 7).unwrap();
+        for (text, kind, allowed) in [
+            ("2026-11", PeriodKind::Month, true),
+            ("2027-12", PeriodKind::Month, true),
+            ("2028-01", PeriodKind::Month, false),
+            ("2027-Q4", PeriodKind::Quarter, true),
+            ("2028-Q1", PeriodKind::Quarter, false),
+            ("2027", PeriodKind::Year, true),
+            ("2028", PeriodKind::Year, false),
+            ("2033", PeriodKind::Year, false),
+            ("2001", PeriodKind::Year, true),
+        ] {
+            assert_eq!(
+                Period::parse_within_horizon(text, kind, today).is_ok(),
+                allowed,
+                "{text} on {today}"
+            );
+        }
+        // The horizon is counted from today's day: on 2026-12-01 the month 2027-12 is allowed.
+        let first = FundDate::from_ymd(2026, 12, 1).unwrap();
+        assert!(Period::parse_within_horizon("2027-12", PeriodKind::Month, first).is_ok());
+    }
+
+    #[test]
+    fn any_form_parses_once() {
+        // Proves a reading filter accepts each form exactly and refuses garbage.
+        assert_eq!(
+            Period::parse_any("2026-11").unwrap().kind(),
+            PeriodKind::Month
+        );
+        assert_eq!(
+            Period::parse_any("2026-Q4").unwrap().kind(),
+            PeriodKind::Quarter
+        );
+        assert_eq!(Period::parse_any("2026").unwrap().kind(), PeriodKind::Year);
+        for text in ["garbage", "2026-1", "33333", "2026-11-01", ""] {
+            assert!(Period::parse_any(text).is_err(), "{text}");
         }
     }
 }

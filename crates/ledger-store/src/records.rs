@@ -4,7 +4,7 @@
 
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::organisation::{Organisation, Programme};
-use ledger_core::{Account, AccountId, OrganisationId, Period, Timestamp, TransactionId};
+use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
@@ -79,7 +79,7 @@ pub struct BatchReceiptRecord {
     pub batch_id: Uuid,
     pub amount_minor: i64,
     pub overpayment_minor: i64,
-    pub value_date: chrono::NaiveDate,
+    pub value_date: FundDate,
     pub bank_reference: String,
     pub transaction_id: TransactionId,
     pub recorded_by: String,
@@ -103,7 +103,7 @@ pub struct FactRecord {
     pub organisation_id: OrganisationId,
     pub code: String,
     pub value: String,
-    pub as_of: chrono::NaiveDate,
+    pub as_of: FundDate,
     pub evidence_reference: String,
     pub recorded_by: String,
     pub created_at: Timestamp,
@@ -189,7 +189,7 @@ pub struct TransferConfirmationRecord {
     pub transfer_id: Uuid,
     pub received_minor: i64,
     pub received_currency: String,
-    pub value_date: chrono::NaiveDate,
+    pub value_date: FundDate,
     pub bank_reference: String,
     pub fees_deducted_minor: Option<i64>,
     pub shortfall_minor: i64,
@@ -210,7 +210,7 @@ pub struct TransferDisputeRecord {
     pub claim_number: i32,
     pub received_minor: i64,
     pub received_currency: String,
-    pub value_date: chrono::NaiveDate,
+    pub value_date: FundDate,
     pub bank_reference: String,
     pub fees_deducted_minor: Option<i64>,
     /// The chain's shortfall if the claim were true, local minor units.
@@ -367,7 +367,7 @@ macro_rules! insert_records {
                         .bind(receipt.batch_id)
                         .bind(receipt.amount_minor)
                         .bind(receipt.overpayment_minor)
-                        .bind(receipt.value_date)
+                        .bind(receipt.value_date.naive())
                         .bind(&receipt.bank_reference)
                         .bind(receipt.transaction_id.as_uuid())
                         .bind(&receipt.recorded_by)
@@ -397,7 +397,7 @@ macro_rules! insert_records {
                         .bind(fact.organisation_id.as_uuid())
                         .bind(&fact.code)
                         .bind(&fact.value)
-                        .bind(fact.as_of)
+                        .bind(fact.as_of.naive())
                         .bind(&fact.evidence_reference)
                         .bind(&fact.recorded_by)
                         .bind(fact.created_at.to_datetime())
@@ -501,7 +501,7 @@ macro_rules! insert_records {
                         .bind(confirmation.transfer_id)
                         .bind(confirmation.received_minor)
                         .bind(&confirmation.received_currency)
-                        .bind(confirmation.value_date)
+                        .bind(confirmation.value_date.naive())
                         .bind(&confirmation.bank_reference)
                         .bind(confirmation.fees_deducted_minor)
                         .bind(confirmation.shortfall_minor)
@@ -525,7 +525,7 @@ macro_rules! insert_records {
                         .bind(dispute.claim_number)
                         .bind(dispute.received_minor)
                         .bind(&dispute.received_currency)
-                        .bind(dispute.value_date)
+                        .bind(dispute.value_date.naive())
                         .bind(&dispute.bank_reference)
                         .bind(dispute.fees_deducted_minor)
                         .bind(dispute.shortfall_minor)

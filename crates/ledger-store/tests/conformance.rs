@@ -55,6 +55,8 @@ conformance!(
     records_commit_with_their_group_and_a_refused_one_writes_nothing,
     closing_after_writes_returns_and_the_data_stays,
     two_instances_writing_keyed_batches_at_once_have_one_effect_per_key,
+    receipt_value_dates_compare_as_dates,
+    the_database_refuses_dates_and_periods_outside_the_fund_life,
 );
 
 async fn closing_after_writes_returns_and_the_data_stays(fixture: Fixture) {
@@ -1045,4 +1047,184 @@ async fn two_instances_writing_keyed_batches_at_once_have_one_effect_per_key(fix
     let report = second.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.transactions_count, accepted.len() as u64);
+}
+
+/// Records a receipt of `minor` for `batch`, dated `value_date`, with a transaction of its own.
+async fn receive(
+    store: &Store,
+    batch: uuid::Uuid,
+    (bank, pool): (&ledger_core::Account, &ledger_core::Account),
+    minor: i64,
+    value_date: &str,
+) -> ledger_core::TransactionId {
+    use ledger_store::records::{BatchReceiptRecord, Record};
+    let transaction = transfer(bank, pool, minor);
+    let transaction_id = transaction.id();
+    let request = WriteRequest {
+        transactions: vec![transaction],
+        records: vec![Record::BatchReceipt(BatchReceiptRecord {
+            id: uuid::Uuid::now_v7(),
+            batch_id: batch,
+            amount_minor: minor,
+            overpayment_minor: 0,
+            value_date: ledger_core::FundDate::parse(value_date).unwrap(),
+            bank_reference: format!("CAMT-{value_date}"),
+            transaction_id,
+            recorded_by: "test".into(),
+            created_at: support::now(),
+        })],
+        ..WriteRequest::default()
+    };
+    assert!(matches!(
+        store.write(request).await.unwrap(),
+        WriteOutcome::Committed(_)
+    ));
+    transaction_id
+}
+
+async fn receipt_value_dates_compare_as_dates(fixture: Fixture) {
+    // Proves the store compares value dates as dates: receipts on each side of a year boundary and
+    // at the end of the fund's life count as "after" a period's end exactly when they are later.
+    let store = &fixture.store;
+    let (union, programme, period) = pledge_registry(store).await;
+    let (batch, request) = pledge(union, programme, &period, 1, "dated");
+    store.write(request).await.unwrap();
+    let bank = open(store, "bank", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    for (minor, value_date) in [
+        (1, "2026-11-30"),
+        (10, "2026-12-31"),
+        (100, "2027-01-01"),
+        (1000, "2099-12-31"),
+    ] {
+        receive(store, batch, (&bank, &pool), minor, value_date).await;
+    }
+    for (after, expected) in [
+        ("2026-11-29", vec![(None, 1111)]),
+        ("2026-11-30", vec![(None, 1110)]),
+        ("2026-12-31", vec![(None, 1100)]),
+        ("2027-01-01", vec![(None, 1000)]),
+        ("2099-12-31", vec![]),
+    ] {
+        let after = ledger_core::FundDate::parse(after).unwrap().naive();
+        assert_eq!(
+            store.receipts_after(programme, after).await.unwrap(),
+            expected,
+            "after {after}"
+        );
+    }
+}
+
+async fn the_database_refuses_dates_and_periods_outside_the_fund_life(fixture: Fixture) {
+    // Proves that, whatever path writes them, the database stores no date outside 2000-01-01 to
+    // 2099-12-31 (on SQLite none in another text form, which would sort wrongly: `+99999-12-31`
+    // before `2026-11-30`) and no period outside the three forms; an in-range row is accepted.
+    let store = &fixture.store;
+    let (union, programme, period) = pledge_registry(store).await;
+    let (batch, request) = pledge(union, programme, &period, 1, "bounded");
+    store.write(request).await.unwrap();
+    let bank = open(store, "bank", "EUR").await;
+    let pool = open(store, "pool", "EUR").await;
+    let transaction = receive(store, batch, (&bank, &pool), 1, "2026-11-30").await;
+    let insert_receipt = |value_date: &'static str| async move {
+        if let Some(pool) = store.sqlite_pool() {
+            sqlx::query(
+                "INSERT INTO batch_receipts (id, batch_id, amount_minor, overpayment_minor, value_date, \
+                 bank_reference, transaction_id, recorded_by, created_at) \
+                 VALUES ($1, $2, 1, 0, $3, 'raw', $4, 'test', '2026-11-23T00:00:00Z')",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(batch)
+            .bind(value_date)
+            .bind(transaction.as_uuid())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        } else {
+            sqlx::query(
+                "INSERT INTO batch_receipts (id, batch_id, amount_minor, overpayment_minor, value_date, \
+                 bank_reference, transaction_id, recorded_by, created_at) \
+                 VALUES ($1, $2, 1, 0, $3::date, 'raw', $4, 'test', CURRENT_TIMESTAMP)",
+            )
+            .bind(uuid::Uuid::now_v7())
+            .bind(batch)
+            .bind(value_date)
+            .bind(transaction.as_uuid())
+            .execute(store.postgres_pool().unwrap())
+            .await
+            .map(|_| ())
+        }
+    };
+    let insert_run = |period: &'static str, as_of: &'static str| async move {
+        let cast = if store.sqlite_pool().is_some() {
+            ""
+        } else {
+            "::date"
+        };
+        let sql = format!(
+            "INSERT INTO transfer_runs (id, programme_id, period, as_of, plan, fingerprint, planned_by, created_at) \
+             VALUES ($1, $2, $3, $4{cast}, '{{}}', '', 'test', '2026-11-23T00:00:00Z')"
+        );
+        if let Some(pool) = store.sqlite_pool() {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uuid::Uuid::now_v7())
+                .bind(programme)
+                .bind(period)
+                .bind(as_of)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        } else {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(uuid::Uuid::now_v7())
+                .bind(programme)
+                .bind(period)
+                .bind(as_of)
+                .execute(store.postgres_pool().unwrap())
+                .await
+                .map(|_| ())
+        }
+    };
+    // PostgreSQL parses dates itself, so a malformed text never becomes a date there; SQLite
+    // stores text, so its triggers also refuse every other form.
+    let mut bad_dates = vec!["1999-12-31", "2100-01-01", "0001-01-01"];
+    if store.sqlite_pool().is_some() {
+        bad_dates.extend([
+            "+99999-12-31",
+            "0000-01-01",
+            "-0001-01-01",
+            "2026-2-3",
+            "2026-02-30",
+            "2026-11-30 ",
+        ]);
+    } else {
+        bad_dates.extend(["99999-12-31", "0001-01-01 BC"]);
+    }
+    for value_date in bad_dates {
+        let error = insert_receipt(value_date).await.expect_err(value_date);
+        assert!(
+            error.to_string().contains("fund_date"),
+            "{value_date}: {error}"
+        );
+        let error = insert_run("2026-11", value_date)
+            .await
+            .expect_err(value_date);
+        assert!(
+            error.to_string().contains("fund_date"),
+            "{value_date}: {error}"
+        );
+    }
+    for period in [
+        "20266", "2026-13", "2026-00", "2026-1", "2026-Q5", "2100", "1999-12", "garbage",
+    ] {
+        let error = insert_run(period, "2026-11-30").await.expect_err(period);
+        assert!(
+            error.to_string().contains("fund_period"),
+            "{period}: {error}"
+        );
+    }
+    insert_receipt("2099-12-31").await.unwrap();
+    for period in ["2026-11", "2026-Q4", "2026", "2099-12"] {
+        insert_run(period, "2026-12-31").await.unwrap();
+    }
 }
