@@ -28,7 +28,7 @@ pub fn token_with_expiry(organisation: &str, role: Role, exp: u64) -> String {
             org: organisation.to_owned(),
             role,
             exp,
-            iat: None,
+            iat: Some(now_seconds()),
             iss: None,
             aud: None,
         },
@@ -146,6 +146,7 @@ async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> Te
     let application = Application::build(ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone(),
+        database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
         api: ApiConfig::default(),
         tokens: TokenVerifier::hs256(TEST_SECRET, None, None).unwrap(),
     })
