@@ -567,3 +567,152 @@ pub async fn authorise_before_body(
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
+    const ORGANISATION: &str = "00000000-0000-0000-0000-000000000001";
+
+    fn sign(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    fn claims(now: u64) -> serde_json::Value {
+        json!({"sub": "someone", "org": ORGANISATION, "role": "admin", "iat": now, "exp": now + 3600})
+    }
+
+    fn detail(result: Result<Principal, ApiError>) -> String {
+        let error = result.expect_err("the token must be refused");
+        assert_eq!(error.status(), axum::http::StatusCode::UNAUTHORIZED);
+        error.problem().detail
+    }
+
+    #[test]
+    fn lifetime_and_not_before_are_checked() {
+        // Proves `nbf` in the future, a missing or future `iat`, and a lifetime over the maximum
+        // (an `exp` of 2^64−1 included) are refused, while an ordinary token passes.
+        let verifier = TokenVerifier::hs256(SECRET, None, None)
+            .unwrap()
+            .with_max_lifetime(Duration::from_secs(7200));
+        let now = unix_now_seconds();
+        assert!(verifier.verify(&sign(claims(now))).is_ok());
+        let mut not_yet = claims(now);
+        not_yet["nbf"] = json!(now + 600);
+        assert!(detail(verifier.verify(&sign(not_yet))).contains("nbf"));
+        let mut past_nbf = claims(now);
+        past_nbf["nbf"] = json!(now - 10);
+        assert!(verifier.verify(&sign(past_nbf)).is_ok());
+        let mut no_iat = claims(now);
+        no_iat.as_object_mut().unwrap().remove("iat");
+        assert!(detail(verifier.verify(&sign(no_iat))).contains("iat"));
+        let mut future_iat = claims(now);
+        future_iat["iat"] = json!(now + 600);
+        future_iat["exp"] = json!(now + 1200);
+        assert!(detail(verifier.verify(&sign(future_iat))).contains("future"));
+        let mut long = claims(now);
+        long["exp"] = json!(now + 7201);
+        assert!(detail(verifier.verify(&sign(long))).contains("7200"));
+        let mut for_ever = claims(now);
+        for_ever["exp"] = json!(u64::MAX);
+        assert!(detail(verifier.verify(&sign(for_ever))).contains("longer"));
+        let mut just_right = claims(now);
+        just_right["exp"] = json!(now + 7200);
+        assert!(verifier.verify(&sign(just_right)).is_ok());
+        assert_eq!(
+            TokenVerifier::hs256(SECRET, None, None)
+                .unwrap()
+                .max_lifetime(),
+            DEFAULT_MAX_TOKEN_LIFETIME
+        );
+    }
+
+    #[test]
+    fn configured_issuer_and_audience_are_required() {
+        // Proves that once configured, `iss` and `aud` must be present and equal; unconfigured,
+        // they are not required.
+        let verifier =
+            TokenVerifier::hs256(SECRET, Some("https://id.example"), Some("ledger")).unwrap();
+        let now = unix_now_seconds();
+        let mut good = claims(now);
+        good["iss"] = json!("https://id.example");
+        good["aud"] = json!("ledger");
+        assert!(verifier.verify(&sign(good.clone())).is_ok());
+        for (field, wrong) in [("iss", "https://other.example"), ("aud", "other")] {
+            let mut missing = good.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            assert!(
+                detail(verifier.verify(&sign(missing))).contains("required claim"),
+                "{field}"
+            );
+            let mut other = good.clone();
+            other[field] = json!(wrong);
+            assert!(
+                detail(verifier.verify(&sign(other))).contains("not accepted"),
+                "{field}"
+            );
+        }
+        let open = TokenVerifier::hs256(SECRET, None, None).unwrap();
+        assert!(open.verify(&sign(claims(now))).is_ok());
+    }
+
+    #[test]
+    fn each_role_fits_only_its_kinds_of_organisation() {
+        // Proves the binding table: admin only for the network; auditor for the network or an
+        // auditor; contributor and beneficiary only for their own kind.
+        use OrganisationKind::{Auditor, Beneficiary, Contributor, Network};
+        let kinds = [Contributor, Beneficiary, Network, Auditor];
+        let allowed = [
+            (Role::Admin, vec![Network]),
+            (Role::Auditor, vec![Network, Auditor]),
+            (Role::Contributor, vec![Contributor]),
+            (Role::Beneficiary, vec![Beneficiary]),
+        ];
+        for (role, fitting) in allowed {
+            for kind in kinds {
+                assert_eq!(
+                    role.fits(kind),
+                    fitting.contains(&kind),
+                    "{role:?} {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_documented_write_has_its_roles_checked_before_its_body() {
+        // Proves the write policy lists every operation that takes a body, so none can be made to
+        // buffer a body before its role is known; and lists nothing that does not exist.
+        let document = crate::openapi_document();
+        let mut writes = Vec::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if operation.is_some() {
+                    writes.push((method, path.clone()));
+                }
+            }
+        }
+        for (method, path) in &writes {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(
+                write_roles(&method, path).is_some(),
+                "{method} {path} is missing from WRITE_POLICY"
+            );
+        }
+        assert_eq!(writes.len(), WRITE_POLICY.len());
+    }
+}

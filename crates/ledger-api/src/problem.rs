@@ -62,8 +62,8 @@ pub struct ApiError {
     errors: Vec<FieldError>,
     /// The underlying failure of an internal error, logged and never shown.
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    /// Seconds a throttled client should wait (`Retry-After`).
-    retry_after_seconds: Option<u64>,
+    /// Seconds a throttled client should wait (`Retry-After`); 32 bits keep the error small.
+    retry_after_seconds: Option<std::num::NonZeroU32>,
 }
 
 impl ApiError {
@@ -81,8 +81,11 @@ impl ApiError {
 
     /// 429 with `Retry-After`: the client must wait `retry_after_seconds` before trying again.
     pub fn too_many_requests(detail: impl Into<String>, retry_after_seconds: u64) -> ApiError {
+        let seconds = u32::try_from(retry_after_seconds).unwrap_or(u32::MAX);
         ApiError {
-            retry_after_seconds: Some(retry_after_seconds),
+            retry_after_seconds: Some(
+                std::num::NonZeroU32::new(seconds).unwrap_or(std::num::NonZeroU32::MIN),
+            ),
             ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail)
         }
     }
@@ -210,7 +213,7 @@ impl IntoResponse for ApiError {
         if let Some(seconds) = self.retry_after_seconds {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.get()));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

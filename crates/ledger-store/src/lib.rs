@@ -687,6 +687,60 @@ pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
     })
 }
 
+/// Creates a missing SQLite database file readable by its owner only (or reports it missing when
+/// it must not be created), and takes group and world access away from an existing one.
+fn prepare_database_file(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
+    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
+    if in_memory {
+        return Ok(());
+    }
+    if !path.exists() {
+        if !options.create_if_missing {
+            return Err(StoreError::NoDatabase(path.display().to_string()));
+        }
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, DATABASE_FILE_MODE);
+        match file.open(path) {
+            Ok(_) => {}
+            // Another process created it in between: fine, the mode is tightened below.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(StoreError::Database(sqlx::Error::Io(error))),
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [
+            path.to_path_buf(),
+            sibling(path, "-wal"),
+            sibling(path, "-shm"),
+        ] {
+            let Ok(metadata) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if metadata.permissions().mode() & 0o077 != 0
+                && let Err(error) = std::fs::set_permissions(
+                    &file,
+                    std::fs::Permissions::from_mode(DATABASE_FILE_MODE),
+                )
+            {
+                tracing::warn!(path = %file.display(), error = %error, "could not make the database file private");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ledger.db` + `-wal` → `ledger.db-wal`.
+#[cfg(unix)]
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -822,58 +876,4 @@ mod tests {
         assert_eq!(packed_records[2].memo, "12:34, section 3; Montréal");
         assert!(store.verify().await.unwrap().is_valid());
     }
-}
-
-/// Creates a missing SQLite database file readable by its owner only (or reports it missing when
-/// it must not be created), and takes group and world access away from an existing one.
-fn prepare_database_file(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
-    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
-    if in_memory {
-        return Ok(());
-    }
-    if !path.exists() {
-        if !options.create_if_missing {
-            return Err(StoreError::NoDatabase(path.display().to_string()));
-        }
-        let mut file = std::fs::OpenOptions::new();
-        file.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut file, DATABASE_FILE_MODE);
-        match file.open(path) {
-            Ok(_) => {}
-            // Another process created it in between: fine, the mode is tightened below.
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(error) => return Err(StoreError::Database(sqlx::Error::Io(error))),
-        }
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for file in [
-            path.to_path_buf(),
-            sibling(path, "-wal"),
-            sibling(path, "-shm"),
-        ] {
-            let Ok(metadata) = std::fs::metadata(&file) else {
-                continue;
-            };
-            if metadata.permissions().mode() & 0o077 != 0
-                && let Err(error) = std::fs::set_permissions(
-                    &file,
-                    std::fs::Permissions::from_mode(DATABASE_FILE_MODE),
-                )
-            {
-                tracing::warn!(path = %file.display(), error = %error, "could not make the database file private");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `ledger.db` + `-wal` → `ledger.db-wal`.
-#[cfg(unix)]
-fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    std::path::PathBuf::from(name)
 }
