@@ -185,7 +185,48 @@ fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api_router().into_openapi();
     describe_bare_responses(&mut document);
+    document_service_limits(&mut document);
     document
+}
+
+/// Every operation can meet the service-wide guards: too many requests in flight from one
+/// address or too many failed authentications (429), a request head over the limit (431).
+fn document_service_limits(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("429".to_owned())
+                .or_insert_with(|| problem("Too Many Requests (see `Retry-After`)"));
+            responses
+                .entry("431".to_owned())
+                .or_insert_with(|| problem("Request Header Fields Too Large"));
+        }
+    }
 }
 
 /// OpenAPI requires a description on every response; utoipa leaves it empty unless the handler's
@@ -226,6 +267,7 @@ fn describe_bare_responses(document: &mut utoipa::openapi::OpenApi) {
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let (router, mut document) = api_router().split_for_parts();
     describe_bare_responses(&mut document);
+    document_service_limits(&mut document);
     let document_json = document.to_pretty_json().unwrap_or_default();
     let router = router
         .route(
@@ -456,5 +498,30 @@ impl Application {
         server::serve(self.listener, self.router, self.connections, shutdown).await;
         self.store.close().await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    #[test]
+    fn every_operation_documents_the_service_wide_refusals() {
+        // Proves the contract lists 429 and 431 (problem+json) on every operation, since the
+        // per-client caps and the head limit apply to all of them.
+        let document = super::openapi_document();
+        let mut operations = 0;
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.post].into_iter().flatten() {
+                operations += 1;
+                for status in ["429", "431"] {
+                    assert!(
+                        operation.responses.responses.contains_key(status),
+                        "{path} lacks {status}"
+                    );
+                }
+            }
+        }
+        assert!(operations > 20);
     }
 }
