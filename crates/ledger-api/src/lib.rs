@@ -85,7 +85,8 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// A request's head must arrive whole within this time.
     pub header_read_timeout: Duration,
-    /// A connection quiet this long is closed.
+    /// A connection quiet this long is closed. The header-read timeout also runs while a
+    /// kept-alive connection waits for its next request, so the smaller of the two applies.
     pub keep_alive_idle_timeout: Duration,
     /// The most connections open at once.
     pub max_connections: usize,
