@@ -265,3 +265,38 @@ fn an_unreachable_postgresql_fails_fast_with_its_cause() {
     assert!(message.to_lowercase().contains("refused"), "{message}");
     assert!(!message.contains("secret"), "{message}");
 }
+
+#[test]
+fn token_refuses_a_lifetime_the_service_would_refuse() {
+    // Proves `token` does not mint what `serve` would reject: a --ttl over --max-token-lifetime
+    // is refused, one within it is printed.
+    let directory = tempfile::tempdir().unwrap();
+    let secret = "a-test-secret-of-at-least-thirty-two-bytes";
+    let mint = |ttl: &str| {
+        Command::new(BINARY)
+            .args(["token", "--org", "00000000-0000-0000-0000-000000000001"])
+            .args([
+                "--role",
+                "admin",
+                "--ttl",
+                ttl,
+                "--max-token-lifetime",
+                "12h",
+            ])
+            .arg("--data-dir")
+            .arg(directory.path())
+            .env("SOLIDARITY_JWT_SECRET", secret)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let refused = mint("13h");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("longer than the 43200 s"));
+    let minted = mint("12h");
+    assert!(minted.status.success(), "{minted:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&minted.stdout).matches('.').count(),
+        2
+    );
+}
