@@ -225,7 +225,10 @@ impl Store {
                 std::fs::create_dir_all(parent)
                     .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
             }
-            prepare_database_file(Path::new(connect_options.get_filename()), &options)?;
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                prepare_database_file(Path::new(connect_options.get_filename()), &options)?;
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
                 .connect_with(connect_options)
@@ -690,10 +693,6 @@ pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
 /// Creates a missing SQLite database file readable by its owner only (or reports it missing when
 /// it must not be created), and takes group and world access away from an existing one.
 fn prepare_database_file(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
-    let in_memory = path.as_os_str().is_empty() || path.as_os_str() == ":memory:";
-    if in_memory {
-        return Ok(());
-    }
     if !path.exists() {
         if !options.create_if_missing {
             return Err(StoreError::NoDatabase(path.display().to_string()));
