@@ -43,6 +43,9 @@ async fn idle_sockets_up_to_the_cap_leave_the_service_reachable() {
     // answered within a second: the quietest idle connection is closed to make room.
     let server = support::sqlite_server_with(ApiConfig {
         max_connections: 8,
+        // Long enough that no timeout closes an idle socket during the test.
+        header_read_timeout: Duration::from_secs(60),
+        keep_alive_idle_timeout: Duration::from_secs(60),
         ..ApiConfig::default()
     })
     .await;
@@ -196,14 +199,22 @@ async fn one_address_cannot_hold_more_than_its_requests_in_flight() {
         token(NETWORK_ID, Role::Admin)
     );
     waiting.write_all(head.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let refused = server
-        .client
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 429);
+    // Until the held request has reached the service.
+    let mut refused = None;
+    for _ in 0..100 {
+        let response = server
+            .client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            refused = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let refused = refused.expect("a second request in flight was not refused");
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_eq!(
         refused.headers()["content-type"],
