@@ -207,12 +207,14 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
         bail!("the database already holds organisations: the demo only fills an empty database");
     }
     let secret: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
-    let state = AppState {
-        store: store.clone(),
-        tokens: TokenVerifier::hs256(&secret, None, None)?,
-    };
+    let config = ApiConfig::default();
+    let state = AppState::new(
+        store.clone(),
+        TokenVerifier::hs256(&secret, None, None)?,
+        &config,
+    );
     let api = Client {
-        router: ledger_api::router(state, &ApiConfig::default()),
+        router: ledger_api::router(state, &config),
         secret,
     };
     let admin = api.token(NETWORK_ID, Role::Admin)?;

@@ -69,6 +69,10 @@ struct AuthArgs {
     /// Required `aud` claim, if any.
     #[arg(long, env = "SOLIDARITY_JWT_AUDIENCE")]
     jwt_audience: Option<String>,
+    /// Longest token lifetime accepted (`exp − iat`, which every token must carry), like 30m, 1h
+    /// or 1d; `token` refuses to mint longer ones.
+    #[arg(long, env = "SOLIDARITY_MAX_TOKEN_LIFETIME", default_value = "1d", value_parser = parse_lifetime)]
+    max_token_lifetime: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +98,14 @@ struct TokenArgs {
 /// Where the data lives.
 #[derive(Debug, Args)]
 struct DatabaseArgs {
+    /// Seconds to wait for the database server before reporting it unreachable (PostgreSQL).
+    #[arg(
+        long,
+        env = "SOLIDARITY_DATABASE_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    database_connect_timeout_seconds: u64,
     /// Directory of the embedded SQLite database (used when DATABASE_URL is not set).
     #[arg(long, env = "SOLIDARITY_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
@@ -174,6 +186,54 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     request_timeout_seconds: u64,
+    /// Seconds a client may take to send a request's head; slower ones are disconnected.
+    #[arg(
+        long,
+        env = "SOLIDARITY_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_read_timeout_seconds: u64,
+    /// Seconds a connection may stay quiet (nothing sent or answered) before it is closed.
+    #[arg(
+        long,
+        env = "SOLIDARITY_KEEP_ALIVE_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    keep_alive_idle_timeout_seconds: u64,
+    /// Most connections open at once; when reached, the quietest idle one is closed for a new one.
+    #[arg(
+        long,
+        env = "SOLIDARITY_MAX_CONNECTIONS",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u64).range(1..=65_536)
+    )]
+    max_connections: u64,
+    /// Most requests one client address may have in flight (429 beyond).
+    #[arg(
+        long,
+        env = "SOLIDARITY_MAX_IN_FLIGHT_PER_CLIENT",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u64).range(1..=65_536)
+    )]
+    max_in_flight_per_client: u64,
+    /// Failed authentications one client address may make per minute before it is answered 429.
+    #[arg(
+        long,
+        env = "SOLIDARITY_MAX_FAILED_AUTHENTICATIONS_PER_MINUTE",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    max_failed_authentications_per_minute: u32,
+    /// Seconds a shutdown lets requests in flight finish before closing their connections.
+    #[arg(
+        long,
+        env = "SOLIDARITY_SHUTDOWN_DEADLINE_SECONDS",
+        default_value_t = 20,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    shutdown_deadline_seconds: u64,
 }
 
 fn main() -> ExitCode {
@@ -317,6 +377,11 @@ fn token_verifier(auth: &AuthArgs, data_dir: &Path) -> anyhow::Result<TokenVerif
             audience,
         )?),
     }
+    .map(|verifier| verifier.with_max_lifetime(auth.max_token_lifetime))
+}
+
+fn parse_lifetime(text: &str) -> Result<Duration, String> {
+    parse_ttl(text).ok_or_else(|| format!("`{text}` is not a lifetime like 30m, 1h or 7d"))
 }
 
 /// Parses `30m`, `1h`, `7d`, `90s`.
@@ -347,6 +412,13 @@ async fn token(arguments: TokenArgs) -> anyhow::Result<ExitCode> {
     })?;
     let ttl = parse_ttl(&arguments.ttl)
         .with_context(|| format!("`{}` is not a lifetime like 30m, 1h or 7d", arguments.ttl))?;
+    if ttl > arguments.auth.max_token_lifetime {
+        anyhow::bail!(
+            "--ttl {} is longer than the {} s the service accepts (--max-token-lifetime)",
+            arguments.ttl,
+            arguments.auth.max_token_lifetime.as_secs()
+        );
+    }
     let organisation = match arguments.org.parse::<uuid::Uuid>() {
         Ok(id) => id,
         Err(_) => {
@@ -384,7 +456,22 @@ async fn token(arguments: TokenArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn open(database: &DatabaseArgs) -> anyhow::Result<Store> {
-    Store::connect(&database.url(), StoreOptions::default())
+    connect(database, true).await
+}
+
+/// Opens a database that must already exist (`verify`, `export`): a mistyped `--data-dir` is
+/// reported instead of creating an empty database there.
+async fn open_existing(database: &DatabaseArgs) -> anyhow::Result<Store> {
+    connect(database, false).await
+}
+
+async fn connect(database: &DatabaseArgs, create_if_missing: bool) -> anyhow::Result<Store> {
+    let options = StoreOptions {
+        connect_timeout: Duration::from_secs(database.database_connect_timeout_seconds),
+        create_if_missing,
+        ..StoreOptions::default()
+    };
+    Store::connect(&database.url(), options)
         .await
         .with_context(|| format!("opening {}", redact(&database.url())))
 }
@@ -407,8 +494,17 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ServeConfig {
         bind: arguments.bind,
         database_url: arguments.database.url(),
+        database_connect_timeout: Duration::from_secs(
+            arguments.database.database_connect_timeout_seconds,
+        ),
         api: ApiConfig {
             request_timeout: Duration::from_secs(arguments.request_timeout_seconds),
+            header_read_timeout: Duration::from_secs(arguments.header_read_timeout_seconds),
+            keep_alive_idle_timeout: Duration::from_secs(arguments.keep_alive_idle_timeout_seconds),
+            max_connections: usize::try_from(arguments.max_connections)?,
+            max_in_flight_per_client: usize::try_from(arguments.max_in_flight_per_client)?,
+            max_failed_authentications: arguments.max_failed_authentications_per_minute,
+            shutdown_deadline: Duration::from_secs(arguments.shutdown_deadline_seconds),
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,
     };
@@ -444,7 +540,7 @@ async fn shutdown_signal() {
 }
 
 async fn verify(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
-    let store = open(database).await?;
+    let store = open_existing(database).await?;
     let report = store.verify().await.context("reading the journal")?;
     store.close().await;
     if report.is_valid() {
@@ -483,7 +579,7 @@ async fn export(arguments: ExportArgs) -> anyhow::Result<ExitCode> {
     {
         anyhow::bail!("--to-sequence must not be before --from-sequence");
     }
-    let store = open(&arguments.database).await?;
+    let store = open_existing(&arguments.database).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let outcome = audit_file::export_to_file(
         &store,

@@ -183,3 +183,120 @@ async fn verify_reports_the_sequence_of_a_changed_posting() {
     let output = String::from_utf8_lossy(&tampered.stdout);
     assert!(output.contains("chain BROKEN at sequence 2"), "{output}");
 }
+
+#[test]
+fn the_database_files_are_private_to_their_owner() {
+    // Proves the SQLite database (and its -wal and -shm files) is created 0600, like jwt-secret,
+    // and that an existing world-readable one is made private when opened.
+    use std::os::unix::fs::PermissionsExt;
+    let directory = tempfile::tempdir().unwrap();
+    let migrated = ledger(directory.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let database = directory.path().join("ledger.db");
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&database), 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let sibling = directory.path().join(format!("ledger.db{suffix}"));
+        if sibling.exists() {
+            assert_eq!(mode(&sibling), 0o600, "{suffix}");
+        }
+    }
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let verified = ledger(directory.path(), &["verify"]);
+    assert!(verified.status.success(), "{verified:?}");
+    assert_eq!(mode(&database), 0o600);
+}
+
+#[test]
+fn verify_and_export_report_a_missing_database_instead_of_creating_one() {
+    // Proves `verify --data-dir typo` (and export) say there is no database, exit 1, and leave
+    // nothing behind.
+    let directory = tempfile::tempdir().unwrap();
+    let typo = directory.path().join("typo");
+    let verified = ledger(&typo, &["verify"]);
+    assert_eq!(verified.status.code(), Some(1), "{verified:?}");
+    let message = String::from_utf8_lossy(&verified.stderr);
+    assert!(message.contains("there is no database at"), "{message}");
+    assert!(message.contains("ledger.db"), "{message}");
+    let output = directory.path().join("export.jsonl");
+    let exported = ledger(
+        &typo,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--output",
+            output.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exported.status.code(), Some(1), "{exported:?}");
+    assert!(String::from_utf8_lossy(&exported.stderr).contains("there is no database at"));
+    assert!(!typo.exists(), "no directory or database was created");
+}
+
+#[test]
+fn an_unreachable_postgresql_fails_fast_with_its_cause() {
+    // Proves a PostgreSQL URL whose port refuses connections is reported at once, naming the
+    // refusal, instead of after the pool's 30 s "pool timed out".
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let directory = tempfile::tempdir().unwrap();
+    let verified = Command::new(BINARY)
+        .args([
+            "verify",
+            "--database-connect-timeout-seconds",
+            "5",
+            "--database-url",
+        ])
+        .arg(format!(
+            "postgres://ledger:secret@127.0.0.1:{closed_port}/ledger"
+        ))
+        .arg("--data-dir")
+        .arg(directory.path())
+        .output()
+        .unwrap();
+    assert_eq!(verified.status.code(), Some(1), "{verified:?}");
+    let message = String::from_utf8_lossy(&verified.stderr);
+    assert!(message.contains("cannot be reached"), "{message}");
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+}
+
+#[test]
+fn token_refuses_a_lifetime_the_service_would_refuse() {
+    // Proves `token` does not mint what `serve` would reject: a --ttl over --max-token-lifetime
+    // is refused, one within it is printed.
+    let directory = tempfile::tempdir().unwrap();
+    let secret = "a-test-secret-of-at-least-thirty-two-bytes";
+    let mint = |ttl: &str| {
+        Command::new(BINARY)
+            .args(["token", "--org", "00000000-0000-0000-0000-000000000001"])
+            .args([
+                "--role",
+                "admin",
+                "--ttl",
+                ttl,
+                "--max-token-lifetime",
+                "12h",
+            ])
+            .arg("--data-dir")
+            .arg(directory.path())
+            .env("SOLIDARITY_JWT_SECRET", secret)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let refused = mint("13h");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("longer than the 43200 s"));
+    let minted = mint("12h");
+    assert!(minted.status.success(), "{minted:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&minted.stdout).matches('.').count(),
+        2
+    );
+}

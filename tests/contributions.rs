@@ -480,6 +480,84 @@ async fn roles_and_organisations_are_enforced(server: TestServer) {
         )
         .await;
     assert_eq!(status, 201);
+    // Claims bound to the registry: a role its organisation's kind may not hold is refused
+    // (403), and an organisation that is not registered is not authenticated at all (401),
+    // on reads and writes alike, whatever the token's signature.
+    let unknown = "00000000-0000-0000-0000-00000000abcd";
+    let misfits = [
+        (
+            "admin of a contributor",
+            token(&fund.union, Role::Admin),
+            403,
+        ),
+        ("admin of a beneficiary", token(&mutual, Role::Admin), 403),
+        ("admin of an auditor", token(&auditor_org, Role::Admin), 403),
+        (
+            "auditor of a contributor",
+            token(&fund.union, Role::Auditor),
+            403,
+        ),
+        (
+            "auditor of a beneficiary",
+            token(&mutual, Role::Auditor),
+            403,
+        ),
+        (
+            "contributor of a beneficiary",
+            token(&mutual, Role::Contributor),
+            403,
+        ),
+        (
+            "contributor of the network",
+            token(NETWORK_ID, Role::Contributor),
+            403,
+        ),
+        (
+            "beneficiary of a contributor",
+            token(&fund.union, Role::Beneficiary),
+            403,
+        ),
+        (
+            "beneficiary of the network",
+            token(NETWORK_ID, Role::Beneficiary),
+            403,
+        ),
+        ("admin of no organisation", token(unknown, Role::Admin), 401),
+        (
+            "auditor of no organisation",
+            token(unknown, Role::Auditor),
+            401,
+        ),
+    ];
+    for (index, (misfit, misfit_token, expected)) in misfits.iter().enumerate() {
+        let (status, problem) = server.get("/v1/organisations", misfit_token).await;
+        assert_eq!(status, *expected, "{misfit} GET: {problem}");
+        assert_eq!(
+            problem["code"],
+            if *expected == 401 {
+                "unauthorized"
+            } else {
+                "forbidden"
+            }
+        );
+        let (status, problem) = server
+            .post(
+                "/v1/organisations",
+                misfit_token,
+                &format!("misfit-{index}"),
+                &organisation(&format!("misfit-{index}")),
+            )
+            .await;
+        assert_eq!(status, *expected, "{misfit} POST: {problem}");
+    }
+    // The network's own auditor reads everything, like a registered auditor.
+    let (status, _) = server
+        .get(
+            "/v1/contribution-batches",
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(status, 200);
     // The journal records who acted: the pledge's actor is the contributor's token.
     assert!(
         batch["submitted_by"]

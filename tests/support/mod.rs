@@ -28,7 +28,7 @@ pub fn token_with_expiry(organisation: &str, role: Role, exp: u64) -> String {
             org: organisation.to_owned(),
             role,
             exp,
-            iat: None,
+            iat: Some(now_seconds()),
             iss: None,
             aud: None,
         },
@@ -154,10 +154,26 @@ pub async fn server_on(database_url: &str) -> TestServer {
 }
 
 async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> TestServer {
+    start_with(database_url, directory, ApiConfig::default()).await
+}
+
+/// A server on SQLite with the given HTTP settings (small timeouts and caps in tests).
+pub async fn sqlite_server_with(api: ApiConfig) -> TestServer {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+    start_with(url, Some(directory), api).await
+}
+
+async fn start_with(
+    database_url: String,
+    directory: Option<tempfile::TempDir>,
+    api: ApiConfig,
+) -> TestServer {
     let application = Application::build(ServeConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.clone(),
-        api: ApiConfig::default(),
+        database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
+        api,
         tokens: TokenVerifier::hs256(TEST_SECRET, None, None).unwrap(),
     })
     .await

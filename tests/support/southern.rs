@@ -179,9 +179,15 @@ pub async fn burkina_paid_for_september_with_coverage(
 }
 
 pub async fn store(server: &TestServer) -> Store {
-    Store::connect(&server.database_url, StoreOptions { max_connections: 2 })
-        .await
-        .unwrap()
+    Store::connect(
+        &server.database_url,
+        StoreOptions {
+            max_connections: 2,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .unwrap()
 }
 
 pub fn organisation(id: &str) -> OrganisationId {

@@ -1,15 +1,26 @@
-//! Authentication and roles: Bearer JWTs carrying `sub`, `org`, `role` and `exp`.
+//! Authentication and roles: Bearer JWTs carrying `sub`, `org`, `role`, `iat` and `exp`.
 //!
 //! Tokens are HS256 with the service's secret by default; a public key (EdDSA or RS256, PEM) may be
 //! configured instead so an external identity provider can issue them. Only the configured
 //! algorithm is accepted (`alg: none` never is). Tokens are never logged.
+//!
+//! A token's role must fit what its organisation is ([`Role::fits`]); a token naming an
+//! organisation that is not registered is refused (401). Failed authentications are counted per
+//! client address and throttled ([`AuthenticationThrottle`]); a write's role is checked before its
+//! body is read ([`authorise_before_body`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ledger_core::organisation::OrganisationKind;
 use ledger_core::{Actor, OrganisationId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,6 +61,23 @@ impl Role {
             _ => return None,
         })
     }
+
+    /// Whether an organisation of `kind` may hold this role: only the network runs the fund; the
+    /// network or a registered auditor reads everything; contributors and beneficiaries act for
+    /// themselves only. A token whose role does not fit its organisation is refused, whoever
+    /// signed it.
+    pub fn fits(&self, kind: OrganisationKind) -> bool {
+        matches!(
+            (self, kind),
+            (Role::Admin, OrganisationKind::Network)
+                | (
+                    Role::Auditor,
+                    OrganisationKind::Network | OrganisationKind::Auditor
+                )
+                | (Role::Contributor, OrganisationKind::Contributor)
+                | (Role::Beneficiary, OrganisationKind::Beneficiary)
+        )
+    }
 }
 
 /// The claims of a token.
@@ -74,7 +102,16 @@ pub struct Claims {
 pub struct TokenVerifier {
     key: Arc<DecodingKey>,
     validation: Validation,
+    max_lifetime: Duration,
 }
+
+/// The longest lifetime (`exp − iat`) a token may have by default: a leaked token is then worth a
+/// day at most. The `token` command mints one hour by default.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Clock difference tolerated between the token's issuer and this service, in seconds (for
+/// `exp`, `nbf` and `iat`).
+pub const CLOCK_LEEWAY_SECONDS: u64 = 30;
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +119,7 @@ impl std::fmt::Debug for TokenVerifier {
         formatter
             .debug_struct("TokenVerifier")
             .field("algorithms", &self.validation.algorithms)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -149,18 +187,36 @@ impl TokenVerifier {
         audience: Option<&str>,
     ) -> TokenVerifier {
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 30;
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
+        validation.validate_nbf = true;
         validation.validate_aud = audience.is_some();
+        // A configured issuer or audience is required, not only checked when present.
+        let mut required = vec!["exp"];
         if let Some(issuer) = issuer {
             validation.set_issuer(&[issuer]);
+            required.push("iss");
         }
         if let Some(audience) = audience {
             validation.set_audience(&[audience]);
+            required.push("aud");
         }
+        validation.set_required_spec_claims(&required);
         TokenVerifier {
             key: Arc::new(key),
             validation,
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
         }
+    }
+
+    /// Refuses tokens whose `exp − iat` exceeds `max_lifetime` (and tokens without `iat`).
+    pub fn with_max_lifetime(mut self, max_lifetime: Duration) -> TokenVerifier {
+        self.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// The longest lifetime accepted.
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 
     /// Checks a token and returns who it speaks for.
@@ -170,6 +226,7 @@ impl TokenVerifier {
                 use jsonwebtoken::errors::ErrorKind;
                 let reason = match error.kind() {
                     ErrorKind::ExpiredSignature => "the token has expired",
+                    ErrorKind::ImmatureSignature => "the token is not valid yet (`nbf`)",
                     ErrorKind::InvalidSignature => "the token's signature is not valid",
                     ErrorKind::InvalidAlgorithm => "the token's algorithm is not accepted",
                     ErrorKind::InvalidIssuer => "the token's issuer is not accepted",
@@ -181,6 +238,7 @@ impl TokenVerifier {
             },
         )?;
         let claims = data.claims;
+        self.check_lifetime(&claims, unix_now_seconds())?;
         let organisation = claims.org.parse::<OrganisationId>().map_err(|_| {
             ApiError::unauthorized("the token's `org` claim is not an organisation id")
         })?;
@@ -197,6 +255,37 @@ impl TokenVerifier {
             role: claims.role,
         })
     }
+}
+
+impl TokenVerifier {
+    /// A token must say when it was issued, not claim to be issued in the future, and not live
+    /// longer than the maximum lifetime: otherwise a leaked token (or one minted with
+    /// `exp` = 2^64−1) would be valid for ever.
+    fn check_lifetime(&self, claims: &Claims, now_seconds: u64) -> Result<(), ApiError> {
+        let issued_at = claims
+            .iat
+            .ok_or_else(|| ApiError::unauthorized("the token lacks its `iat` claim"))?;
+        if issued_at > now_seconds.saturating_add(CLOCK_LEEWAY_SECONDS) {
+            return Err(ApiError::unauthorized(
+                "the token's `iat` claim is in the future",
+            ));
+        }
+        let lifetime_seconds = claims.exp.saturating_sub(issued_at);
+        if lifetime_seconds > self.max_lifetime.as_secs() {
+            return Err(ApiError::unauthorized(format!(
+                "the token lives {lifetime_seconds} s, longer than the {} s accepted",
+                self.max_lifetime.as_secs()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn unix_now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
 }
 
 /// Signs an HS256 token (the `token` command, tests).
@@ -250,20 +339,28 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|text| text.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
-        let principal = state.tokens.verify(token)?;
+        // Already authenticated before the body was read (see `authorise_before_body`).
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        if let Some(client) = client {
+            state.throttle.check(client, Instant::now())?;
+        }
+        let principal = match authenticate(parts, state).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                if let Some(client) = client
+                    && error.status() == axum::http::StatusCode::UNAUTHORIZED
+                {
+                    state.throttle.record_failure(client, Instant::now());
+                }
+                return Err(error);
+            }
+        };
         let span = tracing::Span::current();
         span.record(
             "organisation",
@@ -271,5 +368,347 @@ impl FromRequestParts<AppState> for Principal {
         );
         span.record("role", principal.role.as_str());
         Ok(principal)
+    }
+}
+
+/// Reads and checks the bearer token, then binds its claims to the registry: the organisation
+/// must exist (401 otherwise) and be of a kind that may hold the role (403 otherwise).
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("an Authorization: Bearer token is required"))?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
+    let principal = state.tokens.verify(token)?;
+    let organisation = state
+        .store
+        .organisation(principal.organisation)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token's organisation is not registered"))?;
+    if !principal.role.fits(organisation.kind) {
+        return Err(ApiError::forbidden(format!(
+            "the {} role cannot be held by an organisation of kind {}",
+            principal.role.as_str(),
+            organisation.kind.as_str()
+        )));
+    }
+    Ok(principal)
+}
+
+/// How many failed authentications one client address may make per window by default: enough
+/// for a person mistyping or a client with an expired token retrying, far too few to guess.
+pub const DEFAULT_MAX_FAILED_AUTHENTICATIONS: u32 = 20;
+
+/// The window over which failed authentications are counted.
+pub const FAILED_AUTHENTICATION_WINDOW: Duration = Duration::from_secs(60);
+
+/// The most client addresses whose failures are remembered; past it, expired entries are dropped
+/// and, if that is not enough, the count starts over (memory stays bounded under a spread attack).
+const MAX_THROTTLED_ADDRESSES: usize = 100_000;
+
+/// Counts failed authentications per client address over a fixed window; an address that
+/// reached the limit is answered 429 (with `Retry-After`) until its window ends, whatever token
+/// it presents.
+#[derive(Debug, Clone)]
+pub struct AuthenticationThrottle {
+    max_failures: u32,
+    window: Duration,
+    /// Per address: when its window started and how many failures it holds.
+    failures: Arc<Mutex<HashMap<IpAddr, (Instant, u32)>>>,
+}
+
+impl AuthenticationThrottle {
+    pub fn new(max_failures: u32, window: Duration) -> AuthenticationThrottle {
+        AuthenticationThrottle {
+            max_failures,
+            window,
+            failures: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// 429 when `client` has used up its failures in the current window.
+    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), ApiError> {
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        match failures.get(&client) {
+            Some((started, count))
+                if *count >= self.max_failures && now.duration_since(*started) < self.window =>
+            {
+                let remaining = self.window.saturating_sub(now.duration_since(*started));
+                // Rounded up: retrying a moment early would only be refused again.
+                let retry_after_seconds =
+                    remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
+                Err(ApiError::too_many_requests(
+                    "too many failed authentications from this address; retry later",
+                    retry_after_seconds.max(1),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one failed authentication of `client`.
+    pub fn record_failure(&self, client: IpAddr, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= MAX_THROTTLED_ADDRESSES && !failures.contains_key(&client) {
+            let window = self.window;
+            failures.retain(|_, (started, _)| now.duration_since(*started) < window);
+            if failures.len() >= MAX_THROTTLED_ADDRESSES {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(client).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+/// The roles that may call each write operation (method and route template), checked by
+/// [`authorise_before_body`] before the request body is read. Handlers check the same roles
+/// again with [`Principal::require`]; a write route missing here is only authenticated first
+/// (a test keeps every documented write listed).
+pub const WRITE_POLICY: &[(&str, &str, &[Role])] = &[
+    ("POST", "/v1/organisations", &[Role::Admin]),
+    ("POST", "/v1/programmes", &[Role::Admin]),
+    ("POST", "/v1/contribution-batches", &[Role::Contributor]),
+    (
+        "POST",
+        "/v1/contribution-batches/{id}/receipts",
+        &[Role::Admin],
+    ),
+    (
+        "POST",
+        "/v1/contribution-batches/{id}/reversal",
+        &[Role::Admin],
+    ),
+    (
+        "POST",
+        "/v1/organisations/{id}/facts",
+        &[Role::Admin, Role::Beneficiary],
+    ),
+    ("POST", "/v1/redistribution-reports", &[Role::Beneficiary]),
+    (
+        "POST",
+        "/v1/redistribution-reports/{id}/acceptance",
+        &[Role::Admin],
+    ),
+    (
+        "POST",
+        "/v1/redistribution-reports/{id}/rejection",
+        &[Role::Admin],
+    ),
+    (
+        "POST",
+        "/v1/redistribution-reports/{id}/reversal",
+        &[Role::Admin],
+    ),
+    ("POST", "/v1/fee-coverage/deposits", &[Role::Admin]),
+    ("POST", "/v1/transfer-runs", &[Role::Admin]),
+    ("POST", "/v1/transfer-runs/{id}/execution", &[Role::Admin]),
+    (
+        "POST",
+        "/v1/transfers/{id}/confirmation",
+        &[Role::Beneficiary],
+    ),
+    (
+        "POST",
+        "/v1/programmes/{id}/held-funds/{beneficiary_id}/return",
+        &[Role::Admin],
+    ),
+];
+
+/// The roles of a write operation, if listed.
+pub fn write_roles(method: &Method, route: &str) -> Option<&'static [Role]> {
+    WRITE_POLICY
+        .iter()
+        .find(|(policy_method, policy_route, _)| {
+            *policy_method == method.as_str() && *policy_route == route
+        })
+        .map(|(_, _, roles)| *roles)
+}
+
+/// A request that carries a body is authenticated, and its role checked, before the body is read:
+/// a caller whose role may not write here is refused without the server buffering up to
+/// [`crate::MAX_REQUEST_BODY_BYTES`] for it. The principal is handed to the handler.
+pub async fn authorise_before_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Only listed writes: a method the route does not have must still answer 405.
+    let Some(roles) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|route| write_roles(request.method(), route.as_str()))
+    else {
+        return next.run(request).await;
+    };
+    let (mut parts, body) = request.into_parts();
+    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    if let Err(error) = principal.require(roles) {
+        return error.into_response();
+    }
+    parts.extensions.insert(principal);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use serde_json::json;
+
+    const SECRET: &[u8] = b"unit-test-secret-of-at-least-32-bytes";
+    const ORGANISATION: &str = "00000000-0000-0000-0000-000000000001";
+
+    fn sign(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    fn claims(now: u64) -> serde_json::Value {
+        json!({"sub": "someone", "org": ORGANISATION, "role": "admin", "iat": now, "exp": now + 3600})
+    }
+
+    fn detail(result: Result<Principal, ApiError>) -> String {
+        let error = result.expect_err("the token must be refused");
+        assert_eq!(error.status(), axum::http::StatusCode::UNAUTHORIZED);
+        error.problem().detail
+    }
+
+    #[test]
+    fn lifetime_and_not_before_are_checked() {
+        // Proves `nbf` in the future, a missing or future `iat`, and a lifetime over the maximum
+        // (an `exp` of 2^64−1 included) are refused, while an ordinary token passes.
+        let verifier = TokenVerifier::hs256(SECRET, None, None)
+            .unwrap()
+            .with_max_lifetime(Duration::from_secs(7200));
+        let now = unix_now_seconds();
+        assert!(verifier.verify(&sign(claims(now))).is_ok());
+        let mut not_yet = claims(now);
+        not_yet["nbf"] = json!(now + 600);
+        assert!(detail(verifier.verify(&sign(not_yet))).contains("nbf"));
+        let mut past_nbf = claims(now);
+        past_nbf["nbf"] = json!(now - 10);
+        assert!(verifier.verify(&sign(past_nbf)).is_ok());
+        let mut no_iat = claims(now);
+        no_iat.as_object_mut().unwrap().remove("iat");
+        assert!(detail(verifier.verify(&sign(no_iat))).contains("iat"));
+        let mut future_iat = claims(now);
+        future_iat["iat"] = json!(now + 600);
+        future_iat["exp"] = json!(now + 1200);
+        assert!(detail(verifier.verify(&sign(future_iat))).contains("future"));
+        let mut long = claims(now);
+        long["exp"] = json!(now + 7201);
+        assert!(detail(verifier.verify(&sign(long))).contains("7200"));
+        let mut for_ever = claims(now);
+        for_ever["exp"] = json!(u64::MAX);
+        assert!(detail(verifier.verify(&sign(for_ever))).contains("longer"));
+        let mut just_right = claims(now);
+        just_right["exp"] = json!(now + 7200);
+        assert!(verifier.verify(&sign(just_right)).is_ok());
+        assert_eq!(
+            TokenVerifier::hs256(SECRET, None, None)
+                .unwrap()
+                .max_lifetime(),
+            DEFAULT_MAX_TOKEN_LIFETIME
+        );
+    }
+
+    #[test]
+    fn configured_issuer_and_audience_are_required() {
+        // Proves that once configured, `iss` and `aud` must be present and equal; unconfigured,
+        // they are not required.
+        let verifier =
+            TokenVerifier::hs256(SECRET, Some("https://id.example"), Some("ledger")).unwrap();
+        let now = unix_now_seconds();
+        let mut good = claims(now);
+        good["iss"] = json!("https://id.example");
+        good["aud"] = json!("ledger");
+        assert!(verifier.verify(&sign(good.clone())).is_ok());
+        for (field, wrong) in [("iss", "https://other.example"), ("aud", "other")] {
+            let mut missing = good.clone();
+            missing.as_object_mut().unwrap().remove(field);
+            assert!(
+                detail(verifier.verify(&sign(missing))).contains("required claim"),
+                "{field}"
+            );
+            let mut other = good.clone();
+            other[field] = json!(wrong);
+            assert!(
+                detail(verifier.verify(&sign(other))).contains("not accepted"),
+                "{field}"
+            );
+        }
+        let open = TokenVerifier::hs256(SECRET, None, None).unwrap();
+        assert!(open.verify(&sign(claims(now))).is_ok());
+    }
+
+    #[test]
+    fn each_role_fits_only_its_kinds_of_organisation() {
+        // Proves the binding table: admin only for the network; auditor for the network or an
+        // auditor; contributor and beneficiary only for their own kind.
+        use OrganisationKind::{Auditor, Beneficiary, Contributor, Network};
+        let kinds = [Contributor, Beneficiary, Network, Auditor];
+        let allowed = [
+            (Role::Admin, vec![Network]),
+            (Role::Auditor, vec![Network, Auditor]),
+            (Role::Contributor, vec![Contributor]),
+            (Role::Beneficiary, vec![Beneficiary]),
+        ];
+        for (role, fitting) in allowed {
+            for kind in kinds {
+                assert_eq!(
+                    role.fits(kind),
+                    fitting.contains(&kind),
+                    "{role:?} {kind:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_documented_write_has_its_roles_checked_before_its_body() {
+        // Proves the write policy lists every operation that takes a body, so none can be made to
+        // buffer a body before its role is known; and lists nothing that does not exist.
+        let document = crate::openapi_document();
+        let mut writes = Vec::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+            ] {
+                if operation.is_some() {
+                    writes.push((method, path.clone()));
+                }
+            }
+        }
+        for (method, path) in &writes {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            assert!(
+                write_roles(&method, path).is_some(),
+                "{method} {path} is missing from WRITE_POLICY"
+            );
+        }
+        assert_eq!(writes.len(), WRITE_POLICY.len());
     }
 }

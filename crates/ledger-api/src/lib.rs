@@ -9,6 +9,7 @@ pub mod auth;
 mod batches;
 mod disputes;
 mod eligibility;
+pub mod guards;
 pub mod idempotency;
 pub mod json;
 mod ledger;
@@ -18,6 +19,7 @@ mod organisations;
 pub mod pagination;
 pub mod problem;
 mod reports;
+mod server;
 mod service;
 mod statements;
 mod transfers;
@@ -54,16 +56,60 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// How long a client may take to send a request's head (from when the connection is ready for
+/// it), by default: a head is a few hundred bytes, so 10 s is generous and a client sending it a
+/// byte a second is cut off.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection may stay quiet (nothing received or sent, no request being answered)
+/// before it is closed, by default.
+pub const DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most connections open at once, by default: well under the usual limit of 1,024 file
+/// descriptors, which the database and log files share. Reaching it closes the quietest idle
+/// connection rather than refusing the new one.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// The most requests one client address may have in flight, by default: a busy partner system
+/// sends a handful at a time; more would let one address take every database connection.
+pub const DEFAULT_MAX_IN_FLIGHT_PER_CLIENT: usize = 32;
+
+/// How long a shutdown waits for requests in flight before closing their connections, by default
+/// (a little more than the default request timeout would be needed only for the slowest requests;
+/// an orchestrator usually allows 30 s between SIGTERM and SIGKILL).
+pub const DEFAULT_SHUTDOWN_DEADLINE: Duration = Duration::from_secs(20);
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
+    /// Requests running longer are answered 408.
     pub request_timeout: Duration,
+    /// A request's head must arrive whole within this time.
+    pub header_read_timeout: Duration,
+    /// A connection quiet this long is closed. The header-read timeout also runs while a
+    /// kept-alive connection waits for its next request, so the smaller of the two applies.
+    pub keep_alive_idle_timeout: Duration,
+    /// The most connections open at once.
+    pub max_connections: usize,
+    /// The most requests one client address may have in flight (429 beyond).
+    pub max_in_flight_per_client: usize,
+    /// Failed authentications one client address may make per
+    /// [`auth::FAILED_AUTHENTICATION_WINDOW`] before it is answered 429.
+    pub max_failed_authentications: u32,
+    /// How long a shutdown lets requests in flight finish.
+    pub shutdown_deadline: Duration,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            keep_alive_idle_timeout: DEFAULT_KEEP_ALIVE_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_in_flight_per_client: DEFAULT_MAX_IN_FLIGHT_PER_CLIENT,
+            max_failed_authentications: auth::DEFAULT_MAX_FAILED_AUTHENTICATIONS,
+            shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
         }
     }
 }
@@ -73,6 +119,21 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub tokens: auth::TokenVerifier,
+    /// Failed authentications per client address.
+    pub throttle: auth::AuthenticationThrottle,
+}
+
+impl AppState {
+    pub fn new(store: Store, tokens: auth::TokenVerifier, config: &ApiConfig) -> AppState {
+        AppState {
+            store,
+            tokens,
+            throttle: auth::AuthenticationThrottle::new(
+                config.max_failed_authentications,
+                auth::FAILED_AUTHENTICATION_WINDOW,
+            ),
+        }
+    }
 }
 
 /// The OpenAPI document's frame; paths and schemas are added by the routers.
@@ -126,7 +187,48 @@ fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api_router().into_openapi();
     describe_bare_responses(&mut document);
+    document_service_limits(&mut document);
     document
+}
+
+/// Every operation can meet the service-wide guards: too many requests in flight from one
+/// address or too many failed authentications (429), a request head over the limit (431).
+fn document_service_limits(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("429".to_owned())
+                .or_insert_with(|| problem("Too Many Requests (see `Retry-After`)"));
+            responses
+                .entry("431".to_owned())
+                .or_insert_with(|| problem("Request Header Fields Too Large"));
+        }
+    }
 }
 
 /// OpenAPI requires a description on every response; utoipa leaves it empty unless the handler's
@@ -167,6 +269,7 @@ fn describe_bare_responses(document: &mut utoipa::openapi::OpenApi) {
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let (router, mut document) = api_router().split_for_parts();
     describe_bare_responses(&mut document);
+    document_service_limits(&mut document);
     let document_json = document.to_pretty_json().unwrap_or_default();
     let router = router
         .route(
@@ -178,16 +281,27 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
                 )
             }),
         )
+        // Writes are authorised before their body is read.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorise_before_body,
+        ))
         .with_state(state);
     with_service_layers(router, config)
 }
 
-/// The layers every route runs behind: request id, tracing span, timeout, body limit, problem+json
-/// for every error and for unknown routes. Public so tests can put them around a test router.
+/// The layers every route runs behind: request id, tracing span, security headers, head size and
+/// per-client caps, timeout, body limit, problem+json for every error and for unknown routes.
+/// Public so tests can put them around a test router.
 pub fn with_service_layers(router: Router, config: &ApiConfig) -> Router {
     router
         .fallback(|| async { ApiError::not_found("no such resource") })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            guards::InFlightPerClient::new(config.max_in_flight_per_client),
+            guards::limit_in_flight_per_client,
+        ))
+        .layer(axum::middleware::from_fn(guards::limit_request_head))
         // Inside the trace span, so the panic is logged with the request id it belongs to.
         .layer(CatchPanicLayer::custom(problem_for_panic))
         .layer(TimeoutLayer::with_status_code(
@@ -196,6 +310,9 @@ pub fn with_service_layers(router: Router, config: &ApiConfig) -> Router {
         ))
         // Outside the timeout, so its 408 is turned into problem+json too.
         .layer(axum::middleware::map_response(problem_for_bare_errors))
+        .layer(axum::middleware::map_response(
+            guards::with_security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -220,6 +337,27 @@ pub fn with_service_layers(router: Router, config: &ApiConfig) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// Serves `router` on `listener` with the connection settings of `config` (timeouts, connection
+/// cap, shutdown deadline) until `shutdown` completes. [`Application`] serves this way; public so
+/// tests can serve a test router exactly as the service does.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    config: &ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    server::serve(listener, router, connection_settings(config), shutdown).await;
+}
+
+fn connection_settings(config: &ApiConfig) -> server::ConnectionSettings {
+    server::ConnectionSettings {
+        header_read_timeout: config.header_read_timeout,
+        keep_alive_idle_timeout: config.keep_alive_idle_timeout,
+        max_connections: config.max_connections,
+        shutdown_deadline: config.shutdown_deadline,
+    }
+}
+
 /// Turns error responses made outside our handlers (axum's 405, the timeout's 408, ...) into
 /// problem+json, so clients meet one error format.
 async fn problem_for_bare_errors(response: Response) -> Response {
@@ -234,6 +372,12 @@ async fn problem_for_bare_errors(response: Response) -> Response {
     let detail = match status {
         StatusCode::METHOD_NOT_ALLOWED => "this resource does not support that method".to_owned(),
         StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("the request body exceeds {MAX_REQUEST_BODY_BYTES} bytes")
+        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            "the request's headers are too large".to_owned()
+        }
         other => other.canonical_reason().unwrap_or("error").to_owned(),
     };
     let mut problem = ApiError::new(status, code_for_status(status), detail).into_response();
@@ -264,6 +408,8 @@ struct HandlerPanicked(String);
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub database_url: String,
+    /// How long the database may take to answer at start before it is reported unreachable.
+    pub database_connect_timeout: Duration,
     pub api: ApiConfig,
     pub tokens: auth::TokenVerifier,
 }
@@ -289,12 +435,17 @@ pub struct Application {
     router: Router,
     store: Store,
     local_addr: SocketAddr,
+    connections: server::ConnectionSettings,
 }
 
 impl Application {
     /// Opens and migrates the database, then binds the listener (port 0 picks a free port).
     pub async fn build(config: ServeConfig) -> Result<Application, StartError> {
-        let store = Store::connect(&config.database_url, StoreOptions::default()).await?;
+        let options = StoreOptions {
+            connect_timeout: config.database_connect_timeout,
+            ..StoreOptions::default()
+        };
+        let store = Store::connect(&config.database_url, options).await?;
         store.migrate().await?;
         let listener = TcpListener::bind(config.bind)
             .await
@@ -307,10 +458,7 @@ impl Application {
             source,
         })?;
         let router = router(
-            AppState {
-                store: store.clone(),
-                tokens: config.tokens.clone(),
-            },
+            AppState::new(store.clone(), config.tokens.clone(), &config.api),
             &config.api,
         );
         // Tracing reads a lot book the store follows from the journal; keeping it caught up in the
@@ -330,6 +478,7 @@ impl Application {
             router,
             store,
             local_addr,
+            connections: connection_settings(&config.api),
         })
     }
 
@@ -341,16 +490,40 @@ impl Application {
         self.local_addr.port()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the store.
+    /// Serves until `shutdown` completes, then lets the requests in flight finish (for up to the
+    /// shutdown deadline), closes every connection and the store.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr, "listening on {}", self.local_addr);
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        server::serve(self.listener, self.router, self.connections, shutdown).await;
         self.store.close().await;
-        served
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    #[test]
+    fn every_operation_documents_the_service_wide_refusals() {
+        // Proves the contract lists 429 and 431 (problem+json) on every operation, since the
+        // per-client caps and the head limit apply to all of them.
+        let document = super::openapi_document();
+        let mut operations = 0;
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.post].into_iter().flatten() {
+                operations += 1;
+                for status in ["429", "431"] {
+                    assert!(
+                        operation.responses.responses.contains_key(status),
+                        "{path} lacks {status}"
+                    );
+                }
+            }
+        }
+        assert!(operations > 20);
     }
 }

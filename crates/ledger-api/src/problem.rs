@@ -62,6 +62,8 @@ pub struct ApiError {
     errors: Vec<FieldError>,
     /// The underlying failure of an internal error, logged and never shown.
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// Seconds a throttled client should wait (`Retry-After`); 32 bits keep the error small.
+    retry_after_seconds: Option<std::num::NonZeroU32>,
 }
 
 impl ApiError {
@@ -73,6 +75,18 @@ impl ApiError {
             field: None,
             errors: Vec::new(),
             source: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// 429 with `Retry-After`: the client must wait `retry_after_seconds` before trying again.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_seconds: u64) -> ApiError {
+        let seconds = u32::try_from(retry_after_seconds).unwrap_or(u32::MAX);
+        ApiError {
+            retry_after_seconds: Some(
+                std::num::NonZeroU32::new(seconds).unwrap_or(std::num::NonZeroU32::MIN),
+            ),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail)
         }
     }
 
@@ -196,6 +210,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.get()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -218,6 +237,9 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "request_header_too_large",
+        StatusCode::LENGTH_REQUIRED => "length_required",
         StatusCode::SERVICE_UNAVAILABLE => "not_ready",
         status if status.is_server_error() => "internal_error",
         _ => "error",

@@ -45,11 +45,14 @@ async fn serve_test_router() -> String {
         );
     let config = ApiConfig {
         request_timeout: Duration::from_millis(200),
+        ..ApiConfig::default()
     };
     let app = with_service_layers(router, &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        ledger_api::serve_router(listener, app, &config, std::future::pending()).await
+    });
     format!("http://{address}")
 }
 
@@ -174,4 +177,66 @@ async fn a_panicking_handler_answers_a_generic_internal_problem() {
             .contains("index out of bounds"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_a_431_problem() {
+    // Proves a request head over the limit (bytes or number of headers) answers 431 in
+    // problem+json rather than a bare status, and one within it passes.
+    let base = serve_test_router().await;
+    let client = reqwest::Client::new();
+    let big = "x".repeat(ledger_api::guards::MAX_REQUEST_HEADER_BYTES + 1);
+    let response = client
+        .get(format!("{base}/nothing-here"))
+        .header("x-padding", big)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(response, 431, "request_header_too_large").await;
+    assert!(body["detail"].as_str().unwrap().contains("headers"));
+    let mut many = client.get(format!("{base}/nothing-here"));
+    for index in 0..=ledger_api::guards::MAX_REQUEST_HEADERS {
+        many = many.header(format!("x-header-{index}"), "1");
+    }
+    problem(many.send().await.unwrap(), 431, "request_header_too_large").await;
+    let fine = client
+        .get(format!("{base}/nothing-here"))
+        .header("x-padding", "x".repeat(1024))
+        .send()
+        .await
+        .unwrap();
+    problem(fine, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    // Proves successes and errors alike carry nosniff, no-store, no-referrer, DENY framing and a
+    // restrictive content security policy.
+    let base = serve_test_router().await;
+    let client = reqwest::Client::new();
+    let answers = [
+        client
+            .post(format!("{base}/echo"))
+            .json(&serde_json::json!({"name": "a", "count": 1}))
+            .send()
+            .await
+            .unwrap(),
+        client
+            .get(format!("{base}/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+        client.get(format!("{base}/echo")).send().await.unwrap(),
+    ];
+    for answer in answers {
+        let headers = answer.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+    }
 }

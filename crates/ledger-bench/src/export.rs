@@ -355,7 +355,7 @@ async fn export_over_http(
             org: "00000000-0000-0000-0000-000000000001".into(),
             role: ledger_api::auth::Role::Auditor,
             exp: u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0) + 3600,
-            iat: None,
+            iat: u64::try_from(chrono::Utc::now().timestamp()).ok(),
             iss: None,
             aud: None,
         },

@@ -177,6 +177,7 @@ pub(crate) async fn run(
         let application = Application::build(ServeConfig {
             bind: "127.0.0.1:0".parse()?,
             database_url: url.clone(),
+            database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
             api: ApiConfig::default(),
             tokens: TokenVerifier::hs256(&secret, None, None)?,
         })

@@ -293,6 +293,7 @@ pub(crate) async fn baseline_inserts(
         url,
         StoreOptions {
             max_connections: writers as u32 + 1,
+            ..StoreOptions::default()
         },
     )
     .await?;
@@ -404,6 +405,7 @@ async fn ledger_appends(url: &str, writers: usize, duration: Duration) -> Result
         url,
         StoreOptions {
             max_connections: writers as u32 + 1,
+            ..StoreOptions::default()
         },
     )
     .await?;

@@ -178,6 +178,7 @@ pub(crate) async fn run(
         let application = Application::build(ServeConfig {
             bind: "127.0.0.1:0".parse()?,
             database_url: url.clone(),
+            database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
             api: ApiConfig::default(),
             tokens: TokenVerifier::hs256(&secret, None, None)?,
         })
@@ -235,7 +236,14 @@ pub(crate) async fn run(
             "{backend:?}: {beneficiaries} beneficiaries set up; filling the pool with {batches} batches"
         );
 
-        let store = Store::connect(&url, StoreOptions { max_connections: 4 }).await?;
+        let store = Store::connect(
+            &url,
+            StoreOptions {
+                max_connections: 4,
+                ..StoreOptions::default()
+            },
+        )
+        .await?;
         let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;
         let value_date = FundDate::from_ymd(2026, 9, 20)?;
         let contributor = OrganisationId::from_uuid(union_id);

@@ -20,6 +20,10 @@ pub enum StoreError {
     WriterStopped,
     #[error("the journal reader stopped before the end of its range")]
     ReaderStopped,
+    #[error("the database cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("there is no database at {0}")]
+    NoDatabase(String),
     #[error("migration failed")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("database error")]

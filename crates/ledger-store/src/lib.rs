@@ -53,20 +53,38 @@ const JOURNAL_PAGES_AHEAD: usize = 2;
 /// How long a connection waits for the SQLite write lock held by another process before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long opening a PostgreSQL database may take by default before it is reported unreachable:
+/// a server that answers takes milliseconds; one that refuses is reported at once.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     /// Pool size for reads (the writer takes one more connection while it commits).
     pub max_connections: u32,
+    /// How long the first PostgreSQL connection may take before the database is reported
+    /// unreachable.
+    pub connect_timeout: Duration,
+    /// Whether a missing SQLite database file is created (`serve`, `migrate`) or reported
+    /// ([`StoreError::NoDatabase`]: `verify`, `export`).
+    pub create_if_missing: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 10,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            create_if_missing: true,
         }
     }
 }
+
+/// The permissions of a SQLite database file this store creates: owner only, like the JWT secret
+/// (the books name every organisation and amount). SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions.
+#[cfg(unix)]
+const DATABASE_FILE_MODE: u32 = 0o600;
 
 /// The two database engines the ledger runs on.
 #[derive(Debug, Clone)]
@@ -169,6 +187,24 @@ impl Store {
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let connect_options = PgConnectOptions::from_str(url)?;
+            // One connection first, with its own deadline, so a server that refuses or does not
+            // answer is reported with its cause instead of the pool's "timed out" after 30 s.
+            let probe = tokio::time::timeout(
+                options.connect_timeout,
+                <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&connect_options),
+            )
+            .await
+            .map_err(|_| {
+                StoreError::Unreachable(format!(
+                    "no answer within {} s",
+                    options.connect_timeout.as_secs_f64()
+                ))
+            })?
+            .map_err(|error| match error {
+                sqlx::Error::Io(cause) => StoreError::Unreachable(cause.to_string()),
+                other => StoreError::Database(other),
+            })?;
+            sqlx::Connection::close(probe).await?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)
                 .connect_with(connect_options)
@@ -176,7 +212,7 @@ impl Store {
             Backend::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let connect_options = SqliteConnectOptions::from_str(url)?
-                .create_if_missing(true)
+                .create_if_missing(options.create_if_missing)
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a commit is on disk before it is acknowledged, even in WAL mode.
                 .synchronous(SqliteSynchronous::Full)
@@ -184,9 +220,14 @@ impl Store {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
             if let Some(parent) = Path::new(connect_options.get_filename()).parent()
                 && !parent.as_os_str().is_empty()
+                && options.create_if_missing
             {
                 std::fs::create_dir_all(parent)
                     .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+            }
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                prepare_database_file(Path::new(connect_options.get_filename()), &options)?;
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections)
@@ -647,6 +688,56 @@ pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
     ChainHash::from_slice(bytes).ok_or_else(|| {
         StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len()))
     })
+}
+
+/// Creates a missing SQLite database file readable by its owner only (or reports it missing when
+/// it must not be created), and takes group and world access away from an existing one.
+fn prepare_database_file(path: &Path, options: &StoreOptions) -> Result<(), StoreError> {
+    if !path.exists() {
+        if !options.create_if_missing {
+            return Err(StoreError::NoDatabase(path.display().to_string()));
+        }
+        let mut file = std::fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, DATABASE_FILE_MODE);
+        match file.open(path) {
+            Ok(_) => {}
+            // Another process created it in between: fine, the mode is tightened below.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(StoreError::Database(sqlx::Error::Io(error))),
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [
+            path.to_path_buf(),
+            sibling(path, "-wal"),
+            sibling(path, "-shm"),
+        ] {
+            let Ok(metadata) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if metadata.permissions().mode() & 0o077 != 0
+                && let Err(error) = std::fs::set_permissions(
+                    &file,
+                    std::fs::Permissions::from_mode(DATABASE_FILE_MODE),
+                )
+            {
+                tracing::warn!(path = %file.display(), error = %error, "could not make the database file private");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ledger.db` + `-wal` → `ledger.db-wal`.
+#[cfg(unix)]
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    std::path::PathBuf::from(name)
 }
 
 #[cfg(test)]
