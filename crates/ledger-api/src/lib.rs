@@ -7,6 +7,7 @@
 mod audit;
 pub mod auth;
 mod batches;
+pub mod checkpoints;
 mod eligibility;
 pub mod idempotency;
 pub mod json;
@@ -57,12 +58,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub request_timeout: Duration,
+    /// How checkpoints of the chain head are signed; `None`: this service signs none.
+    pub checkpoints: Option<checkpoints::CheckpointSettings>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            checkpoints: None,
         }
     }
 }
@@ -72,6 +76,8 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub tokens: auth::TokenVerifier,
+    /// Signs checkpoints, when this service does.
+    pub checkpoints: Option<checkpoints::CheckpointSigner>,
 }
 
 /// The OpenAPI document's frame; paths and schemas are added by the routers.
@@ -119,6 +125,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(statements::router())
         .merge(lot_tracing::router())
         .merge(audit::router())
+        .merge(checkpoints::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.
@@ -305,13 +312,22 @@ impl Application {
             address: config.bind,
             source,
         })?;
+        let signer = config
+            .api
+            .checkpoints
+            .as_ref()
+            .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone()));
         let router = router(
             AppState {
                 store: store.clone(),
                 tokens: config.tokens.clone(),
+                checkpoints: signer.clone(),
             },
             &config.api,
         );
+        if let (Some(signer), Some(settings)) = (signer, &config.api.checkpoints) {
+            signer.spawn_schedule(store.clone(), settings.interval);
+        }
         // Tracing reads a lot book the store follows from the journal; keeping it caught up in the
         // background means a request only applies what arrived in the last moment.
         let follower = store.clone();
