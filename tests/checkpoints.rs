@@ -21,6 +21,7 @@ on_both_engines!(
     checkpoints_are_public_signed_and_follow_run_executions,
     checkpoint_parameters_are_checked_by_name,
     the_witness_follows_the_real_service,
+    statements_and_tracing_carry_the_checkpoint_they_were_read_at,
 );
 
 /// GETs without any credentials.
@@ -143,6 +144,24 @@ async fn checkpoint_parameters_are_checked_by_name(server: TestServer) {
     .await;
     assert_eq!(status, 200, "{empty}");
     assert_eq!(empty["links"], json!([]));
+}
+
+async fn statements_and_tracing_carry_the_checkpoint_they_were_read_at(server: TestServer) {
+    // Proves a statement and both tracing answers name the latest checkpoint when they were read,
+    // in the checkpoint's own JSON form, so a partner can tie them to a head it keeps.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let head = latest(&server).await;
+    let expected = serde_json::to_value(&head).unwrap();
+    for path in [
+        format!("/v1/organisations/{}/statement?currency=EUR", fund.burkina),
+        format!("/v1/tracing/contributors/{}", fund.csq),
+        format!("/v1/tracing/beneficiaries/{}", fund.burkina),
+    ] {
+        let (status, view) = server.get(&path, &fund.admin).await;
+        assert_eq!(status, 200, "{path}: {view}");
+        assert_eq!(view["checkpoint"], expected, "{path}: {view}");
+    }
 }
 
 async fn witness(url: &str, store: &std::path::Path) -> (i32, String) {

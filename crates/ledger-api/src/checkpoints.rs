@@ -127,6 +127,19 @@ pub(crate) async fn sign_after_write(state: &AppState) {
     }
 }
 
+/// The latest checkpoint, read *before* a view is computed: the view counts every transaction up
+/// to its sequence (and possibly later ones, committed meanwhile), so a partner can tie what it
+/// was shown to a head it keeps.
+pub(crate) async fn checkpoint_before_read(
+    state: &AppState,
+) -> Result<Option<CheckpointView>, ApiError> {
+    Ok(state
+        .store
+        .latest_checkpoint()
+        .await?
+        .map(|stored| CheckpointView::from(&stored.checkpoint)))
+}
+
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(latest_checkpoint))
