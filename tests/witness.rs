@@ -26,6 +26,8 @@ struct Story {
     latest: Option<Value>,
     /// The chain it shows: the hash after each sequence (index 0: genesis).
     chain: Vec<ChainHash>,
+    /// Links that claim another previous hash than the chain's (a broken link in the segment).
+    broken_links: HashMap<u64, ChainHash>,
 }
 
 type Shared = Arc<Mutex<Story>>;
@@ -35,15 +37,18 @@ fn honest_key() -> SigningKey {
 }
 
 /// A chain of `length` transactions whose hashes are derived from `seed`.
-fn chain(seed: u8, length: u8) -> Vec<ChainHash> {
+fn chain(seed: u8, length: u64) -> Vec<ChainHash> {
     std::iter::once(GENESIS_HASH)
         .chain((1..=length).map(|sequence| {
             let mut bytes = [seed; 32];
-            bytes[0] = sequence;
+            bytes[..8].copy_from_slice(&sequence.to_be_bytes());
             ChainHash::from_bytes(bytes)
         }))
         .collect()
 }
+
+/// The most links the real service gives per request; the fake one keeps the same limit.
+const LINKS_PER_REQUEST: u64 = 10_000;
 
 fn signed(key: &SigningKey, chain: &[ChainHash], sequence: u64) -> Checkpoint {
     let instant = Timestamp::from_unix_micros(1_796_000_000_000_000).unwrap();
@@ -67,19 +72,28 @@ async fn latest(State(story): State<Shared>) -> Response {
 async fn consistency(
     State(story): State<Shared>,
     Query(query): Query<HashMap<String, String>>,
-) -> Json<Value> {
+) -> Response {
     let from: u64 = query["from_sequence"].parse().unwrap();
     let to: u64 = query["to_sequence"].parse().unwrap();
-    let chain = story.lock().unwrap().chain.clone();
+    if to < from || to - from > LINKS_PER_REQUEST {
+        return StatusCode::UNPROCESSABLE_ENTITY.into_response();
+    }
+    let (chain, broken_links) = {
+        let story = story.lock().unwrap();
+        (story.chain.clone(), story.broken_links.clone())
+    };
     let links: Vec<ChainLink> = (from + 1..=to)
         .filter(|sequence| (*sequence as usize) < chain.len())
         .map(|sequence| ChainLink {
             sequence,
-            previous_hash: chain[sequence as usize - 1],
+            previous_hash: broken_links
+                .get(&sequence)
+                .copied()
+                .unwrap_or(chain[sequence as usize - 1]),
             hash: chain[sequence as usize],
         })
         .collect();
-    Json(json!({"from_sequence": from, "to_sequence": to, "links": links}))
+    Json(json!({"from_sequence": from, "to_sequence": to, "links": links})).into_response()
 }
 
 /// Starts the fake service telling `story`; returns its URL and the handle to change the story.
@@ -135,6 +149,7 @@ async fn kept_at_five() -> (String, Shared, tempfile::TempDir) {
         key: key.clone(),
         latest: Some(serde_json::to_value(signed(&key, &honest, 5)).unwrap()),
         chain: honest,
+        broken_links: HashMap::new(),
     })
     .await;
     let store = tempfile::tempdir().unwrap();
@@ -181,6 +196,7 @@ async fn an_honest_history_is_witnessed_run_after_run() {
         key: key.clone(),
         latest: Some(serde_json::to_value(signed(&key, &honest, 2)).unwrap()),
         chain: honest.clone(),
+        broken_links: HashMap::new(),
     })
     .await;
     let store = tempfile::tempdir().unwrap();
@@ -201,6 +217,47 @@ async fn an_honest_history_is_witnessed_run_after_run() {
     assert!(printed.contains("unchanged"), "{printed}");
     let history = std::fs::read_to_string(store.path().join("checkpoints.jsonl")).unwrap();
     assert_eq!(history.lines().count(), 2);
+}
+
+#[tokio::test]
+async fn a_long_history_is_checked_in_pieces() {
+    // Proves a head far ahead of the kept one is checked over several segment requests (the
+    // service gives at most 10,000 links at once), and a break in a later piece is still found.
+    let (url, shared, store) = kept_at_five().await;
+    let long = {
+        let mut long = chain(1, 5);
+        long.extend(chain(1, 25_000).into_iter().skip(6));
+        long
+    };
+    tell(
+        &shared,
+        &honest_key(),
+        long.clone(),
+        &signed(&honest_key(), &long, 25_000),
+    );
+    let (code, printed) = witness(&url, store.path(), &[]).await;
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(kept_sequence(store.path()), 25_000);
+
+    let longer = chain(1, 40_000);
+    tell(
+        &shared,
+        &honest_key(),
+        longer.clone(),
+        &signed(&honest_key(), &longer, 40_000),
+    );
+    shared
+        .lock()
+        .unwrap()
+        .broken_links
+        .insert(33_334, ChainHash::from_bytes([0xab; 32]));
+    let (code, printed) = witness(&url, store.path(), &[]).await;
+    assert_eq!(code, 1, "{printed}");
+    assert!(
+        printed.contains("REWRITTEN HISTORY at sequence 33334"),
+        "{printed}"
+    );
+    assert_eq!(kept_sequence(store.path()), 25_000);
 }
 
 #[tokio::test]
@@ -325,6 +382,7 @@ async fn a_key_other_than_the_one_handed_over_is_refused_on_first_use() {
         key: key.clone(),
         latest: Some(serde_json::to_value(signed(&key, &honest, 3)).unwrap()),
         chain: honest,
+        broken_links: HashMap::new(),
     })
     .await;
     let store = tempfile::tempdir().unwrap();
