@@ -529,8 +529,24 @@ async fn shutdown_signal() {
 async fn verify(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
     let store = open(database).await?;
     let report = store.verify().await.context("reading the journal")?;
+    let checkpoint_mismatches = store
+        .checkpoint_mismatches()
+        .await
+        .context("reading the checkpoints")?;
     store.close().await;
-    if report.is_valid() {
+    for mismatch in &checkpoint_mismatches {
+        match mismatch.journal_hash {
+            Some(journal_hash) => println!(
+                "checkpoint MISMATCH at sequence {}: the signed head is {}, the journal now has {journal_hash}",
+                mismatch.sequence, mismatch.signed_hash
+            ),
+            None => println!(
+                "checkpoint MISMATCH at sequence {}: the signed head is {}, the journal no longer reaches it",
+                mismatch.sequence, mismatch.signed_hash
+            ),
+        }
+    }
+    if report.is_valid() && checkpoint_mismatches.is_empty() {
         println!(
             "chain valid: {} transactions, {} postings, head hash {}; every stored balance equals the sum of its postings",
             report.transactions_count, report.postings_count, report.head_hash

@@ -12,6 +12,17 @@ pub const MAX_CHECKPOINT_PAGE: u32 = 1_000;
 /// 1.5 MB; a witness asks for longer segments in pieces.
 pub const MAX_CHAIN_LINK_PAGE: u32 = 10_000;
 
+/// A stored checkpoint that the journal no longer agrees with: its transactions were changed,
+/// removed or recomputed after the head was signed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckpointMismatch {
+    pub sequence: u64,
+    /// The hash the checkpoint signed.
+    pub signed_hash: ledger_core::ChainHash,
+    /// The journal's stored hash at that sequence; `None` when the journal ends before it.
+    pub journal_hash: Option<ledger_core::ChainHash>,
+}
+
 /// A stored checkpoint and the public key that signed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCheckpoint {
@@ -104,6 +115,37 @@ impl Store {
             .rows_affected()
         });
         Ok(inserted == 1)
+    }
+
+    /// Every stored checkpoint whose hash is not the journal's stored hash at its sequence (or
+    /// whose sequence the journal no longer has), in sequence order: what `verify` reports.
+    pub async fn checkpoint_mismatches(&self) -> Result<Vec<CheckpointMismatch>, StoreError> {
+        let rows: Vec<(i64, Vec<u8>, Option<Vec<u8>>)> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT c.sequence, c.hash, j.hash FROM checkpoints c \
+                 LEFT JOIN journal_transactions j ON j.sequence = c.sequence ORDER BY c.sequence",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        let mut mismatches = Vec::new();
+        for (sequence, signed, stored) in rows {
+            let sequence = sequence_from_db(sequence)?;
+            let signed_hash = hash_from_db(&signed)?;
+            let journal_hash = match stored {
+                Some(stored) => Some(hash_from_db(&stored)?),
+                None if sequence == 0 => Some(ledger_core::GENESIS_HASH),
+                None => None,
+            };
+            if journal_hash != Some(signed_hash) {
+                mismatches.push(CheckpointMismatch {
+                    sequence,
+                    signed_hash,
+                    journal_hash,
+                });
+            }
+        }
+        Ok(mismatches)
     }
 
     /// The chain hash after `sequence` (the genesis hash for 0), or `None` past the head.

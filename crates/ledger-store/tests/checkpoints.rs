@@ -38,6 +38,7 @@ on_both_engines!(
     checkpoints_that_do_not_verify_or_name_another_hash_are_refused,
     the_database_refuses_to_change_or_remove_a_checkpoint,
     chain_links_are_the_stored_hashes_in_order,
+    a_journal_rewritten_after_signing_disagrees_with_its_checkpoints,
 );
 
 fn key() -> SigningKey {
@@ -185,4 +186,63 @@ async fn chain_links_are_the_stored_hashes_in_order(fixture: Fixture) {
     );
     assert_eq!(store.chain_hash_at(3).await.unwrap(), Some(records[2].hash));
     assert_eq!(store.chain_hash_at(6).await.unwrap(), None);
+}
+
+async fn a_journal_rewritten_after_signing_disagrees_with_its_checkpoints(fixture: Fixture) {
+    // Proves the database's own check against its signed heads: a stored hash recomputed behind
+    // the ledger's back, or the last transactions removed, is named with its sequence.
+    let store = &fixture.store;
+    let public = key().verifying_key();
+    let empty = Checkpoint::sign(&key(), 0, GENESIS_HASH, at(0));
+    store.record_checkpoint(&empty, &public).await.unwrap();
+    let (head, hash) = journal(store, 3).await;
+    let two = store.chain_hash_at(2).await.unwrap().unwrap();
+    store
+        .record_checkpoint(&Checkpoint::sign(&key(), 2, two, at(1)), &public)
+        .await
+        .unwrap();
+    store
+        .record_checkpoint(&Checkpoint::sign(&key(), head, hash, at(2)), &public)
+        .await
+        .unwrap();
+    assert_eq!(store.checkpoint_mismatches().await.unwrap(), vec![]);
+
+    let disable: [&'static str; 2] = if store.sqlite_pool().is_some() {
+        [
+            "DROP TRIGGER journal_transactions_no_update",
+            "DROP TRIGGER journal_transactions_no_delete",
+        ]
+    } else {
+        [
+            "ALTER TABLE journal_transactions DISABLE TRIGGER journal_transactions_append_only",
+            "ALTER TABLE journal_postings DISABLE TRIGGER journal_postings_append_only",
+        ]
+    };
+    for sql in disable {
+        execute_raw(store, sql).await.unwrap();
+    }
+    if store.sqlite_pool().is_some() {
+        execute_raw(store, "DROP TRIGGER journal_postings_no_delete")
+            .await
+            .unwrap();
+    }
+    execute_raw(
+        store,
+        "UPDATE journal_transactions SET hash = previous_hash WHERE sequence = 2",
+    )
+    .await
+    .unwrap();
+    execute_raw(store, "DELETE FROM journal_postings WHERE sequence = 3")
+        .await
+        .unwrap();
+    execute_raw(store, "DELETE FROM journal_transactions WHERE sequence = 3")
+        .await
+        .unwrap();
+    let mismatches = store.checkpoint_mismatches().await.unwrap();
+    let found: Vec<(u64, bool)> = mismatches
+        .iter()
+        .map(|mismatch| (mismatch.sequence, mismatch.journal_hash.is_some()))
+        .collect();
+    assert_eq!(found, vec![(2, true), (3, false)]);
+    assert_eq!(mismatches[0].signed_hash, two);
 }
