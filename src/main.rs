@@ -16,6 +16,7 @@ use tracing_subscriber::EnvFilter;
 
 mod demo;
 mod verify_blocks;
+mod witness;
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived values
 /// (JSON, SQL arguments) on several threads, where glibc's malloc showed up at about a fifth of
@@ -47,6 +48,25 @@ enum Command {
     /// Fill an empty database with a realistic year of the fund, through the API's own code, and
     /// print where each contributor's euros are.
     Demo(DatabaseArgs),
+    /// Fetch the service's latest signed checkpoint, check its signature with the pinned key and
+    /// that it extends the head kept in --store; exit 1 on a rollback, fork, rewritten history,
+    /// bad signature or changed key (both heads printed), 2 when it could not check.
+    Witness(WitnessArgs),
+}
+
+#[derive(Debug, Args)]
+struct WitnessArgs {
+    /// The service's base URL, e.g. http://ledger.example.org:8080 (plain HTTP: the signatures,
+    /// not the transport, carry the trust).
+    #[arg(long)]
+    url: String,
+    /// Directory where the pinned public key and the kept heads live (created when missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// The public key to expect (64 hex digits, as published in the README or handed over by
+    /// the fund); without it the key is trusted on first use and pinned.
+    #[arg(long)]
+    public_key: Option<String>,
 }
 
 /// How tokens are signed and checked.
@@ -178,6 +198,19 @@ struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (logged at start).
     #[arg(long, env = "SOLIDARITY_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
+    /// Ed25519 key checkpoints are signed with: a file holding its 32 secret bytes as 64 hex
+    /// digits. Default: <data-dir>/checkpoint-key, created at random (mode 0600) when missing.
+    #[arg(long, env = "SOLIDARITY_CHECKPOINT_KEY_FILE")]
+    checkpoint_key_file: Option<PathBuf>,
+    /// Seconds between checkpoints of the chain head (one is signed only when the head moved;
+    /// transfer run executions are signed at once), at least 1.
+    #[arg(
+        long,
+        env = "SOLIDARITY_CHECKPOINT_INTERVAL_SECONDS",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    checkpoint_interval_seconds: u64,
     /// Requests running longer than this are answered with 408 (at least 1).
     #[arg(
         long,
@@ -283,6 +316,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Export(arguments) => export(arguments).await,
         Command::Token(arguments) => token(arguments).await,
+        Command::Witness(arguments) => Ok(witness::run(
+            &arguments.url,
+            &arguments.store,
+            arguments.public_key.as_deref(),
+        )
+        .await),
         Command::Demo(database) => {
             let store = open(&database).await?;
             store.migrate().await.context("applying migrations")?;
@@ -337,6 +376,43 @@ fn hs256_secret(auth: &AuthArgs, data_dir: &Path, create: bool) -> anyhow::Resul
             )
         }),
     }
+}
+
+/// The key checkpoints are signed with: the file given, or <data-dir>/checkpoint-key, generated
+/// (from the operating system's random source) when that default file is missing.
+fn checkpoint_signing_key(
+    key_file: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<ledger_core::checkpoint::SigningKey> {
+    let (path, create) = match key_file {
+        Some(path) => (path.to_path_buf(), false),
+        None => (data_dir.join("checkpoint-key"), true),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && create => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            let secret: [u8; 32] = rand::random();
+            let key = ledger_core::checkpoint::SigningKey::from_bytes(&secret);
+            write_private_file(
+                &path,
+                &format!("{}\n", ledger_core::checkpoint::signing_key_hex(&key)),
+            )?;
+            tracing::info!(
+                path = %path.display(),
+                key_id = %ledger_core::checkpoint::key_id(&key.verifying_key()),
+                "created a random checkpoint signing key; publish its public key (GET /v1/checkpoints/public-key)"
+            );
+            return Ok(key);
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("reading the checkpoint key from {}", path.display()));
+        }
+    };
+    ledger_core::checkpoint::parse_signing_key_hex(&text)
+        .with_context(|| format!("reading the checkpoint key from {}", path.display()))
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -505,6 +581,13 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
             max_in_flight_per_client: usize::try_from(arguments.max_in_flight_per_client)?,
             max_failed_authentications: arguments.max_failed_authentications_per_minute,
             shutdown_deadline: Duration::from_secs(arguments.shutdown_deadline_seconds),
+            checkpoints: Some(ledger_api::checkpoints::CheckpointSettings {
+                signing_key: checkpoint_signing_key(
+                    arguments.checkpoint_key_file.as_deref(),
+                    &arguments.database.data_dir,
+                )?,
+                interval: Duration::from_secs(arguments.checkpoint_interval_seconds),
+            }),
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,
     };
@@ -542,8 +625,24 @@ async fn shutdown_signal() {
 async fn verify(database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
     let store = open_existing(database).await?;
     let report = store.verify().await.context("reading the journal")?;
+    let checkpoint_mismatches = store
+        .checkpoint_mismatches()
+        .await
+        .context("reading the checkpoints")?;
     store.close().await;
-    if report.is_valid() {
+    for mismatch in &checkpoint_mismatches {
+        match mismatch.journal_hash {
+            Some(journal_hash) => println!(
+                "checkpoint MISMATCH at sequence {}: the signed head is {}, the journal now has {journal_hash}",
+                mismatch.sequence, mismatch.signed_hash
+            ),
+            None => println!(
+                "checkpoint MISMATCH at sequence {}: the signed head is {}, the journal no longer reaches it",
+                mismatch.sequence, mismatch.signed_hash
+            ),
+        }
+    }
+    if report.is_valid() && checkpoint_mismatches.is_empty() {
         println!(
             "chain valid: {} transactions, {} postings, head hash {}; every stored balance equals the sum of its postings",
             report.transactions_count, report.postings_count, report.head_hash

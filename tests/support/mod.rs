@@ -12,6 +12,15 @@ use serde_json::Value;
 /// The HS256 secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-of-at-least-thirty-two-bytes!";
 
+/// The Ed25519 key test servers sign checkpoints with.
+pub fn checkpoint_key() -> ledger_core::checkpoint::SigningKey {
+    ledger_core::checkpoint::SigningKey::from_bytes(&[42; 32])
+}
+
+/// Test servers sign their head when they start and after each run execution; the schedule's
+/// next turn is beyond any test, unless a test asks for one ([`sqlite_server_signing_every`]).
+pub const TEST_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The network organisation seeded by the migrations.
 pub const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -154,7 +163,22 @@ pub async fn server_on(database_url: &str) -> TestServer {
 }
 
 async fn start(database_url: String, directory: Option<tempfile::TempDir>) -> TestServer {
-    start_with(database_url, directory, ApiConfig::default()).await
+    start_signing_every(database_url, directory, TEST_CHECKPOINT_INTERVAL).await
+}
+
+async fn start_signing_every(
+    database_url: String,
+    directory: Option<tempfile::TempDir>,
+    checkpoint_interval: std::time::Duration,
+) -> TestServer {
+    let api = ApiConfig {
+        checkpoints: Some(ledger_api::checkpoints::CheckpointSettings {
+            signing_key: checkpoint_key(),
+            interval: checkpoint_interval,
+        }),
+        ..ApiConfig::default()
+    };
+    start_with(database_url, directory, api).await
 }
 
 /// A server on SQLite with the given HTTP settings (small timeouts and caps in tests).
@@ -200,6 +224,23 @@ pub async fn sqlite_server() -> TestServer {
 
 pub async fn postgres_server() -> TestServer {
     start(ledger_testkit::postgres_database().await.url, None).await
+}
+
+/// A server on a fresh SQLite database signing its head every `interval` (when it moved).
+pub async fn sqlite_server_signing_every(interval: std::time::Duration) -> TestServer {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+    start_signing_every(url, Some(directory), interval).await
+}
+
+/// [`sqlite_server_signing_every`] on PostgreSQL.
+pub async fn postgres_server_signing_every(interval: std::time::Duration) -> TestServer {
+    start_signing_every(
+        ledger_testkit::postgres_database().await.url,
+        None,
+        interval,
+    )
+    .await
 }
 
 /// Generates one `#[tokio::test]` per engine for each listed `async fn(TestServer)`.

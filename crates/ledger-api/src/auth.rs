@@ -521,6 +521,11 @@ pub const WRITE_POLICY: &[(&str, &str, &[Role])] = &[
     ),
     (
         "POST",
+        "/v1/transfers/{id}/dispute-resolution",
+        &[Role::Admin],
+    ),
+    (
+        "POST",
         "/v1/programmes/{id}/held-funds/{beneficiary_id}/return",
         &[Role::Admin],
     ),

@@ -7,6 +7,7 @@
 mod audit;
 pub mod auth;
 mod batches;
+pub mod checkpoints;
 mod disputes;
 mod eligibility;
 pub mod guards;
@@ -98,6 +99,8 @@ pub struct ApiConfig {
     pub max_failed_authentications: u32,
     /// How long a shutdown lets requests in flight finish.
     pub shutdown_deadline: Duration,
+    /// How checkpoints of the chain head are signed; `None`: this service signs none.
+    pub checkpoints: Option<checkpoints::CheckpointSettings>,
 }
 
 impl Default for ApiConfig {
@@ -110,6 +113,7 @@ impl Default for ApiConfig {
             max_in_flight_per_client: DEFAULT_MAX_IN_FLIGHT_PER_CLIENT,
             max_failed_authentications: auth::DEFAULT_MAX_FAILED_AUTHENTICATIONS,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
+            checkpoints: None,
         }
     }
 }
@@ -121,6 +125,8 @@ pub struct AppState {
     pub tokens: auth::TokenVerifier,
     /// Failed authentications per client address.
     pub throttle: auth::AuthenticationThrottle,
+    /// Signs checkpoints, when this service does.
+    pub checkpoints: Option<checkpoints::CheckpointSigner>,
 }
 
 impl AppState {
@@ -132,6 +138,9 @@ impl AppState {
                 config.max_failed_authentications,
                 auth::FAILED_AUTHENTICATION_WINDOW,
             ),
+            checkpoints: config.checkpoints.as_ref().map(|settings| {
+                checkpoints::CheckpointSigner::new(settings.signing_key.clone())
+            }),
         }
     }
 }
@@ -181,6 +190,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(statements::router())
         .merge(lot_tracing::router())
         .merge(audit::router())
+        .merge(checkpoints::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.
@@ -457,10 +467,12 @@ impl Application {
             address: config.bind,
             source,
         })?;
-        let router = router(
-            AppState::new(store.clone(), config.tokens.clone(), &config.api),
-            &config.api,
-        );
+        let state = AppState::new(store.clone(), config.tokens.clone(), &config.api);
+        let signer = state.checkpoints.clone();
+        let router = router(state, &config.api);
+        if let (Some(signer), Some(settings)) = (signer, &config.api.checkpoints) {
+            signer.spawn_schedule(store.clone(), settings.interval);
+        }
         // Tracing reads a lot book the store follows from the journal; keeping it caught up in the
         // background means a request only applies what arrived in the last moment.
         let follower = store.clone();

@@ -91,6 +91,9 @@ pub struct ContributorTracingView {
     pub redistributed: Money,
     pub refunded: Money,
     pub beneficiaries: Vec<BeneficiaryShareView>,
+    /// The latest signed checkpoint when this was read (`null` before the first): everything up to
+    /// its sequence is counted here (later transactions may be too).
+    pub checkpoint: Option<crate::checkpoints::CheckpointView>,
 }
 
 #[derive(Default)]
@@ -127,6 +130,7 @@ async fn trace_contributor(
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
         .ok_or_else(not_found)?;
+    let checkpoint = crate::checkpoints::checkpoint_before_read(&state).await?;
     let period = parse_period_filter(query.period.as_deref(), "period")?;
     let period = period.as_deref();
     let (places, received_total, reasons, pledged_outstanding) = state
@@ -233,6 +237,7 @@ async fn trace_contributor(
         redistributed: eur(totals[5]),
         refunded: eur(totals[6]),
         beneficiaries,
+        checkpoint,
     }))
 }
 
@@ -256,6 +261,9 @@ pub struct BeneficiaryTracingView {
     pub beneficiary_id: Uuid,
     pub total: Money,
     pub funders: Vec<FunderView>,
+    /// The latest signed checkpoint when this was read (`null` before the first): everything up to
+    /// its sequence is counted here (later transactions may be too).
+    pub checkpoint: Option<crate::checkpoints::CheckpointView>,
 }
 
 /// Which contributors funded a beneficiary, how much and for which periods (the beneficiary
@@ -272,6 +280,7 @@ async fn trace_beneficiary(
     Path(id): Path<String>,
 ) -> Result<AppJson<BeneficiaryTracingView>, ApiError> {
     let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
+    let checkpoint = crate::checkpoints::checkpoint_before_read(&state).await?;
     let funding = state
         .store
         .with_lot_book(|view| view.book.of_beneficiary(beneficiary.id))
@@ -314,5 +323,6 @@ async fn trace_beneficiary(
         beneficiary_id: beneficiary.id.as_uuid(),
         total: eur(total),
         funders,
+        checkpoint,
     }))
 }

@@ -68,6 +68,9 @@ pub struct StatementView {
     pub opening_balance: Money,
     pub movements: Vec<MovementView>,
     pub closing_balance: Money,
+    /// The latest signed checkpoint when this was read (`null` before the first): everything up to
+    /// its sequence is counted here (later transactions may be too).
+    pub checkpoint: Option<crate::checkpoints::CheckpointView>,
 }
 
 /// An organisation's statement (admin, auditor, or the organisation itself).
@@ -124,6 +127,7 @@ async fn get_statement(
     else {
         return Err(ApiError::validation(errors));
     };
+    let checkpoint = crate::checkpoints::checkpoint_before_read(&state).await?;
     let (opening, rows) = state
         .store
         .statement(id.as_uuid(), currency.code(), from.naive(), to.naive())
@@ -152,6 +156,7 @@ async fn get_statement(
         opening_balance: Money::from_minor(opening, currency),
         movements,
         closing_balance: Money::from_minor(running, currency),
+        checkpoint,
     };
     let wants_csv = headers
         .get(header::ACCEPT)

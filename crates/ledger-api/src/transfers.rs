@@ -1154,7 +1154,7 @@ async fn execute_run(
         records,
         ..WriteRequest::default()
     };
-    request
+    let response = request
         .commit(
             &state,
             &principal,
@@ -1168,7 +1168,10 @@ async fn execute_run(
                 )
             },
         )
-        .await
+        .await?;
+    // The head after an execution is signed at once, so partners can hold it the same day.
+    crate::checkpoints::sign_after_write(&state).await;
+    Ok(response)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod audit;
+pub mod checkpoints;
 mod error;
 mod hot_rows;
 pub mod lots;
