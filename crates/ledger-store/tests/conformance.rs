@@ -41,6 +41,7 @@ conformance!(
     balances_are_current_and_as_of_a_sequence,
     journal_reads_page_in_chain_order,
     database_refuses_update_and_delete_of_history,
+    database_refuses_update_and_delete_of_programmes,
     verify_names_the_sequence_of_a_changed_posting,
     journal_pages_show_stored_postings_exactly,
     verify_notices_a_stored_balance_that_drifted,
@@ -185,6 +186,38 @@ async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
     }
     assert!(store.verify().await.unwrap().is_valid());
     assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
+}
+
+async fn database_refuses_update_and_delete_of_programmes(fixture: Fixture) {
+    // Proves a programme's rules are history like the journal: the database itself refuses to
+    // rewrite or remove a programme on both engines (PostgreSQL refused DELETE only before 0011),
+    // and the row stays as written.
+    let store = &fixture.store;
+    let (_, programme, _) = pledge_registry(store).await;
+    for sql in [
+        "UPDATE programmes SET name = 'rewritten'",
+        "UPDATE programmes SET rate_per_member_minor = 1",
+        "DELETE FROM programmes",
+    ] {
+        let error = execute_raw(store, sql).await.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
+    let names: Vec<String> = if let Some(pool) = store.sqlite_pool() {
+        sqlx::query_scalar("SELECT name FROM programmes")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    } else {
+        sqlx::query_scalar("SELECT name FROM programmes")
+            .fetch_all(store.postgres_pool().unwrap())
+            .await
+            .unwrap()
+    };
+    assert_eq!(names, vec!["Programme".to_owned()]);
+    assert_eq!(
+        store.programme(programme).await.unwrap().unwrap().name,
+        "Programme"
+    );
 }
 
 /// Lifts the append-only guard on `journal_postings`, as someone tampering behind the
