@@ -2,6 +2,13 @@
 //! The same key with the same request returns the first response again and writes nothing; the same
 //! key with another request is a 409. Keys are scoped to the caller's organisation, never expire,
 //! and are stored in the same database transaction as the effect (see the store's writer).
+//!
+//! "The same request" means the same meaning, not the same bytes: the method, the path and the
+//! body's JSON value in canonical form ([`write_canonical_json`]: no insignificant whitespace,
+//! object keys sorted, strings and numbers re-serialised), so a replay whose JSON differs only in
+//! whitespace, key order or string escapes is a replay. Fingerprints stored before this rule were
+//! of the body's bytes; they stay valid: a request matches a stored fingerprint by its canonical
+//! form or by its exact bytes.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
@@ -24,8 +31,11 @@ pub const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 255;
 #[derive(Debug)]
 pub struct Idempotent<T> {
     pub key: String,
-    /// SHA-256 of the method, the path and the body bytes.
+    /// SHA-256 of the method, the path and the body's canonical JSON: what is stored with the key.
     pub fingerprint: [u8; 32],
+    /// SHA-256 of the method, the path and the body's bytes: how fingerprints were computed before
+    /// the canonical form, so a key stored then still replays a byte-identical request.
+    pub bytes_fingerprint: [u8; 32],
     pub body: T,
 }
 
@@ -62,14 +72,69 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Idempotent<T> {
         hasher.update(request.uri().path().as_bytes());
         hasher.update(b"\n");
         let bytes = read_json_body(request, state).await?;
-        hasher.update(&bytes);
-        let fingerprint = hasher.finalize().into();
         let body = parse_json(&bytes)?;
+        let mut bytes_hasher = hasher.clone();
+        bytes_hasher.update(&bytes);
+        let value: serde_json::Value = parse_json(&bytes)?;
+        write_canonical_json(&value, &mut HashWriter(&mut hasher)).map_err(ApiError::internal)?;
         Ok(Idempotent {
             key,
-            fingerprint,
+            fingerprint: hasher.finalize().into(),
+            bytes_fingerprint: bytes_hasher.finalize().into(),
             body,
         })
+    }
+}
+
+/// Feeds what is written into a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes a JSON value in canonical form: no whitespace, object keys in order of their UTF-8 bytes
+/// (at every depth), strings and numbers as serde_json writes them (so `"\u00e9"` and `"é"` are
+/// one string). Two documents with the same meaning have the same canonical form. Recursion is
+/// bounded by the parser's nesting limit (128).
+pub fn write_canonical_json(
+    value: &serde_json::Value,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) => {
+            out.write_all(b"[")?;
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.write_all(b",")?;
+                }
+                write_canonical_json(item, out)?;
+            }
+            out.write_all(b"]")
+        }
+        Value::Object(fields) => {
+            let mut sorted: Vec<(&String, &Value)> = fields.iter().collect();
+            sorted.sort_unstable_by(|left, right| left.0.as_bytes().cmp(right.0.as_bytes()));
+            out.write_all(b"{")?;
+            for (index, (key, item)) in sorted.into_iter().enumerate() {
+                if index > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, key)?;
+                out.write_all(b":")?;
+                write_canonical_json(item, out)?;
+            }
+            out.write_all(b"}")
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).map_err(std::io::Error::from),
     }
 }
 
@@ -92,6 +157,12 @@ fn stored_response(stored: StoredResponse) -> Response {
 }
 
 impl<T> Idempotent<T> {
+    /// True when a stored response answers this request: same canonical form, or (for keys stored
+    /// before the canonical form) the same bytes.
+    fn matches(&self, stored: &StoredResponse) -> bool {
+        stored.fingerprint == self.fingerprint || stored.fingerprint == self.bytes_fingerprint
+    }
+
     /// The first response, if this key was already used with this request; a 409 if it was used
     /// with another. Checked before any work, so a replay costs one read.
     pub async fn replay(
@@ -105,9 +176,7 @@ impl<T> Idempotent<T> {
             .await?
         {
             None => Ok(None),
-            Some(stored) if stored.fingerprint == self.fingerprint => {
-                Ok(Some(stored_response(stored)))
-            }
+            Some(stored) if self.matches(&stored) => Ok(Some(stored_response(stored))),
             Some(_) => Err(conflict()),
         }
     }
@@ -139,9 +208,9 @@ impl<T> Idempotent<T> {
                 response_body,
             )
                 .into_response()),
-            WriteOutcome::Replayed(stored) if stored.fingerprint == self.fingerprint => {
-                Ok(stored_response(stored))
-            }
+            // A key stored under the bytes rule was seen by `replay`, which every handler calls
+            // first; a key racing this request was stored under the canonical rule.
+            WriteOutcome::Replayed(stored) if self.matches(&stored) => Ok(stored_response(stored)),
             WriteOutcome::GuardFailed {
                 account_id,
                 balance_minor,
@@ -156,4 +225,42 @@ fn conflict() -> ApiError {
         "idempotency_conflict",
         "this Idempotency-Key was already used with a different request",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(text: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut out = Vec::new();
+        write_canonical_json(&value, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_canonical_form_keeps_meaning_and_drops_layout() {
+        // Proves whitespace, key order (at every depth) and string escapes do not change the
+        // canonical form, while any change of value, type or array order does.
+        let compact = r#"{"a":[1,{"c":"é","b":null}],"b":"1.00","z":true}"#;
+        assert_eq!(
+            canonical(compact),
+            compact.replace(r#"{"c":"é","b":null}"#, r#"{"b":null,"c":"é"}"#)
+        );
+        assert_eq!(
+            canonical(
+                "{ \"z\" : true,\n \"b\": \"1.00\", \"a\": [ 1, { \"b\": null, \"c\": \"\\u00e9\" } ] }"
+            ),
+            canonical(compact)
+        );
+        for different in [
+            r#"{"a":[{"c":"é","b":null},1],"b":"1.00","z":true}"#,
+            r#"{"a":[1,{"c":"é","b":null}],"b":"1.0","z":true}"#,
+            r#"{"a":[1,{"c":"é","b":null}],"b":1.00,"z":true}"#,
+            r#"{"a":[1,{"c":"e","b":null}],"b":"1.00","z":true}"#,
+            r#"{"a":[1,{"c":"é"}],"b":"1.00","z":true}"#,
+        ] {
+            assert_ne!(canonical(different), canonical(compact), "{different}");
+        }
+    }
 }

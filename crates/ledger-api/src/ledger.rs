@@ -1,7 +1,7 @@
 //! The books as they are (auditors and the network): the chart of accounts with balances, one
 //! account's balance at a moment, and the journal in chain order with every posting.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use ledger_core::{Account, AccountId, JournalRecord, Timestamp};
 use ledger_store::MAX_JOURNAL_PAGE;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::ApiError;
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -16,6 +16,7 @@ mod money;
 mod organisations;
 pub mod pagination;
 pub mod problem;
+pub mod query;
 mod reports;
 mod service;
 mod statements;

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use ledger_core::lots::{Holding, Place};
-use ledger_core::organisation::OrganisationKind;
+use ledger_core::organisation::{Organisation, OrganisationKind};
 use ledger_core::{Currency, OrganisationId};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,7 @@ use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::ApiError;
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -100,11 +101,46 @@ struct ShareSums {
     redistributed: BTreeMap<String, Holding>,
 }
 
+/// The organisation whose money is traced, if the caller may trace it: the organisation itself
+/// (in the role of its kind), an admin or an auditor.
+///
+/// Organisations are listed to every authenticated role (`GET /v1/organisations`), so whether one
+/// exists is no secret: an id that names no organisation of this kind is a `404`, and another
+/// organisation's tracing is a `403` saying so, never a "no such" that the listing contradicts.
+/// What the organisation's money does is the part never disclosed.
+async fn traced_organisation(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    kind: OrganisationKind,
+    kind_name: &str,
+) -> Result<Organisation, ApiError> {
+    let own_role = match kind {
+        OrganisationKind::Beneficiary => Role::Beneficiary,
+        _ => Role::Contributor,
+    };
+    principal.require(&[own_role, Role::Admin, Role::Auditor])?;
+    let not_found = || ApiError::not_found(format!("no such {kind_name}"));
+    let id = OrganisationId::from_uuid(parse_id(id).ok_or_else(not_found)?);
+    let organisation = state
+        .store
+        .organisation(id)
+        .await?
+        .filter(|organisation| organisation.kind == kind)
+        .ok_or_else(not_found)?;
+    if !principal.sees_everything() && principal.organisation != id {
+        return Err(ApiError::forbidden(format!(
+            "a {kind_name} traces only its own money; this {kind_name} is another organisation"
+        )));
+    }
+    Ok(organisation)
+}
+
 /// Where a contributor's euros are (the contributor itself; admin, auditor).
 #[utoipa::path(
     get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
     params(("id" = Uuid, Path), TracingQuery),
-    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ContributorTracingView), (status = 400, body = crate::problem::Problem), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_contributor(
@@ -113,18 +149,14 @@ async fn trace_contributor(
     Path(id): Path<String>,
     Query(query): Query<TracingQuery>,
 ) -> Result<AppJson<ContributorTracingView>, ApiError> {
-    principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
-    let not_found = || ApiError::not_found("no such contributor");
-    let id = OrganisationId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
-    if !principal.sees_everything() && principal.organisation != id {
-        return Err(not_found());
-    }
-    let contributor = state
-        .store
-        .organisation(id)
-        .await?
-        .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
-        .ok_or_else(not_found)?;
+    let contributor = traced_organisation(
+        &state,
+        &principal,
+        &id,
+        OrganisationKind::Contributor,
+        "contributor",
+    )
+    .await?;
     let period = query.period.as_deref();
     let (places, received_total, reasons, pledged_outstanding) = state
         .store
@@ -260,7 +292,7 @@ pub struct BeneficiaryTracingView {
 #[utoipa::path(
     get, path = "/v1/tracing/beneficiaries/{id}", tag = "tracing",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = BeneficiaryTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = BeneficiaryTracingView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_beneficiary(
@@ -268,7 +300,14 @@ async fn trace_beneficiary(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<BeneficiaryTracingView>, ApiError> {
-    let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
+    let beneficiary = traced_organisation(
+        &state,
+        &principal,
+        &id,
+        OrganisationKind::Beneficiary,
+        "beneficiary",
+    )
+    .await?;
     let funding = state
         .store
         .with_lot_book(|view| view.book.of_beneficiary(beneficiary.id))

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -43,6 +43,7 @@ use crate::money::{DecimalText, Money};
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 /// The most characters of a fee-coverage deposit's reference.
 pub const MAX_DEPOSIT_REFERENCE_LENGTH: usize = 140;

@@ -1,7 +1,7 @@
 //! Reads for auditors: the trial balance (every account's debit and credit totals per currency,
-//! as of a moment). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
+//! as of a moment of recording or as at an accounting date). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::Timestamp;
 use uuid::Uuid;
 
@@ -62,6 +62,23 @@ impl Store {
                 })
             }
         };
+        Ok(lines)
+    }
+
+    /// Every account with postings of transactions whose accounting (effective) date is on or
+    /// before `date`, whenever they were recorded, with its debit and credit totals per currency,
+    /// ordered by account code. SQLite keeps the date as `YYYY-MM-DD` text, whose text order is
+    /// date order; sqlx binds a `NaiveDate` the same way.
+    pub async fn trial_balance_as_of_date(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<TrialBalanceLine>, StoreError> {
+        let lines = on_pool!(self.backend(), pool => {
+            sqlx::query_as(trial_balance_query!("WHERE t.effective_date <= $1"))
+                .bind(date)
+                .fetch_all(pool)
+                .await?
+        });
         Ok(lines)
     }
 }

@@ -53,6 +53,7 @@ conformance!(
     account_codes_are_unique_and_accounts_read_back,
     readiness_follows_migrations,
     trial_balance_totals_debits_and_credits_as_of_a_moment,
+    trial_balance_as_of_an_accounting_date_reads_effective_dates,
     records_commit_with_their_group_and_a_refused_one_writes_nothing,
     closing_after_writes_returns_and_the_data_stays,
     two_instances_writing_keyed_batches_at_once_have_one_effect_per_key,
@@ -1078,4 +1079,56 @@ async fn two_instances_writing_keyed_batches_at_once_have_one_effect_per_key(fix
     let report = second.verify().await.unwrap();
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.transactions_count, accepted.len() as u64);
+}
+
+async fn trial_balance_as_of_an_accounting_date_reads_effective_dates(fixture: Fixture) {
+    // Proves the trial balance as at an accounting date takes the transactions whose effective
+    // date is on or before it (the last day included), whatever their recording order: a
+    // November receipt recorded after a December one counts in November, and a December one
+    // recorded first does not.
+    use chrono::NaiveDate;
+    let store = &fixture.store;
+    let bank = open(store, "dated:bank", "EUR").await;
+    let pool = open(store, "dated:pool", "EUR").await;
+    let day = |month: u32, day: u32| NaiveDate::from_ymd_opt(2026, month, day).unwrap();
+    let recorded = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
+    for (minor, effective) in [(700, day(12, 1)), (1_000, day(11, 30)), (20, day(10, 31))] {
+        store
+            .append(support::transfer_dated(
+                &bank, &pool, minor, recorded, effective,
+            ))
+            .await
+            .unwrap();
+    }
+    let totals = |lines: Vec<ledger_store::audit::TrialBalanceLine>| -> Vec<(String, i64, i64)> {
+        lines
+            .into_iter()
+            .map(|line| (line.code, line.debit_minor, line.credit_minor))
+            .collect()
+    };
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(11, 30)).await.unwrap()),
+        vec![
+            ("dated:bank".to_owned(), 1_020, 0),
+            ("dated:pool".to_owned(), 0, -1_020)
+        ]
+    );
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(12, 1)).await.unwrap()),
+        vec![
+            ("dated:bank".to_owned(), 1_720, 0),
+            ("dated:pool".to_owned(), 0, -1_720)
+        ]
+    );
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(10, 31)).await.unwrap())[0],
+        ("dated:bank".to_owned(), 20, 0)
+    );
+    assert!(
+        store
+            .trial_balance_as_of_date(day(10, 30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
