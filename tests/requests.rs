@@ -15,10 +15,54 @@ use sha2::{Digest, Sha256};
 use support::{NETWORK_ID, TestServer, token};
 
 on_both_engines!(
+    every_shape_problem_of_a_body_is_reported_at_once,
     bad_or_missing_query_parameters_are_named,
     a_replay_is_compared_by_meaning_and_old_keys_still_replay,
     the_trial_balance_is_as_at_an_accounting_date_or_a_moment_of_recording,
 );
+
+async fn every_shape_problem_of_a_body_is_reported_at_once(server: TestServer) {
+    // Proves a batch with an unknown enum value, a missing field, a number where text belongs and
+    // an unknown field answers one 422 listing all four at their paths (it listed the first only),
+    // and writes nothing.
+    let union = server
+        .organisation("csq", "contributor", "CA", "CAD", 125_000)
+        .await;
+    let programme = server.programme("Solidarity euro 2026").await;
+    let union_token = token(&union, Role::Contributor);
+    let (status, problem) = server
+        .post(
+            "/v1/contribution-batches",
+            &union_token,
+            "csq-2026-11",
+            &json!({"programme_id": programme, "period": "2026-11", "lines": [
+                {"reference": "montreal", "members": 1200, "amount": "1200.00", "kind": "gift"},
+                {"reference": "quebec", "amount": "10.00", "kind": "solidarity"},
+                {"reference": 7, "members": 1, "amount": "1.00", "kind": "solidarity", "colour": "red"}]}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["code"], "validation_failed");
+    let mut fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|error| error["field"].as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "lines[0].kind",
+            "lines[1].members",
+            "lines[2].colour",
+            "lines[2].reference"
+        ],
+        "{problem}"
+    );
+    let (_, batches) = server.get("/v1/contribution-batches", &union_token).await;
+    assert_eq!(batches["items"], json!([]));
+}
 
 async fn bad_or_missing_query_parameters_are_named(server: TestServer) {
     // Proves a query parameter that does not parse (`limit=abc`, `after_sequence=abc`) or a
