@@ -1,7 +1,7 @@
 //! End-to-end, on SQLite and PostgreSQL: how the API reads a request — query parameters that do not
 //! parse or are missing are named, an idempotent replay is compared by the JSON's meaning (and keys
-//! stored under the older byte rule still replay), and the trial balance is offered by recording
-//! time or by accounting date, saying which.
+//! stored under the older byte rule still replay), and the trial balance and account balances are
+//! offered by recording time or by accounting date, saying which.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -294,6 +294,32 @@ async fn the_trial_balance_is_as_at_an_accounting_date_or_a_moment_of_recording(
             .all(|account| account["code"] != "fund:bank:eur"),
         "{recorded}"
     );
+    // One account's balance as at an accounting date, saying so.
+    let bank_id = bank["account_id"].as_str().unwrap();
+    for (date, expected) in [("2026-01-14", "0.00"), ("2026-01-15", "1200.00")] {
+        let (status, account) = server
+            .get(&format!("/v1/accounts/{bank_id}?as_of={date}"), &auditor)
+            .await;
+        assert_eq!(status, 200, "{account}");
+        assert_eq!(account["basis"], "effective_date");
+        assert_eq!(account["as_of"], date);
+        assert_eq!(account["balance"]["amount"], expected, "{account}");
+    }
+    let (_, now) = server
+        .get(&format!("/v1/accounts/{bank_id}"), &auditor)
+        .await;
+    assert_eq!(now["basis"], "recorded_at");
+    assert_eq!(now["as_of"], Value::Null);
+    for query in [
+        "as_of=2026-02-30",
+        "as_of=2026-01-15&at=2026-01-15T00:00:00Z",
+    ] {
+        let (status, problem) = server
+            .get(&format!("/v1/accounts/{bank_id}?{query}"), &auditor)
+            .await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "as_of", "{query}: {problem}");
+    }
     for query in [
         "as_of=2026-13-01",
         "as_of=yesterday",

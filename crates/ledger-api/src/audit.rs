@@ -302,10 +302,10 @@ pub struct TrialBalanceQuery {
     pub as_of: Option<String>,
 }
 
-/// Which transactions a trial balance's figures cover.
+/// Which transactions a balance or a trial balance covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum TrialBalanceBasis {
+pub enum BalanceBasis {
     /// Transactions by the moment they were recorded (`at`, or everything recorded so far).
     RecordedAt,
     /// Transactions by their accounting (effective) date (`as_of`).
@@ -341,7 +341,7 @@ pub struct TrialBalanceTotal {
 pub struct TrialBalanceView {
     /// Which transactions the figures cover: `recorded_at` (by recording time: `at`, or
     /// everything recorded so far) or `effective_date` (by accounting date: `as_of`).
-    pub basis: TrialBalanceBasis,
+    pub basis: BalanceBasis,
     /// The moment of recording asked for; null for everything recorded so far or with `as_of`.
     pub at: Option<String>,
     /// The accounting date asked for (`YYYY-MM-DD`); null unless the basis is `effective_date`.
@@ -410,11 +410,11 @@ async fn trial_balance(
     }
     let (basis, lines) = match as_of {
         Some(date) => (
-            TrialBalanceBasis::EffectiveDate,
+            BalanceBasis::EffectiveDate,
             state.store.trial_balance_as_of_date(date).await?,
         ),
         None => (
-            TrialBalanceBasis::RecordedAt,
+            BalanceBasis::RecordedAt,
             state.store.trial_balance(at).await?,
         ),
     };

@@ -2,7 +2,7 @@
 //! as of a moment of recording or as at an accounting date). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
 
 use chrono::{DateTime, NaiveDate, Utc};
-use ledger_core::Timestamp;
+use ledger_core::{AccountId, Timestamp};
 use uuid::Uuid;
 
 use crate::{Backend, Store, StoreError, on_pool};
@@ -63,6 +63,27 @@ impl Store {
             }
         };
         Ok(lines)
+    }
+
+    /// An account's balance (signed minor units, debit positive) over the transactions whose
+    /// accounting (effective) date is on or before `date`, whenever they were recorded.
+    pub async fn balance_as_of_date(
+        &self,
+        id: AccountId,
+        date: NaiveDate,
+    ) -> Result<i64, StoreError> {
+        let balance: Option<i64> = on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM journal_postings p \
+                 JOIN journal_transactions t ON t.sequence = p.sequence \
+                 WHERE p.account_id = $1 AND t.effective_date <= $2",
+            )
+            .bind(id.as_uuid())
+            .bind(date)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(balance.unwrap_or(0))
     }
 
     /// Every account with postings of transactions whose accounting (effective) date is on or

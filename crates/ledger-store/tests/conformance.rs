@@ -1082,8 +1082,9 @@ async fn two_instances_writing_keyed_batches_at_once_have_one_effect_per_key(fix
 }
 
 async fn trial_balance_as_of_an_accounting_date_reads_effective_dates(fixture: Fixture) {
-    // Proves the trial balance as at an accounting date takes the transactions whose effective
-    // date is on or before it (the last day included), whatever their recording order: a
+    // Proves the trial balance and an account's balance as at an accounting date take the
+    // transactions whose effective date is on or before it (the last day included), whatever
+    // their recording order: a
     // November receipt recorded after a December one counts in November, and a December one
     // recorded first does not.
     use chrono::NaiveDate;
@@ -1131,4 +1132,22 @@ async fn trial_balance_as_of_an_accounting_date_reads_effective_dates(fixture: F
             .unwrap()
             .is_empty()
     );
+    // One account's balance as at a date reads the same transactions.
+    for (date, expected) in [
+        (day(10, 30), 0),
+        (day(10, 31), 20),
+        (day(11, 30), 1_020),
+        (day(12, 1), 1_720),
+    ] {
+        assert_eq!(
+            store.balance_as_of_date(bank.id, date).await.unwrap(),
+            expected,
+            "{date}"
+        );
+        assert_eq!(
+            store.balance_as_of_date(pool.id, date).await.unwrap(),
+            -expected,
+            "{date}"
+        );
+    }
 }
