@@ -4,13 +4,13 @@
 //! and are stored in the same database transaction as the effect (see the store's writer).
 //!
 //! "The same request" means the same meaning, not the same bytes: the method, the path and the
-//! body's JSON value in canonical form ([`write_canonical_json`]: no insignificant whitespace,
+//! body's JSON value in canonical form ([`canonical_json`]: no insignificant whitespace,
 //! object keys sorted, strings and numbers re-serialised), so a replay whose JSON differs only in
 //! whitespace, key order or string escapes is a replay. Fingerprints stored before this rule were
 //! of the body's bytes; they stay valid: a request matches a stored fingerprint by its canonical
 //! form or by its exact bytes.
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -33,10 +33,10 @@ pub struct Idempotent<T> {
     pub key: String,
     /// SHA-256 of the method, the path and the body's canonical JSON: what is stored with the key.
     pub fingerprint: [u8; 32],
-    /// SHA-256 of the method, the path and the body's bytes: how fingerprints were computed before
-    /// the canonical form, so a key stored then still replays a byte-identical request.
-    pub bytes_fingerprint: [u8; 32],
     pub body: T,
+    /// The hasher fed with the method and the path, and the body's bytes: the fingerprint of the
+    /// older byte rule, computed only when a stored fingerprint is not the canonical one.
+    bytes_rule: (Sha256, Bytes),
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Idempotent<T> {
@@ -73,68 +73,185 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Idempotent<T> {
         hasher.update(b"\n");
         let bytes = read_json_body(request, state).await?;
         let body = parse_json(&bytes)?;
-        let mut bytes_hasher = hasher.clone();
-        bytes_hasher.update(&bytes);
-        let value: serde_json::Value = parse_json(&bytes)?;
-        write_canonical_json(&value, &mut HashWriter(&mut hasher)).map_err(ApiError::internal)?;
+        let bytes_rule = (hasher.clone(), bytes.clone());
+        // The body parsed above, so it is JSON; a failure here is the parser's nesting limit.
+        let canonical = canonical_json(&bytes)
+            .map_err(|error| ApiError::bad_request("malformed_json", error.to_string()))?;
+        hasher.update(&canonical);
         Ok(Idempotent {
             key,
             fingerprint: hasher.finalize().into(),
-            bytes_fingerprint: bytes_hasher.finalize().into(),
             body,
+            bytes_rule,
         })
     }
 }
 
-/// Feeds what is written into a hasher.
-struct HashWriter<'a>(&'a mut Sha256);
+/// The canonical form of a JSON document: no insignificant whitespace, each object's members in
+/// order of their keys' (escaped) bytes at every depth, strings and numbers written as serde_json
+/// writes them (so `"\u00e9"` and `"é"` are one string, `1.0` and `1.00` one number, but `1` and
+/// `1.0` two). Two documents with the same meaning have the same canonical form.
+///
+/// Streamed from the text, without building a JSON value: a 100,000-line batch is read once more,
+/// each object's members gathered in a reused buffer and sorted there. Nesting is bounded by the
+/// parser's limit (128).
+pub fn canonical_json(bytes: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut spare = Spare::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    Canonical {
+        out: &mut out,
+        spare: &mut spare,
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(out)
+}
 
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
+/// Buffers given back by finished objects, for the next ones.
+#[derive(Default)]
+struct Spare {
+    buffers: Vec<Vec<u8>>,
+    /// Members of an object: where its key starts, where its value starts, where it ends.
+    members: Vec<Vec<(usize, usize, usize)>>,
+}
+
+/// Writes the canonical form of one value into `out`.
+struct Canonical<'a> {
+    out: &'a mut Vec<u8>,
+    spare: &'a mut Spare,
+}
+
+fn write_json_string(out: &mut Vec<u8>, text: &str) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, text)
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Canonical<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Canonical<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
+    fn visit_bool<E>(self, value: bool) -> Result<(), E> {
+        self.out
+            .extend_from_slice(if value { b"true" } else { b"false" });
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<(), E> {
+        serde_json::to_writer(self.out, &value).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<(), E> {
+        serde_json::to_writer(self.out, &value).map_err(E::custom)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<(), E> {
+        serde_json::to_writer(self.out, &value).map_err(E::custom)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<(), E> {
+        write_json_string(self.out, value).map_err(E::custom)
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.out.extend_from_slice(b"null");
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        self.out.push(b'[');
+        let mut first = true;
+        loop {
+            if !first {
+                self.out.push(b',');
+            }
+            let item = Canonical {
+                out: &mut *self.out,
+                spare: &mut *self.spare,
+            };
+            if items.next_element_seed(item)?.is_none() {
+                if !first {
+                    self.out.pop();
+                }
+                break;
+            }
+            first = false;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<(), A::Error> {
+        let mut buffer = self.spare.buffers.pop().unwrap_or_default();
+        let mut members = self.spare.members.pop().unwrap_or_default();
+        buffer.clear();
+        members.clear();
+        loop {
+            let key_start = buffer.len();
+            if entries
+                .next_key_seed(CanonicalKey { out: &mut buffer })?
+                .is_none()
+            {
+                break;
+            }
+            let value_start = buffer.len();
+            entries.next_value_seed(Canonical {
+                out: &mut buffer,
+                spare: &mut *self.spare,
+            })?;
+            members.push((key_start, value_start, buffer.len()));
+        }
+        // Stable: a key given twice keeps its members in document order.
+        members.sort_by(|left, right| buffer[left.0..left.1].cmp(&buffer[right.0..right.1]));
+        self.out.push(b'{');
+        for (index, &(key_start, value_start, end)) in members.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&buffer[key_start..value_start]);
+            self.out.push(b':');
+            self.out.extend_from_slice(&buffer[value_start..end]);
+        }
+        self.out.push(b'}');
+        self.spare.buffers.push(buffer);
+        self.spare.members.push(members);
         Ok(())
     }
 }
 
-/// Writes a JSON value in canonical form: no whitespace, object keys in order of their UTF-8 bytes
-/// (at every depth), strings and numbers as serde_json writes them (so `"\u00e9"` and `"é"` are
-/// one string). Two documents with the same meaning have the same canonical form. Recursion is
-/// bounded by the parser's nesting limit (128).
-pub fn write_canonical_json(
-    value: &serde_json::Value,
-    out: &mut impl std::io::Write,
-) -> std::io::Result<()> {
-    use serde_json::Value;
-    match value {
-        Value::Array(items) => {
-            out.write_all(b"[")?;
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.write_all(b",")?;
-                }
-                write_canonical_json(item, out)?;
-            }
-            out.write_all(b"]")
-        }
-        Value::Object(fields) => {
-            let mut sorted: Vec<(&String, &Value)> = fields.iter().collect();
-            sorted.sort_unstable_by(|left, right| left.0.as_bytes().cmp(right.0.as_bytes()));
-            out.write_all(b"{")?;
-            for (index, (key, item)) in sorted.into_iter().enumerate() {
-                if index > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, key)?;
-                out.write_all(b":")?;
-                write_canonical_json(item, out)?;
-            }
-            out.write_all(b"}")
-        }
-        scalar => serde_json::to_writer(&mut *out, scalar).map_err(std::io::Error::from),
+/// Writes an object's key, escaped, into the object's buffer.
+struct CanonicalKey<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for CanonicalKey<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for CanonicalKey<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<(), E> {
+        write_json_string(self.out, value).map_err(E::custom)
     }
 }
 
@@ -160,7 +277,12 @@ impl<T> Idempotent<T> {
     /// True when a stored response answers this request: same canonical form, or (for keys stored
     /// before the canonical form) the same bytes.
     fn matches(&self, stored: &StoredResponse) -> bool {
-        stored.fingerprint == self.fingerprint || stored.fingerprint == self.bytes_fingerprint
+        if stored.fingerprint == self.fingerprint {
+            return true;
+        }
+        let (mut hasher, bytes) = self.bytes_rule.clone();
+        hasher.update(&bytes);
+        <[u8; 32]>::from(hasher.finalize()) == stored.fingerprint
     }
 
     /// The first response, if this key was already used with this request; a 409 if it was used
@@ -232,10 +354,7 @@ mod tests {
     use super::*;
 
     fn canonical(text: &str) -> String {
-        let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        let mut out = Vec::new();
-        write_canonical_json(&value, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
+        String::from_utf8(canonical_json(text.as_bytes()).unwrap()).unwrap()
     }
 
     #[test]
@@ -253,6 +372,14 @@ mod tests {
             ),
             canonical(compact)
         );
+        assert_eq!(
+            canonical(" [ {} , [ ] , { \"b\" : [ 1 , -2 , 0.5 ] , \"a\" : { } } ] "),
+            r#"[{},[],{"a":{},"b":[1,-2,0.5]}]"#
+        );
+        assert_eq!(canonical("{}"), "{}");
+        assert_eq!(canonical("\"x\""), "\"x\"");
+        assert!(canonical_json(b"{} {}").is_err());
+        assert!(canonical_json(b"{\"a\":").is_err());
         for different in [
             r#"{"a":[{"c":"é","b":null},1],"b":"1.00","z":true}"#,
             r#"{"a":[1,{"c":"é","b":null}],"b":"1.0","z":true}"#,
