@@ -5,10 +5,11 @@
 //! field) are reported together, up to [`MAX_SHAPE_PROBLEMS`]: serde stops at the first, so the body
 //! is read again as an untyped JSON value with each problem's field taken out (a missing one filled
 //! with a stand-in value), until it reads, nothing new is found or [`MAX_SHAPE_READINGS`] readings
-//! are spent ([`shape_problems`]). What is found: every field of the wrong type or value, every
+//! are spent (`shape_problems`). What is found: every field of the wrong type or value, every
 //! unknown field and every missing field, anywhere in the body, each at its path in the body as
-//! sent; except the fields of an object after a missing field that no stand-in fits (a missing
-//! enum value or amount, say), which is then set aside whole (its siblings are still read).
+//! sent; except, in an object lacking a field that no stand-in fits (a missing enum value, say),
+//! the missing fields declared after that one: the object is then set aside (its other problems
+//! were found before, and its siblings are still read).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -327,7 +328,7 @@ fn put(document: &mut serde_json::Value, steps: &[Step], value: serde_json::Valu
 }
 
 /// The most readings of a body spent looking for its shape problems.
-const MAX_SHAPE_READINGS: usize = 64;
+pub const MAX_SHAPE_READINGS: usize = 64;
 
 /// Every shape problem of a document that does not read as `T` (see the module's note), in the
 /// order serde meets them; empty if none can be named.
