@@ -812,16 +812,42 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
     assert_eq!(funded["funders"].as_array().unwrap().len(), 2);
     assert_eq!(funded["funders"][0]["period"], "2026-09");
 
-    assert_eq!(
-        server
-            .get(
-                &format!("/v1/tracing/contributors/{}", fund.csq),
-                &token(&fund.mgen, Role::Contributor)
-            )
-            .await
-            .0,
-        404
+    // Another union's tracing: the union is listed to this token, so the answer says it may not
+    // trace it (403), not that it does not exist; an id that is no contributor is a 404.
+    let (status, refused) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.csq),
+            &token(&fund.mgen, Role::Contributor),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["code"], "forbidden");
+    assert!(
+        !refused["detail"].as_str().unwrap().contains("no such"),
+        "{refused}"
     );
+    let (_, listed) = server
+        .get("/v1/organisations", &token(&fund.mgen, Role::Contributor))
+        .await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|organisation| organisation["id"] == fund.csq.as_str())
+    );
+    for unknown in [uuid::Uuid::nil().to_string(), fund.burkina.clone()] {
+        assert_eq!(
+            server
+                .get(
+                    &format!("/v1/tracing/contributors/{unknown}"),
+                    &token(&fund.mgen, Role::Contributor)
+                )
+                .await
+                .0,
+            404
+        );
+    }
     assert_eq!(
         server
             .get(&format!("/v1/tracing/contributors/{}", fund.csq), &burkina)
@@ -844,7 +870,7 @@ async fn a_union_follows_its_members_euros_to_the_care_they_paid_for(server: Tes
             .get(&format!("/v1/tracing/beneficiaries/{mugef}"), &burkina)
             .await
             .0,
-        404
+        403
     );
     assert_eq!(
         server

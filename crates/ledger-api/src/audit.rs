@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDate};
 use ledger_core::export::{ExportFormat, ExportWriter};
 use ledger_core::{Currency, Timestamp};
 use ledger_store::{JournalPagesAhead, Store, VerifyReport};
@@ -22,6 +22,7 @@ use crate::auth::{Principal, Role};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 /// Rendered bytes are handed to the connection in chunks of about this size: large enough to keep
 /// the per-chunk overhead small, small enough to keep memory flat.
@@ -289,12 +290,26 @@ async fn verify(
     Ok(AppJson(verify_view(&report)))
 }
 
-/// As of when.
+/// As of when: a moment of recording (`at`) or an accounting date (`as_of`), not both.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrialBalanceQuery {
-    /// RFC 3339 timestamp: only transactions recorded up to it (inclusive). Default: now.
+    /// RFC 3339 timestamp: only transactions recorded up to it (inclusive), whatever their
+    /// accounting date. Default: everything recorded so far.
     pub at: Option<String>,
+    /// Accounting date `YYYY-MM-DD`: only transactions whose effective (accounting) date is on or
+    /// before it, whenever they were recorded: the balances "as at" that date.
+    pub as_of: Option<String>,
+}
+
+/// Which transactions a balance or a trial balance covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceBasis {
+    /// Transactions by the moment they were recorded (`at`, or everything recorded so far).
+    RecordedAt,
+    /// Transactions by their accounting (effective) date (`as_of`).
+    EffectiveDate,
 }
 
 /// One account's totals in one currency. Debits and credits are both shown as positive amounts.
@@ -324,8 +339,13 @@ pub struct TrialBalanceTotal {
 /// Every account's debit and credit totals per currency, and the proof that they net to zero.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrialBalanceView {
-    /// The moment asked for, or null for everything recorded so far.
+    /// Which transactions the figures cover: `recorded_at` (by recording time: `at`, or
+    /// everything recorded so far) or `effective_date` (by accounting date: `as_of`).
+    pub basis: BalanceBasis,
+    /// The moment of recording asked for; null for everything recorded so far or with `as_of`.
     pub at: Option<String>,
+    /// The accounting date asked for (`YYYY-MM-DD`); null unless the basis is `effective_date`.
+    pub as_of: Option<String>,
     pub accounts: Vec<TrialBalanceAccount>,
     pub totals: Vec<TrialBalanceTotal>,
     /// True when every currency nets to zero.
@@ -338,8 +358,9 @@ fn sum_error(what: &str) -> ApiError {
     )))
 }
 
-/// The trial balance: every account with postings, its debit and credit totals per currency as of
-/// `at` (by the time transactions were recorded), and per-currency totals that net to zero.
+/// The trial balance: every account with postings, its debit and credit totals per currency, and
+/// per-currency totals that net to zero; as of `at` (by the time transactions were recorded) or as
+/// at the accounting date `as_of` (by their effective date). `basis` says which.
 #[utoipa::path(
     get, path = "/v1/audit/trial-balance", tag = "audit", params(TrialBalanceQuery),
     responses(
@@ -356,20 +377,47 @@ async fn trial_balance(
     Query(query): Query<TrialBalanceQuery>,
 ) -> Result<AppJson<TrialBalanceView>, ApiError> {
     principal.require(&[Role::Auditor, Role::Admin])?;
-    let at = match &query.at {
-        None => None,
-        Some(text) => Some(
-            DateTime::parse_from_rfc3339(text)
-                .map(|moment| Timestamp::from_datetime(moment.to_utc()))
-                .map_err(|_| {
-                    ApiError::invalid_field(
-                        "at",
-                        "must be an RFC 3339 timestamp, e.g. 2026-11-30T23:59:59Z",
-                    )
-                })?,
+    let mut errors = Vec::new();
+    let at = query.at.as_deref().and_then(|text| {
+        let moment = DateTime::parse_from_rfc3339(text)
+            .map(|moment| Timestamp::from_datetime(moment.to_utc()));
+        if moment.is_err() {
+            errors.push(FieldError::new(
+                "at",
+                "must be an RFC 3339 timestamp, e.g. 2026-11-30T23:59:59Z",
+            ));
+        }
+        moment.ok()
+    });
+    let as_of = query.as_of.as_deref().and_then(|text| {
+        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d");
+        if date.is_err() {
+            errors.push(FieldError::new(
+                "as_of",
+                "must be an accounting date YYYY-MM-DD, e.g. 2026-11-30",
+            ));
+        }
+        date.ok()
+    });
+    if query.at.is_some() && query.as_of.is_some() {
+        errors.push(FieldError::new(
+            "as_of",
+            "give either `at` (a moment of recording) or `as_of` (an accounting date), not both",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let (basis, lines) = match as_of {
+        Some(date) => (
+            BalanceBasis::EffectiveDate,
+            state.store.trial_balance_as_of_date(date).await?,
+        ),
+        None => (
+            BalanceBasis::RecordedAt,
+            state.store.trial_balance(at).await?,
         ),
     };
-    let lines = state.store.trial_balance(at).await?;
     let mut accounts = Vec::with_capacity(lines.len());
     let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for line in lines {
@@ -422,7 +470,9 @@ async fn trial_balance(
         tracing::error!("the trial balance does not net to zero");
     }
     Ok(AppJson(TrialBalanceView {
+        basis,
         at: at.map(|at| at.to_canonical_string()),
+        as_of: as_of.map(|date| date.format("%Y-%m-%d").to_string()),
         accounts,
         totals: total_views,
         balanced,

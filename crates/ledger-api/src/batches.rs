@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -34,6 +34,7 @@ use crate::money::{DecimalText, Money};
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 /// The most characters of a bank reference (ISO 20022 references are at most 35; statements' own
 /// references can be longer).

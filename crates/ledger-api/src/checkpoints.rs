@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use crate::query::Query;
+use axum::extract::State;
 use chrono::Utc;
 use ledger_core::Timestamp;
 use ledger_core::checkpoint::{

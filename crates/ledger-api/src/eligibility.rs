@@ -3,7 +3,7 @@
 //! every condition with its parameter, what was observed and the facts used. The verdict logic is
 //! the core's ([`ledger_core::conditions`]); this module gathers its inputs.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{NaiveDate, Utc};
@@ -27,6 +27,7 @@ use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

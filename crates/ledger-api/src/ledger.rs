@@ -1,7 +1,7 @@
 //! The books as they are (auditors and the network): the chart of accounts with balances, one
 //! account's balance at a moment, and the journal in chain order with every posting.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use ledger_core::{Account, AccountId, JournalRecord, Timestamp};
 use ledger_store::MAX_JOURNAL_PAGE;
 use serde::{Deserialize, Serialize};
@@ -11,12 +11,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::audit::BalanceBasis;
 use crate::auth::{Principal, Role};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::ApiError;
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -37,12 +39,19 @@ pub struct AccountView {
     pub owner_organisation_id: Option<Uuid>,
     /// Signed: debit positive, credit negative (net-asset accounts normally hold credits).
     pub balance: Money,
-    /// The chain position the balance is taken at, when asked for a moment.
+    /// The chain position the balance is taken at, when asked for a moment (`at`).
     pub at_sequence: Option<u64>,
+    /// Which transactions the balance covers: `recorded_at` (now, or recorded by `at`) or
+    /// `effective_date` (accounting date on or before `as_of`).
+    pub basis: BalanceBasis,
+    /// The accounting date asked for (`YYYY-MM-DD`), when the basis is `effective_date`.
+    pub as_of: Option<String>,
 }
 
 fn account_view(account: &Account, balance_minor: i64, at_sequence: Option<u64>) -> AccountView {
     AccountView {
+        basis: BalanceBasis::RecordedAt,
+        as_of: None,
         id: account.id.as_uuid(),
         code: account.code.to_string(),
         name: account.name.clone(),
@@ -101,6 +110,9 @@ pub struct AtQuery {
     /// RFC 3339 timestamp (`2026-11-30T23:59:59Z`): the balance after every transaction recorded
     /// at or before it. Now by default.
     pub at: Option<String>,
+    /// Accounting date `YYYY-MM-DD`: the balance as at that date, over the transactions whose
+    /// effective date is on or before it, whenever they were recorded. Not with `at`.
+    pub as_of: Option<String>,
 }
 
 /// One account and its balance, now or at a moment (auditor, admin).
@@ -119,6 +131,26 @@ async fn get_account(
     let not_found = || ApiError::not_found("no such account");
     let id = AccountId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
     let account = state.store.account(id).await?.ok_or_else(not_found)?;
+    if let Some(text) = &query.as_of {
+        if query.at.is_some() {
+            return Err(ApiError::invalid_field(
+                "as_of",
+                "give either `at` (a moment of recording) or `as_of` (an accounting date), not both",
+            ));
+        }
+        let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            ApiError::invalid_field(
+                "as_of",
+                "must be an accounting date YYYY-MM-DD, e.g. 2026-11-30",
+            )
+        })?;
+        let balance = state.store.balance_as_of_date(id, date).await?;
+        return Ok(AppJson(AccountView {
+            basis: BalanceBasis::EffectiveDate,
+            as_of: Some(date.format("%Y-%m-%d").to_string()),
+            ..account_view(&account, balance, None)
+        }));
+    }
     let at_sequence = match &query.at {
         None => None,
         Some(text) => {

@@ -19,6 +19,7 @@ mod money;
 mod organisations;
 pub mod pagination;
 pub mod problem;
+pub mod query;
 mod reports;
 mod server;
 mod service;
@@ -138,9 +139,10 @@ impl AppState {
                 config.max_failed_authentications,
                 auth::FAILED_AUTHENTICATION_WINDOW,
             ),
-            checkpoints: config.checkpoints.as_ref().map(|settings| {
-                checkpoints::CheckpointSigner::new(settings.signing_key.clone())
-            }),
+            checkpoints: config
+                .checkpoints
+                .as_ref()
+                .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone())),
         }
     }
 }

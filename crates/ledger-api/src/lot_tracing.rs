@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use ledger_core::lots::{Holding, Place};
-use ledger_core::organisation::OrganisationKind;
+use ledger_core::organisation::{Organisation, OrganisationKind};
 use ledger_core::{Currency, OrganisationId};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::ApiError;
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -105,11 +106,46 @@ struct ShareSums {
     redistributed: BTreeMap<String, Holding>,
 }
 
+/// The organisation whose money is traced, if the caller may trace it: the organisation itself
+/// (in the role of its kind), an admin or an auditor.
+///
+/// Organisations are listed to every authenticated role (`GET /v1/organisations`), so whether one
+/// exists is no secret: an id that names no organisation of this kind is a `404`, and another
+/// organisation's tracing is a `403` saying so, never a "no such" that the listing contradicts.
+/// What the organisation's money does is the part never disclosed.
+async fn traced_organisation(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    kind: OrganisationKind,
+    kind_name: &str,
+) -> Result<Organisation, ApiError> {
+    let own_role = match kind {
+        OrganisationKind::Beneficiary => Role::Beneficiary,
+        _ => Role::Contributor,
+    };
+    principal.require(&[own_role, Role::Admin, Role::Auditor])?;
+    let not_found = || ApiError::not_found(format!("no such {kind_name}"));
+    let id = OrganisationId::from_uuid(parse_id(id).ok_or_else(not_found)?);
+    let organisation = state
+        .store
+        .organisation(id)
+        .await?
+        .filter(|organisation| organisation.kind == kind)
+        .ok_or_else(not_found)?;
+    if !principal.sees_everything() && principal.organisation != id {
+        return Err(ApiError::forbidden(format!(
+            "a {kind_name} traces only its own money; this {kind_name} is another organisation"
+        )));
+    }
+    Ok(organisation)
+}
+
 /// Where a contributor's euros are (the contributor itself; admin, auditor).
 #[utoipa::path(
     get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
     params(("id" = Uuid, Path), TracingQuery),
-    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 200, body = ContributorTracingView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_contributor(
@@ -118,18 +154,14 @@ async fn trace_contributor(
     Path(id): Path<String>,
     Query(query): Query<TracingQuery>,
 ) -> Result<AppJson<ContributorTracingView>, ApiError> {
-    principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
-    let not_found = || ApiError::not_found("no such contributor");
-    let id = OrganisationId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
-    if !principal.sees_everything() && principal.organisation != id {
-        return Err(not_found());
-    }
-    let contributor = state
-        .store
-        .organisation(id)
-        .await?
-        .filter(|organisation| organisation.kind == OrganisationKind::Contributor)
-        .ok_or_else(not_found)?;
+    let contributor = traced_organisation(
+        &state,
+        &principal,
+        &id,
+        OrganisationKind::Contributor,
+        "contributor",
+    )
+    .await?;
     let checkpoint = crate::checkpoints::checkpoint_before_read(&state).await?;
     let period = parse_period_filter(query.period.as_deref(), "period")?;
     let period = period.as_deref();
@@ -271,7 +303,7 @@ pub struct BeneficiaryTracingView {
 #[utoipa::path(
     get, path = "/v1/tracing/beneficiaries/{id}", tag = "tracing",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = BeneficiaryTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = BeneficiaryTracingView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_beneficiary(
@@ -279,7 +311,14 @@ async fn trace_beneficiary(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<BeneficiaryTracingView>, ApiError> {
-    let beneficiary = crate::eligibility::visible_beneficiary(&state, &principal, &id).await?;
+    let beneficiary = traced_organisation(
+        &state,
+        &principal,
+        &id,
+        OrganisationKind::Beneficiary,
+        "beneficiary",
+    )
+    .await?;
     let checkpoint = crate::checkpoints::checkpoint_before_read(&state).await?;
     let funding = state
         .store

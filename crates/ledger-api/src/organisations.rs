@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ledger_core::chart;
@@ -27,6 +27,7 @@ use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -4,7 +4,7 @@
 //! share may not exceed the programme's cap. The rules are the core's
 //! ([`ledger_core::redistribution`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
@@ -37,6 +37,7 @@ use crate::money::{DecimalText, Money};
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -2,7 +2,7 @@
 //! balance, and its closing balance over a range of value dates in one currency — as JSON, or as
 //! CSV for a spreadsheet (`Accept: text/csv`). The movements always sum to closing − opening.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use ledger_core::organisation::OrganisationKind;
@@ -20,6 +20,7 @@ use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 /// The earliest value date a statement starts from by default: the first day of the fund's life.
 const DEFAULT_FROM: (i32, u32, u32) = (ledger_core::time::FIRST_FUND_YEAR, 1, 1);

@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use ledger_core::FundDate;
 use chrono::Utc;
+use ledger_core::FundDate;
 use ledger_core::fx::{ExchangeRate, RateSource};
 use ledger_core::organisation::{AllocationPolicy, Organisation, Programme};
 use ledger_core::settlement::{
@@ -47,6 +47,7 @@ use crate::money::{DecimalText, Money};
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
+use crate::query::Query;
 
 /// The most characters of a fee-coverage deposit's reference.
 pub const MAX_DEPOSIT_REFERENCE_LENGTH: usize = 140;

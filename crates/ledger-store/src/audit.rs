@@ -1,8 +1,8 @@
 //! Reads for auditors: the trial balance (every account's debit and credit totals per currency,
-//! as of a moment). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
+//! as of a moment of recording or as at an accounting date). Exports page through [`Store::journal_after`]; verification is [`Store::verify`].
 
-use chrono::{DateTime, Utc};
-use ledger_core::Timestamp;
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger_core::{AccountId, Timestamp};
 use uuid::Uuid;
 
 use crate::{Backend, Store, StoreError, on_pool};
@@ -62,6 +62,44 @@ impl Store {
                 })
             }
         };
+        Ok(lines)
+    }
+
+    /// An account's balance (signed minor units, debit positive) over the transactions whose
+    /// accounting (effective) date is on or before `date`, whenever they were recorded.
+    pub async fn balance_as_of_date(
+        &self,
+        id: AccountId,
+        date: NaiveDate,
+    ) -> Result<i64, StoreError> {
+        let balance: Option<i64> = on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) FROM journal_postings p \
+                 JOIN journal_transactions t ON t.sequence = p.sequence \
+                 WHERE p.account_id = $1 AND t.effective_date <= $2",
+            )
+            .bind(id.as_uuid())
+            .bind(date)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(balance.unwrap_or(0))
+    }
+
+    /// Every account with postings of transactions whose accounting (effective) date is on or
+    /// before `date`, whenever they were recorded, with its debit and credit totals per currency,
+    /// ordered by account code. SQLite keeps the date as `YYYY-MM-DD` text, whose text order is
+    /// date order; sqlx binds a `NaiveDate` the same way.
+    pub async fn trial_balance_as_of_date(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Vec<TrialBalanceLine>, StoreError> {
+        let lines = on_pool!(self.backend(), pool => {
+            sqlx::query_as(trial_balance_query!("WHERE t.effective_date <= $1"))
+                .bind(date)
+                .fetch_all(pool)
+                .await?
+        });
         Ok(lines)
     }
 }

@@ -41,6 +41,7 @@ conformance!(
     balances_are_current_and_as_of_a_sequence,
     journal_reads_page_in_chain_order,
     database_refuses_update_and_delete_of_history,
+    database_refuses_update_and_delete_of_programmes,
     verify_names_the_sequence_of_a_changed_posting,
     journal_pages_show_stored_postings_exactly,
     verify_notices_a_stored_balance_that_drifted,
@@ -52,6 +53,7 @@ conformance!(
     account_codes_are_unique_and_accounts_read_back,
     readiness_follows_migrations,
     trial_balance_totals_debits_and_credits_as_of_a_moment,
+    trial_balance_as_of_an_accounting_date_reads_effective_dates,
     records_commit_with_their_group_and_a_refused_one_writes_nothing,
     closing_after_writes_returns_and_the_data_stays,
     two_instances_writing_keyed_batches_at_once_have_one_effect_per_key,
@@ -187,6 +189,38 @@ async fn database_refuses_update_and_delete_of_history(fixture: Fixture) {
     }
     assert!(store.verify().await.unwrap().is_valid());
     assert_eq!(store.balance(cash.id, None).await.unwrap(), 100);
+}
+
+async fn database_refuses_update_and_delete_of_programmes(fixture: Fixture) {
+    // Proves a programme's rules are history like the journal: the database itself refuses to
+    // rewrite or remove a programme on both engines (PostgreSQL refused DELETE only before 0011),
+    // and the row stays as written.
+    let store = &fixture.store;
+    let (_, programme, _) = pledge_registry(store).await;
+    for sql in [
+        "UPDATE programmes SET name = 'rewritten'",
+        "UPDATE programmes SET rate_per_member_minor = 1",
+        "DELETE FROM programmes",
+    ] {
+        let error = execute_raw(store, sql).await.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
+    let names: Vec<String> = if let Some(pool) = store.sqlite_pool() {
+        sqlx::query_scalar("SELECT name FROM programmes")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    } else {
+        sqlx::query_scalar("SELECT name FROM programmes")
+            .fetch_all(store.postgres_pool().unwrap())
+            .await
+            .unwrap()
+    };
+    assert_eq!(names, vec!["Programme".to_owned()]);
+    assert_eq!(
+        store.programme(programme).await.unwrap().unwrap().name,
+        "Programme"
+    );
 }
 
 /// Lifts the append-only guard on `journal_postings`, as someone tampering behind the
@@ -1226,5 +1260,76 @@ async fn the_database_refuses_dates_and_periods_outside_the_fund_life(fixture: F
     insert_receipt("2099-12-31").await.unwrap();
     for period in ["2026-11", "2026-Q4", "2026", "2099-12"] {
         insert_run(period, "2026-12-31").await.unwrap();
+    }
+}
+
+async fn trial_balance_as_of_an_accounting_date_reads_effective_dates(fixture: Fixture) {
+    // Proves the trial balance and an account's balance as at an accounting date take the
+    // transactions whose effective date is on or before it (the last day included), whatever
+    // their recording order: a
+    // November receipt recorded after a December one counts in November, and a December one
+    // recorded first does not.
+    use chrono::NaiveDate;
+    let store = &fixture.store;
+    let bank = open(store, "dated:bank", "EUR").await;
+    let pool = open(store, "dated:pool", "EUR").await;
+    let day = |month: u32, day: u32| NaiveDate::from_ymd_opt(2026, month, day).unwrap();
+    let recorded = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
+    for (minor, effective) in [(700, day(12, 1)), (1_000, day(11, 30)), (20, day(10, 31))] {
+        store
+            .append(support::transfer_dated(
+                &bank, &pool, minor, recorded, effective,
+            ))
+            .await
+            .unwrap();
+    }
+    let totals = |lines: Vec<ledger_store::audit::TrialBalanceLine>| -> Vec<(String, i64, i64)> {
+        lines
+            .into_iter()
+            .map(|line| (line.code, line.debit_minor, line.credit_minor))
+            .collect()
+    };
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(11, 30)).await.unwrap()),
+        vec![
+            ("dated:bank".to_owned(), 1_020, 0),
+            ("dated:pool".to_owned(), 0, -1_020)
+        ]
+    );
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(12, 1)).await.unwrap()),
+        vec![
+            ("dated:bank".to_owned(), 1_720, 0),
+            ("dated:pool".to_owned(), 0, -1_720)
+        ]
+    );
+    assert_eq!(
+        totals(store.trial_balance_as_of_date(day(10, 31)).await.unwrap())[0],
+        ("dated:bank".to_owned(), 20, 0)
+    );
+    assert!(
+        store
+            .trial_balance_as_of_date(day(10, 30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // One account's balance as at a date reads the same transactions.
+    for (date, expected) in [
+        (day(10, 30), 0),
+        (day(10, 31), 20),
+        (day(11, 30), 1_020),
+        (day(12, 1), 1_720),
+    ] {
+        assert_eq!(
+            store.balance_as_of_date(bank.id, date).await.unwrap(),
+            expected,
+            "{date}"
+        );
+        assert_eq!(
+            store.balance_as_of_date(pool.id, date).await.unwrap(),
+            -expected,
+            "{date}"
+        );
     }
 }

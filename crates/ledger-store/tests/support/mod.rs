@@ -73,12 +73,29 @@ pub fn transfer_at(
     minor: i64,
     recorded_at: Timestamp,
 ) -> BalancedTransaction {
+    transfer_dated(
+        debit,
+        credit,
+        minor,
+        recorded_at,
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+    )
+}
+
+/// [`transfer_at`] with another accounting (effective) date.
+pub fn transfer_dated(
+    debit: &Account,
+    credit: &Account,
+    minor: i64,
+    recorded_at: Timestamp,
+    effective_date: NaiveDate,
+) -> BalancedTransaction {
     let chart: HashMap<AccountId, Account> =
         [(debit.id, debit.clone()), (credit.id, credit.clone())].into();
     TransactionDraft {
         id: TransactionId::from_uuid(Uuid::new_v4()),
         kind: TransactionKind::Adjustment,
-        effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        effective_date,
         recorded_at,
         actor: Actor::system(),
         memo: format!("move {minor}"),

@@ -1,0 +1,8 @@
+-- Programmes are history too: a programme's rules (rate, period, allocation, conditions, minimum
+-- transfer, administration cap) are what every batch, run and report of it was judged by, so they
+-- are never rewritten. 0002 refused DELETE only; UPDATE is refused now as on every other history
+-- table. A change of rules comes as a new programme version, never as an edit.
+-- No column is added or changed. SQLite dialect; migrations/postgres mirrors it.
+
+CREATE TRIGGER programmes_no_update BEFORE UPDATE ON programmes
+BEGIN SELECT RAISE(ABORT, 'append_only: programmes cannot be updated'); END;

@@ -1,0 +1,253 @@
+//! The README's walkthroughs run as written, so they cannot drift from what the service does.
+//!
+//! A walkthrough is a ```` ```sh ```` block of README.md preceded by `<!-- walkthrough: NAME -->`;
+//! a block preceded by `<!-- walkthrough-output: NAME -->` is what walkthrough NAME prints. The
+//! test starts the built binary (`serve`) on a free port with a fresh data directory as its working
+//! directory (so `./data` is the README's `./data`), then runs every walkthrough in README order in
+//! one `bash` (later ones use the variables of earlier ones), with three changes, and nothing else:
+//! - `set -euo pipefail` and `curl` made to fail on an error status (`--fail-with-body`), so every
+//!   command must succeed;
+//! - the line `L="cargo run -q --release --"` becomes `L="<the built binary>"` (the same program,
+//!   without rebuilding it in release mode);
+//! - `localhost:8080` becomes the server's address.
+//!
+//! `tools/` (the independent verifier) is linked into the working directory. It runs on SQLite and
+//! on PostgreSQL (the test kit's database, given to the server and to the commands as
+//! `DATABASE_URL`).
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
+const README_LAUNCHER: &str = "L=\"cargo run -q --release --\"";
+const README_ADDRESS: &str = "localhost:8080";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_readme_walkthroughs_run_as_written() {
+    // Proves every README walkthrough runs, command by command, against a fresh server on SQLite
+    // and prints what the README says.
+    run_walkthroughs(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_readme_walkthroughs_run_as_written() {
+    // Proves the same on PostgreSQL.
+    run_walkthroughs(Some(ledger_testkit::postgres_database().await.url)).await;
+}
+
+/// The blocks of `fence` (e.g. "sh") each preceded by `<!-- MARKER: NAME -->`, in README order.
+fn marked_blocks(readme: &str, marker: &str, fence: &str) -> Vec<(String, String)> {
+    let prefix = format!("<!-- {marker}: ");
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .trim()
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let opening = lines.next().unwrap_or_default();
+        assert_eq!(
+            opening.trim(),
+            format!("```{fence}"),
+            "the block after `{line}` must open with ```{fence}"
+        );
+        let body: Vec<&str> = lines
+            .by_ref()
+            .take_while(|line| line.trim() != "```")
+            .collect();
+        blocks.push((name.to_owned(), body.join("\n")));
+    }
+    blocks
+}
+
+/// Replaces every UUID (8-4-4-4-12 hex digits) by `<uuid>`: ids differ from run to run.
+fn without_uuids(text: &str) -> String {
+    let shape = [8, 4, 4, 4, 12];
+    let length = 36;
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let candidate = bytes.get(at..at + length);
+        let is_uuid = candidate.is_some_and(|candidate| {
+            let mut offset = 0;
+            shape.iter().enumerate().all(|(index, &group)| {
+                let digits = candidate[offset..offset + group]
+                    .iter()
+                    .all(u8::is_ascii_hexdigit);
+                offset += group;
+                let dash = index == shape.len() - 1 || candidate[offset] == b'-';
+                offset += 1;
+                digits && dash
+            })
+        });
+        if is_uuid {
+            out.push_str("<uuid>");
+            at += length;
+        } else {
+            let character = text[at..].chars().next().unwrap();
+            out.push(character);
+            at += character.len_utf8();
+        }
+    }
+    out
+}
+
+/// Kills the server when the test ends, passing or not.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A command of the binary or bash with the environment of a README reader: no inherited settings
+/// of this service, and the database given (PostgreSQL) or the default `./data` (SQLite).
+fn reader_command(program: &str, directory: &Path, database_url: Option<&str>) -> Command {
+    let mut command = Command::new(program);
+    command.current_dir(directory);
+    for variable in [
+        "DATABASE_URL",
+        "SOLIDARITY_DATA_DIR",
+        "SOLIDARITY_BIND",
+        "SOLIDARITY_JWT_SECRET",
+        "SOLIDARITY_JWT_PUBLIC_KEY_FILE",
+        "SOLIDARITY_REQUEST_TIMEOUT_SECONDS",
+    ] {
+        command.env_remove(variable);
+    }
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    command
+}
+
+async fn run_walkthroughs(database_url: Option<String>) {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(repository.join("README.md")).unwrap();
+    let walkthroughs = marked_blocks(&readme, "walkthrough", "sh");
+    let names: Vec<&str> = walkthroughs.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["first-session", "paying", "tracing", "audit"]);
+    let samples = marked_blocks(&readme, "walkthrough-output", "json");
+
+    let directory = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repository.join("tools"), directory.path().join("tools")).unwrap();
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let server_log = std::fs::File::create(directory.path().join("server.log")).unwrap();
+    let _server = Server(
+        reader_command(BINARY, directory.path(), database_url.as_deref())
+            .args(["serve", "--bind", &address])
+            .stdout(Stdio::null())
+            .stderr(server_log)
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..600 {
+        if let Ok(response) = client.get(format!("http://{address}/readyz")).send().await
+            && response.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = || std::fs::read_to_string(directory.path().join("server.log")).unwrap_or_default();
+    assert!(ready, "the server did not become ready: {}", log());
+
+    let mut script = String::from(
+        "set -euo pipefail\ncurl() { command curl --fail-with-body --show-error \"$@\"; }\n",
+    );
+    for (name, block) in &walkthroughs {
+        assert!(
+            !block.contains("localhost:") || block.contains(README_ADDRESS),
+            "{name}: the walkthroughs speak to {README_ADDRESS}"
+        );
+        let mut block = block.replace(README_ADDRESS, &address);
+        if block.contains(README_LAUNCHER) {
+            block = block.replace(README_LAUNCHER, &format!("L=\"{BINARY}\""));
+        }
+        script.push_str(&format!("printf '\\n@@walkthrough {name}@@\\n'\n{block}\n"));
+    }
+    assert!(
+        script.contains(&format!("L=\"{BINARY}\"")),
+        "the first walkthrough defines {README_LAUNCHER}"
+    );
+    let output = reader_command("bash", directory.path(), database_url.as_deref())
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "a walkthrough failed ({}).\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server\n{}",
+        output.status,
+        log()
+    );
+    let mut printed = std::collections::BTreeMap::new();
+    for part in stdout.split("\n@@walkthrough ").skip(1) {
+        let (name, text) = part.split_once("@@\n").unwrap();
+        printed.insert(name.to_owned(), text.to_owned());
+    }
+    let printed_by = |name: &str| printed.get(name).cloned().unwrap_or_default();
+
+    // Key figures the README announces in its comments.
+    let first = printed_by("first-session");
+    assert!(
+        first.contains(r#""pool":{"amount":"1250.00","currency":"EUR"}"#),
+        "balances.pool = 1250.00: {first}"
+    );
+    assert!(first.contains(r#""status":"pledged""#), "{first}");
+    let paying = printed_by("paying");
+    assert!(
+        paying.contains(r#""expected_local":{"amount":"819946","currency":"XOF"}"#),
+        "expected_local = 819946 XOF: {paying}"
+    );
+    assert!(paying.contains(r#""status":"settled""#), "{paying}");
+    let audit = printed_by("audit");
+    assert!(audit.contains(r#""valid":true"#), "{audit}");
+    assert!(audit.contains(r#""basis":"effective_date""#), "{audit}");
+    // Samples of output are what the commands print, ids aside.
+    assert!(!samples.is_empty(), "the README shows a sample of output");
+    for (name, sample) in &samples {
+        assert_eq!(
+            without_uuids(printed_by(name).trim()),
+            without_uuids(sample.trim()),
+            "the README's sample of `{name}` is not what its commands print"
+        );
+    }
+}
+
+#[test]
+fn uuids_are_masked_and_nothing_else() {
+    // Proves the sample comparison masks ids only.
+    assert_eq!(
+        without_uuids(r#"{"id": "019af0c2-6f3e-7c41-9a8e-0b6a2f1d3c4e", "n": "1250.00-é"}"#),
+        r#"{"id": "<uuid>", "n": "1250.00-é"}"#
+    );
+    assert_eq!(
+        without_uuids("019af0c2-6f3e-7c41-9a8e-0b6a2f1d3c4"),
+        "019af0c2-6f3e-7c41-9a8e-0b6a2f1d3c4"
+    );
+}
