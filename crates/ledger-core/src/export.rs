@@ -19,7 +19,7 @@ use crate::chain::{
     ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,
     RecordPosting,
 };
-use crate::jsonl_scan::JsonlScanner;
+use crate::jsonl_scan::{JsonlScanner, canonical_i64, canonical_u64};
 
 /// The columns of a CSV export, in order: one row per posting, the transaction's fields repeated
 /// on each of its rows, then one `end` row.
@@ -344,12 +344,125 @@ pub enum ExportItem {
     End(ExportEnd),
 }
 
+/// A transaction line of a JSONL export as JSON reads it: every key exactly once (a repeated key
+/// is an error, not "the last one wins"), no other key; UUIDs and hashes are checked afterwards
+/// for their one spelling ([`canonical_uuid`], [`canonical_hash`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlRecord {
+    sequence: u64,
+    transaction_id: String,
+    kind: String,
+    effective_date: String,
+    recorded_at: String,
+    actor_subject: String,
+    actor_organisation: String,
+    memo: String,
+    metadata: String,
+    postings: Vec<JsonlPosting>,
+    previous_hash: String,
+    hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlPosting {
+    account_id: String,
+    currency: String,
+    amount_minor: i64,
+}
+
+/// The end line's inner object. `deserialize_with` makes both keys required: a plain `Option`
+/// field would read a missing key as `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlEndFields {
+    #[serde(deserialize_with = "Option::deserialize")]
+    last_sequence: Option<u64>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    final_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlEndLine {
+    export_end: JsonlEndFields,
+}
+
+/// A UUID as an export writes it, its only accepted spelling: 36 characters, lower-case
+/// hexadecimal digits with hyphens after the 8th, 12th, 16th and 20th digit.
+pub fn canonical_uuid(text: &[u8]) -> Option<Uuid> {
+    if text.len() != 36 {
+        return None;
+    }
+    let well_formed = text.iter().enumerate().all(|(index, byte)| {
+        if matches!(index, 8 | 13 | 18 | 23) {
+            *byte == b'-'
+        } else {
+            byte.is_ascii_digit() || (b'a'..=b'f').contains(byte)
+        }
+    });
+    if !well_formed {
+        return None;
+    }
+    Uuid::try_parse_ascii(text).ok()
+}
+
+/// A chain hash as an export writes it, its only accepted spelling: 64 lower-case hexadecimal
+/// digits.
+pub fn canonical_hash(text: &[u8]) -> Option<ChainHash> {
+    if text.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    ChainHash::from_hex_bytes(text)
+}
+
+fn uuid_field(text: &str, name: &str) -> Result<Uuid, String> {
+    canonical_uuid(text.as_bytes())
+        .ok_or_else(|| format!("`{name}` `{text}` is not a lower-case hyphenated UUID"))
+}
+
+fn hash_field(text: &str, name: &str) -> Result<ChainHash, String> {
+    canonical_hash(text.as_bytes())
+        .ok_or_else(|| format!("`{name}` `{text}` is not 64 lower-case hexadecimal digits"))
+}
+
 /// Parses one line of a JSONL export (without its line break).
 pub fn parse_jsonl_line(line: &[u8]) -> Result<ExportItem, String> {
-    match serde_json::from_slice::<JournalRecord>(line) {
-        Ok(record) => Ok(ExportItem::Record(record)),
-        Err(record_error) => match serde_json::from_slice::<JsonlEnd>(line) {
-            Ok(end) => Ok(ExportItem::End(end.export_end)),
+    match serde_json::from_slice::<JsonlRecord>(line) {
+        Ok(record) => {
+            let mut postings = Vec::with_capacity(record.postings.len());
+            for posting in record.postings {
+                postings.push(RecordPosting {
+                    account_id: uuid_field(&posting.account_id, "account_id")?,
+                    currency: posting.currency,
+                    amount_minor: posting.amount_minor,
+                });
+            }
+            Ok(ExportItem::Record(JournalRecord {
+                sequence: record.sequence,
+                transaction_id: uuid_field(&record.transaction_id, "transaction_id")?,
+                kind: record.kind,
+                effective_date: record.effective_date,
+                recorded_at: record.recorded_at,
+                actor_subject: record.actor_subject,
+                actor_organisation: record.actor_organisation,
+                memo: record.memo,
+                metadata: record.metadata,
+                postings,
+                previous_hash: hash_field(&record.previous_hash, "previous_hash")?,
+                hash: hash_field(&record.hash, "hash")?,
+            }))
+        }
+        Err(record_error) => match serde_json::from_slice::<JsonlEndLine>(line) {
+            Ok(end) => Ok(ExportItem::End(ExportEnd {
+                last_sequence: end.export_end.last_sequence,
+                final_hash: end
+                    .export_end
+                    .final_hash
+                    .map(|hash| hash_field(&hash, "final_hash"))
+                    .transpose()?,
+            })),
             Err(_) => Err(record_error.to_string()),
         },
     }
@@ -458,6 +571,12 @@ impl CsvAssembler {
         let mut completed = Vec::new();
         match fields[0] {
             CSV_END_ROW => {
+                if let Some(column) = (2..16).find(|column| !fields[*column].is_empty()) {
+                    return Err(malformed(format!(
+                        "the end row has `{}`; only `sequence` and `hash` are filled on it",
+                        CSV_COLUMNS[column]
+                    )));
+                }
                 completed.extend(self.take_current());
                 let end = ExportEnd {
                     last_sequence: optional(fields[1], parse_u64).map_err(&malformed)?,
@@ -471,6 +590,14 @@ impl CsvAssembler {
             }
             CSV_POSTING_ROW | CSV_EMPTY_ROW => {
                 let sequence = parse_u64(fields[1]).map_err(&malformed)?;
+                if fields[0] == CSV_EMPTY_ROW
+                    && let Some(column) = (11..15).find(|column| !fields[*column].is_empty())
+                {
+                    return Err(malformed(format!(
+                        "a `transaction` row (no postings) has `{}`",
+                        CSV_COLUMNS[column]
+                    )));
+                }
                 let belongs = self
                     .current
                     .as_ref()
@@ -567,6 +694,18 @@ impl CsvAssembler {
         line: u64,
         sequence: u64,
     ) -> Result<(), FileProblem> {
+        // The row's own fields are read first: a malformed row is malformed whatever it repeats.
+        let posting = if fields[0] == CSV_POSTING_ROW {
+            Some(
+                parse_posting(fields).map_err(|message| FileProblem::Malformed {
+                    line,
+                    after_sequence: sequence.checked_sub(1),
+                    message,
+                })?,
+            )
+        } else {
+            None
+        };
         for (column, first) in CSV_TRANSACTION_COLUMNS
             .chain(CSV_HASH_COLUMNS)
             .zip(&self.current_fields)
@@ -582,18 +721,13 @@ impl CsvAssembler {
                 });
             }
         }
-        let posting = parse_posting(fields).map_err(|message| FileProblem::Malformed {
-            line,
-            after_sequence: sequence.checked_sub(1),
-            message,
-        })?;
-        if fields[0] != CSV_POSTING_ROW {
+        let Some(posting) = posting else {
             return Err(FileProblem::RowsDisagree {
                 line,
                 sequence,
                 what: "a transaction row without postings has further rows".into(),
             });
-        }
+        };
         if let Some((record, _, _)) = &mut self.current {
             record.postings.push(posting);
         }
@@ -637,35 +771,29 @@ fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<
     }
 }
 
+/// An unsigned integer of a CSV export: `0` or digits without a leading zero (no sign, no space),
+/// at most `u64::MAX`.
 fn parse_u64(text: &str) -> Result<u64, String> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(format!("`{text}` is not an unsigned integer"));
-    }
-    text.parse()
-        .map_err(|_| format!("`{text}` is out of range"))
+    canonical_u64(text.as_bytes()).ok_or_else(|| {
+        format!("`{text}` is not an unsigned integer written `0` or without a leading zero, in range")
+    })
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(text).map_err(|_| format!("`{text}` is not a UUID"))
+    canonical_uuid(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not a lower-case hyphenated UUID"))
 }
 
 fn parse_hash(text: &str) -> Result<ChainHash, String> {
-    text.parse()
-        .map_err(|error: String| format!("`{text}`: {error}"))
+    canonical_hash(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not 64 lower-case hexadecimal digits"))
 }
 
 fn parse_posting(fields: &[&str]) -> Result<RecordPosting, String> {
     let amount_text = fields[14];
-    let amount_minor = amount_text.strip_prefix('-').map_or_else(
-        || parse_u64(amount_text).and_then(|value| i64::try_from(value).map_err(|e| e.to_string())),
-        |magnitude| {
-            parse_u64(magnitude).and_then(|value| {
-                0_i64
-                    .checked_sub_unsigned(value)
-                    .ok_or_else(|| format!("`{amount_text}` is out of range"))
-            })
-        },
-    )?;
+    let amount_minor = canonical_i64(amount_text.as_bytes()).ok_or_else(|| {
+        format!("`{amount_text}` is not a signed integer (`0`, or an optional `-` then digits without a leading zero), in range")
+    })?;
     Ok(RecordPosting {
         account_id: parse_uuid(fields[12])?,
         currency: fields[13].to_owned(),
