@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod chart;
+pub mod checkpoint;
 pub mod conditions;
 pub mod contribution;
 pub mod csv_scan;
