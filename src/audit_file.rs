@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ledger_core::ChainHash;
 use ledger_core::csv_scan::{GeneralRow, read_general_row};
 use ledger_core::export::{
-    CSV_COLUMNS, CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter, FileProblem,
+    CSV_COLUMNS, CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter,
+    FileProblem,
 };
 use ledger_store::Store;
 

@@ -775,7 +775,9 @@ fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<
 /// at most `u64::MAX`.
 fn parse_u64(text: &str) -> Result<u64, String> {
     canonical_u64(text.as_bytes()).ok_or_else(|| {
-        format!("`{text}` is not an unsigned integer written `0` or without a leading zero, in range")
+        format!(
+            "`{text}` is not an unsigned integer written `0` or without a leading zero, in range"
+        )
     })
 }
 
@@ -789,7 +791,10 @@ fn parse_hash(text: &str) -> Result<ChainHash, String> {
         .ok_or_else(|| format!("`{text}` is not 64 lower-case hexadecimal digits"))
 }
 
+/// A posting row's own columns; its `posting_index` is read here for its spelling, and compared
+/// with the posting's place by the assembler.
 fn parse_posting(fields: &[&str]) -> Result<RecordPosting, String> {
+    parse_u64(fields[11])?;
     let amount_text = fields[14];
     let amount_minor = canonical_i64(amount_text.as_bytes()).ok_or_else(|| {
         format!("`{amount_text}` is not a signed integer (`0`, or an optional `-` then digits without a leading zero), in range")
@@ -830,9 +835,61 @@ pub struct ExportSummary {
     pub final_hash: Option<ChainHash>,
     /// Per currency, from the postings in the file alone (for a range: the movements of the range).
     pub trial_balance: BTreeMap<String, CurrencyTotals>,
+    /// The chain hash after the watched sequence ([`ExportVerifier::watching`]), when the file
+    /// reached it.
+    pub watched_hash: Option<(u64, ChainHash)>,
+}
+
+/// Why a verified export is not the history a signed head (a checkpoint) vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadMismatch {
+    /// The file never reaches the head's sequence (its last transactions deleted, an older
+    /// export) or starts after it.
+    #[error(
+        "the file does not reach the checkpoint: the checkpoint signs the head after sequence {sequence}, the file holds {held} (transactions deleted at its end, or an older export)"
+    )]
+    NotReached { sequence: u64, held: String },
+    /// The file's chain hash at the head's sequence is another one: a rewritten history.
+    #[error(
+        "the chain hash after sequence {sequence} is {file_hash} in the file, but the checkpoint signs {head_hash}: this is not the history the checkpoint was signed over"
+    )]
+    Differs {
+        sequence: u64,
+        file_hash: ChainHash,
+        head_hash: ChainHash,
+    },
 }
 
 impl ExportSummary {
+    /// Checks the file against a signed head `(sequence, hash)`: the chain hash after `sequence`
+    /// in the file must be `hash`. The verifier must have watched `sequence`
+    /// ([`ExportVerifier::watching`]). Since every hash covers all the transactions before it,
+    /// a match proves the file's transactions up to `sequence` are the ones the head was signed
+    /// over; what follows it in the file is only consistent with itself.
+    pub fn check_head(&self, sequence: u64, hash: ChainHash) -> Result<(), HeadMismatch> {
+        match self.watched_hash {
+            Some((watched, file_hash)) if watched == sequence => {
+                if file_hash == hash {
+                    Ok(())
+                } else {
+                    Err(HeadMismatch::Differs {
+                        sequence,
+                        file_hash,
+                        head_hash: hash,
+                    })
+                }
+            }
+            _ => Err(HeadMismatch::NotReached {
+                sequence,
+                held: match (self.first_sequence, self.last_sequence) {
+                    (Some(first), Some(last)) => format!("sequences {first} to {last}"),
+                    _ => "no transaction".to_owned(),
+                },
+            }),
+        }
+    }
+
     /// True when the export starts at the beginning of the chain, so its balances are the books'.
     pub fn is_whole_chain(&self) -> bool {
         self.first_sequence.is_none_or(|sequence| sequence == 1)
@@ -899,13 +956,24 @@ pub struct ExportVerifier {
     end_seen: bool,
     /// The postings tallied so far (handed to the chain's balances at the end).
     pending_movements: Movements,
+    /// The sequence whose chain hash is kept (a checkpoint's), and that hash once read.
+    watched: Option<(u64, Option<ChainHash>)>,
 }
 
 impl ExportVerifier {
-    /// A verifier that accepts any start: sequence 1 must chain onto genesis; a range chains onto
-    /// the previous hash its first record states.
+    /// A verifier of a whole chain: the file must start at sequence 1, after the genesis hash. A
+    /// file that starts anywhere else is refused at its first record
+    /// ([`FileProblem::StartMismatch`]): without it, deleting the first transactions of a file
+    /// would leave a valid-looking range.
     pub fn new() -> ExportVerifier {
-        ExportVerifier::default()
+        ExportVerifier::expecting_start(1, None)
+    }
+
+    /// Also keeps the chain hash after transaction `sequence` (the genesis hash for 0, or a
+    /// range's start hash for the sequence before it), for [`ExportSummary::check_head`].
+    pub fn watching(mut self, sequence: u64) -> ExportVerifier {
+        self.watched = Some((sequence, (sequence == 0).then_some(GENESIS_HASH)));
+        self
     }
 
     /// A verifier that also requires the export to start at `sequence` (and, when given, after
@@ -978,6 +1046,11 @@ impl ExportVerifier {
                     });
                 }
                 self.first = Some((sequence, previous_hash));
+                if let Some((watched, kept)) = &mut self.watched
+                    && watched.checked_add(1) == Some(sequence)
+                {
+                    *kept = Some(previous_hash);
+                }
                 self.chain
                     .insert(ChainVerifier::starting_at(sequence, previous_hash))
             }
@@ -986,6 +1059,11 @@ impl ExportVerifier {
             .push_digest(digest)
             .map_err(|broken| FileProblem::Chain { line, broken })?;
         self.last = Some((digest.sequence, digest.hash));
+        if let Some((watched, kept)) = &mut self.watched
+            && *watched == digest.sequence
+        {
+            *kept = Some(digest.hash);
+        }
         Ok(())
     }
 
@@ -1039,6 +1117,9 @@ impl ExportVerifier {
             last_sequence,
             final_hash: self.last.map(|(_, hash)| hash),
             trial_balance,
+            watched_hash: self
+                .watched
+                .and_then(|(sequence, hash)| Some((sequence, hash?))),
         })
     }
 }
