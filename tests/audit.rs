@@ -159,9 +159,10 @@ async fn exports_stream_and_verify_offline_with_both_verifiers(server: TestServe
 }
 
 async fn range_exports_verify_from_their_first_previous_hash(server: TestServer) {
-    // Proves an export of a range verifies from the previous hash in its first record, can be
-    // pinned to the end of the export before it, and that a range past the end is an empty, valid
-    // export in both formats.
+    // Proves an export of a range is refused as a whole chain (it does not start at sequence 1),
+    // verifies as the range it is (`--from-sequence`) from the previous hash in its first record,
+    // can be pinned to the end of the export before it, and that a range past the end is an
+    // empty, valid export in both formats.
     books(&server).await;
     let auditor = token(NETWORK_ID, Role::Auditor);
     let directory = tempfile::tempdir().unwrap();
@@ -185,6 +186,10 @@ async fn range_exports_verify_from_their_first_previous_hash(server: TestServer)
         assert_eq!(status, 200);
         std::fs::write(&second, bytes).unwrap();
         for (code, output) in verify_both(&second, &[]) {
+            assert_eq!(code, 1, "{output}");
+            assert!(output.contains("starts at sequence 4"), "{output}");
+        }
+        for (code, output) in verify_both(&second, &["--from-sequence", "4"]) {
             assert_eq!(code, 0, "{output}");
             assert!(output.contains("export valid: 3 transactions"), "{output}");
             assert!(output.contains(&first_end), "{output}");

@@ -1142,7 +1142,14 @@ mod tests {
 
     /// A minimal reader for the tests: lines for JSONL; for CSV, rows without embedded line breaks.
     fn verify_bytes(format: ExportFormat, bytes: &[u8]) -> Result<ExportSummary, FileProblem> {
-        let mut verifier = ExportVerifier::new();
+        verify_bytes_with(ExportVerifier::new(), format, bytes)
+    }
+
+    fn verify_bytes_with(
+        mut verifier: ExportVerifier,
+        format: ExportFormat,
+        bytes: &[u8],
+    ) -> Result<ExportSummary, FileProblem> {
         let mut assembler = CsvAssembler::new();
         let text = std::str::from_utf8(bytes).unwrap();
         let ends_cleanly = text.ends_with('\n');
@@ -1239,11 +1246,34 @@ mod tests {
 
     #[test]
     fn a_range_verifies_and_can_be_pinned() {
-        // Proves a range export verifies from the previous hash in its first record, and that an
+        // Proves a range export verifies, when a range is asked for, from the previous hash in its
+        // first record; that without it a file not starting at sequence 1 is refused; and that an
         // auditor can require it to start where the previous export ended.
         let records = chain_of(6);
         let bytes = render(ExportFormat::Jsonl, &records[3..]);
-        let summary = verify_bytes(ExportFormat::Jsonl, &bytes).unwrap();
+        assert!(matches!(
+            verify_bytes(ExportFormat::Jsonl, &bytes),
+            Err(FileProblem::StartMismatch {
+                expected_sequence: 1,
+                found_sequence: 4,
+                ..
+            })
+        ));
+        let summary = verify_bytes_with(
+            ExportVerifier::expecting_start(4, None),
+            ExportFormat::Jsonl,
+            &bytes,
+        )
+        .unwrap();
+        let pinned = verify_bytes_with(
+            ExportVerifier::expecting_start(4, Some(records[2].hash)),
+            ExportFormat::Jsonl,
+            &bytes,
+        );
+        assert_eq!(
+            pinned.as_ref().map(|summary| summary.first_sequence),
+            Ok(Some(4))
+        );
         assert_eq!(summary.first_sequence, Some(4));
         assert_eq!(summary.start_previous_hash, Some(records[2].hash));
         assert!(!summary.is_whole_chain());
@@ -1307,6 +1337,99 @@ mod tests {
                 ),
                 "{problem}"
             );
+        }
+    }
+
+    #[test]
+    fn a_file_is_checked_against_a_signed_head_at_its_sequence() {
+        // Proves the head check: the chain hash after the head's sequence must be the head's hash
+        // (at the file's end, in its middle, or genesis for 0); a file that stops before the head
+        // or holds another history there is refused.
+        let records = chain_of(5);
+        let bytes = render(ExportFormat::Csv, &records);
+        let watched = |sequence| {
+            verify_bytes_with(
+                ExportVerifier::new().watching(sequence),
+                ExportFormat::Csv,
+                &bytes,
+            )
+            .unwrap()
+        };
+        assert_eq!(watched(5).check_head(5, records[4].hash), Ok(()));
+        assert_eq!(watched(2).check_head(2, records[1].hash), Ok(()));
+        assert_eq!(watched(0).check_head(0, GENESIS_HASH), Ok(()));
+        assert!(matches!(
+            watched(2).check_head(2, records[2].hash),
+            Err(HeadMismatch::Differs { sequence: 2, .. })
+        ));
+        assert!(matches!(
+            watched(6).check_head(6, records[4].hash),
+            Err(HeadMismatch::NotReached { sequence: 6, .. })
+        ));
+        // A range's start hash is the head of the sequence before it.
+        let range = render(ExportFormat::Csv, &records[2..]);
+        let summary = verify_bytes_with(
+            ExportVerifier::expecting_start(3, None).watching(2),
+            ExportFormat::Csv,
+            &range,
+        )
+        .unwrap();
+        assert_eq!(summary.check_head(2, records[1].hash), Ok(()));
+    }
+
+    #[test]
+    fn values_have_one_spelling() {
+        // Proves the strict readers: upper-case or unhyphenated UUIDs, upper-case hex and
+        // non-canonical integers are refused, in JSONL lines and in CSV values alike; and a JSON
+        // key given twice or unknown is refused.
+        let records = chain_of(1);
+        let line = render(ExportFormat::Jsonl, &records);
+        let line = std::str::from_utf8(&line)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(parse_jsonl_line(line.as_bytes()).is_ok());
+        let id = records[0].postings[0].account_id.to_string();
+        let hash = records[0].hash.to_hex();
+        for changed in [
+            line.replace(&id, &id.to_uppercase()),
+            line.replace(&id, &id.replace('-', "")),
+            line.replace(&hash, &hash.to_uppercase()),
+            line.replace("\"memo\":", "\"memo\":\"x\",\"memo\":"),
+            line.replace("\"memo\":", "\"note\":1,\"memo\":"),
+        ] {
+            assert_ne!(changed, line);
+            assert!(parse_jsonl_line(changed.as_bytes()).is_err(), "{changed}");
+        }
+        assert!(parse_jsonl_line(br#"{"export_end":{"last_sequence":null}}"#).is_err());
+        assert!(
+            parse_jsonl_line(br#"{"export_end":{"last_sequence":null,"final_hash":null}}"#).is_ok()
+        );
+        for (text, value) in [
+            ("0", Some(0)),
+            ("10", Some(10)),
+            ("01", None),
+            ("+1", None),
+            ("-0", None),
+            (" 1", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_u64(text).ok(), value, "{text}");
+        }
+        for (text, ok) in [
+            ("-5", true),
+            ("0", true),
+            ("-0", false),
+            ("+5", false),
+            ("-05", false),
+        ] {
+            let mut fields = [""; 17];
+            fields[11] = "0";
+            fields[12] = "00000000-0000-0000-0000-000000000001";
+            fields[14] = text;
+            assert_eq!(parse_posting(&fields).is_ok(), ok, "{text}");
         }
     }
 
