@@ -770,6 +770,28 @@ fn run(
     (output.status.code().unwrap_or(-1), text)
 }
 
+/// The Python that runs the verifier: `python3` when it has the `cryptography` package (so the
+/// tests check signatures in Python too), else the spec-check environment's
+/// (`scripts/check-specs.sh` installs it there).
+fn python_interpreter() -> String {
+    let has_cryptography = |program: &str| {
+        Command::new(program)
+            .args(["-c", "import cryptography"])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if has_cryptography("python3") {
+        return "python3".into();
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/spec-venv/bin/python3");
+    let venv = venv.display().to_string();
+    assert!(
+        has_cryptography(&venv),
+        "these tests check checkpoint signatures in Python too: `pip install cryptography`, or run scripts/check-specs.sh"
+    );
+    venv
+}
+
 fn python_verifier() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tools/verify_export.py")
@@ -836,6 +858,7 @@ fn the_committed_corpus_is_the_generated_one_and_both_verifiers_give_its_verdict
     }
 
     let python = python_verifier();
+    let interpreter = python_interpreter();
     let mut disagreements = Vec::new();
     for case in &cases {
         let rust = run(
@@ -846,7 +869,7 @@ fn the_committed_corpus_is_the_generated_one_and_both_verifiers_give_its_verdict
             &[],
         );
         let python = run(
-            "python3",
+            &interpreter,
             &[python.as_str()],
             &case.name,
             &case.arguments,
@@ -870,10 +893,11 @@ fn without_a_checkpoint_both_verifiers_say_they_proved_only_self_consistency() {
     // history: both verifiers say plainly what they did not prove; and with a checkpoint but no
     // key, that the signature was not checked.
     let python = python_verifier();
+    let interpreter = python_interpreter();
     for file in ["valid.jsonl", "valid.csv"] {
         for (program, first) in [
             (BINARY, vec!["verify", "--file"]),
-            ("python3", vec![python.as_str()]),
+            (interpreter.as_str(), vec![python.as_str()]),
         ] {
             let (code, output) = run(program, &first, file, &[], &[]);
             assert_eq!(code, 0, "{output}");
