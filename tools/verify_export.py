@@ -516,7 +516,7 @@ def check_items(items, verifier):
                 raise rows_problem
 
 
-def verify_csv(handle, complete, verifier):
+def verify_csv(handle, complete, verifier, read_bytes=READ_BYTES):
     assembler = CsvAssembler()
     data = b""
     start = 0
@@ -544,7 +544,7 @@ def verify_csv(handle, complete, verifier):
         if outcome[0] == "more":
             if len(data) - start > MAX_ROW_BYTES:
                 raise Malformed(f"line {row_line}: a row longer than {MAX_ROW_BYTES} bytes")
-            chunk = handle.read(min(READ_BYTES, remaining))
+            chunk = handle.read(min(read_bytes, remaining))
             remaining -= len(chunk)
             consumed += start
             data = data[start:] + chunk
@@ -665,6 +665,8 @@ def main():
     parser.add_argument("--previous-hash", help="the hash the range must chain onto")
     parser.add_argument("--checkpoint", help="a signed checkpoint (JSON) the file must match")
     parser.add_argument("--public-key", help="the ledger's public key (64 hex digits, or a file)")
+    # For the tests: small reads put row boundaries everywhere between two reads.
+    parser.add_argument("--read-bytes", type=int, default=READ_BYTES, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     export_format = arguments.format or arguments.file.rsplit(".", 1)[-1]
     if export_format not in ("jsonl", "csv"):
@@ -699,7 +701,10 @@ def main():
             complete, length = complete_length(handle)
             cut = complete < length
             try:
-                (verify_jsonl if export_format == "jsonl" else verify_csv)(handle, complete, verifier)
+                if export_format == "jsonl":
+                    verify_jsonl(handle, complete, verifier)
+                else:
+                    verify_csv(handle, complete, verifier, max(1, arguments.read_bytes))
             except AtEnd as at_end:
                 if cut:
                     raise verifier.truncated() from None
