@@ -228,7 +228,8 @@ fn check_csv(
     let mut start = 0_usize;
     // Bytes of the file before `buffer[0]`, to tell whether a row is the last one.
     let mut consumed = 0_u64;
-    let mut at_eof = false;
+    // Everything up to `complete` is in `buffer`: nothing follows the row being read.
+    let mut at_eof = complete == 0;
     let mut next_line = 1_u64;
     let read_error = |error: std::io::Error, verifier: &ExportVerifier| LineProblem {
         problem: FileProblem::Malformed {
@@ -265,7 +266,7 @@ fn check_csv(
                     .read(&mut buffer[length..])
                     .map_err(|error| read_error(error, verifier))?;
                 buffer.truncate(length + read);
-                at_eof = read == 0;
+                at_eof = read == 0 || consumed + buffer.len() as u64 >= complete;
                 continue;
             }
             GeneralRow::Malformed(message) => {

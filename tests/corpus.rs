@@ -628,6 +628,20 @@ fn cases() -> Vec<Case> {
                     2,
                     "one row ends with a bare LF",
                 );
+                let mut lf_then_cut = all.clone();
+                let last_posting = lf_then_cut.len() - 2;
+                lf_then_cut[last_posting] = text(&lf_then_cut[last_posting])
+                    .replace("\r\n", "\n")
+                    .into_bytes();
+                let end_row = lf_then_cut.len() - 1;
+                lf_then_cut[end_row].truncate(5);
+                add(
+                    name("bare-lf-on-last-line-then-cut"),
+                    lf_then_cut.concat(),
+                    &[],
+                    1,
+                    "a file cut short: a problem on its last complete line is the cut",
+                );
                 add(
                     name("text-after-closing-quote"),
                     replace_once(&valid, "Montréal\"\"\",", "Montréal\"\"\"x,"),

@@ -156,7 +156,8 @@ class Verifier:
         self.expected_start = from_sequence
         self.expected_previous = previous_hash
         self.watch_sequence = watch_sequence
-        self.watched_hash = None
+        # The head after sequence 0 is the genesis hash, whatever the file holds.
+        self.watched_hash = GENESIS if watch_sequence == 0 else None
         self.next_sequence = None
         self.previous = None
         self.first = None
