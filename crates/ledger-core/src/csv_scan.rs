@@ -5,10 +5,10 @@
 //! It accepts only strict RFC 4180 rows (`\r\n` after every row, quotes only around whole fields)
 //! laid out as [`crate::export::ExportWriter`] writes them: the header, transactions whose rows
 //! agree and count their postings from 0, and the end row. For anything else it answers `None`,
-//! and the caller verifies the whole file again with the general reader (the `csv` crate and
-//! [`crate::export::CsvAssembler`]), which names the problem. So on the files it accepts it must
-//! read exactly what the general reader reads: the tests compare the two on written and damaged
-//! files.
+//! and the caller verifies the whole file again with the general reader ([`read_general_row`],
+//! the strict row reader of `docs/hash-chain.md`, and [`crate::export::CsvAssembler`]), which
+//! names the problem. So on the files it accepts it must read exactly what the general reader
+//! reads: the tests compare the two on written and damaged files.
 
 use std::ops::Range;
 
