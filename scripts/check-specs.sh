@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 VENV=target/spec-venv
 # Pinned: a validator's new release must not change CI's verdict behind our back.
-PACKAGES=(openapi-spec-validator==0.9.0 check-jsonschema==0.39.0)
+# `cryptography` lets the tests check checkpoint signatures with tools/verify_export.py too.
+PACKAGES=(openapi-spec-validator==0.9.0 check-jsonschema==0.39.0 cryptography==48.0.0)
 STAMP="$VENV/.installed-$(printf '%s ' "${PACKAGES[@]}" | sha256sum | cut -c1-16)"
 if [[ ! -f "$STAMP" ]]; then
     rm -rf "$VENV"

@@ -2,18 +2,20 @@
 //! `verify --file` reads one back and checks it with the pure verifier of `ledger_core::export`.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ledger_core::ChainHash;
+use ledger_core::csv_scan::{GeneralRow, read_general_row};
 use ledger_core::export::{
-    CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter, FileProblem,
+    CSV_COLUMNS, CsvAssembler, ExportFormat, ExportSummary, ExportVerifier, ExportWriter,
+    FileProblem,
 };
 use ledger_store::Store;
 
-use crate::verify_blocks::{VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl};
+use crate::verify_blocks::{MAX_LINE_BYTES, VERIFY_BLOCK_BYTES, check_canonical_csv, check_jsonl};
 
 /// Bytes buffered between the renderer and the file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -188,9 +190,7 @@ pub fn verify_file_with(
                 }
                 None => {
                     file.seek(SeekFrom::Start(0)).with_context(reading)?;
-                    let reader =
-                        BufReader::with_capacity(FILE_BUFFER_BYTES, Read::take(&file, complete));
-                    check_csv(reader, &mut verifier, complete)
+                    check_csv(Read::take(&file, complete), &mut verifier, complete)
                 }
             }
         }
@@ -214,43 +214,92 @@ pub(crate) struct LineProblem {
     pub(crate) at_end: bool,
 }
 
+/// Reads CSV rows strictly ([`read_general_row`]) from `reader`, which holds the file's complete
+/// lines (`complete` bytes), and checks them in order.
 #[allow(clippy::result_large_err)]
 fn check_csv(
-    reader: impl Read,
+    mut reader: impl Read,
     verifier: &mut ExportVerifier,
     complete: u64,
 ) -> Result<(), LineProblem> {
-    let mut rows = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(reader);
     let mut assembler = CsvAssembler::new();
-    let mut record = csv::StringRecord::new();
-    // Line numbers are counted here: every row of an export ends with a line break, and quoted
-    // fields may hold more (the reader's own count is off by one after CRLF).
+    let mut fields: Vec<String> = Vec::with_capacity(CSV_COLUMNS.len());
+    let mut buffer: Vec<u8> = Vec::with_capacity(FILE_BUFFER_BYTES);
+    let mut start = 0_usize;
+    // Bytes of the file before `buffer[0]`, to tell whether a row is the last one.
+    let mut consumed = 0_u64;
+    // Everything up to `complete` is in `buffer`: nothing follows the row being read.
+    let mut at_eof = complete == 0;
     let mut next_line = 1_u64;
+    let read_error = |error: std::io::Error, verifier: &ExportVerifier| LineProblem {
+        problem: FileProblem::Malformed {
+            line: 0,
+            after_sequence: verifier.last_sequence(),
+            message: format!("cannot read the file: {error}"),
+        },
+        at_end: false,
+    };
     loop {
-        let line = next_line;
-        let read = rows.read_record(&mut record).map_err(|error| LineProblem {
-            problem: FileProblem::Malformed {
-                line,
-                after_sequence: verifier.last_sequence(),
-                message: error.to_string(),
-            },
-            at_end: rows.position().byte() >= complete,
-        })?;
-        if !read {
+        if start >= buffer.len() && at_eof {
             break;
         }
-        let embedded_breaks: usize = record
-            .iter()
-            .map(|field| field.bytes().filter(|byte| *byte == b'\n').count())
-            .sum();
-        next_line += 1 + embedded_breaks as u64;
-        let at_end = rows.position().byte() >= complete;
-        let fields: Vec<&str> = record.iter().collect();
+        let line = next_line;
+        let (next, breaks) = match read_general_row(&buffer, start, at_eof, &mut fields) {
+            GeneralRow::Row { next, breaks } => (next, breaks),
+            GeneralRow::NeedMore if buffer.len() - start > MAX_LINE_BYTES => {
+                return Err(LineProblem {
+                    problem: FileProblem::Malformed {
+                        line,
+                        after_sequence: verifier.last_sequence(),
+                        message: format!("a row longer than {MAX_LINE_BYTES} bytes"),
+                    },
+                    at_end: false,
+                });
+            }
+            GeneralRow::NeedMore => {
+                buffer.drain(..start);
+                consumed += start as u64;
+                start = 0;
+                let length = buffer.len();
+                buffer.resize(length + FILE_BUFFER_BYTES, 0);
+                let read = reader
+                    .read(&mut buffer[length..])
+                    .map_err(|error| read_error(error, verifier))?;
+                buffer.truncate(length + read);
+                at_eof = read == 0 || consumed + buffer.len() as u64 >= complete;
+                continue;
+            }
+            GeneralRow::Malformed(message) => {
+                // On the last line of the file's complete lines, a cut there may be the cause.
+                let last_line = at_eof
+                    && memchr::memchr(b'\n', &buffer[start..buffer.len().saturating_sub(1)])
+                        .is_none();
+                return Err(LineProblem {
+                    problem: FileProblem::Malformed {
+                        line,
+                        after_sequence: verifier.last_sequence(),
+                        message,
+                    },
+                    at_end: last_line,
+                });
+            }
+            GeneralRow::Unfinished(message) => {
+                return Err(LineProblem {
+                    problem: FileProblem::Malformed {
+                        line,
+                        after_sequence: verifier.last_sequence(),
+                        message,
+                    },
+                    at_end: true,
+                });
+            }
+        };
+        start = next;
+        next_line += 1 + breaks;
+        let at_end = consumed + next as u64 >= complete;
+        let row: Vec<&str> = fields.iter().map(String::as_str).collect();
         let items = assembler
-            .push_row(&fields, line, verifier.last_sequence())
+            .push_row(&row, line, verifier.last_sequence())
             .map_err(|problem| LineProblem { problem, at_end })?;
         for assembled in &items {
             assembled

@@ -158,12 +158,21 @@ struct VerifyArgs {
     /// The file's format: jsonl or csv (default: from the file's extension).
     #[arg(long, requires = "file", value_parser = parse_export_format)]
     format: Option<ledger_core::export::ExportFormat>,
-    /// Require the export to start at this sequence (1: the whole chain from genesis).
-    #[arg(long, requires = "file")]
+    /// Verify a range that starts at this sequence (default 1: the file must hold the whole chain
+    /// from genesis; a file that starts elsewhere is refused unless this is given).
+    #[arg(long, requires = "file", value_parser = clap::value_parser!(u64).range(1..))]
     from_sequence: Option<u64>,
     /// Require the export to chain onto this hash (the final hash of the export before it).
     #[arg(long, requires = "from_sequence")]
     previous_hash: Option<ledger_core::ChainHash>,
+    /// A signed checkpoint (JSON, as `GET /v1/checkpoints/latest` serves it) kept by a partner:
+    /// the file's chain hash after the checkpoint's sequence must be the checkpoint's hash.
+    #[arg(long, requires = "file")]
+    checkpoint: Option<PathBuf>,
+    /// The ledger's public key (64 hex digits, or a file holding them): checks the checkpoint's
+    /// signature and key id.
+    #[arg(long, requires = "checkpoint")]
+    public_key: Option<String>,
 }
 
 /// What `export` writes.
@@ -311,8 +320,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             format,
             from_sequence,
             previous_hash,
+            checkpoint,
+            public_key,
             ..
-        }) => verify_export_file(&file, format, from_sequence, previous_hash),
+        }) => verify_export_file(
+            &file,
+            format,
+            from_sequence,
+            previous_hash,
+            checkpoint.as_deref(),
+            public_key.as_deref(),
+        ),
         Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Export(arguments) => export(arguments).await,
         Command::Token(arguments) => token(arguments).await,
@@ -709,14 +727,37 @@ async fn export(arguments: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Exit status of `verify --file` when the file is not an export at all (1 is a break).
+/// Exit status of `verify --file` when the file is not an export at all, or an argument (a
+/// checkpoint, a key) cannot be read; 1 is a break or a file that does not match the checkpoint.
 const EXIT_MALFORMED_FILE: u8 = 2;
+
+/// Reads a checkpoint file: exactly the JSON object of `docs/hash-chain.md` ("Checkpoints").
+fn read_checkpoint(path: &Path) -> anyhow::Result<ledger_core::checkpoint::Checkpoint> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the checkpoint {}", path.display()))?;
+    serde_json::from_slice(bytes.trim_ascii())
+        .with_context(|| format!("{} is not a checkpoint", path.display()))
+}
+
+/// A public key's text: the argument itself when it is 64 lower-case hex digits, else the
+/// content of the file it names.
+fn public_key_text(argument: &str) -> anyhow::Result<String> {
+    if argument.len() == 64 && argument.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+        return Ok(argument.to_owned());
+    }
+    let text = std::fs::read_to_string(argument).with_context(|| {
+        format!("--public-key {argument}: neither 64 hex digits nor a readable file")
+    })?;
+    Ok(text.trim().to_owned())
+}
 
 fn verify_export_file(
     file: &Path,
     format: Option<ledger_core::export::ExportFormat>,
     from_sequence: Option<u64>,
     previous_hash: Option<ledger_core::ChainHash>,
+    checkpoint: Option<&Path>,
+    public_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let format = format.or_else(|| audit_file::format_of(file)).with_context(|| {
         format!(
@@ -724,26 +765,88 @@ fn verify_export_file(
             file.display()
         )
     })?;
-    let verifier = match from_sequence {
-        Some(sequence) => {
-            ledger_core::export::ExportVerifier::expecting_start(sequence, previous_hash)
-        }
-        None => ledger_core::export::ExportVerifier::new(),
+    let argument_error = |error: anyhow::Error| {
+        eprintln!("error: {error:#}");
+        Ok(ExitCode::from(EXIT_MALFORMED_FILE))
     };
-    match audit_file::verify_file(file, format, verifier)? {
-        Ok(summary) => {
-            print!("{summary}");
-            Ok(ExitCode::SUCCESS)
-        }
+    let checkpoint = match checkpoint.map(read_checkpoint).transpose() {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => return argument_error(error),
+    };
+    let public_key = match public_key
+        .map(public_key_text)
+        .transpose()
+        .and_then(|text| {
+            text.map(|text| {
+                ledger_core::checkpoint::parse_public_key_hex(&text).context("--public-key")
+            })
+            .transpose()
+        }) {
+        Ok(key) => key,
+        Err(error) => return argument_error(error),
+    };
+    let mut verifier = ledger_core::export::ExportVerifier::expecting_start(
+        from_sequence.unwrap_or(1),
+        previous_hash,
+    );
+    if let Some(checkpoint) = &checkpoint {
+        verifier = verifier.watching(checkpoint.sequence);
+    }
+    let summary = match audit_file::verify_file(file, format, verifier)? {
+        Ok(summary) => summary,
         Err(problem) if problem.is_finding() => {
             println!("export BROKEN: {problem}");
-            Ok(ExitCode::FAILURE)
+            if let ledger_core::export::FileProblem::StartMismatch {
+                expected_sequence: 1,
+                found_sequence,
+                ..
+            } = problem
+                && from_sequence.is_none()
+            {
+                println!(
+                    "(the file does not start at sequence 1: its first transactions are missing; if it is a range export, pass --from-sequence {found_sequence})"
+                );
+            }
+            return Ok(ExitCode::FAILURE);
         }
         Err(problem) => {
             println!("export MALFORMED: {problem}");
-            Ok(ExitCode::from(EXIT_MALFORMED_FILE))
+            return Ok(ExitCode::from(EXIT_MALFORMED_FILE));
         }
+    };
+    let Some(checkpoint) = checkpoint else {
+        print!("{summary}");
+        println!(
+            "NOT PROVEN: this proves only that the file is consistent with itself, not that it is the ledger's history; pass --checkpoint with a head a partner kept (and --public-key) to prove that"
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    if let Some(key) = &public_key
+        && let Err(error) = checkpoint.verify(key)
+    {
+        println!("export BROKEN: {error}");
+        return Ok(ExitCode::FAILURE);
     }
+    if let Err(mismatch) = summary.check_head(checkpoint.sequence, checkpoint.chain_hash()) {
+        println!("export BROKEN: {mismatch}");
+        return Ok(ExitCode::FAILURE);
+    }
+    print!("{summary}");
+    println!(
+        "checkpoint: the file's chain hash after sequence {}, hash {}, matches the checkpoint signed at {} by key {}",
+        checkpoint.sequence,
+        checkpoint.chain_hash(),
+        checkpoint.signed_at,
+        checkpoint.key_id
+    );
+    if public_key.is_some() {
+        println!("signature: verified with the given public key");
+    } else {
+        println!(
+            "signature NOT CHECKED: no --public-key was given, so who signed this checkpoint is unproven"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn describe_break(kind: &ledger_core::chain::BreakKind) -> String {

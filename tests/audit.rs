@@ -22,6 +22,7 @@ on_both_engines!(
     the_command_line_export_writes_what_the_api_streams,
     verify_and_trial_balance_report_the_books,
     audit_endpoints_are_for_auditors_and_admins_and_check_their_parameters,
+    a_real_export_is_checked_against_a_signed_head_and_rewrites_are_refused,
 );
 
 const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
@@ -158,10 +159,117 @@ async fn exports_stream_and_verify_offline_with_both_verifiers(server: TestServe
     }
 }
 
+/// Re-renders JSONL export bytes after `edit` changed their records, every hash recomputed from
+/// the first record on (what a forger holding the database would do).
+fn forged(bytes: &[u8], edit: impl FnOnce(&mut Vec<ledger_core::JournalRecord>)) -> Vec<u8> {
+    use ledger_core::export::{ExportFormat, ExportItem, ExportWriter, parse_jsonl_line};
+    let mut records: Vec<ledger_core::JournalRecord> = bytes
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| match parse_jsonl_line(line).unwrap() {
+            ExportItem::Record(record) => Some(record),
+            ExportItem::End(_) => None,
+        })
+        .collect();
+    edit(&mut records);
+    let mut previous = records
+        .first()
+        .map_or(ledger_core::GENESIS_HASH, |record| record.previous_hash);
+    for record in &mut records {
+        record.previous_hash = previous;
+        record.hash = record.compute_hash();
+        previous = record.hash;
+    }
+    let mut writer = ExportWriter::new(ExportFormat::Jsonl);
+    let mut out = Vec::new();
+    for record in &records {
+        writer.write_record(record, &mut out);
+    }
+    writer.write_end(&mut out);
+    out
+}
+
+async fn a_real_export_is_checked_against_a_signed_head_and_rewrites_are_refused(
+    server: TestServer,
+) {
+    // Proves, on an export streamed from the service, the three tampered files a chain alone
+    // accepts (last transactions deleted and the end rewritten; one cent moved early with every
+    // later hash recomputed; the first transaction deleted) are each refused by both verifiers
+    // given a head signed over the real journal, while the real export verifies against it with
+    // its signature checked.
+    use ledger_core::checkpoint::{Checkpoint, parse_signing_key_hex, public_key_hex};
+    books(&server).await;
+    let auditor = token(NETWORK_ID, Role::Auditor);
+    let (status, database) = server.get("/v1/audit/verify", &auditor).await;
+    assert_eq!(status, 200, "{database}");
+    let head: ledger_core::ChainHash = database["head_hash"].as_str().unwrap().parse().unwrap();
+    let sequence = database["transactions_count"].as_u64().unwrap();
+    let key = parse_signing_key_hex(&"07".repeat(32)).unwrap();
+    let signed_at = ledger_core::Timestamp::from_unix_micros(1_796_630_400_000_000).unwrap();
+    let checkpoint = Checkpoint::sign(&key, sequence, head, signed_at);
+    let directory = tempfile::tempdir().unwrap();
+    let checkpoint_file = directory.path().join("checkpoint.json");
+    std::fs::write(&checkpoint_file, serde_json::to_vec(&checkpoint).unwrap()).unwrap();
+    let public_key = public_key_hex(&key.verifying_key());
+    let arguments = [
+        "--checkpoint",
+        checkpoint_file.to_str().unwrap(),
+        "--public-key",
+        &public_key,
+    ];
+
+    let (status, _, bytes) = download(&server, "format=jsonl", &auditor).await;
+    assert_eq!(status, 200);
+    let real = directory.path().join("real.jsonl");
+    std::fs::write(&real, &bytes).unwrap();
+    for (code, output) in verify_both(&real, &arguments) {
+        assert_eq!(code, 0, "{output}");
+        assert!(output.contains("signature: verified"), "{output}");
+    }
+
+    let shortened = forged(&bytes, |records| {
+        records.pop();
+    });
+    let moved = forged(&bytes, |records| {
+        records[1].postings[0].amount_minor -= 1;
+        records[1].postings[1].amount_minor += 1;
+    });
+    let first_deleted: Vec<u8> = bytes
+        .split_inclusive(|byte| *byte == b'\n')
+        .skip(1)
+        .flatten()
+        .copied()
+        .collect();
+    for (name, tampered, refusal) in [
+        ("shortened", shortened, "does not reach the checkpoint"),
+        (
+            "moved",
+            moved,
+            "not the history the checkpoint was signed over",
+        ),
+        ("first-deleted", first_deleted, "starts at sequence 2"),
+    ] {
+        let file = directory.path().join(format!("{name}.jsonl"));
+        std::fs::write(&file, tampered).unwrap();
+        if name != "first-deleted" {
+            // Consistent with itself: without a head, only self-consistency is proven.
+            for (code, output) in verify_both(&file, &[]) {
+                assert_eq!(code, 0, "{name}: {output}");
+                assert!(output.contains("NOT PROVEN"), "{name}: {output}");
+            }
+        }
+        for (code, output) in verify_both(&file, &arguments) {
+            assert_eq!(code, 1, "{name}: {output}");
+            assert!(output.contains(refusal), "{name}: {output}");
+        }
+    }
+}
+
 async fn range_exports_verify_from_their_first_previous_hash(server: TestServer) {
-    // Proves an export of a range verifies from the previous hash in its first record, can be
-    // pinned to the end of the export before it, and that a range past the end is an empty, valid
-    // export in both formats.
+    // Proves an export of a range is refused as a whole chain (it does not start at sequence 1),
+    // verifies as the range it is (`--from-sequence`) from the previous hash in its first record,
+    // can be pinned to the end of the export before it, and that a range past the end is an
+    // empty, valid export in both formats.
     books(&server).await;
     let auditor = token(NETWORK_ID, Role::Auditor);
     let directory = tempfile::tempdir().unwrap();
@@ -185,6 +293,10 @@ async fn range_exports_verify_from_their_first_previous_hash(server: TestServer)
         assert_eq!(status, 200);
         std::fs::write(&second, bytes).unwrap();
         for (code, output) in verify_both(&second, &[]) {
+            assert_eq!(code, 1, "{output}");
+            assert!(output.contains("starts at sequence 4"), "{output}");
+        }
+        for (code, output) in verify_both(&second, &["--from-sequence", "4"]) {
             assert_eq!(code, 0, "{output}");
             assert!(output.contains("export valid: 3 transactions"), "{output}");
             assert!(output.contains(&first_end), "{output}");

@@ -5,10 +5,10 @@
 //! It accepts only strict RFC 4180 rows (`\r\n` after every row, quotes only around whole fields)
 //! laid out as [`crate::export::ExportWriter`] writes them: the header, transactions whose rows
 //! agree and count their postings from 0, and the end row. For anything else it answers `None`,
-//! and the caller verifies the whole file again with the general reader (the `csv` crate and
-//! [`crate::export::CsvAssembler`]), which names the problem. So on the files it accepts it must
-//! read exactly what the general reader reads: the tests compare the two on written and damaged
-//! files.
+//! and the caller verifies the whole file again with the general reader ([`read_general_row`],
+//! the strict row reader of `docs/hash-chain.md`, and [`crate::export::CsvAssembler`]), which
+//! names the problem. So on the files it accepts it must read exactly what the general reader
+//! reads: the tests compare the two on written and damaged files.
 
 use std::ops::Range;
 
@@ -305,11 +305,11 @@ fn add_posting(open: &mut Open, row: &Row) -> Option<()> {
 }
 
 fn uuid(text: &[u8]) -> Option<Uuid> {
-    Uuid::try_parse_ascii(text).ok()
+    crate::export::canonical_uuid(text)
 }
 
 fn hash(text: &[u8]) -> Option<ChainHash> {
-    ChainHash::from_hex_bytes(text)
+    crate::export::canonical_hash(text)
 }
 
 /// `SLJ1` text: four big-endian length bytes, then the bytes.
@@ -444,4 +444,116 @@ fn row_key(row: &[u8]) -> Option<&[u8]> {
     let second = first + 1 + memchr(b',', &head[first + 1..])?;
     let key = &head[..second];
     (memchr3(b'"', b'\r', b'\n', key).is_none()).then_some(key)
+}
+
+/// What [`read_general_row`] found at a place in the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeneralRow {
+    /// A whole row, its fields unquoted: where the next row starts, and how many line feeds its
+    /// quoted fields hold (the row spans that many lines more than one).
+    Row { next: usize, breaks: u64 },
+    /// The row goes on past the bytes given: read more and ask again.
+    NeedMore,
+    /// Not an RFC 4180 row as `docs/hash-chain.md` reads one.
+    Malformed(String),
+    /// The bytes end inside the row (with `at_eof`): a row cut short.
+    Unfinished(String),
+}
+
+/// Reads the row at `at` into `fields`, accepting exactly what `docs/hash-chain.md` ("Reading a
+/// file") allows and nothing a lenient CSV reader would: a field is bare (no comma, quote, CR or
+/// LF in it) or quoted (anything inside, quotes doubled); fields are separated by commas; the row
+/// ends with CR LF. A lone CR or LF outside quotes, a quote inside a bare field, or text after a
+/// closing quote is malformed; so is a field that is not UTF-8. No other character (form feed,
+/// U+0085, U+2028, ...) ends a row. `at_eof`: nothing follows `bytes`, so a row that goes on past
+/// them is malformed rather than [`GeneralRow::NeedMore`].
+pub fn read_general_row(
+    bytes: &[u8],
+    at: usize,
+    at_eof: bool,
+    fields: &mut Vec<String>,
+) -> GeneralRow {
+    let need_more = |message: &str| {
+        if at_eof {
+            GeneralRow::Unfinished(message.to_owned())
+        } else {
+            GeneralRow::NeedMore
+        }
+    };
+    fields.clear();
+    let mut position = at;
+    let mut breaks = 0_u64;
+    loop {
+        let mut value = Vec::new();
+        if bytes.get(position) == Some(&b'"') {
+            position += 1;
+            loop {
+                let Some(rest) = bytes.get(position..) else {
+                    return need_more("a quoted field is not closed");
+                };
+                let Some(quote) = memchr(b'"', rest) else {
+                    return need_more("a quoted field is not closed");
+                };
+                value.extend_from_slice(&rest[..quote]);
+                position += quote + 1;
+                match bytes.get(position) {
+                    Some(b'"') => {
+                        value.push(b'"');
+                        position += 1;
+                    }
+                    None if !at_eof => return GeneralRow::NeedMore,
+                    _ => break,
+                }
+            }
+            breaks += memchr::memchr_iter(b'\n', &value).count() as u64;
+        } else {
+            let rest = bytes.get(position..).unwrap_or_default();
+            let Some(stop) = memchr3(b',', b'\r', b'\n', rest) else {
+                return need_more("the last row does not end with CR LF");
+            };
+            if memchr(b'"', &rest[..stop]).is_some() {
+                return GeneralRow::Malformed(format!(
+                    "field {} holds a quote but is not quoted",
+                    fields.len() + 1
+                ));
+            }
+            value.extend_from_slice(&rest[..stop]);
+            position += stop;
+        }
+        match String::from_utf8(value) {
+            Ok(text) => fields.push(text),
+            Err(_) => {
+                return GeneralRow::Malformed(format!("field {} is not UTF-8", fields.len() + 1));
+            }
+        }
+        match bytes.get(position) {
+            Some(b',') => position += 1,
+            Some(b'\r') => {
+                return match bytes.get(position + 1) {
+                    Some(b'\n') => GeneralRow::Row {
+                        next: position + 2,
+                        breaks,
+                    },
+                    None if !at_eof => GeneralRow::NeedMore,
+                    _ => GeneralRow::Malformed(
+                        "a carriage return outside quotes is not followed by a line feed (rows end with CR LF)"
+                            .into(),
+                    ),
+                };
+            }
+            Some(b'\n') => {
+                return GeneralRow::Malformed(
+                    "a line feed outside quotes without a carriage return before it (rows end with CR LF)"
+                        .into(),
+                );
+            }
+            Some(_) => {
+                return GeneralRow::Malformed(format!(
+                    "text after the closing quote of field {}",
+                    fields.len()
+                ));
+            }
+            None => return need_more("the last row does not end with CR LF"),
+        }
+    }
 }

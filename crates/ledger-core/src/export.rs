@@ -19,7 +19,7 @@ use crate::chain::{
     ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,
     RecordPosting,
 };
-use crate::jsonl_scan::JsonlScanner;
+use crate::jsonl_scan::{JsonlScanner, canonical_i64, canonical_u64};
 
 /// The columns of a CSV export, in order: one row per posting, the transaction's fields repeated
 /// on each of its rows, then one `end` row.
@@ -344,12 +344,125 @@ pub enum ExportItem {
     End(ExportEnd),
 }
 
+/// A transaction line of a JSONL export as JSON reads it: every key exactly once (a repeated key
+/// is an error, not "the last one wins"), no other key; UUIDs and hashes are checked afterwards
+/// for their one spelling ([`canonical_uuid`], [`canonical_hash`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlRecord {
+    sequence: u64,
+    transaction_id: String,
+    kind: String,
+    effective_date: String,
+    recorded_at: String,
+    actor_subject: String,
+    actor_organisation: String,
+    memo: String,
+    metadata: String,
+    postings: Vec<JsonlPosting>,
+    previous_hash: String,
+    hash: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlPosting {
+    account_id: String,
+    currency: String,
+    amount_minor: i64,
+}
+
+/// The end line's inner object. `deserialize_with` makes both keys required: a plain `Option`
+/// field would read a missing key as `null`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlEndFields {
+    #[serde(deserialize_with = "Option::deserialize")]
+    last_sequence: Option<u64>,
+    #[serde(deserialize_with = "Option::deserialize")]
+    final_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlEndLine {
+    export_end: JsonlEndFields,
+}
+
+/// A UUID as an export writes it, its only accepted spelling: 36 characters, lower-case
+/// hexadecimal digits with hyphens after the 8th, 12th, 16th and 20th digit.
+pub fn canonical_uuid(text: &[u8]) -> Option<Uuid> {
+    if text.len() != 36 {
+        return None;
+    }
+    let well_formed = text.iter().enumerate().all(|(index, byte)| {
+        if matches!(index, 8 | 13 | 18 | 23) {
+            *byte == b'-'
+        } else {
+            byte.is_ascii_digit() || (b'a'..=b'f').contains(byte)
+        }
+    });
+    if !well_formed {
+        return None;
+    }
+    Uuid::try_parse_ascii(text).ok()
+}
+
+/// A chain hash as an export writes it, its only accepted spelling: 64 lower-case hexadecimal
+/// digits.
+pub fn canonical_hash(text: &[u8]) -> Option<ChainHash> {
+    if text.iter().any(u8::is_ascii_uppercase) {
+        return None;
+    }
+    ChainHash::from_hex_bytes(text)
+}
+
+fn uuid_field(text: &str, name: &str) -> Result<Uuid, String> {
+    canonical_uuid(text.as_bytes())
+        .ok_or_else(|| format!("`{name}` `{text}` is not a lower-case hyphenated UUID"))
+}
+
+fn hash_field(text: &str, name: &str) -> Result<ChainHash, String> {
+    canonical_hash(text.as_bytes())
+        .ok_or_else(|| format!("`{name}` `{text}` is not 64 lower-case hexadecimal digits"))
+}
+
 /// Parses one line of a JSONL export (without its line break).
 pub fn parse_jsonl_line(line: &[u8]) -> Result<ExportItem, String> {
-    match serde_json::from_slice::<JournalRecord>(line) {
-        Ok(record) => Ok(ExportItem::Record(record)),
-        Err(record_error) => match serde_json::from_slice::<JsonlEnd>(line) {
-            Ok(end) => Ok(ExportItem::End(end.export_end)),
+    match serde_json::from_slice::<JsonlRecord>(line) {
+        Ok(record) => {
+            let mut postings = Vec::with_capacity(record.postings.len());
+            for posting in record.postings {
+                postings.push(RecordPosting {
+                    account_id: uuid_field(&posting.account_id, "account_id")?,
+                    currency: posting.currency,
+                    amount_minor: posting.amount_minor,
+                });
+            }
+            Ok(ExportItem::Record(JournalRecord {
+                sequence: record.sequence,
+                transaction_id: uuid_field(&record.transaction_id, "transaction_id")?,
+                kind: record.kind,
+                effective_date: record.effective_date,
+                recorded_at: record.recorded_at,
+                actor_subject: record.actor_subject,
+                actor_organisation: record.actor_organisation,
+                memo: record.memo,
+                metadata: record.metadata,
+                postings,
+                previous_hash: hash_field(&record.previous_hash, "previous_hash")?,
+                hash: hash_field(&record.hash, "hash")?,
+            }))
+        }
+        Err(record_error) => match serde_json::from_slice::<JsonlEndLine>(line) {
+            Ok(end) => Ok(ExportItem::End(ExportEnd {
+                last_sequence: end.export_end.last_sequence,
+                final_hash: end
+                    .export_end
+                    .final_hash
+                    .map(|hash| hash_field(&hash, "final_hash"))
+                    .transpose()?,
+            })),
             Err(_) => Err(record_error.to_string()),
         },
     }
@@ -458,6 +571,12 @@ impl CsvAssembler {
         let mut completed = Vec::new();
         match fields[0] {
             CSV_END_ROW => {
+                if let Some(column) = (2..16).find(|column| !fields[*column].is_empty()) {
+                    return Err(malformed(format!(
+                        "the end row has `{}`; only `sequence` and `hash` are filled on it",
+                        CSV_COLUMNS[column]
+                    )));
+                }
                 completed.extend(self.take_current());
                 let end = ExportEnd {
                     last_sequence: optional(fields[1], parse_u64).map_err(&malformed)?,
@@ -471,6 +590,14 @@ impl CsvAssembler {
             }
             CSV_POSTING_ROW | CSV_EMPTY_ROW => {
                 let sequence = parse_u64(fields[1]).map_err(&malformed)?;
+                if fields[0] == CSV_EMPTY_ROW
+                    && let Some(column) = (11..15).find(|column| !fields[*column].is_empty())
+                {
+                    return Err(malformed(format!(
+                        "a `transaction` row (no postings) has `{}`",
+                        CSV_COLUMNS[column]
+                    )));
+                }
                 let belongs = self
                     .current
                     .as_ref()
@@ -567,6 +694,18 @@ impl CsvAssembler {
         line: u64,
         sequence: u64,
     ) -> Result<(), FileProblem> {
+        // The row's own fields are read first: a malformed row is malformed whatever it repeats.
+        let posting = if fields[0] == CSV_POSTING_ROW {
+            Some(
+                parse_posting(fields).map_err(|message| FileProblem::Malformed {
+                    line,
+                    after_sequence: sequence.checked_sub(1),
+                    message,
+                })?,
+            )
+        } else {
+            None
+        };
         for (column, first) in CSV_TRANSACTION_COLUMNS
             .chain(CSV_HASH_COLUMNS)
             .zip(&self.current_fields)
@@ -582,18 +721,13 @@ impl CsvAssembler {
                 });
             }
         }
-        let posting = parse_posting(fields).map_err(|message| FileProblem::Malformed {
-            line,
-            after_sequence: sequence.checked_sub(1),
-            message,
-        })?;
-        if fields[0] != CSV_POSTING_ROW {
+        let Some(posting) = posting else {
             return Err(FileProblem::RowsDisagree {
                 line,
                 sequence,
                 what: "a transaction row without postings has further rows".into(),
             });
-        }
+        };
         if let Some((record, _, _)) = &mut self.current {
             record.postings.push(posting);
         }
@@ -637,35 +771,34 @@ fn optional<T>(text: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<
     }
 }
 
+/// An unsigned integer of a CSV export: `0` or digits without a leading zero (no sign, no space),
+/// at most `u64::MAX`.
 fn parse_u64(text: &str) -> Result<u64, String> {
-    if text.is_empty() || !text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return Err(format!("`{text}` is not an unsigned integer"));
-    }
-    text.parse()
-        .map_err(|_| format!("`{text}` is out of range"))
+    canonical_u64(text.as_bytes()).ok_or_else(|| {
+        format!(
+            "`{text}` is not an unsigned integer written `0` or without a leading zero, in range"
+        )
+    })
 }
 
 fn parse_uuid(text: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(text).map_err(|_| format!("`{text}` is not a UUID"))
+    canonical_uuid(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not a lower-case hyphenated UUID"))
 }
 
 fn parse_hash(text: &str) -> Result<ChainHash, String> {
-    text.parse()
-        .map_err(|error: String| format!("`{text}`: {error}"))
+    canonical_hash(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not 64 lower-case hexadecimal digits"))
 }
 
+/// A posting row's own columns; its `posting_index` is read here for its spelling, and compared
+/// with the posting's place by the assembler.
 fn parse_posting(fields: &[&str]) -> Result<RecordPosting, String> {
+    parse_u64(fields[11])?;
     let amount_text = fields[14];
-    let amount_minor = amount_text.strip_prefix('-').map_or_else(
-        || parse_u64(amount_text).and_then(|value| i64::try_from(value).map_err(|e| e.to_string())),
-        |magnitude| {
-            parse_u64(magnitude).and_then(|value| {
-                0_i64
-                    .checked_sub_unsigned(value)
-                    .ok_or_else(|| format!("`{amount_text}` is out of range"))
-            })
-        },
-    )?;
+    let amount_minor = canonical_i64(amount_text.as_bytes()).ok_or_else(|| {
+        format!("`{amount_text}` is not a signed integer (`0`, or an optional `-` then digits without a leading zero), in range")
+    })?;
     Ok(RecordPosting {
         account_id: parse_uuid(fields[12])?,
         currency: fields[13].to_owned(),
@@ -702,9 +835,61 @@ pub struct ExportSummary {
     pub final_hash: Option<ChainHash>,
     /// Per currency, from the postings in the file alone (for a range: the movements of the range).
     pub trial_balance: BTreeMap<String, CurrencyTotals>,
+    /// The chain hash after the watched sequence ([`ExportVerifier::watching`]), when the file
+    /// reached it.
+    pub watched_hash: Option<(u64, ChainHash)>,
+}
+
+/// Why a verified export is not the history a signed head (a checkpoint) vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadMismatch {
+    /// The file never reaches the head's sequence (its last transactions deleted, an older
+    /// export) or starts after it.
+    #[error(
+        "the file does not reach the checkpoint: the checkpoint signs the head after sequence {sequence}, the file holds {held} (transactions deleted at its end, or an older export)"
+    )]
+    NotReached { sequence: u64, held: String },
+    /// The file's chain hash at the head's sequence is another one: a rewritten history.
+    #[error(
+        "the chain hash after sequence {sequence} is {file_hash} in the file, but the checkpoint signs {head_hash}: this is not the history the checkpoint was signed over"
+    )]
+    Differs {
+        sequence: u64,
+        file_hash: ChainHash,
+        head_hash: ChainHash,
+    },
 }
 
 impl ExportSummary {
+    /// Checks the file against a signed head `(sequence, hash)`: the chain hash after `sequence`
+    /// in the file must be `hash`. The verifier must have watched `sequence`
+    /// ([`ExportVerifier::watching`]). Since every hash covers all the transactions before it,
+    /// a match proves the file's transactions up to `sequence` are the ones the head was signed
+    /// over; what follows it in the file is only consistent with itself.
+    pub fn check_head(&self, sequence: u64, hash: ChainHash) -> Result<(), HeadMismatch> {
+        match self.watched_hash {
+            Some((watched, file_hash)) if watched == sequence => {
+                if file_hash == hash {
+                    Ok(())
+                } else {
+                    Err(HeadMismatch::Differs {
+                        sequence,
+                        file_hash,
+                        head_hash: hash,
+                    })
+                }
+            }
+            _ => Err(HeadMismatch::NotReached {
+                sequence,
+                held: match (self.first_sequence, self.last_sequence) {
+                    (Some(first), Some(last)) => format!("sequences {first} to {last}"),
+                    _ => "no transaction".to_owned(),
+                },
+            }),
+        }
+    }
+
     /// True when the export starts at the beginning of the chain, so its balances are the books'.
     pub fn is_whole_chain(&self) -> bool {
         self.first_sequence.is_none_or(|sequence| sequence == 1)
@@ -771,13 +956,24 @@ pub struct ExportVerifier {
     end_seen: bool,
     /// The postings tallied so far (handed to the chain's balances at the end).
     pending_movements: Movements,
+    /// The sequence whose chain hash is kept (a checkpoint's), and that hash once read.
+    watched: Option<(u64, Option<ChainHash>)>,
 }
 
 impl ExportVerifier {
-    /// A verifier that accepts any start: sequence 1 must chain onto genesis; a range chains onto
-    /// the previous hash its first record states.
+    /// A verifier of a whole chain: the file must start at sequence 1, after the genesis hash. A
+    /// file that starts anywhere else is refused at its first record
+    /// ([`FileProblem::StartMismatch`]): without it, deleting the first transactions of a file
+    /// would leave a valid-looking range.
     pub fn new() -> ExportVerifier {
-        ExportVerifier::default()
+        ExportVerifier::expecting_start(1, None)
+    }
+
+    /// Also keeps the chain hash after transaction `sequence` (the genesis hash for 0, or a
+    /// range's start hash for the sequence before it), for [`ExportSummary::check_head`].
+    pub fn watching(mut self, sequence: u64) -> ExportVerifier {
+        self.watched = Some((sequence, (sequence == 0).then_some(GENESIS_HASH)));
+        self
     }
 
     /// A verifier that also requires the export to start at `sequence` (and, when given, after
@@ -850,6 +1046,11 @@ impl ExportVerifier {
                     });
                 }
                 self.first = Some((sequence, previous_hash));
+                if let Some((watched, kept)) = &mut self.watched
+                    && watched.checked_add(1) == Some(sequence)
+                {
+                    *kept = Some(previous_hash);
+                }
                 self.chain
                     .insert(ChainVerifier::starting_at(sequence, previous_hash))
             }
@@ -858,6 +1059,11 @@ impl ExportVerifier {
             .push_digest(digest)
             .map_err(|broken| FileProblem::Chain { line, broken })?;
         self.last = Some((digest.sequence, digest.hash));
+        if let Some((watched, kept)) = &mut self.watched
+            && *watched == digest.sequence
+        {
+            *kept = Some(digest.hash);
+        }
         Ok(())
     }
 
@@ -911,6 +1117,9 @@ impl ExportVerifier {
             last_sequence,
             final_hash: self.last.map(|(_, hash)| hash),
             trial_balance,
+            watched_hash: self
+                .watched
+                .and_then(|(sequence, hash)| Some((sequence, hash?))),
         })
     }
 }
@@ -933,7 +1142,14 @@ mod tests {
 
     /// A minimal reader for the tests: lines for JSONL; for CSV, rows without embedded line breaks.
     fn verify_bytes(format: ExportFormat, bytes: &[u8]) -> Result<ExportSummary, FileProblem> {
-        let mut verifier = ExportVerifier::new();
+        verify_bytes_with(ExportVerifier::new(), format, bytes)
+    }
+
+    fn verify_bytes_with(
+        mut verifier: ExportVerifier,
+        format: ExportFormat,
+        bytes: &[u8],
+    ) -> Result<ExportSummary, FileProblem> {
         let mut assembler = CsvAssembler::new();
         let text = std::str::from_utf8(bytes).unwrap();
         let ends_cleanly = text.ends_with('\n');
@@ -1030,11 +1246,34 @@ mod tests {
 
     #[test]
     fn a_range_verifies_and_can_be_pinned() {
-        // Proves a range export verifies from the previous hash in its first record, and that an
+        // Proves a range export verifies, when a range is asked for, from the previous hash in its
+        // first record; that without it a file not starting at sequence 1 is refused; and that an
         // auditor can require it to start where the previous export ended.
         let records = chain_of(6);
         let bytes = render(ExportFormat::Jsonl, &records[3..]);
-        let summary = verify_bytes(ExportFormat::Jsonl, &bytes).unwrap();
+        assert!(matches!(
+            verify_bytes(ExportFormat::Jsonl, &bytes),
+            Err(FileProblem::StartMismatch {
+                expected_sequence: 1,
+                found_sequence: 4,
+                ..
+            })
+        ));
+        let summary = verify_bytes_with(
+            ExportVerifier::expecting_start(4, None),
+            ExportFormat::Jsonl,
+            &bytes,
+        )
+        .unwrap();
+        let pinned = verify_bytes_with(
+            ExportVerifier::expecting_start(4, Some(records[2].hash)),
+            ExportFormat::Jsonl,
+            &bytes,
+        );
+        assert_eq!(
+            pinned.as_ref().map(|summary| summary.first_sequence),
+            Ok(Some(4))
+        );
         assert_eq!(summary.first_sequence, Some(4));
         assert_eq!(summary.start_previous_hash, Some(records[2].hash));
         assert!(!summary.is_whole_chain());
@@ -1098,6 +1337,99 @@ mod tests {
                 ),
                 "{problem}"
             );
+        }
+    }
+
+    #[test]
+    fn a_file_is_checked_against_a_signed_head_at_its_sequence() {
+        // Proves the head check: the chain hash after the head's sequence must be the head's hash
+        // (at the file's end, in its middle, or genesis for 0); a file that stops before the head
+        // or holds another history there is refused.
+        let records = chain_of(5);
+        let bytes = render(ExportFormat::Csv, &records);
+        let watched = |sequence| {
+            verify_bytes_with(
+                ExportVerifier::new().watching(sequence),
+                ExportFormat::Csv,
+                &bytes,
+            )
+            .unwrap()
+        };
+        assert_eq!(watched(5).check_head(5, records[4].hash), Ok(()));
+        assert_eq!(watched(2).check_head(2, records[1].hash), Ok(()));
+        assert_eq!(watched(0).check_head(0, GENESIS_HASH), Ok(()));
+        assert!(matches!(
+            watched(2).check_head(2, records[2].hash),
+            Err(HeadMismatch::Differs { sequence: 2, .. })
+        ));
+        assert!(matches!(
+            watched(6).check_head(6, records[4].hash),
+            Err(HeadMismatch::NotReached { sequence: 6, .. })
+        ));
+        // A range's start hash is the head of the sequence before it.
+        let range = render(ExportFormat::Csv, &records[2..]);
+        let summary = verify_bytes_with(
+            ExportVerifier::expecting_start(3, None).watching(2),
+            ExportFormat::Csv,
+            &range,
+        )
+        .unwrap();
+        assert_eq!(summary.check_head(2, records[1].hash), Ok(()));
+    }
+
+    #[test]
+    fn values_have_one_spelling() {
+        // Proves the strict readers: upper-case or unhyphenated UUIDs, upper-case hex and
+        // non-canonical integers are refused, in JSONL lines and in CSV values alike; and a JSON
+        // key given twice or unknown is refused.
+        let records = chain_of(1);
+        let line = render(ExportFormat::Jsonl, &records);
+        let line = std::str::from_utf8(&line)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(parse_jsonl_line(line.as_bytes()).is_ok());
+        let id = records[0].postings[0].account_id.to_string();
+        let hash = records[0].hash.to_hex();
+        for changed in [
+            line.replace(&id, &id.to_uppercase()),
+            line.replace(&id, &id.replace('-', "")),
+            line.replace(&hash, &hash.to_uppercase()),
+            line.replace("\"memo\":", "\"memo\":\"x\",\"memo\":"),
+            line.replace("\"memo\":", "\"note\":1,\"memo\":"),
+        ] {
+            assert_ne!(changed, line);
+            assert!(parse_jsonl_line(changed.as_bytes()).is_err(), "{changed}");
+        }
+        assert!(parse_jsonl_line(br#"{"export_end":{"last_sequence":null}}"#).is_err());
+        assert!(
+            parse_jsonl_line(br#"{"export_end":{"last_sequence":null,"final_hash":null}}"#).is_ok()
+        );
+        for (text, value) in [
+            ("0", Some(0)),
+            ("10", Some(10)),
+            ("01", None),
+            ("+1", None),
+            ("-0", None),
+            (" 1", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_u64(text).ok(), value, "{text}");
+        }
+        for (text, ok) in [
+            ("-5", true),
+            ("0", true),
+            ("-0", false),
+            ("+5", false),
+            ("-05", false),
+        ] {
+            let mut fields = [""; 17];
+            fields[11] = "0";
+            fields[12] = "00000000-0000-0000-0000-000000000001";
+            fields[14] = text;
+            assert_eq!(parse_posting(&fields).is_ok(), ok, "{text}");
         }
     }
 

@@ -217,12 +217,12 @@ impl<'a> Cursor<'a> {
 
     /// A UUID in any form `Uuid::parse_str` takes (what JSON parsing would accept).
     fn uuid(&mut self) -> Option<Uuid> {
-        Uuid::try_parse_ascii(self.plain_string()?).ok()
+        crate::export::canonical_uuid(self.plain_string()?)
     }
 
     /// A chain hash: 64 hexadecimal digits.
     fn hash(&mut self) -> Option<ChainHash> {
-        ChainHash::from_hex_bytes(self.plain_string()?)
+        crate::export::canonical_hash(self.plain_string()?)
     }
 
     /// A string appended to `encoding` as `SLJ1` text: its length as four big-endian bytes, then
