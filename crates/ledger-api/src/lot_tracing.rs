@@ -104,7 +104,7 @@ struct ShareSums {
 #[utoipa::path(
     get, path = "/v1/tracing/contributors/{id}", tag = "tracing",
     params(("id" = Uuid, Path), TracingQuery),
-    responses((status = 200, body = ContributorTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ContributorTracingView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_contributor(
@@ -260,7 +260,7 @@ pub struct BeneficiaryTracingView {
 #[utoipa::path(
     get, path = "/v1/tracing/beneficiaries/{id}", tag = "tracing",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = BeneficiaryTracingView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = BeneficiaryTracingView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn trace_beneficiary(

@@ -76,7 +76,7 @@ pub struct StatementView {
     responses(
         (status = 200, body = StatementView, content_type = "application/json"),
         (status = 200, body = String, content_type = "text/csv", description = "the same statement as CSV"),
-        (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+        (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_statement(

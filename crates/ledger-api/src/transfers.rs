@@ -106,7 +106,7 @@ pub struct FeeCoverageView {
     post, path = "/v1/fee-coverage/deposits", tag = "transfers",
     request_body = CreateDeposit,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = DepositView), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = DepositView), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn deposit_fee_coverage(
@@ -198,7 +198,7 @@ async fn credit_balance(state: &AppState, account: &Account) -> Result<i64, ApiE
 /// What fee coverage holds (admin, auditor).
 #[utoipa::path(
     get, path = "/v1/fee-coverage", tag = "transfers",
-    responses((status = 200, body = FeeCoverageView)),
+    responses((status = 200, body = FeeCoverageView), (status = 403, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_fee_coverage(
@@ -661,7 +661,7 @@ async fn programme_and_period(
     post, path = "/v1/transfer-runs", tag = "transfers",
     request_body = CreateRun,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = RunView), (status = 200, body = RunView, description = "a dry run"), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_run(
@@ -739,7 +739,7 @@ async fn create_run(
 #[utoipa::path(
     get, path = "/v1/transfer-runs/{id}", tag = "transfers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = RunView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = RunView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_run(
@@ -923,7 +923,7 @@ fn exact_guards(expected: &HashMap<Uuid, i64>) -> Vec<BalanceGuard> {
     post, path = "/v1/transfer-runs/{id}/execution", tag = "transfers",
     request_body = ExecuteRun,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ExecutionView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ExecutionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn execute_run(
@@ -1396,7 +1396,7 @@ async fn visible_transfer(
 #[utoipa::path(
     get, path = "/v1/transfers/{id}", tag = "transfers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = TransferView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = TransferView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_transfer(
@@ -1462,7 +1462,7 @@ fn stored_rate(row: &TransferRow, local: Currency) -> Result<Option<ExchangeRate
     post, path = "/v1/transfers/{id}/confirmation", tag = "transfers",
     request_body = ConfirmTransfer,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ConfirmationResult), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ConfirmationResult), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn confirm_transfer(
@@ -1729,7 +1729,7 @@ pub struct HeldFundsReturnView {
     post, path = "/v1/programmes/{id}/held-funds/{beneficiary_id}/return", tag = "transfers",
     request_body = ReturnHeldFunds,
     params(("id" = Uuid, Path), ("beneficiary_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = HeldFundsReturnView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = HeldFundsReturnView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn return_held_funds(
@@ -1773,7 +1773,7 @@ async fn return_held_funds(
     let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
     let mut metadata = serde_json::Map::new();
     metadata.insert("beneficiary_id".into(), beneficiary.id.to_string().into());
-    metadata.insert("reason".into(), reason.into());
+    metadata.insert("reason".into(), reason.as_str().into());
     let transaction = balanced(
         TransactionDraft {
             id: transaction_id,
@@ -1781,10 +1781,7 @@ async fn return_held_funds(
             effective_date: now.date_naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
-            memo: format!(
-                "Held funds of {} returned to the pool: {reason}",
-                beneficiary.slug
-            ),
+            memo: ledger_core::memo::held_funds_return(&beneficiary.slug, &reason),
             metadata,
             postings: vec![posting(&held, amount), posting(&pool, amount.negated())],
         },
@@ -1794,7 +1791,7 @@ async fn return_held_funds(
         programme_id: programme.id,
         beneficiary_id: beneficiary.id.as_uuid(),
         returned: amount.into(),
-        reason: reason.to_owned(),
+        reason: reason.as_str().to_owned(),
         transaction_id: transaction_id.as_uuid(),
     };
     let write = WriteRequest {

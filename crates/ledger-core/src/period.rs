@@ -47,6 +47,11 @@ pub struct Period {
 const FIRST_YEAR: i32 = 2000;
 const LAST_YEAR: i32 = 2200;
 
+/// The most characters of a period's canonical text (`2026-11`, `2026-Q4`): memos quote it.
+pub const MAX_PERIOD_TEXT_LENGTH: usize = 7;
+// Four-digit years keep every canonical text within MAX_PERIOD_TEXT_LENGTH.
+const _: () = assert!(FIRST_YEAR >= 1_000 && LAST_YEAR <= 9_999);
+
 impl Period {
     /// Parses a period written in the programme's form.
     pub fn parse(text: &str, kind: PeriodKind) -> Result<Period, String> {
@@ -90,6 +95,19 @@ impl Period {
             _ => return Err(error()),
         };
         Ok(Period { year, kind, index })
+    }
+
+    /// Parses a period's canonical text whatever its form (`2026`, `2026-Q4`, `2026-11`), as it
+    /// is stored with batches and reports.
+    pub fn parse_canonical(text: &str) -> Result<Period, String> {
+        let kind = if !text.contains('-') {
+            PeriodKind::Year
+        } else if text.contains('Q') {
+            PeriodKind::Quarter
+        } else {
+            PeriodKind::Month
+        };
+        Period::parse(text, kind)
     }
 
     pub fn kind(&self) -> PeriodKind {
@@ -153,6 +171,22 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn canonical_text_parses_back_and_fits_its_bound() {
+        // Proves every form's canonical text, up to the last year, parses back without its kind
+        // and is at most MAX_PERIOD_TEXT_LENGTH characters (memos rely on the bound).
+        for kind in [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::Year] {
+            for date in [date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)] {
+                let period = Period::containing(date, kind);
+                let text = period.to_string();
+                assert!(text.chars().count() <= MAX_PERIOD_TEXT_LENGTH, "{text}");
+                assert_eq!(Period::parse_canonical(&text), Ok(period));
+            }
+        }
+        assert!(Period::parse_canonical("2026-13").is_err());
+        assert!(Period::parse_canonical("garbage").is_err());
     }
 
     #[test]
