@@ -179,3 +179,90 @@ fn reason_phrase(status: u16) -> String {
         .unwrap_or("Response")
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation of the served document, as (method, path, operation).
+    fn operations(document: &OpenApi) -> Vec<(&'static str, String, Operation)> {
+        let mut found = Vec::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("get", &item.get),
+                ("post", &item.post),
+                ("put", &item.put),
+                ("delete", &item.delete),
+                ("patch", &item.patch),
+            ] {
+                if let Some(operation) = operation {
+                    found.push((method, path.clone(), operation.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_operation_documents_what_the_shared_machinery_answers() {
+        // Proves the served document lists, for each operation, the statuses its kind can answer
+        // (408 and 500 for all; 401 when authenticated; 400, 413, 415, 422 with a JSON body; 400
+        // and 409 with an Idempotency-Key; 404 with a path id) and that every error response is
+        // problem+json with the Problem schema and only that.
+        let document = crate::openapi_document();
+        let operations = operations(&document);
+        assert!(operations.len() > 30, "{}", operations.len());
+        for (method, path, operation) in operations {
+            let statuses: Vec<&str> = operation
+                .responses
+                .responses
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut expected = vec!["408", "500"];
+            if operation.security.is_some() {
+                expected.push("401");
+            }
+            if operation.request_body.is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            if method == "post" && path.starts_with("/v1/") {
+                assert!(operation.request_body.is_some(), "{method} {path} has a body");
+                expected.extend(["400", "409"]);
+            }
+            if path.contains('{') {
+                expected.push("404");
+            }
+            for status in expected {
+                assert!(
+                    statuses.contains(&status),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            for (status, response) in &operation.responses.responses {
+                let RefOr::T(response) = response else {
+                    panic!("{method} {path} {status} is a reference");
+                };
+                assert!(!response.description.is_empty(), "{method} {path} {status}");
+                if status.starts_with('4') || status.starts_with('5') {
+                    let media_types: Vec<&str> =
+                        response.content.keys().map(String::as_str).collect();
+                    assert_eq!(media_types, [PROBLEM_JSON], "{method} {path} {status}");
+                    let Some(RefOr::T(content)) = response.content.get(PROBLEM_JSON) else {
+                        panic!("{method} {path} {status} has no problem content");
+                    };
+                    assert!(
+                        matches!(&content.schema, Some(RefOr::Ref(reference)) if reference.ref_location.ends_with("/Problem")),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            if operation.security.is_some() {
+                let Some(RefOr::T(unauthorised)) = operation.responses.responses.get("401") else {
+                    panic!("{method} {path} has no 401");
+                };
+                assert!(unauthorised.headers.contains_key("WWW-Authenticate"));
+            }
+        }
+    }
+}
