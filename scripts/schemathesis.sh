@@ -3,7 +3,8 @@
 # data directory (filled by `demo`, so lists and documents have content) and a free port, then runs
 # schemathesis against the served /openapi.json, once as an admin and once as an auditor, with the
 # checks not_a_server_error, status_code_conformance, content_type_conformance and
-# response_schema_conformance. Any failure fails the script.
+# response_schema_conformance. Operations on one resource use ids the demo created
+# (scripts/schemathesis.toml). Any failure fails the script.
 #
 # schemathesis comes from PyPI, pinned, in the spec-check virtual environment (scripts/check-specs.sh
 # installs it). Tunables: SCHEMATHESIS_MAX_EXAMPLES (test cases per operation and phase, default 25),
@@ -70,6 +71,35 @@ done
 ADMIN=$("$BINARY" token --data-dir "$DATA" --org network --role admin --subject schemathesis-admin)
 AUDITOR=$("$BINARY" token --data-dir "$DATA" --org network --role auditor --subject schemathesis-auditor)
 
+# Ids of what the demo created, for scripts/schemathesis.toml.
+eval "$(python3 - "$BASE" "$ADMIN" <<'PY'
+import json, sys, urllib.request
+
+base, token = sys.argv[1], sys.argv[2]
+
+def items(path):
+    request = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)["items"]
+
+organisations = {item["slug"]: item["id"] for item in items("/v1/organisations?limit=1000")}
+transfers = items("/v1/transfers?limit=1000")
+ids = {
+    "ST_BENEFICIARY_ID": organisations["mutuelle-education-bf"],
+    "ST_HELD_BENEFICIARY_ID": organisations["mesp"],
+    "ST_CONTRIBUTOR_ID": organisations["csq"],
+    "ST_PROGRAMME_ID": items("/v1/programmes")[0]["id"],
+    "ST_BATCH_ID": items("/v1/contribution-batches")[-1]["id"],
+    "ST_REPORT_ID": items("/v1/redistribution-reports")[0]["id"],
+    "ST_TRANSFER_ID": transfers[-1]["id"],
+    "ST_RUN_ID": next(item["run_id"] for item in transfers if item["run_id"]),
+    "ST_ACCOUNT_ID": items("/v1/accounts")[0]["id"],
+}
+for name, value in ids.items():
+    print(f"export {name}={value}")
+PY
+)"
+
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-25}
 SEED=${SCHEMATHESIS_SEED:-20261207}
 status=0
@@ -77,7 +107,7 @@ for role in admin auditor; do
     if [[ $role == admin ]]; then token=$ADMIN; else token=$AUDITOR; fi
     echo "schemathesis as $role against $BASE/openapi.json"
     # The stateful phase needs links between operations, which the document does not declare.
-    "$VENV/bin/schemathesis" run "$BASE/openapi.json" \
+    "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
         --phases examples,coverage,fuzzing \
         --header "Authorization: Bearer $token" \
