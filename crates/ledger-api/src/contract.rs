@@ -22,8 +22,14 @@ const JSON: &str = "application/json";
 
 /// Answered by any operation: the request timeout layer's 408 and an internal failure's 500.
 const EVERY_OPERATION: &[(u16, &str)] = &[
-    (408, "the request took longer than the request timeout and was abandoned"),
-    (500, "the service failed to handle the request; the cause is logged, never shown"),
+    (
+        408,
+        "the request took longer than the request timeout and was abandoned",
+    ),
+    (
+        500,
+        "the service failed to handle the request; the cause is logged, never shown",
+    ),
 ];
 
 /// Answered by an operation that needs a Bearer token.
@@ -33,14 +39,26 @@ const AUTHENTICATED: &[(u16, &str)] = &[(401, "the Bearer token is missing, inva
 const WITH_JSON_BODY: &[(u16, &str)] = &[
     (400, "the body is not valid JSON"),
     (413, "the body exceeds the request body limit"),
-    (415, "the body is not JSON (Content-Type must be application/json)"),
-    (422, "a field of the body is missing or invalid; every problem is listed"),
+    (
+        415,
+        "the body is not JSON (Content-Type must be application/json)",
+    ),
+    (
+        422,
+        "a field of the body is missing or invalid; every problem is listed",
+    ),
 ];
 
 /// Answered by an operation that takes an `Idempotency-Key` header.
 const IDEMPOTENT: &[(u16, &str)] = &[
-    (400, "the Idempotency-Key header is missing or not 1–255 printable ASCII characters"),
-    (409, "the Idempotency-Key was used before with another request"),
+    (
+        400,
+        "the Idempotency-Key header is missing or not 1–255 printable ASCII characters",
+    ),
+    (
+        409,
+        "the Idempotency-Key was used before with another request",
+    ),
 ];
 
 /// Answered by an operation with query parameters: a value of the wrong type is refused by the
@@ -106,10 +124,16 @@ fn add_generic_statuses(operation: &mut Operation) {
     }) {
         generic.extend_from_slice(IDEMPOTENT);
     }
-    if parameters.iter().any(|(place, _)| *place == ParameterIn::Query) {
+    if parameters
+        .iter()
+        .any(|(place, _)| *place == ParameterIn::Query)
+    {
         generic.extend_from_slice(WITH_QUERY);
     }
-    if parameters.iter().any(|(place, _)| *place == ParameterIn::Path) {
+    if parameters
+        .iter()
+        .any(|(place, _)| *place == ParameterIn::Path)
+    {
         generic.extend_from_slice(WITH_PATH);
     }
     for (status, description) in generic {
@@ -147,7 +171,10 @@ fn finish_response(status: &str, response: &mut Response) {
         .ok()
         .and_then(|code| StatusCode::from_u16(code).ok());
     if response.description.is_empty() {
-        response.description = code.map_or_else(|| "Response".to_owned(), |code| reason_phrase(code.as_u16()));
+        response.description = code.map_or_else(
+            || "Response".to_owned(),
+            |code| reason_phrase(code.as_u16()),
+        );
     }
     let Some(code) = code else {
         return;
@@ -161,7 +188,10 @@ fn finish_response(status: &str, response: &mut Response) {
     }
     if code == StatusCode::UNAUTHORIZED && !response.headers.contains_key("WWW-Authenticate") {
         let header = HeaderBuilder::new()
-            .schema(Some(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String)))
+            .schema(Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String),
+            ))
             .description(Some("`Bearer realm=\"solidarity-ledger\"`"))
             .build();
         let described = ResponseBuilder::from(response.clone())
@@ -227,7 +257,10 @@ mod tests {
                 expected.extend(["400", "413", "415", "422"]);
             }
             if method == "post" && path.starts_with("/v1/") {
-                assert!(operation.request_body.is_some(), "{method} {path} has a body");
+                assert!(
+                    operation.request_body.is_some(),
+                    "{method} {path} has a body"
+                );
                 expected.extend(["400", "409"]);
             }
             if path.contains('{') {

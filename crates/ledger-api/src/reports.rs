@@ -644,8 +644,8 @@ async fn reverse_report(
         ));
     }
     let reason = reason_field(&request.body.reason)?;
-    let period = ledger_core::Period::parse_canonical(&report.period)
-        .map_err(ApiError::internal_message)?;
+    let period =
+        ledger_core::Period::parse_canonical(&report.period).map_err(ApiError::internal_message)?;
     let currency = Currency::from_code(&report.currency).map_err(ApiError::internal_message)?;
     let beneficiary = OrganisationId::from_uuid(report.beneficiary_id);
     let lines = state.store.report_lines(report.id).await?;
