@@ -2,14 +2,15 @@
 # Checks the project's machine-readable documents with real validators, no Docker engine needed:
 # openapi/openapi.yaml against the OpenAPI specification (openapi-spec-validator) and
 # docker-compose.yml against the Compose specification's schema (check-jsonschema's vendored
-# compose-spec). The validators are installed from PyPI into a virtual environment under target/.
+# compose-spec). The validators are installed from PyPI into a virtual environment under target/,
+# with schemathesis, which scripts/schemathesis.sh runs against the served document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=target/spec-venv
 # Pinned: a validator's new release must not change CI's verdict behind our back.
 # `cryptography` lets the tests check checkpoint signatures with tools/verify_export.py too.
-PACKAGES=(openapi-spec-validator==0.9.0 check-jsonschema==0.39.0 cryptography==48.0.0)
+PACKAGES=(openapi-spec-validator==0.9.0 check-jsonschema==0.39.0 cryptography==48.0.0 schemathesis==4.32.5)
 STAMP="$VENV/.installed-$(printf '%s ' "${PACKAGES[@]}" | sha256sum | cut -c1-16)"
 if [[ ! -f "$STAMP" ]]; then
     rm -rf "$VENV"

@@ -20,6 +20,7 @@ use support::{NETWORK_ID, TestServer, days_from_today, today, token};
 on_both_engines!(
     reports_liquidate_the_advance_within_funds_and_cap,
     accounts_and_journal_are_read_by_auditors,
+    a_journal_position_beyond_any_sequence_is_refused,
     statements_sum_to_closing_minus_opening,
     a_union_follows_its_members_euros_to_the_care_they_paid_for,
 );
@@ -412,6 +413,22 @@ async fn accounts_and_journal_are_read_by_auditors(server: TestServer) {
             403
         );
     }
+}
+
+async fn a_journal_position_beyond_any_sequence_is_refused(server: TestServer) {
+    // Proves an `after_sequence` beyond what a sequence can be (stored as a signed 64-bit
+    // integer) is a 422 naming the parameter, not a 500, while the largest one reads an empty page.
+    let auditor = token(NETWORK_ID, Role::Auditor);
+    let (status, page) = server
+        .get("/v1/journal?after_sequence=9223372036854775807", &auditor)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"], json!([]));
+    let (status, problem) = server
+        .get("/v1/journal?after_sequence=9223372036854775808", &auditor)
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "after_sequence");
 }
 
 async fn statements_sum_to_closing_minus_opening(server: TestServer) {

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
+use ledger_core::memo::Reason;
 use ledger_core::organisation::{OrganisationKind, Programme};
 use ledger_core::{
     Account, AccountId, Amount, BalancedTransaction, OrganisationId, Period, Posting, Timestamp,
@@ -39,8 +40,6 @@ use crate::query::Query;
 /// The most characters of a bank reference (ISO 20022 references are at most 35; statements' own
 /// references can be longer).
 pub const MAX_BANK_REFERENCE_LENGTH: usize = 140;
-/// The most characters of a reversal reason.
-pub const MAX_REASON_LENGTH: usize = 1000;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -349,7 +348,7 @@ async fn accept_batch(
     post, path = "/v1/contribution-batches", tag = "contributions",
     request_body = CreateBatch,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = BatchView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = BatchView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_batch(
@@ -550,7 +549,7 @@ async fn visible_batch(
 #[utoipa::path(
     get, path = "/v1/contribution-batches/{id}", tag = "contributions",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = BatchDetail), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = BatchDetail), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_batch(
@@ -614,16 +613,10 @@ pub struct CreateReceipt {
     pub overpayment: bool,
 }
 
-/// A `reason` field (reversals, rejections, returns): trimmed, 1 to [`MAX_REASON_LENGTH`] characters.
-pub(crate) fn reason_field(text: &str) -> Result<&str, ApiError> {
-    let reason = text.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
-        ));
-    }
-    Ok(reason)
+/// A `reason` field (reversals, rejections, returns): trimmed, 1 to
+/// [`ledger_core::memo::MAX_REASON_LENGTH`] characters.
+pub(crate) fn reason_field(text: &str) -> Result<Reason, ApiError> {
+    Reason::parse(text).map_err(|error| ApiError::invalid_field("reason", error.to_string()))
 }
 
 /// The pool, or the earmarked fund, that a batch's money enters.
@@ -643,7 +636,7 @@ fn destination(batch: &BatchSummary, currency: ledger_core::Currency) -> Account
     post, path = "/v1/contribution-batches/{id}/receipts", tag = "contributions",
     request_body = CreateReceipt,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReceiptView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ReceiptView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn record_receipt(
@@ -815,7 +808,7 @@ pub struct ReversalView {
     post, path = "/v1/contribution-batches/{id}/reversal", tag = "contributions",
     request_body = CreateReversal,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReversalView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
+    responses((status = 201, body = ReversalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn reverse_batch(
@@ -836,6 +829,7 @@ async fn reverse_batch(
         ));
     }
     let reason = reason_field(&request.body.reason)?;
+    let period = Period::parse_any(&batch.period).map_err(ApiError::internal_message)?;
     let currency = batch_currency(&batch)?;
     let amount = |minor| {
         Amount::from_minor(minor, currency)
@@ -875,7 +869,7 @@ async fn reverse_batch(
             effective_date: now.date_naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
-            memo: format!("Reversal of batch {}: {reason}", batch.period),
+            memo: ledger_core::memo::batch_reversal(&period, &reason),
             metadata,
             postings,
         },
@@ -883,7 +877,7 @@ async fn reverse_batch(
     )?;
     let view = ReversalView {
         batch_id: batch.id,
-        reason: reason.to_owned(),
+        reason: reason.as_str().to_owned(),
         cancelled: cancelled.into(),
         refunded: refunded.into(),
         transaction_id: transaction_id.as_uuid(),
@@ -898,7 +892,7 @@ async fn reverse_batch(
         }],
         records: vec![Record::BatchReversal(BatchReversalRecord {
             batch_id: batch.id,
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
             transaction_id,
             recorded_by: principal.subject.clone(),
             created_at: Timestamp::from_datetime(now),

@@ -236,7 +236,7 @@ pub(crate) fn today() -> Result<FundDate, ApiError> {
 #[utoipa::path(
     get, path = "/v1/organisations/{id}/facts", tag = "eligibility",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<FactView>), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = Vec<FactView>), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn list_facts(
@@ -364,7 +364,7 @@ pub(crate) fn eligibility_from(
 #[utoipa::path(
     get, path = "/v1/organisations/{id}/eligibility", tag = "eligibility",
     params(("id" = Uuid, Path), EligibilityQuery),
-    responses((status = 200, body = EligibilityView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 200, body = EligibilityView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_eligibility(

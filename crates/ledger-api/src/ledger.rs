@@ -118,7 +118,7 @@ pub struct AtQuery {
 /// One account and its balance, now or at a moment (auditor, admin).
 #[utoipa::path(
     get, path = "/v1/accounts/{id}", tag = "ledger", params(("id" = Uuid, Path), AtQuery),
-    responses((status = 200, body = AccountView), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 200, body = AccountView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_account(
@@ -179,6 +179,7 @@ async fn get_account(
 #[into_params(parameter_in = Query)]
 pub struct JournalQuery {
     /// Transactions after this sequence (0 by default: from the start).
+    #[param(maximum = 9_223_372_036_854_775_807_u64)]
     pub after_sequence: Option<u64>,
     /// At most this many transactions (100 by default, at most 1000).
     pub limit: Option<u32>,
@@ -196,7 +197,7 @@ pub struct JournalPage {
 /// The journal in chain order, every hashed field with the previous hash and the hash (auditor, admin).
 #[utoipa::path(
     get, path = "/v1/journal", tag = "ledger", params(JournalQuery),
-    responses((status = 200, body = JournalPage), (status = 422, body = crate::problem::Problem)),
+    responses((status = 200, body = JournalPage), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn list_journal(
@@ -213,6 +214,13 @@ async fn list_journal(
         ));
     }
     let after = query.after_sequence.unwrap_or(0);
+    // Sequences are stored as signed 64-bit integers: a larger one names no transaction.
+    if i64::try_from(after).is_err() {
+        return Err(ApiError::invalid_field(
+            "after_sequence",
+            format!("must be at most {}", i64::MAX),
+        ));
+    }
     let items = state.store.journal_after(after, limit).await?;
     let next_after_sequence = if items.len() == limit as usize {
         items.last().map(|record| record.sequence)

@@ -8,6 +8,7 @@ mod audit;
 pub mod auth;
 mod batches;
 pub mod checkpoints;
+mod contract;
 mod disputes;
 mod eligibility;
 pub mod guards;
@@ -198,90 +199,14 @@ fn api_router() -> OpenApiRouter<AppState> {
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api_router().into_openapi();
-    describe_bare_responses(&mut document);
-    document_service_limits(&mut document);
+    contract::complete(&mut document);
     document
-}
-
-/// Every operation can meet the service-wide guards: too many requests in flight from one
-/// address or too many failed authentications (429), a request head over the limit (431).
-fn document_service_limits(document: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-    let problem = |description: &str| {
-        RefOr::T(
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    PROBLEM_JSON,
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("Problem")))
-                        .build(),
-                )
-                .build(),
-        )
-    };
-    for item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            responses
-                .entry("429".to_owned())
-                .or_insert_with(|| problem("Too Many Requests (see `Retry-After`)"));
-            responses
-                .entry("431".to_owned())
-                .or_insert_with(|| problem("Request Header Fields Too Large"));
-        }
-    }
-}
-
-/// OpenAPI requires a description on every response; utoipa leaves it empty unless the handler's
-/// annotation gives one. The status's reason phrase ("Created", "Forbidden") is filled in, so
-/// every module's responses pass the validator without repeating it.
-fn describe_bare_responses(document: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::RefOr;
-    for item in document.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            for (status, response) in &mut operation.responses.responses {
-                if let RefOr::T(response) = response
-                    && response.description.is_empty()
-                {
-                    response.description = status
-                        .parse::<u16>()
-                        .ok()
-                        .and_then(|code| StatusCode::from_u16(code).ok())
-                        .and_then(|code| code.canonical_reason())
-                        .unwrap_or("Response")
-                        .to_owned();
-                }
-            }
-        }
-    }
 }
 
 /// The whole HTTP service.
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let (router, mut document) = api_router().split_for_parts();
-    describe_bare_responses(&mut document);
-    document_service_limits(&mut document);
+    contract::complete(&mut document);
     let document_json = document.to_pretty_json().unwrap_or_default();
     let router = router
         .route(

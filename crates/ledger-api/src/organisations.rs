@@ -105,7 +105,7 @@ fn currency_field(code: &str, field: &str, errors: &mut Vec<FieldError>) -> Opti
     post, path = "/v1/organisations", tag = "organisations",
     request_body = CreateOrganisation,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = OrganisationView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = OrganisationView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_organisation(
@@ -354,7 +354,7 @@ fn parse_period_kind(text: &str) -> Option<PeriodKind> {
     post, path = "/v1/programmes", tag = "programmes",
     request_body = CreateProgramme,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ProgrammeView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ProgrammeView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_programme(

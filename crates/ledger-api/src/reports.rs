@@ -141,7 +141,7 @@ async fn unliquidated(
     post, path = "/v1/redistribution-reports", tag = "redistribution",
     request_body = CreateReport,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReportView), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_report(
@@ -356,7 +356,7 @@ async fn full_view(state: &AppState, row: &ReportRow) -> Result<ReportView, ApiE
 #[utoipa::path(
     get, path = "/v1/redistribution-reports/{id}", tag = "redistribution",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ReportView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_report(
@@ -437,12 +437,18 @@ fn already_decided(report: &ReportRow) -> ApiError {
     )
 }
 
+/// An acceptance carries no fields: the body is an empty JSON object, `{}` (it is what the
+/// Idempotency-Key's request fingerprint covers).
+#[derive(Debug, ToSchema)]
+pub struct AcceptReport {}
+
 /// Accept a report (admin): the liquidation of the advance is posted, per purpose, in one balanced
 /// transaction.
 #[utoipa::path(
     post, path = "/v1/redistribution-reports/{id}/acceptance", tag = "redistribution",
+    request_body = AcceptReport,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReportView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
+    responses((status = 201, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn accept_report(
@@ -550,7 +556,7 @@ pub struct RejectReport {
     post, path = "/v1/redistribution-reports/{id}/rejection", tag = "redistribution",
     request_body = RejectReport,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReportView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn reject_report(
@@ -571,13 +577,13 @@ async fn reject_report(
     let now = Timestamp::from_datetime(Utc::now());
     let mut rejected = report.clone();
     rejected.decision = Some("rejected".to_owned());
-    rejected.reason = Some(reason.to_owned());
+    rejected.reason = Some(reason.as_str().to_owned());
     let view = full_view(&state, &rejected).await?;
     let write = WriteRequest {
         records: vec![Record::ReportDecision(ReportDecisionRecord {
             report_id: report.id,
             decision: "rejected",
-            reason: Some(reason.to_owned()),
+            reason: Some(reason.as_str().to_owned()),
             transaction_id: None,
             decided_by: principal.subject.clone(),
             created_at: now,
@@ -609,7 +615,7 @@ pub struct ReverseReport {
     post, path = "/v1/redistribution-reports/{id}/reversal", tag = "redistribution",
     request_body = ReverseReport,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReportView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn reverse_report(
@@ -633,6 +639,8 @@ async fn reverse_report(
         ));
     }
     let reason = reason_field(&request.body.reason)?;
+    let period =
+        ledger_core::Period::parse_any(&report.period).map_err(ApiError::internal_message)?;
     let currency = Currency::from_code(&report.currency).map_err(ApiError::internal_message)?;
     let beneficiary = OrganisationId::from_uuid(report.beneficiary_id);
     let lines = state.store.report_lines(report.id).await?;
@@ -661,7 +669,7 @@ async fn reverse_report(
     let mut metadata = serde_json::Map::new();
     metadata.insert("report_id".into(), report.id.to_string().into());
     metadata.insert("beneficiary_id".into(), beneficiary.to_string().into());
-    metadata.insert("reason".into(), reason.into());
+    metadata.insert("reason".into(), reason.as_str().into());
     let references: Vec<&ledger_core::Account> = accounts.iter().collect();
     let transaction = balanced(
         TransactionDraft {
@@ -670,21 +678,21 @@ async fn reverse_report(
             effective_date: now.date_naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
-            memo: format!("Redistribution report {} reversed: {reason}", report.period),
+            memo: ledger_core::memo::report_reversal(&period, &reason),
             metadata,
             postings,
         },
         &references,
     )?;
     let mut reversed = report.clone();
-    reversed.reversal_reason = Some(reason.to_owned());
+    reversed.reversal_reason = Some(reason.as_str().to_owned());
     let view = full_view(&state, &reversed).await?;
     let write = WriteRequest {
         transactions: vec![transaction],
         guards,
         records: vec![Record::ReportReversal(ReportReversalRecord {
             report_id: report.id,
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
             transaction_id,
             reversed_by: principal.subject.clone(),
             created_at: Timestamp::from_datetime(now),

@@ -79,9 +79,11 @@ pub struct StatementView {
     get, path = "/v1/organisations/{id}/statement", tag = "organisations",
     params(("id" = Uuid, Path), StatementQuery),
     responses(
-        (status = 200, body = StatementView, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv", description = "the same statement as CSV"),
-        (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+        (status = 200, description = "the statement, as JSON or (Accept: text/csv) as CSV", content(
+            (StatementView = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_statement(

@@ -112,7 +112,7 @@ pub struct FeeCoverageView {
     post, path = "/v1/fee-coverage/deposits", tag = "transfers",
     request_body = CreateDeposit,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = DepositView), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = DepositView), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn deposit_fee_coverage(
@@ -204,7 +204,7 @@ async fn credit_balance(state: &AppState, account: &Account) -> Result<i64, ApiE
 /// What fee coverage holds (admin, auditor).
 #[utoipa::path(
     get, path = "/v1/fee-coverage", tag = "transfers",
-    responses((status = 200, body = FeeCoverageView)),
+    responses((status = 200, body = FeeCoverageView), (status = 403, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_fee_coverage(
@@ -667,7 +667,7 @@ async fn programme_and_period(
     post, path = "/v1/transfer-runs", tag = "transfers",
     request_body = CreateRun,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = RunView), (status = 200, body = RunView, description = "a dry run"), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_run(
@@ -745,7 +745,7 @@ async fn create_run(
 #[utoipa::path(
     get, path = "/v1/transfer-runs/{id}", tag = "transfers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = RunView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = RunView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_run(
@@ -929,7 +929,7 @@ fn exact_guards(expected: &HashMap<Uuid, i64>) -> Vec<BalanceGuard> {
     post, path = "/v1/transfer-runs/{id}/execution", tag = "transfers",
     request_body = ExecuteRun,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ExecutionView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ExecutionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn execute_run(
@@ -1439,7 +1439,7 @@ pub(crate) async fn visible_transfer(
 #[utoipa::path(
     get, path = "/v1/transfers/{id}", tag = "transfers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = TransferView), (status = 404, body = crate::problem::Problem)),
+    responses((status = 200, body = TransferView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn get_transfer(
@@ -1947,7 +1947,7 @@ pub struct HeldFundsReturnView {
     post, path = "/v1/programmes/{id}/held-funds/{beneficiary_id}/return", tag = "transfers",
     request_body = ReturnHeldFunds,
     params(("id" = Uuid, Path), ("beneficiary_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = HeldFundsReturnView), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = HeldFundsReturnView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn return_held_funds(
@@ -1991,7 +1991,7 @@ async fn return_held_funds(
     let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
     let mut metadata = serde_json::Map::new();
     metadata.insert("beneficiary_id".into(), beneficiary.id.to_string().into());
-    metadata.insert("reason".into(), reason.into());
+    metadata.insert("reason".into(), reason.as_str().into());
     let transaction = balanced(
         TransactionDraft {
             id: transaction_id,
@@ -1999,10 +1999,7 @@ async fn return_held_funds(
             effective_date: now.date_naive(),
             recorded_at: Timestamp::from_datetime(now),
             actor: principal.actor(),
-            memo: format!(
-                "Held funds of {} returned to the pool: {reason}",
-                beneficiary.slug
-            ),
+            memo: ledger_core::memo::held_funds_return(&beneficiary.slug, &reason),
             metadata,
             postings: vec![posting(&held, amount), posting(&pool, amount.negated())],
         },
@@ -2012,7 +2009,7 @@ async fn return_held_funds(
         programme_id: programme.id,
         beneficiary_id: beneficiary.id.as_uuid(),
         returned: amount.into(),
-        reason: reason.to_owned(),
+        reason: reason.as_str().to_owned(),
         transaction_id: transaction_id.as_uuid(),
     };
     let write = WriteRequest {

@@ -19,8 +19,10 @@ use crate::time::Timestamp;
 /// The most postings one transaction may have. A contribution batch posts a handful of lines per
 /// account, not one per member, and a bound keeps one append's work and size predictable.
 pub const MAX_POSTINGS_PER_TRANSACTION: usize = 10_000;
-/// The most characters of a memo: a sentence or two for a human reader.
-pub const MAX_MEMO_LENGTH: usize = 1_000;
+/// The most characters of a memo: a sentence or two for a human reader, or a correction's short
+/// prefix and its quoted reason (see [`crate::memo`], which checks at compile time that the
+/// longest of them fits).
+pub const MAX_MEMO_LENGTH: usize = 1_200;
 /// The most bytes of a transaction's metadata as JSON: references and ids, not documents.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 /// The most characters of an actor's subject (a JWT `sub`).

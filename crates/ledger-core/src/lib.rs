@@ -13,6 +13,7 @@ pub mod fx;
 pub mod journal;
 pub mod jsonl_scan;
 pub mod lots;
+pub mod memo;
 pub mod money;
 pub mod organisation;
 pub mod period;

@@ -54,6 +54,11 @@ const LAST_YEAR: i32 = LAST_FUND_YEAR;
 /// attempt to book money against a future the fund cannot yet check (a batch for 2033).
 pub const PERIOD_HORIZON_MONTHS: u32 = 12;
 
+/// The most characters of a period's canonical text (`2026-11`, `2026-Q4`): memos quote it.
+pub const MAX_PERIOD_TEXT_LENGTH: usize = 7;
+// Four-digit years keep every canonical text within MAX_PERIOD_TEXT_LENGTH.
+const _: () = assert!(FIRST_YEAR >= 1_000 && LAST_YEAR <= 9_999);
+
 impl Period {
     /// Parses a period written in the programme's form.
     pub fn parse(text: &str, kind: PeriodKind) -> Result<Period, String> {
@@ -198,6 +203,22 @@ mod tests {
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn canonical_text_parses_back_and_fits_its_bound() {
+        // Proves every form's canonical text, up to the last year, parses back without its kind
+        // and is at most MAX_PERIOD_TEXT_LENGTH characters (memos rely on the bound).
+        for kind in [PeriodKind::Month, PeriodKind::Quarter, PeriodKind::Year] {
+            for date in [date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)] {
+                let period = Period::containing(date, kind);
+                let text = period.to_string();
+                assert!(text.chars().count() <= MAX_PERIOD_TEXT_LENGTH, "{text}");
+                assert_eq!(Period::parse_any(&text), Ok(period));
+            }
+        }
+        assert!(Period::parse_any("2026-13").is_err());
+        assert!(Period::parse_any("garbage").is_err());
     }
 
     #[test]
