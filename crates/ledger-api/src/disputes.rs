@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
+use ledger_core::memo::Reason;
 use ledger_core::{AccountId, Amount, FundDate, Timestamp};
 use ledger_store::records::{Record, TransferDisputeRecord, TransferDisputeResolutionRecord};
 use ledger_store::transfers::{TransferDisputeRow, TransferRow};
@@ -20,7 +21,6 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::batches::MAX_REASON_LENGTH;
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::Money;
@@ -364,16 +364,13 @@ async fn resolve_dispute(
             format!("must be 1 to {MAX_BANK_STATEMENT_REFERENCE_LENGTH} characters"),
         ));
     }
-    let reason = body.reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-        errors.push(FieldError::new(
-            "reason",
-            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
-        ));
-    }
-    if !errors.is_empty() {
+    let reason = Reason::parse(&body.reason)
+        .map_err(|error| errors.push(FieldError::new("reason", error.to_string())))
+        .ok();
+    let (Some(reason), true) = (reason, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
-    }
+    };
+    let reason = reason.as_str();
     let now = Utc::now();
     let resolved_by = format!("{} ({})", principal.subject, principal.organisation);
     let mut resolution = TransferDisputeResolutionRecord {
