@@ -320,13 +320,29 @@ async fn claims_just_inside_the_allowance_are_topped_up_and_just_outside_dispute
     );
     assert_eq!(coverage(&server).await, before);
 
+    // The resolution's reason has the bound of every reason: one character more than
+    // MAX_REASON_LENGTH is a 422 naming `reason`, and nothing is decided.
+    let too_long = "é".repeat(ledger_core::memo::MAX_REASON_LENGTH + 1);
+    let (status, problem) = server
+        .post(
+            &format!("/v1/transfers/{transfer}/dispute-resolution"),
+            &fund.admin,
+            "reject-too-long",
+            &json!({"decision": "reject", "bank_statement_reference": "S", "reason": too_long}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "reason", "{problem}");
+
+    // The longest reason is taken whole.
+    let longest = "é".repeat(ledger_core::memo::MAX_REASON_LENGTH);
     let (status, rejected) = server
         .post(
             &format!("/v1/transfers/{transfer}/dispute-resolution"),
             &fund.admin,
             "reject",
             &json!({"decision": "reject", "bank_statement_reference": "BOA-BF statement 2026/11",
-                    "reason": "The statement shows the amount was split in two credits; confirm both."}),
+                    "reason": format!(" {longest} ")}),
         )
         .await;
     assert_eq!(status, 201, "{rejected}");
