@@ -90,7 +90,7 @@ async fn every_reason_takes_the_longest_length_and_refuses_one_more(server: Test
             &format!("/v1/transfers/{transfer}/confirmation"),
             &burkina,
             "confirm",
-            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": "2026-10-08", "bank_reference": "BOA-1"}),
+            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": support::today(), "bank_reference": "BOA-1"}),
         )
         .await;
     assert_eq!(status, 201, "{confirmed}");

@@ -114,7 +114,7 @@ mod tests {
         // stays within MAX_MEMO_LENGTH (a reason the API accepts never makes the journal refuse
         // the memo).
         let reason = Reason::parse(&"r".repeat(MAX_REASON_LENGTH)).unwrap();
-        let period = Period::parse("2200-Q4", PeriodKind::Quarter).unwrap();
+        let period = Period::parse("2099-Q4", PeriodKind::Quarter).unwrap();
         let slug = Slug::parse(&format!("m{}", "x".repeat(MAX_SLUG_LENGTH - 1))).unwrap();
         for memo in [
             batch_reversal(&period, &reason),
