@@ -210,6 +210,7 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
     let state = AppState {
         store: store.clone(),
         tokens: TokenVerifier::hs256(&secret, None, None)?,
+        limits: ledger_core::limits::ContributionLimits::default(),
     };
     let api = Client {
         router: ledger_api::router(state, &ApiConfig::default()),

@@ -10,6 +10,7 @@ use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
 use ledger_core::organisation::{OrganisationKind, Programme};
+use ledger_core::text::{TextKind, checked_text};
 use ledger_core::{
     Account, AccountId, Amount, BalancedTransaction, OrganisationId, Period, Posting, Timestamp,
     TransactionDraft, TransactionId, TransactionKind, chart,
@@ -310,6 +311,7 @@ async fn accept_batch(
         } else {
             Amount::zero(rate.currency())
         },
+        &state.limits,
     ) {
         Ok(validated) => Some(validated),
         Err(line_errors) => {
@@ -331,6 +333,15 @@ async fn accept_batch(
         errors.sort_by(|left, right| left.field.cmp(&right.field));
         return Err(ApiError::validation(errors));
     };
+    // The contributor's period limit, read from the period's latest batch (O(log n)); a concurrent
+    // batch that slips past this read is refused by the database (409 limit_exceeded).
+    let pledged = state
+        .store
+        .contributor_period_total(principal.organisation, programme.id, &period)
+        .await?;
+    if let Err(message) = ledger_core::limits::check_contributor_period(pledged, totals.amount) {
+        return Err(ApiError::invalid_field("lines", message));
+    }
     Ok(AcceptedBatch {
         programme,
         period,
@@ -608,16 +619,25 @@ pub struct CreateReceipt {
     pub overpayment: bool,
 }
 
-/// A `reason` field (reversals, rejections, returns): trimmed, 1 to [`MAX_REASON_LENGTH`] characters.
+/// A `reason` field (reversals, rejections, returns): trimmed, 1 to [`MAX_REASON_LENGTH`]
+/// characters of prose (a tab allowed, no other control character).
 pub(crate) fn reason_field(text: &str) -> Result<&str, ApiError> {
-    let reason = text.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-        return Err(ApiError::invalid_field(
-            "reason",
-            format!("must be 1 to {MAX_REASON_LENGTH} characters"),
-        ));
-    }
-    Ok(reason)
+    checked_text(text, MAX_REASON_LENGTH, TextKind::Prose)
+        .map_err(|error| ApiError::invalid_field("reason", error.to_string()))
+}
+
+/// A text field checked by the one text rule of the core (`ledger_core::text`), its error pushed
+/// under `field`.
+pub(crate) fn text_field<'a>(
+    field: &str,
+    text: &'a str,
+    max_chars: usize,
+    kind: TextKind,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    checked_text(text, max_chars, kind)
+        .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
+        .ok()
 }
 
 /// The pool, or the earmarked fund, that a batch's money enters.
@@ -664,13 +684,14 @@ async fn record_receipt(
     let value_date = NaiveDate::parse_from_str(&body.value_date, "%Y-%m-%d")
         .map_err(|_| errors.push(FieldError::new("value_date", "must be a date YYYY-MM-DD")))
         .ok();
-    let bank_reference = body.bank_reference.trim();
-    if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "bank_reference",
-            format!("must be 1 to {MAX_BANK_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let bank_reference = text_field(
+        "bank_reference",
+        &body.bank_reference,
+        MAX_BANK_REFERENCE_LENGTH,
+        TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let outstanding = Amount::from_minor(batch.outstanding_minor.max(0), currency)
         .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
     if let Some(amount) = amount

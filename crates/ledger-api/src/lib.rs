@@ -57,12 +57,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub request_timeout: Duration,
+    /// Limits an operator may set on contributions (the largest donation line).
+    pub contribution_limits: ledger_core::limits::ContributionLimits,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            contribution_limits: ledger_core::limits::ContributionLimits::default(),
         }
     }
 }
@@ -72,6 +75,8 @@ impl Default for ApiConfig {
 pub struct AppState {
     pub store: Store,
     pub tokens: auth::TokenVerifier,
+    /// The configured contribution limits (`ApiConfig::contribution_limits`).
+    pub limits: ledger_core::limits::ContributionLimits,
 }
 
 /// The OpenAPI document's frame; paths and schemas are added by the routers.
@@ -309,6 +314,7 @@ impl Application {
             AppState {
                 store: store.clone(),
                 tokens: config.tokens.clone(),
+                limits: config.api.contribution_limits,
             },
             &config.api,
         );

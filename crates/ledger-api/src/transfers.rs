@@ -123,13 +123,14 @@ async fn deposit_fee_coverage(
         .body
         .amount
         .positive_amount("amount", eur(), &mut errors);
-    let reference = request.body.reference.trim();
-    if reference.is_empty() || reference.chars().count() > MAX_DEPOSIT_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "reference",
-            format!("must be 1 to {MAX_DEPOSIT_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let reference = crate::batches::text_field(
+        "reference",
+        &request.body.reference,
+        MAX_DEPOSIT_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let (Some(amount), true) = (amount, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
@@ -1498,13 +1499,14 @@ async fn confirm_transfer(
         .amount
         .positive_amount("received.amount", local, &mut errors);
     let value_date = parse_date(&body.value_date, "value_date", &mut errors);
-    let bank_reference = body.bank_reference.trim();
-    if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "bank_reference",
-            format!("must be 1 to {MAX_BANK_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let bank_reference = crate::batches::text_field(
+        "bank_reference",
+        &body.bank_reference,
+        MAX_BANK_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let fees_deducted = match &body.fees_deducted {
         None => None,
         Some(fees) => {

@@ -45,6 +45,7 @@ async fn serve_test_router() -> String {
         );
     let config = ApiConfig {
         request_timeout: Duration::from_millis(200),
+        ..ApiConfig::default()
     };
     let app = with_service_layers(router, &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
