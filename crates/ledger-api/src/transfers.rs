@@ -106,7 +106,7 @@ pub struct FeeCoverageView {
     post, path = "/v1/fee-coverage/deposits", tag = "transfers",
     request_body = CreateDeposit,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = DepositView), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = DepositView), (status = 409, body = crate::problem::Problem, description = "the key was used with another request, or fee coverage would pass the limit max_account_balance"), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn deposit_fee_coverage(
