@@ -88,11 +88,17 @@ async fn a_full_programme_account_answers_409_naming_the_limit_and_displays_in_e
     let pledged = chart::programme_pledged(programme_id, Currency::eur());
     let elsewhere = chart::fund_bank(Currency::eur());
     store
-        .open_account(&pledged, ledger_core::Timestamp::from_unix_micros(0).unwrap())
+        .open_account(
+            &pledged,
+            ledger_core::Timestamp::from_unix_micros(0).unwrap(),
+        )
         .await
         .ok();
     store
-        .open_account(&elsewhere, ledger_core::Timestamp::from_unix_micros(0).unwrap())
+        .open_account(
+            &elsewhere,
+            ledger_core::Timestamp::from_unix_micros(0).unwrap(),
+        )
         .await
         .ok();
     let fill = |minor: i64| {
@@ -143,7 +149,10 @@ async fn a_full_programme_account_answers_409_naming_the_limit_and_displays_in_e
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["code"], "limit_exceeded");
     assert!(
-        refused["detail"].as_str().unwrap().contains("max_account_balance"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("max_account_balance"),
         "{refused}"
     );
     let (status, accepted) = server
@@ -193,7 +202,12 @@ async fn batches_past_a_limit_are_refused_with_the_limit_named(server: TestServe
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "lines[0].amount");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("max_donation_line"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_donation_line")
+    );
 
     let members = MAX_LINE_MEMBERS as i64;
     let (status, body) = post(
@@ -207,7 +221,12 @@ async fn batches_past_a_limit_are_refused_with_the_limit_named(server: TestServe
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["errors"][0]["field"], "lines");
-    assert!(body["errors"][0]["message"].as_str().unwrap().contains("max_batch_amount"));
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_batch_amount")
+    );
 
     for index in 0..MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR / MAX_BATCH_AMOUNT_MINOR {
         let (status, body) = post(
@@ -258,7 +277,11 @@ async fn control_characters_are_refused_in_references_names_and_reasons(server: 
             &batch(
                 &programme,
                 "2026-11",
-                json!([donation("gala\u{1b}[2J", 100), donation("b\r\nc", 100), donation("t\tab", 100)]),
+                json!([
+                    donation("gala\u{1b}[2J", 100),
+                    donation("b\r\nc", 100),
+                    donation("t\tab", 100)
+                ]),
             ),
         )
         .await;
@@ -271,7 +294,11 @@ async fn control_characters_are_refused_in_references_names_and_reasons(server: 
         .collect();
     assert_eq!(
         fields,
-        ["lines[0].reference", "lines[1].reference", "lines[2].reference"]
+        [
+            "lines[0].reference",
+            "lines[1].reference",
+            "lines[2].reference"
+        ]
     );
 
     let (status, created) = server
@@ -431,11 +458,7 @@ async fn random_batches_at_the_limits_never_pass_them(server: TestServer) {
                         );
                     } else {
                         let text = body.to_string();
-                        prop_assert!(
-                            text.contains("max_") || text.contains("field"),
-                            "{}",
-                            text
-                        );
+                        prop_assert!(text.contains("max_") || text.contains("field"), "{}", text);
                     }
                 }
                 for total in pledged.values() {

@@ -98,8 +98,11 @@ fn fact_value_text(value: &serde_json::Value) -> Result<String, String> {
     match value {
         serde_json::Value::Bool(flag) => Ok(flag.to_string()),
         serde_json::Value::String(text) if text.chars().count() <= MAX_FACT_VALUE_LENGTH => {
-            ledger_core::text::refuse_control_characters(text, ledger_core::text::TextKind::Identifier)
-                .map_err(|error| error.to_string())?;
+            ledger_core::text::refuse_control_characters(
+                text,
+                ledger_core::text::TextKind::Identifier,
+            )
+            .map_err(|error| error.to_string())?;
             Ok(text.clone())
         }
         serde_json::Value::Number(_) => {

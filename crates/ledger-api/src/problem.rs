@@ -176,15 +176,14 @@ impl From<ledger_store::StoreError> for ApiError {
             }
             // A limit of ledger_core::limits that only the writer could judge (a balance, or a
             // total raced by a concurrent request): the client's request, refused whole; never a 500.
-            ledger_store::StoreError::BalanceLimit(_) | ledger_store::StoreError::BalanceOverflow(_) => {
-                ApiError::conflict(
-                    "limit_exceeded",
-                    format!(
-                        "an account's balance would pass the limit max_account_balance ({} minor units); nothing was written",
-                        ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR
-                    ),
-                )
-            }
+            ledger_store::StoreError::BalanceLimit(_)
+            | ledger_store::StoreError::BalanceOverflow(_) => ApiError::conflict(
+                "limit_exceeded",
+                format!(
+                    "an account's balance would pass the limit max_account_balance ({} minor units); nothing was written",
+                    ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR
+                ),
+            ),
             ledger_store::StoreError::LimitExceeded(limit) => ApiError::conflict(
                 "limit_exceeded",
                 format!("the request would pass the limit {limit}; nothing was written"),

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{ContributionLimits, MAX_BATCH_AMOUNT_MINOR, minor_text};
 pub use crate::limits::MAX_LINE_MEMBERS;
+use crate::limits::{ContributionLimits, MAX_BATCH_AMOUNT_MINOR, minor_text};
 use crate::money::{Amount, AmountError, Currency};
 use crate::text::{TextKind, checked_text};
 
@@ -267,13 +267,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(errors[0].field, "lines[0].amount");
-        assert!(errors[0].message.contains("max_donation_line"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("max_donation_line"),
+            "{errors:?}"
+        );
         assert!(errors[0].message.contains("100.00"), "{errors:?}");
-        assert!(validate_lines(&[line("gala", 0, "100.00", LineKind::Donation)], rate(), &small).is_ok());
+        assert!(
+            validate_lines(
+                &[line("gala", 0, "100.00", LineKind::Donation)],
+                rate(),
+                &small
+            )
+            .is_ok()
+        );
         // 101 lines of 10,000,000 members at 10.00 EUR: 100,000,000.00 EUR over the batch limit.
         let rate_ten = Amount::from_minor(1_000, Currency::eur()).unwrap();
         let lines: Vec<LineInput> = (0..101)
-            .map(|i| line(&format!("s{i}"), 10_000_000, "100000000.00", LineKind::Solidarity))
+            .map(|i| {
+                line(
+                    &format!("s{i}"),
+                    10_000_000,
+                    "100000000.00",
+                    LineKind::Solidarity,
+                )
+            })
             .collect();
         let errors = validate_lines(&lines, rate_ten, &limits()).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
@@ -298,9 +315,16 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["lines[0].reference", "lines[1].reference", "lines[2].reference"]
+            [
+                "lines[0].reference",
+                "lines[1].reference",
+                "lines[2].reference"
+            ]
         );
-        assert!(errors[0].message.contains("control characters"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("control characters"),
+            "{errors:?}"
+        );
     }
 
     fn line(reference: &str, members: i64, amount: &str, kind: LineKind) -> LineInput {
@@ -372,11 +396,17 @@ mod tests {
     #[test]
     fn refuses_empty_and_oversized_batches() {
         // Proves the bounds on the number of lines.
-        assert_eq!(validate_lines(&[], rate(), &limits()).unwrap_err()[0].field, "lines");
+        assert_eq!(
+            validate_lines(&[], rate(), &limits()).unwrap_err()[0].field,
+            "lines"
+        );
         let many: Vec<LineInput> = (0..=MAX_BATCH_LINES)
             .map(|i| line(&format!("s{i}"), 1, "1.00", LineKind::Solidarity))
             .collect();
-        assert_eq!(validate_lines(&many, rate(), &limits()).unwrap_err().len(), 1);
+        assert_eq!(
+            validate_lines(&many, rate(), &limits()).unwrap_err().len(),
+            1
+        );
     }
 }
 

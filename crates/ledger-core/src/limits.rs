@@ -59,7 +59,11 @@ const _: () = assert!(
     MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR * PERIODS_IN_A_CENTURY <= MAX_ACCOUNT_BALANCE_MINOR / 8
 );
 const _: () = assert!(MAX_ACCOUNT_BALANCE_MINOR <= i64::MAX / 64);
-const _: () = assert!(MAX_ACCOUNT_BALANCE_MINOR.checked_add(MAX_AMOUNT_MINOR).is_some());
+const _: () = assert!(
+    MAX_ACCOUNT_BALANCE_MINOR
+        .checked_add(MAX_AMOUNT_MINOR)
+        .is_some()
+);
 
 /// The limits an operator may set for contributions, each within its ceiling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,10 +118,7 @@ pub fn check_rate_per_member(rate: Amount) -> Result<(), String> {
 }
 
 /// What a contributor may still pledge for a period, having pledged `pledged_minor` already.
-pub fn check_contributor_period(
-    pledged_minor: i64,
-    batch: Amount,
-) -> Result<(), String> {
+pub fn check_contributor_period(pledged_minor: i64, batch: Amount) -> Result<(), String> {
     let room = MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR.saturating_sub(pledged_minor.max(0));
     if batch.minor() > room {
         return Err(format!(
@@ -151,7 +152,10 @@ mod tests {
         let almost = MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR - 100;
         assert!(check_contributor_period(almost, eur(100)).is_ok());
         let refused = check_contributor_period(almost, eur(101)).unwrap_err();
-        assert!(refused.contains("max_contributor_period_amount"), "{refused}");
+        assert!(
+            refused.contains("max_contributor_period_amount"),
+            "{refused}"
+        );
         assert!(refused.contains("at most 1.00 more"), "{refused}");
     }
 

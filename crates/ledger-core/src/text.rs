@@ -85,7 +85,13 @@ mod tests {
         // Proves ESC, CR, LF, NUL, DEL, a C1 control and the Unicode line separator are refused in
         // both kinds, a tab only in identifiers, and the position is named.
         for bad in [
-            "ab\u{1b}[31m", "ab\r\nc", "ab\nc", "ab\0", "ab\u{7f}", "ab\u{85}c", "ab\u{2028}c",
+            "ab\u{1b}[31m",
+            "ab\r\nc",
+            "ab\nc",
+            "ab\0",
+            "ab\u{7f}",
+            "ab\u{85}c",
+            "ab\u{2028}c",
         ] {
             for kind in [TextKind::Identifier, TextKind::Prose] {
                 assert!(

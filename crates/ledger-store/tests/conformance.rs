@@ -1070,7 +1070,10 @@ async fn batches_keep_their_place_and_running_total_in_their_period(fixture: Fix
     let store = &fixture.store;
     let (union, programme, period) = pledge_registry(store).await;
     let committed = |outcome: Result<WriteOutcome, StoreError>| {
-        assert!(matches!(outcome, Ok(WriteOutcome::Committed(_))), "{outcome:?}");
+        assert!(
+            matches!(outcome, Ok(WriteOutcome::Committed(_))),
+            "{outcome:?}"
+        );
     };
     let (first, request) = pledge(union, programme, &period, 2, "place-1");
     committed(store.write(request).await);
@@ -1136,9 +1139,15 @@ async fn the_database_holds_the_contributor_period_limit(fixture: Fixture) {
         MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR - 100,
         "big",
     );
-    assert!(matches!(store.write(request).await, Ok(WriteOutcome::Committed(_))));
+    assert!(matches!(
+        store.write(request).await,
+        Ok(WriteOutcome::Committed(_))
+    ));
     let (_, request) = pledge_of(union, programme, &period, 1, 100, "to-the-limit");
-    assert!(matches!(store.write(request).await, Ok(WriteOutcome::Committed(_))));
+    assert!(matches!(
+        store.write(request).await,
+        Ok(WriteOutcome::Committed(_))
+    ));
     let (over, request) = pledge_of(union, programme, &period, 1, 1, "past-the-limit");
     let refused = store.write(request).await;
     assert!(

@@ -61,7 +61,11 @@ async fn old_batches_get_their_place_and_running_total(store: Store) {
             .execute(pool)
             .await
             .unwrap();
-        sqlx::query(programme_row).bind(programme).execute(pool).await.unwrap();
+        sqlx::query(programme_row)
+            .bind(programme)
+            .execute(pool)
+            .await
+            .unwrap();
         // Written out of id order: the place follows the id (submission) order.
         for index in [3, 0, 2, 1] {
             let (period, amount) = OLD_BATCHES[index];
@@ -72,7 +76,12 @@ async fn old_batches_get_their_place_and_running_total(store: Store) {
                  donation_minor, line_count, receivable_account_id, pledge_transaction_id, submitted_by, \
                  created_at) VALUES ($1, $2, $3, $4, NULL, 'EUR', 0, $5, $5, 0, 0, $6, $7, 'test', \
                  '2026-11-23T00:00:00Z')",
-                ids[index], programme, period, amount, receivable, pledge
+                ids[index],
+                programme,
+                period,
+                amount,
+                receivable,
+                pledge
             );
         }
     } else {
@@ -83,7 +92,11 @@ async fn old_batches_get_their_place_and_running_total(store: Store) {
             .execute(pool)
             .await
             .unwrap();
-        sqlx::query(programme_row).bind(programme).execute(pool).await.unwrap();
+        sqlx::query(programme_row)
+            .bind(programme)
+            .execute(pool)
+            .await
+            .unwrap();
         for index in [3, 0, 2, 1] {
             let (period, amount) = OLD_BATCHES[index];
             insert_old_batch!(
@@ -94,7 +107,12 @@ async fn old_batches_get_their_place_and_running_total(store: Store) {
                  created_at, line_references, line_members, line_amounts_minor, line_kinds) \
                  VALUES ($1, $2, $3, $4, NULL, 'EUR', 0, $5, $5, 0, 0, $6, $7, 'test', \
                  '2026-11-23T00:00:00Z', '{}', '{}', '{}', '{}')",
-                ids[index], programme, period, amount, receivable, pledge
+                ids[index],
+                programme,
+                period,
+                amount,
+                receivable,
+                pledge
             );
         }
     }
