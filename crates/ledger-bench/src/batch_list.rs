@@ -169,6 +169,9 @@ pub(crate) async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
         let baseline = baseline_inserts(&url, 1, Duration::from_secs(2)).await?;
 
+        // Whether a page costs more the further it is into the period (a scan from the start).
+        let first_pages = pages.iter().take(5).sum::<Duration>() / 5;
+        let last_pages = pages.iter().rev().take(5).sum::<Duration>() / 5;
         pages.sort_unstable();
         let ms = |duration: Duration| format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
         println!(
@@ -186,6 +189,11 @@ pub(crate) async fn run(
             pages.len(),
             ms(pages[pages.len() / 2]),
             ms(pages[(pages.len() - 1) * 99 / 100])
+        );
+        println!(
+            "| {backend:?} | first 5 pages / last 5 pages, mean | {} / {} |",
+            ms(first_pages),
+            ms(last_pages)
         );
         if let Some(former) = former {
             println!(
