@@ -176,11 +176,11 @@ async fn a_full_programme_account_answers_409_naming_the_limit_and_displays_in_e
 }
 
 async fn batches_past_a_limit_are_refused_with_the_limit_named(server: TestServer) {
-    // Proves each limit of a batch answers 422 naming the field and the limit, writing nothing:
-    // a donation line above the configured maximum, a batch above the batch limit, a contributor's
-    // batches for one period above the period limit (ten batches at the batch limit fit, an
-    // eleventh cent does not, while another period is still open), and a programme rate above the
-    // highest rate.
+    // Proves each limit of a batch is refused naming the limit, writing nothing: 422 with the field
+    // for a donation line above the configured maximum, a batch above the batch limit and a
+    // programme rate above the highest rate; 409 limit_exceeded (judged by the writer) for a
+    // contributor's batches for one period above the period limit (ten batches at the batch limit
+    // fit, an eleventh cent does not, while another period is still open).
     let (union_token, programme) = fund(&server, "limited").await;
     let post = |key: String, body: Value| {
         let server = &server;
@@ -242,10 +242,10 @@ async fn batches_past_a_limit_are_refused_with_the_limit_named(server: TestServe
         batch(&programme, "2026-11", json!([donation("gala", 1)])),
     )
     .await;
-    assert_eq!(status, 422, "{body}");
-    assert_eq!(body["errors"][0]["field"], "lines");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "limit_exceeded");
     assert!(
-        body["errors"][0]["message"]
+        body["detail"]
             .as_str()
             .unwrap()
             .contains("max_contributor_period_amount"),

@@ -117,20 +117,6 @@ pub fn check_rate_per_member(rate: Amount) -> Result<(), String> {
     Ok(())
 }
 
-/// What a contributor may still pledge for a period, having pledged `pledged_minor` already.
-pub fn check_contributor_period(pledged_minor: i64, batch: Amount) -> Result<(), String> {
-    let room = MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR.saturating_sub(pledged_minor.max(0));
-    if batch.minor() > room {
-        return Err(format!(
-            "the contributor's batches for this programme and period would total more than {} \
-             (limit max_contributor_period_amount); at most {} more may be pledged",
-            minor_text(MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR, batch),
-            minor_text(room.max(0), batch)
-        ));
-    }
-    Ok(())
-}
-
 /// A limit as decimal text in the currency of `like`.
 pub fn minor_text(minor: i64, like: Amount) -> String {
     crate::money::decimal_string(minor, like.currency())
@@ -143,20 +129,6 @@ mod tests {
 
     fn eur(minor: i64) -> Amount {
         Amount::from_minor(minor, Currency::eur()).unwrap()
-    }
-
-    #[test]
-    fn a_contributor_period_holds_its_limit_and_not_a_cent_more() {
-        // Proves the period limit is inclusive and the message says how much room is left.
-        assert!(check_contributor_period(0, eur(MAX_BATCH_AMOUNT_MINOR)).is_ok());
-        let almost = MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR - 100;
-        assert!(check_contributor_period(almost, eur(100)).is_ok());
-        let refused = check_contributor_period(almost, eur(101)).unwrap_err();
-        assert!(
-            refused.contains("max_contributor_period_amount"),
-            "{refused}"
-        );
-        assert!(refused.contains("at most 1.00 more"), "{refused}");
     }
 
     #[test]
