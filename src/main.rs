@@ -276,6 +276,14 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     shutdown_deadline_seconds: u64,
+    /// The largest donation line of a contribution batch, in minor units of the programme's
+    /// currency (EUR: cents); 1 to 100000000000 (one billion euros).
+    #[arg(
+        long,
+        env = "SOLIDARITY_MAX_DONATION_LINE_MINOR",
+        default_value_t = ledger_core::limits::DEFAULT_MAX_DONATION_LINE_MINOR
+    )]
+    max_donation_line_minor: i64,
 }
 
 fn main() -> ExitCode {
@@ -606,6 +614,9 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
                 )?,
                 interval: Duration::from_secs(arguments.checkpoint_interval_seconds),
             }),
+            contribution_limits: ledger_core::limits::ContributionLimits::new(
+                arguments.max_donation_line_minor,
+            )?,
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,
     };

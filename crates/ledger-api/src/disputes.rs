@@ -357,13 +357,14 @@ async fn resolve_dispute(
         }
         _ => None,
     };
-    let statement = body.bank_statement_reference.trim();
-    if statement.is_empty() || statement.chars().count() > MAX_BANK_STATEMENT_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "bank_statement_reference",
-            format!("must be 1 to {MAX_BANK_STATEMENT_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let statement = crate::batches::text_field(
+        "bank_statement_reference",
+        &body.bank_statement_reference,
+        MAX_BANK_STATEMENT_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let reason = Reason::parse(&body.reason)
         .map_err(|error| errors.push(FieldError::new("reason", error.to_string())))
         .ok();

@@ -100,6 +100,11 @@ fn fact_value_text(value: &serde_json::Value) -> Result<String, String> {
     match value {
         serde_json::Value::Bool(flag) => Ok(flag.to_string()),
         serde_json::Value::String(text) if text.chars().count() <= MAX_FACT_VALUE_LENGTH => {
+            ledger_core::text::refuse_control_characters(
+                text,
+                ledger_core::text::TextKind::Identifier,
+            )
+            .map_err(|error| error.to_string())?;
             Ok(text.clone())
         }
         serde_json::Value::Number(_) => {
@@ -155,13 +160,14 @@ async fn post_fact(
         }
     };
     let as_of = parse_date(&body.as_of, "as_of", &mut errors);
-    let evidence = body.evidence_reference.trim();
-    if evidence.is_empty() || evidence.chars().count() > MAX_EVIDENCE_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "evidence_reference",
-            format!("must be 1 to {MAX_EVIDENCE_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let evidence = crate::batches::text_field(
+        "evidence_reference",
+        &body.evidence_reference,
+        MAX_EVIDENCE_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let (Some(code), Some(value), Some(as_of), true) = (code, value, as_of, errors.is_empty())
     else {
         return Err(ApiError::validation(errors));

@@ -103,6 +103,8 @@ pub struct ApiConfig {
     pub shutdown_deadline: Duration,
     /// How checkpoints of the chain head are signed; `None`: this service signs none.
     pub checkpoints: Option<checkpoints::CheckpointSettings>,
+    /// Limits an operator may set on contributions (the largest donation line).
+    pub contribution_limits: ledger_core::limits::ContributionLimits,
 }
 
 impl Default for ApiConfig {
@@ -116,6 +118,7 @@ impl Default for ApiConfig {
             max_failed_authentications: auth::DEFAULT_MAX_FAILED_AUTHENTICATIONS,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             checkpoints: None,
+            contribution_limits: ledger_core::limits::ContributionLimits::default(),
         }
     }
 }
@@ -129,6 +132,8 @@ pub struct AppState {
     pub throttle: auth::AuthenticationThrottle,
     /// Signs checkpoints, when this service does.
     pub checkpoints: Option<checkpoints::CheckpointSigner>,
+    /// The configured contribution limits (`ApiConfig::contribution_limits`).
+    pub limits: ledger_core::limits::ContributionLimits,
 }
 
 impl AppState {
@@ -144,6 +149,7 @@ impl AppState {
                 .checkpoints
                 .as_ref()
                 .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone())),
+            limits: config.contribution_limits,
         }
     }
 }

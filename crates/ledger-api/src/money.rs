@@ -118,14 +118,13 @@ impl From<Amount> for Money {
 }
 
 impl Money {
-    /// From minor units in a currency known to be valid (it came from our own storage).
+    /// From minor units (an amount, a balance or a sum: any `i64`), always as the currency's
+    /// decimal text, never as raw minor units.
     pub fn from_minor(minor: i64, currency: Currency) -> Money {
-        Amount::from_minor(minor, currency)
-            .map(Money::from)
-            .unwrap_or(Money {
-                amount: minor.to_string(),
-                currency: currency.code().to_owned(),
-            })
+        Money {
+            amount: ledger_core::money::decimal_string(minor, currency),
+            currency: currency.code().to_owned(),
+        }
     }
 }
 
@@ -164,5 +163,17 @@ mod tests {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["b", "c", "d"]);
         assert!(errors[0].message.contains("not a JSON number"));
+    }
+
+    #[test]
+    fn balances_beyond_the_largest_amount_keep_their_decimal_point() {
+        // Proves a total above the largest single amount (the attack's 9223372036854775807 minor
+        // units) is shown in euros with its decimals, not as raw minor units.
+        let money = Money::from_minor(i64::MAX, Currency::eur());
+        assert_eq!(money.amount, "92233720368547758.07");
+        assert_eq!(
+            Money::from_minor(-1_000_000_000_000_001, Currency::eur()).amount,
+            "-10000000000000.01"
+        );
     }
 }

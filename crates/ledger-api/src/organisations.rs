@@ -137,13 +137,14 @@ async fn create_organisation(
         }
         other => other.map(|members| members as u64),
     };
-    if let Some(identifier) = &body.registry_identifier
-        && (identifier.trim().is_empty() || identifier.len() > MAX_REGISTRY_IDENTIFIER_LENGTH)
-    {
-        errors.push(FieldError::new(
+    if let Some(identifier) = &body.registry_identifier {
+        crate::batches::text_field(
             "registry_identifier",
-            format!("must be 1 to {MAX_REGISTRY_IDENTIFIER_LENGTH} characters"),
-        ));
+            identifier,
+            MAX_REGISTRY_IDENTIFIER_LENGTH,
+            ledger_core::text::TextKind::Identifier,
+            &mut errors,
+        );
     }
     if let Some(slug) = &slug
         && state
@@ -379,7 +380,13 @@ async fn create_programme(
     let currency = Currency::eur();
     let rate = body
         .rate_per_member
-        .positive_amount("rate_per_member", currency, &mut errors);
+        .positive_amount("rate_per_member", currency, &mut errors)
+        .and_then(|rate| {
+            ledger_core::limits::check_rate_per_member(rate)
+                .map_err(|message| errors.push(FieldError::new("rate_per_member", message)))
+                .ok()
+                .map(|()| rate)
+        });
     let period = parse_period_kind(&body.period);
     if period.is_none() {
         errors.push(FieldError::new("period", "must be month, quarter or year"));

@@ -188,8 +188,36 @@ impl From<ledger_store::StoreError> for ApiError {
                     "the request conflicts with a concurrent one; nothing was written",
                 )
             }
+            // A limit of ledger_core::limits that only the writer could judge (a balance, or a
+            // total raced by a concurrent request): the client's request, refused whole; never a 500.
+            ledger_store::StoreError::BalanceLimit(_)
+            | ledger_store::StoreError::BalanceOverflow(_) => ApiError::conflict(
+                "limit_exceeded",
+                format!(
+                    "an account's balance would pass the limit max_account_balance ({} minor units); nothing was written",
+                    ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR
+                ),
+            ),
+            ledger_store::StoreError::LimitExceeded(limit) => {
+                ApiError::conflict("limit_exceeded", limit_detail(limit))
+            }
             other => ApiError::internal(other),
         }
+    }
+}
+
+/// What a limit the database judged means for the client.
+fn limit_detail(limit: &str) -> String {
+    match limit {
+        "max_contributor_period_amount" => format!(
+            "the contributor's batches for this programme and period would total more than {} \
+             (limit max_contributor_period_amount); nothing was written",
+            ledger_core::money::decimal_string(
+                ledger_core::limits::MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR,
+                ledger_core::Currency::eur()
+            )
+        ),
+        other => format!("the request would pass the limit {other}; nothing was written"),
     }
 }
 

@@ -176,12 +176,13 @@ async fn create_report(
         ));
     }
     if let Some(notes) = &body.notes
-        && notes.chars().count() > MAX_REPORT_NOTES_LENGTH
+        && let Err(error) = ledger_core::text::checked_optional_text(
+            notes,
+            MAX_REPORT_NOTES_LENGTH,
+            ledger_core::text::TextKind::Prose,
+        )
     {
-        errors.push(FieldError::new(
-            "notes",
-            format!("must be at most {MAX_REPORT_NOTES_LENGTH} characters"),
-        ));
+        errors.push(FieldError::new("notes", error.to_string()));
     }
     let mut inputs = Vec::with_capacity(body.lines.len());
     for (index, line) in body.lines.iter().enumerate() {

@@ -112,7 +112,7 @@ pub struct FeeCoverageView {
     post, path = "/v1/fee-coverage/deposits", tag = "transfers",
     request_body = CreateDeposit,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = DepositView), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = DepositView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem, description = "the key was used with another request, or fee coverage would pass the limit max_account_balance"), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn deposit_fee_coverage(
@@ -129,13 +129,14 @@ async fn deposit_fee_coverage(
         .body
         .amount
         .positive_amount("amount", eur(), &mut errors);
-    let reference = request.body.reference.trim();
-    if reference.is_empty() || reference.chars().count() > MAX_DEPOSIT_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "reference",
-            format!("must be 1 to {MAX_DEPOSIT_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let reference = crate::batches::text_field(
+        "reference",
+        &request.body.reference,
+        MAX_DEPOSIT_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let (Some(amount), true) = (amount, errors.is_empty()) else {
         return Err(ApiError::validation(errors));
     };
@@ -1563,13 +1564,14 @@ async fn confirm_transfer(
     {
         errors.push(FieldError::new("value_date", error.to_string()));
     }
-    let bank_reference = body.bank_reference.trim();
-    if bank_reference.is_empty() || bank_reference.chars().count() > MAX_BANK_REFERENCE_LENGTH {
-        errors.push(FieldError::new(
-            "bank_reference",
-            format!("must be 1 to {MAX_BANK_REFERENCE_LENGTH} characters"),
-        ));
-    }
+    let bank_reference = crate::batches::text_field(
+        "bank_reference",
+        &body.bank_reference,
+        MAX_BANK_REFERENCE_LENGTH,
+        ledger_core::text::TextKind::Identifier,
+        &mut errors,
+    )
+    .unwrap_or_default();
     let fees_deducted = match &body.fees_deducted {
         None => None,
         Some(fees) => {

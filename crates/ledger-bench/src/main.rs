@@ -82,6 +82,22 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// One union's batches of one programme and period listed page by page over HTTP (pages per
+    /// second), with the former list query (a correlated COUNT per row) timed on the same data.
+    BatchList {
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["postgres"])]
+        backends: Vec<Backend>,
+        /// Batches of the union in the period.
+        #[arg(long, default_value_t = 100_000)]
+        batches: usize,
+        /// Batches per page (the API's largest page).
+        #[arg(long, default_value_t = 1_000)]
+        page: u32,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
     /// Auditors' exports of a large journal: streamed by the API and written by `export`, in both
     /// formats, then `verify --file`, with `sha256sum` of the same file as the baseline. Needs
     /// `cargo build --release` (the `solidarity-ledger` binary) first.
@@ -103,6 +119,7 @@ enum Command {
     },
 }
 
+mod batch_list;
 mod export;
 mod http;
 mod transfer_run;
@@ -175,6 +192,12 @@ fn main() -> Result<()> {
             batches,
             postgres_url,
         )),
+        Command::BatchList {
+            backends,
+            batches,
+            page,
+            postgres_url,
+        } => runtime.block_on(batch_list::run(&backends, batches, page, postgres_url)),
         Command::Export {
             transactions,
             work_dir,

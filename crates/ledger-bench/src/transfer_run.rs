@@ -42,7 +42,7 @@ fn balanced(draft: TransactionDraft, accounts: &[&Account]) -> Result<BalancedTr
 }
 
 /// One contribution batch of `members` euros and its full receipt, as the API writes them.
-fn batch_and_receipt(
+pub(crate) fn batch_and_receipt(
     programme_id: Uuid,
     contributor: OrganisationId,
     period: Period,
@@ -137,7 +137,7 @@ fn batch_and_receipt(
 }
 
 /// Runs `count` jobs with at most [`FILL_CONCURRENCY`] in flight.
-async fn in_parallel<F, Fut>(count: usize, job: F) -> Result<()>
+pub(crate) async fn in_parallel<F, Fut>(count: usize, job: F) -> Result<()>
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = Result<()>> + Send + 'static,

@@ -4,14 +4,15 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::limits::MAX_LINE_MEMBERS;
+use crate::limits::{ContributionLimits, MAX_BATCH_AMOUNT_MINOR, minor_text};
 use crate::money::{Amount, AmountError, Currency};
+use crate::text::{TextKind, checked_text};
 
 /// The most lines one batch may have: a national union's sections and branches, with room to spare.
 pub const MAX_BATCH_LINES: usize = 100_000;
 /// The most characters of a line reference (a section or branch code).
 pub const MAX_LINE_REFERENCE_LENGTH: usize = 100;
-/// The most members one line may declare: more than any union section has.
-pub const MAX_LINE_MEMBERS: u64 = 10_000_000;
 
 /// What a line of a batch is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,10 +69,12 @@ impl FieldError {
     }
 }
 
-/// Checks every line against the programme's rate and currency, and totals the batch.
+/// Checks every line against the programme's rate and currency and the contribution limits
+/// (`crate::limits`), and totals the batch.
 pub fn validate_lines(
     lines: &[LineInput],
     rate_per_member: Amount,
+    limits: &ContributionLimits,
 ) -> Result<(Vec<BatchLine>, BatchTotals), Vec<FieldError>> {
     let currency: Currency = rate_per_member.currency();
     let mut errors = Vec::new();
@@ -93,13 +96,18 @@ pub fn validate_lines(
     for (index, line) in lines.iter().enumerate() {
         let path = |field: &str| format!("lines[{index}].{field}");
         let errors_before = errors.len();
-        let reference = line.reference.trim();
-        if reference.is_empty() || reference.chars().count() > MAX_LINE_REFERENCE_LENGTH {
-            errors.push(FieldError::new(
-                path("reference"),
-                format!("must be 1 to {MAX_LINE_REFERENCE_LENGTH} characters"),
-            ));
-        } else if !references.insert(reference.to_owned()) {
+        let reference = match checked_text(
+            &line.reference,
+            MAX_LINE_REFERENCE_LENGTH,
+            TextKind::Identifier,
+        ) {
+            Ok(reference) => reference,
+            Err(error) => {
+                errors.push(FieldError::new(path("reference"), error.to_string()));
+                ""
+            }
+        };
+        if !reference.is_empty() && !references.insert(reference.to_owned()) {
             errors.push(FieldError::new(
                 path("reference"),
                 "appears on an earlier line of this batch",
@@ -129,6 +137,19 @@ pub fn validate_lines(
         let amount = match Amount::parse(&line.amount, currency) {
             Ok(amount) if !amount.is_positive() => {
                 errors.push(FieldError::new(path("amount"), "must be greater than zero"));
+                None
+            }
+            Ok(amount)
+                if line.kind == LineKind::Donation
+                    && amount.minor() > limits.max_donation_line_minor() =>
+            {
+                errors.push(FieldError::new(
+                    path("amount"),
+                    format!(
+                        "a donation line may be at most {} (limit max_donation_line)",
+                        minor_text(limits.max_donation_line_minor(), amount)
+                    ),
+                ));
                 None
             }
             Ok(amount) => Some(amount),
@@ -171,7 +192,7 @@ pub fn validate_lines(
                     .map(|sum| donation_total = sum),
             };
             if added.is_err() {
-                errors.push(FieldError::new("lines", "the batch total is too large"));
+                errors.extend(batch_total_too_large(rate_per_member));
                 break;
             }
             valid.push(BatchLine {
@@ -185,9 +206,13 @@ pub fn validate_lines(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let batch_too_large = || batch_total_too_large(rate_per_member);
     let amount = solidarity_total
         .checked_add(donation_total)
-        .map_err(|_| vec![FieldError::new("lines", "the batch total is too large")])?;
+        .map_err(|_| batch_too_large())?;
+    if amount.minor() > MAX_BATCH_AMOUNT_MINOR {
+        return Err(batch_too_large());
+    }
     Ok((
         valid,
         BatchTotals {
@@ -197,6 +222,17 @@ pub fn validate_lines(
             donation_amount: donation_total,
         },
     ))
+}
+
+/// The error of a batch whose total exceeds [`MAX_BATCH_AMOUNT_MINOR`].
+fn batch_total_too_large(like: Amount) -> Vec<FieldError> {
+    vec![FieldError::new(
+        "lines",
+        format!(
+            "the batch total may be at most {} (limit max_batch_amount)",
+            minor_text(MAX_BATCH_AMOUNT_MINOR, like)
+        ),
+    )]
 }
 
 /// A sentence for a money field's parse error, without repeating the field name.
@@ -213,6 +249,82 @@ mod tests {
 
     fn rate() -> Amount {
         Amount::from_minor(100, Currency::eur()).unwrap()
+    }
+
+    fn limits() -> ContributionLimits {
+        ContributionLimits::default()
+    }
+
+    #[test]
+    fn donation_lines_and_batch_totals_stay_within_their_limits() {
+        // Proves a donation line above the configured maximum and a batch above the batch limit
+        // are refused with the limit named, and a donation at the maximum is accepted.
+        let small = ContributionLimits::new(10_000).unwrap();
+        let errors = validate_lines(
+            &[line("gala", 0, "100.01", LineKind::Donation)],
+            rate(),
+            &small,
+        )
+        .unwrap_err();
+        assert_eq!(errors[0].field, "lines[0].amount");
+        assert!(
+            errors[0].message.contains("max_donation_line"),
+            "{errors:?}"
+        );
+        assert!(errors[0].message.contains("100.00"), "{errors:?}");
+        assert!(
+            validate_lines(
+                &[line("gala", 0, "100.00", LineKind::Donation)],
+                rate(),
+                &small
+            )
+            .is_ok()
+        );
+        // 101 lines of 10,000,000 members at 10.00 EUR: 100,000,000.00 EUR over the batch limit.
+        let rate_ten = Amount::from_minor(1_000, Currency::eur()).unwrap();
+        let lines: Vec<LineInput> = (0..101)
+            .map(|i| {
+                line(
+                    &format!("s{i}"),
+                    10_000_000,
+                    "100000000.00",
+                    LineKind::Solidarity,
+                )
+            })
+            .collect();
+        let errors = validate_lines(&lines, rate_ten, &limits()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "lines");
+        assert!(errors[0].message.contains("max_batch_amount"), "{errors:?}");
+        assert!(validate_lines(&lines[..100], rate_ten, &limits()).is_ok());
+    }
+
+    #[test]
+    fn references_with_control_characters_are_refused() {
+        // Proves ESC, CR/LF and tab are refused in a line reference, under the line's path.
+        let errors = validate_lines(
+            &[
+                line("a\u{1b}[2J", 1, "1.00", LineKind::Solidarity),
+                line("b\r\nc", 1, "1.00", LineKind::Solidarity),
+                line("d\te", 1, "1.00", LineKind::Solidarity),
+            ],
+            rate(),
+            &limits(),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "lines[0].reference",
+                "lines[1].reference",
+                "lines[2].reference"
+            ]
+        );
+        assert!(
+            errors[0].message.contains("control characters"),
+            "{errors:?}"
+        );
     }
 
     fn line(reference: &str, members: i64, amount: &str, kind: LineKind) -> LineInput {
@@ -234,6 +346,7 @@ mod tests {
                 line("gala", 0, "250.50", LineKind::Donation),
             ],
             rate(),
+            &ContributionLimits::default(),
         )
         .unwrap();
         assert_eq!(lines.len(), 3);
@@ -256,6 +369,7 @@ mod tests {
                 line("neg", -3, "-3.00", LineKind::Solidarity),
             ],
             rate(),
+            &ContributionLimits::default(),
         )
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -282,11 +396,17 @@ mod tests {
     #[test]
     fn refuses_empty_and_oversized_batches() {
         // Proves the bounds on the number of lines.
-        assert_eq!(validate_lines(&[], rate()).unwrap_err()[0].field, "lines");
+        assert_eq!(
+            validate_lines(&[], rate(), &limits()).unwrap_err()[0].field,
+            "lines"
+        );
         let many: Vec<LineInput> = (0..=MAX_BATCH_LINES)
             .map(|i| line(&format!("s{i}"), 1, "1.00", LineKind::Solidarity))
             .collect();
-        assert_eq!(validate_lines(&many, rate()).unwrap_err().len(), 1);
+        assert_eq!(
+            validate_lines(&many, rate(), &limits()).unwrap_err().len(),
+            1
+        );
     }
 }
 

@@ -37,6 +37,8 @@ pub enum FxError {
     SameCurrency,
     #[error("a recorded rate needs a source of 1 to {MAX_RATE_SOURCE_LENGTH} characters")]
     MissingSource,
+    #[error("a rate's source {0}")]
+    SourceText(crate::text::TextError),
     #[error("{from}→{to} is a fixed parity of {parity}; another rate is not accepted")]
     ContradictsParity {
         from: Currency,
@@ -116,6 +118,8 @@ impl ExchangeRate {
         if source.is_empty() || source.chars().count() > MAX_RATE_SOURCE_LENGTH {
             return Err(FxError::MissingSource);
         }
+        crate::text::refuse_control_characters(source, crate::text::TextKind::Identifier)
+            .map_err(FxError::SourceText)?;
         Ok(ExchangeRate {
             from,
             to,

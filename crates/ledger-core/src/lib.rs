@@ -12,6 +12,7 @@ pub mod export;
 pub mod fx;
 pub mod journal;
 pub mod jsonl_scan;
+pub mod limits;
 pub mod lots;
 pub mod memo;
 pub mod money;
@@ -20,6 +21,7 @@ pub mod period;
 pub mod redistribution;
 pub mod settlement;
 pub mod split;
+pub mod text;
 pub mod time;
 pub mod transfer_run;
 

@@ -10,6 +10,7 @@ use std::fmt;
 use crate::journal::MAX_MEMO_LENGTH;
 use crate::organisation::{MAX_SLUG_LENGTH, Slug};
 use crate::period::{MAX_PERIOD_TEXT_LENGTH, Period};
+use crate::text::{TextError, TextKind, checked_text};
 
 /// The most characters of a reason: a paragraph for the auditor who reads the correction.
 pub const MAX_REASON_LENGTH: usize = 1_000;
@@ -38,23 +39,16 @@ const _: () = assert!(
         <= MAX_MEMO_PREFIX_LENGTH
 );
 
-/// A reason for a correction: trimmed, 1 to [`MAX_REASON_LENGTH`] characters.
+/// A reason for a correction: trimmed, 1 to [`MAX_REASON_LENGTH`] characters of prose (the one
+/// text rule of [`crate::text`]: a tab allowed, no other control character).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason(String);
 
-/// Why a reason was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be 1 to {MAX_REASON_LENGTH} characters")]
-pub struct ReasonLengthError;
-
 impl Reason {
     /// The reason in `text`, without surrounding whitespace.
-    pub fn parse(text: &str) -> Result<Reason, ReasonLengthError> {
-        let reason = text.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_LENGTH {
-            return Err(ReasonLengthError);
-        }
-        Ok(Reason(reason.to_owned()))
+    pub fn parse(text: &str) -> Result<Reason, TextError> {
+        checked_text(text, MAX_REASON_LENGTH, TextKind::Prose)
+            .map(|reason| Reason(reason.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -102,10 +96,22 @@ mod tests {
         );
         assert_eq!(
             Reason::parse(&format!("{longest}e")),
-            Err(ReasonLengthError)
+            Err(TextError::Length {
+                max_chars: MAX_REASON_LENGTH
+            })
         );
-        assert_eq!(Reason::parse(" \n\t"), Err(ReasonLengthError));
-        assert_eq!(Reason::parse(""), Err(ReasonLengthError));
+        assert_eq!(
+            Reason::parse(" \n\t"),
+            Err(TextError::Length {
+                max_chars: MAX_REASON_LENGTH
+            })
+        );
+        assert_eq!(
+            Reason::parse(""),
+            Err(TextError::Length {
+                max_chars: MAX_REASON_LENGTH
+            })
+        );
     }
 
     #[test]

@@ -284,20 +284,27 @@ impl Amount {
 
     /// The canonical decimal text without the currency: `"1250.00"`, `"-3.10"`, `"655957"`.
     pub fn to_decimal_string(&self) -> String {
-        let units = u32::from(self.currency.minor_units());
-        let magnitude = self.minor.unsigned_abs();
-        let sign = if self.minor < 0 { "-" } else { "" };
-        if units == 0 {
-            return format!("{sign}{magnitude}");
-        }
-        let scale = 10_u64.pow(units);
-        format!(
-            "{sign}{}.{:0width$}",
-            magnitude / scale,
-            magnitude % scale,
-            width = units as usize
-        )
+        decimal_string(self.minor, self.currency)
     }
+}
+
+/// Any count of minor units (the whole `i64` range, balances and sums included) as the currency's
+/// canonical decimal text: `"1250.00"`, `"-92233720368547758.08"`. Display never falls back to raw
+/// minor units, whatever the magnitude.
+pub fn decimal_string(minor: i64, currency: Currency) -> String {
+    let units = u32::from(currency.minor_units());
+    let magnitude = minor.unsigned_abs();
+    let sign = if minor < 0 { "-" } else { "" };
+    if units == 0 {
+        return format!("{sign}{magnitude}");
+    }
+    let scale = 10_u64.pow(units);
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / scale,
+        magnitude % scale,
+        width = units as usize
+    )
 }
 
 impl fmt::Display for Amount {
@@ -339,6 +346,19 @@ impl<'de> Deserialize<'de> for Amount {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn any_count_of_minor_units_displays_with_its_decimal_point() {
+        // Proves balances beyond the largest single amount, up to the ends of the i64 range, still
+        // display as decimals of their currency (the API once showed "9223372036854775807").
+        let eur = Currency::eur();
+        assert_eq!(decimal_string(i64::MAX, eur), "92233720368547758.07");
+        assert_eq!(decimal_string(i64::MIN, eur), "-92233720368547758.08");
+        let xof = Currency::from_code("XOF").unwrap();
+        assert_eq!(decimal_string(i64::MAX, xof), "9223372036854775807");
+        assert_eq!(decimal_string(-5, eur), "-0.05");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

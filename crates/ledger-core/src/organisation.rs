@@ -106,13 +106,12 @@ pub fn parse_country(text: &str) -> Result<String, String> {
     }
 }
 
-/// Checks a display name: not blank, at most [`MAX_NAME_LENGTH`] characters.
+/// Checks a display name (organisations, programmes): not blank, at most [`MAX_NAME_LENGTH`]
+/// characters, no control character (`crate::text`).
 pub fn parse_name(text: &str) -> Result<String, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME_LENGTH {
-        return Err(format!("must be 1 to {MAX_NAME_LENGTH} characters"));
-    }
-    Ok(trimmed.to_owned())
+    crate::text::checked_text(text, MAX_NAME_LENGTH, crate::text::TextKind::Identifier)
+        .map(str::to_owned)
+        .map_err(|error| error.to_string())
 }
 
 /// An organisation taking part in the fund.
@@ -222,6 +221,10 @@ mod tests {
         assert!(parse_country("BFA").is_err());
         assert_eq!(parse_name("  MGEN  ").unwrap(), "MGEN");
         assert!(parse_name("   ").is_err());
+        // Proves a name carrying a terminal escape, a line break or a tab is refused.
+        for bad in ["MGEN\u{1b}[2J", "MGEN\r\nX-Forged: 1", "MG\tEN", "MGEN\0"] {
+            assert!(parse_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

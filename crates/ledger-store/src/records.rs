@@ -643,6 +643,18 @@ macro_rules! batch_columns {
     };
 }
 
+/// A batch's place in its period and the period's running total, read from the period's latest
+/// batch (`$2` programme, `$3` contributor, `$4` period, `$8` the batch's amount): the writer holds
+/// the lock that serialises writes, so no other batch can take the same place meanwhile.
+macro_rules! period_place {
+    () => {
+        "COALESCE((SELECT p.period_ordinal FROM contribution_batches p WHERE p.contributor_id = $3 \
+           AND p.programme_id = $2 AND p.period = $4 ORDER BY p.period_ordinal DESC LIMIT 1), 0) + 1, \
+         COALESCE((SELECT p.period_total_minor FROM contribution_batches p WHERE p.contributor_id = $3 \
+           AND p.programme_id = $2 AND p.period = $4 ORDER BY p.period_ordinal DESC LIMIT 1), 0) + $8"
+    };
+}
+
 /// Binds a batch's row in the order of [`batch_columns`].
 macro_rules! bind_batch {
     ($query:expr, $batch:expr) => {
@@ -686,7 +698,10 @@ async fn insert_batch_sqlite(
         sqlx::query(concat!(
             "INSERT INTO contribution_batches (",
             batch_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ", period_ordinal, period_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, ",
+            period_place!(),
+            ")"
         )),
         batch
     )
@@ -740,8 +755,11 @@ async fn insert_batch_postgres(
         sqlx::query(concat!(
             "INSERT INTO contribution_batches (",
             batch_columns!(),
-            ", line_references, line_members, line_amounts_minor, line_kinds) VALUES ($1, $2, $3, $4, \
-             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+            ", line_references, line_members, line_amounts_minor, line_kinds, period_ordinal, \
+             period_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, ",
+            period_place!(),
+            ")"
         )),
         batch
     )

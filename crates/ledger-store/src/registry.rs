@@ -122,7 +122,8 @@ pub struct BatchSummary {
     /// What is still due: the batch receivable's balance.
     pub outstanding_minor: i64,
     pub reversal_reason: Option<String>,
-    /// Batches of the same contributor, programme and period submitted before this one.
+    /// Batches of the same contributor, programme and period written before this one (stored with
+    /// the batch, migrations 0008: constant time per listed batch).
     pub earlier_in_period: i64,
 }
 
@@ -164,8 +165,7 @@ macro_rules! select_batch {
          CAST(COALESCE((SELECT SUM(r.overpayment_minor) FROM batch_receipts r WHERE r.batch_id = b.id), 0) AS BIGINT) AS overpaid_minor, \
          CAST(COALESCE((SELECT a.balance_minor FROM account_balances a WHERE a.account_id = b.receivable_account_id), 0) AS BIGINT) AS outstanding_minor, \
          (SELECT v.reason FROM batch_reversals v WHERE v.batch_id = b.id) AS reversal_reason, \
-         (SELECT COUNT(*) FROM contribution_batches o WHERE o.contributor_id = b.contributor_id \
-            AND o.programme_id = b.programme_id AND o.period = b.period AND o.id < b.id) AS earlier_in_period \
+         b.period_ordinal - 1 AS earlier_in_period \
          FROM contribution_batches b"
     };
 }
@@ -284,6 +284,29 @@ impl Store {
             self.memory().periods_with_batches.remember(key, ());
         }
         Ok(found)
+    }
+
+    /// What the contributor's batches for the programme and period pledge together (reversed ones
+    /// included), 0 without any: the running total stored with the period's latest batch.
+    pub async fn contributor_period_total(
+        &self,
+        contributor: OrganisationId,
+        programme: Uuid,
+        period: &Period,
+    ) -> Result<i64, StoreError> {
+        let total: Option<i64> = on_pool!(self.backend(), pool => {
+            sqlx::query_scalar(
+                "SELECT period_total_minor FROM contribution_batches \
+                 WHERE contributor_id = $1 AND programme_id = $2 AND period = $3 \
+                 ORDER BY period_ordinal DESC LIMIT 1",
+            )
+            .bind(contributor.as_uuid())
+            .bind(programme)
+            .bind(period.to_string())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(total.unwrap_or(0))
     }
 
     /// Programmes in id order after `after`.

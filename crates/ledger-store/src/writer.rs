@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR;
 use ledger_core::{
     AccountId, BalancedTransaction, ChainHash, JournalRecord, Timestamp, TransactionId,
 };
@@ -501,6 +502,14 @@ fn apply_request(
             tentative.insert(id, next);
         }
     }
+    // Every balance stays far inside the i64 range: a request that would carry one past the limit
+    // is refused as a whole, and the others of its group go ahead.
+    if let Some((account, _)) = tentative
+        .iter()
+        .find(|(_, balance)| balance.unsigned_abs() > MAX_ACCOUNT_BALANCE_MINOR.unsigned_abs())
+    {
+        return Err(StoreError::BalanceLimit(AccountId::from_uuid(*account)));
+    }
     Ok(tentative)
 }
 
@@ -755,6 +764,10 @@ async fn commit_group_postgres(
     // the accounts opened here) are checked at the end of the statement. The group's lines travel
     // as flat arrays; each batch's row takes its slice of them, `first_line..=last_line` (1-based,
     // empty when `first_line > last_line`), see migrations/postgres/0006_batch_lines_in_row.sql.
+    // A batch's place in its period and the period's running total continue from the period's
+    // latest stored batch (read in the statement's snapshot: a batch committed by another instance
+    // since then also moved the head, so this statement then writes nothing), counting the group's
+    // own batches of that period in queue order (migrations/postgres/0008).
     let head_moved: i64 = sqlx::query_scalar(
         "WITH head AS ( \
              UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
@@ -790,19 +803,29 @@ async fn commit_group_postgres(
              INSERT INTO contribution_batches (id, programme_id, contributor_id, period, earmark_beneficiary_id, \
                  currency, members_total, amount_minor, solidarity_minor, donation_minor, line_count, \
                  receivable_account_id, pledge_transaction_id, submitted_by, created_at, \
-                 line_references, line_members, line_amounts_minor, line_kinds) \
-             SELECT id, programme_id, contributor_id, period, earmark_beneficiary_id, currency, members_total, \
-                 amount_minor, solidarity_minor, donation_minor, line_count, receivable_account_id, \
-                 pledge_transaction_id, submitted_by, created_at, \
+                 line_references, line_members, line_amounts_minor, line_kinds, period_ordinal, period_total_minor) \
+             SELECT batch.id, batch.programme_id, batch.contributor_id, batch.period, batch.earmark_beneficiary_id, \
+                 batch.currency, batch.members_total, batch.amount_minor, batch.solidarity_minor, \
+                 batch.donation_minor, batch.line_count, batch.receivable_account_id, \
+                 batch.pledge_transaction_id, batch.submitted_by, batch.created_at, \
                  ($55::text[])[first_line:last_line], ($56::bigint[])[first_line:last_line], \
-                 ($57::bigint[])[first_line:last_line], ($58::text[])[first_line:last_line] \
+                 ($57::bigint[])[first_line:last_line], ($58::text[])[first_line:last_line], \
+                 COALESCE(latest.period_ordinal, 0) + ROW_NUMBER() OVER in_period, \
+                 (COALESCE(latest.period_total_minor, 0) + SUM(batch.amount_minor) OVER in_period)::BIGINT \
              FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::uuid[], $43::text[], \
                  $44::bigint[], $45::bigint[], $46::bigint[], $47::bigint[], $48::int[], $49::uuid[], $50::uuid[], \
-                 $51::text[], $52::timestamptz[], $53::int[], $54::int[]) AS batch (id, programme_id, \
+                 $51::text[], $52::timestamptz[], $53::int[], $54::int[]) WITH ORDINALITY AS batch (id, programme_id, \
                  contributor_id, period, earmark_beneficiary_id, currency, members_total, amount_minor, \
                  solidarity_minor, donation_minor, line_count, receivable_account_id, pledge_transaction_id, \
-                 submitted_by, created_at, first_line, last_line) \
+                 submitted_by, created_at, first_line, last_line, position) \
+             LEFT JOIN LATERAL ( \
+                 SELECT p.period_ordinal, p.period_total_minor FROM contribution_batches p \
+                 WHERE p.contributor_id = batch.contributor_id AND p.programme_id = batch.programme_id \
+                   AND p.period = batch.period ORDER BY p.period_ordinal DESC LIMIT 1 \
+             ) AS latest ON TRUE \
              WHERE EXISTS (SELECT 1 FROM head) \
+             WINDOW in_period AS (PARTITION BY batch.contributor_id, batch.programme_id, batch.period \
+                 ORDER BY batch.position ROWS UNBOUNDED PRECEDING) \
          ) SELECT COUNT(*) FROM head",
     )
     .bind(sequence_to_db(plan.head.0)?)

@@ -188,9 +188,10 @@ async fn batch_rows_refuse_lines_the_old_table_refused() {
             "INSERT INTO contribution_batches (id, programme_id, contributor_id, period, \
              earmark_beneficiary_id, currency, members_total, amount_minor, solidarity_minor, donation_minor, \
              line_count, receivable_account_id, pledge_transaction_id, submitted_by, created_at, \
-             line_references, line_members, line_amounts_minor, line_kinds) \
+             line_references, line_members, line_amounts_minor, line_kinds, period_ordinal, \
+             period_total_minor) \
              VALUES ($1, $2, $3::uuid, '2026-12', NULL, 'EUR', 1, 100, 100, 0, 1, $4, $5, 'test', \
-             CURRENT_TIMESTAMP, {arrays})"
+             CURRENT_TIMESTAMP, {arrays}, 1, 100)"
         );
         let error = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(Uuid::new_v4())

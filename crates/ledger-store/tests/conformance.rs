@@ -59,6 +59,9 @@ conformance!(
     two_instances_writing_keyed_batches_at_once_have_one_effect_per_key,
     receipt_value_dates_compare_as_dates,
     the_database_refuses_dates_and_periods_outside_the_fund_life,
+    batches_keep_their_place_and_running_total_in_their_period,
+    the_database_holds_the_contributor_period_limit,
+    balances_stop_at_the_account_limit,
 );
 
 async fn closing_after_writes_returns_and_the_data_stays(fixture: Fixture) {
@@ -706,6 +709,18 @@ fn pledge(
     lines: usize,
     key: &str,
 ) -> (uuid::Uuid, WriteRequest) {
+    pledge_of(contributor, programme, period, lines, 100, key)
+}
+
+/// [`pledge`] with lines of `line_minor` each.
+fn pledge_of(
+    contributor: ledger_core::OrganisationId,
+    programme: uuid::Uuid,
+    period: &ledger_core::Period,
+    lines: usize,
+    line_minor: i64,
+    key: &str,
+) -> (uuid::Uuid, WriteRequest) {
     use ledger_core::contribution::{BatchLine, LineKind};
     use ledger_core::{Actor, Amount, Currency, Posting, TransactionDraft, TransactionId, chart};
     use ledger_store::records::{ContributionBatchRecord, Record};
@@ -713,7 +728,7 @@ fn pledge(
     let batch_id = uuid::Uuid::now_v7();
     let receivable = chart::batch_receivable(batch_id, contributor, currency);
     let pledged = chart::programme_pledged(programme, currency);
-    let amount = Amount::from_minor(100 * lines as i64, currency).unwrap();
+    let amount = Amount::from_minor(line_minor * lines as i64, currency).unwrap();
     let transaction_id = TransactionId::from_uuid(uuid::Uuid::now_v7());
     let transaction = TransactionDraft {
         id: transaction_id,
@@ -751,7 +766,7 @@ fn pledge(
             .map(|index| BatchLine {
                 reference: line_reference(key, index),
                 members: 1,
-                amount: Amount::from_minor(100, currency).unwrap(),
+                amount: Amount::from_minor(line_minor, currency).unwrap(),
                 kind: LineKind::Solidarity,
             })
             .collect(),
@@ -1332,4 +1347,157 @@ async fn trial_balance_as_of_an_accounting_date_reads_effective_dates(fixture: F
             "{date}"
         );
     }
+}
+
+async fn batches_keep_their_place_and_running_total_in_their_period(fixture: Fixture) {
+    // Proves each batch stores its place among its contributor's batches for the programme and
+    // period, and their running total, whether written alone or grouped with others of the same
+    // period; the list reads it from the row (0, 1, 2 earlier batches), and another period starts
+    // again from the first place.
+    let store = &fixture.store;
+    let (union, programme, period) = pledge_registry(store).await;
+    let committed = |outcome: Result<WriteOutcome, StoreError>| {
+        assert!(
+            matches!(outcome, Ok(WriteOutcome::Committed(_))),
+            "{outcome:?}"
+        );
+    };
+    let (first, request) = pledge(union, programme, &period, 2, "place-1");
+    committed(store.write(request).await);
+    let (second, second_request) = pledge(union, programme, &period, 3, "place-2");
+    let (third, third_request) = pledge(union, programme, &period, 4, "place-3");
+    let (second_outcome, third_outcome) =
+        tokio::join!(store.write(second_request), store.write(third_request));
+    committed(second_outcome);
+    committed(third_outcome);
+    let december = ledger_core::Period::parse("2026-12", ledger_core::PeriodKind::Month).unwrap();
+    let (other, request) = pledge(union, programme, &december, 1, "place-4");
+    committed(store.write(request).await);
+
+    let earlier = |id| async move { store.batch(id).await.unwrap().unwrap().earlier_in_period };
+    assert_eq!(earlier(first).await, 0);
+    let mut later = vec![earlier(second).await, earlier(third).await];
+    later.sort_unstable();
+    assert_eq!(later, [1, 2]);
+    assert_eq!(earlier(other).await, 0);
+    assert_eq!(
+        store
+            .contributor_period_total(union, programme, &period)
+            .await
+            .unwrap(),
+        900
+    );
+    assert_eq!(
+        store
+            .contributor_period_total(union, programme, &december)
+            .await
+            .unwrap(),
+        100
+    );
+    let filter = ledger_store::registry::BatchFilter {
+        contributor_id: Some(union.as_uuid()),
+        programme_id: Some(programme),
+        period: Some(period.to_string()),
+    };
+    let mut listed: Vec<i64> = store
+        .batches(&filter, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|batch| batch.earlier_in_period)
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, [0, 1, 2]);
+}
+
+async fn the_database_holds_the_contributor_period_limit(fixture: Fixture) {
+    // Proves the database itself refuses a batch that would carry its contributor's period total
+    // past MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR, on both engines and whatever the API checked
+    // before (two racing batches): the limit itself is reachable, the batch past it writes nothing
+    // and is reported as that limit, not as a database failure.
+    use ledger_core::limits::MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR;
+    let store = &fixture.store;
+    let (union, programme, period) = pledge_registry(store).await;
+    let (_, request) = pledge_of(
+        union,
+        programme,
+        &period,
+        1,
+        MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR - 100,
+        "big",
+    );
+    assert!(matches!(
+        store.write(request).await,
+        Ok(WriteOutcome::Committed(_))
+    ));
+    let (_, request) = pledge_of(union, programme, &period, 1, 100, "to-the-limit");
+    assert!(matches!(
+        store.write(request).await,
+        Ok(WriteOutcome::Committed(_))
+    ));
+    let (over, request) = pledge_of(union, programme, &period, 1, 1, "past-the-limit");
+    let refused = store.write(request).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::LimitExceeded("max_contributor_period_amount"))
+        ),
+        "{refused:?}"
+    );
+    assert!(store.batch(over).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .contributor_period_total(union, programme, &period)
+            .await
+            .unwrap(),
+        MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR
+    );
+}
+
+async fn balances_stop_at_the_account_limit(fixture: Fixture) {
+    // Proves no balance passes MAX_ACCOUNT_BALANCE_MINOR on either engine (on PostgreSQL on the
+    // writer's optimistic path, where the database refuses it, as on its locked one): the limit
+    // itself is reachable, the request that would cross it is refused as BalanceLimit and writes
+    // nothing, a request moving back is accepted, and the database refuses a balance past the limit
+    // written by any other path.
+    use ledger_core::MAX_AMOUNT_MINOR;
+    use ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR;
+    let store = &fixture.store;
+    let bank = open(store, "bank", "EUR").await;
+    let source = open(store, "source", "EUR").await;
+    for _ in 0..MAX_ACCOUNT_BALANCE_MINOR / MAX_AMOUNT_MINOR {
+        store
+            .append(transfer(&bank, &source, MAX_AMOUNT_MINOR))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.balance(bank.id, None).await.unwrap(),
+        MAX_ACCOUNT_BALANCE_MINOR
+    );
+    let refused = store.append(transfer(&bank, &source, 1)).await;
+    assert!(
+        matches!(refused, Err(StoreError::BalanceLimit(account)) if account == bank.id || account == source.id),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.balance(bank.id, None).await.unwrap(),
+        MAX_ACCOUNT_BALANCE_MINOR
+    );
+    store.append(transfer(&source, &bank, 1)).await.unwrap();
+    assert_eq!(
+        store.balance(bank.id, None).await.unwrap(),
+        MAX_ACCOUNT_BALANCE_MINOR - 1
+    );
+    let forced = execute_raw(
+        store,
+        "UPDATE account_balances SET balance_minor = 100000000000000001 \
+         WHERE balance_minor = 99999999999999999",
+    )
+    .await;
+    assert!(forced.is_err(), "{forced:?}");
+    assert_eq!(
+        StoreError::from(forced.unwrap_err()).to_string(),
+        StoreError::LimitExceeded("max_account_balance").to_string()
+    );
 }
