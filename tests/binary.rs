@@ -1,6 +1,7 @@
 //! End-to-end tests of the `solidarity-ledger` binary itself: `serve` on a random port stops
 //! cleanly on SIGTERM; `migrate` and `verify` work on a fresh data directory; `verify` names the
-//! sequence of a posting changed behind the ledger's back.
+//! sequence of a posting changed behind the ledger's back, and the signed checkpoint a journal cut
+//! short no longer reaches.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -118,50 +119,7 @@ fn serve_refuses_a_zero_request_timeout() {
 async fn verify_reports_the_sequence_of_a_changed_posting() {
     // Proves `verify` exits 0 on an intact ledger and 1, naming sequence 2, once one byte of one
     // posting of transaction 2 is changed with the append-only trigger removed.
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    let now = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
-    let mut chart = HashMap::new();
-    for code in ["bank", "pool"] {
-        let account = Account {
-            id: AccountId::from_uuid(uuid::Uuid::new_v4()),
-            code: AccountCode::parse(code).unwrap(),
-            name: code.into(),
-            kind: AccountKind::Asset,
-            currency: Currency::eur(),
-            owner_organisation: None,
-        };
-        store.open_account(&account, now).await.unwrap();
-        chart.insert(account.id, account);
-    }
-    let ids: Vec<AccountId> = chart.keys().copied().collect();
-    for minor in [100, 250, 400] {
-        let amount = Amount::from_minor(minor, Currency::eur()).unwrap();
-        let transaction = TransactionDraft {
-            id: TransactionId::from_uuid(uuid::Uuid::new_v4()),
-            kind: TransactionKind::Adjustment,
-            effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-            recorded_at: now,
-            actor: Actor::system(),
-            memo: "test".into(),
-            metadata: serde_json::Map::new(),
-            postings: vec![
-                Posting {
-                    account_id: ids[0],
-                    amount,
-                },
-                Posting {
-                    account_id: ids[1],
-                    amount: amount.negated(),
-                },
-            ],
-        }
-        .validate(&chart)
-        .unwrap();
-        store.append(transaction).await.unwrap();
-    }
+    let (directory, store) = three_transfers_on_sqlite().await;
     let intact = ledger(directory.path(), &["verify"]);
     assert!(intact.status.success(), "{intact:?}");
 
@@ -298,5 +256,94 @@ fn token_refuses_a_lifetime_the_service_would_refuse() {
     assert_eq!(
         String::from_utf8_lossy(&minted.stdout).matches('.').count(),
         2
+    );
+}
+
+/// A fresh SQLite ledger in a temporary data directory, migrated, with two accounts and three
+/// transfers between them (sequences 1 to 3), recorded at a fixed time.
+async fn three_transfers_on_sqlite() -> (tempfile::TempDir, Store) {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    let now = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
+    let mut chart = HashMap::new();
+    for code in ["bank", "pool"] {
+        let account = Account {
+            id: AccountId::from_uuid(uuid::Uuid::new_v4()),
+            code: AccountCode::parse(code).unwrap(),
+            name: code.into(),
+            kind: AccountKind::Asset,
+            currency: Currency::eur(),
+            owner_organisation: None,
+        };
+        store.open_account(&account, now).await.unwrap();
+        chart.insert(account.id, account);
+    }
+    let ids: Vec<AccountId> = chart.keys().copied().collect();
+    for minor in [100, 250, 400] {
+        let amount = Amount::from_minor(minor, Currency::eur()).unwrap();
+        let transaction = TransactionDraft {
+            id: TransactionId::from_uuid(uuid::Uuid::new_v4()),
+            kind: TransactionKind::Adjustment,
+            effective_date: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            recorded_at: now,
+            actor: Actor::system(),
+            memo: "test".into(),
+            metadata: serde_json::Map::new(),
+            postings: vec![
+                Posting {
+                    account_id: ids[0],
+                    amount,
+                },
+                Posting {
+                    account_id: ids[1],
+                    amount: amount.negated(),
+                },
+            ],
+        }
+        .validate(&chart)
+        .unwrap();
+        store.append(transaction).await.unwrap();
+    }
+    (directory, store)
+}
+
+#[tokio::test]
+async fn verify_names_a_signed_head_the_journal_no_longer_reaches() {
+    // Proves `verify` reads the stored checkpoints: with the last transaction deleted (triggers
+    // dropped), it exits 1 and names the checkpoint at sequence 3 the journal no longer reaches.
+    use ledger_core::checkpoint::{Checkpoint, SigningKey};
+    let (directory, store) = three_transfers_on_sqlite().await;
+    let now = Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap();
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let (head, hash) = store.chain_head().await.unwrap();
+    store
+        .record_checkpoint(
+            &Checkpoint::sign(&key, head, hash, now),
+            &key.verifying_key(),
+        )
+        .await
+        .unwrap();
+    let intact = ledger(directory.path(), &["verify"]);
+    assert!(intact.status.success(), "{intact:?}");
+
+    let pool = store.sqlite_pool().unwrap();
+    for sql in [
+        "DROP TRIGGER journal_postings_no_delete",
+        "DROP TRIGGER journal_transactions_no_delete",
+        "DELETE FROM journal_postings WHERE sequence = 3",
+        "DELETE FROM journal_transactions WHERE sequence = 3",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let broken = ledger(directory.path(), &["verify"]);
+    let printed = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "checkpoint MISMATCH at sequence 3: the signed head is {hash}, the journal no longer reaches it"
+        )),
+        "{printed}"
     );
 }
