@@ -25,6 +25,13 @@ mod witness;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Books of the solidarity euro: an exact, append-only, hash-chained ledger with a JSON API.
+/// The exit statuses of `verify`, as docs/hash-chain.md ("Exit status") defines them.
+const VERIFY_EXIT_STATUSES: &str = "Exit status:
+  0  valid (with --checkpoint: the file reaches the signed head)
+  1  broken: the chain, the balances or the end record disagree; the database or file does not
+     reach a signed checkpoint; a file that does not start where it must; no database at --data-dir
+  2  not an export: a malformed line, or a file, checkpoint or key that cannot be read";
+
 #[derive(Debug, Parser)]
 #[command(name = "solidarity-ledger", version, about)]
 struct Cli {
@@ -40,6 +47,7 @@ enum Command {
     Migrate(DatabaseArgs),
     /// Recompute the hash chain and every balance (of the database, or of an export file with
     /// --file); exit 1 and print the first break if anything is wrong.
+    #[command(after_help = VERIFY_EXIT_STATUSES)]
     Verify(VerifyArgs),
     /// Write the journal to an export file (JSON Lines or CSV) that `verify --file` checks offline.
     Export(ExportArgs),

@@ -347,3 +347,23 @@ async fn verify_names_a_signed_head_the_journal_no_longer_reaches() {
         "{printed}"
     );
 }
+
+#[test]
+fn verify_help_names_its_exit_statuses() {
+    // Proves `verify --help` tells an auditor what each exit status means (0 valid, 1 broken,
+    // 2 not an export), as docs/hash-chain.md defines them.
+    let help = Command::new(BINARY)
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success(), "{help:?}");
+    let text = String::from_utf8_lossy(&help.stdout);
+    for line in [
+        "Exit status:",
+        "  0  valid",
+        "  1  broken",
+        "  2  not an export",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+}
