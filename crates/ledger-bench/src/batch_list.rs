@@ -11,13 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ledger_api::auth::{Role, TokenVerifier};
 use ledger_api::{ApiConfig, Application, ServeConfig};
-use ledger_core::{FundDate, OrganisationId, Period, PeriodKind};
-use ledger_store::{Store, StoreOptions};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::http::{post, token};
-use crate::transfer_run::{batch_and_receipt, in_parallel};
+use crate::transfer_run::fill_one_period;
 use crate::{Backend, baseline_inserts, postgres_database};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
@@ -74,34 +72,7 @@ pub(crate) async fn run(
         let programme_id: Uuid = programme["id"].as_str().context("programme id")?.parse()?;
 
         eprintln!("{backend:?}: writing {batches} batches of one union, programme and period");
-        let store = Store::connect(
-            &url,
-            StoreOptions {
-                max_connections: 4,
-                ..StoreOptions::default()
-            },
-        )
-        .await?;
-        let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;
-        let value_date = FundDate::from_ymd(2026, 9, 20).map_err(anyhow::Error::msg)?;
-        let contributor = OrganisationId::from_uuid(union_id);
-        let fill_started = Instant::now();
-        in_parallel(batches, |index| {
-            let store = store.clone();
-            async move {
-                let request = batch_and_receipt(
-                    programme_id,
-                    contributor,
-                    period,
-                    10 + (index % 500) as u64,
-                    value_date,
-                )?;
-                store.write(request).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        let fill = fill_started.elapsed();
+        let (store, fill) = fill_one_period(&url, programme_id, union_id, batches).await?;
 
         eprintln!("{backend:?}: listing them page by page");
         let union_token = token(&secret, &union_id.to_string(), Role::Contributor)?;

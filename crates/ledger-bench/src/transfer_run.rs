@@ -136,6 +136,45 @@ pub(crate) fn batch_and_receipt(
     })
 }
 
+/// Writes `batches` batches of one contributor for programme `programme_id` and period 2026-09,
+/// each with its full receipt, through the store's writer (what the API writes; filling over HTTP
+/// is not what the benchmarks measure), several at once. Returns the store and the time taken.
+pub(crate) async fn fill_one_period(
+    url: &str,
+    programme_id: Uuid,
+    union_id: Uuid,
+    batches: usize,
+) -> Result<(Store, Duration)> {
+    let store = Store::connect(
+        url,
+        StoreOptions {
+            max_connections: 4,
+            ..StoreOptions::default()
+        },
+    )
+    .await?;
+    let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;
+    let value_date = FundDate::from_ymd(2026, 9, 20)?;
+    let contributor = OrganisationId::from_uuid(union_id);
+    let fill_started = Instant::now();
+    in_parallel(batches, |index| {
+        let store = store.clone();
+        async move {
+            let request = batch_and_receipt(
+                programme_id,
+                contributor,
+                period,
+                10 + (index % 500) as u64,
+                value_date,
+            )?;
+            store.write(request).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    Ok((store, fill_started.elapsed()))
+}
+
 /// Runs `count` jobs with at most [`FILL_CONCURRENCY`] in flight.
 pub(crate) async fn in_parallel<F, Fut>(count: usize, job: F) -> Result<()>
 where
@@ -236,34 +275,7 @@ pub(crate) async fn run(
             "{backend:?}: {beneficiaries} beneficiaries set up; filling the pool with {batches} batches"
         );
 
-        let store = Store::connect(
-            &url,
-            StoreOptions {
-                max_connections: 4,
-                ..StoreOptions::default()
-            },
-        )
-        .await?;
-        let period = Period::parse("2026-09", PeriodKind::Month).map_err(anyhow::Error::msg)?;
-        let value_date = FundDate::from_ymd(2026, 9, 20)?;
-        let contributor = OrganisationId::from_uuid(union_id);
-        let fill_started = Instant::now();
-        in_parallel(batches, |index| {
-            let store = store.clone();
-            async move {
-                let request = batch_and_receipt(
-                    programme_id,
-                    contributor,
-                    period,
-                    10 + (index % 500) as u64,
-                    value_date,
-                )?;
-                store.write(request).await?;
-                Ok(())
-            }
-        })
-        .await?;
-        let fill = fill_started.elapsed();
+        let (store, fill) = fill_one_period(&url, programme_id, union_id, batches).await?;
         eprintln!("{backend:?}: pool filled; planning and executing");
 
         let runs_url = format!("{base}/v1/transfer-runs");
