@@ -5,33 +5,13 @@
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod support;
 
 use ledger_core::checkpoint::{ChainLink, Checkpoint, EMPTY_HEAD, SigningKey, check_extension};
 use ledger_core::{GENESIS_HASH, Timestamp};
 use ledger_store::{Store, StoreError};
 use support::{Fixture, open, transfer};
-
-macro_rules! on_both_engines {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_engines!(
     checkpoints_are_stored_once_per_sequence_and_read_back_in_order,

@@ -1,9 +1,10 @@
 //! The store's contract, run against SQLite and PostgreSQL alike: a behaviour only one engine has is
-//! a bug. Each test is written once and instantiated for both engines by `conformance!`.
+//! a bug. Each test is written once and instantiated for both engines by `on_both_engines!` (tests/support).
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod support;
 
 use std::collections::{HashMap, HashSet};
@@ -15,28 +16,7 @@ use ledger_store::{
 };
 use support::{Fixture, open, transfer};
 
-macro_rules! conformance {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::postgres().await).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+on_both_engines!(
     appends_get_gapless_sequences_and_a_verifiable_chain,
     balances_are_current_and_as_of_a_sequence,
     journal_reads_page_in_chain_order,

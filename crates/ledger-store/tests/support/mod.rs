@@ -114,3 +114,27 @@ pub fn transfer_dated(
     .validate(&chart)
     .unwrap()
 }
+
+/// Instantiates each listed `async fn(Fixture)` as one `#[tokio::test]` per engine, in modules
+/// `sqlite` and `postgres`: a store test is written once and run on both.
+#[allow(unused_macros)] // not every test binary has tests on both engines
+macro_rules! on_both_engines {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::support::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test(super::support::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
