@@ -625,6 +625,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
             contribution_limits: ledger_core::limits::ContributionLimits::new(
                 arguments.max_donation_line_minor,
             )?,
+            ..ApiConfig::default()
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,
     };

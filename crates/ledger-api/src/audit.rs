@@ -18,11 +18,13 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 /// Rendered bytes are handed to the connection in chunks of about this size: large enough to keep
 /// the per-chunk overhead small, small enough to keep memory flat.
@@ -84,7 +86,7 @@ async fn export(
     principal: Principal,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::ExportJournal, &principal)?;
     let mut errors = Vec::new();
     let format = match query.format.as_deref() {
         None => None,
@@ -282,7 +284,7 @@ async fn verify(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<AppJson<VerifyView>, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::VerifyJournal, &principal)?;
     let report = state.store.verify().await?;
     if !report.is_valid() {
         tracing::warn!(?report, "the ledger does not verify");
@@ -376,7 +378,7 @@ async fn trial_balance(
     principal: Principal,
     Query(query): Query<TrialBalanceQuery>,
 ) -> Result<AppJson<TrialBalanceView>, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::TrialBalance, &principal)?;
     let mut errors = Vec::new();
     let at = query.at.as_deref().and_then(|text| {
         let moment = DateTime::parse_from_rfc3339(text)

@@ -20,65 +20,15 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use ledger_core::organisation::OrganisationKind;
-use ledger_core::{Actor, OrganisationId};
+use ledger_core::OrganisationId;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+
+use ledger_app::Operation;
 
 use crate::AppState;
 use crate::problem::ApiError;
 
-/// What a caller may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A northern union or mutual: submits and follows its own batches.
-    Contributor,
-    /// A southern mutual: confirms its own transfers, reports its redistribution.
-    Beneficiary,
-    /// Reads everything, writes nothing.
-    Auditor,
-    /// The network: runs the fund.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Contributor => "contributor",
-            Role::Beneficiary => "beneficiary",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Some(match text {
-            "contributor" => Role::Contributor,
-            "beneficiary" => Role::Beneficiary,
-            "auditor" => Role::Auditor,
-            "admin" => Role::Admin,
-            _ => return None,
-        })
-    }
-
-    /// Whether an organisation of `kind` may hold this role: only the network runs the fund; the
-    /// network or a registered auditor reads everything; contributors and beneficiaries act for
-    /// themselves only. A token whose role does not fit its organisation is refused, whoever
-    /// signed it.
-    pub fn fits(&self, kind: OrganisationKind) -> bool {
-        matches!(
-            (self, kind),
-            (Role::Admin, OrganisationKind::Network)
-                | (
-                    Role::Auditor,
-                    OrganisationKind::Network | OrganisationKind::Auditor
-                )
-                | (Role::Contributor, OrganisationKind::Contributor)
-                | (Role::Beneficiary, OrganisationKind::Beneficiary)
-        )
-    }
-}
+pub use ledger_app::{Caller as Principal, Role};
 
 /// The claims of a token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -297,41 +247,6 @@ pub fn mint_hs256(secret: &[u8], claims: &Claims) -> Result<String, jsonwebtoken
     )
 }
 
-/// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub subject: String,
-    pub organisation: OrganisationId,
-    pub role: Role,
-}
-
-impl Principal {
-    /// Refuses callers whose role is not among `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "the {} role may not do this",
-                self.role.as_str()
-            )))
-        }
-    }
-
-    /// Admins and auditors see every organisation's data.
-    pub fn sees_everything(&self) -> bool {
-        matches!(self.role, Role::Admin | Role::Auditor)
-    }
-
-    /// The actor recorded on journal transactions.
-    pub fn actor(&self) -> Actor {
-        Actor {
-            subject: self.subject.clone(),
-            organisation: Some(self.organisation),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -472,73 +387,85 @@ impl AuthenticationThrottle {
     }
 }
 
-/// The roles that may call each write operation (method and route template), checked by
-/// [`authorise_before_body`] before the request body is read. Handlers check the same roles
-/// again with [`Principal::require`]; a write route missing here is only authenticated first
-/// (a test keeps every documented write listed).
-pub const WRITE_POLICY: &[(&str, &str, &[Role])] = &[
-    ("POST", "/v1/organisations", &[Role::Admin]),
-    ("POST", "/v1/programmes", &[Role::Admin]),
-    ("POST", "/v1/contribution-batches", &[Role::Contributor]),
+/// The operation behind each write route (method and route template), whose roles (in
+/// [`ledger_app::policy::POLICY`]) [`authorise_before_body`] checks before the request body is
+/// read. The command checks the same policy again when it runs; a write route missing here is only
+/// authenticated first (a test keeps every documented write listed).
+pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
+    ("POST", "/v1/organisations", Operation::RegisterOrganisation),
+    ("POST", "/v1/programmes", Operation::CreateProgramme),
+    ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (
         "POST",
         "/v1/contribution-batches/{id}/receipts",
-        &[Role::Admin],
+        Operation::RecordReceipt,
     ),
     (
         "POST",
         "/v1/contribution-batches/{id}/reversal",
-        &[Role::Admin],
+        Operation::ReverseBatch,
     ),
     (
         "POST",
         "/v1/organisations/{id}/facts",
-        &[Role::Admin, Role::Beneficiary],
+        Operation::RecordFact,
     ),
-    ("POST", "/v1/redistribution-reports", &[Role::Beneficiary]),
+    (
+        "POST",
+        "/v1/redistribution-reports",
+        Operation::SubmitReport,
+    ),
     (
         "POST",
         "/v1/redistribution-reports/{id}/acceptance",
-        &[Role::Admin],
+        Operation::AcceptReport,
     ),
     (
         "POST",
         "/v1/redistribution-reports/{id}/rejection",
-        &[Role::Admin],
+        Operation::RejectReport,
     ),
     (
         "POST",
         "/v1/redistribution-reports/{id}/reversal",
-        &[Role::Admin],
+        Operation::ReverseReport,
     ),
-    ("POST", "/v1/fee-coverage/deposits", &[Role::Admin]),
-    ("POST", "/v1/transfer-runs", &[Role::Admin]),
-    ("POST", "/v1/transfer-runs/{id}/execution", &[Role::Admin]),
+    (
+        "POST",
+        "/v1/fee-coverage/deposits",
+        Operation::DepositFeeCoverage,
+    ),
+    ("POST", "/v1/transfer-runs", Operation::PlanTransferRun),
+    (
+        "POST",
+        "/v1/transfer-runs/{id}/execution",
+        Operation::ExecuteTransferRun,
+    ),
     (
         "POST",
         "/v1/transfers/{id}/confirmation",
-        &[Role::Beneficiary],
+        Operation::ConfirmTransfer,
     ),
     (
         "POST",
         "/v1/transfers/{id}/dispute-resolution",
-        &[Role::Admin],
+        Operation::ResolveDispute,
     ),
     (
         "POST",
         "/v1/programmes/{id}/held-funds/{beneficiary_id}/return",
-        &[Role::Admin],
+        Operation::ReturnHeldFunds,
     ),
 ];
 
-/// The roles of a write operation, if listed.
-pub fn write_roles(method: &Method, route: &str) -> Option<&'static [Role]> {
-    WRITE_POLICY
+/// The operation of a write route, if listed.
+pub fn write_operation(method: &Method, route: &str) -> Option<Operation> {
+    WRITE_ROUTES
         .iter()
-        .find(|(policy_method, policy_route, _)| {
-            *policy_method == method.as_str() && *policy_route == route
+        .find(|(listed_method, listed_route, _)| {
+            *listed_method == method.as_str() && *listed_route == route
         })
-        .map(|(_, _, roles)| *roles)
+        .map(|(_, _, operation)| *operation)
 }
 
 /// A request that carries a body is authenticated, and its role checked, before the body is read:
@@ -550,10 +477,10 @@ pub async fn authorise_before_body(
     next: Next,
 ) -> Response {
     // Only listed writes: a method the route does not have must still answer 405.
-    let Some(roles) = request
+    let Some(operation) = request
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|route| write_roles(request.method(), route.as_str()))
+        .and_then(|route| write_operation(request.method(), route.as_str()))
     else {
         return next.run(request).await;
     };
@@ -562,8 +489,8 @@ pub async fn authorise_before_body(
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
-    if let Err(error) = principal.require(roles) {
-        return error.into_response();
+    if let Err(error) = ledger_app::policy::require(operation, &principal) {
+        return ApiError::from(error).into_response();
     }
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
@@ -670,7 +597,9 @@ mod tests {
     fn each_role_fits_only_its_kinds_of_organisation() {
         // Proves the binding table: admin only for the network; auditor for the network or an
         // auditor; contributor and beneficiary only for their own kind.
-        use OrganisationKind::{Auditor, Beneficiary, Contributor, Network};
+        use ledger_core::organisation::OrganisationKind::{
+            Auditor, Beneficiary, Contributor, Network,
+        };
         let kinds = [Contributor, Beneficiary, Network, Auditor];
         let allowed = [
             (Role::Admin, vec![Network]),
@@ -710,10 +639,10 @@ mod tests {
         for (method, path) in &writes {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             assert!(
-                write_roles(&method, path).is_some(),
-                "{method} {path} is missing from WRITE_POLICY"
+                write_operation(&method, path).is_some(),
+                "{method} {path} is missing from WRITE_ROUTES"
             );
         }
-        assert_eq!(writes.len(), WRITE_POLICY.len());
+        assert_eq!(writes.len(), WRITE_ROUTES.len());
     }
 }

@@ -8,17 +8,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
-use ledger_core::memo::Reason;
-use ledger_core::organisation::{OrganisationKind, Programme};
-use ledger_core::text::{TextKind, checked_text};
+use ledger_core::contribution::BatchStatus;
+use ledger_core::text::TextKind;
 use ledger_core::{
     Account, AccountId, Amount, BalancedTransaction, OrganisationId, Period, Posting, Timestamp,
     TransactionDraft, TransactionId, TransactionKind, chart,
 };
-use ledger_store::records::{
-    BatchReceiptRecord, BatchReversalRecord, ContributionBatchRecord, Record,
-};
+use ledger_store::records::{BatchReceiptRecord, BatchReversalRecord, Record};
 use ledger_store::registry::{BatchFilter, BatchSummary};
 use ledger_store::{BalanceBound, BalanceGuard, WriteRequest};
 use serde::{Deserialize, Serialize};
@@ -26,6 +22,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+use ledger_app::Operation;
+pub use ledger_app::contributions::{BatchTotalsView, BatchView, CreateBatch, SubmitBatch};
+use ledger_app::policy::require;
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
@@ -48,73 +48,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_batch))
         .routes(routes!(record_receipt))
         .routes(routes!(reverse_batch))
-}
-
-/// A contribution batch as submitted.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBatch {
-    pub programme_id: String,
-    /// In the programme's form: `2026-11`, `2026-Q4` or `2026`; a year from 2000 to 2099, starting
-    /// at most 12 months after today.
-    pub period: String,
-    pub lines: Vec<LineBody>,
-    /// Restrict the money to one beneficiary.
-    pub earmark_beneficiary_id: Option<String>,
-}
-
-/// A line: a section's members at the programme rate, or a donation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineBody {
-    pub reference: String,
-    pub members: i64,
-    #[schema(value_type = String)]
-    pub amount: DecimalText,
-    /// solidarity | donation
-    pub kind: LineKindBody,
-}
-
-/// solidarity: members × rate exactly; donation: any positive amount.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LineKindBody {
-    Solidarity,
-    Donation,
-}
-
-/// Totals of a batch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchTotalsView {
-    /// Members on solidarity lines.
-    pub members: u64,
-    pub amount: Money,
-    pub solidarity: Money,
-    pub donations: Money,
-}
-
-/// A contribution batch and where it stands.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchView {
-    pub id: Uuid,
-    /// pledged | partially_received | received | reversed
-    pub status: String,
-    pub programme_id: Uuid,
-    pub contributor_id: Uuid,
-    pub period: String,
-    pub earmark_beneficiary_id: Option<Uuid>,
-    pub totals: BatchTotalsView,
-    pub received: Money,
-    pub outstanding: Money,
-    pub line_count: u32,
-    /// The pledge's journal transaction.
-    pub transaction_id: Uuid,
-    /// True when the contributor had already submitted a batch for this programme and period
-    /// (late sections): both count.
-    pub supplementary: bool,
-    pub reversal_reason: Option<String>,
-    pub submitted_by: String,
-    pub created_at: String,
 }
 
 /// A batch with its lines and receipts.
@@ -211,144 +144,6 @@ pub(crate) fn posting(account: &Account, amount: Amount) -> Posting {
     }
 }
 
-/// A batch that passed every check, ready to be posted.
-struct AcceptedBatch {
-    programme: Programme,
-    period: Period,
-    earmark: Option<OrganisationId>,
-    lines: Vec<ledger_core::contribution::BatchLine>,
-    totals: ledger_core::contribution::BatchTotals,
-}
-
-/// Checks a submitted batch: the caller is a registered contributor (403 otherwise), and every
-/// field problem is reported at once (422).
-async fn accept_batch(
-    state: &AppState,
-    principal: &Principal,
-    body: &CreateBatch,
-) -> Result<AcceptedBatch, ApiError> {
-    let today = today()?;
-    let mut errors = Vec::new();
-    let contributor = state.store.organisation(principal.organisation).await?;
-    if contributor
-        .as_ref()
-        .is_none_or(|organisation| organisation.kind != OrganisationKind::Contributor)
-    {
-        return Err(ApiError::forbidden(
-            "the token's organisation is not a registered contributor",
-        ));
-    }
-    let programme: Option<Programme> = match parse_id(&body.programme_id) {
-        None => {
-            errors.push(FieldError::new("programme_id", "is not an id"));
-            None
-        }
-        Some(id) => {
-            let programme = state.store.programme(id).await?;
-            if programme.is_none() {
-                errors.push(FieldError::new("programme_id", "no such programme"));
-            }
-            programme
-        }
-    };
-    let period = programme.as_ref().and_then(|programme| {
-        Period::parse_within_horizon(&body.period, programme.period, today)
-            .map_err(|message| errors.push(FieldError::new("period", message)))
-            .ok()
-    });
-    let earmark = match &body.earmark_beneficiary_id {
-        None => None,
-        Some(text) => {
-            let found = match parse_id(text) {
-                Some(id) => {
-                    state
-                        .store
-                        .organisation(OrganisationId::from_uuid(id))
-                        .await?
-                }
-                None => None,
-            };
-            match found {
-                Some(organisation) if organisation.kind == OrganisationKind::Beneficiary => {
-                    Some(organisation.id)
-                }
-                _ => {
-                    errors.push(FieldError::new(
-                        "earmark_beneficiary_id",
-                        "is not a registered beneficiary",
-                    ));
-                    None
-                }
-            }
-        }
-    };
-    // Lines are checked against the rate only when the programme is known; their own form always.
-    let rate = programme
-        .as_ref()
-        .map(|programme| programme.rate_per_member)
-        .unwrap_or_else(|| Amount::zero(ledger_core::Currency::eur()));
-    let mut line_inputs = Vec::with_capacity(body.lines.len());
-    for (index, line) in body.lines.iter().enumerate() {
-        let amount = match line.amount.text() {
-            Ok(text) => text.to_owned(),
-            Err(message) => {
-                errors.push(FieldError::new(format!("lines[{index}].amount"), message));
-                // A placeholder that parses, so the line's other fields are still checked.
-                "1".to_owned()
-            }
-        };
-        line_inputs.push(LineInput {
-            reference: line.reference.clone(),
-            members: line.members,
-            amount,
-            kind: match line.kind {
-                LineKindBody::Solidarity => LineKind::Solidarity,
-                LineKindBody::Donation => LineKind::Donation,
-            },
-        });
-    }
-    let validated = match validate_lines(
-        &line_inputs,
-        if programme.is_some() {
-            rate
-        } else {
-            Amount::zero(rate.currency())
-        },
-        &state.limits,
-    ) {
-        Ok(validated) => Some(validated),
-        Err(line_errors) => {
-            for error in line_errors {
-                // Without a programme every solidarity line "mismatches" a zero rate: not the client's fault.
-                if programme.is_none() && error.message.starts_with("a solidarity line must be") {
-                    continue;
-                }
-                if !errors.iter().any(|existing| existing.field == error.field) {
-                    errors.push(error.into());
-                }
-            }
-            None
-        }
-    };
-    let (Some(programme), Some(period), Some((lines, totals)), true) =
-        (programme, period, validated, errors.is_empty())
-    else {
-        errors.sort_by(|left, right| left.field.cmp(&right.field));
-        return Err(ApiError::validation(errors));
-    };
-    // The contributor's period limit (max_contributor_period_amount) is judged where the running
-    // total is kept, by the writer's statement under the lock (409 limit_exceeded): a read of the
-    // total here would cost every batch a round trip (about a fifth of `ledger-bench http`'s
-    // batches/s) and could still be raced.
-    Ok(AcceptedBatch {
-        programme,
-        period,
-        earmark,
-        lines,
-        totals,
-    })
-}
-
 /// Submit a contribution batch for a period (contributor, for its own organisation).
 #[utoipa::path(
     post, path = "/v1/contribution-batches", tag = "contributions",
@@ -362,125 +157,7 @@ async fn create_batch(
     principal: Principal,
     request: Idempotent<CreateBatch>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Contributor])?;
-    // The key is not looked up before the work: what decides acceptance (the contributor, the
-    // programme, the earmark) never changes, so a request accepted once is accepted again, and the
-    // writer then finds its key and answers with the first response, writing nothing. Only a
-    // refused request looks its key up, so that a reused key still answers with the first
-    // response (or 409) rather than with this body's errors.
-    let accepted = match accept_batch(&state, &principal, &request.body).await {
-        Ok(accepted) => accepted,
-        Err(error) => {
-            return match request.replay(&state, &principal).await? {
-                Some(replay) => Ok(replay),
-                None => Err(error),
-            };
-        }
-    };
-    let AcceptedBatch {
-        programme,
-        period,
-        earmark,
-        lines,
-        totals,
-    } = accepted;
-
-    let now = Utc::now();
-    let batch_id = Uuid::now_v7();
-    let currency = programme.currency;
-    let receivable = chart::batch_receivable(batch_id, principal.organisation, currency);
-    let pledged = chart::programme_pledged(programme.id, currency);
-    let transaction_id = TransactionId::from_uuid(Uuid::now_v7());
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("batch_id".into(), batch_id.to_string().into());
-    metadata.insert("programme_id".into(), programme.id.to_string().into());
-    metadata.insert("period".into(), period.to_string().into());
-    metadata.insert(
-        "contributor_id".into(),
-        principal.organisation.to_string().into(),
-    );
-    metadata.insert("members".into(), totals.members.into());
-    if let Some(earmark) = earmark {
-        metadata.insert("earmark_beneficiary_id".into(), earmark.to_string().into());
-    }
-    let pledge = balanced(
-        TransactionDraft {
-            id: transaction_id,
-            kind: TransactionKind::Pledge,
-            effective_date: now.date_naive(),
-            recorded_at: Timestamp::from_datetime(now),
-            actor: principal.actor(),
-            memo: format!("Contribution batch {period}: {} members", totals.members),
-            metadata,
-            postings: vec![
-                posting(&receivable, totals.amount),
-                posting(&pledged, totals.amount.negated()),
-            ],
-        },
-        &[&receivable, &pledged],
-    )?;
-    let record = ContributionBatchRecord {
-        id: batch_id,
-        programme_id: programme.id,
-        contributor_id: principal.organisation,
-        period,
-        earmark_beneficiary_id: earmark,
-        currency: currency.code().to_owned(),
-        members_total: totals.members,
-        amount_minor: totals.amount.minor(),
-        solidarity_minor: totals.solidarity_amount.minor(),
-        donation_minor: totals.donation_amount.minor(),
-        lines,
-        receivable_account_id: receivable.id,
-        pledge_transaction_id: transaction_id,
-        submitted_by: principal.subject.clone(),
-        created_at: Timestamp::from_datetime(now),
-    };
-    // Read before the write, as the list derives it: batches of the period submitted before this one.
-    let supplementary = state
-        .store
-        .has_batch_in_period(principal.organisation, programme.id, &period)
-        .await?;
-    let view = BatchView {
-        id: batch_id,
-        status: BatchStatus::Pledged.as_str().to_owned(),
-        programme_id: programme.id,
-        contributor_id: principal.organisation.as_uuid(),
-        period: period.to_string(),
-        earmark_beneficiary_id: earmark.map(|id| id.as_uuid()),
-        totals: BatchTotalsView {
-            members: totals.members,
-            amount: totals.amount.into(),
-            solidarity: totals.solidarity_amount.into(),
-            donations: totals.donation_amount.into(),
-        },
-        received: Amount::zero(currency).into(),
-        outstanding: totals.amount.into(),
-        line_count: u32::try_from(record.lines.len()).unwrap_or(u32::MAX),
-        transaction_id: transaction_id.as_uuid(),
-        supplementary,
-        reversal_reason: None,
-        submitted_by: principal.subject.clone(),
-        created_at: Timestamp::from_datetime(now).to_canonical_string(),
-    };
-    let write = WriteRequest {
-        transactions: vec![pledge],
-        records: vec![
-            Record::Account(receivable),
-            Record::ContributionBatch(Box::new(record)),
-        ],
-        ..WriteRequest::default()
-    };
-    request
-        .commit(
-            &state,
-            &principal,
-            StatusCode::CREATED,
-            &view,
-            write,
-            |_, _| ApiError::conflict("conflict", "the batch could not be recorded"),
-        )
-        .await
+    request.run(&state, &principal, SubmitBatch).await
 }
 
 /// Filters of the batch list.
@@ -507,7 +184,7 @@ async fn list_batches(
     principal: Principal,
     Query(query): Query<BatchListQuery>,
 ) -> Result<AppJson<Page<BatchView>>, ApiError> {
-    principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
+    require(Operation::ListBatches, &principal)?;
     let (limit, after) = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -563,7 +240,7 @@ async fn get_batch(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<BatchDetail>, ApiError> {
-    principal.require(&[Role::Contributor, Role::Admin, Role::Auditor])?;
+    require(Operation::ReadBatch, &principal)?;
     let batch = visible_batch(&state, &principal, &id).await?;
     let view = view_of(&batch)?;
     let currency = batch_currency(&batch)?;
@@ -619,25 +296,7 @@ pub struct CreateReceipt {
     pub overpayment: bool,
 }
 
-/// A `reason` field (reversals, rejections, returns): trimmed, 1 to
-/// [`ledger_core::memo::MAX_REASON_LENGTH`] characters.
-pub(crate) fn reason_field(text: &str) -> Result<Reason, ApiError> {
-    Reason::parse(text).map_err(|error| ApiError::invalid_field("reason", error.to_string()))
-}
-
-/// A text field checked by the one text rule of the core (`ledger_core::text`), its error pushed
-/// under `field`.
-pub(crate) fn text_field<'a>(
-    field: &str,
-    text: &'a str,
-    max_chars: usize,
-    kind: TextKind,
-    errors: &mut Vec<FieldError>,
-) -> Option<&'a str> {
-    checked_text(text, max_chars, kind)
-        .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
-        .ok()
-}
+pub(crate) use ledger_app::fields::{reason_field, text_field};
 
 /// The pool, or the earmarked fund, that a batch's money enters.
 fn destination(batch: &BatchSummary, currency: ledger_core::Currency) -> Account {
@@ -665,7 +324,7 @@ async fn record_receipt(
     Path(id): Path<String>,
     request: Idempotent<CreateReceipt>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::RecordReceipt, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -838,7 +497,7 @@ async fn reverse_batch(
     Path(id): Path<String>,
     request: Idempotent<CreateReversal>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::ReverseBatch, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -921,7 +580,7 @@ async fn reverse_batch(
         ..WriteRequest::default()
     };
     request
-        .commit(&state, &principal, StatusCode::CREATED, &view, write, |_, balance| {
+        .commit(&state, &principal, StatusCode::CREATED, &view, write, move |_, balance| {
             ApiError::conflict(
                 "funds_allocated",
                 format!(

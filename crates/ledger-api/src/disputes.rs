@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::Money;
@@ -29,6 +29,8 @@ use crate::transfers::{
     Claim, ConfirmTransfer, ConfirmationResult, MoneyBody, TransferView, book_settlement, chain_of,
     chain_outcome, settlement_guard_failed, stored_currency, transfer_view, visible_transfer,
 };
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 /// The most characters of a bank statement reference given as evidence.
 pub const MAX_BANK_STATEMENT_REFERENCE_LENGTH: usize = 140;
@@ -292,7 +294,7 @@ async fn resolve_dispute(
     Path(id): Path<String>,
     request: Idempotent<ResolveDispute>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::ResolveDispute, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -475,7 +477,7 @@ async fn resolve_dispute(
             StatusCode::CREATED,
             &view,
             write,
-            |account, _| settlement_guard_failed(account, in_transit_id),
+            move |account, _| settlement_guard_failed(account, in_transit_id),
         )
         .await
 }

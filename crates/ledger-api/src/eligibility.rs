@@ -12,7 +12,7 @@ use ledger_core::conditions::{
     MAX_FACT_VALUE_LENGTH, ReportingState, SettledTransfer,
 };
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
-use ledger_core::{Amount, FundDate, OrganisationId, Period, Timestamp};
+use ledger_core::{Amount, FundDate, OrganisationId, Timestamp};
 use ledger_store::WriteRequest;
 use ledger_store::records::{FactRecord, Record};
 use serde::{Deserialize, Serialize};
@@ -22,12 +22,14 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,7 +85,7 @@ pub(crate) async fn visible_beneficiary(
     principal: &Principal,
     id: &str,
 ) -> Result<Organisation, ApiError> {
-    principal.require(&[Role::Admin, Role::Auditor, Role::Beneficiary])?;
+    require(Operation::ReadFacts, principal)?;
     let not_found = || ApiError::not_found("no such beneficiary");
     let id = OrganisationId::from_uuid(parse_id(id).ok_or_else(not_found)?);
     if !principal.sees_everything() && principal.organisation != id {
@@ -131,7 +133,7 @@ async fn post_fact(
     Path(id): Path<String>,
     request: Idempotent<CreateFact>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin, Role::Beneficiary])?;
+    require(Operation::RecordFact, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -207,30 +209,7 @@ async fn post_fact(
         .await
 }
 
-/// Parses a date field (strictly `YYYY-MM-DD`, within the fund's life: [`FundDate`]), or records
-/// why not under the field's name.
-pub(crate) fn parse_date(
-    text: &str,
-    field: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<FundDate> {
-    FundDate::parse(text)
-        .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
-        .ok()
-}
-
-/// Parses an optional period filter of a read (any of the three forms) into its canonical text;
-/// a malformed one is a 422 naming the parameter, since it would match nothing and answer as if
-/// there were nothing to see.
-pub(crate) fn parse_period_filter(
-    text: Option<&str>,
-    field: &str,
-) -> Result<Option<String>, ApiError> {
-    text.map(Period::parse_any)
-        .transpose()
-        .map(|period| period.map(|period| period.to_string()))
-        .map_err(|message| ApiError::validation(vec![FieldError::new(field, message)]))
-}
+pub(crate) use ledger_app::fields::{parse_date, parse_period_filter};
 
 /// Today's UTC date, read from the clock here so that the core stays clock-free.
 pub(crate) fn today() -> Result<FundDate, ApiError> {

@@ -12,13 +12,15 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit::BalanceBasis;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::ApiError;
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -84,7 +86,7 @@ async fn list_accounts(
     principal: Principal,
     Query(query): Query<AccountListQuery>,
 ) -> Result<AppJson<Page<AccountView>>, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::ListAccounts, &principal)?;
     let (limit, after) = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -127,7 +129,7 @@ async fn get_account(
     Path(id): Path<String>,
     Query(query): Query<AtQuery>,
 ) -> Result<AppJson<AccountView>, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::ReadAccount, &principal)?;
     let not_found = || ApiError::not_found("no such account");
     let id = AccountId::from_uuid(parse_id(&id).ok_or_else(not_found)?);
     let account = state.store.account(id).await?.ok_or_else(not_found)?;
@@ -205,7 +207,7 @@ async fn list_journal(
     principal: Principal,
     Query(query): Query<JournalQuery>,
 ) -> Result<AppJson<JournalPage>, ApiError> {
-    principal.require(&[Role::Auditor, Role::Admin])?;
+    require(Operation::ListJournal, &principal)?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=MAX_JOURNAL_PAGE).contains(&limit) {
         return Err(ApiError::invalid_field(

@@ -16,9 +16,9 @@ pub mod idempotency;
 pub mod json;
 mod ledger;
 mod lot_tracing;
-mod money;
+pub use ledger_app::money;
 mod organisations;
-pub mod pagination;
+pub use ledger_app::pagination;
 pub mod problem;
 pub mod query;
 mod reports;
@@ -105,6 +105,8 @@ pub struct ApiConfig {
     pub checkpoints: Option<checkpoints::CheckpointSettings>,
     /// Limits an operator may set on contributions (the largest donation line).
     pub contribution_limits: ledger_core::limits::ContributionLimits,
+    /// The clock and id source of every command (the system's, unless a test or the demo fixes them).
+    pub sources: ledger_app::Sources,
 }
 
 impl Default for ApiConfig {
@@ -119,6 +121,7 @@ impl Default for ApiConfig {
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             checkpoints: None,
             contribution_limits: ledger_core::limits::ContributionLimits::default(),
+            sources: ledger_app::Sources::default(),
         }
     }
 }
@@ -126,6 +129,8 @@ impl Default for ApiConfig {
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The application every handler calls.
+    pub app: ledger_app::App,
     pub store: Store,
     pub tokens: auth::TokenVerifier,
     /// Failed authentications per client address.
@@ -139,6 +144,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, tokens: auth::TokenVerifier, config: &ApiConfig) -> AppState {
         AppState {
+            app: ledger_app::App::new(
+                store.clone(),
+                config.sources.clone(),
+                config.contribution_limits,
+            ),
             store,
             tokens,
             throttle: auth::AuthenticationThrottle::new(

@@ -18,13 +18,15 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::eligibility::parse_period_filter;
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::ApiError;
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -120,11 +122,11 @@ async fn traced_organisation(
     kind: OrganisationKind,
     kind_name: &str,
 ) -> Result<Organisation, ApiError> {
-    let own_role = match kind {
-        OrganisationKind::Beneficiary => Role::Beneficiary,
-        _ => Role::Contributor,
+    let operation = match kind {
+        OrganisationKind::Beneficiary => Operation::TraceBeneficiary,
+        _ => Operation::TraceContributor,
     };
-    principal.require(&[own_role, Role::Admin, Role::Auditor])?;
+    require(operation, principal)?;
     let not_found = || ApiError::not_found(format!("no such {kind_name}"));
     let id = OrganisationId::from_uuid(parse_id(id).ok_or_else(not_found)?);
     let organisation = state

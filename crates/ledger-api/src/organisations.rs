@@ -21,13 +21,15 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::idempotency::Idempotent;
 use crate::json::AppJson;
 use crate::money::{DecimalText, Money};
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,7 +115,7 @@ async fn create_organisation(
     principal: Principal,
     request: Idempotent<CreateOrganisation>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::RegisterOrganisation, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -244,9 +246,7 @@ async fn get_organisation(
     Ok(AppJson(organisation.into()))
 }
 
-pub(crate) fn parse_id(text: &str) -> Option<Uuid> {
-    Uuid::parse_str(text).ok()
-}
+pub(crate) use ledger_app::fields::parse_id;
 
 /// A new programme.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -363,7 +363,7 @@ async fn create_programme(
     principal: Principal,
     request: Idempotent<CreateProgramme>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::CreateProgramme, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }

@@ -11,27 +11,7 @@ use utoipa::ToSchema;
 /// The media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One problem with one field of a request, under its JSON path (`lines[3].amount`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<ledger_core::contribution::FieldError> for FieldError {
-    fn from(error: ledger_core::contribution::FieldError) -> Self {
-        FieldError::new(error.field, error.message)
-    }
-}
+pub use ledger_app::FieldError;
 
 /// Problem details (RFC 9457) as this API sends them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -162,6 +142,10 @@ impl ApiError {
         self.code
     }
 
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The problem document this error renders.
     pub fn problem(&self) -> Problem {
         Problem {
@@ -178,46 +162,29 @@ impl ApiError {
 
 impl From<ledger_store::StoreError> for ApiError {
     fn from(error: ledger_store::StoreError) -> Self {
-        match error {
-            // Two requests raced for the same unique thing (a slug, a batch's one reversal): the
-            // loser learns it conflicted, nothing was written.
-            ledger_store::StoreError::UniqueViolation(constraint) => {
-                tracing::info!(constraint = %constraint, "unique constraint refused a write");
-                ApiError::conflict(
-                    "conflict",
-                    "the request conflicts with a concurrent one; nothing was written",
-                )
-            }
-            // A limit of ledger_core::limits that only the writer could judge (a balance, or a
-            // total raced by a concurrent request): the client's request, refused whole; never a 500.
-            ledger_store::StoreError::BalanceLimit(_)
-            | ledger_store::StoreError::BalanceOverflow(_) => ApiError::conflict(
-                "limit_exceeded",
-                format!(
-                    "an account's balance would pass the limit max_account_balance ({} minor units); nothing was written",
-                    ledger_core::limits::MAX_ACCOUNT_BALANCE_MINOR
-                ),
-            ),
-            ledger_store::StoreError::LimitExceeded(limit) => {
-                ApiError::conflict("limit_exceeded", limit_detail(limit))
-            }
-            other => ApiError::internal(other),
-        }
+        ApiError::from(ledger_app::AppError::from(error))
     }
 }
 
-/// What a limit the database judged means for the client.
-fn limit_detail(limit: &str) -> String {
-    match limit {
-        "max_contributor_period_amount" => format!(
-            "the contributor's batches for this programme and period would total more than {} \
-             (limit max_contributor_period_amount); nothing was written",
-            ledger_core::money::decimal_string(
-                ledger_core::limits::MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR,
-                ledger_core::Currency::eur()
-            )
-        ),
-        other => format!("the request would pass the limit {other}; nothing was written"),
+impl From<ledger_app::AppError> for ApiError {
+    fn from(error: ledger_app::AppError) -> Self {
+        use ledger_app::Refusal;
+        let status = match error.refusal {
+            Refusal::BadRequest => StatusCode::BAD_REQUEST,
+            Refusal::Forbidden => StatusCode::FORBIDDEN,
+            Refusal::NotFound => StatusCode::NOT_FOUND,
+            Refusal::Conflict => StatusCode::CONFLICT,
+            Refusal::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Refusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let field = error.field().map(str::to_owned);
+        ApiError {
+            field,
+            errors: error.errors,
+            source: error.source,
+            ..ApiError::new(status, error.code, error.detail)
+        }
     }
 }
 

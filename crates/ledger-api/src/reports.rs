@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::batches::{balanced, posting, reason_field};
 use crate::eligibility::today;
 use crate::idempotency::Idempotent;
@@ -38,6 +38,8 @@ use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -149,7 +151,7 @@ async fn create_report(
     principal: Principal,
     request: Idempotent<CreateReport>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Beneficiary])?;
+    require(Operation::SubmitReport, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -326,7 +328,7 @@ async fn visible_report(
     principal: &Principal,
     id: &str,
 ) -> Result<ReportRow, ApiError> {
-    principal.require(&[Role::Beneficiary, Role::Admin, Role::Auditor])?;
+    require(Operation::ReadReport, principal)?;
     let not_found = || ApiError::not_found("no such redistribution report");
     let id = parse_id(id).ok_or_else(not_found)?;
     let report = state.store.report(id).await?.ok_or_else(not_found)?;
@@ -390,7 +392,7 @@ async fn list_reports(
     principal: Principal,
     Query(query): Query<ReportListQuery>,
 ) -> Result<AppJson<Page<ReportView>>, ApiError> {
-    principal.require(&[Role::Beneficiary, Role::Admin, Role::Auditor])?;
+    require(Operation::ListReports, &principal)?;
     let (limit, after) = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -458,7 +460,7 @@ async fn accept_report(
     Path(id): Path<String>,
     request: Idempotent<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::AcceptReport, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -566,7 +568,7 @@ async fn reject_report(
     Path(id): Path<String>,
     request: Idempotent<RejectReport>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::RejectReport, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -625,7 +627,7 @@ async fn reverse_report(
     Path(id): Path<String>,
     request: Idempotent<ReverseReport>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::ReverseReport, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }

@@ -14,13 +14,15 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::eligibility::{parse_date, today};
 use crate::json::AppJson;
 use crate::money::Money;
 use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 /// The earliest value date a statement starts from by default: the first day of the fund's life.
 const DEFAULT_FROM: (i32, u32, u32) = (ledger_core::time::FIRST_FUND_YEAR, 1, 1);
@@ -98,12 +100,7 @@ async fn get_statement(
     if !principal.sees_everything() && principal.organisation != id {
         return Err(not_found());
     }
-    principal.require(&[
-        Role::Admin,
-        Role::Auditor,
-        Role::Contributor,
-        Role::Beneficiary,
-    ])?;
+    require(Operation::ReadStatement, &principal)?;
     let organisation = state.store.organisation(id).await?.ok_or_else(not_found)?;
     let mut errors = Vec::new();
     let from = match &query.from {

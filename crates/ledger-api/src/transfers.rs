@@ -38,7 +38,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::batches::{MAX_BANK_REFERENCE_LENGTH, balanced, posting};
 use crate::eligibility::{ConditionVerdictView, eligibility_from, parse_date, verdict_views};
 use crate::idempotency::Idempotent;
@@ -48,6 +48,8 @@ use crate::organisations::parse_id;
 use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
+use ledger_app::Operation;
+use ledger_app::policy::require;
 
 /// The most characters of a fee-coverage deposit's reference.
 pub const MAX_DEPOSIT_REFERENCE_LENGTH: usize = 140;
@@ -120,7 +122,7 @@ async fn deposit_fee_coverage(
     principal: Principal,
     request: Idempotent<CreateDeposit>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::DepositFeeCoverage, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -212,7 +214,7 @@ async fn get_fee_coverage(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<AppJson<FeeCoverageView>, ApiError> {
-    principal.require(&[Role::Admin, Role::Auditor])?;
+    require(Operation::ReadFeeCoverage, &principal)?;
     let available = credit_balance(&state, &chart::fee_coverage(eur())).await?;
     let reserved = credit_balance(&state, &chart::fee_coverage_reserved(eur())).await?;
     Ok(AppJson(FeeCoverageView {
@@ -676,7 +678,7 @@ async fn create_run(
     principal: Principal,
     request: Idempotent<CreateRun>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::PlanTransferRun, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -754,7 +756,7 @@ async fn get_run(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<serde_json::Value>, ApiError> {
-    principal.require(&[Role::Admin, Role::Auditor])?;
+    require(Operation::ReadTransferRun, &principal)?;
     let not_found = || ApiError::not_found("no such transfer run");
     let id = parse_id(&id).ok_or_else(not_found)?;
     let run = state.store.transfer_run(id).await?.ok_or_else(not_found)?;
@@ -939,7 +941,7 @@ async fn execute_run(
     Path(id): Path<String>,
     request: Idempotent<ExecuteRun>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::ExecuteTransferRun, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -1380,7 +1382,7 @@ async fn list_transfers(
     principal: Principal,
     Query(query): Query<TransferListQuery>,
 ) -> Result<AppJson<Page<TransferView>>, ApiError> {
-    principal.require(&[Role::Beneficiary, Role::Admin, Role::Auditor])?;
+    require(Operation::ListTransfers, &principal)?;
     let (limit, after) = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -1425,7 +1427,7 @@ pub(crate) async fn visible_transfer(
     principal: &Principal,
     id: &str,
 ) -> Result<TransferRow, ApiError> {
-    principal.require(&[Role::Beneficiary, Role::Admin, Role::Auditor])?;
+    require(Operation::ReadTransfer, principal)?;
     let not_found = || ApiError::not_found("no such transfer");
     let id = parse_id(id).ok_or_else(not_found)?;
     let transfer = state.store.transfer(id).await?.ok_or_else(not_found)?;
@@ -1526,7 +1528,7 @@ async fn confirm_transfer(
     Path(id): Path<String>,
     request: Idempotent<ConfirmTransfer>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Beneficiary])?;
+    require(Operation::ConfirmTransfer, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }
@@ -1656,7 +1658,7 @@ async fn confirm_transfer(
             StatusCode::CREATED,
             &booked.view,
             booked.write,
-            |account, _| settlement_guard_failed(account, in_transit_id),
+            move |account, _| settlement_guard_failed(account, in_transit_id),
         )
         .await
 }
@@ -1958,7 +1960,7 @@ async fn return_held_funds(
     Path((programme_id, beneficiary_id)): Path<(String, String)>,
     request: Idempotent<ReturnHeldFunds>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Admin])?;
+    require(Operation::ReturnHeldFunds, &principal)?;
     if let Some(replay) = request.replay(&state, &principal).await? {
         return Ok(replay);
     }

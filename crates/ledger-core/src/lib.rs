@@ -18,6 +18,7 @@ pub mod memo;
 pub mod money;
 pub mod organisation;
 pub mod period;
+pub mod postings;
 pub mod redistribution;
 pub mod settlement;
 pub mod split;

@@ -106,19 +106,7 @@ pub struct StoredResponse {
     pub response_body: String,
 }
 
-/// A bound on an account's balance (signed minor units, debit positive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BalanceBound {
-    AtLeast(i64),
-    AtMost(i64),
-}
-
-/// A condition on an account's balance after a request's transactions, checked under the lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BalanceGuard {
-    pub account_id: AccountId,
-    pub bound: BalanceBound,
-}
+pub use ledger_core::postings::{BalanceBound, BalanceGuard};
 
 /// Where a committed transaction sits in the chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::problem::{ApiError, FieldError};
+use crate::error::{AppError, FieldError};
 
 /// Items per page when the client does not say.
 pub const DEFAULT_PAGE_LIMIT: u32 = 100;
@@ -32,7 +32,7 @@ pub struct Page<T> {
 
 impl PageQuery {
     /// The validated limit and the id the page starts after.
-    pub fn parse(&self) -> Result<(u32, Option<Uuid>), ApiError> {
+    pub fn parse(&self) -> Result<(u32, Option<Uuid>), AppError> {
         let mut errors = Vec::new();
         let limit = self.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
         if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
@@ -57,7 +57,7 @@ impl PageQuery {
         if errors.is_empty() {
             Ok((limit, after))
         } else {
-            Err(ApiError::validation(errors))
+            Err(AppError::validation(errors))
         }
     }
 }

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::problem::FieldError;
+use crate::error::FieldError;
 
 /// A decimal string field as received: the text, or why it is not a string.
 #[derive(Debug, Clone, PartialEq, Eq)]

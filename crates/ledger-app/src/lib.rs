@@ -1,0 +1,52 @@
+//! The application layer of the solidarity ledger. Every operation a door offers (the HTTP API,
+//! the demo, web pages, imported files) is one command or query here, run by one runner with one
+//! policy table, so every door runs the same rules:
+//!
+//! - [`policy`]: who may run what;
+//! - [`runner`]: require → replay → plan → commit → guard refusal;
+//! - [`clock`]: the injected clock and id source (no command reads the time itself);
+//! - [`idempotency`]: what makes two requests the same;
+//! - [`error`]: why an operation was refused;
+//! - one module per resource, each holding its commands, queries and views.
+//!
+//! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
+//! and how, in `ledger-store`.
+
+pub mod caller;
+pub mod clock;
+pub mod contributions;
+pub mod error;
+pub mod fields;
+pub mod idempotency;
+pub mod money;
+pub mod pagination;
+pub mod policy;
+pub mod runner;
+
+pub use caller::{Caller, Role};
+pub use clock::Sources;
+pub use error::{AppError, FieldError, Refusal};
+pub use idempotency::IdempotencyKey;
+pub use policy::Operation;
+pub use runner::{Command, Planned, Query, Reply, Status};
+
+use ledger_core::limits::ContributionLimits;
+use ledger_store::Store;
+
+/// The application: the store, the clock and id source, and the configured limits.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub store: Store,
+    pub sources: Sources,
+    pub limits: ContributionLimits,
+}
+
+impl App {
+    pub fn new(store: Store, sources: Sources, limits: ContributionLimits) -> App {
+        App {
+            store,
+            sources,
+            limits,
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Who may run what: one table, [`POLICY`], for every operation of every door. A door never lists
+//! roles itself; it names the [`Operation`] and asks [`require`]. Which organisation's data a
+//! caller then sees (its own, or everything for the network and auditors) is
+//! [`crate::Caller::may_see`].
+
+use crate::caller::{Caller, Role};
+use crate::error::AppError;
+
+/// Every operation of the application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    // Organisations and programmes.
+    RegisterOrganisation,
+    ListOrganisations,
+    ReadOrganisation,
+    CreateProgramme,
+    ListProgrammes,
+    ReadProgramme,
+    // Eligibility.
+    RecordFact,
+    ReadFacts,
+    ReadEligibility,
+    // Contributions.
+    SubmitBatch,
+    ListBatches,
+    ReadBatch,
+    RecordReceipt,
+    ReverseBatch,
+    // Fee coverage and transfers.
+    DepositFeeCoverage,
+    ReadFeeCoverage,
+    PlanTransferRun,
+    ReadTransferRun,
+    ExecuteTransferRun,
+    ListTransfers,
+    ReadTransfer,
+    ConfirmTransfer,
+    ReadDisputes,
+    ResolveDispute,
+    ReturnHeldFunds,
+    // Redistribution.
+    SubmitReport,
+    ListReports,
+    ReadReport,
+    AcceptReport,
+    RejectReport,
+    ReverseReport,
+    // What an organisation's money did.
+    TraceContributor,
+    TraceBeneficiary,
+    ReadStatement,
+    // The books themselves.
+    ListAccounts,
+    ReadAccount,
+    ListJournal,
+    TrialBalance,
+    ExportJournal,
+    VerifyJournal,
+}
+
+use Operation::*;
+use Role::{Admin, Auditor, Beneficiary, Contributor};
+
+const EVERY_ROLE: &[Role] = &[Admin, Auditor, Contributor, Beneficiary];
+const NETWORK: &[Role] = &[Admin];
+const BOOKS: &[Role] = &[Admin, Auditor];
+
+/// The roles that may run each operation. Reads scoped to the caller's organisation list the
+/// organisation's own role beside the network's; [`Caller::may_see`] does the scoping.
+pub const POLICY: &[(Operation, &[Role])] = &[
+    (RegisterOrganisation, NETWORK),
+    (ListOrganisations, EVERY_ROLE),
+    (ReadOrganisation, EVERY_ROLE),
+    (CreateProgramme, NETWORK),
+    (ListProgrammes, EVERY_ROLE),
+    (ReadProgramme, EVERY_ROLE),
+    (RecordFact, &[Admin, Beneficiary]),
+    (ReadFacts, &[Admin, Auditor, Beneficiary]),
+    (ReadEligibility, &[Admin, Auditor, Beneficiary]),
+    (SubmitBatch, &[Contributor]),
+    (ListBatches, &[Contributor, Admin, Auditor]),
+    (ReadBatch, &[Contributor, Admin, Auditor]),
+    (RecordReceipt, NETWORK),
+    (ReverseBatch, NETWORK),
+    (DepositFeeCoverage, NETWORK),
+    (ReadFeeCoverage, BOOKS),
+    (PlanTransferRun, NETWORK),
+    (ReadTransferRun, BOOKS),
+    (ExecuteTransferRun, NETWORK),
+    (ListTransfers, &[Beneficiary, Admin, Auditor]),
+    (ReadTransfer, &[Beneficiary, Admin, Auditor]),
+    (ConfirmTransfer, &[Beneficiary]),
+    (ReadDisputes, &[Beneficiary, Admin, Auditor]),
+    (ResolveDispute, NETWORK),
+    (ReturnHeldFunds, NETWORK),
+    (SubmitReport, &[Beneficiary]),
+    (ListReports, &[Beneficiary, Admin, Auditor]),
+    (ReadReport, &[Beneficiary, Admin, Auditor]),
+    (AcceptReport, NETWORK),
+    (RejectReport, NETWORK),
+    (ReverseReport, NETWORK),
+    (TraceContributor, &[Contributor, Admin, Auditor]),
+    (TraceBeneficiary, &[Beneficiary, Admin, Auditor]),
+    (ReadStatement, EVERY_ROLE),
+    (ListAccounts, BOOKS),
+    (ReadAccount, BOOKS),
+    (ListJournal, BOOKS),
+    (TrialBalance, BOOKS),
+    (ExportJournal, BOOKS),
+    (VerifyJournal, BOOKS),
+];
+
+/// The roles that may run `operation` (none if it is missing from the table: refused).
+pub fn roles(operation: Operation) -> &'static [Role] {
+    POLICY
+        .iter()
+        .find(|(listed, _)| *listed == operation)
+        .map_or(&[], |(_, roles)| *roles)
+}
+
+/// Refuses a caller whose role may not run `operation` (403 `forbidden`).
+pub fn require(operation: Operation, caller: &Caller) -> Result<(), AppError> {
+    if roles(operation).contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "the {} role may not do this",
+            caller.role.as_str()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_listed_once_and_auditors_never_write() {
+        // Proves the table is complete (a forgotten operation would be refused to everyone) and
+        // that the read-only role holds no write.
+        let writes = [
+            RegisterOrganisation,
+            CreateProgramme,
+            RecordFact,
+            SubmitBatch,
+            RecordReceipt,
+            ReverseBatch,
+            DepositFeeCoverage,
+            PlanTransferRun,
+            ExecuteTransferRun,
+            ConfirmTransfer,
+            ResolveDispute,
+            ReturnHeldFunds,
+            SubmitReport,
+            AcceptReport,
+            RejectReport,
+            ReverseReport,
+        ];
+        for (index, (operation, roles)) in POLICY.iter().enumerate() {
+            assert!(!roles.is_empty(), "{operation:?} has no role");
+            assert!(
+                POLICY[index + 1..]
+                    .iter()
+                    .all(|(other, _)| other != operation),
+                "{operation:?} is listed twice"
+            );
+        }
+        for operation in writes {
+            assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
+            assert!(!roles(operation).contains(&Auditor), "{operation:?}");
+        }
+        assert_eq!(POLICY.len(), 40);
+    }
+}

@@ -1,0 +1,237 @@
+//! One runner for every operation. A write is a [`Command`]: the runner checks the caller against
+//! the policy, answers a replayed idempotency key with its first response, lets the command plan
+//! (read, check every field, build the write), commits the write with the key in one database
+//! transaction, and turns a balance guard that failed under the writer's lock into the command's
+//! refusal. A read is a [`Query`]: the policy check, then the read.
+
+use std::future::Future;
+
+use ledger_core::AccountId;
+use ledger_store::{IdempotencyEntry, StoredResponse, WriteOutcome, WriteRequest};
+use serde::Serialize;
+
+use crate::App;
+use crate::caller::Caller;
+use crate::error::AppError;
+use crate::idempotency::{IdempotencyKey, conflict};
+use crate::policy::{Operation, require};
+
+/// How a write answered: the doors map these to their own statuses (HTTP 200, 201, 202).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Done; nothing new was created (an acceptance, a resolution).
+    Done,
+    /// Something new exists now.
+    Created,
+    /// Recorded for review; the money has not moved yet.
+    Accepted,
+}
+
+impl Status {
+    /// The HTTP status this answer is stored and replayed with.
+    pub fn http_code(self) -> u16 {
+        match self {
+            Status::Done => 200,
+            Status::Created => 201,
+            Status::Accepted => 202,
+        }
+    }
+}
+
+/// Names the refusal for a balance guard that did not hold under the writer's lock: the account
+/// and its balance then.
+pub type GuardRefusal = Box<dyn FnOnce(AccountId, i64) -> AppError + Send>;
+
+/// What a command will do once committed: the answer and the write that makes it true.
+pub struct Planned<O> {
+    pub status: Status,
+    pub output: O,
+    pub write: WriteRequest,
+    pub on_guard: GuardRefusal,
+}
+
+impl<O: std::fmt::Debug> std::fmt::Debug for Planned<O> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Planned")
+            .field("status", &self.status)
+            .field("output", &self.output)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O> Planned<O> {
+    /// A plan whose write carries no guard that can fail (a failure would be a defect).
+    pub fn new(status: Status, output: O, write: WriteRequest) -> Planned<O> {
+        Planned {
+            status,
+            output,
+            write,
+            on_guard: Box::new(|account, balance| {
+                AppError::internal_message(format!(
+                    "an unexpected guard failed on account {account} (balance {balance})"
+                ))
+            }),
+        }
+    }
+
+    /// The refusal when one of the write's guards fails.
+    pub fn on_guard(
+        mut self,
+        refusal: impl FnOnce(AccountId, i64) -> AppError + Send + 'static,
+    ) -> Planned<O> {
+        self.on_guard = Box::new(refusal);
+        self
+    }
+}
+
+/// A write operation.
+pub trait Command: Send + Sized {
+    /// The operation's row in the policy table.
+    const OPERATION: Operation;
+    /// Look the key up before planning, so a replay costs one read and never re-checks. A command
+    /// whose acceptance cannot change once given (the hot batch path) sets this to `false`: the
+    /// writer finds its key at commit and answers the first response, and a refused plan still
+    /// looks the key up, so a reused key answers the first response rather than new errors.
+    const REPLAY_BEFORE_PLAN: bool = true;
+    /// The answer (a view of what was written).
+    type Output: Serialize + Send;
+
+    /// Reads what it needs, checks every field (all problems at once) and builds the write.
+    fn plan(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Planned<Self::Output>, AppError>> + Send;
+}
+
+/// A read operation.
+pub trait Query: Send + Sized {
+    const OPERATION: Operation;
+    type Output: Send;
+
+    fn read(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Self::Output, AppError>> + Send;
+}
+
+/// A write's answer: fresh, or the first answer to the same key and request.
+#[derive(Debug)]
+pub enum Reply<O> {
+    Done {
+        status: Status,
+        output: O,
+        /// The output as JSON: what was stored with the key and what a replay will answer.
+        body: String,
+    },
+    Replayed(StoredResponse),
+}
+
+impl<O> Reply<O> {
+    /// The HTTP status and JSON body of this answer.
+    pub fn http(&self) -> (u16, &str) {
+        match self {
+            Reply::Done { status, body, .. } => (status.http_code(), body),
+            Reply::Replayed(stored) => (stored.response_status, &stored.response_body),
+        }
+    }
+}
+
+/// Idempotency keys are scoped to the caller's organisation.
+fn scope(caller: &Caller) -> String {
+    caller.organisation.to_string()
+}
+
+impl App {
+    /// Runs a read: the policy, then the query.
+    pub async fn query<Q: Query>(&self, caller: &Caller, query: Q) -> Result<Q::Output, AppError> {
+        require(Q::OPERATION, caller)?;
+        query.read(self, caller).await
+    }
+
+    /// The first answer to `key`, if it was used with this request; a conflict if it was used
+    /// with another.
+    pub async fn replay(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+    ) -> Result<Option<StoredResponse>, AppError> {
+        match self
+            .store
+            .idempotency_record(&scope(caller), key.key())
+            .await?
+        {
+            None => Ok(None),
+            Some(stored) if key.matches(&stored) => Ok(Some(stored)),
+            Some(_) => Err(conflict()),
+        }
+    }
+
+    /// Runs a write: policy → replay → plan → commit → guard refusal.
+    pub async fn run<C: Command>(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+        command: C,
+    ) -> Result<Reply<C::Output>, AppError> {
+        require(C::OPERATION, caller)?;
+        if C::REPLAY_BEFORE_PLAN
+            && let Some(stored) = self.replay(caller, key).await?
+        {
+            return Ok(Reply::Replayed(stored));
+        }
+        let planned = match command.plan(self, caller).await {
+            Ok(planned) => planned,
+            Err(refusal) if !C::REPLAY_BEFORE_PLAN => {
+                return match self.replay(caller, key).await? {
+                    Some(stored) => Ok(Reply::Replayed(stored)),
+                    None => Err(refusal),
+                };
+            }
+            Err(refusal) => return Err(refusal),
+        };
+        self.commit(caller, key, planned).await
+    }
+
+    /// Writes a plan with its key and answer, in one database transaction. Transitional: the HTTP
+    /// handlers not yet turned into commands call it after their own checks.
+    pub async fn commit<O: Serialize>(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+        planned: Planned<O>,
+    ) -> Result<Reply<O>, AppError> {
+        let Planned {
+            status,
+            output,
+            mut write,
+            on_guard,
+        } = planned;
+        let body = serde_json::to_string(&output).map_err(AppError::internal)?;
+        write.idempotency = Some(IdempotencyEntry {
+            scope: scope(caller),
+            key: key.key().to_owned(),
+            fingerprint: key.fingerprint(),
+            response_status: status.http_code(),
+            response_body: body.clone(),
+            created_at: self.sources.timestamp(),
+        });
+        match self.store.write(write).await? {
+            WriteOutcome::Committed(_) => Ok(Reply::Done {
+                status,
+                output,
+                body,
+            }),
+            // A key stored under the older byte rule was seen by `replay` before planning; a key
+            // racing this request was stored under the canonical rule.
+            WriteOutcome::Replayed(stored) if key.matches(&stored) => Ok(Reply::Replayed(stored)),
+            WriteOutcome::GuardFailed {
+                account_id,
+                balance_minor,
+            } => Err(on_guard(account_id, balance_minor)),
+            _ => Err(conflict()),
+        }
+    }
+}
