@@ -22,6 +22,7 @@ pub mod money;
 pub mod pagination;
 pub mod policy;
 pub mod runner;
+pub mod transfers;
 
 pub use caller::{Caller, Role};
 pub use clock::Sources;

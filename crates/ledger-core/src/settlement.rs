@@ -33,6 +33,17 @@ impl FeeSchedule {
         }
     }
 
+    /// The one rule for which schedule a transfer to a beneficiary pays: the beneficiary's own,
+    /// else its programme's, else no fee (in `currency`).
+    pub fn applying(
+        own: Option<FeeSchedule>,
+        programme: Option<FeeSchedule>,
+        currency: Currency,
+    ) -> FeeSchedule {
+        own.or(programme)
+            .unwrap_or_else(|| FeeSchedule::none(currency))
+    }
+
     /// A schedule; the percentage must be within 0..=[`MAX_FEE_PERCENT`] and the fixed part not negative.
     pub fn new(fixed: Amount, percent: Decimal) -> Result<FeeSchedule, String> {
         if fixed.is_negative() {
