@@ -15,6 +15,7 @@ use ledger_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 mod demo;
+mod users;
 mod verify_blocks;
 mod witness;
 
@@ -60,6 +61,31 @@ enum Command {
     /// that it extends the head kept in --store; exit 1 on a rollback, fork, rewritten history,
     /// bad signature or changed key (both heads printed), 2 when it could not check.
     Witness(WitnessArgs),
+    /// People who sign in: `user add` invites one and prints its single-use invitation token (how
+    /// the first admin gets in).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Invite a user; prints the invitation token with which it sets its password.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+struct UserAddArgs {
+    /// The organisation's slug (or id).
+    #[arg(long)]
+    org: String,
+    /// contributor, beneficiary, auditor or admin (it must fit the organisation's kind).
+    #[arg(long)]
+    role: String,
+    /// The user's email: its sign-in name.
+    #[arg(long)]
+    email: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +376,10 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Export(arguments) => export(arguments).await,
         Command::Token(arguments) => token(arguments).await,
+        Command::User(UserCommand::Add(arguments)) => {
+            let store = open(&arguments.database).await?;
+            users::add(store, &arguments.org, &arguments.role, &arguments.email).await
+        }
         Command::Witness(arguments) => Ok(witness::run(
             &arguments.url,
             &arguments.store,

@@ -142,7 +142,10 @@ fn no_module_imports_a_module_that_imports_it_back() {
                 let mut stack = vec![target.clone()];
                 while let Some(module) = stack.pop() {
                     if module == *from {
-                        circles.push(format!("{}: {from} -> {target} -> ... -> {from}", source_root.display()));
+                        circles.push(format!(
+                            "{}: {from} -> {target} -> ... -> {from}",
+                            source_root.display()
+                        ));
                         break;
                     }
                     if seen.insert(module.clone()) {
@@ -165,7 +168,11 @@ fn long_source_files_say_why() {
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap_or_default();
             if text.lines().count() > MAX_LINES && !text.contains("// Long file:") {
-                long.push(format!("{} ({} lines)", file.display(), text.lines().count()));
+                long.push(format!(
+                    "{} ({} lines)",
+                    file.display(),
+                    text.lines().count()
+                ));
             }
         }
     }

@@ -199,11 +199,7 @@ impl TokenVerifier {
                 "the token's `sub` claim is empty or too long",
             ));
         }
-        Ok(Principal {
-            subject: claims.sub,
-            organisation,
-            role: claims.role,
-        })
+        Ok(Principal::with_token(claims.sub, organisation, claims.role))
     }
 }
 
@@ -286,6 +282,23 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// The client's address, when the server loop knows it (always, except in-process requests).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip()),
+        ))
+    }
+}
+
 /// Reads and checks the bearer token, then binds its claims to the registry: the organisation
 /// must exist (401 otherwise) and be of a kind that may hold the role (403 otherwise).
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
@@ -302,6 +315,18 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
         })?;
+    if ledger_app::people::authenticate::is_own_credential(token) {
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip().to_string());
+        return Ok(ledger_app::people::authenticate::authenticate(
+            &state.app,
+            token,
+            client.as_deref(),
+        )
+        .await?);
+    }
     let principal = state.tokens.verify(token)?;
     let organisation = state
         .store
@@ -456,6 +481,23 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         "/v1/programmes/{id}/held-funds/{beneficiary_id}/return",
         Operation::ReturnHeldFunds,
     ),
+    ("POST", "/v1/users", Operation::InviteUser),
+    ("POST", "/v1/users/{id}/disable", Operation::DisableUser),
+    ("POST", "/v1/users/me/password", Operation::ChangePassword),
+    ("DELETE", "/v1/sessions/current", Operation::SignOut),
+    ("POST", "/v1/api-keys", Operation::CreateApiKey),
+    (
+        "POST",
+        "/v1/api-keys/{id}/revocation",
+        Operation::RevokeApiKey,
+    ),
+];
+
+/// The writes anyone may call: the credential they check is the caller's proof.
+pub const PUBLIC_WRITE_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/v1/sessions"),
+    ("POST", "/v1/sessions/refresh"),
+    ("POST", "/v1/invitations/acceptance"),
 ];
 
 /// The operation of a write route, if listed.
@@ -636,6 +678,7 @@ mod tests {
                 }
             }
         }
+        writes.retain(|(method, path)| !PUBLIC_WRITE_ROUTES.contains(&(*method, path.as_str())));
         for (method, path) in &writes {
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             assert!(

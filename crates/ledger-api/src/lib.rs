@@ -18,6 +18,7 @@ mod ledger;
 mod lot_tracing;
 pub use ledger_app::money;
 mod organisations;
+mod people;
 pub use ledger_app::pagination;
 pub mod problem;
 pub mod query;
@@ -210,6 +211,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(lot_tracing::router())
         .merge(audit::router())
         .merge(checkpoints::router())
+        .merge(people::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

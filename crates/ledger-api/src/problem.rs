@@ -171,6 +171,8 @@ impl From<ledger_app::AppError> for ApiError {
         use ledger_app::Refusal;
         let status = match error.refusal {
             Refusal::BadRequest => StatusCode::BAD_REQUEST,
+            Refusal::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
             Refusal::Forbidden => StatusCode::FORBIDDEN,
             Refusal::NotFound => StatusCode::NOT_FOUND,
             Refusal::Conflict => StatusCode::CONFLICT,
@@ -179,8 +181,13 @@ impl From<ledger_app::AppError> for ApiError {
             Refusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let field = error.field().map(str::to_owned);
+        let retry_after_seconds = error
+            .retry_after_seconds
+            .map(|seconds| u32::try_from(seconds).unwrap_or(u32::MAX))
+            .and_then(std::num::NonZeroU32::new);
         ApiError {
             field,
+            retry_after_seconds,
             errors: error.errors,
             source: error.source,
             ..ApiError::new(status, error.code, error.detail)

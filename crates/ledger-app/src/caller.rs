@@ -6,6 +6,7 @@ use ledger_core::organisation::OrganisationKind;
 use ledger_core::{Actor, OrganisationId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// What a caller may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -29,6 +30,12 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Admin => "admin",
         }
+    }
+
+    /// Whether a user of this role may create an API key of `key_role`: the same role, or a
+    /// read-only auditor's key for the network's admins.
+    pub fn may_delegate(&self, key_role: Role) -> bool {
+        *self == key_role || (*self == Role::Admin && key_role == Role::Auditor)
     }
 
     pub fn parse(text: &str) -> Option<Role> {
@@ -59,16 +66,50 @@ impl Role {
     }
 }
 
+/// How a caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    /// A signed token (minted by the `token` command, or an identity provider's): no user behind it
+    /// in this service.
+    #[default]
+    Token,
+    /// A signed-in user's access token.
+    Session { user_id: Uuid, session_id: Uuid },
+    /// An API key, created by a user.
+    ApiKey { key_id: Uuid, created_by: Uuid },
+}
+
 /// The authenticated caller of an operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The person or key (a token's `sub`), recorded as the actor of what it writes.
+    /// The person or key (a token's `sub`, a user's email, a key's prefix), recorded as the actor
+    /// of what it writes.
     pub subject: String,
     pub organisation: OrganisationId,
     pub role: Role,
+    pub via: Via,
 }
 
 impl Caller {
+    /// A caller that proved itself with a signed token.
+    pub fn with_token(subject: String, organisation: OrganisationId, role: Role) -> Caller {
+        Caller {
+            subject,
+            organisation,
+            role,
+            via: Via::Token,
+        }
+    }
+
+    /// The user behind the caller, when a signed-in user or one of its keys.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self.via {
+            Via::Token => None,
+            Via::Session { user_id, .. } => Some(user_id),
+            Via::ApiKey { created_by, .. } => Some(created_by),
+        }
+    }
+
     /// Admins and auditors see every organisation's data.
     pub fn sees_everything(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Auditor)

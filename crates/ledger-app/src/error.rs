@@ -34,6 +34,10 @@ impl From<ledger_core::contribution::FieldError> for FieldError {
 pub enum Refusal {
     /// The request itself is malformed (a missing key, an unreadable file).
     BadRequest,
+    /// The caller did not prove who it is (no credential, a wrong password, a revoked key).
+    Unauthenticated,
+    /// Too many attempts: try again after `retry_after_seconds`.
+    Throttled,
     /// The caller may not do this.
     Forbidden,
     /// The thing does not exist, or is not the caller's to see.
@@ -57,6 +61,8 @@ pub struct AppError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    /// When a throttled caller may try again.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl std::fmt::Display for AppError {
@@ -75,6 +81,24 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             source: None,
+            retry_after_seconds: None,
+        }
+    }
+
+    /// The caller did not prove who it is (`code` says why).
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> AppError {
+        AppError::new(Refusal::Unauthenticated, code, detail)
+    }
+
+    /// Too many attempts; try again in `retry_after_seconds`.
+    pub fn throttled(
+        code: &'static str,
+        detail: impl Into<String>,
+        retry_after_seconds: u64,
+    ) -> AppError {
+        AppError {
+            retry_after_seconds: Some(retry_after_seconds.max(1)),
+            ..AppError::new(Refusal::Throttled, code, detail)
         }
     }
 

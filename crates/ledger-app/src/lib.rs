@@ -20,16 +20,17 @@ pub mod fields;
 pub mod idempotency;
 pub mod money;
 pub mod pagination;
+pub mod people;
 pub mod policy;
 pub mod runner;
 pub mod transfers;
 
-pub use caller::{Caller, Role};
+pub use caller::{Caller, Role, Via};
 pub use clock::Sources;
 pub use error::{AppError, FieldError, Refusal};
 pub use idempotency::IdempotencyKey;
 pub use policy::Operation;
-pub use runner::{Command, Planned, Query, Reply, Status};
+pub use runner::{Action, Command, Planned, Query, Reply, Status};
 
 use ledger_core::limits::ContributionLimits;
 use ledger_store::Store;

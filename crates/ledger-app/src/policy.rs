@@ -56,6 +56,17 @@ pub enum Operation {
     TrialBalance,
     ExportJournal,
     VerifyJournal,
+    // People and keys (signing in, accepting an invitation and refreshing a session are public:
+    // the credential they check is the caller's proof).
+    InviteUser,
+    ListUsers,
+    DisableUser,
+    ChangePassword,
+    SignOut,
+    CreateApiKey,
+    ListApiKeys,
+    RevokeApiKey,
+    ReadSecurityEvents,
 }
 
 use Operation::*;
@@ -108,6 +119,15 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (TrialBalance, BOOKS),
     (ExportJournal, BOOKS),
     (VerifyJournal, BOOKS),
+    (InviteUser, NETWORK),
+    (ListUsers, EVERY_ROLE),
+    (DisableUser, NETWORK),
+    (ChangePassword, EVERY_ROLE),
+    (SignOut, EVERY_ROLE),
+    (CreateApiKey, EVERY_ROLE),
+    (ListApiKeys, EVERY_ROLE),
+    (RevokeApiKey, EVERY_ROLE),
+    (ReadSecurityEvents, BOOKS),
 ];
 
 /// The roles that may run `operation` (none if it is missing from the table: refused).
@@ -155,6 +175,8 @@ mod tests {
             AcceptReport,
             RejectReport,
             ReverseReport,
+            InviteUser,
+            DisableUser,
         ];
         for (index, (operation, roles)) in POLICY.iter().enumerate() {
             assert!(!roles.is_empty(), "{operation:?} has no role");
@@ -169,6 +191,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 40);
+        assert_eq!(POLICY.len(), 49);
     }
 }

@@ -117,6 +117,21 @@ pub trait Query: Send + Sized {
     ) -> impl Future<Output = Result<Self::Output, AppError>> + Send;
 }
 
+/// An operation whose effect is not replayed by idempotency key: the security operations, whose
+/// answers carry a secret that must never be stored (an invitation, an API key), or whose effect is
+/// the same however often they run (a revocation, disabling a user). The policy is checked first,
+/// as for every operation.
+pub trait Action: Send + Sized {
+    const OPERATION: Operation;
+    type Output: Send;
+
+    fn perform(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Self::Output, AppError>> + Send;
+}
+
 /// A write's answer: fresh, or the first answer to the same key and request.
 #[derive(Debug)]
 pub enum Reply<O> {
@@ -149,6 +164,16 @@ impl App {
     pub async fn query<Q: Query>(&self, caller: &Caller, query: Q) -> Result<Q::Output, AppError> {
         require(Q::OPERATION, caller)?;
         query.read(self, caller).await
+    }
+
+    /// Runs an action: the policy, then the action.
+    pub async fn perform<A: Action>(
+        &self,
+        caller: &Caller,
+        action: A,
+    ) -> Result<A::Output, AppError> {
+        require(A::OPERATION, caller)?;
+        action.perform(self, caller).await
     }
 
     /// The first answer to `key`, if it was used with this request; a conflict if it was used

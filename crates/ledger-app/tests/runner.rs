@@ -1,6 +1,9 @@
 //! The command runner without HTTP: policy, replay, conflict, guard refusal, the refused-plan
 //! replay of hot commands, and the injected clock and ids, on an embedded SQLite store.
 
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -131,11 +134,11 @@ async fn app(directory: &tempfile::TempDir) -> App {
 }
 
 fn caller(role: Role) -> Caller {
-    Caller {
-        subject: "secretariat".to_owned(),
-        organisation: OrganisationId::from_uuid(uuid::Uuid::from_u128(7)),
+    Caller::with_token(
+        "secretariat".to_owned(),
+        OrganisationId::from_uuid(uuid::Uuid::from_u128(7)),
         role,
-    }
+    )
 }
 
 fn key(name: &str, body: &str) -> IdempotencyKey {
@@ -158,7 +161,11 @@ async fn a_replayed_key_answers_the_first_response_and_writes_nothing() {
     let app = app(&directory).await;
     let treasurer = caller(Role::Admin);
     let first = app
-        .run(&treasurer, &key("k1", r#"{"amount":"5.00"}"#), TestDeposit::of(500))
+        .run(
+            &treasurer,
+            &key("k1", r#"{"amount":"5.00"}"#),
+            TestDeposit::of(500),
+        )
         .await
         .unwrap();
     let (status, body) = first.http();
@@ -185,14 +192,25 @@ async fn a_key_reused_with_another_request_is_a_conflict() {
     let directory = tempfile::tempdir().unwrap();
     let app = app(&directory).await;
     let treasurer = caller(Role::Admin);
-    app.run(&treasurer, &key("k1", r#"{"amount":"5.00"}"#), TestDeposit::of(500))
-        .await
-        .unwrap();
+    app.run(
+        &treasurer,
+        &key("k1", r#"{"amount":"5.00"}"#),
+        TestDeposit::of(500),
+    )
+    .await
+    .unwrap();
     let error = refusal(
-        app.run(&treasurer, &key("k1", r#"{"amount":"6.00"}"#), TestDeposit::of(600))
-            .await,
+        app.run(
+            &treasurer,
+            &key("k1", r#"{"amount":"6.00"}"#),
+            TestDeposit::of(600),
+        )
+        .await,
     );
-    assert_eq!((error.refusal, error.code), (Refusal::Conflict, "idempotency_conflict"));
+    assert_eq!(
+        (error.refusal, error.code),
+        (Refusal::Conflict, "idempotency_conflict")
+    );
     assert_eq!(journal_length(&app).await, 1);
 }
 
@@ -215,7 +233,10 @@ async fn a_failed_guard_is_the_commands_refusal_and_nothing_is_written() {
         )
         .await,
     );
-    assert_eq!((error.refusal, error.code), (Refusal::Conflict, "test_guard"));
+    assert_eq!(
+        (error.refusal, error.code),
+        (Refusal::Conflict, "test_guard")
+    );
     assert!(error.detail.contains("500"), "{}", error.detail);
     assert_eq!(journal_length(&app).await, 0);
     assert!(
@@ -238,7 +259,10 @@ async fn the_policy_is_checked_before_anything_is_read_or_written() {
             app.run(&caller(role), &key("k1", "{}"), TestDeposit::of(500))
                 .await,
         );
-        assert_eq!((error.refusal, error.code), (Refusal::Forbidden, "forbidden"));
+        assert_eq!(
+            (error.refusal, error.code),
+            (Refusal::Forbidden, "forbidden")
+        );
     }
     assert_eq!(journal_length(&app).await, 0);
 }
@@ -252,7 +276,11 @@ async fn a_hot_command_refused_at_planning_still_answers_its_first_response() {
     let app = app(&directory).await;
     let contributor = caller(Role::Admin);
     let first = app
-        .run(&contributor, &key("k1", "{}"), HotDeposit(TestDeposit::of(500)))
+        .run(
+            &contributor,
+            &key("k1", "{}"),
+            HotDeposit(TestDeposit::of(500)),
+        )
         .await
         .unwrap();
     let body = first.http().1.to_owned();
@@ -267,11 +295,21 @@ async fn a_hot_command_refused_at_planning_still_answers_its_first_response() {
         .await
         .unwrap();
     assert_eq!(replayed.http(), (201, body.as_str()));
-    let error = refusal(app.run(&contributor, &key("k2", "{}"), refused_plan()).await);
-    assert_eq!((error.refusal, error.field()), (Refusal::Invalid, Some("amount")));
+    let error = refusal(
+        app.run(&contributor, &key("k2", "{}"), refused_plan())
+            .await,
+    );
+    assert_eq!(
+        (error.refusal, error.field()),
+        (Refusal::Invalid, Some("amount"))
+    );
     // A hot command accepted again with a used key is answered by the writer: still one write.
     let accepted_again = app
-        .run(&contributor, &key("k1", "{}"), HotDeposit(TestDeposit::of(500)))
+        .run(
+            &contributor,
+            &key("k1", "{}"),
+            HotDeposit(TestDeposit::of(500)),
+        )
         .await
         .unwrap();
     assert!(matches!(accepted_again, Reply::Replayed(_)));

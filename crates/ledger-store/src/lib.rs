@@ -12,6 +12,7 @@ mod error;
 mod hot_rows;
 pub mod lots;
 mod memo;
+pub mod people;
 pub mod records;
 pub mod registry;
 pub mod reports;

@@ -1,0 +1,646 @@
+//! People and keys: users, their invitations and sessions, API keys, and the append-only record of
+//! security events. None of these touch the journal, so they are written by short transactions of
+//! their own, not by the journal writer; each operation that changes more than one row is one
+//! database transaction (a failed request leaves nothing half-done).
+//!
+//! Secrets never reach this module: tokens and keys arrive as their SHA-256, passwords as argon2id
+//! PHC strings. Times are compared in Rust after the read, never as text in SQL (SQLite keeps them
+//! as text).
+
+use chrono::{DateTime, Utc};
+use ledger_core::OrganisationId;
+use uuid::Uuid;
+
+use crate::{Backend, Store, StoreError, on_pool};
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub email: String,
+    pub role: String,
+    /// argon2id PHC string; `None` until the invitation is accepted.
+    pub password_hash: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// An invitation as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InvitationRow {
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A session as stored, with its user and the kind of the user's organisation (one read per
+/// request).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub access_expires_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A new session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub access_hash: [u8; 32],
+    pub access_expires_at: DateTime<Utc>,
+    pub refresh_hash: [u8; 32],
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub created_by: Uuid,
+    pub name: String,
+    pub role: String,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A security event (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SecurityEventRow {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub organisation_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub subject: String,
+    pub client: Option<String>,
+    /// A JSON object of details.
+    pub detail: String,
+}
+
+/// Which security events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityEventFilter {
+    pub kind: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+}
+
+/// What became of an invitation's use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvitationUse {
+    /// The password is set; the user's sessions (none yet, or older ones) are revoked.
+    Accepted(Box<UserRow>),
+    Unknown,
+    Used,
+    Expired,
+}
+
+/// What became of a refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    Rotated(Box<(SessionRow, UserRow)>),
+    /// No live session holds this refresh token (unknown, rotated away, revoked or ended).
+    Refused,
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, organisation_id, email, role, password_hash, created_by, created_at, password_changed_at, disabled_at"
+    };
+}
+macro_rules! session_columns {
+    () => {
+        "id, user_id, access_expires_at, expires_at, created_at, revoked_at"
+    };
+}
+macro_rules! key_columns {
+    () => {
+        "id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at, last_used_at, revoked_at"
+    };
+}
+
+macro_rules! insert_event {
+    ($executor:expr, $event:expr) => {
+        sqlx::query(
+            "INSERT INTO security_events (id, at, kind, organisation_id, user_id, subject, client, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind($event.id)
+        .bind($event.at)
+        .bind(&$event.kind)
+        .bind($event.organisation_id)
+        .bind($event.user_id)
+        .bind(&$event.subject)
+        .bind(&$event.client)
+        .bind(&$event.detail)
+        .execute($executor)
+        .await?
+    };
+}
+
+impl Store {
+    /// Records a security event on its own.
+    pub async fn record_security_event(&self, event: &SecurityEventRow) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            insert_event!(pool, event);
+        });
+        Ok(())
+    }
+
+    /// Creates a user with its invitation, and records the event, in one transaction. A taken
+    /// email is `StoreError::UniqueViolation`.
+    pub async fn create_user(
+        &self,
+        user: &UserRow,
+        invitation_hash: [u8; 32],
+        invitation_expires_at: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO users (id, organisation_id, email, role, password_hash, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+            )
+            .bind(user.id)
+            .bind(user.organisation_id)
+            .bind(&user.email)
+            .bind(&user.role)
+            .bind(&user.created_by)
+            .bind(user.created_at)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "INSERT INTO invitations (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(invitation_hash.as_slice())
+            .bind(user.id)
+            .bind(user.created_at)
+            .bind(invitation_expires_at)
+            .execute(&mut *transaction)
+            .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, UserRow>(sql).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// A user by (lower-cased) email.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, UserRow>(sql).bind(email).fetch_optional(pool).await?
+        }))
+    }
+
+    /// Users, oldest first, optionally of one organisation, after `after` (paging by id).
+    pub async fn users(
+        &self,
+        organisation: Option<OrganisationId>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<UserRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE ($1 IS NULL OR organisation_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, UserRow>(sql)
+                .bind(organisation.map(|id| id.as_uuid()))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Uses an invitation: if it is known, unused and not expired at `now`, sets the password,
+    /// marks the invitation used, revokes the user's sessions and records `event`, in one
+    /// transaction. A refused use records nothing here (the caller records its event).
+    pub async fn accept_invitation(
+        &self,
+        token_hash: [u8; 32],
+        password_hash: &str,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<InvitationUse, StoreError> {
+        let user_sql = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            let invitation: Option<InvitationRow> = sqlx::query_as(
+                "SELECT user_id, created_at, expires_at, used_at FROM invitations WHERE token_hash = $1",
+            )
+            .bind(token_hash.as_slice())
+            .fetch_optional(&mut *transaction)
+            .await?;
+            let Some(invitation) = invitation else {
+                return Ok(InvitationUse::Unknown);
+            };
+            if invitation.used_at.is_some() {
+                return Ok(InvitationUse::Used);
+            }
+            if invitation.expires_at <= now {
+                return Ok(InvitationUse::Expired);
+            }
+            // Only an unused invitation is marked: of two concurrent uses, one changes the row.
+            let marked = sqlx::query(
+                "UPDATE invitations SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+            )
+            .bind(token_hash.as_slice())
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if marked != 1 {
+                return Ok(InvitationUse::Used);
+            }
+            sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
+                .bind(invitation.user_id)
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(invitation.user_id)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            let user: UserRow = sqlx::query_as(user_sql)
+                .bind(invitation.user_id)
+                .fetch_one(&mut *transaction)
+                .await?;
+            let mut event = event.clone();
+            event.user_id = Some(user.id);
+            event.organisation_id = Some(user.organisation_id);
+            event.subject.clone_from(&user.email);
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+            Ok(InvitationUse::Accepted(Box::new(user)))
+        })
+    }
+
+    /// Sets a user's password, revokes every session of the user and records `event`, in one
+    /// transaction.
+    pub async fn change_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
+                .bind(user_id)
+                .bind(password_hash)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Disables a user (if not already), revokes its sessions and API keys, and records `event`,
+    /// in one transaction. False when the user was already disabled.
+    pub async fn disable_user(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL")
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Opens a session and records `event`, in one transaction.
+    pub async fn create_session(
+        &self,
+        session: &NewSession,
+        event: &SecurityEventRow,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(session.id)
+            .bind(session.user_id)
+            .bind(session.access_hash.as_slice())
+            .bind(session.access_expires_at)
+            .bind(session.refresh_hash.as_slice())
+            .bind(session.expires_at)
+            .bind(session.created_at)
+            .execute(&mut *transaction)
+            .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The session whose current access token hashes to `access_hash`, with its user.
+    pub async fn session_by_access(
+        &self,
+        access_hash: [u8; 32],
+    ) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE access_hash = $1"
+        );
+        let session: Option<SessionRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(sql).bind(access_hash.as_slice()).fetch_optional(pool).await?
+        });
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        Ok(self
+            .user(session.user_id)
+            .await?
+            .map(|user| (session, user)))
+    }
+
+    /// Rotates a live session's tokens: the refresh token hashing to `refresh_hash` is replaced,
+    /// and so is the access token. Of two concurrent refreshes with one token, one wins.
+    pub async fn refresh_session(
+        &self,
+        refresh_hash: [u8; 32],
+        access_hash: [u8; 32],
+        access_expires_at: DateTime<Utc>,
+        new_refresh_hash: [u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Refresh, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE refresh_hash = $1"
+        );
+        let session: Option<SessionRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(sql).bind(refresh_hash.as_slice()).fetch_optional(pool).await?
+        });
+        let Some(mut session) = session else {
+            return Ok(Refresh::Refused);
+        };
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Ok(Refresh::Refused);
+        }
+        let Some(user) = self.user(session.user_id).await? else {
+            return Ok(Refresh::Refused);
+        };
+        if user.disabled_at.is_some() {
+            return Ok(Refresh::Refused);
+        }
+        let access_expires_at = access_expires_at.min(session.expires_at);
+        let changed = on_pool!(self.backend(), pool => {
+            sqlx::query(
+                "UPDATE sessions SET access_hash = $2, access_expires_at = $3, refresh_hash = $4 \
+                 WHERE refresh_hash = $1 AND revoked_at IS NULL",
+            )
+            .bind(refresh_hash.as_slice())
+            .bind(access_hash.as_slice())
+            .bind(access_expires_at)
+            .bind(new_refresh_hash.as_slice())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if changed != 1 {
+            return Ok(Refresh::Refused);
+        }
+        session.access_expires_at = access_expires_at;
+        Ok(Refresh::Rotated(Box::new((session, user))))
+    }
+
+    /// Revokes one session (if live) and records `event`, in one transaction. False when it was
+    /// not live.
+    pub async fn revoke_session(
+        &self,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Stores a new API key and records `event`, in one transaction.
+    pub async fn create_api_key(
+        &self,
+        key: &ApiKeyRow,
+        event: &SecurityEventRow,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO api_keys (id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(key.id)
+            .bind(key.organisation_id)
+            .bind(key.created_by)
+            .bind(&key.name)
+            .bind(&key.role)
+            .bind(&key.prefix)
+            .bind(key.secret_hash.as_slice())
+            .bind(key.created_at)
+            .bind(key.expires_at)
+            .execute(&mut *transaction)
+            .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The API key with this visible prefix.
+    pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE prefix = $1"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql).bind(prefix).fetch_optional(pool).await?
+        }))
+    }
+
+    /// An API key by id.
+    pub async fn api_key(&self, id: Uuid) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = concat!("SELECT ", key_columns!(), " FROM api_keys WHERE id = $1");
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// API keys, oldest first, optionally of one organisation, after `after` (paging by id).
+    pub async fn api_keys(
+        &self,
+        organisation: Option<OrganisationId>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE ($1 IS NULL OR organisation_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql)
+                .bind(organisation.map(|id| id.as_uuid()))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Notes that a key was used at `now` (callers do so at most once a minute per key).
+    pub async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes a key (if live) and records `event`, in one transaction. False when it was not live.
+    pub async fn revoke_api_key(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Security events, oldest first, after `after` (paging by id, which is time-ordered).
+    pub async fn security_events(
+        &self,
+        filter: &SecurityEventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<SecurityEventRow>, StoreError> {
+        let sql = "SELECT id, at, kind, organisation_id, user_id, subject, client, detail FROM security_events \
+                   WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR user_id = $2) \
+                   AND ($3 IS NULL OR organisation_id = $3) AND ($4 IS NULL OR id > $4) \
+                   ORDER BY id LIMIT $5";
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, SecurityEventRow>(sql)
+                .bind(&filter.kind)
+                .bind(filter.user_id)
+                .bind(filter.organisation_id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// The times of the latest failed sign-ins for `subject` (an email as typed, lower-cased),
+    /// newest first, at most `limit`: what the per-account throttle counts, on every instance.
+    pub async fn recent_sign_in_failures(
+        &self,
+        subject: &str,
+        limit: u32,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let sql = "SELECT at FROM security_events WHERE kind = 'sign_in_failed' AND subject = $1 \
+                   ORDER BY id DESC LIMIT $2";
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_scalar::<_, DateTime<Utc>>(sql)
+                .bind(subject)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+}
