@@ -257,31 +257,30 @@ pub(crate) async fn run(
         })
         .await?;
         report(*backend, "baseline: GET /healthz, requests/s", &health);
-        let small = load(duration, {
-            let lanes = lanes.clone();
-            let authorization = HeaderValue::from_str(&format!("Bearer {union_token}"))?;
-            let programme = programme_id.clone();
-            move |client_index, step| {
-                let lanes = lanes.clone();
-                let request = hyper::Request::post("/v1/contribution-batches")
-                    .header(HOST, host.clone())
-                    .header(AUTHORIZATION, authorization.clone())
-                    .header("idempotency-key", format!("small-{client_index}-{step}"))
-                    .header(CONTENT_TYPE, "application/json")
-                    .body(Full::new(batch_bytes(
-                        &programme,
-                        "2026-12",
-                        10,
-                        &format!("c{client_index}s{step}"),
-                    )));
-                async move {
-                    let answer = lanes[client_index].exchange(request?).await?;
-                    expect_status("POST /v1/contribution-batches", StatusCode::CREATED, answer)
-                }
-            }
-        })
+        let small = small_batches(
+            duration,
+            &lanes,
+            &host,
+            &union_token,
+            &programme_id,
+            "2026-12",
+            "small",
+        )
         .await?;
-        report(*backend, "10-line batches, batches/s", &small);
+        report(*backend, "10-line batches, batches/s (signed token)", &small);
+        // The same load with a partner's API key, looked up in the database on every request.
+        let api_key = union_api_key(&client, &base, &admin).await?;
+        let with_key = small_batches(
+            duration,
+            &lanes,
+            &host,
+            &api_key,
+            &programme_id,
+            "2027-01",
+            "keyed",
+        )
+        .await?;
+        report(*backend, "10-line batches, batches/s (API key)", &with_key);
         // Idle keep-alive connections can hold a graceful shutdown open; the bench does not need
         // to wait for it, only for the server to stop taking requests.
         drop(client);
@@ -320,6 +319,81 @@ pub(crate) async fn run(
         }
     }
     Ok(())
+}
+
+/// `CLIENTS` clients posting 10-line batches for `period` with `bearer` for `duration`.
+async fn small_batches(
+    duration: Duration,
+    lanes: &Arc<Vec<Connection>>,
+    host: &HeaderValue,
+    bearer: &str,
+    programme: &str,
+    period: &'static str,
+    keys: &'static str,
+) -> Result<Measurement> {
+    let lanes = lanes.clone();
+    let host = host.clone();
+    let authorization = HeaderValue::from_str(&format!("Bearer {bearer}"))?;
+    let programme = programme.to_owned();
+    load(duration, move |client_index, step| {
+        let lanes = lanes.clone();
+        let request = hyper::Request::post("/v1/contribution-batches")
+            .header(HOST, host.clone())
+            .header(AUTHORIZATION, authorization.clone())
+            .header("idempotency-key", format!("{keys}-{client_index}-{step}"))
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(batch_bytes(
+                &programme,
+                period,
+                10,
+                &format!("{keys}{client_index}s{step}"),
+            )));
+        async move {
+            let answer = lanes[client_index].exchange(request?).await?;
+            expect_status("POST /v1/contribution-batches", StatusCode::CREATED, answer)
+        }
+    })
+    .await
+}
+
+/// An API key of the bench union, made the real way: its treasurer invited, a password set, a
+/// session opened, the key created.
+async fn union_api_key(client: &reqwest::Client, base: &str, admin: &str) -> Result<String> {
+    const PASSWORD: &str = "the bench treasurer passphrase";
+    let invitation = post(
+        client,
+        &format!("{base}/v1/users"),
+        admin,
+        "bench-user",
+        &json!({"email": "treasurer@bench.example", "organisation": "bench-union", "role": "contributor"}),
+    )
+    .await?;
+    post(
+        client,
+        &format!("{base}/v1/invitations/acceptance"),
+        "",
+        "bench-acceptance",
+        &json!({"invitation_token": invitation["invitation_token"], "password": PASSWORD}),
+    )
+    .await?;
+    let session = post(
+        client,
+        &format!("{base}/v1/sessions"),
+        "",
+        "bench-session",
+        &json!({"email": "treasurer@bench.example", "password": PASSWORD}),
+    )
+    .await?;
+    let access = session["access_token"].as_str().context("access token")?;
+    let created = post(
+        client,
+        &format!("{base}/v1/api-keys"),
+        access,
+        "bench-key",
+        &json!({"name": "bench"}),
+    )
+    .await?;
+    Ok(created["key"].as_str().context("API key")?.to_owned())
 }
 
 fn report(backend: Backend, what: &str, measurement: &Measurement) {
