@@ -74,6 +74,11 @@ impl IdempotencyKey {
         &self.key
     }
 
+    /// The request's body as received (what a proposal keeps, to run it when approved).
+    pub fn body(&self) -> &[u8] {
+        (*self.bytes_rule.1).as_ref()
+    }
+
     /// The fingerprint stored with the key.
     pub fn fingerprint(&self) -> [u8; 32] {
         self.fingerprint

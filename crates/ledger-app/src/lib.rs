@@ -12,6 +12,7 @@
 //! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
 //! and how, in `ledger-store`.
 
+pub mod approvals;
 pub mod caller;
 pub mod clock;
 pub mod contributions;
@@ -35,12 +36,18 @@ pub use runner::{Action, Command, Planned, Query, Reply, Status};
 use ledger_core::limits::ContributionLimits;
 use ledger_store::Store;
 
-/// The application: the store, the clock and id source, and the configured limits.
+/// The application: the store, the clock and id source, and the configured limits and rules.
 #[derive(Debug, Clone)]
 pub struct App {
     pub store: Store,
     pub sources: Sources,
     pub limits: ContributionLimits,
+    /// How many admins an operation of [`approvals::FOUR_EYES`] needs: 2 (the default: a proposer
+    /// and another admin who approves), or 1 for a one-person test setup.
+    pub approvals_required: u8,
+    /// The approval an operation runs under, when it runs because a second admin approved it: it
+    /// is written into the metadata of every transaction the operation books.
+    pub approval: Option<approvals::Approval>,
 }
 
 impl App {
@@ -49,6 +56,14 @@ impl App {
             store,
             sources,
             limits,
+            approvals_required: approvals::DEFAULT_APPROVALS_REQUIRED,
+            approval: None,
         }
+    }
+
+    /// The same application with another number of approvals required (1 or 2).
+    pub fn with_approvals_required(mut self, approvals_required: u8) -> App {
+        self.approvals_required = approvals_required.clamp(1, 2);
+        self
     }
 }

@@ -67,6 +67,10 @@ pub enum Operation {
     ListApiKeys,
     RevokeApiKey,
     ReadSecurityEvents,
+    // Four eyes.
+    ListProposals,
+    ApproveProposal,
+    RejectProposal,
 }
 
 use Operation::*;
@@ -128,7 +132,24 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ListApiKeys, EVERY_ROLE),
     (RevokeApiKey, EVERY_ROLE),
     (ReadSecurityEvents, BOOKS),
+    (ListProposals, BOOKS),
+    (ApproveProposal, NETWORK),
+    (RejectProposal, NETWORK),
 ];
+
+impl Operation {
+    /// The operation's name as records and documents spell it (`execute_transfer_run`).
+    pub fn name(self) -> String {
+        let mut name = String::new();
+        for (index, letter) in format!("{self:?}").chars().enumerate() {
+            if letter.is_uppercase() && index > 0 {
+                name.push('_');
+            }
+            name.push(letter.to_ascii_lowercase());
+        }
+        name
+    }
+}
 
 /// The roles that may run `operation` (none if it is missing from the table: refused).
 pub fn roles(operation: Operation) -> &'static [Role] {
@@ -177,6 +198,8 @@ mod tests {
             ReverseReport,
             InviteUser,
             DisableUser,
+            ApproveProposal,
+            RejectProposal,
         ];
         for (index, (operation, roles)) in POLICY.iter().enumerate() {
             assert!(!roles.is_empty(), "{operation:?} has no role");
@@ -191,6 +214,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 49);
+        assert_eq!(POLICY.len(), 52);
     }
 }

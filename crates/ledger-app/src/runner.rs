@@ -235,6 +235,14 @@ impl App {
             on_guard,
         } = planned;
         let body = serde_json::to_string(&output).map_err(AppError::internal)?;
+        if let Some(approval) = &self.approval {
+            let recorded = serde_json::to_value(approval).map_err(AppError::internal)?;
+            write.transactions = std::mem::take(&mut write.transactions)
+                .into_iter()
+                .map(|transaction| transaction.with_metadata("approval", recorded.clone()))
+                .collect::<Result<_, _>>()
+                .map_err(AppError::internal)?;
+        }
         write.idempotency = Some(IdempotencyEntry {
             scope: scope(caller),
             key: key.key().to_owned(),

@@ -338,3 +338,143 @@ async fn commands_take_time_and_ids_from_the_injected_sources() {
     assert_eq!(records[0].recorded_at, "2026-11-30T09:15:00.000000Z");
     assert_eq!(records[0].effective_date, "2026-11-30");
 }
+
+/// Runs a proposal of the test's four-eyes operation: a deposit of the proposed amount.
+struct DepositDispatch;
+
+impl ledger_app::approvals::Dispatch for DepositDispatch {
+    async fn run(
+        &self,
+        app: &App,
+        caller: &Caller,
+        operation: &str,
+        _targets: &[String],
+        key: &IdempotencyKey,
+    ) -> Result<(u16, String), AppError> {
+        assert_eq!(operation, "reverse_batch");
+        let body: serde_json::Value = serde_json::from_slice(key.body()).unwrap();
+        let amount = body["amount_minor"].as_i64().unwrap();
+        let reply = app
+            .run(caller, key, FourEyesDeposit(TestDeposit::of(amount)))
+            .await?;
+        let (status, body) = reply.http();
+        Ok((status, body.to_owned()))
+    }
+}
+
+/// The test deposit, as one of the operations that need a second admin.
+struct FourEyesDeposit(TestDeposit);
+
+impl Command for FourEyesDeposit {
+    const OPERATION: Operation = Operation::ReverseBatch;
+    type Output = Deposited;
+
+    async fn plan(self, app: &App, caller: &Caller) -> Result<Planned<Deposited>, AppError> {
+        self.0.plan(app, caller).await
+    }
+}
+
+#[tokio::test]
+async fn a_proposal_runs_only_when_another_admin_approves_it_and_records_both() {
+    // Proves four eyes without HTTP: a proposal is kept (and answered again for the same key),
+    // its proposer cannot approve it, another admin's approval runs it once with both names in
+    // the transaction's metadata, and a decided proposal cannot be approved again.
+    use ledger_app::approvals::{approve, propose, reject};
+    let directory = tempfile::tempdir().unwrap();
+    let app = app(&directory).await;
+    assert!(app.needs_approval(Operation::ReverseBatch));
+    assert!(!app.needs_approval(Operation::DepositFeeCoverage));
+    let alice = Caller::with_token(
+        "alice@ens.example".to_owned(),
+        OrganisationId::from_uuid(uuid::Uuid::from_u128(7)),
+        Role::Admin,
+    );
+    let bob = Caller {
+        subject: "bob@ens.example".to_owned(),
+        ..alice.clone()
+    };
+    let body = r#"{"amount_minor": 700}"#;
+    let proposed = propose(
+        &app,
+        &alice,
+        Operation::ReverseBatch,
+        &["b1"],
+        &key("p1", body),
+    )
+    .await
+    .unwrap();
+    assert_eq!(proposed.status, "awaiting_approval");
+    let again = propose(
+        &app,
+        &alice,
+        Operation::ReverseBatch,
+        &["b1"],
+        &key("p1", body),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.id, proposed.id);
+    let conflicting = propose(
+        &app,
+        &alice,
+        Operation::ReverseBatch,
+        &["b1"],
+        &key("p1", r#"{"amount_minor": 800}"#),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(conflicting.code, "idempotency_conflict");
+    assert_eq!(journal_length(&app).await, 0);
+
+    let id = proposed.id.to_string();
+    let own = approve(&app, &alice, &id, &DepositDispatch)
+        .await
+        .unwrap_err();
+    assert_eq!(own.code, "approval_by_proposer");
+    let auditor = Caller {
+        role: Role::Auditor,
+        ..bob.clone()
+    };
+    let refused = approve(&app, &auditor, &id, &DepositDispatch)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "forbidden");
+    assert_eq!(journal_length(&app).await, 0);
+
+    let approved = approve(&app, &bob, &id, &DepositDispatch).await.unwrap();
+    assert_eq!(approved.status, "approved");
+    assert_eq!(approved.result_status, Some(201));
+    let records = app.store.journal_after(0, 10).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let metadata: serde_json::Value = serde_json::from_str(&records[0].metadata).unwrap();
+    assert_eq!(metadata["approval"]["proposed_by"], "alice@ens.example");
+    assert_eq!(metadata["approval"]["approved_by"], "bob@ens.example");
+    assert_eq!(metadata["approval"]["proposal_id"], id.as_str());
+    let twice = approve(&app, &bob, &id, &DepositDispatch)
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code, "proposal_decided");
+    let late = reject(&app, &bob, &id).await.unwrap_err();
+    assert_eq!(late.code, "proposal_decided");
+    assert_eq!(journal_length(&app).await, 1);
+
+    // A rejected proposal never runs.
+    let withdrawn = propose(
+        &app,
+        &alice,
+        Operation::ReverseBatch,
+        &["b2"],
+        &key("p2", body),
+    )
+    .await
+    .unwrap();
+    let rejected = reject(&app, &alice, &withdrawn.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, "rejected");
+    let after = approve(&app, &bob, &withdrawn.id.to_string(), &DepositDispatch)
+        .await
+        .unwrap_err();
+    assert_eq!(after.code, "proposal_decided");
+    assert_eq!(journal_length(&app).await, 1);
+}

@@ -267,7 +267,11 @@ pub(crate) async fn run(
             "small",
         )
         .await?;
-        report(*backend, "10-line batches, batches/s (signed token)", &small);
+        report(
+            *backend,
+            "10-line batches, batches/s (signed token)",
+            &small,
+        );
         // The same load with a partner's API key, looked up in the database on every request.
         let api_key = union_api_key(&client, &base, &admin).await?;
         let with_key = small_batches(

@@ -413,6 +413,24 @@ impl BalancedTransaction {
     pub fn postings(&self) -> &[Posting] {
         &self.postings
     }
+
+    /// The same transaction with `key` set to `value` in its metadata (an approval recorded on
+    /// every transaction an approved operation writes), still within [`MAX_METADATA_BYTES`].
+    pub fn with_metadata(
+        mut self,
+        key: &str,
+        value: serde_json::Value,
+    ) -> Result<BalancedTransaction, JournalViolation> {
+        let mut metadata: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&self.metadata_json).unwrap_or_default();
+        metadata.insert(key.to_owned(), value);
+        let metadata_json = serde_json::Value::Object(metadata).to_string();
+        if metadata_json.len() > MAX_METADATA_BYTES {
+            return Err(JournalViolation::MetadataTooLarge);
+        }
+        self.metadata_json = metadata_json;
+        Ok(self)
+    }
 }
 
 #[cfg(test)]

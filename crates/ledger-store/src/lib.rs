@@ -13,6 +13,7 @@ mod hot_rows;
 pub mod lots;
 mod memo;
 pub mod people;
+pub mod proposals;
 pub mod records;
 pub mod registry;
 pub mod reports;
