@@ -302,6 +302,16 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     max_failed_authentications_per_minute: u32,
+    /// Admins needed to execute a transfer run, return held funds, reverse a batch or reverse an
+    /// accepted report: 2 (a proposer and another admin who approves) or 1 (a one-person test
+    /// setup). Shown by /readyz.
+    #[arg(
+        long,
+        env = "SOLIDARITY_APPROVALS_REQUIRED",
+        default_value_t = 2,
+        value_parser = clap::value_parser!(u8).range(1..=2)
+    )]
+    approvals_required: u8,
     /// Seconds a shutdown lets requests in flight finish before closing their connections.
     #[arg(
         long,
@@ -644,6 +654,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
             max_connections: usize::try_from(arguments.max_connections)?,
             max_in_flight_per_client: usize::try_from(arguments.max_in_flight_per_client)?,
             max_failed_authentications: arguments.max_failed_authentications_per_minute,
+            approvals_required: arguments.approvals_required,
             shutdown_deadline: Duration::from_secs(arguments.shutdown_deadline_seconds),
             checkpoints: Some(ledger_api::checkpoints::CheckpointSettings {
                 signing_key: checkpoint_signing_key(

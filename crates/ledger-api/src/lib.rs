@@ -106,6 +106,9 @@ pub struct ApiConfig {
     pub checkpoints: Option<checkpoints::CheckpointSettings>,
     /// Limits an operator may set on contributions (the largest donation line).
     pub contribution_limits: ledger_core::limits::ContributionLimits,
+    /// Admins needed for the four-eyes operations (`ledger_app::approvals::FOUR_EYES`): 2, or 1
+    /// for a one-person test setup.
+    pub approvals_required: u8,
     /// The clock and id source of every command (the system's, unless a test or the demo fixes them).
     pub sources: ledger_app::Sources,
 }
@@ -123,6 +126,7 @@ impl Default for ApiConfig {
             checkpoints: None,
             contribution_limits: ledger_core::limits::ContributionLimits::default(),
             sources: ledger_app::Sources::default(),
+            approvals_required: ledger_app::approvals::DEFAULT_APPROVALS_REQUIRED,
         }
     }
 }
@@ -149,7 +153,8 @@ impl AppState {
                 store.clone(),
                 config.sources.clone(),
                 config.contribution_limits,
-            ),
+            )
+            .with_approvals_required(config.approvals_required),
             store,
             tokens,
             throttle: auth::AuthenticationThrottle::new(

@@ -16,6 +16,10 @@ use crate::problem::ApiError;
 pub struct Health {
     /// `ok`.
     pub status: &'static str,
+    /// Readiness only: the admins the four-eyes operations need (2, or 1 in a one-person test
+    /// setup), so an auditor can see which rule was in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvals_required: Option<u8>,
 }
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -27,7 +31,10 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// The process is alive (no database involved).
 #[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, body = Health)))]
 async fn healthz() -> AppJson<Health> {
-    AppJson(Health { status: "ok" })
+    AppJson(Health {
+        status: "ok",
+        approvals_required: None,
+    })
 }
 
 /// The database answers and every migration is applied.
@@ -42,7 +49,10 @@ async fn healthz() -> AppJson<Health> {
 )]
 async fn readyz(State(state): State<AppState>) -> Result<AppJson<Health>, ApiError> {
     match state.store.is_ready().await {
-        Ok(true) => Ok(AppJson(Health { status: "ok" })),
+        Ok(true) => Ok(AppJson(Health {
+            status: "ok",
+            approvals_required: Some(state.app.approvals_required),
+        })),
         Ok(false) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
