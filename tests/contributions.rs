@@ -9,6 +9,7 @@ mod support;
 
 use ledger_api::auth::Role;
 use serde_json::{Value, json};
+use support::people::{Credential, credential};
 use support::{NETWORK_ID, TestServer, token};
 
 on_both_engines!(
@@ -16,6 +17,8 @@ on_both_engines!(
     bad_batches_list_every_problem_and_write_nothing,
     tokens_are_checked,
     roles_and_organisations_are_enforced,
+    roles_and_organisations_are_enforced_for_signed_in_users,
+    roles_and_organisations_are_enforced_for_api_keys,
     replays_return_the_first_response_and_conflicts_are_refused,
     concurrent_duplicates_have_one_effect,
     receipts_accumulate_and_overpayments_become_donations,
@@ -337,6 +340,20 @@ async fn tokens_are_checked(server: TestServer) {
 
 async fn roles_and_organisations_are_enforced(server: TestServer) {
     // Proves the authorisation matrix: each role, own and other organisation, each endpoint.
+    enforced_with(server, Credential::Minted).await;
+}
+
+async fn roles_and_organisations_are_enforced_for_signed_in_users(server: TestServer) {
+    // Proves the same matrix with each caller a user of its organisation, signed in.
+    enforced_with(server, Credential::Session).await;
+}
+
+async fn roles_and_organisations_are_enforced_for_api_keys(server: TestServer) {
+    // Proves the same matrix with each caller an API key made by a user of its organisation.
+    enforced_with(server, Credential::ApiKey).await;
+}
+
+async fn enforced_with(server: TestServer, kind: Credential) {
     let fund = fund(&server).await;
     let other_union = server
         .organisation("mgen", "contributor", "FR", "EUR", 40_000)
@@ -347,11 +364,11 @@ async fn roles_and_organisations_are_enforced(server: TestServer) {
     let auditor_org = server
         .organisation("auditors", "auditor", "FR", "EUR", 0)
         .await;
-    let owner = fund.union_token.clone();
-    let other = token(&other_union, Role::Contributor);
-    let beneficiary = token(&mutual, Role::Beneficiary);
-    let auditor = token(&auditor_org, Role::Auditor);
-    let admin = fund.admin.clone();
+    let owner = credential(&server, &fund.union, Role::Contributor, kind).await;
+    let other = credential(&server, &other_union, Role::Contributor, kind).await;
+    let beneficiary = credential(&server, &mutual, Role::Beneficiary, kind).await;
+    let auditor = credential(&server, &auditor_org, Role::Auditor, kind).await;
+    let admin = credential(&server, NETWORK_ID, Role::Admin, kind).await;
     let (_, batch) = server
         .post(
             "/v1/contribution-batches",
@@ -558,13 +575,13 @@ async fn roles_and_organisations_are_enforced(server: TestServer) {
         )
         .await;
     assert_eq!(status, 200);
-    // The journal records who acted: the pledge's actor is the contributor's token.
-    assert!(
-        batch["submitted_by"]
-            .as_str()
-            .unwrap()
-            .starts_with("contributor")
-    );
+    // The journal records who acted: the pledge's actor is the contributor's token, its user's
+    // email, or its key's prefix.
+    let actor = match kind {
+        Credential::ApiKey => "slk_",
+        Credential::Minted | Credential::Session => "contributor",
+    };
+    assert!(batch["submitted_by"].as_str().unwrap().starts_with(actor));
 }
 
 async fn replays_return_the_first_response_and_conflicts_are_refused(server: TestServer) {

@@ -9,20 +9,10 @@ mod support;
 
 use ledger_api::auth::Role;
 use serde_json::{Value, json};
+use support::people::post_plain as post;
 use support::{NETWORK_ID, TestServer, token};
 
 const PASSWORD: &str = "une phrase de passe solide";
-
-/// POSTs JSON without an idempotency key (the people endpoints take none); `token` may be empty.
-async fn post(server: &TestServer, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let mut request = server.client.post(server.url(path)).json(body);
-    if !token.is_empty() {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// Invites `email` into `organisation` as `role` (with the network's minted admin token) and
 /// returns the invitation token.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fixtures
 
+pub mod people;
 pub mod southern;
 
 use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
