@@ -25,6 +25,7 @@ mod reports;
 mod server;
 mod service;
 mod statements;
+mod transfer_confirmation;
 mod transfers;
 
 use std::future::Future;

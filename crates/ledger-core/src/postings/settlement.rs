@@ -349,8 +349,7 @@ mod tests {
                 .transaction
                 .postings()
                 .iter()
-                .any(|posting| posting.account_id == reserved.id
-                    && posting.amount == eur("2.50"))
+                .any(|posting| posting.account_id == reserved.id && posting.amount == eur("2.50"))
         );
         let in_transit =
             chart::transfer_in_transit(input.transfer_id, input.beneficiary, Currency::eur());
