@@ -1,8 +1,9 @@
-//! Loss-free transfers to southern mutuals: fee coverage, transfer runs (a recorded plan, then its
-//! execution into pending transfers), and the beneficiaries' confirmations with top-ups from fee
-//! coverage when an intermediary bank took part of the money. The rules are the core's
-//! ([`ledger_core::transfer_run`], [`ledger_core::settlement`]); this module gathers their inputs,
-//! turns their decisions into balanced transactions and records them. Postings: `docs/accounts.md`.
+//! Loss-free transfers to southern mutuals: fee coverage and transfer runs (a recorded plan, then
+//! its execution into pending transfers). The transfers once sent (list, confirmation, held funds)
+//! are [`crate::transfer_confirmation`]'s, their disputes [`crate::disputes`]'. The rules are the
+//! core's ([`ledger_core::transfer_run`], [`ledger_core::settlement`]); this module gathers their
+//! inputs, turns their decisions into balanced transactions and records them. Postings:
+//! `docs/accounts.md`.
 
 use std::collections::{BTreeMap, HashMap};
 
