@@ -1,7 +1,7 @@
 //! The settlement commands run without HTTP, on both engines, with a fixed clock and id source:
 //! a confirmation judged against the injected date, a guard failing under the writer's lock mapped
-//! to its refusal, a replay answered with the first response, and a return of held funds refused
-//! when nothing is held.
+//! to its refusal, a replay answered with the first response, a claim beyond the allowance
+//! recorded for review and resolved, and a return of held funds refused when nothing is held.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use ledger_app::clock::{FixedClock, SequentialIds};
+use ledger_app::disputes::{ListDisputes, ResolveClaim, ResolveDispute};
 use ledger_app::transfers::confirmation::{ConfirmReceipt, ConfirmTransfer};
 use ledger_app::transfers::held_funds::{ReturnHeld, ReturnHeldFunds};
 use ledger_app::{App, AppError, Caller, IdempotencyKey, Refusal, Reply, Role, Sources, Status};
@@ -236,6 +237,95 @@ async fn a_confirmation_is_judged_by_the_injected_clock_and_its_guards(fixture: 
     );
 }
 
+fn resolution(
+    transfer: Uuid,
+    decision: &str,
+    received: Option<&str>,
+) -> (IdempotencyKey, ResolveClaim) {
+    let received = received
+        .map(|amount| format!(r#","received":{{"amount":"{amount}","currency":"EUR"}}"#))
+        .unwrap_or_default();
+    let json = format!(
+        r#"{{"decision":"{decision}"{received},"bank_statement_reference":"camt.053-17","reason":"the statement says so"}}"#
+    );
+    let body: ResolveDispute = serde_json::from_str(&json).unwrap();
+    let key = IdempotencyKey::new(
+        &format!("resolve-{decision}-{received}"),
+        &format!("POST\n/v1/transfers/{transfer}/dispute-resolution"),
+        json.into_bytes(),
+    )
+    .unwrap();
+    let command = ResolveClaim {
+        transfer_id: transfer.to_string(),
+        body,
+    };
+    (key, command)
+}
+
+async fn a_claim_beyond_the_allowance_waits_for_the_network(fixture: Fixture) {
+    let (app, caller, _, transfer) = books(fixture.store).await;
+    let admin = Caller {
+        subject: "admin".to_owned(),
+        organisation: OrganisationId::from_uuid(Uuid::from_u128(0x5e77_1e00_0009)),
+        role: Role::Admin,
+    };
+    // A shortfall of 10.00 is beyond the allowance (no expected fee + 5.00): recorded, no money.
+    let (key, command) = confirmation(transfer, "90.00", "2026-11-30");
+    let Reply::Done { status, output, .. } = app.run(&caller, &key, command).await.unwrap() else {
+        panic!("the claim was answered as a replay");
+    };
+    assert_eq!(status, Status::Accepted);
+    assert_eq!(output.transfer.status, "disputed");
+    // The beneficiary may not resolve its own claim; the network rejects it.
+    let (key, command) = resolution(transfer, "reject", None);
+    assert_eq!(
+        refusal(app.run(&caller, &key, command).await),
+        (Refusal::Forbidden, "forbidden", None)
+    );
+    let (key, command) = resolution(transfer, "reject", None);
+    let Reply::Done { output, .. } = app.run(&admin, &key, command).await.unwrap() else {
+        panic!("the rejection was answered as a replay");
+    };
+    assert_eq!(
+        (
+            output.dispute.status.as_str(),
+            output.transfer.status.as_str()
+        ),
+        ("rejected", "pending")
+    );
+    let (key, command) = resolution(transfer, "top_up", Some("100.00"));
+    assert_eq!(
+        refusal(app.run(&admin, &key, command).await),
+        (Refusal::Conflict, "dispute_already_resolved", None)
+    );
+    // A second claim, resolved with what the statement shows: the settlement is booked.
+    let (key, command) = confirmation(transfer, "89.00", "2026-11-30");
+    assert!(app.run(&caller, &key, command).await.is_ok());
+    let (key, command) = resolution(transfer, "top_up", Some("100.00"));
+    let Reply::Done { output, .. } = app.run(&admin, &key, command).await.unwrap() else {
+        panic!("the resolution was answered as a replay");
+    };
+    assert_eq!(
+        (output.dispute.claim_number, output.transfer.status.as_str()),
+        (2, "settled")
+    );
+    let claims = app
+        .query(
+            &caller,
+            ListDisputes {
+                transfer_id: transfer.to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = claims
+        .items
+        .iter()
+        .map(|claim| claim.status.as_str())
+        .collect();
+    assert_eq!(statuses, ["rejected", "resolved"]);
+}
+
 async fn a_return_of_held_funds_needs_something_held(fixture: Fixture) {
     let (app, _, programme, _) = books(fixture.store).await;
     let admin = Caller {
@@ -291,4 +381,14 @@ async fn a_return_of_held_funds_needs_something_held_on_sqlite() {
 #[tokio::test]
 async fn a_return_of_held_funds_needs_something_held_on_postgres() {
     a_return_of_held_funds_needs_something_held(postgres().await).await;
+}
+
+#[tokio::test]
+async fn a_claim_beyond_the_allowance_waits_for_the_network_on_sqlite() {
+    a_claim_beyond_the_allowance_waits_for_the_network(sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_claim_beyond_the_allowance_waits_for_the_network_on_postgres() {
+    a_claim_beyond_the_allowance_waits_for_the_network(postgres().await).await;
 }
