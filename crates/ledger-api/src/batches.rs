@@ -38,9 +38,7 @@ use crate::pagination::{Page, PageQuery, page};
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
 
-/// The most characters of a bank reference (ISO 20022 references are at most 35; statements' own
-/// references can be longer).
-pub const MAX_BANK_REFERENCE_LENGTH: usize = 140;
+pub use ledger_app::fields::MAX_BANK_REFERENCE_LENGTH;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -26,6 +26,7 @@ mod reports;
 mod server;
 mod service;
 mod statements;
+mod transfer_confirmation;
 mod transfers;
 
 use std::future::Future;

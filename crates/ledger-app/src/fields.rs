@@ -48,3 +48,7 @@ pub fn text_field<'a>(
         .map_err(|error| errors.push(FieldError::new(field, error.to_string())))
         .ok()
 }
+
+/// The most characters of a bank reference (ISO 20022 references are at most 35; statements' own
+/// references can be longer).
+pub const MAX_BANK_REFERENCE_LENGTH: usize = 140;

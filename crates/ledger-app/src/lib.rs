@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod caller;
 pub mod clock;
 pub mod contributions;
+pub mod disputes;
 pub mod error;
 pub mod fields;
 pub mod idempotency;

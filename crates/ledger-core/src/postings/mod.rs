@@ -7,8 +7,13 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Settlement | [`settlement::settlement`] |
+//! | Top-up | [`settlement::top_up`] |
+//! | Disputed settlement | [`settlement::resolved_settlement`], [`settlement::claim_guard`] |
+//! | Return of held funds | [`settlement::held_funds_return`] |
 
 pub mod contributions;
+pub mod settlement;
 
 use std::collections::HashMap;
 
