@@ -163,6 +163,7 @@ async fn books(store: Store) -> (App, Caller, Programme, Uuid) {
         subject: "mutual-treasurer".to_owned(),
         organisation: beneficiary.id,
         role: Role::Beneficiary,
+        via: ledger_app::Via::Token,
     };
     (app, caller, programme, transfer_id)
 }
@@ -268,6 +269,7 @@ async fn a_claim_beyond_the_allowance_waits_for_the_network(fixture: Fixture) {
         subject: "admin".to_owned(),
         organisation: OrganisationId::from_uuid(Uuid::from_u128(0x5e77_1e00_0009)),
         role: Role::Admin,
+        via: ledger_app::Via::Token,
     };
     // A shortfall of 10.00 is beyond the allowance (no expected fee + 5.00): recorded, no money.
     let (key, command) = confirmation(transfer, "90.00", "2026-11-30");
@@ -332,6 +334,7 @@ async fn a_return_of_held_funds_needs_something_held(fixture: Fixture) {
         subject: "admin".to_owned(),
         organisation: OrganisationId::from_uuid(Uuid::from_u128(0x5e77_1e00_0009)),
         role: Role::Admin,
+        via: ledger_app::Via::Token,
     };
     let returning = |programme: String| {
         let json = r#"{"reason":"the mutual closed"}"#;
