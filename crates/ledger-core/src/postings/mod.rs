@@ -7,8 +7,12 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Fee-coverage deposit | [`transfers::fee_coverage_deposit`] |
+//! | Hold | [`transfers::hold`] |
+//! | Transfer (and the top-up's transfer) | [`transfers::transfer`], guards [`transfers::ExactBalances`] |
 
 pub mod contributions;
+pub mod transfers;
 
 use std::collections::HashMap;
 
