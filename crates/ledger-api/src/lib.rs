@@ -11,6 +11,7 @@ pub mod checkpoints;
 mod contract;
 mod disputes;
 mod eligibility;
+mod fee_coverage;
 pub mod guards;
 pub mod idempotency;
 pub mod json;
@@ -25,6 +26,7 @@ mod reports;
 mod server;
 mod service;
 mod statements;
+mod transfer_runs;
 mod transfers;
 
 use std::future::Future;

@@ -15,6 +15,7 @@
 pub mod caller;
 pub mod clock;
 pub mod contributions;
+pub mod eligibility;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
