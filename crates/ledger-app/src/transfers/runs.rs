@@ -361,7 +361,7 @@ pub(crate) async fn gather(
             eligibility,
             earmarked: amount(earmarked_balance - later(Some(id)))?,
             held: amount(held_balance)?,
-            fee_schedule: FeeSchedule::applying(own, programme_schedule.clone(), eur()),
+            fee_schedule: FeeSchedule::applying(own, programme_schedule, eur()),
         });
     }
     let rates = with_fixed_rates(given_rates, &beneficiaries);

@@ -3,7 +3,7 @@
 //! confirmations.
 
 use ledger_core::Timestamp;
-use ledger_core::fx::{ExchangeRate, RateSource};
+use ledger_core::fx::ExchangeRate;
 use ledger_core::transfer_run::recorded::RecordedRate;
 use ledger_store::records::{TransferConfirmationRecord, TransferRecord};
 use ledger_store::transfers::TransferRow;
@@ -25,13 +25,7 @@ pub struct RateView {
 
 impl From<&ExchangeRate> for RateView {
     fn from(rate: &ExchangeRate) -> Self {
-        RateView {
-            rate: rate.rate().to_string(),
-            source: match rate.source() {
-                RateSource::FixedParity => "fixed_parity".to_owned(),
-                RateSource::Recorded { source } => source.clone(),
-            },
-        }
+        RateView::from(&RecordedRate::from(rate))
     }
 }
 
