@@ -463,4 +463,42 @@ mod tests {
         assert_eq!(executed.status, RunStatus::Executed);
         assert_eq!(executed.execution_transaction_id, Some(Uuid::from_u128(77)));
     }
+
+    #[test]
+    fn a_plan_recorded_by_an_earlier_version_reads_and_gives_back_its_rates() {
+        // Proves a plan stored before the plan was a core value (the API's view, written out
+        // field by field, facts under each verdict, an XOF share at its fixed parity) still
+        // reads, so runs planned before an upgrade still execute with the rates they were
+        // planned with.
+        let money = |amount: &str, currency: &str| {
+            format!(r#"{{"amount":"{amount}","currency":"{currency}"}}"#)
+        };
+        let eur = |amount: &str| money(amount, "EUR");
+        let stored = format!(
+            r#"{{"id":"0190a0b0-0000-7000-8000-000000000001","status":"planned","programme_id":"0190a0b0-0000-7000-8000-000000000002","period":"2026-11","as_of":"2026-11-30","rates":{{"CDF":{{"rate":"3100.5","source":"BCC fixing"}}}},"missing_rates":[],"totals":{{"pool":{p},"transferred":{p},"transferred_from_pool":{p},"earmarked_transferred":{z},"holds_released":{z},"newly_held":{z},"carried_forward":{z},"expected_fees":{f},"fee_coverage":{c}}},"shares":[{{"beneficiary_id":"0190a0b0-0000-7000-8000-000000000003","beneficiary":"mutuelle-a","outcome":"transfer","eligible":true,"failing_conditions":[],"conditions":[{{"code":"mutual_operational","passed":true,"parameter":null,"observed":"true","explanation":"operational","facts":[]}}],"weight":600,"pool_share":{p},"earmarked":{z},"held_before":{z},"transfer":{p},"newly_held":{z},"carried_forward":{z},"expected_fee":{f},"currency":"XOF","rate":{{"rate":"655.957","source":"fixed_parity"}},"expected_local":{l},"rounding_residue_minor":"0.0","rate_missing":false}}],"execution_transaction_id":null}}"#,
+            p = eur("6000.00"),
+            z = eur("0.00"),
+            f = eur("15.00"),
+            c = eur("500.00"),
+            l = money("3935742", "XOF"),
+        );
+        let plan = RecordedPlan::from_json(&stored).unwrap();
+        assert_eq!(plan.status, RunStatus::Planned);
+        assert_eq!(plan.shares[0].outcome, ShareOutcome::Transfer);
+        assert_eq!(plan.shares[0].expected_local.unwrap().minor(), 3_935_742);
+        assert_eq!(plan.totals.expected_fees, eur_amount(1_500));
+        let rates = plan.given_rates(Currency::eur());
+        assert_eq!(rates.len(), 1);
+        assert_eq!(rates["CDF"].rate(), Decimal::new(31005, 1));
+        assert_eq!(
+            rates["CDF"].source(),
+            &RateSource::Recorded {
+                source: "BCC fixing".to_owned()
+            }
+        );
+    }
+
+    fn eur_amount(minor: i64) -> Amount {
+        Amount::from_minor(minor, Currency::eur()).unwrap()
+    }
 }
