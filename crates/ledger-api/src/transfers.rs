@@ -1,6 +1,8 @@
-//! Loss-free transfers to southern mutuals: fee coverage, transfer runs (a recorded plan, then its
-//! execution into pending transfers), and the beneficiaries' confirmations with top-ups from fee
-//! coverage when an intermediary bank took part of the money. The rules are the core's
+//! Loss-free transfers to southern mutuals: the beneficiaries' confirmations of their transfers,
+//! with top-ups from fee coverage when an intermediary bank took part of the money. Fee coverage
+//! and transfer runs (a recorded plan, then its execution into pending transfers) are commands of
+//! [`ledger_app::transfers`], served by `fee_coverage.rs` and `transfer_runs.rs` (their routers are
+//! merged here). The rules are the core's
 //! ([`ledger_core::transfer_run`], [`ledger_core::settlement`]); this module gathers their inputs,
 //! turns their decisions into balanced transactions and records them. Postings: `docs/accounts.md`.
 
