@@ -1,6 +1,8 @@
 //! Fee coverage through the application layer alone (no HTTP), on both engines: the deposit
 //! command with an injected clock and id source, its replay, and the read.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
