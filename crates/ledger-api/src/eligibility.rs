@@ -8,11 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use ledger_core::conditions::{
-    self, ConditionVerdict, Eligibility, FactCode, MAX_EVIDENCE_REFERENCE_LENGTH,
-    MAX_FACT_VALUE_LENGTH, ReportingState, SettledTransfer,
+    Eligibility, FactCode, MAX_EVIDENCE_REFERENCE_LENGTH, MAX_FACT_VALUE_LENGTH,
 };
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
-use ledger_core::{Amount, FundDate, OrganisationId, Timestamp};
+use ledger_core::{FundDate, OrganisationId, Timestamp};
 use ledger_store::WriteRequest;
 use ledger_store::records::{FactRecord, Record};
 use serde::{Deserialize, Serialize};
@@ -29,6 +28,8 @@ use crate::organisations::parse_id;
 use crate::problem::{ApiError, FieldError};
 use crate::query::Query;
 use ledger_app::Operation;
+pub use ledger_app::eligibility::{ConditionVerdictView, FactView};
+use ledger_app::eligibility::{eligibility_from, verdict_views};
 use ledger_app::policy::require;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -52,30 +53,6 @@ pub struct CreateFact {
     pub as_of: String,
     /// Where the evidence is: minutes, statutes, a bank letter.
     pub evidence_reference: String,
-}
-
-/// A recorded fact.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FactView {
-    pub id: Uuid,
-    pub organisation_id: Uuid,
-    pub code: String,
-    pub value: String,
-    pub as_of: String,
-    pub evidence_reference: String,
-}
-
-impl From<(&conditions::Fact, OrganisationId)> for FactView {
-    fn from((fact, organisation): (&conditions::Fact, OrganisationId)) -> Self {
-        FactView {
-            id: fact.id,
-            organisation_id: organisation.as_uuid(),
-            code: fact.code.as_str().to_owned(),
-            value: fact.value.clone(),
-            as_of: fact.as_of.to_string(),
-            evidence_reference: fact.evidence_reference.clone(),
-        }
-    }
 }
 
 /// A beneficiary the caller may see: admins and auditors any, a beneficiary itself; another
@@ -249,18 +226,6 @@ pub struct EligibilityQuery {
     pub as_of: Option<String>,
 }
 
-/// One condition's verdict.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ConditionVerdictView {
-    pub code: String,
-    pub passed: bool,
-    /// Decimal string, when the condition takes one.
-    pub parameter: Option<String>,
-    pub observed: Option<String>,
-    pub explanation: String,
-    pub facts: Vec<FactView>,
-}
-
 /// A programme's conditions judged for one beneficiary.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EligibilityView {
@@ -269,27 +234,6 @@ pub struct EligibilityView {
     pub as_of: String,
     pub eligible: bool,
     pub conditions: Vec<ConditionVerdictView>,
-}
-
-pub(crate) fn verdict_views(
-    conditions: &[ConditionVerdict],
-    organisation: OrganisationId,
-) -> Vec<ConditionVerdictView> {
-    conditions
-        .iter()
-        .map(|verdict| ConditionVerdictView {
-            code: verdict.code.as_str().to_owned(),
-            passed: verdict.passed,
-            parameter: verdict.parameter.map(|parameter| parameter.to_string()),
-            observed: verdict.observed.clone(),
-            explanation: verdict.explanation.clone(),
-            facts: verdict
-                .facts
-                .iter()
-                .map(|fact| FactView::from((fact, organisation)))
-                .collect(),
-        })
-        .collect()
 }
 
 /// Judges a programme's conditions for a beneficiary as of a date, from its facts and the ledger.
@@ -306,42 +250,14 @@ pub(crate) async fn eligibility_of(
         .report_totals(organisation.id.as_uuid())
         .await?
         .accepted_minor;
-    eligibility_from(programme, organisation, &facts, &settled, accounted, as_of)
-}
-
-/// The verdict from facts, confirmations and accepted reports already read (a run reads them for every beneficiary at
-/// once).
-pub(crate) fn eligibility_from(
-    programme: &Programme,
-    organisation: &Organisation,
-    facts: &[conditions::Fact],
-    settled: &[(NaiveDate, i64)],
-    accounted_minor: i64,
-    as_of: NaiveDate,
-) -> Result<Eligibility, ApiError> {
-    let settled = settled
-        .iter()
-        .filter(|(value_date, _)| *value_date <= as_of)
-        .map(|(value_date, received_minor)| {
-            Amount::from_minor(*received_minor, organisation.currency)
-                .map(|received| SettledTransfer {
-                    value_date: *value_date,
-                    received,
-                })
-                .map_err(ApiError::internal_message)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    // Accepted redistribution reports account for the oldest settled transfers first.
-    let reporting = ReportingState {
-        settled,
-        accounted_minor,
-    };
-    Ok(conditions::evaluate(
-        &programme.conditions,
-        facts,
-        &reporting,
+    Ok(eligibility_from(
+        programme,
+        organisation,
+        &facts,
+        &settled,
+        accounted,
         as_of,
-    ))
+    )?)
 }
 
 /// Whether a beneficiary meets a programme's conditions as of a date (admin, auditor, or the

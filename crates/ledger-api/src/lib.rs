@@ -11,6 +11,7 @@ pub mod checkpoints;
 mod contract;
 mod disputes;
 mod eligibility;
+mod fee_coverage;
 pub mod guards;
 pub mod idempotency;
 pub mod json;
@@ -27,6 +28,7 @@ mod server;
 mod service;
 mod statements;
 mod transfer_confirmation;
+mod transfer_runs;
 mod transfers;
 
 use std::future::Future;

@@ -17,6 +17,7 @@ pub mod caller;
 pub mod clock;
 pub mod contributions;
 pub mod disputes;
+pub mod eligibility;
 pub mod error;
 pub mod fields;
 pub mod idempotency;

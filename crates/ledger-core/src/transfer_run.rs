@@ -15,9 +15,11 @@
 //! The invariant, checked by [`TransferPlan::check`]: pool shares transferred + newly held + carried
 //! forward = the pool, and every beneficiary's transfer is exactly its pool share + earmarked + held.
 
+pub mod recorded;
+
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::conditions::Eligibility;
 use crate::fx::ExchangeRate;
@@ -61,7 +63,7 @@ pub struct PlanInput {
 }
 
 /// What happens to one beneficiary's money in the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShareOutcome {
     /// Paid: a pending transfer will be created.
@@ -106,7 +108,7 @@ pub struct PlannedShare {
 }
 
 /// Totals of a plan, all in the programme currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanTotals {
     pub pool: Amount,
     /// Everything transferred (pool shares, earmarks, released holds).

@@ -39,3 +39,42 @@ pub async fn for_beneficiary(
     };
     Ok(FeeSchedule::applying(own, programme, currency))
 }
+
+/// Fee schedule given on an organisation or a programme.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeeScheduleBody {
+    /// Fixed EUR per transfer, decimal string.
+    #[schema(value_type = String)]
+    pub fixed: crate::money::DecimalText,
+    /// Percentage of the amount sent, decimal string.
+    #[schema(value_type = String)]
+    pub percent: crate::money::DecimalText,
+}
+
+/// Parses a fee schedule under `field`, as the record to store for `owner_id`, written `now`.
+pub fn record(
+    body: &FeeScheduleBody,
+    owner_id: Uuid,
+    field: &str,
+    now: ledger_core::Timestamp,
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Option<ledger_store::records::FeeScheduleRecord> {
+    let eur = Currency::eur();
+    let fixed = body.fixed.amount(&format!("{field}.fixed"), eur, errors);
+    let percent = body.percent.decimal(&format!("{field}.percent"), errors);
+    let (fixed, percent) = (fixed?, percent?);
+    match FeeSchedule::new(fixed, percent) {
+        Ok(schedule) => Some(ledger_store::records::FeeScheduleRecord {
+            owner_id,
+            fixed_minor: schedule.fixed.minor(),
+            currency: eur.code().to_owned(),
+            percent: schedule.percent.to_string(),
+            created_at: now,
+        }),
+        Err(message) => {
+            errors.push(crate::error::FieldError::new(field, message));
+            None
+        }
+    }
+}

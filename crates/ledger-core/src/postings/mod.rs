@@ -7,6 +7,9 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Fee-coverage deposit | [`transfers::fee_coverage_deposit`] |
+//! | Hold | [`transfers::hold`] |
+//! | Transfer (and the top-up's transfer) | [`transfers::transfer`], guards [`transfers::ExactBalances`] |
 //! | Settlement | [`settlement::settlement`] |
 //! | Top-up | [`settlement::top_up`] |
 //! | Disputed settlement | [`settlement::resolved_settlement`], [`settlement::claim_guard`] |
@@ -14,6 +17,7 @@
 
 pub mod contributions;
 pub mod settlement;
+pub mod transfers;
 
 use std::collections::HashMap;
 
