@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod money;
 pub mod pagination;
 pub mod policy;
+pub mod reports;
 pub mod runner;
 pub mod transfers;
 

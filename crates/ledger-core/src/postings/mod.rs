@@ -7,8 +7,11 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Report acceptance | [`reports::report_acceptance`] |
+//! | Report reversal | [`reports::report_reversal`] |
 
 pub mod contributions;
+pub mod reports;
 
 use std::collections::HashMap;
 
