@@ -12,17 +12,21 @@
 //! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
 //! and how, in `ledger-store`.
 
+pub mod books;
 pub mod caller;
+pub mod checkpoints;
 pub mod clock;
 pub mod contributions;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
+pub mod lot_tracing;
 pub mod money;
 pub mod pagination;
 pub mod policy;
 pub mod reports;
 pub mod runner;
+pub mod statements;
 pub mod transfers;
 
 pub use caller::{Caller, Role};
@@ -35,12 +39,15 @@ pub use runner::{Command, Planned, Query, Reply, Status};
 use ledger_core::limits::ContributionLimits;
 use ledger_store::Store;
 
-/// The application: the store, the clock and id source, and the configured limits.
+/// The application: the store, the clock and id source, the configured limits and the
+/// checkpoint signer.
 #[derive(Debug, Clone)]
 pub struct App {
     pub store: Store,
     pub sources: Sources,
     pub limits: ContributionLimits,
+    /// Signs checkpoints of the chain head, when this service does.
+    pub checkpoints: Option<checkpoints::CheckpointSigner>,
 }
 
 impl App {
@@ -49,6 +56,15 @@ impl App {
             store,
             sources,
             limits,
+            checkpoints: None,
+        }
+    }
+
+    /// The same application, signing checkpoints with `signer` (none: it signs none).
+    pub fn with_checkpoint_signer(self, signer: Option<checkpoints::CheckpointSigner>) -> App {
+        App {
+            checkpoints: signer,
+            ..self
         }
     }
 }
