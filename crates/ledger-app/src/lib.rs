@@ -26,6 +26,7 @@ pub mod pagination;
 pub mod policy;
 pub mod reports;
 pub mod runner;
+pub mod service;
 pub mod statements;
 pub mod transfers;
 
