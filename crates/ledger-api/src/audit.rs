@@ -1,66 +1,29 @@
 //! Auditors' endpoints: a streamed export of the journal that verifies offline, the chain and
-//! balance check run in the database, and the trial balance as of a moment.
-
-use std::collections::BTreeMap;
+//! balance check run in the database, and the trial balance as of a moment. The queries and views
+//! are [`ledger_app::books::audit`]; here the export becomes a streamed response body.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate};
-use ledger_core::export::{ExportFormat, ExportWriter};
-use ledger_core::{Currency, Timestamp};
-use ledger_store::{JournalPagesAhead, Store, VerifyReport};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use ledger_app::books::audit::{
+    ExportJournal, ExportQuery, JournalExport, TrialBalance, TrialBalanceQuery, TrialBalanceView,
+    VerifyJournal, VerifyView,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::json::AppJson;
-use crate::money::Money;
-use crate::problem::{ApiError, FieldError};
+use crate::problem::ApiError;
 use crate::query::Query;
-use ledger_app::Operation;
-use ledger_app::policy::require;
-
-/// Rendered bytes are handed to the connection in chunks of about this size: large enough to keep
-/// the per-chunk overhead small, small enough to keep memory flat.
-pub const EXPORT_CHUNK_BYTES: usize = 256 * 1024;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(export))
         .routes(routes!(verify))
         .routes(routes!(trial_balance))
-}
-
-/// Which part of the journal to export, and how.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportQuery {
-    /// `jsonl` (one transaction with its postings per line) or `csv` (one row per posting).
-    pub format: Option<String>,
-    /// First sequence to export (default 1).
-    pub from_sequence: Option<String>,
-    /// Last sequence to export (default: the chain head when the export starts).
-    pub to_sequence: Option<String>,
-}
-
-fn parse_sequence(text: Option<&str>, field: &str, errors: &mut Vec<FieldError>) -> Option<u64> {
-    let text = text?;
-    match text.parse::<u64>() {
-        Ok(sequence) if sequence >= 1 && i64::try_from(sequence).is_ok() => Some(sequence),
-        _ => {
-            errors.push(FieldError::new(
-                field,
-                "must be a sequence number, 1 or more",
-            ));
-            None
-        }
-    }
 }
 
 /// Export the journal: every field the hash chain covers, with sequence, previous hash and hash,
@@ -86,187 +49,33 @@ async fn export(
     principal: Principal,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    require(Operation::ExportJournal, &principal)?;
-    let mut errors = Vec::new();
-    let format = match query.format.as_deref() {
-        None => None,
-        Some(text) => {
-            let format = ExportFormat::parse(text);
-            if format.is_none() {
-                errors.push(FieldError::new("format", "must be `jsonl` or `csv`"));
-            }
-            format
-        }
-    };
-    if query.format.is_none() {
-        errors.push(FieldError::new("format", "is required: `jsonl` or `csv`"));
-    }
-    let from_sequence =
-        parse_sequence(query.from_sequence.as_deref(), "from_sequence", &mut errors).unwrap_or(1);
-    let to_sequence = parse_sequence(query.to_sequence.as_deref(), "to_sequence", &mut errors);
-    if let Some(to_sequence) = to_sequence
-        && to_sequence < from_sequence
-    {
-        errors.push(FieldError::new(
-            "to_sequence",
-            "must not be before from_sequence",
-        ));
-    }
-    let Some(format) = format.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
-    };
-    // The chain head when the export starts fixes its end: a consistent snapshot of the
-    // append-only journal, however long the download takes.
-    let (head_sequence, _) = state.store.chain_head().await?;
-    let last = to_sequence.map_or(head_sequence, |to| to.min(head_sequence));
-    tracing::info!(
-        format = format.as_str(),
-        from_sequence,
-        to_sequence = last,
-        "export started"
-    );
-    let stream = export_stream(&state.store, format, from_sequence, last);
-    let file_name = format!("journal-{from_sequence}-{last}.{}", format.as_str());
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.media_type().to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let export = state.app.query(&principal, ExportJournal(query)).await?;
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            export.format().media_type().to_owned(),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", export.file_name()),
+        ),
+    ];
+    Ok((headers, Body::from_stream(export_stream(export))).into_response())
 }
 
-/// Where a streamed export stands.
-struct ExportCursor {
-    pages: JournalPagesAhead,
-    writer: ExportWriter,
-    last: u64,
-    started: bool,
-    finished: bool,
-}
-
-/// The export as a stream of byte chunks. A database error mid-stream ends the response early:
-/// the file then lacks its end record, which `verify --file` reports as a truncation.
+/// The export as a stream of byte chunks, one [`JournalExport::next_chunk`] at a time. An error
+/// ends the response early (the file then lacks its end record).
 fn export_stream(
-    store: &Store,
-    format: ExportFormat,
-    from_sequence: u64,
-    last: u64,
+    export: JournalExport,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let cursor = ExportCursor {
-        pages: store.journal_pages_ahead(from_sequence, last),
-        writer: ExportWriter::new(format),
-        last,
-        started: false,
-        finished: false,
-    };
-    futures::stream::unfold(cursor, |mut cursor| async move {
-        if cursor.finished {
-            return None;
-        }
-        let mut buffer = Vec::with_capacity(EXPORT_CHUNK_BYTES + 64 * 1024);
-        if !cursor.started {
-            cursor.started = true;
-            cursor.writer.write_start(&mut buffer);
-        }
-        // The pages are all delivered when the reader is gone and its queue empty.
-        let mut exhausted = false;
-        while buffer.len() < EXPORT_CHUNK_BYTES {
-            match cursor.pages.next().await {
-                None => {
-                    exhausted = true;
-                    break;
-                }
-                Some(Ok(page)) => {
-                    for record in page
-                        .iter()
-                        .take_while(|record| record.sequence <= cursor.last)
-                    {
-                        cursor.writer.write_record(record, &mut buffer);
-                    }
-                }
-                Some(Err(error)) => {
-                    tracing::error!(error = %error, "export failed; the response is cut short");
-                    cursor.finished = true;
-                    return Some((Err(std::io::Error::other(error.to_string())), cursor));
-                }
-            }
-        }
-        if exhausted {
-            cursor.writer.write_end(&mut buffer);
-            cursor.finished = true;
-        }
-        Some((Ok(Bytes::from(buffer)), cursor))
+    futures::stream::unfold(export, |mut export| async move {
+        let chunk = export
+            .next_chunk()
+            .await?
+            .map(Bytes::from)
+            .map_err(|error| std::io::Error::other(error.to_string()));
+        Some((chunk, export))
     })
-}
-
-/// The first break of the chain, when there is one.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChainBreakView {
-    pub sequence: u64,
-    /// sequence_gap | previous_hash_mismatch | hash_mismatch | unbalanced
-    pub problem: String,
-    /// What differs, in words.
-    pub description: String,
-}
-
-/// An account whose stored balance is not the sum of its postings.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BalanceMismatchView {
-    pub account_id: Uuid,
-    pub stored_minor: i64,
-    /// As a decimal string: the sum may exceed 64 bits.
-    pub postings_minor: String,
-}
-
-/// The outcome of recomputing the chain and every balance in the database.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VerifyView {
-    /// True when the chain, every balance and the chain head agree.
-    pub valid: bool,
-    pub transactions_count: u64,
-    pub postings_count: u64,
-    /// The hash of the last transaction that verified (64 hex digits).
-    pub head_hash: String,
-    pub first_break: Option<ChainBreakView>,
-    pub balance_mismatches: Vec<BalanceMismatchView>,
-    /// Set when the chain-head row does not point at the last transaction.
-    pub head_mismatch: Option<String>,
-}
-
-fn verify_view(report: &VerifyReport) -> VerifyView {
-    let first_break = report.first_break.as_ref().map(|broken| {
-        let problem = serde_json::to_value(&broken.kind)
-            .ok()
-            .and_then(|value| value.get("problem")?.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        ChainBreakView {
-            sequence: broken.sequence,
-            problem,
-            description: broken.kind.to_string(),
-        }
-    });
-    VerifyView {
-        valid: report.is_valid(),
-        transactions_count: report.transactions_count,
-        postings_count: report.postings_count,
-        head_hash: report.head_hash.to_hex(),
-        first_break,
-        balance_mismatches: report
-            .balance_mismatches
-            .iter()
-            .map(|mismatch| BalanceMismatchView {
-                account_id: mismatch.account_id,
-                stored_minor: mismatch.stored_minor,
-                postings_minor: mismatch.postings_minor.to_string(),
-            })
-            .collect(),
-        head_mismatch: report.head_mismatch.clone(),
-    }
 }
 
 /// Recompute the hash chain and every account balance from the postings in the database, as
@@ -284,80 +93,7 @@ async fn verify(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<AppJson<VerifyView>, ApiError> {
-    require(Operation::VerifyJournal, &principal)?;
-    let report = state.store.verify().await?;
-    if !report.is_valid() {
-        tracing::warn!(?report, "the ledger does not verify");
-    }
-    Ok(AppJson(verify_view(&report)))
-}
-
-/// As of when: a moment of recording (`at`) or an accounting date (`as_of`), not both.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TrialBalanceQuery {
-    /// RFC 3339 timestamp: only transactions recorded up to it (inclusive), whatever their
-    /// accounting date. Default: everything recorded so far.
-    pub at: Option<String>,
-    /// Accounting date `YYYY-MM-DD`: only transactions whose effective (accounting) date is on or
-    /// before it, whenever they were recorded: the balances "as at" that date.
-    pub as_of: Option<String>,
-}
-
-/// Which transactions a balance or a trial balance covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BalanceBasis {
-    /// Transactions by the moment they were recorded (`at`, or everything recorded so far).
-    RecordedAt,
-    /// Transactions by their accounting (effective) date (`as_of`).
-    EffectiveDate,
-}
-
-/// One account's totals in one currency. Debits and credits are both shown as positive amounts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrialBalanceAccount {
-    pub account_id: Uuid,
-    pub code: String,
-    pub name: String,
-    pub kind: String,
-    pub debit: Money,
-    pub credit: Money,
-    /// debit − credit (negative for an account with a credit balance).
-    pub balance: Money,
-}
-
-/// The totals of one currency over every account.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrialBalanceTotal {
-    pub currency: String,
-    pub debit: Money,
-    pub credit: Money,
-    /// debit − credit: zero in balanced books.
-    pub net: Money,
-    pub balanced: bool,
-}
-
-/// Every account's debit and credit totals per currency, and the proof that they net to zero.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrialBalanceView {
-    /// Which transactions the figures cover: `recorded_at` (by recording time: `at`, or
-    /// everything recorded so far) or `effective_date` (by accounting date: `as_of`).
-    pub basis: BalanceBasis,
-    /// The moment of recording asked for; null for everything recorded so far or with `as_of`.
-    pub at: Option<String>,
-    /// The accounting date asked for (`YYYY-MM-DD`); null unless the basis is `effective_date`.
-    pub as_of: Option<String>,
-    pub accounts: Vec<TrialBalanceAccount>,
-    pub totals: Vec<TrialBalanceTotal>,
-    /// True when every currency nets to zero.
-    pub balanced: bool,
-}
-
-fn sum_error(what: &str) -> ApiError {
-    ApiError::internal(std::io::Error::other(format!(
-        "the trial balance's {what} exceed 64 bits"
-    )))
+    Ok(AppJson(state.app.query(&principal, VerifyJournal).await?))
 }
 
 /// The trial balance: every account with postings, its debit and credit totals per currency, and
@@ -378,105 +114,7 @@ async fn trial_balance(
     principal: Principal,
     Query(query): Query<TrialBalanceQuery>,
 ) -> Result<AppJson<TrialBalanceView>, ApiError> {
-    require(Operation::TrialBalance, &principal)?;
-    let mut errors = Vec::new();
-    let at = query.at.as_deref().and_then(|text| {
-        let moment = DateTime::parse_from_rfc3339(text)
-            .map(|moment| Timestamp::from_datetime(moment.to_utc()));
-        if moment.is_err() {
-            errors.push(FieldError::new(
-                "at",
-                "must be an RFC 3339 timestamp, e.g. 2026-11-30T23:59:59Z",
-            ));
-        }
-        moment.ok()
-    });
-    let as_of = query.as_of.as_deref().and_then(|text| {
-        let date = NaiveDate::parse_from_str(text, "%Y-%m-%d");
-        if date.is_err() {
-            errors.push(FieldError::new(
-                "as_of",
-                "must be an accounting date YYYY-MM-DD, e.g. 2026-11-30",
-            ));
-        }
-        date.ok()
-    });
-    if query.at.is_some() && query.as_of.is_some() {
-        errors.push(FieldError::new(
-            "as_of",
-            "give either `at` (a moment of recording) or `as_of` (an accounting date), not both",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let (basis, lines) = match as_of {
-        Some(date) => (
-            BalanceBasis::EffectiveDate,
-            state.store.trial_balance_as_of_date(date).await?,
-        ),
-        None => (
-            BalanceBasis::RecordedAt,
-            state.store.trial_balance(at).await?,
-        ),
-    };
-    let mut accounts = Vec::with_capacity(lines.len());
-    let mut totals: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for line in lines {
-        let currency = Currency::from_code(&line.currency)
-            .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
-        let credit = line
-            .credit_minor
-            .checked_neg()
-            .ok_or_else(|| sum_error("credits"))?;
-        let balance = line
-            .debit_minor
-            .checked_sub(credit)
-            .ok_or_else(|| sum_error("balances"))?;
-        let total = totals.entry(line.currency.clone()).or_default();
-        total.0 = total
-            .0
-            .checked_add(line.debit_minor)
-            .ok_or_else(|| sum_error("debits"))?;
-        total.1 = total
-            .1
-            .checked_add(credit)
-            .ok_or_else(|| sum_error("credits"))?;
-        accounts.push(TrialBalanceAccount {
-            account_id: line.account_id,
-            code: line.code,
-            name: line.name,
-            kind: line.kind,
-            debit: Money::from_minor(line.debit_minor, currency),
-            credit: Money::from_minor(credit, currency),
-            balance: Money::from_minor(balance, currency),
-        });
-    }
-    let mut total_views = Vec::with_capacity(totals.len());
-    for (code, (debit, credit)) in totals {
-        let currency = Currency::from_code(&code)
-            .map_err(|error| ApiError::internal(std::io::Error::other(error.to_string())))?;
-        let net = debit
-            .checked_sub(credit)
-            .ok_or_else(|| sum_error("totals"))?;
-        total_views.push(TrialBalanceTotal {
-            currency: code,
-            debit: Money::from_minor(debit, currency),
-            credit: Money::from_minor(credit, currency),
-            net: Money::from_minor(net, currency),
-            balanced: net == 0,
-        });
-    }
-    let balanced = total_views.iter().all(|total| total.balanced);
-    if !balanced {
-        tracing::error!("the trial balance does not net to zero");
-    }
-    Ok(AppJson(TrialBalanceView {
-        basis,
-        at: at.map(|at| at.to_canonical_string()),
-        as_of: as_of.map(|date| date.format("%Y-%m-%d").to_string()),
-        accounts,
-        totals: total_views,
-        balanced,
-    }))
+    Ok(AppJson(
+        state.app.query(&principal, TrialBalance(query)).await?,
+    ))
 }

@@ -151,23 +151,25 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, tokens: auth::TokenVerifier, config: &ApiConfig) -> AppState {
+        let checkpoints = config
+            .checkpoints
+            .as_ref()
+            .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone()));
         AppState {
             app: ledger_app::App::new(
                 store.clone(),
                 config.sources.clone(),
                 config.contribution_limits,
             )
-            .with_approvals_required(config.approvals_required),
+            .with_approvals_required(config.approvals_required)
+            .with_checkpoint_signer(checkpoints.clone()),
             store,
             tokens,
             throttle: auth::AuthenticationThrottle::new(
                 config.max_failed_authentications,
                 auth::FAILED_AUTHENTICATION_WINDOW,
             ),
-            checkpoints: config
-                .checkpoints
-                .as_ref()
-                .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone())),
+            checkpoints,
             limits: config.contribution_limits,
         }
     }
@@ -422,9 +424,10 @@ impl Application {
         })?;
         let state = AppState::new(store.clone(), config.tokens.clone(), &config.api);
         let signer = state.checkpoints.clone();
+        let app = state.app.clone();
         let router = router(state, &config.api);
         if let (Some(signer), Some(settings)) = (signer, &config.api.checkpoints) {
-            signer.spawn_schedule(store.clone(), settings.interval);
+            signer.spawn_schedule(app, settings.interval);
         }
         // Tracing reads a lot book the store follows from the journal; keeping it caught up in the
         // background means a request only applies what arrived in the last moment.

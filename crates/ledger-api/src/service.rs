@@ -1,7 +1,6 @@
 //! Service endpoints: liveness and readiness.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -48,23 +47,9 @@ async fn healthz() -> AppJson<Health> {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> Result<AppJson<Health>, ApiError> {
-    match state.store.is_ready().await {
-        Ok(true) => Ok(AppJson(Health {
-            status: "ok",
-            approvals_required: Some(state.app.approvals_required),
-        })),
-        Ok(false) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "the database is not migrated",
-        )),
-        Err(error) => {
-            tracing::warn!(error = %error, "readiness check failed");
-            Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                "the database does not answer",
-            ))
-        }
-    }
+    state.app.ready().await?;
+    Ok(AppJson(Health {
+        status: "ok",
+        approvals_required: Some(state.app.approvals_required),
+    }))
 }

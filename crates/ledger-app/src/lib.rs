@@ -13,7 +13,9 @@
 //! and how, in `ledger-store`.
 
 pub mod approvals;
+pub mod books;
 pub mod caller;
+pub mod checkpoints;
 pub mod clock;
 pub mod contributions;
 pub mod disputes;
@@ -21,11 +23,15 @@ pub mod eligibility;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
+pub mod lot_tracing;
 pub mod money;
 pub mod pagination;
 pub mod people;
 pub mod policy;
+pub mod reports;
 pub mod runner;
+pub mod service;
+pub mod statements;
 pub mod transfers;
 
 pub use caller::{Caller, Role, Via};
@@ -38,7 +44,8 @@ pub use runner::{Action, Command, Planned, Query, Reply, Status};
 use ledger_core::limits::ContributionLimits;
 use ledger_store::Store;
 
-/// The application: the store, the clock and id source, and the configured limits and rules.
+/// The application: the store, the clock and id source, the configured limits and rules, and
+/// the checkpoint signer.
 #[derive(Debug, Clone)]
 pub struct App {
     pub store: Store,
@@ -50,6 +57,8 @@ pub struct App {
     /// The approval an operation runs under, when it runs because a second admin approved it: it
     /// is written into the metadata of every transaction the operation books.
     pub approval: Option<approvals::Approval>,
+    /// Signs checkpoints of the chain head, when this service does.
+    pub checkpoints: Option<checkpoints::CheckpointSigner>,
 }
 
 impl App {
@@ -60,6 +69,15 @@ impl App {
             limits,
             approvals_required: approvals::DEFAULT_APPROVALS_REQUIRED,
             approval: None,
+            checkpoints: None,
+        }
+    }
+
+    /// The same application, signing checkpoints with `signer` (none: it signs none).
+    pub fn with_checkpoint_signer(self, signer: Option<checkpoints::CheckpointSigner>) -> App {
+        App {
+            checkpoints: signer,
+            ..self
         }
     }
 

@@ -14,8 +14,11 @@
 //! | Top-up | [`settlement::top_up`] |
 //! | Disputed settlement | [`settlement::resolved_settlement`], [`settlement::claim_guard`] |
 //! | Return of held funds | [`settlement::held_funds_return`] |
+//! | Report acceptance | [`reports::report_acceptance`] |
+//! | Report reversal | [`reports::report_reversal`] |
 
 pub mod contributions;
+pub mod reports;
 pub mod settlement;
 pub mod transfers;
 

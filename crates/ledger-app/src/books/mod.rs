@@ -1,0 +1,18 @@
+//! The books themselves, for auditors and the network: accounts and the journal
+//! ([`accounts`]), the export, the verification and the trial balance ([`audit`]).
+
+pub mod accounts;
+pub mod audit;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Which transactions a balance or a trial balance covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceBasis {
+    /// Transactions by the moment they were recorded (`at`, or everything recorded so far).
+    RecordedAt,
+    /// Transactions by their accounting (effective) date (`as_of`).
+    EffectiveDate,
+}
