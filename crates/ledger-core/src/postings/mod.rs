@@ -7,6 +7,8 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Receipt (and its overpayment) | [`contributions::receipt`] ([`contributions::ReceiptSplit`]) |
+//! | Reversal (of a batch, and its refund) | [`contributions::batch_reversal`] |
 
 pub mod contributions;
 
