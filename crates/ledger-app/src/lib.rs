@@ -16,6 +16,7 @@ pub mod approvals;
 pub mod caller;
 pub mod clock;
 pub mod contributions;
+pub mod eligibility;
 pub mod error;
 pub mod fields;
 pub mod idempotency;
@@ -23,6 +24,7 @@ pub mod money;
 pub mod pagination;
 pub mod people;
 pub mod policy;
+pub mod registry;
 pub mod runner;
 pub mod transfers;
 

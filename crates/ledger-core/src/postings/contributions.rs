@@ -316,7 +316,7 @@ mod tests {
     }
 
     fn metadata(entry: &Entry) -> serde_json::Value {
-        serde_json::from_str(&entry.transaction.metadata_json()).unwrap()
+        serde_json::from_str(entry.transaction.metadata_json()).unwrap()
     }
 
     #[test]
