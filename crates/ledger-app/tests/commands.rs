@@ -1,5 +1,6 @@
-//! The contribution commands run without HTTP, on both engines: the clock and the id source are
-//! the application's (injected), and a receipt and a reversal book what `docs/accounts.md` says.
+//! Commands and queries run without HTTP, on both engines: the clock and the id source are the
+//! application's (injected); a receipt and a reversal book what `docs/accounts.md` says; a
+//! verdict is judged as of the application's today and scoped to the caller.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -11,10 +12,11 @@ use ledger_app::clock::{FixedClock, SequentialIds};
 use ledger_app::contributions::{
     CreateBatch, CreateReceipt, CreateReversal, RecordReceipt, ReverseBatch, SubmitBatch,
 };
+use ledger_app::eligibility::{CreateFact, EligibilityQuery, ReadEligibility, RecordFact};
 use ledger_app::registry::{
     CreateOrganisation, CreateProgramme, OpenProgramme, RegisterOrganisation,
 };
-use ledger_app::{App, AppError, Caller, Command, IdempotencyKey, Reply, Role, Sources};
+use ledger_app::{App, AppError, Caller, Command, IdempotencyKey, Refusal, Reply, Role, Sources};
 use ledger_core::limits::ContributionLimits;
 use ledger_core::{Currency, OrganisationId, chart};
 use ledger_store::{Store, StoreOptions};
@@ -172,4 +174,80 @@ async fn sqlite_a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock() {
     a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(postgres().await).await;
+}
+
+async fn a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(
+    fixture: Fixture,
+) {
+    let app = app(&fixture);
+    let admin = caller(Uuid::new_v4(), Role::Admin);
+    let register = |slug: &str| {
+        RegisterOrganisation(body::<CreateOrganisation>(serde_json::json!({
+            "slug": slug, "name": slug, "kind": "beneficiary", "country": "SN",
+            "currency": "XOF", "covered_members": 10
+        })))
+    };
+    let mutual = run(&app, &admin, register("mutual")).await.unwrap();
+    let other = run(&app, &admin, register("other")).await.unwrap();
+    let programme = run(
+        &app,
+        &admin,
+        OpenProgramme(body::<CreateProgramme>(serde_json::json!({
+            "name": "Health", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+            "allocation": {"policy": "pro_rata_covered_members"},
+            "conditions": [{"code": "mutual_operational"}],
+            "minimum_transfer": "0.00", "admin_cost_cap_percent": "15"
+        }))),
+    )
+    .await
+    .unwrap();
+    let beneficiary = caller(mutual.id, Role::Beneficiary);
+    // Holds from the application's today: a fact dated later would not count yet.
+    let fact = run(
+        &app,
+        &beneficiary,
+        RecordFact {
+            beneficiary: mutual.id.to_string(),
+            body: body::<CreateFact>(serde_json::json!({
+                "code": "mutual_operational", "value": true, "as_of": "2026-11-30",
+                "evidence_reference": "minutes 2026-11"
+            })),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fact.id.as_u64_pair().0, ID_PREFIX);
+    let verdict = |who: &Caller, of: Uuid| {
+        let app = app.clone();
+        let who = who.clone();
+        let query = ReadEligibility {
+            beneficiary: of.to_string(),
+            query: EligibilityQuery {
+                programme_id: programme.id.to_string(),
+                as_of: None,
+            },
+        };
+        async move { app.query(&who, query).await }
+    };
+    let judged = verdict(&beneficiary, mutual.id).await.unwrap();
+    assert_eq!(judged.as_of, "2026-11-30");
+    assert!(judged.eligible, "{judged:?}");
+    // Another beneficiary's verdict is not disclosed; a contributor may not ask.
+    let hidden = verdict(&beneficiary, other.id).await.unwrap_err();
+    assert_eq!(hidden.refusal, Refusal::NotFound);
+    let contributor = caller(Uuid::new_v4(), Role::Contributor);
+    let refused = verdict(&contributor, mutual.id).await.unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Forbidden);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries() {
+    a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(sqlite().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries() {
+    a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(postgres().await)
+        .await;
 }
