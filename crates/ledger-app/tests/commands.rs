@@ -82,11 +82,11 @@ async fn run<C: Command>(app: &App, caller: &Caller, command: C) -> Result<C::Ou
 }
 
 fn caller(organisation: Uuid, role: Role) -> Caller {
-    Caller {
-        subject: format!("{} test", role.as_str()),
-        organisation: OrganisationId::from_uuid(organisation),
+    Caller::with_token(
+        format!("{} test", role.as_str()),
+        OrganisationId::from_uuid(organisation),
         role,
-    }
+    )
 }
 
 async fn a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(fixture: Fixture) {
