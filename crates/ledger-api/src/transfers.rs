@@ -9,28 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub use ledger_app::transfers::fee_schedule::FeeScheduleBody;
-
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(crate::fee_coverage::router())
         .merge(crate::transfer_runs::router())
         .merge(crate::transfer_confirmation::router())
         .merge(crate::disputes::router())
-}
-
-/// Parses a fee schedule under `field`, as the record to store for `owner_id`.
-pub(crate) fn fee_schedule_record(
-    body: &FeeScheduleBody,
-    owner_id: uuid::Uuid,
-    field: &str,
-    errors: &mut Vec<crate::problem::FieldError>,
-) -> Option<ledger_store::records::FeeScheduleRecord> {
-    ledger_app::transfers::fee_schedule::record(
-        body,
-        owner_id,
-        field,
-        ledger_core::Timestamp::from_datetime(chrono::Utc::now()),
-        errors,
-    )
 }

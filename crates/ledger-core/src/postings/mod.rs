@@ -7,6 +7,8 @@
 //! | row of `docs/accounts.md` | function |
 //! |---|---|
 //! | Pledge | [`contributions::pledge`] |
+//! | Receipt (and its overpayment) | [`contributions::receipt`] ([`contributions::ReceiptSplit`]) |
+//! | Reversal (of a batch, and its refund) | [`contributions::batch_reversal`] |
 //! | Fee-coverage deposit | [`transfers::fee_coverage_deposit`] |
 //! | Hold | [`transfers::hold`] |
 //! | Transfer (and the top-up's transfer) | [`transfers::transfer`], guards [`transfers::ExactBalances`] |

@@ -1,6 +1,5 @@
-//! Contribution batches: a contributor submits its members' solidarity euros for a period (a
-//! pledge); the network records the bank receipts that bring the money into the pool, and may
-//! reverse a batch whose money has not been allocated.
+//! Submitting a contribution batch: a contributor pledges its members' solidarity euros for a
+//! period.
 
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
 use ledger_core::organisation::{OrganisationKind, Programme};
@@ -8,13 +7,13 @@ use ledger_core::postings::contributions;
 use ledger_core::{Amount, OrganisationId, Period};
 use ledger_store::WriteRequest;
 use ledger_store::records::{ContributionBatchRecord, Record};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
+use super::views::{BatchTotalsView, BatchView};
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
-use crate::money::{DecimalText, Money};
+use crate::money::DecimalText;
 use crate::policy::Operation;
 use crate::runner::{Command, Planned, Status};
 use crate::{App, Caller};
@@ -50,40 +49,6 @@ pub struct LineBody {
 pub enum LineKindBody {
     Solidarity,
     Donation,
-}
-
-/// Totals of a batch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchTotalsView {
-    /// Members on solidarity lines.
-    pub members: u64,
-    pub amount: Money,
-    pub solidarity: Money,
-    pub donations: Money,
-}
-
-/// A contribution batch and where it stands.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BatchView {
-    pub id: Uuid,
-    /// pledged | partially_received | received | reversed
-    pub status: String,
-    pub programme_id: Uuid,
-    pub contributor_id: Uuid,
-    pub period: String,
-    pub earmark_beneficiary_id: Option<Uuid>,
-    pub totals: BatchTotalsView,
-    pub received: Money,
-    pub outstanding: Money,
-    pub line_count: u32,
-    /// The pledge's journal transaction.
-    pub transaction_id: Uuid,
-    /// True when the contributor had already submitted a batch for this programme and period
-    /// (late sections): both count.
-    pub supplementary: bool,
-    pub reversal_reason: Option<String>,
-    pub submitted_by: String,
-    pub created_at: String,
 }
 
 /// A batch that passed every check, ready to be posted.

@@ -1,0 +1,117 @@
+//! What the contribution operations answer: a batch and where it stands, its lines, its receipts.
+
+use ledger_core::contribution::BatchStatus;
+use ledger_core::{Currency, Timestamp};
+use ledger_store::registry::BatchSummary;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::money::Money;
+
+/// Totals of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchTotalsView {
+    /// Members on solidarity lines.
+    pub members: u64,
+    pub amount: Money,
+    pub solidarity: Money,
+    pub donations: Money,
+}
+
+/// A contribution batch and where it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchView {
+    pub id: Uuid,
+    /// pledged | partially_received | received | reversed
+    pub status: String,
+    pub programme_id: Uuid,
+    pub contributor_id: Uuid,
+    pub period: String,
+    pub earmark_beneficiary_id: Option<Uuid>,
+    pub totals: BatchTotalsView,
+    pub received: Money,
+    pub outstanding: Money,
+    pub line_count: u32,
+    /// The pledge's journal transaction.
+    pub transaction_id: Uuid,
+    /// True when the contributor had already submitted a batch for this programme and period
+    /// (late sections): both count.
+    pub supplementary: bool,
+    pub reversal_reason: Option<String>,
+    pub submitted_by: String,
+    pub created_at: String,
+}
+
+/// A batch with its lines and receipts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchDetail {
+    #[serde(flatten)]
+    pub batch: BatchView,
+    pub lines: Vec<LineView>,
+    pub receipts: Vec<ReceiptView>,
+}
+
+/// A line as stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub reference: String,
+    pub members: i64,
+    pub amount: Money,
+    pub kind: String,
+}
+
+/// A recorded receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptView {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub amount: Money,
+    /// The part that settled what was due.
+    pub applied: Money,
+    /// The part above what was due, recorded as a donation.
+    pub overpayment: Money,
+    pub value_date: String,
+    pub bank_reference: String,
+    pub transaction_id: Uuid,
+}
+
+/// The currency a stored batch is kept in (always valid: it was checked when written).
+pub(crate) fn batch_currency(summary: &BatchSummary) -> Result<Currency, AppError> {
+    Currency::from_code(&summary.currency).map_err(AppError::internal_message)
+}
+
+/// A stored batch as its view; its status derived from what was received and reversed.
+pub(crate) fn view_of(summary: &BatchSummary) -> Result<BatchView, AppError> {
+    let currency = batch_currency(summary)?;
+    let money = |minor| Money::from_minor(minor, currency);
+    Ok(BatchView {
+        id: summary.id,
+        status: BatchStatus::derive(
+            summary.amount_minor,
+            summary.outstanding_minor,
+            summary.reversal_reason.is_some(),
+        )
+        .as_str()
+        .to_owned(),
+        programme_id: summary.programme_id,
+        contributor_id: summary.contributor_id,
+        period: summary.period.clone(),
+        earmark_beneficiary_id: summary.earmark_beneficiary_id,
+        totals: BatchTotalsView {
+            members: u64::try_from(summary.members_total).unwrap_or(0),
+            amount: money(summary.amount_minor),
+            solidarity: money(summary.solidarity_minor),
+            donations: money(summary.donation_minor),
+        },
+        received: money(summary.received_minor),
+        outstanding: money(summary.outstanding_minor),
+        line_count: u32::try_from(summary.line_count).unwrap_or(0),
+        transaction_id: summary.pledge_transaction_id,
+        supplementary: summary.earlier_in_period > 0,
+        reversal_reason: summary.reversal_reason.clone(),
+        submitted_by: summary.submitted_by.clone(),
+        created_at: Timestamp::from_datetime(summary.created_at).to_canonical_string(),
+    })
+}

@@ -1,0 +1,253 @@
+//! Commands and queries run without HTTP, on both engines: the clock and the id source are the
+//! application's (injected); a receipt and a reversal book what `docs/accounts.md` says; a
+//! verdict is judged as of the application's today and scoped to the caller.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ledger_app::clock::{FixedClock, SequentialIds};
+use ledger_app::contributions::{
+    CreateBatch, CreateReceipt, CreateReversal, RecordReceipt, ReverseBatch, SubmitBatch,
+};
+use ledger_app::eligibility::{CreateFact, EligibilityQuery, ReadEligibility, RecordFact};
+use ledger_app::registry::{
+    CreateOrganisation, CreateProgramme, OpenProgramme, RegisterOrganisation,
+};
+use ledger_app::{App, AppError, Caller, Command, IdempotencyKey, Refusal, Reply, Role, Sources};
+use ledger_core::limits::ContributionLimits;
+use ledger_core::{Currency, OrganisationId, chart};
+use ledger_store::{Store, StoreOptions};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// The ids the application mints start with this prefix.
+const ID_PREFIX: u64 = 0x5017_da41;
+
+/// A migrated store and what keeps its database alive.
+struct Fixture {
+    store: Store,
+    _directory: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fixture {
+    let directory = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
+    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    Fixture {
+        store,
+        _directory: Some(directory),
+    }
+}
+
+async fn postgres() -> Fixture {
+    let database = ledger_testkit::postgres_database().await;
+    let store = Store::connect(&database.url, StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    Fixture {
+        store,
+        _directory: None,
+    }
+}
+
+/// An application whose clock stands still at 2026-11-30 10:00 UTC.
+fn app(fixture: &Fixture) -> App {
+    let instant: DateTime<Utc> = "2026-11-30T10:00:00Z".parse().unwrap();
+    App::new(
+        fixture.store.clone(),
+        Sources::new(
+            Arc::new(FixedClock(instant)),
+            Arc::new(SequentialIds::new(ID_PREFIX)),
+        ),
+        ContributionLimits::default(),
+    )
+}
+
+fn body<T: DeserializeOwned>(json: serde_json::Value) -> T {
+    serde_json::from_value(json).unwrap()
+}
+
+/// Runs `command` under a fresh key and answers its output.
+async fn run<C: Command>(app: &App, caller: &Caller, command: C) -> Result<C::Output, AppError> {
+    let key = IdempotencyKey::new(&Uuid::new_v4().to_string(), "test", b"{}".to_vec())?;
+    match app.run(caller, &key, command).await? {
+        Reply::Done { output, .. } => Ok(output),
+        Reply::Replayed(stored) => panic!("a fresh key was replayed: {stored:?}"),
+    }
+}
+
+fn caller(organisation: Uuid, role: Role) -> Caller {
+    Caller::with_token(
+        format!("{} test", role.as_str()),
+        OrganisationId::from_uuid(organisation),
+        role,
+    )
+}
+
+async fn a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(fixture: Fixture) {
+    let app = app(&fixture);
+    let admin = caller(Uuid::new_v4(), Role::Admin);
+    let union = run(
+        &app,
+        &admin,
+        RegisterOrganisation(body::<CreateOrganisation>(serde_json::json!({
+            "slug": "union", "name": "A union", "kind": "contributor", "country": "FR",
+            "currency": "EUR", "covered_members": 100
+        }))),
+    )
+    .await
+    .unwrap();
+    let programme = run(
+        &app,
+        &admin,
+        OpenProgramme(body::<CreateProgramme>(serde_json::json!({
+            "name": "Health", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+            "allocation": {"policy": "pro_rata_covered_members"},
+            "minimum_transfer": "0.00", "admin_cost_cap_percent": "15"
+        }))),
+    )
+    .await
+    .unwrap();
+    // Ids come from the application's source.
+    assert_eq!(programme.id.as_u64_pair().0, ID_PREFIX);
+    let contributor = caller(union.id, Role::Contributor);
+    let batch = run(
+        &app,
+        &contributor,
+        SubmitBatch(body::<CreateBatch>(serde_json::json!({
+            "programme_id": programme.id.to_string(), "period": "2026-11",
+            "lines": [{"reference": "s1", "members": 100, "amount": "100.00", "kind": "solidarity"}]
+        }))),
+    )
+    .await
+    .unwrap();
+
+    // The day after the application's today is refused, whatever the system clock says.
+    let receipt = |amount: &str, value_date: &str| RecordReceipt {
+        batch: batch.id.to_string(),
+        body: body::<CreateReceipt>(serde_json::json!({
+            "amount": amount, "value_date": value_date, "bank_reference": "E2E-1",
+            "overpayment": true
+        })),
+    };
+    let refused = run(&app, &admin, receipt("120.00", "2026-12-01"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.field(), Some("value_date"), "{refused:?}");
+
+    // 120.00 against 100.00 due: 100.00 applied, 20.00 an overpayment.
+    let received = run(&app, &admin, receipt("120.00", "2026-11-30"))
+        .await
+        .unwrap();
+    assert_eq!(received.applied.amount, "100.00");
+    assert_eq!(received.overpayment.amount, "20.00");
+    assert_eq!(received.id.as_u64_pair().0, ID_PREFIX);
+    let eur = Currency::eur();
+    let pool = chart::programme_pool(programme.id, eur);
+    let receivable = chart::batch_receivable(batch.id, OrganisationId::from_uuid(union.id), eur);
+    assert_eq!(fixture.store.balance(pool.id, None).await.unwrap(), -12_000);
+    assert_eq!(fixture.store.balance(receivable.id, None).await.unwrap(), 0);
+
+    // The reversal refunds all that was received and cancels nothing (nothing is due).
+    let reverse = || ReverseBatch {
+        batch: batch.id.to_string(),
+        body: body::<CreateReversal>(serde_json::json!({"reason": "sent twice"})),
+    };
+    let reversed = run(&app, &admin, reverse()).await.unwrap();
+    assert_eq!(reversed.refunded.amount, "120.00");
+    assert_eq!(reversed.cancelled.amount, "0.00");
+    assert_eq!(fixture.store.balance(pool.id, None).await.unwrap(), 0);
+    let again = run(&app, &admin, reverse()).await.unwrap_err();
+    assert_eq!(again.code, "already_reversed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock() {
+    a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock() {
+    a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(postgres().await).await;
+}
+
+async fn a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(
+    fixture: Fixture,
+) {
+    let app = app(&fixture);
+    let admin = caller(Uuid::new_v4(), Role::Admin);
+    let register = |slug: &str| {
+        RegisterOrganisation(body::<CreateOrganisation>(serde_json::json!({
+            "slug": slug, "name": slug, "kind": "beneficiary", "country": "SN",
+            "currency": "XOF", "covered_members": 10
+        })))
+    };
+    let mutual = run(&app, &admin, register("mutual")).await.unwrap();
+    let other = run(&app, &admin, register("other")).await.unwrap();
+    let programme = run(
+        &app,
+        &admin,
+        OpenProgramme(body::<CreateProgramme>(serde_json::json!({
+            "name": "Health", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+            "allocation": {"policy": "pro_rata_covered_members"},
+            "conditions": [{"code": "mutual_operational"}],
+            "minimum_transfer": "0.00", "admin_cost_cap_percent": "15"
+        }))),
+    )
+    .await
+    .unwrap();
+    let beneficiary = caller(mutual.id, Role::Beneficiary);
+    // Holds from the application's today: a fact dated later would not count yet.
+    let fact = run(
+        &app,
+        &beneficiary,
+        RecordFact {
+            beneficiary: mutual.id.to_string(),
+            body: body::<CreateFact>(serde_json::json!({
+                "code": "mutual_operational", "value": true, "as_of": "2026-11-30",
+                "evidence_reference": "minutes 2026-11"
+            })),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fact.id.as_u64_pair().0, ID_PREFIX);
+    let verdict = |who: &Caller, of: Uuid| {
+        let app = app.clone();
+        let who = who.clone();
+        let query = ReadEligibility {
+            beneficiary: of.to_string(),
+            query: EligibilityQuery {
+                programme_id: programme.id.to_string(),
+                as_of: None,
+            },
+        };
+        async move { app.query(&who, query).await }
+    };
+    let judged = verdict(&beneficiary, mutual.id).await.unwrap();
+    assert_eq!(judged.as_of, "2026-11-30");
+    assert!(judged.eligible, "{judged:?}");
+    // Another beneficiary's verdict is not disclosed; a contributor may not ask.
+    let hidden = verdict(&beneficiary, other.id).await.unwrap_err();
+    assert_eq!(hidden.refusal, Refusal::NotFound);
+    let contributor = caller(Uuid::new_v4(), Role::Contributor);
+    let refused = verdict(&contributor, mutual.id).await.unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Forbidden);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries() {
+    a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(sqlite().await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries() {
+    a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(postgres().await)
+        .await;
+}
