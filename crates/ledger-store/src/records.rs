@@ -8,7 +8,7 @@ use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestam
 use sqlx::{PgConnection, SqliteConnection};
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::error::StoreError;
 
 /// A row to insert with a write request.
 #[derive(Debug, Clone)]
