@@ -10,6 +10,16 @@
 //! loudly: none skips PostgreSQL silently.
 //!
 //! Benchmarks use [`PostgresCluster::start`] directly, with `durable == true`.
+//!
+//! Above that, the one set of fixtures every test crate shares: [`on_both_engines!`] runs a test
+//! written once on SQLite and PostgreSQL ([`engines`]), [`store`] gives a migrated store and its
+//! accounts and transactions, and [`http`] is the one HTTP client of the tests.
+
+pub mod engines;
+pub mod http;
+pub mod store;
+
+pub use engines::{Engine, FreshDatabase, OnEngine, fresh_database, on_engine};
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
