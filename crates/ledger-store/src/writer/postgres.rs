@@ -12,7 +12,7 @@ use super::request::{WriteOutcome, WriteRequest};
 use crate::error::StoreError;
 use crate::hot_rows;
 use crate::idempotency::{self, KeyColumns, KeyMap};
-use crate::records::insert_records_postgres;
+use crate::records::insert::insert_records_postgres;
 use crate::rows::sequence_to_db;
 
 /// The PostgreSQL side of [`super::Writer::commit_group`]: tries the optimistic write from the known

@@ -9,7 +9,7 @@ use super::plan::{columns, head_from_row, plan_group, requested_keys, touched_ac
 use super::request::{WriteOutcome, WriteRequest};
 use crate::error::StoreError;
 use crate::idempotency;
-use crate::records::insert_records_sqlite;
+use crate::records::insert::insert_records_sqlite;
 use crate::rows::sequence_to_db;
 
 const UPDATE_HEAD: &str = "UPDATE chain_head SET last_sequence = $1, last_hash = $2 WHERE id = 1";
