@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 use ledger_api::auth::Role;
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::{NETWORK_ID, TestServer, token};
 

@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use ledger_core::checkpoint::{
     Checkpoint, SigningKey, key_id, parse_signing_key_hex, public_key_hex, signing_key_hex,
 };
+use ledger_testkit::http::HttpClient;
+use reqwest::Method;
 use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
@@ -65,7 +67,9 @@ fn stop(running: Running) {
 }
 
 async fn get(address: &str, path: &str) -> Value {
-    let response = reqwest::get(format!("http://{address}{path}"))
+    let response = HttpClient::new(format!("http://{address}"))
+        .request(Method::GET, path)
+        .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200, "{path}");
@@ -75,7 +79,9 @@ async fn get(address: &str, path: &str) -> Value {
 /// The latest checkpoint, once the start-up signing has stored it.
 async fn latest(address: &str) -> Checkpoint {
     for _ in 0..100 {
-        let response = reqwest::get(format!("http://{address}/v1/checkpoints/latest"))
+        let response = HttpClient::new(format!("http://{address}"))
+            .request(Method::GET, "/v1/checkpoints/latest")
+            .send()
             .await
             .unwrap();
         if response.status() == 200 {

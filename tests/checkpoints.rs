@@ -13,6 +13,7 @@ use std::time::Duration;
 use ledger_core::checkpoint::{
     ChainLink, Checkpoint, EMPTY_HEAD, check_extension, key_id, public_key_hex,
 };
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::southern::{burkina_paid_for_september, fund, store};
 use support::{TestServer, checkpoint_key};

@@ -8,6 +8,7 @@
 mod support;
 
 use ledger_api::auth::Role;
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::people::{Credential, credential};
 use support::{NETWORK_ID, TestServer, token};

@@ -11,6 +11,7 @@ mod support;
 use chrono::{Datelike, Months, Utc};
 use ledger_api::auth::Role;
 use ledger_core::PERIOD_HORIZON_MONTHS;
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::southern::{burkina_paid_for_september, fund};
 use support::{TestServer, token};

@@ -11,6 +11,7 @@ mod support;
 
 use ledger_api::auth::Role;
 use ledger_core::{Currency, chart};
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::southern::{
     Fund, burkina_paid_for_september, credit, fund, money, organisation, store,

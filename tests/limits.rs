@@ -15,6 +15,7 @@ use ledger_core::limits::{
     MAX_CONTRIBUTOR_PERIOD_AMOUNT_MINOR, MAX_LINE_MEMBERS,
 };
 use ledger_core::{Currency, MAX_AMOUNT_MINOR, chart};
+use ledger_testkit::on_both_engines;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use support::{NETWORK_ID, TestServer, token};

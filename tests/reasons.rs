@@ -10,6 +10,7 @@ mod support;
 
 use ledger_api::auth::Role;
 use ledger_core::memo::MAX_REASON_LENGTH;
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use support::southern::{burkina_paid_for_september, fund};
 use support::{TestServer, token};

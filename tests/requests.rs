@@ -10,6 +10,7 @@ mod support;
 
 use ledger_api::auth::Role;
 use ledger_store::{IdempotencyEntry, WriteOutcome, WriteRequest};
+use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use support::{NETWORK_ID, TestServer, token};

@@ -6,6 +6,7 @@
 
 mod support;
 
+use ledger_testkit::on_both_engines;
 use serde_json::Value;
 use support::TestServer;
 

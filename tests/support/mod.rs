@@ -8,7 +8,8 @@ pub mod southern;
 
 use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
 use ledger_api::{ApiConfig, Application, ServeConfig};
-use serde_json::Value;
+use ledger_testkit::http::HttpClient;
+use ledger_testkit::{Engine, OnEngine, fresh_database};
 
 /// The HS256 secret of test servers.
 pub const TEST_SECRET: &[u8] = b"test-secret-of-at-least-thirty-two-bytes!";
@@ -64,54 +65,36 @@ pub fn now_seconds() -> u64 {
         .as_secs()
 }
 
-/// A running server and what keeps its database alive.
+/// A running server and what keeps its database alive. It is the shared test client of its
+/// address ([`HttpClient`]: `url`, `post`, `get`, `client`), by dereference.
 pub struct TestServer {
-    pub base_url: String,
+    pub http: HttpClient,
     pub database_url: String,
-    pub client: reqwest::Client,
     _directory: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
-impl TestServer {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
+impl std::ops::Deref for TestServer {
+    type Target = HttpClient;
+    fn deref(&self) -> &HttpClient {
+        &self.http
     }
+}
 
+impl OnEngine for TestServer {
+    async fn start(engine: Engine) -> TestServer {
+        let database = fresh_database(engine).await;
+        start(database.url.clone(), database.into_directory()).await
+    }
+}
+
+impl TestServer {
     /// Stops the server (as a shutdown signal would) and hands over its database directory.
     pub async fn stop(self) -> Option<tempfile::TempDir> {
         let _ = self._shutdown.send(());
         // Let the graceful shutdown close the listener and the store.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         self._directory
-    }
-
-    /// POSTs JSON with a bearer token and an idempotency key; returns status and body.
-    pub async fn post(&self, path: &str, token: &str, key: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// GETs with a bearer token; returns status and body.
-    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Registers an organisation as the network's admin and returns its id.
@@ -184,9 +167,8 @@ async fn start_signing_every(
 
 /// A server on SQLite with the given HTTP settings (small timeouts and caps in tests).
 pub async fn sqlite_server_with(api: ApiConfig) -> TestServer {
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    start_with(url, Some(directory), api).await
+    let database = fresh_database(Engine::Sqlite).await;
+    start_with(database.url.clone(), database.into_directory(), api).await
 }
 
 async fn start_with(
@@ -209,60 +191,29 @@ async fn start_with(
         let _ = stopped.await;
     }));
     TestServer {
-        base_url,
+        http: HttpClient::new(base_url),
         database_url,
-        client: reqwest::Client::new(),
         _directory: directory,
         _shutdown: shutdown,
     }
 }
 
 pub async fn sqlite_server() -> TestServer {
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    start(url, Some(directory)).await
+    TestServer::start(Engine::Sqlite).await
 }
 
 pub async fn postgres_server() -> TestServer {
-    start(ledger_testkit::postgres_database().await.url, None).await
+    TestServer::start(Engine::Postgres).await
 }
 
 /// A server on a fresh SQLite database signing its head every `interval` (when it moved).
 pub async fn sqlite_server_signing_every(interval: std::time::Duration) -> TestServer {
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    start_signing_every(url, Some(directory), interval).await
+    let database = fresh_database(Engine::Sqlite).await;
+    start_signing_every(database.url.clone(), database.into_directory(), interval).await
 }
 
 /// [`sqlite_server_signing_every`] on PostgreSQL.
 pub async fn postgres_server_signing_every(interval: std::time::Duration) -> TestServer {
-    start_signing_every(
-        ledger_testkit::postgres_database().await.url,
-        None,
-        interval,
-    )
-    .await
-}
-
-/// Generates one `#[tokio::test]` per engine for each listed `async fn(TestServer)`.
-#[macro_export]
-macro_rules! on_both_engines {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::sqlite_server().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::postgres_server().await).await;
-                }
-            )*
-        }
-    };
+    let database = fresh_database(Engine::Postgres).await;
+    start_signing_every(database.url.clone(), database.into_directory(), interval).await
 }

@@ -11,6 +11,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use ledger_api::json::AppJson;
 use ledger_api::{ApiConfig, MAX_REQUEST_BODY_BYTES, with_service_layers};
+use ledger_testkit::http::HttpClient;
+use reqwest::Method;
 use serde_json::Value;
 
 #[derive(Debug, serde::Deserialize)]
@@ -20,7 +22,7 @@ struct Echo {
     count: u32,
 }
 
-async fn serve_test_router() -> String {
+async fn serve_test_router() -> HttpClient {
     let router = Router::new()
         .route(
             "/echo",
@@ -53,7 +55,7 @@ async fn serve_test_router() -> String {
     tokio::spawn(async move {
         ledger_api::serve_router(listener, app, &config, std::future::pending()).await
     });
-    format!("http://{address}")
+    HttpClient::new(format!("http://{address}"))
 }
 
 async fn problem(response: reqwest::Response, status: u16, code: &str) -> Value {
@@ -77,10 +79,9 @@ async fn problem(response: reqwest::Response, status: u16, code: &str) -> Value 
 async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
     // Proves the happy path, then 400 malformed JSON, 415 wrong media type, 422 naming the field,
     // and 413 over the body limit — all problem+json.
-    let base = serve_test_router().await;
-    let client = reqwest::Client::new();
+    let client = serve_test_router().await;
     let ok = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .json(&serde_json::json!({"name": "csq", "count": 3}))
         .send()
         .await
@@ -88,7 +89,7 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
     assert_eq!(ok.status(), 200);
 
     let malformed = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .header("content-type", "application/json")
         .body("{\"name\": ")
         .send()
@@ -97,7 +98,7 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
     problem(malformed, 400, "malformed_json").await;
 
     let wrong_type = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .header("content-type", "text/plain")
         .body("hi")
         .send()
@@ -106,7 +107,7 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
     problem(wrong_type, 415, "unsupported_media_type").await;
 
     let wrong_field = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .json(&serde_json::json!({"name": "csq", "count": "three"}))
         .send()
         .await
@@ -116,7 +117,7 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
     assert_eq!(body["errors"][0]["field"], "count");
 
     let unknown_field = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .json(&serde_json::json!({"name": "csq", "count": 1, "extra": true}))
         .send()
         .await
@@ -128,7 +129,7 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
         "x".repeat(MAX_REQUEST_BODY_BYTES)
     );
     let too_large = client
-        .post(format!("{base}/echo"))
+        .request(Method::POST, "/echo")
         .header("content-type", "application/json")
         .body(huge)
         .send()
@@ -140,19 +141,22 @@ async fn json_bodies_are_accepted_and_every_rejection_is_a_problem() {
 #[tokio::test]
 async fn timeouts_wrong_methods_and_unknown_routes_are_problems() {
     // Proves errors made outside handlers (timeout, 405, 404) also come as problem+json.
-    let base = serve_test_router().await;
-    let client = reqwest::Client::new();
+    let client = serve_test_router().await;
     problem(
-        client.get(format!("{base}/slow")).send().await.unwrap(),
+        client.request(Method::GET, "/slow").send().await.unwrap(),
         408,
         "request_timeout",
     )
     .await;
-    let wrong_method = client.get(format!("{base}/echo")).send().await.unwrap();
+    let wrong_method = client.request(Method::GET, "/echo").send().await.unwrap();
     assert_eq!(wrong_method.headers()["allow"], "POST");
     problem(wrong_method, 405, "method_not_allowed").await;
     problem(
-        client.get(format!("{base}/nowhere")).send().await.unwrap(),
+        client
+            .request(Method::GET, "/nowhere")
+            .send()
+            .await
+            .unwrap(),
         404,
         "not_found",
     )
@@ -163,9 +167,9 @@ async fn timeouts_wrong_methods_and_unknown_routes_are_problems() {
 async fn a_panicking_handler_answers_a_generic_internal_problem() {
     // Proves a bug in a handler reaches the client as a 500 problem+json that does not leak the
     // panic message, rather than as a dropped connection.
-    let base = serve_test_router().await;
+    let client = serve_test_router().await;
     let body = problem(
-        reqwest::get(format!("{base}/panic")).await.unwrap(),
+        client.request(Method::GET, "/panic").send().await.unwrap(),
         500,
         "internal_error",
     )
@@ -183,24 +187,23 @@ async fn a_panicking_handler_answers_a_generic_internal_problem() {
 async fn oversized_request_heads_are_a_431_problem() {
     // Proves a request head over the limit (bytes or number of headers) answers 431 in
     // problem+json rather than a bare status, and one within it passes.
-    let base = serve_test_router().await;
-    let client = reqwest::Client::new();
+    let client = serve_test_router().await;
     let big = "x".repeat(ledger_api::guards::MAX_REQUEST_HEADER_BYTES + 1);
     let response = client
-        .get(format!("{base}/nothing-here"))
+        .request(Method::GET, "/nothing-here")
         .header("x-padding", big)
         .send()
         .await
         .unwrap();
     let body = problem(response, 431, "request_header_too_large").await;
     assert!(body["detail"].as_str().unwrap().contains("headers"));
-    let mut many = client.get(format!("{base}/nothing-here"));
+    let mut many = client.request(Method::GET, "/nothing-here");
     for index in 0..=ledger_api::guards::MAX_REQUEST_HEADERS {
         many = many.header(format!("x-header-{index}"), "1");
     }
     problem(many.send().await.unwrap(), 431, "request_header_too_large").await;
     let fine = client
-        .get(format!("{base}/nothing-here"))
+        .request(Method::GET, "/nothing-here")
         .header("x-padding", "x".repeat(1024))
         .send()
         .await
@@ -212,21 +215,20 @@ async fn oversized_request_heads_are_a_431_problem() {
 async fn every_answer_carries_the_security_headers() {
     // Proves successes and errors alike carry nosniff, no-store, no-referrer, DENY framing and a
     // restrictive content security policy.
-    let base = serve_test_router().await;
-    let client = reqwest::Client::new();
+    let client = serve_test_router().await;
     let answers = [
         client
-            .post(format!("{base}/echo"))
+            .request(Method::POST, "/echo")
             .json(&serde_json::json!({"name": "a", "count": 1}))
             .send()
             .await
             .unwrap(),
         client
-            .get(format!("{base}/nothing-here"))
+            .request(Method::GET, "/nothing-here")
             .send()
             .await
             .unwrap(),
-        client.get(format!("{base}/echo")).send().await.unwrap(),
+        client.request(Method::GET, "/echo").send().await.unwrap(),
     ];
     for answer in answers {
         let headers = answer.headers();

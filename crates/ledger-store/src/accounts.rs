@@ -1,13 +1,87 @@
-//! Reads of the chart of accounts for auditors and the network: accounts in id order with their
-//! balances, and the chain position at a moment (for balances "as at" a timestamp).
+//! The chart of accounts: opening an account, finding accounts by id or code, and the reads for
+//! auditors and the network: accounts in id order with their balances, and the chain position at a
+//! moment (for balances "as at" a timestamp).
 
-use ledger_core::{Account, Timestamp};
+use std::collections::HashMap;
+
+use ledger_core::{Account, AccountCode, AccountId, Timestamp};
 use uuid::Uuid;
 
-use crate::rows::{self, AccountRow};
-use crate::{Backend, Store, StoreError, on_pool, sequence_from_db};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::rows::{self, AccountRow, sequence_from_db};
+use crate::store::Store;
 
 impl Store {
+    /// Opens an account; its code must be new.
+    pub async fn open_account(&self, account: &Account, now: Timestamp) -> Result<(), StoreError> {
+        let result = on_pool!(self.backend(), pool => {
+            sqlx::query(
+                "INSERT INTO accounts (id, code, name, kind, currency, owner_organisation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(account.id.as_uuid())
+            .bind(account.code.as_str())
+            .bind(&account.name)
+            .bind(account.kind.as_str())
+            .bind(account.currency.code())
+            .bind(account.owner_organisation.map(|organisation| organisation.as_uuid()))
+            .bind(now.to_datetime())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(error))
+                if error.constraint() == Some("accounts_code_unique")
+                    || error.message().contains("accounts.code") =>
+            {
+                Err(StoreError::AccountCodeTaken(account.code.to_string()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// One account by id.
+    pub async fn account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(rows::select_account!(), " WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    /// One account by code.
+    pub async fn account_by_code(&self, code: &AccountCode) -> Result<Option<Account>, StoreError> {
+        let row: Option<AccountRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(rows::select_account!(), " WHERE code = $1"))
+                .bind(code.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    /// The accounts among `ids` that exist, keyed by id: what journal validation needs.
+    pub async fn accounts(
+        &self,
+        ids: &[AccountId],
+    ) -> Result<HashMap<AccountId, Account>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(account) = self.account(*id).await? {
+                found.insert(*id, account);
+            }
+        }
+        Ok(found)
+    }
+
     /// Accounts in id order after `after`, each with its current balance (signed minor units).
     pub async fn accounts_page(
         &self,

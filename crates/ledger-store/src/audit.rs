@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::{AccountId, Timestamp};
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// One account's totals in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

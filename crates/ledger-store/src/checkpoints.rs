@@ -3,7 +3,10 @@
 
 use ledger_core::checkpoint::{ChainLink, Checkpoint, VerifyingKey};
 
-use crate::{Backend, Store, StoreError, hash_from_db, on_pool, sequence_from_db, sequence_to_db};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::rows::{hash_from_db, sequence_from_db, sequence_to_db};
+use crate::store::Store;
 
 /// The most checkpoints one read returns; callers page with `after_sequence`.
 pub const MAX_CHECKPOINT_PAGE: u32 = 1_000;

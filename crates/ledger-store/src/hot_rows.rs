@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::error::StoreError;
 use crate::records::{ContributionBatchRecord, Record, line_kind};
 
 /// True for the kinds written as column arrays.

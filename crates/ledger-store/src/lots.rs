@@ -12,7 +12,8 @@ use ledger_core::redistribution::Purpose;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::{Backend, on_pool};
+use crate::error::StoreError;
 
 /// Why a beneficiary's share was last held, by beneficiary: the failing conditions named in the
 /// last hold's journal metadata.
@@ -107,34 +108,30 @@ fn follow(result: Result<(), LotError>) -> Result<(), StoreError> {
     })
 }
 
-impl Store {
-    /// Runs `read` on the lot book as the ledger stands now (with why each held beneficiary was last
-    /// held), after applying what was committed since the last read.
-    pub async fn with_lot_book<T>(
-        &self,
-        read: impl FnOnce(LotView<'_>) -> T,
-    ) -> Result<T, StoreError> {
-        let mut ledger = self.lot_ledger().lock().await;
-        let (head, _) = self.chain_head().await?;
-        let head = crate::sequence_to_db(head)?;
-        if head > ledger.through_sequence
-            && let Err(error) = self.catch_up(&mut ledger, head).await
-        {
-            // A half-applied book must not be read again: start over on the next read.
-            *ledger = LotLedger::default();
-            return Err(error);
+impl LotLedger {
+    /// What tracing reads of this book.
+    pub(crate) fn view(&self) -> LotView<'_> {
+        LotView {
+            book: &self.book,
+            reasons: &self.reasons,
+            pledged: &self.pledged,
         }
-        Ok(read(LotView {
-            book: &ledger.book,
-            reasons: &ledger.reasons,
-            pledged: &ledger.pledged,
-        }))
+    }
+
+    /// The last chain sequence applied.
+    pub(crate) fn through_sequence(&self) -> i64 {
+        self.through_sequence
     }
 
     /// Applies receipts and movements with a sequence in `(through_sequence, head]`.
-    async fn catch_up(&self, ledger: &mut LotLedger, head: i64) -> Result<(), StoreError> {
+    pub(crate) async fn catch_up(
+        &mut self,
+        backend: &Backend,
+        head: i64,
+    ) -> Result<(), StoreError> {
+        let ledger = self;
         let after = ledger.through_sequence;
-        let (lots, movements, transfers, owed): NewEvents = on_pool!(self.backend(), pool => {
+        let (lots, movements, transfers, owed): NewEvents = on_pool!(backend, pool => {
             // What each contributor's batches still owe moves with the postings on their receivables:
             // new batches name their receivable account, then every account's movement is summed.
             let batches = sqlx::query_as(

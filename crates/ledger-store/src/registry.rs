@@ -7,7 +7,9 @@ use ledger_core::{Amount, Currency, OrganisationId, Period, PeriodKind};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct OrganisationRow {

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// A report with its decision, if any.
 #[derive(Debug, Clone, sqlx::FromRow)]

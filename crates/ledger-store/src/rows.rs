@@ -2,13 +2,12 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::{
-    Account, AccountCode, AccountId, Currency, JournalRecord, OrganisationId, RecordPosting,
-    Timestamp,
+    Account, AccountCode, AccountId, ChainHash, Currency, JournalRecord, OrganisationId,
+    RecordPosting, Timestamp,
 };
 use uuid::Uuid;
 
-use crate::writer::StoredResponse;
-use crate::{StoreError, hash_from_db, sequence_from_db};
+use crate::error::StoreError;
 
 /// The columns of an [`AccountRow`]; a macro so queries can `concat!` their conditions onto it and
 /// stay static strings.
@@ -27,9 +26,6 @@ macro_rules! select_transaction {
     };
 }
 pub(crate) use select_transaction;
-
-pub(crate) const SELECT_IDEMPOTENCY: &str = "SELECT request_fingerprint, response_status, response_body \
-     FROM idempotency_records WHERE scope = $1 AND idempotency_key = $2";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct AccountRow {
@@ -131,25 +127,20 @@ where
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct IdempotencyRow {
-    request_fingerprint: Vec<u8>,
-    response_status: i32,
-    response_body: String,
+pub(crate) fn sequence_to_db(sequence: u64) -> Result<i64, StoreError> {
+    i64::try_from(sequence)
+        .map_err(|_| StoreError::Corrupt(format!("sequence {sequence} out of range")))
 }
 
-impl TryFrom<IdempotencyRow> for StoredResponse {
-    type Error = StoreError;
-    fn try_from(row: IdempotencyRow) -> Result<StoredResponse, StoreError> {
-        Ok(StoredResponse {
-            fingerprint: <[u8; 32]>::try_from(row.request_fingerprint.as_slice()).map_err(
-                |_| StoreError::Corrupt("idempotency fingerprint is not 32 bytes".into()),
-            )?,
-            response_status: u16::try_from(row.response_status)
-                .map_err(|_| StoreError::Corrupt("stored HTTP status out of range".into()))?,
-            response_body: row.response_body,
-        })
-    }
+pub(crate) fn sequence_from_db(sequence: i64) -> Result<u64, StoreError> {
+    u64::try_from(sequence)
+        .map_err(|_| StoreError::Corrupt(format!("negative sequence {sequence}")))
+}
+
+pub(crate) fn hash_from_db(bytes: &[u8]) -> Result<ChainHash, StoreError> {
+    ChainHash::from_slice(bytes).ok_or_else(|| {
+        StoreError::Corrupt(format!("a stored hash has {} bytes, not 32", bytes.len()))
+    })
 }
 
 /// The text forms the hash covers, derived from typed columns exactly as `seal` derives them.
@@ -356,20 +347,6 @@ fn unpack_postings(packed: &str) -> Option<Vec<RecordPosting>> {
             })
         })
         .collect()
-}
-
-impl IdempotencyRow {
-    pub(crate) fn new(
-        request_fingerprint: Vec<u8>,
-        response_status: i32,
-        response_body: String,
-    ) -> Self {
-        IdempotencyRow {
-            request_fingerprint,
-            response_status,
-            response_body,
-        }
-    }
 }
 
 #[cfg(test)]

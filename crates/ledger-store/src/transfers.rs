@@ -8,8 +8,10 @@ use ledger_core::conditions::{Fact, FactCode};
 use ledger_core::organisation::Organisation;
 use uuid::Uuid;
 
+use crate::backend::{Backend, on_pool};
+use crate::error::StoreError;
 use crate::registry::OrganisationRow;
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::store::Store;
 
 /// A recorded transfer run.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -5,8 +5,8 @@
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
-mod support;
+use ledger_testkit::on_both_engines;
+use ledger_testkit::store as support;
 
 use ledger_core::checkpoint::{ChainLink, Checkpoint, EMPTY_HEAD, SigningKey, check_extension};
 use ledger_core::{GENESIS_HASH, Timestamp};

@@ -1,11 +1,12 @@
 //! The store's contract, run against SQLite and PostgreSQL alike: a behaviour only one engine has is
-//! a bug. Each test is written once and instantiated for both engines by `on_both_engines!` (tests/support).
+//! a bug. Each test is written once and instantiated for both engines by
+//! `ledger_testkit::on_both_engines!`.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[macro_use]
-mod support;
+use ledger_testkit::on_both_engines;
+use ledger_testkit::store as support;
 
 use std::collections::{HashMap, HashSet};
 

@@ -4,7 +4,7 @@
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use ledger_testkit::store as support;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};

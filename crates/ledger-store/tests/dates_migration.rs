@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use ledger_core::{FundDate, OrganisationId, Timestamp};
 use ledger_store::records::{FactRecord, Record};
 use ledger_store::{Store, StoreOptions, WriteOutcome, WriteRequest};
+use ledger_testkit::{Engine, fresh_database};
 use uuid::Uuid;
 
 /// The last migration before dates were bounded (the numbers below 0009 of every branch).
@@ -137,9 +138,10 @@ async fn old_rows_are_kept_and_new_out_of_range_dates_refused(store: Store) {
 async fn sqlite_keeps_old_rows_and_refuses_new_out_of_range_dates() {
     // Proves migration 0009 on SQLite: an old `+99999-12-31` row survives and reads back, and the
     // triggers refuse that date (and the first days outside 2000–2099) from then on.
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    let database = fresh_database(Engine::Sqlite).await;
+    let store = Store::connect(&database.url, StoreOptions::default())
+        .await
+        .unwrap();
     old_rows_are_kept_and_new_out_of_range_dates_refused(store).await;
 }
 

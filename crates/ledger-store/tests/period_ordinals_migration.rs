@@ -6,10 +6,11 @@
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use ledger_testkit::store as support;
 
 use ledger_core::{OrganisationId, Period, PeriodKind};
 use ledger_store::{Store, StoreOptions};
+use ledger_testkit::{Engine, fresh_database};
 use support::open;
 use uuid::Uuid;
 
@@ -143,9 +144,10 @@ async fn old_batches_get_their_place_and_running_total(store: Store) {
 #[tokio::test]
 async fn sqlite_batches_written_before_0008_get_their_place_and_running_total() {
     // Proves the SQLite backfill of migration 0008.
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
+    let database = fresh_database(Engine::Sqlite).await;
+    let store = Store::connect(&database.url, StoreOptions::default())
+        .await
+        .unwrap();
     sqlx::migrate!("../../migrations/sqlite")
         .run_to(BEFORE_PERIOD_ORDINALS, store.sqlite_pool().unwrap())
         .await

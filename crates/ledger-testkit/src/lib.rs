@@ -10,6 +10,18 @@
 //! loudly: none skips PostgreSQL silently.
 //!
 //! Benchmarks use [`PostgresCluster::start`] directly, with `durable == true`.
+//!
+//! Above that, the one set of fixtures every test crate shares: [`on_both_engines!`] runs a test
+//! written once on SQLite and PostgreSQL ([`engines`]), [`store`] gives a migrated store and its
+//! accounts and transactions, [`http`] is the one HTTP client of the tests, and [`imports`] finds
+//! modules of a crate that import each other.
+
+pub mod engines;
+pub mod http;
+pub mod imports;
+pub mod store;
+
+pub use engines::{Engine, FreshDatabase, OnEngine, fresh_database, on_engine};
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;

@@ -1,6 +1,7 @@
-//! Shared fixtures of the store tests: a migrated store on either engine, accounts and transactions.
+//! Fixtures of the store's tests: a migrated store on either engine, accounts and transactions.
 
-#![allow(dead_code)] // each test binary uses a different part of the fixtures
+// Test support: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
 
@@ -12,42 +13,47 @@ use ledger_core::{
 use ledger_store::{Store, StoreOptions};
 use uuid::Uuid;
 
+use crate::engines::{Engine, OnEngine, fresh_database};
+
 /// A migrated store and whatever keeps its database alive.
+#[derive(Debug)]
 pub struct Fixture {
     pub store: Store,
     pub url: String,
     _directory: Option<tempfile::TempDir>,
 }
 
+/// A migrated store on a fresh SQLite database.
 pub async fn sqlite() -> Fixture {
-    let directory = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", directory.path().join("ledger.db").display());
-    let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
-    store.migrate().await.unwrap();
-    Fixture {
-        store,
-        url,
-        _directory: Some(directory),
-    }
+    Fixture::start(Engine::Sqlite).await
 }
 
+/// A migrated store on a fresh PostgreSQL database.
 pub async fn postgres() -> Fixture {
-    let database = ledger_testkit::postgres_database().await;
-    let store = Store::connect(&database.url, StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Fixture {
-        store,
-        url: database.url,
-        _directory: None,
+    Fixture::start(Engine::Postgres).await
+}
+
+impl OnEngine for Fixture {
+    async fn start(engine: Engine) -> Fixture {
+        let database = fresh_database(engine).await;
+        let store = Store::connect(&database.url, StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        Fixture {
+            store,
+            url: database.url.clone(),
+            _directory: database.into_directory(),
+        }
     }
 }
 
+/// A fixed moment, 2026-11-23T03:25:16.123456Z.
 pub fn now() -> Timestamp {
     Timestamp::from_unix_micros(1_795_404_316_123_456).unwrap()
 }
 
+/// Opens an asset account with this code and currency.
 pub async fn open(store: &Store, code: &str, currency: &str) -> Account {
     let account = Account {
         id: AccountId::from_uuid(Uuid::new_v4()),
@@ -113,28 +119,4 @@ pub fn transfer_dated(
     }
     .validate(&chart)
     .unwrap()
-}
-
-/// Instantiates each listed `async fn(Fixture)` as one `#[tokio::test]` per engine, in modules
-/// `sqlite` and `postgres`: a store test is written once and run on both.
-#[allow(unused_macros)] // not every test binary has tests on both engines
-macro_rules! on_both_engines {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::sqlite().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$test(super::support::postgres().await).await;
-                }
-            )*
-        }
-    };
 }

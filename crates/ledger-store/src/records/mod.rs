@@ -1,0 +1,290 @@
+//! Domain rows written beside journal transactions in the same database transaction: organisations,
+//! programmes, contribution batches with their lines, receipts and reversals, and accounts opened on
+//! the way. Each is inserted by the writer only when its request commits (`insert`).
+
+pub(crate) mod insert;
+
+use ledger_core::contribution::{BatchLine, LineKind};
+use ledger_core::organisation::{Organisation, Programme};
+use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
+use uuid::Uuid;
+
+/// A row to insert with a write request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Record {
+    /// Opened unless an account with the same code exists (account ids derive from their codes, so
+    /// two requests opening the same account agree on it).
+    Account(Account),
+    Organisation(Organisation),
+    Programme(Programme),
+    ContributionBatch(Box<ContributionBatchRecord>),
+    BatchReceipt(BatchReceiptRecord),
+    BatchReversal(BatchReversalRecord),
+    Fact(FactRecord),
+    FeeSchedule(FeeScheduleRecord),
+    FeeCoverageDeposit(FeeCoverageDepositRecord),
+    TransferRun(Box<TransferRunRecord>),
+    TransferRunExecution(TransferRunExecutionRecord),
+    Transfer(Box<TransferRecord>),
+    TransferConfirmation(TransferConfirmationRecord),
+    TransferDispute(Box<TransferDisputeRecord>),
+    TransferDisputeResolution(TransferDisputeResolutionRecord),
+    RedistributionReport(Box<RedistributionReportRecord>),
+    ReportDecision(ReportDecisionRecord),
+    ReportReversal(ReportReversalRecord),
+}
+
+impl Record {
+    /// Rows that journal postings or later rows refer to are inserted before the journal.
+    fn before_journal(&self) -> bool {
+        matches!(
+            self,
+            Record::Account(_)
+                | Record::Organisation(_)
+                | Record::Programme(_)
+                | Record::Fact(_)
+                | Record::FeeSchedule(_)
+                | Record::TransferRun(_)
+                | Record::RedistributionReport(_)
+        )
+    }
+}
+
+/// A contribution batch and its lines.
+#[derive(Debug, Clone)]
+pub struct ContributionBatchRecord {
+    pub id: Uuid,
+    pub programme_id: Uuid,
+    pub contributor_id: OrganisationId,
+    pub period: Period,
+    pub earmark_beneficiary_id: Option<OrganisationId>,
+    pub currency: String,
+    pub members_total: u64,
+    pub amount_minor: i64,
+    pub solidarity_minor: i64,
+    pub donation_minor: i64,
+    pub lines: Vec<BatchLine>,
+    pub receivable_account_id: AccountId,
+    pub pledge_transaction_id: TransactionId,
+    pub submitted_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A bank receipt matched to a batch.
+#[derive(Debug, Clone)]
+pub struct BatchReceiptRecord {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub amount_minor: i64,
+    pub overpayment_minor: i64,
+    pub value_date: FundDate,
+    pub bank_reference: String,
+    pub transaction_id: TransactionId,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The reversal of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchReversalRecord {
+    pub batch_id: Uuid,
+    pub reason: String,
+    pub transaction_id: TransactionId,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A fact about an organisation (eligibility evidence).
+#[derive(Debug, Clone)]
+pub struct FactRecord {
+    pub id: Uuid,
+    pub organisation_id: OrganisationId,
+    pub code: String,
+    pub value: String,
+    pub as_of: FundDate,
+    pub evidence_reference: String,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The expected fee schedule of a beneficiary or, as the default, of a programme.
+#[derive(Debug, Clone)]
+pub struct FeeScheduleRecord {
+    /// An organisation id or a programme id.
+    pub owner_id: Uuid,
+    pub fixed_minor: i64,
+    pub currency: String,
+    pub percent: String,
+    pub created_at: Timestamp,
+}
+
+/// Money given to fee coverage.
+#[derive(Debug, Clone)]
+pub struct FeeCoverageDepositRecord {
+    pub id: Uuid,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: String,
+    pub transaction_id: TransactionId,
+    pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A recorded transfer-run plan.
+#[derive(Debug, Clone)]
+pub struct TransferRunRecord {
+    pub id: Uuid,
+    pub programme_id: Uuid,
+    pub period: String,
+    pub as_of: chrono::NaiveDate,
+    /// The plan as JSON.
+    pub plan: String,
+    /// The balances the plan was computed from.
+    pub fingerprint: String,
+    pub planned_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The execution of a run.
+#[derive(Debug, Clone)]
+pub struct TransferRunExecutionRecord {
+    pub run_id: Uuid,
+    pub transaction_id: TransactionId,
+    pub executed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A transfer (a run's, or a top-up).
+#[derive(Debug, Clone)]
+pub struct TransferRecord {
+    pub id: Uuid,
+    /// `transfer` or `top_up`.
+    pub kind: &'static str,
+    pub run_id: Option<Uuid>,
+    pub root_transfer_id: Uuid,
+    pub parent_transfer_id: Option<Uuid>,
+    pub programme_id: Uuid,
+    pub beneficiary_id: OrganisationId,
+    pub period: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub fee_minor: i64,
+    pub local_currency: String,
+    pub rate: Option<String>,
+    pub rate_source: Option<String>,
+    pub expected_local_minor: i64,
+    pub residue_minor: String,
+    pub end_to_end_id: String,
+    pub in_transit_account_id: AccountId,
+    pub transaction_id: TransactionId,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A beneficiary's confirmation of a transfer.
+#[derive(Debug, Clone)]
+pub struct TransferConfirmationRecord {
+    pub transfer_id: Uuid,
+    pub received_minor: i64,
+    pub received_currency: String,
+    pub value_date: FundDate,
+    pub bank_reference: String,
+    pub fees_deducted_minor: Option<i64>,
+    pub shortfall_minor: i64,
+    pub surplus_minor: i64,
+    pub top_up_transfer_id: Option<Uuid>,
+    pub transaction_id: TransactionId,
+    pub confirmed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A beneficiary's claim that would need a top-up beyond what is paid without review: no money
+/// moves until the network resolves it.
+#[derive(Debug, Clone)]
+pub struct TransferDisputeRecord {
+    pub id: Uuid,
+    pub transfer_id: Uuid,
+    /// 1 for the transfer's first claim; unique per transfer.
+    pub claim_number: i32,
+    pub received_minor: i64,
+    pub received_currency: String,
+    pub value_date: FundDate,
+    pub bank_reference: String,
+    pub fees_deducted_minor: Option<i64>,
+    /// The chain's shortfall if the claim were true, local minor units.
+    pub shortfall_minor: i64,
+    /// The top-up it would need, minor units of `currency`.
+    pub top_up_minor: i64,
+    /// Already paid by fee coverage for the chain's earlier top-ups, fees included.
+    pub already_paid_minor: i64,
+    /// What fee coverage may pay without review for the chain.
+    pub allowance_minor: i64,
+    pub currency: String,
+    pub claimed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a claim.
+#[derive(Debug, Clone)]
+pub struct TransferDisputeResolutionRecord {
+    pub dispute_id: Uuid,
+    /// `top_up` or `reject`.
+    pub decision: &'static str,
+    /// What arrived according to the bank statement (top_up only).
+    pub established_minor: Option<i64>,
+    pub bank_statement_reference: String,
+    pub reason: String,
+    /// The settlement booked (top_up only).
+    pub transaction_id: Option<TransactionId>,
+    pub top_up_transfer_id: Option<Uuid>,
+    pub resolved_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A redistribution report and its lines.
+#[derive(Debug, Clone)]
+pub struct RedistributionReportRecord {
+    pub id: Uuid,
+    pub beneficiary_id: OrganisationId,
+    pub period: String,
+    pub currency: String,
+    pub total_minor: i64,
+    pub administration_minor: i64,
+    pub notes: Option<String>,
+    /// Purpose, amount (minor units) and members of each line, in order.
+    pub lines: Vec<(String, i64, i64)>,
+    pub submitted_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a report.
+#[derive(Debug, Clone)]
+pub struct ReportDecisionRecord {
+    pub report_id: Uuid,
+    /// `accepted` or `rejected`.
+    pub decision: &'static str,
+    pub reason: Option<String>,
+    pub transaction_id: Option<TransactionId>,
+    pub decided_by: String,
+    pub created_at: Timestamp,
+}
+
+/// The reversal of an accepted report.
+#[derive(Debug, Clone)]
+pub struct ReportReversalRecord {
+    pub report_id: Uuid,
+    pub reason: String,
+    pub transaction_id: TransactionId,
+    pub reversed_by: String,
+    pub created_at: Timestamp,
+}
+
+pub use ledger_core::chart::account_id_for_code;
+
+pub(crate) fn line_kind(kind: LineKind) -> &'static str {
+    match kind {
+        LineKind::Solidarity => "solidarity",
+        LineKind::Donation => "donation",
+    }
+}
