@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use ledger_core::OrganisationId;
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

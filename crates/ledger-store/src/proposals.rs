@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Backend, Store, StoreError, on_pool};
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// A proposal as stored, with its decision when there is one.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
