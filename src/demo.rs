@@ -207,7 +207,12 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
         bail!("the database already holds organisations: the demo only fills an empty database");
     }
     let secret: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
-    let config = ApiConfig::default();
+    // The demo plays the network's secretariat as one admin: a one-person setup, no second
+    // approval (the service's default needs one; see the README's "Four eyes").
+    let config = ApiConfig {
+        approvals_required: 1,
+        ..ApiConfig::default()
+    };
     let state = AppState::new(
         store.clone(),
         TokenVerifier::hs256(&secret, None, None)?,

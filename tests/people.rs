@@ -8,8 +8,8 @@
 mod support;
 
 use ledger_api::auth::Role;
-use serde_json::{Value, json};
 use ledger_testkit::on_both_engines;
+use serde_json::{Value, json};
 use support::people::post_plain as post;
 use support::{NETWORK_ID, TestServer, token};
 

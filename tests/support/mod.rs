@@ -160,9 +160,27 @@ async fn start_signing_every(
             signing_key: checkpoint_key(),
             interval: checkpoint_interval,
         }),
+        // A one-person setup: the suites of the money's flows act as one admin; the four-eyes
+        // rule has its own servers ([`four_eyes_server`]).
+        approvals_required: 1,
         ..ApiConfig::default()
     };
     start_with(database_url, directory, api).await
+}
+
+/// A server on a fresh database of `engine` where the four-eyes operations need a second admin
+/// (the service's default).
+pub async fn four_eyes_server(engine: Engine) -> TestServer {
+    let database = fresh_database(engine).await;
+    let api = ApiConfig {
+        checkpoints: Some(ledger_api::checkpoints::CheckpointSettings {
+            signing_key: checkpoint_key(),
+            interval: TEST_CHECKPOINT_INTERVAL,
+        }),
+        approvals_required: 2,
+        ..ApiConfig::default()
+    };
+    start_with(database.url.clone(), database.into_directory(), api).await
 }
 
 /// A server on SQLite with the given HTTP settings (small timeouts and caps in tests).

@@ -100,7 +100,7 @@ async fn record_receipt(
     post, path = "/v1/contribution-batches/{id}/reversal", tag = "contributions",
     request_body = CreateReversal,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReversalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
+    responses((status = 201, body = ReversalView), (status = 202, description = "kept as a proposal: another admin must approve it (`POST /v1/proposals/{id}/approval`)", body = ledger_app::approvals::ProposalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn reverse_batch(
@@ -109,7 +109,11 @@ async fn reverse_batch(
     Path(batch): Path<String>,
     request: Idempotent<CreateReversal>,
 ) -> Result<Response, ApiError> {
+    let targets = [batch.clone()];
     request
-        .run(&state, &principal, |body| ReverseBatch { batch, body })
+        .run_or_propose(&state, &principal, &[&targets[0]], |body| ReverseBatch {
+            batch,
+            body,
+        })
         .await
 }

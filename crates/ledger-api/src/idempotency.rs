@@ -103,6 +103,28 @@ impl<T> Idempotent<T> {
     }
 }
 
+impl<T> Idempotent<T> {
+    /// Runs the command made of this body, or, when its operation needs a second admin
+    /// (`ledger_app::approvals`), checks it and keeps it as a proposal: `202` with the proposal.
+    /// `targets` are the ids of the request's path, in order.
+    pub async fn run_or_propose<C: Command>(
+        self,
+        state: &AppState,
+        principal: &Principal,
+        targets: &[&str],
+        command: impl FnOnce(T) -> C,
+    ) -> Result<Response, ApiError> {
+        if !state.app.needs_approval(C::OPERATION) {
+            return self.run(state, principal, command).await;
+        }
+        let Idempotent { key, body } = self;
+        let proposal =
+            ledger_app::approvals::propose(&state.app, principal, targets, &key, command(body))
+                .await?;
+        Ok((StatusCode::ACCEPTED, crate::json::AppJson(proposal)).into_response())
+    }
+}
+
 /// A command's reply as a response: the stored JSON with the stored status.
 pub fn response_of<O>(reply: Reply<O>) -> Response {
     match reply {

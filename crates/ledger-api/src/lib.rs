@@ -20,6 +20,7 @@ mod lot_tracing;
 pub use ledger_app::money;
 mod organisations;
 mod people;
+mod proposals;
 pub use ledger_app::pagination;
 pub mod problem;
 pub mod query;
@@ -222,6 +223,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(checkpoints::router())
         .merge(people::router())
+        .merge(proposals::router())
 }
 
 /// The OpenAPI document of this API, as served on `/openapi.json` and written to `openapi/`.

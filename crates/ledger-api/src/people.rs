@@ -29,7 +29,8 @@ use crate::json::AppJson;
 use crate::problem::{ApiError, Problem};
 use crate::query::Query;
 
-/// The writes of this module, which take no `Idempotency-Key` (see the module's documentation).
+/// The writes that take no `Idempotency-Key`: this module's (see its documentation) and the
+/// decisions on proposals (`crate::proposals`).
 #[cfg(test)]
 pub(crate) const WITHOUT_IDEMPOTENCY_KEY: &[&str] = &[
     "/v1/users",
@@ -40,6 +41,8 @@ pub(crate) const WITHOUT_IDEMPOTENCY_KEY: &[&str] = &[
     "/v1/sessions/refresh",
     "/v1/api-keys",
     "/v1/api-keys/{id}/revocation",
+    "/v1/proposals/{id}/approval",
+    "/v1/proposals/{id}/rejection",
 ];
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {

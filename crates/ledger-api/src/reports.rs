@@ -123,7 +123,7 @@ async fn reject_report(
     post, path = "/v1/redistribution-reports/{id}/reversal", tag = "redistribution",
     request_body = ReverseReport,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReportView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ReportView), (status = 202, description = "kept as a proposal: another admin must approve it (`POST /v1/proposals/{id}/approval`)", body = ledger_app::approvals::ProposalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn reverse_report(
@@ -132,7 +132,10 @@ async fn reverse_report(
     Path(id): Path<String>,
     request: Idempotent<ReverseReport>,
 ) -> Result<Response, ApiError> {
+    let targets = [id.clone()];
     request
-        .run(&state, &principal, |body| ReverseReportCommand { id, body })
+        .run_or_propose(&state, &principal, &[&targets[0]], |body| {
+            ReverseReportCommand { id, body }
+        })
         .await
 }

@@ -101,7 +101,7 @@ async fn confirm_transfer(
     post, path = "/v1/programmes/{id}/held-funds/{beneficiary_id}/return", tag = "transfers",
     request_body = ReturnHeldFunds,
     params(("id" = Uuid, Path), ("beneficiary_id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = HeldFundsReturnView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = HeldFundsReturnView), (status = 202, description = "kept as a proposal: another admin must approve it (`POST /v1/proposals/{id}/approval`)", body = ledger_app::approvals::ProposalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn return_held_funds(
@@ -110,11 +110,14 @@ async fn return_held_funds(
     Path((programme_id, beneficiary_id)): Path<(String, String)>,
     request: Idempotent<ReturnHeldFunds>,
 ) -> Result<Response, ApiError> {
+    let targets = [programme_id.clone(), beneficiary_id.clone()];
     request
-        .run(&state, &principal, |body| ReturnHeld {
-            programme_id,
-            beneficiary_id,
-            body,
+        .run_or_propose(&state, &principal, &[&targets[0], &targets[1]], |body| {
+            ReturnHeld {
+                programme_id,
+                beneficiary_id,
+                body,
+            }
         })
         .await
 }

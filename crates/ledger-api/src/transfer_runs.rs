@@ -64,7 +64,7 @@ async fn get_run(
     post, path = "/v1/transfer-runs/{id}/execution", tag = "transfers",
     request_body = ExecuteRun,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ExecutionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ExecutionView), (status = 202, description = "kept as a proposal: another admin must approve it (`POST /v1/proposals/{id}/approval`)", body = ledger_app::approvals::ProposalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn execute_run(
@@ -73,6 +73,17 @@ async fn execute_run(
     Path(id): Path<String>,
     request: Idempotent<ExecuteRun>,
 ) -> Result<Response, ApiError> {
+    if state
+        .app
+        .needs_approval(ledger_app::Operation::ExecuteTransferRun)
+    {
+        let targets = [id.clone()];
+        return request
+            .run_or_propose(&state, &principal, &[&targets[0]], |body| {
+                ExecuteTransferRun { id, body }
+            })
+            .await;
+    }
     let Idempotent { key, body } = request;
     let reply = state
         .app

@@ -17,7 +17,7 @@ use crate::fields::parse_id;
 use crate::idempotency::{IdempotencyKey, conflict};
 use crate::pagination::{Page, PageQuery, page};
 use crate::policy::{Operation, require};
-use crate::runner::Query;
+use crate::runner::{Command, Query};
 
 /// Admins an operation of [`FOUR_EYES`] needs by default: a proposer and an approver.
 pub const DEFAULT_APPROVALS_REQUIRED: u8 = 2;
@@ -101,24 +101,41 @@ impl ProposalView {
     }
 }
 
-/// Keeps `operation` on `targets` with the request's body (and its idempotency key: proposing
-/// again with the same key and request answers the same proposal; with another request, a
-/// conflict). The caller must be allowed to run the operation itself.
-pub async fn propose(
+/// Keeps `command` (of one of the [`FOUR_EYES`] operations, on `targets`, with the request's
+/// body) as a proposal, after checking it as it would run now (the policy, every field, what it
+/// reads), so a proposal that could not run is refused at once. Proposing again with the same
+/// idempotency key and request answers the same proposal; with another request, a conflict.
+pub async fn propose<C: Command>(
     app: &App,
     caller: &Caller,
-    operation: Operation,
     targets: &[&str],
     key: &IdempotencyKey,
+    command: C,
 ) -> Result<ProposalView, AppError> {
-    require(operation, caller)?;
+    require(C::OPERATION, caller)?;
     let body = std::str::from_utf8(key.body())
         .map_err(|_| AppError::bad_request("malformed_json", "the body is not UTF-8"))?;
     let path = serde_json::to_string(targets).map_err(AppError::internal)?;
+    let operation = C::OPERATION.name();
+    let matches = |stored: &ProposalRow| {
+        stored.operation == operation && stored.path == path && same_json(&stored.body, body)
+    };
+    if let Some(stored) = app
+        .store
+        .proposal_by_key(caller.organisation.as_uuid(), key.key())
+        .await?
+    {
+        return if matches(&stored) {
+            Ok(ProposalView::of(&stored))
+        } else {
+            Err(conflict())
+        };
+    }
+    command.plan(app, caller).await?;
     let row = ProposalRow {
         id: app.sources.id(),
-        operation: operation.name(),
-        path,
+        operation: operation.clone(),
+        path: path.clone(),
         body: body.to_owned(),
         organisation_id: caller.organisation.as_uuid(),
         idempotency_key: key.key().to_owned(),
@@ -132,10 +149,7 @@ pub async fn propose(
         result_body: None,
     };
     let stored = app.store.propose(&row).await?;
-    let same_request = stored.operation == row.operation
-        && stored.path == row.path
-        && same_json(&stored.body, body);
-    if !same_request {
+    if !matches(&stored) {
         return Err(conflict());
     }
     Ok(ProposalView::of(&stored))
@@ -295,4 +309,68 @@ pub async fn proposal(app: &App, caller: &Caller, id: &str) -> Result<ProposalVi
     let id: Uuid = parse_id(id).ok_or_else(not_found)?;
     let row = app.store.proposal(id).await?.ok_or_else(not_found)?;
     Ok(ProposalView::of(&row))
+}
+
+/// The four-eyes operations' commands, built from a proposal: the targets are the ids of the
+/// request's path, the body its JSON (checked when it was proposed).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FourEyesCommands;
+
+fn proposed_body<T: serde::de::DeserializeOwned>(key: &IdempotencyKey) -> Result<T, AppError> {
+    serde_json::from_slice(key.body()).map_err(AppError::internal)
+}
+
+fn answer<O>(reply: crate::runner::Reply<O>) -> (u16, String) {
+    let (status, body) = reply.http();
+    (status, body.to_owned())
+}
+
+impl Dispatch for FourEyesCommands {
+    async fn run(
+        &self,
+        app: &App,
+        caller: &Caller,
+        operation: &str,
+        targets: &[String],
+        key: &IdempotencyKey,
+    ) -> Result<(u16, String), AppError> {
+        let target = |index: usize| targets.get(index).cloned().unwrap_or_default();
+        let name = |operation: Operation| operation.name();
+        Ok(match operation {
+            _ if operation == name(Operation::ExecuteTransferRun) => {
+                let command = crate::transfers::execution::ExecuteTransferRun {
+                    id: target(0),
+                    body: proposed_body(key)?,
+                };
+                answer(app.run(caller, key, command).await?)
+            }
+            _ if operation == name(Operation::ReturnHeldFunds) => {
+                let command = crate::transfers::held_funds::ReturnHeld {
+                    programme_id: target(0),
+                    beneficiary_id: target(1),
+                    body: proposed_body(key)?,
+                };
+                answer(app.run(caller, key, command).await?)
+            }
+            _ if operation == name(Operation::ReverseBatch) => {
+                let command = crate::contributions::ReverseBatch {
+                    batch: target(0),
+                    body: proposed_body(key)?,
+                };
+                answer(app.run(caller, key, command).await?)
+            }
+            _ if operation == name(Operation::ReverseReport) => {
+                let command = crate::reports::ReverseReportCommand {
+                    id: target(0),
+                    body: proposed_body(key)?,
+                };
+                answer(app.run(caller, key, command).await?)
+            }
+            other => {
+                return Err(AppError::internal_message(format!(
+                    "a proposal of an operation that needs no approval: {other}"
+                )));
+            }
+        })
+    }
 }

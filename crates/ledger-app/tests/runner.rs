@@ -397,9 +397,9 @@ async fn a_proposal_runs_only_when_another_admin_approves_it_and_records_both() 
     let proposed = propose(
         &app,
         &alice,
-        Operation::ReverseBatch,
         &["b1"],
         &key("p1", body),
+        FourEyesDeposit(TestDeposit::of(700)),
     )
     .await
     .unwrap();
@@ -407,9 +407,9 @@ async fn a_proposal_runs_only_when_another_admin_approves_it_and_records_both() 
     let again = propose(
         &app,
         &alice,
-        Operation::ReverseBatch,
         &["b1"],
         &key("p1", body),
+        FourEyesDeposit(TestDeposit::of(700)),
     )
     .await
     .unwrap();
@@ -417,9 +417,9 @@ async fn a_proposal_runs_only_when_another_admin_approves_it_and_records_both() 
     let conflicting = propose(
         &app,
         &alice,
-        Operation::ReverseBatch,
         &["b1"],
         &key("p1", r#"{"amount_minor": 800}"#),
+        FourEyesDeposit(TestDeposit::of(800)),
     )
     .await
     .unwrap_err();
@@ -462,9 +462,9 @@ async fn a_proposal_runs_only_when_another_admin_approves_it_and_records_both() 
     let withdrawn = propose(
         &app,
         &alice,
-        Operation::ReverseBatch,
         &["b2"],
         &key("p2", body),
+        FourEyesDeposit(TestDeposit::of(700)),
     )
     .await
     .unwrap();

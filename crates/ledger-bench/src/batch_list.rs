@@ -51,7 +51,11 @@ pub(crate) async fn run(
             bind: "127.0.0.1:0".parse()?,
             database_url: url.clone(),
             database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
-            api: ApiConfig::default(),
+            // One admin executes what it plans: the bench measures the work, not the approval.
+            api: ApiConfig {
+                approvals_required: 1,
+                ..ApiConfig::default()
+            },
             tokens: TokenVerifier::hs256(&secret, None, None)?,
         })
         .await?;

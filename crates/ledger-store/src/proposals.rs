@@ -86,6 +86,25 @@ impl Store {
         }))
     }
 
+    /// The proposal an organisation made with an idempotency key, if any.
+    pub async fn proposal_by_key(
+        &self,
+        organisation_id: Uuid,
+        key: &str,
+    ) -> Result<Option<ProposalRow>, StoreError> {
+        let sql = concat!(
+            select_proposal!(),
+            " WHERE p.organisation_id = $1 AND p.idempotency_key = $2"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ProposalRow>(sql)
+                .bind(organisation_id)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
     /// A proposal by id, with its decision.
     pub async fn proposal(&self, id: Uuid) -> Result<Option<ProposalRow>, StoreError> {
         let sql = concat!(select_proposal!(), " WHERE p.id = $1");
