@@ -491,6 +491,16 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         "/v1/api-keys/{id}/revocation",
         Operation::RevokeApiKey,
     ),
+    (
+        "POST",
+        "/v1/proposals/{id}/approval",
+        Operation::ApproveProposal,
+    ),
+    (
+        "POST",
+        "/v1/proposals/{id}/rejection",
+        Operation::RejectProposal,
+    ),
 ];
 
 /// The writes anyone may call: the credential they check is the caller's proof.
