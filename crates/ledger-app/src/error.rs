@@ -158,6 +158,13 @@ impl AppError {
     }
 }
 
+/// A flow the core could not book as asked: a defect (the application checks inputs first).
+impl From<ledger_core::postings::PostingError> for AppError {
+    fn from(error: ledger_core::postings::PostingError) -> Self {
+        AppError::internal(error)
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {

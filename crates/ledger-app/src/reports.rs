@@ -475,8 +475,7 @@ impl Command for AcceptReportCommand {
             total,
             purposes: &purposes,
         };
-        let booked =
-            report_acceptance(header, &amounts, &report.period).map_err(AppError::internal)?;
+        let booked = report_acceptance(header, &amounts, &report.period)?;
         let mut accepted = report.clone();
         accepted.decision = Some("accepted".to_owned());
         accepted.transaction_id = Some(transaction_id.as_uuid());
@@ -577,8 +576,7 @@ impl Command for ReverseReportCommand {
             total,
             purposes: &purposes,
         };
-        let booked =
-            report_reversal(header, &amounts, &period, &reason).map_err(AppError::internal)?;
+        let booked = report_reversal(header, &amounts, &period, &reason)?;
         let mut reversed = report.clone();
         reversed.reversal_reason = Some(reason.as_str().to_owned());
         let view = full_view(app, &reversed).await?;

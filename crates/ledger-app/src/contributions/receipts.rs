@@ -111,8 +111,7 @@ impl Command for RecordReceipt {
                 value_date,
                 bank_reference,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let view = ReceiptView {
             id: receipt_id,
             batch_id: batch.id,

@@ -78,8 +78,7 @@ impl Command for ReverseBatch {
                 cancelled,
                 refunded,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let view = ReversalView {
             batch_id: batch.id,
             reason: reason.as_str().to_owned(),

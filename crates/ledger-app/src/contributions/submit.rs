@@ -223,8 +223,7 @@ impl Command for SubmitBatch {
                 amount: totals.amount,
                 earmark,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let record = ContributionBatchRecord {
             id: batch_id,
             programme_id: programme.id,

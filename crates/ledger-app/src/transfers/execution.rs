@@ -101,7 +101,7 @@ pub fn new_transfer(
     };
     let in_transit = transfer.in_transit();
     let end_to_end_id = transfer.end_to_end_id();
-    let booked = postings::transfer(header, &transfer).map_err(AppError::internal)?;
+    let booked = postings::transfer(header, &transfer)?;
     let (root, parent_id) = match parent {
         Some((root, parent)) => (root, Some(parent)),
         None => (id, None),

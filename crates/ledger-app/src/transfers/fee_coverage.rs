@@ -82,8 +82,7 @@ impl Command for DepositFeeCoverage {
                 amount,
                 reference,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let view = DepositView {
             id,
             amount: amount.into(),

@@ -93,8 +93,7 @@ impl Command for ReturnHeld {
                 amount,
                 reason: &reason,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let view = HeldFundsReturnView {
             programme_id: programme.id,
             beneficiary_id: beneficiary.id.as_uuid(),

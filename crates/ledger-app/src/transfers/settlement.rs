@@ -303,8 +303,7 @@ fn book_top_up(
             amount,
             fee,
         },
-    )
-    .map_err(AppError::internal)?;
+    )?;
     let record = TransferRecord {
         id,
         kind: "top_up",
