@@ -53,7 +53,9 @@ pub async fn export_to_file(
 
     let mut pages = store.journal_pages_ahead(from_sequence, last);
 
-    let mut writer = ExportWriter::new(format);
+    // Read after the head: every account a posting up to `last` names is among them (SLJ2).
+    let accounts = store.all_accounts().await.context("reading the accounts")?;
+    let mut writer = ExportWriter::new(format).with_accounts(&accounts);
     let mut buffer = Vec::with_capacity(FILE_BUFFER_BYTES);
     let mut outcome = ExportOutcome {
         transactions_count: 0,

@@ -119,13 +119,15 @@ async fn export(
     // append-only journal, however long the download takes.
     let (head_sequence, _) = state.store.chain_head().await?;
     let last = to_sequence.map_or(head_sequence, |to| to.min(head_sequence));
+    // Read after the head: every account a posting up to `last` names is among them (SLJ2).
+    let writer = ExportWriter::new(format).with_accounts(&state.store.all_accounts().await?);
     tracing::info!(
         format = format.as_str(),
         from_sequence,
         to_sequence = last,
         "export started"
     );
-    let stream = export_stream(&state.store, format, from_sequence, last);
+    let stream = export_stream(&state.store, writer, from_sequence, last);
     let file_name = format!("journal-{from_sequence}-{last}.{}", format.as_str());
     Ok((
         [
@@ -153,13 +155,13 @@ struct ExportCursor {
 /// the file then lacks its end record, which `verify --file` reports as a truncation.
 fn export_stream(
     store: &Store,
-    format: ExportFormat,
+    writer: ExportWriter,
     from_sequence: u64,
     last: u64,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     let cursor = ExportCursor {
         pages: store.journal_pages_ahead(from_sequence, last),
-        writer: ExportWriter::new(format),
+        writer,
         last,
         started: false,
         finished: false,

@@ -12,9 +12,12 @@
 //! independently.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::chain::{ChainHash, JournalRecord, RecordPosting};
+use crate::chain::{ChainHash, GENESIS_HASH, JournalRecord, RecordPosting};
+use crate::chart::account_id_for_code;
+use crate::journal::Account;
 
 /// The columns of a CSV export, in order: one row per posting, the transaction's fields repeated
 /// on each of its rows, then one `end` row.
@@ -82,37 +85,167 @@ impl ExportFormat {
 }
 
 /// The closing record of an export: where the chain stands at its end. `None` for an export with
-/// no transaction (a range past the end of the journal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// no transaction (a range past the end of the journal). An `SLJ2` export's end record also
+/// carries its accounts section.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportEnd {
     pub last_sequence: Option<u64>,
     pub final_hash: Option<ChainHash>,
+    /// The accounts section (`SLJ2`); `None` in an `SLJ1` file.
+    pub accounts: Option<AccountsSection>,
 }
 
-/// The JSONL form of the end record: `{"export_end":{...}}`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The magic of the accounts section's encoding (`docs/hash-chain.md`, "Version 2"): an export
+/// whose end record carries the section is an `SLJ2` export.
+pub const ENCODING_V2_MAGIC: &[u8; 4] = b"SLJ2";
+/// The value of the JSONL end record's `encoding` key in an `SLJ2` export.
+pub const ENCODING_V2: &str = "SLJ2";
+
+/// One account as an export's accounts section names it: what an auditor needs to say what a
+/// posting's `account_id` is. Texts exactly as stored; `owner` is the owning organisation's
+/// UUID, lower-case with hyphens, or empty for the fund's own accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportAccount {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub currency: String,
+    pub owner: String,
+}
+
+impl ExportAccount {
+    pub fn of(account: &Account) -> ExportAccount {
+        ExportAccount {
+            id: account.id.as_uuid(),
+            code: account.code.as_str().to_owned(),
+            name: account.name.clone(),
+            kind: account.kind.as_str().to_owned(),
+            currency: account.currency.code().to_owned(),
+            owner: account
+                .owner_organisation
+                .map(|owner| owner.as_uuid().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The accounts section of an `SLJ2` export: every account of the chart in ascending id order,
+/// and its hash, chained onto the export's final hash ([`accounts_hash`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountsSection {
+    pub accounts: Vec<ExportAccount>,
+    /// The hash the file states (which a verifier recomputes).
+    pub hash: ChainHash,
+}
+
+fn push_text(text: &str, buffer: &mut Vec<u8>) {
+    // Texts of the ledger are far below 4 GiB (their limits are in `limits`); a longer one could
+    // not be written by the ledger, and saturating keeps this total.
+    let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
+    buffer.extend_from_slice(&length.to_be_bytes());
+    buffer.extend_from_slice(text.as_bytes());
+}
+
+/// The encoding of an accounts section (`docs/hash-chain.md`, "Version 2"): `SLJ2`, the number
+/// of accounts (4 bytes, big-endian), then each account in the given order: its id's 16 bytes,
+/// then `code`, `name`, `kind`, `currency` and `owner` as texts (4-byte length, UTF-8 bytes).
+pub fn encode_accounts(accounts: &[ExportAccount]) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(8 + accounts.len() * 160);
+    buffer.extend_from_slice(ENCODING_V2_MAGIC);
+    let count = u32::try_from(accounts.len()).unwrap_or(u32::MAX);
+    buffer.extend_from_slice(&count.to_be_bytes());
+    for account in accounts {
+        buffer.extend_from_slice(account.id.as_bytes());
+        for text in [
+            &account.code,
+            &account.name,
+            &account.kind,
+            &account.currency,
+            &account.owner,
+        ] {
+            push_text(text, &mut buffer);
+        }
+    }
+    buffer
+}
+
+/// The hash of an accounts section: `SHA-256(chain_end ‖ encode_accounts(accounts))`, where
+/// `chain_end` is the export's final hash (32 zero bytes for an export without transactions).
+/// Chained onto the final hash, a section cannot be moved from one export to another.
+pub fn accounts_hash(final_hash: Option<ChainHash>, accounts: &[ExportAccount]) -> ChainHash {
+    let mut hasher = Sha256::new();
+    hasher.update(final_hash.unwrap_or(GENESIS_HASH).as_bytes());
+    hasher.update(encode_accounts(accounts));
+    ChainHash::from_bytes(hasher.finalize().into())
+}
+
+/// The JSONL form of an `SLJ1` end record: `{"export_end":{...}}`.
+#[derive(Serialize)]
 struct JsonlEnd {
-    export_end: ExportEnd,
+    export_end: JsonlEndWritten,
+}
+
+#[derive(Serialize)]
+struct JsonlEndWritten {
+    last_sequence: Option<u64>,
+    final_hash: Option<ChainHash>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts: Option<Vec<JsonlAccountWritten>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accounts_hash: Option<ChainHash>,
+}
+
+/// An account as a JSONL end record writes it (the id hyphenated, lower case).
+#[derive(Serialize)]
+struct JsonlAccountWritten {
+    id: String,
+    code: String,
+    name: String,
+    kind: String,
+    currency: String,
+    owner: String,
 }
 
 /// Renders records into export bytes, remembering the last one for the end record.
 #[derive(Debug, Clone)]
 pub struct ExportWriter {
     format: ExportFormat,
-    end: ExportEnd,
+    last_sequence: Option<u64>,
+    final_hash: Option<ChainHash>,
+    /// The accounts section to close the file with (`SLJ2`), in ascending id order.
+    accounts: Option<Vec<ExportAccount>>,
 }
 
 impl ExportWriter {
+    /// A writer of an `SLJ1` export (no accounts section).
     pub fn new(format: ExportFormat) -> ExportWriter {
         ExportWriter {
             format,
-            end: ExportEnd {
-                last_sequence: None,
-                final_hash: None,
-            },
+            last_sequence: None,
+            final_hash: None,
+            accounts: None,
         }
+    }
+
+    /// An `SLJ2` export: the end record names `accounts` (every account of the chart, read after
+    /// the chain head that fixes the export's end, so every posting's account is among them).
+    /// JSON Lines only for now: a CSV export stays `SLJ1`.
+    pub fn with_accounts(self, accounts: &[Account]) -> ExportWriter {
+        self.with_section(accounts.iter().map(ExportAccount::of).collect())
+    }
+
+    /// [`ExportWriter::with_accounts`] from the section's rows themselves (sorted here by id,
+    /// each id once).
+    pub fn with_section(mut self, mut section: Vec<ExportAccount>) -> ExportWriter {
+        section.sort_by_key(|account| account.id);
+        section.dedup_by_key(|account| account.id);
+        if self.format == ExportFormat::Jsonl {
+            self.accounts = Some(section);
+        }
+        self
     }
 
     pub fn format(&self) -> ExportFormat {
@@ -138,10 +271,8 @@ impl ExportWriter {
             }
             ExportFormat::Csv => write_csv_record(record, buffer),
         }
-        self.end = ExportEnd {
-            last_sequence: Some(record.sequence),
-            final_hash: Some(record.hash),
-        };
+        self.last_sequence = Some(record.sequence);
+        self.final_hash = Some(record.hash);
     }
 
     /// Appends the end record; nothing may follow it.
@@ -149,7 +280,28 @@ impl ExportWriter {
         match self.format {
             ExportFormat::Jsonl => {
                 let end = JsonlEnd {
-                    export_end: self.end,
+                    export_end: JsonlEndWritten {
+                        last_sequence: self.last_sequence,
+                        final_hash: self.final_hash,
+                        encoding: self.accounts.as_ref().map(|_| ENCODING_V2),
+                        accounts: self.accounts.as_ref().map(|accounts| {
+                            accounts
+                                .iter()
+                                .map(|account| JsonlAccountWritten {
+                                    id: account.id.to_string(),
+                                    code: account.code.clone(),
+                                    name: account.name.clone(),
+                                    kind: account.kind.clone(),
+                                    currency: account.currency.clone(),
+                                    owner: account.owner.clone(),
+                                })
+                                .collect()
+                        }),
+                        accounts_hash: self
+                            .accounts
+                            .as_ref()
+                            .map(|accounts| accounts_hash(self.final_hash, accounts)),
+                    },
                 };
                 if serde_json::to_writer(&mut *buffer, &end).is_ok() {
                     buffer.push(b'\n');
@@ -157,12 +309,10 @@ impl ExportWriter {
             }
             ExportFormat::Csv => {
                 let last_sequence = self
-                    .end
                     .last_sequence
                     .map(|sequence| sequence.to_string())
                     .unwrap_or_default();
                 let final_hash = self
-                    .end
                     .final_hash
                     .map(|hash| hash.to_hex())
                     .unwrap_or_default();
@@ -292,7 +442,8 @@ struct JsonlPosting {
 }
 
 /// The end line's inner object. `deserialize_with` makes both keys required: a plain `Option`
-/// field would read a missing key as `null`.
+/// field would read a missing key as `null`. The three keys of `SLJ2` come together or not at
+/// all ([`parse_jsonl_line`] checks).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonlEndFields {
@@ -300,6 +451,24 @@ struct JsonlEndFields {
     last_sequence: Option<u64>,
     #[serde(deserialize_with = "Option::deserialize")]
     final_hash: Option<String>,
+    #[serde(default)]
+    encoding: Option<String>,
+    #[serde(default)]
+    accounts: Option<Vec<JsonlAccount>>,
+    #[serde(default)]
+    accounts_hash: Option<String>,
+}
+
+/// An account of an `SLJ2` end record as JSON reads it: exactly these keys, each once.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlAccount {
+    id: String,
+    code: String,
+    name: String,
+    kind: String,
+    currency: String,
+    owner: String,
 }
 
 #[derive(Deserialize)]
@@ -374,15 +543,172 @@ pub fn parse_jsonl_line(line: &[u8]) -> Result<ExportItem, String> {
             }))
         }
         Err(record_error) => match serde_json::from_slice::<JsonlEndLine>(line) {
-            Ok(end) => Ok(ExportItem::End(ExportEnd {
-                last_sequence: end.export_end.last_sequence,
-                final_hash: end
-                    .export_end
-                    .final_hash
-                    .map(|hash| hash_field(&hash, "final_hash"))
-                    .transpose()?,
-            })),
+            Ok(end) => Ok(ExportItem::End(parse_end(end.export_end)?)),
             Err(_) => Err(record_error.to_string()),
         },
+    }
+}
+
+/// The end record's values, each with its one spelling; an `SLJ2` section's accounts with
+/// canonical ids and owners.
+fn parse_end(end: JsonlEndFields) -> Result<ExportEnd, String> {
+    let final_hash = end
+        .final_hash
+        .map(|hash| hash_field(&hash, "final_hash"))
+        .transpose()?;
+    let accounts = match (end.encoding, end.accounts, end.accounts_hash) {
+        (None, None, None) => None,
+        (Some(encoding), Some(accounts), Some(hash)) => {
+            if encoding != ENCODING_V2 {
+                return Err(format!("`encoding` `{encoding}` is not `{ENCODING_V2}`"));
+            }
+            let mut section = Vec::with_capacity(accounts.len());
+            for account in accounts {
+                if !account.owner.is_empty() {
+                    uuid_field(&account.owner, "owner")?;
+                }
+                section.push(ExportAccount {
+                    id: uuid_field(&account.id, "id")?,
+                    code: account.code,
+                    name: account.name,
+                    kind: account.kind,
+                    currency: account.currency,
+                    owner: account.owner,
+                });
+            }
+            Some(AccountsSection {
+                accounts: section,
+                hash: hash_field(&hash, "accounts_hash")?,
+            })
+        }
+        _ => {
+            return Err(
+                "an `SLJ2` end record has `encoding`, `accounts` and `accounts_hash` together"
+                    .to_owned(),
+            );
+        }
+    };
+    Ok(ExportEnd {
+        last_sequence: end.last_sequence,
+        final_hash,
+        accounts,
+    })
+}
+
+/// What is wrong with an accounts section read from a file, checked in this order: ids in
+/// strictly ascending order (so each account once), each id derived from its code
+/// ([`account_id_for_code`]), then the section's hash chained onto the file's final hash.
+pub fn check_accounts_section(
+    final_hash: Option<ChainHash>,
+    section: &AccountsSection,
+) -> Result<(), String> {
+    for pair in section.accounts.windows(2) {
+        if pair[0].id >= pair[1].id {
+            return Err(format!(
+                "the accounts section is not in strictly ascending id order at account {} (each account once, by id)",
+                pair[1].id
+            ));
+        }
+    }
+    for account in &section.accounts {
+        let derived = account_id_for_code(&account.code).as_uuid();
+        if derived != account.id {
+            return Err(format!(
+                "account {} has code `{}`, whose id is {derived}: an account's id is derived from its code",
+                account.id, account.code
+            ));
+        }
+    }
+    let computed = accounts_hash(final_hash, &section.accounts);
+    if computed != section.hash {
+        return Err(format!(
+            "the accounts section hashes to {computed}, but the end record states {}: an account was changed, added or removed",
+            section.hash
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bank() -> ExportAccount {
+        ExportAccount {
+            id: account_id_for_code("fund:bank:eur").as_uuid(),
+            code: "fund:bank:eur".into(),
+            name: "Fund bank account (EUR)".into(),
+            kind: "asset".into(),
+            currency: "EUR".into(),
+            owner: String::new(),
+        }
+    }
+
+    fn worked_final_hash() -> ChainHash {
+        ChainHash::from_hex_bytes(
+            b"3654c1cc4a0402b045ba18ddbb01c9d05f251b8491ac4c45ea1e2e1c9c70ffef",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_accounts_section_encoding_is_pinned() {
+        // Proves the SLJ2 section's encoding and hash are the ones docs/hash-chain.md documents
+        // (computed there independently in Python), and that the fund's bank account's id is
+        // the documented UUIDv5 of its code.
+        let account = bank();
+        assert_eq!(
+            account.id.to_string(),
+            "3a710641-fab2-5cbf-89f9-d601c1eb796d"
+        );
+        assert_eq!(
+            accounts_hash(Some(worked_final_hash()), &[account]).to_hex(),
+            "be2625925cdfda3ff5f9fb6586a7c22a99b63f2f4b153dc666085194ec456ed4"
+        );
+    }
+
+    #[test]
+    fn an_slj2_end_record_round_trips_and_its_section_is_checked() {
+        // Proves the writer's SLJ2 end record reads back to the same section, that the section
+        // verifies onto its final hash, and that an altered, reordered or re-coded section, or a
+        // section moved onto another final hash, is refused.
+        let mut owned = bank();
+        owned.code = "fund:pool".into();
+        owned.id = account_id_for_code("fund:pool").as_uuid();
+        owned.owner = Uuid::from_u128(0xe).to_string();
+        let writer = ExportWriter::new(ExportFormat::Jsonl).with_section(vec![owned, bank()]);
+        let mut bytes = Vec::new();
+        writer.write_end(&mut bytes);
+        let ExportItem::End(end) = parse_jsonl_line(bytes.trim_ascii_end()).unwrap() else {
+            panic!("an end record");
+        };
+        let section = end.accounts.unwrap();
+        assert_eq!(section.accounts.len(), 2);
+        assert!(section.accounts[0].id < section.accounts[1].id);
+        assert_eq!(check_accounts_section(None, &section), Ok(()));
+        assert!(check_accounts_section(Some(worked_final_hash()), &section).is_err());
+        let mut renamed = section.clone();
+        renamed.accounts[0].name.push('!');
+        assert!(check_accounts_section(None, &renamed).is_err());
+        let mut reversed = section.clone();
+        reversed.accounts.reverse();
+        reversed.hash = accounts_hash(None, &reversed.accounts);
+        assert!(check_accounts_section(None, &reversed).is_err());
+        let mut recoded = section.clone();
+        recoded.accounts[0].code.push('x');
+        recoded.hash = accounts_hash(None, &recoded.accounts);
+        assert!(check_accounts_section(None, &recoded).is_err());
+        // An SLJ1 writer's end record has no section; a CSV writer stays SLJ1.
+        let mut plain = Vec::new();
+        ExportWriter::new(ExportFormat::Jsonl).write_end(&mut plain);
+        assert_eq!(
+            plain,
+            b"{\"export_end\":{\"last_sequence\":null,\"final_hash\":null}}\n"
+        );
+        let mut csv = Vec::new();
+        ExportWriter::new(ExportFormat::Csv)
+            .with_section(vec![bank()])
+            .write_end(&mut csv);
+        assert_eq!(csv, b"end,,,,,,,,,,,,,,,,\r\n");
     }
 }

@@ -96,6 +96,7 @@ impl CsvAssembler {
                 let end = ExportEnd {
                     last_sequence: optional(fields[1], parse_u64).map_err(&malformed)?,
                     final_hash: optional(fields[16], parse_hash).map_err(&malformed)?,
+                    accounts: None,
                 };
                 completed.push(Assembled {
                     line,

@@ -335,6 +335,7 @@ fn end_of(row: &Row) -> Option<ExportEnd> {
     others_empty.then_some(ExportEnd {
         last_sequence,
         final_hash,
+        accounts: None,
     })
 }
 

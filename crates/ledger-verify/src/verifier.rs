@@ -8,8 +8,9 @@ use std::fmt;
 use ledger_core::chain::{
     ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,
 };
-use ledger_core::export::{ExportEnd, ExportItem};
+use ledger_core::export::{ExportEnd, ExportItem, check_accounts_section};
 use serde::Serialize;
+use uuid::Uuid;
 
 /// Why an export file cannot be read or does not verify. `Malformed` is a file that is not an
 /// export at all at some line; every other variant is a finding about an export's contents.
@@ -48,6 +49,18 @@ pub enum FileProblem {
     /// Something follows the end record.
     #[error("line {line}: data after the export's end record")]
     AfterEnd { line: u64 },
+    /// The accounts section of an `SLJ2` end record is out of order, names an id its code does
+    /// not derive, or does not hash to what the end record states.
+    #[error("line {line}: {what}")]
+    AccountsSection { line: u64, what: String },
+    /// A posting names an account the `SLJ2` accounts section lacks, or books it in another
+    /// currency than the section gives the account.
+    #[error("postings in {currency} name account {account_id}, which the accounts section {what}")]
+    AccountNotInSection {
+        account_id: Uuid,
+        currency: String,
+        what: String,
+    },
     /// The first transaction is not where the auditor expected the export to start.
     #[error("line {line}: the export starts at sequence {found_sequence} after hash {found_previous_hash}, expected sequence {expected_sequence} after hash {}", display_hash(*.expected_previous_hash))]
     StartMismatch {
@@ -82,6 +95,7 @@ impl FileProblem {
             FileProblem::Truncated { after_sequence } => after_sequence.map(|s| s + 1),
             FileProblem::EndMismatch { end_sequence, .. } => *end_sequence,
             FileProblem::AfterEnd { .. } => None,
+            FileProblem::AccountsSection { .. } | FileProblem::AccountNotInSection { .. } => None,
             FileProblem::StartMismatch { found_sequence, .. } => Some(*found_sequence),
         }
     }
@@ -127,6 +141,8 @@ pub struct ExportSummary {
     /// The chain hash after the watched sequence ([`ExportVerifier::watching`]), when the file
     /// reached it.
     pub watched_hash: Option<(u64, ChainHash)>,
+    /// The number of accounts in the `SLJ2` accounts section (`None` for an `SLJ1` file).
+    pub accounts_count: Option<u64>,
 }
 
 /// Why a verified export is not the history a signed head (a checkpoint) vouches for.
@@ -211,6 +227,12 @@ impl fmt::Display for ExportSummary {
             _ => writeln!(formatter, "range: empty (no transaction)")?,
         }
         writeln!(formatter, "final hash: {}", display_hash(self.final_hash))?;
+        if let Some(accounts_count) = self.accounts_count {
+            writeln!(
+                formatter,
+                "accounts section (SLJ2): {accounts_count} accounts, hash chained onto the final hash, each id derived from its code, every posting's account named in its currency"
+            )?;
+        }
         let label = if self.is_whole_chain() {
             "trial balance (every account's balance, summed per currency)"
         } else {
@@ -243,6 +265,8 @@ pub struct ExportVerifier {
     first: Option<(u64, ChainHash)>,
     last: Option<(u64, ChainHash)>,
     end_seen: bool,
+    /// The `SLJ2` accounts section's currency of each account, once its end record was read.
+    accounts: Option<BTreeMap<Uuid, String>>,
     /// The postings tallied so far (handed to the chain's balances at the end).
     pending_movements: Movements,
     /// The sequence whose chain hash is kept (a checkpoint's), and that hash once read.
@@ -299,6 +323,17 @@ impl ExportVerifier {
                         file_sequence,
                         file_hash,
                     });
+                }
+                if let Some(section) = &end.accounts {
+                    check_accounts_section(file_hash, section)
+                        .map_err(|what| FileProblem::AccountsSection { line, what })?;
+                    self.accounts = Some(
+                        section
+                            .accounts
+                            .iter()
+                            .map(|account| (account.id, account.currency.clone()))
+                            .collect(),
+                    );
                 }
                 Ok(())
             }
@@ -378,7 +413,24 @@ impl ExportVerifier {
         let (transactions_count, postings_count) = match &mut self.chain {
             Some(chain) => {
                 chain.add_movements(std::mem::take(&mut self.pending_movements));
-                for ((_, currency), balance) in chain.balances() {
+                let balances = chain.balances();
+                if let Some(accounts) = &self.accounts {
+                    for (account_id, currency) in balances.keys() {
+                        let what = match accounts.get(account_id) {
+                            None => "does not name".to_owned(),
+                            Some(named) if named != currency => {
+                                format!("gives the currency {named}")
+                            }
+                            Some(_) => continue,
+                        };
+                        return Err(FileProblem::AccountNotInSection {
+                            account_id: *account_id,
+                            currency: currency.clone(),
+                            what,
+                        });
+                    }
+                }
+                for ((_, currency), balance) in balances {
                     let totals = trial_balance
                         .entry(currency.clone())
                         .or_insert(CurrencyTotals {
@@ -409,6 +461,7 @@ impl ExportVerifier {
             watched_hash: self
                 .watched
                 .and_then(|(sequence, hash)| Some((sequence, hash?))),
+            accounts_count: self.accounts.map(|accounts| accounts.len() as u64),
         })
     }
 }
