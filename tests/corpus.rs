@@ -774,7 +774,7 @@ fn slj2_chain() -> (Vec<JournalRecord>, Vec<ExportAccount>) {
                     name: format!("Corpus account {code}, \"quoted\"\u{2028}é"),
                     kind: "asset".into(),
                     currency: posting.currency.clone(),
-                    owner: if accounts.len() % 2 == 0 {
+                    owner: if accounts.len().is_multiple_of(2) {
                         String::new()
                     } else {
                         Uuid::from_u128(0x0e).to_string()
