@@ -141,8 +141,9 @@ pub struct ExportSummary {
     /// The chain hash after the watched sequence ([`ExportVerifier::watching`]), when the file
     /// reached it.
     pub watched_hash: Option<(u64, ChainHash)>,
-    /// The number of accounts in the `SLJ2` accounts section (`None` for an `SLJ1` file).
-    pub accounts_count: Option<u64>,
+    /// The number of accounts in the `SLJ2` accounts section, and how many of them have the id
+    /// derived from their code (`None` for an `SLJ1` file).
+    pub accounts_count: Option<(u64, u64)>,
 }
 
 /// Why a verified export is not the history a signed head (a checkpoint) vouches for.
@@ -227,10 +228,10 @@ impl fmt::Display for ExportSummary {
             _ => writeln!(formatter, "range: empty (no transaction)")?,
         }
         writeln!(formatter, "final hash: {}", display_hash(self.final_hash))?;
-        if let Some(accounts_count) = self.accounts_count {
+        if let Some((accounts_count, derived_count)) = self.accounts_count {
             writeln!(
                 formatter,
-                "accounts section (SLJ2): {accounts_count} accounts, hash chained onto the final hash, each id derived from its code, every posting's account named in its currency"
+                "accounts section (SLJ2): {accounts_count} accounts, hash chained onto the final hash, every posting's account named in its currency; {derived_count} of {accounts_count} ids derived from their codes (UUIDv5)"
             )?;
         }
         let label = if self.is_whole_chain() {
@@ -267,6 +268,8 @@ pub struct ExportVerifier {
     end_seen: bool,
     /// The `SLJ2` accounts section's currency of each account, once its end record was read.
     accounts: Option<BTreeMap<Uuid, String>>,
+    /// How many of the section's ids are derived from their codes.
+    derived_ids_count: u64,
     /// The postings tallied so far (handed to the chain's balances at the end).
     pending_movements: Movements,
     /// The sequence whose chain hash is kept (a checkpoint's), and that hash once read.
@@ -327,6 +330,7 @@ impl ExportVerifier {
                 if let Some(section) = &end.accounts {
                     check_accounts_section(file_hash, section)
                         .map_err(|what| FileProblem::AccountsSection { line, what })?;
+                    self.derived_ids_count = section.derived_ids_count();
                     self.accounts = Some(
                         section
                             .accounts
@@ -461,7 +465,9 @@ impl ExportVerifier {
             watched_hash: self
                 .watched
                 .and_then(|(sequence, hash)| Some((sequence, hash?))),
-            accounts_count: self.accounts.map(|accounts| accounts.len() as u64),
+            accounts_count: self
+                .accounts
+                .map(|accounts| (accounts.len() as u64, self.derived_ids_count)),
         })
     }
 }
