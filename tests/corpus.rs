@@ -941,6 +941,19 @@ fn slj2_cases(cases: &mut Vec<Case>) {
         2,
         "an end record naming an encoding the verifiers do not know",
     );
+    let mut null_section = lines(&render(ExportFormat::Jsonl, &records));
+    let end_line = null_section.pop().unwrap();
+    null_section.push(replace_once(
+        &end_line,
+        "\"}}\n",
+        "\",\"encoding\":null,\"accounts\":null,\"accounts_hash\":null}}\n",
+    ));
+    add(
+        "section-null",
+        null_section.concat(),
+        2,
+        "the three SLJ2 keys present but null: malformed (not read as an SLJ1 end record)",
+    );
     add(
         "section-dropped",
         render(ExportFormat::Jsonl, &records),

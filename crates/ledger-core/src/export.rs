@@ -462,12 +462,22 @@ struct JsonlEndFields {
     last_sequence: Option<u64>,
     #[serde(deserialize_with = "Option::deserialize")]
     final_hash: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     encoding: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     accounts: Option<Vec<JsonlAccount>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     accounts_hash: Option<String>,
+}
+
+/// An optional key that, when present, holds a value: absent is `None`, `null` is an error (so
+/// `"encoding":null` is malformed, not an `SLJ1` end record).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 /// An account of an `SLJ2` end record as JSON reads it: exactly these keys, each once.
