@@ -1,7 +1,5 @@
 //! `solidarity-ledger`: the service binary. Commands stay thin; the work is in the crates.
 
-mod audit_file;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,8 +13,8 @@ use ledger_store::{Store, StoreOptions};
 use tracing_subscriber::EnvFilter;
 
 mod demo;
+mod export_file;
 mod users;
-mod verify_blocks;
 mod witness;
 
 /// mimalloc rather than the system allocator: a request allocates many small, short-lived values
@@ -759,7 +757,7 @@ async fn export(arguments: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let store = open_existing(&arguments.database).await?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let outcome = audit_file::export_to_file(
+    let outcome = export_file::export_to_file(
         &store,
         arguments.format,
         arguments.from_sequence,
@@ -820,7 +818,7 @@ fn verify_export_file(
     checkpoint: Option<&Path>,
     public_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let format = format.or_else(|| audit_file::format_of(file)).with_context(|| {
+    let format = format.or_else(|| ledger_verify::format_of(file)).with_context(|| {
         format!(
             "cannot tell the format of {} from its extension; pass --format jsonl or --format csv",
             file.display()
@@ -846,18 +844,16 @@ fn verify_export_file(
         Ok(key) => key,
         Err(error) => return argument_error(error),
     };
-    let mut verifier = ledger_core::export::ExportVerifier::expecting_start(
-        from_sequence.unwrap_or(1),
-        previous_hash,
-    );
+    let mut verifier =
+        ledger_verify::ExportVerifier::expecting_start(from_sequence.unwrap_or(1), previous_hash);
     if let Some(checkpoint) = &checkpoint {
         verifier = verifier.watching(checkpoint.sequence);
     }
-    let summary = match audit_file::verify_file(file, format, verifier)? {
+    let summary = match ledger_verify::verify_file(file, format, verifier)? {
         Ok(summary) => summary,
         Err(problem) if problem.is_finding() => {
             println!("export BROKEN: {problem}");
-            if let ledger_core::export::FileProblem::StartMismatch {
+            if let ledger_verify::FileProblem::StartMismatch {
                 expected_sequence: 1,
                 found_sequence,
                 ..

@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use ledger_core::chart::account_id_for_code;
 use ledger_core::checkpoint::{Checkpoint, parse_signing_key_hex, public_key_hex};
-use ledger_core::export::{ExportFormat, ExportWriter};
+use ledger_core::export::{ExportAccount, ExportFormat, ExportWriter, accounts_hash};
 use ledger_core::{GENESIS_HASH, JournalRecord, RecordPosting, Timestamp};
 use uuid::Uuid;
 
@@ -749,7 +750,216 @@ fn cases() -> Vec<Case> {
             }
         }
     }
+    slj2_cases(&mut cases);
     cases
+}
+
+/// The corpus's chain with account ids derived from codes (one code per account and currency),
+/// and its accounts section: what an `SLJ2` export of it names.
+fn slj2_chain() -> (Vec<JournalRecord>, Vec<ExportAccount>) {
+    let mut records = chain();
+    let mut accounts: Vec<ExportAccount> = Vec::new();
+    for record in &mut records {
+        for posting in &mut record.postings {
+            let code = format!(
+                "corpus:{:x}:{}",
+                posting.account_id.as_u128(),
+                posting.currency.to_lowercase()
+            );
+            let id = account_id_for_code(&code).as_uuid();
+            if !accounts.iter().any(|account| account.id == id) {
+                accounts.push(ExportAccount {
+                    id,
+                    code: code.clone(),
+                    name: format!("Corpus account {code}, \"quoted\"\u{2028}é"),
+                    kind: "asset".into(),
+                    currency: posting.currency.clone(),
+                    owner: if accounts.len().is_multiple_of(2) {
+                        String::new()
+                    } else {
+                        Uuid::from_u128(0x0e).to_string()
+                    },
+                });
+            }
+            posting.account_id = id;
+        }
+    }
+    rechain(&mut records, 0);
+    accounts.sort_by_key(|account| account.id);
+    (records, accounts)
+}
+
+/// An `SLJ2` JSONL export of `records` whose end record names `accounts` (in the given order) with
+/// the hash `hash` (the right one when `None`).
+fn render_slj2(
+    records: &[JournalRecord],
+    accounts: &[ExportAccount],
+    hash: Option<ledger_core::ChainHash>,
+) -> Vec<u8> {
+    let mut bytes = render(ExportFormat::Jsonl, records);
+    let end_line = lines(&bytes).pop().unwrap();
+    bytes.truncate(bytes.len() - end_line.len());
+    let final_hash = records.last().map(|record| record.hash);
+    let quote = |text: &str| serde_json::to_string(text).unwrap();
+    let section: Vec<String> = accounts
+        .iter()
+        .map(|account| {
+            format!(
+                r#"{{"id":{},"code":{},"name":{},"kind":{},"currency":{},"owner":{}}}"#,
+                quote(&account.id.to_string()),
+                quote(&account.code),
+                quote(&account.name),
+                quote(&account.kind),
+                quote(&account.currency),
+                quote(&account.owner)
+            )
+        })
+        .collect();
+    let end = format!(
+        r#"{{"export_end":{{"last_sequence":{},"final_hash":{},"encoding":"SLJ2","accounts":[{}],"accounts_hash":"{}"}}}}"#,
+        records
+            .last()
+            .map_or("null".to_owned(), |record| record.sequence.to_string()),
+        final_hash.map_or("null".to_owned(), |hash| format!("\"{hash}\"")),
+        section.join(","),
+        hash.unwrap_or_else(|| accounts_hash(final_hash, accounts))
+            .to_hex(),
+    );
+    bytes.extend_from_slice(end.as_bytes());
+    bytes.push(b'\n');
+    bytes
+}
+
+/// The `SLJ2` cases (JSON Lines: an end record naming the accounts, hashed onto the final hash).
+fn slj2_cases(cases: &mut Vec<Case>) {
+    let mut add = |what: &str, bytes: Vec<u8>, exit: i32, why: &str| {
+        cases.push(Case {
+            name: format!("slj2-{what}.jsonl"),
+            bytes,
+            arguments: Vec::new(),
+            exit,
+            why: why.to_owned(),
+        });
+    };
+    let (records, accounts) = slj2_chain();
+    let written = {
+        let mut writer = ExportWriter::new(ExportFormat::Jsonl).with_section(accounts.clone());
+        let mut bytes = Vec::new();
+        for record in &records {
+            writer.write_record(record, &mut bytes);
+        }
+        writer.write_end(&mut bytes);
+        bytes
+    };
+    assert_eq!(
+        written,
+        render_slj2(&records, &accounts, None),
+        "the writer's SLJ2 end record is the documented one"
+    );
+    add(
+        "valid",
+        written,
+        0,
+        "an intact SLJ2 export naming its accounts",
+    );
+    let mut altered = accounts.clone();
+    altered[1].name.push_str(" (renamed)");
+    add(
+        "account-altered",
+        render_slj2(
+            &records,
+            &altered,
+            Some(accounts_hash(records.last().map(|r| r.hash), &accounts)),
+        ),
+        1,
+        "an account's name changed in the section, the section hash left as it was",
+    );
+    let mut missing = accounts.clone();
+    missing.remove(0);
+    add(
+        "account-missing",
+        render_slj2(
+            &records,
+            &missing,
+            Some(accounts_hash(records.last().map(|r| r.hash), &accounts)),
+        ),
+        1,
+        "an account removed from the section, the section hash left as it was",
+    );
+    add(
+        "account-absent-rehashed",
+        render_slj2(&records, &missing, None),
+        1,
+        "a posting names an account absent from the section (removed, the section hash recomputed)",
+    );
+    let mut recoded = accounts.clone();
+    recoded[2].code.push_str(":other");
+    add(
+        "account-code-changed-rehashed",
+        render_slj2(&records, &recoded, None),
+        0,
+        "an account's code changed and the section hash recomputed: valid (a store may hold ids not derived from codes), the summary counts 4 of 5 ids derived",
+    );
+    let mut currency = accounts.clone();
+    currency[0].currency = if currency[0].currency == "EUR" {
+        "XOF"
+    } else {
+        "EUR"
+    }
+    .into();
+    add(
+        "account-currency-changed-rehashed",
+        render_slj2(&records, &currency, None),
+        1,
+        "an account's currency changed and the section hash recomputed: its postings are in another",
+    );
+    let mut reversed = accounts.clone();
+    reversed.reverse();
+    add(
+        "accounts-out-of-order",
+        render_slj2(&records, &reversed, None),
+        1,
+        "the section not in ascending id order (the hash recomputed)",
+    );
+    let valid = render_slj2(&records, &accounts, None);
+    add(
+        "extra-key-in-account",
+        replace_once(&valid, "\"owner\":", "\"note\":\"x\",\"owner\":"),
+        2,
+        "an account with a key the format does not have",
+    );
+    add(
+        "encoding-without-accounts",
+        replace_once(&valid, "\"encoding\":\"SLJ2\",", "")
+            .pipe(|bytes| replace_once(&bytes, "\"accounts_hash\":", "\"accounts_hash_\":")),
+        2,
+        "an SLJ2 end record lacking its `encoding` (and with an unknown key)",
+    );
+    add(
+        "encoding-unknown",
+        replace_once(&valid, "\"encoding\":\"SLJ2\"", "\"encoding\":\"SLJ3\""),
+        2,
+        "an end record naming an encoding the verifiers do not know",
+    );
+    let mut null_section = lines(&render(ExportFormat::Jsonl, &records));
+    let end_line = null_section.pop().unwrap();
+    null_section.push(replace_once(
+        &end_line,
+        "\"}}\n",
+        "\",\"encoding\":null,\"accounts\":null,\"accounts_hash\":null}}\n",
+    ));
+    add(
+        "section-null",
+        null_section.concat(),
+        2,
+        "the three SLJ2 keys present but null: malformed (not read as an SLJ1 end record)",
+    );
+    add(
+        "section-dropped",
+        render(ExportFormat::Jsonl, &records),
+        0,
+        "the whole section dropped: an SLJ1 file, valid (a file says its own version; say so in the report)",
+    );
 }
 
 /// `value.pipe(f)` = `f(value)`: keeps a chain of edits readable.

@@ -23,6 +23,7 @@ import json
 import re
 import struct
 import sys
+import uuid
 
 EXIT_VALID, EXIT_BROKEN, EXIT_MALFORMED, EXIT_SIGNATURE_UNCHECKED = 0, 1, 2, 3
 
@@ -84,6 +85,22 @@ def encoding(record):
     out.append(struct.pack(">I", len(record["postings"])))
     for account_id, currency, amount in record["postings"]:
         out += [account_id, text(currency), struct.pack(">q", amount)]
+    return b"".join(out)
+
+
+# The UUIDv5 namespace of account ids: account_id = uuid5(ACCOUNT_NAMESPACE, code).
+ACCOUNT_NAMESPACE = uuid.UUID("5f1d2c3a-9b7e-4e51-8a0c-61d3e2b40a17")
+ACCOUNT_KEYS = {"id", "code", "name", "kind", "currency", "owner"}
+SLJ2_END_KEYS = {"last_sequence", "final_hash", "encoding", "accounts", "accounts_hash"}
+
+
+def accounts_encoding(accounts):
+    """The SLJ2 encoding of an accounts section (docs/hash-chain.md, "Version 2")."""
+    out = [b"SLJ2", struct.pack(">I", len(accounts))]
+    for account in accounts:
+        out.append(account["id"])
+        for field in ("code", "name", "kind", "currency", "owner"):
+            out.append(text(account[field]))
     return b"".join(out)
 
 
@@ -166,6 +183,7 @@ class Verifier:
         self.postings = 0
         self.balances = {}
         self.ended = False
+        self.accounts = None  # id bytes -> currency, once an SLJ2 end record was read
 
     def record(self, line, record):
         if self.ended:
@@ -217,7 +235,7 @@ class Verifier:
         self.transactions += 1
         self.postings += len(record["postings"])
 
-    def end(self, line, last_sequence, final_hash):
+    def end(self, line, last_sequence, final_hash, section=None):
         if self.ended:
             raise Broken(f"line {line}: data after the export's end record")
         self.ended = True
@@ -225,6 +243,22 @@ class Verifier:
         if (last_sequence, final_hash) != file_end:
             raise Broken(f"line {line}: the end record says the export ends at sequence "
                          f"{last_sequence}, but the file ends at sequence {file_end[0]}")
+        if section is None:
+            return
+        accounts, stated_hash = section
+        for before, after in zip(accounts, accounts[1:]):
+            if before["id"] >= after["id"]:
+                raise Broken(f"line {line}: the accounts section is not in strictly ascending id "
+                             f"order at account {uuid.UUID(bytes=after['id'])}")
+        self.derived_ids = sum(1 for account in accounts
+                               if uuid.uuid5(ACCOUNT_NAMESPACE, account["code"]).bytes == account["id"])
+        chain_end = final_hash if final_hash is not None else GENESIS
+        computed = hashlib.sha256(chain_end + accounts_encoding(accounts)).digest()
+        if computed != stated_hash:
+            raise Broken(f"line {line}: the accounts section hashes to {computed.hex()}, but the "
+                         f"end record states {stated_hash.hex()}: an account was changed, added "
+                         f"or removed")
+        self.accounts = {account["id"]: account["currency"] for account in accounts}
 
     def after_sequence(self):
         return self.last[0] if self.last else None
@@ -250,6 +284,14 @@ class Verifier:
     def summary(self):
         if not self.ended:
             raise self.truncated()
+        if self.accounts is not None:
+            for account_id, currency in sorted(self.balances):
+                named = self.accounts.get(account_id)
+                if named != currency:
+                    what = "does not name" if named is None else f"gives the currency {named}"
+                    raise Broken(f"postings in {currency} name account "
+                                 f"{uuid.UUID(bytes=account_id)}, which the accounts section "
+                                 f"{what}")
         lines = [f"export valid: {self.transactions} transactions, {self.postings} postings"]
         if self.first is None:
             lines.append("range: empty (no transaction)")
@@ -257,6 +299,11 @@ class Verifier:
             lines.append(f"range: sequences {self.first[0]} to {self.last[0]}, chained onto "
                          f"{self.first[1].hex()}")
         lines.append(f"final hash: {self.last[1].hex() if self.last else 'none'}")
+        if self.accounts is not None:
+            count = len(self.accounts)
+            lines.append(f"accounts section (SLJ2): {count} accounts, hash chained onto the final "
+                         f"hash, every posting's account named in its currency; {self.derived_ids} "
+                         f"of {count} ids derived from their codes (UUIDv5)")
         totals = {}
         for (_, currency), balance in self.balances.items():
             accounts, debit, credit = totals.get(currency, (0, 0, 0))
@@ -299,12 +346,35 @@ def record_from_json(obj):
 
 def end_from_json(obj):
     if not isinstance(obj, dict) or set(obj) != {"export_end"} or not isinstance(obj["export_end"], dict) \
-            or set(obj["export_end"]) != {"last_sequence", "final_hash"}:
+            or set(obj["export_end"]) not in ({"last_sequence", "final_hash"}, SLJ2_END_KEYS):
         raise ValueError("neither a transaction record nor the end record")
     end = obj["export_end"]
     last, final = end["last_sequence"], end["final_hash"]
+    section = None
+    if "encoding" in end:
+        if end["encoding"] != "SLJ2":
+            raise ValueError(f"`encoding` {end['encoding']!r} is not `SLJ2`")
+        if not isinstance(end["accounts"], list):
+            raise ValueError("`accounts` is not a list")
+        accounts = []
+        for account in end["accounts"]:
+            if not isinstance(account, dict) or set(account) != ACCOUNT_KEYS:
+                raise ValueError("an account's keys must be exactly " + ", ".join(sorted(ACCOUNT_KEYS)))
+            owner = string(account["owner"], "owner")
+            if owner:
+                uuid_bytes(owner, "owner")
+            accounts.append({
+                "id": uuid_bytes(account["id"], "id"),
+                "code": string(account["code"], "code"),
+                "name": string(account["name"], "name"),
+                "kind": string(account["kind"], "kind"),
+                "currency": string(account["currency"], "currency"),
+                "owner": owner,
+            })
+        section = (accounts, hash_bytes(end["accounts_hash"], "accounts_hash"))
     return (None if last is None else json_unsigned(last, "last_sequence"),
-            None if final is None else hash_bytes(final, "final_hash"))
+            None if final is None else hash_bytes(final, "final_hash"),
+            section)
 
 
 def verify_jsonl(handle, complete, verifier):

@@ -121,6 +121,18 @@ impl Store {
             .collect())
     }
 
+    /// Every account of the chart in id order: the accounts section of an `SLJ2` export. The chart
+    /// is bounded by the organisations, programmes and currencies (a few accounts each), so it
+    /// is read whole.
+    pub async fn all_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let rows: Vec<AccountRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(rows::select_account!(), " ORDER BY id"))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Account::try_from).collect()
+    }
+
     /// The last sequence recorded at or before `at` (0 before the first transaction).
     pub async fn sequence_at(&self, at: Timestamp) -> Result<u64, StoreError> {
         let sequence: i64 = on_pool!(self.backend(), pool => {

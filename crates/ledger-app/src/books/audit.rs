@@ -94,6 +94,8 @@ impl Query for ExportJournal {
         };
         let (head_sequence, _) = app.store.chain_head().await?;
         let last = to_sequence.map_or(head_sequence, |to| to.min(head_sequence));
+        // Read after the head: every account a posting up to `last` names is among them (SLJ2).
+        let writer = ExportWriter::new(format).with_accounts(&app.store.all_accounts().await?);
         tracing::info!(
             format = format.as_str(),
             from_sequence,
@@ -104,7 +106,7 @@ impl Query for ExportJournal {
             format,
             from_sequence,
             pages: app.store.journal_pages_ahead(from_sequence, last),
-            writer: ExportWriter::new(format),
+            writer,
             last,
             started: false,
             finished: false,

@@ -1,9 +1,9 @@
 //! A fast reader of JSONL export lines exactly as the ledger writes them: one pass over the line
 //! that writes the `SLJ1` encoding as it goes and hashes it, without building a record.
 //!
-//! It accepts only the layout [`crate::export::ExportWriter`] produces (fields in that order, no
+//! It accepts only the layout [`ledger_core::export::ExportWriter`] produces (fields in that order, no
 //! whitespace, plain integers, the short escapes) and answers `None` for anything else, which the
-//! caller then parses as general JSON ([`crate::export::digest_jsonl_line`]). So it must never
+//! caller then parses as general JSON ([`digest_jsonl_line`]). So it must never
 //! accept a line that JSON parsing would read differently: the tests compare the two on random
 //! records and on random damage to their lines.
 
@@ -13,7 +13,10 @@ use memchr::memchr2;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
+use ledger_core::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
+use ledger_core::export::{ExportItem, parse_jsonl_line};
+
+use crate::verifier::DigestedLine;
 
 /// Buffers reused from one line to the next, so scanning allocates nothing per line.
 #[derive(Debug, Default)]
@@ -217,12 +220,12 @@ impl<'a> Cursor<'a> {
 
     /// A UUID in any form `Uuid::parse_str` takes (what JSON parsing would accept).
     fn uuid(&mut self) -> Option<Uuid> {
-        crate::export::canonical_uuid(self.plain_string()?)
+        ledger_core::export::canonical_uuid(self.plain_string()?)
     }
 
     /// A chain hash: 64 hexadecimal digits.
     fn hash(&mut self) -> Option<ChainHash> {
-        crate::export::canonical_hash(self.plain_string()?)
+        ledger_core::export::canonical_hash(self.plain_string()?)
     }
 
     /// A string appended to `encoding` as `SLJ1` text: its length as four big-endian bytes, then
@@ -265,11 +268,31 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Parses and digests one line of a JSONL export (without its line break), tallying its postings
+/// into `movements`. Lines as the ledger writes them take a fast path that hashes while it reads
+/// ([`JsonlScanner`]); any other line is parsed as JSON, which accepts what the fast path
+/// would and words the error for what it would not. `scanner` is reused between calls.
+pub fn digest_jsonl_line(
+    line: &[u8],
+    scanner: &mut JsonlScanner,
+    movements: &mut Movements,
+) -> Result<DigestedLine, String> {
+    if let Some(digest) = scanner.scan(line, movements) {
+        return Ok(DigestedLine::Record(digest));
+    }
+    match parse_jsonl_line(line)? {
+        ExportItem::Record(record) => {
+            movements.add_record(&record);
+            Ok(DigestedLine::Record(RecordDigest::of(&record)))
+        }
+        ExportItem::End(end) => Ok(DigestedLine::End(end)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::{GENESIS_HASH, JournalRecord, RecordPosting};
-    use crate::export::{ExportItem, parse_jsonl_line};
+    use ledger_core::chain::{GENESIS_HASH, JournalRecord, RecordPosting};
     use proptest::prelude::*;
 
     /// What the general path makes of a line: its digest and the movements of its postings.
@@ -355,7 +378,7 @@ mod tests {
     fn a_ledger_line_takes_the_fast_path() {
         // Proves the fast path reads what the ledger writes (so the speed is real) and agrees with
         // the general path on it, hash included.
-        let record = crate::chain::tests::chain_of(3).remove(2);
+        let record = crate::test_journal::chain_of(3).remove(2);
         let line = line_of(&record);
         let (digest, movements) = fast(&line).expect("the canonical line is read fast");
         assert_eq!(digest.computed, record.hash);
@@ -366,7 +389,7 @@ mod tests {
     fn other_layouts_are_left_to_the_general_parser() {
         // Proves lines the fast path does not know are declined, not misread: whitespace, another
         // field order, a `\u` escape, a leading zero, a float, negative zero, trailing bytes.
-        let mut record = crate::chain::tests::chain_of(1).remove(0);
+        let mut record = crate::test_journal::chain_of(1).remove(0);
         record.hash = GENESIS_HASH;
         let line = String::from_utf8(line_of(&record)).unwrap();
         let variants = [

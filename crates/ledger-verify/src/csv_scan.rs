@@ -3,10 +3,10 @@
 //! block is read, hashed and tallied on its own ([`CsvBlockScanner::scan`]).
 //!
 //! It accepts only strict RFC 4180 rows (`\r\n` after every row, quotes only around whole fields)
-//! laid out as [`crate::export::ExportWriter`] writes them: the header, transactions whose rows
+//! laid out as [`ledger_core::export::ExportWriter`] writes them: the header, transactions whose rows
 //! agree and count their postings from 0, and the end row. For anything else it answers `None`,
 //! and the caller verifies the whole file again with the general reader ([`read_general_row`],
-//! the strict row reader of `docs/hash-chain.md`, and [`crate::export::CsvAssembler`]), which
+//! the strict row reader of `docs/hash-chain.md`, and [`crate::csv_rows::CsvAssembler`]), which
 //! names the problem. So on the files it accepts it must read exactly what the general reader
 //! reads: the tests compare the two on written and damaged files.
 
@@ -16,9 +16,11 @@ use memchr::{memchr, memchr2, memchr3};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
-use crate::export::{CSV_COLUMNS, DigestedLine, ExportEnd};
+use ledger_core::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
+use ledger_core::export::{CSV_COLUMNS, ExportEnd};
+
 use crate::jsonl_scan::{canonical_i64, canonical_u64};
+use crate::verifier::DigestedLine;
 
 const COLUMNS: usize = CSV_COLUMNS.len();
 /// Column indexes, as in [`CSV_COLUMNS`].
@@ -305,11 +307,11 @@ fn add_posting(open: &mut Open, row: &Row) -> Option<()> {
 }
 
 fn uuid(text: &[u8]) -> Option<Uuid> {
-    crate::export::canonical_uuid(text)
+    ledger_core::export::canonical_uuid(text)
 }
 
 fn hash(text: &[u8]) -> Option<ChainHash> {
-    crate::export::canonical_hash(text)
+    ledger_core::export::canonical_hash(text)
 }
 
 /// `SLJ1` text: four big-endian length bytes, then the bytes.
@@ -333,6 +335,7 @@ fn end_of(row: &Row) -> Option<ExportEnd> {
     others_empty.then_some(ExportEnd {
         last_sequence,
         final_hash,
+        accounts: None,
     })
 }
 

@@ -7,13 +7,19 @@ use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use ledger_core::Movements;
-use ledger_core::csv_scan::{CsvBlockScanner, ScannedBlock, transaction_cut};
-use ledger_core::export::{
-    DigestedLine, ExportItem, ExportVerifier, FileProblem, digest_jsonl_line,
-};
-use ledger_core::jsonl_scan::JsonlScanner;
+use ledger_core::export::ExportItem;
 
-use crate::audit_file::LineProblem;
+use crate::csv_scan::{CsvBlockScanner, ScannedBlock, transaction_cut};
+use crate::jsonl_scan::{JsonlScanner, digest_jsonl_line};
+use crate::verifier::{DigestedLine, ExportVerifier, FileProblem};
+
+/// A problem and whether it was found on the last line the reader had (a file cut short there is
+/// reported as the cut). Large, but made at most once per file (it ends the check).
+#[derive(Debug)]
+pub(crate) struct LineProblem {
+    pub(crate) problem: FileProblem,
+    pub(crate) at_end: bool,
+}
 
 /// Bytes handed to a worker thread at a time.
 pub const VERIFY_BLOCK_BYTES: usize = 2 * 1024 * 1024;
@@ -164,7 +170,7 @@ fn digest_jsonl_block(scanner: &mut JsonlScanner, block: &Block) -> JsonlBlock {
 
 /// Verifies JSON Lines (the whole file, read up to its last line break).
 #[allow(clippy::result_large_err)]
-pub fn check_jsonl(
+pub(crate) fn check_jsonl(
     reader: impl Read + Send,
     verifier: &mut ExportVerifier,
     block_bytes: usize,
@@ -206,10 +212,10 @@ pub fn check_jsonl(
 }
 
 /// Verifies a CSV file laid out as the ledger writes it, on every core; `None` when some block is
-/// not ([`ledger_core::csv_scan`]): then nothing it found counts, and the caller verifies the file
+/// not ([`crate::csv_scan`]): then nothing it found counts, and the caller verifies the file
 /// with the general reader from a copy of the verifier taken before.
 #[allow(clippy::result_large_err)]
-pub fn check_canonical_csv(
+pub(crate) fn check_canonical_csv(
     reader: impl Read + Send,
     verifier: &mut ExportVerifier,
     block_bytes: usize,
@@ -286,214 +292,4 @@ fn finish(
         },
         at_end: false,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::audit_file::{VerifyOptions, verify_file_with};
-    use ledger_core::export::{ExportFormat, ExportWriter};
-    use ledger_core::{GENESIS_HASH, JournalRecord, RecordPosting};
-    use uuid::Uuid;
-
-    /// A chained journal with texts that need quoting and escaping (commas, quotes, line breaks,
-    /// non-ASCII), several currencies and two or three postings per transaction.
-    fn journal(count: u64) -> Vec<JournalRecord> {
-        let mut previous = GENESIS_HASH;
-        (1..=count)
-            .map(|sequence| {
-                let amount = i64::try_from(sequence).unwrap_or(1) * 100;
-                let currency = if sequence % 3 == 0 { "XOF" } else { "EUR" };
-                let mut postings = vec![
-                    RecordPosting {
-                        account_id: Uuid::from_u128(u128::from(sequence % 4)),
-                        currency: currency.into(),
-                        amount_minor: amount,
-                    },
-                    RecordPosting {
-                        account_id: Uuid::from_u128(7),
-                        currency: currency.into(),
-                        amount_minor: -amount,
-                    },
-                ];
-                if sequence % 2 == 0 {
-                    postings.push(RecordPosting {
-                        account_id: Uuid::from_u128(9),
-                        currency: "CDF".into(),
-                        amount_minor: 0,
-                    });
-                }
-                let mut record = JournalRecord {
-                    sequence,
-                    transaction_id: Uuid::from_u128(1000 + u128::from(sequence)),
-                    kind: "pledge".into(),
-                    effective_date: "2026-11-23".into(),
-                    recorded_at: "2026-11-23T03:25:16.000000Z".into(),
-                    actor_subject: "treasurer@csq".into(),
-                    actor_organisation: Uuid::from_u128(1).to_string(),
-                    memo: match sequence % 4 {
-                        0 => "section 12, \"Montréal\"".into(),
-                        1 => "two\r\nlines".into(),
-                        _ => "plain".into(),
-                    },
-                    metadata: format!("{{\"batch\":\"{sequence}\",\"period\":\"2026-11\"}}"),
-                    postings,
-                    previous_hash: previous,
-                    hash: GENESIS_HASH,
-                };
-                record.hash = record.compute_hash();
-                previous = record.hash;
-                record
-            })
-            .collect()
-    }
-
-    fn render(format: ExportFormat, records: &[JournalRecord]) -> Vec<u8> {
-        let mut writer = ExportWriter::new(format);
-        let mut bytes = Vec::new();
-        writer.write_start(&mut bytes);
-        for record in records {
-            writer.write_record(record, &mut bytes);
-        }
-        writer.write_end(&mut bytes);
-        bytes
-    }
-
-    /// What verifying `bytes` says, as text, with the given options.
-    fn verdict(
-        directory: &std::path::Path,
-        format: ExportFormat,
-        bytes: &[u8],
-        options: VerifyOptions,
-    ) -> String {
-        let path = directory.join(format!("export.{}", format.as_str()));
-        std::fs::write(&path, bytes).unwrap();
-        let outcome = verify_file_with(&path, format, ExportVerifier::new(), options).unwrap();
-        format!("{outcome:?}")
-    }
-
-    /// Damaged copies of a file: one byte changed at each position (to a character that matters
-    /// to the format), each line deleted, neighbouring lines swapped, the file cut short.
-    fn damaged(bytes: &[u8]) -> Vec<Vec<u8>> {
-        let replacements = b"0a\",\r\n\\-9Ff}";
-        let mut copies = Vec::new();
-        for (position, original) in bytes.iter().enumerate() {
-            let replacement = replacements[position % replacements.len()];
-            if replacement != *original {
-                let mut copy = bytes.to_vec();
-                copy[position] = replacement;
-                copies.push(copy);
-            }
-        }
-        let lines: Vec<&[u8]> = bytes.split_inclusive(|byte| *byte == b'\n').collect();
-        for index in 0..lines.len() {
-            let mut deleted = lines.clone();
-            deleted.remove(index);
-            copies.push(deleted.concat());
-            if index + 1 < lines.len() {
-                let mut swapped = lines.clone();
-                swapped.swap(index, index + 1);
-                copies.push(swapped.concat());
-            }
-        }
-        for length in (0..bytes.len()).step_by(97) {
-            copies.push(bytes[..length].to_vec());
-        }
-        copies
-    }
-
-    #[test]
-    fn the_parallel_csv_reader_takes_ledger_files_in_many_blocks() {
-        // Proves the fast reader is the one that verifies a file as the ledger writes it (so the
-        // speed is real), across many small blocks, with the general reader's summary.
-        let records = journal(40);
-        let bytes = render(ExportFormat::Csv, &records);
-        let mut verifier = ExportVerifier::new();
-        let checked = check_canonical_csv(bytes.as_slice(), &mut verifier, 512);
-        assert!(matches!(checked, Some(Ok(()))));
-        let fast = verifier.finish().unwrap();
-        assert_eq!(fast.transactions_count, 40);
-        assert_eq!(fast.final_hash, Some(records[39].hash));
-
-        let directory = tempfile::tempdir().unwrap();
-        let general = VerifyOptions {
-            block_bytes: 512,
-            general_csv_reader_only: true,
-        };
-        assert_eq!(
-            format!("{:?}", Ok::<_, FileProblem>(fast)),
-            verdict(directory.path(), ExportFormat::Csv, &bytes, general)
-        );
-    }
-
-    #[test]
-    fn damaged_csv_files_get_the_general_readers_verdict() {
-        // Proves that on every damaged copy of a CSV export (each byte changed, each line deleted
-        // or swapped, cut short) the parallel reader reports exactly what the general reader alone
-        // reports: the same first problem, at the same line and sequence.
-        let bytes = render(ExportFormat::Csv, &journal(4));
-        let directory = tempfile::tempdir().unwrap();
-        let parallel = VerifyOptions {
-            block_bytes: 300,
-            general_csv_reader_only: false,
-        };
-        let general = VerifyOptions {
-            general_csv_reader_only: true,
-            ..parallel
-        };
-        let mut problems = 0;
-        for copy in damaged(&bytes) {
-            let expected = verdict(directory.path(), ExportFormat::Csv, &copy, general);
-            let found = verdict(directory.path(), ExportFormat::Csv, &copy, parallel);
-            assert_eq!(found, expected, "{}", String::from_utf8_lossy(&copy));
-            problems += usize::from(expected.starts_with("Err"));
-        }
-        assert!(
-            problems > 500,
-            "only {problems} damaged copies were refused"
-        );
-    }
-
-    #[test]
-    fn damaged_jsonl_files_get_the_same_verdict_in_any_blocks() {
-        // Proves cutting a JSONL file into blocks changes nothing: every damaged copy gets the
-        // same verdict (line numbers included) in blocks of a few lines as in one block.
-        let bytes = render(ExportFormat::Jsonl, &journal(4));
-        let directory = tempfile::tempdir().unwrap();
-        let small = VerifyOptions {
-            block_bytes: 300,
-            general_csv_reader_only: false,
-        };
-        let whole = VerifyOptions {
-            block_bytes: 1 << 20,
-            ..small
-        };
-        for copy in damaged(&bytes) {
-            assert_eq!(
-                verdict(directory.path(), ExportFormat::Jsonl, &copy, small),
-                verdict(directory.path(), ExportFormat::Jsonl, &copy, whole),
-                "{}",
-                String::from_utf8_lossy(&copy)
-            );
-        }
-    }
-
-    #[test]
-    fn a_changed_hash_is_found_by_the_parallel_reader() {
-        // Proves the fast reader itself finds tampering (not only the fallback): a changed hash
-        // digit keeps the file canonical, and the break is named at its sequence.
-        let records = journal(20);
-        let bytes = render(ExportFormat::Csv, &records);
-        let text = String::from_utf8(bytes).unwrap();
-        let hash = records[11].hash.to_hex();
-        let mut changed = hash.clone();
-        changed.replace_range(0..1, if hash.starts_with('0') { "1" } else { "0" });
-        let tampered = text.replace(&hash, &changed);
-        let mut verifier = ExportVerifier::new();
-        let checked = check_canonical_csv(tampered.as_bytes(), &mut verifier, 1024);
-        let Some(Err(LineProblem { problem, .. })) = checked else {
-            panic!("the fast reader should have read the file and found the break");
-        };
-        assert_eq!(problem.sequence(), Some(12));
-    }
 }
