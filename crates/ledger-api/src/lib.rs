@@ -28,6 +28,7 @@ mod reports;
 mod server;
 mod service;
 mod statements;
+mod throttle;
 mod transfer_confirmation;
 mod transfer_runs;
 mod transfers;
