@@ -152,7 +152,36 @@ pub async fn propose<C: Command>(
     if !matches(&stored) {
         return Err(conflict());
     }
+    if stored.id == row.id {
+        record(app, caller, "proposal_created", &stored).await?;
+    }
     Ok(ProposalView::of(&stored))
+}
+
+/// Puts a decision or a proposal on the security record.
+async fn record(
+    app: &App,
+    caller: &Caller,
+    kind: &str,
+    proposal: &ProposalRow,
+) -> Result<(), AppError> {
+    let mut recorded = crate::people::event(
+        app,
+        kind,
+        &caller.subject,
+        None,
+        None,
+        serde_json::json!({
+            "proposal_id": proposal.id,
+            "operation": proposal.operation,
+            "targets": serde_json::from_str::<serde_json::Value>(&proposal.path).unwrap_or_default(),
+            "proposed_by": proposal.proposed_by,
+        }),
+    );
+    recorded.organisation_id = Some(caller.organisation.as_uuid());
+    recorded.user_id = caller.user_id();
+    app.store.record_security_event(&recorded).await?;
+    Ok(())
 }
 
 /// Two JSON texts with the same meaning (whitespace and key order aside).
@@ -242,6 +271,7 @@ pub async fn approve(
             result_body: Some(body),
         })
         .await?;
+    record(app, caller, "proposal_approved", &proposal).await?;
     let decided = app
         .store
         .proposal(proposal.id)
@@ -271,6 +301,7 @@ pub async fn reject(app: &App, caller: &Caller, id: &str) -> Result<ProposalView
             "this proposal was decided meanwhile",
         ));
     }
+    record(app, caller, "proposal_rejected", &proposal).await?;
     let row = app
         .store
         .proposal(proposal.id)
