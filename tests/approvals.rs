@@ -11,7 +11,7 @@ use ledger_api::auth::Role;
 use ledger_testkit::Engine;
 use serde_json::{Value, json};
 use support::people::{Credential, credential, post_plain};
-use support::southern::{contribute, fact, fund};
+use support::southern::{burkina_run_for_september, fund};
 use support::{NETWORK_ID, TestServer, token};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,31 +46,7 @@ async fn money_leaves_on_two_admins_word(server: TestServer) {
     let (_, ready) = server.get("/readyz", "").await;
     assert_eq!(ready["approvals_required"], 2, "{ready}");
     let fund = fund(&server).await;
-    for (code, value) in [
-        ("mutual_operational", json!(true)),
-        ("public_cofinancing_percent", json!("5")),
-    ] {
-        fact(&server, &fund, &fund.burkina, code, value, "2026-01-01").await;
-    }
-    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
-    let (status, _) = server
-        .post(
-            "/v1/fee-coverage/deposits",
-            &fund.admin,
-            "coverage",
-            &json!({"amount": "100.00", "reference": "sponsor"}),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let (status, run) = server
-        .post(
-            "/v1/transfer-runs",
-            &fund.admin,
-            "run",
-            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
-        )
-        .await;
-    assert_eq!(status, 201, "{run}");
+    let run = burkina_run_for_september(&server, &fund, "100.00").await;
 
     let alice = credential(&server, NETWORK_ID, Role::Admin, Credential::Session).await;
     let bob = credential(&server, NETWORK_ID, Role::Admin, Credential::Session).await;

@@ -120,12 +120,9 @@ pub async fn burkina_paid_for_september(server: &TestServer, fund: &Fund) -> Val
     burkina_paid_for_september_with_coverage(server, fund, "100.00").await
 }
 
-/// [`burkina_paid_for_september`] with `coverage` EUR deposited into fee coverage before the run.
-pub async fn burkina_paid_for_september_with_coverage(
-    server: &TestServer,
-    fund: &Fund,
-    coverage: &str,
-) -> Value {
+/// The Burkina mutual made eligible, 1,000 euros received for 2026-09, `coverage` EUR deposited
+/// into fee coverage, and the September run planned (not executed): the plan's answer.
+pub async fn burkina_run_for_september(server: &TestServer, fund: &Fund, coverage: &str) -> Value {
     fact(
         server,
         fund,
@@ -163,6 +160,16 @@ pub async fn burkina_paid_for_september_with_coverage(
         )
         .await;
     assert_eq!(status, 201, "{run}");
+    run
+}
+
+/// [`burkina_paid_for_september`] with `coverage` EUR deposited into fee coverage before the run.
+pub async fn burkina_paid_for_september_with_coverage(
+    server: &TestServer,
+    fund: &Fund,
+    coverage: &str,
+) -> Value {
+    let run = burkina_run_for_september(server, fund, coverage).await;
     let (status, executed) = server
         .post(
             &format!(

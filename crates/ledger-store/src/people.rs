@@ -155,6 +155,32 @@ macro_rules! insert_event {
 }
 
 impl Store {
+    /// Runs `update` (an UPDATE of the row `$1` that sets `$2` only while it is unset) and, when
+    /// it changed the row, records `event`, in one transaction. False when nothing changed.
+    async fn change_once(
+        &self,
+        update: &'static str,
+        id: Uuid,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            let changed = sqlx::query(update)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                return Ok(false);
+            }
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+            Ok(true)
+        })
+    }
+
     /// Records a security event on its own.
     pub async fn record_security_event(&self, event: &SecurityEventRow) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
@@ -473,27 +499,17 @@ impl Store {
     /// not live.
     pub async fn revoke_session(
         &self,
-        session_id: Uuid,
+        id: Uuid,
         now: DateTime<Utc>,
         event: &SecurityEventRow,
     ) -> Result<bool, StoreError> {
-        on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-            if changed != 1 {
-                return Ok(false);
-            }
-            insert_event!(&mut *transaction, event);
-            transaction.commit().await?;
-            Ok(true)
-        })
+        self.change_once(
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            id,
+            now,
+            event,
+        )
+        .await
     }
 
     /// Stores a new API key and records `event`, in one transaction.
@@ -586,23 +602,13 @@ impl Store {
         now: DateTime<Utc>,
         event: &SecurityEventRow,
     ) -> Result<bool, StoreError> {
-        on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            )
-            .bind(id)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected();
-            if changed != 1 {
-                return Ok(false);
-            }
-            insert_event!(&mut *transaction, event);
-            transaction.commit().await?;
-            Ok(true)
-        })
+        self.change_once(
+            "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            id,
+            now,
+            event,
+        )
+        .await
     }
 
     /// Security events, oldest first, after `after` (paging by id, which is time-ordered).
