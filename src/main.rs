@@ -55,7 +55,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Write the journal to an export file (JSON Lines or CSV) that `verify --file` checks offline.
     Export(ExportArgs),
-    /// Print a bearer token signed with the service's secret (the same one `serve` uses).
+    /// For development and tests only: print a bearer token signed with the service's secret
+    /// (the same one `serve` uses), for any organisation and role. People sign in instead
+    /// (`user add`, then POST /v1/sessions), and partners' systems use API keys.
     Token(TokenArgs),
     /// Fill an empty database with a realistic year of the fund, through the API's own code, and
     /// print where each contributor's euros are.
