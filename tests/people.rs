@@ -438,7 +438,60 @@ async fn an_invitation_must_fit_the_organisation(server: TestServer) {
     assert_eq!(status, 403);
 }
 
+async fn an_admin_revokes_one_session_of_a_user(server: TestServer) {
+    // Proves an admin lists a user's sessions and revokes one: that session is refused at once,
+    // the user's other session still works, and another user can neither list nor revoke them.
+    server
+        .organisation("csq", "contributor", "CA", "CAD", 1000)
+        .await;
+    server
+        .organisation("mgen", "contributor", "FR", "EUR", 1000)
+        .await;
+    let first = signed_in(&server, "t@csq.qc.ca", "csq", "contributor").await;
+    let (_, second) = sign_in(&server, "t@csq.qc.ca", PASSWORD).await;
+    let user_id = first["user"]["id"].as_str().unwrap();
+    let sessions = format!("/v1/users/{user_id}/sessions");
+    let (status, listed) = server.get(&sessions, &access(&first)).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(
+        !listed.to_string().contains(&access(&first)),
+        "a token listed"
+    );
+    let outsider = signed_in(&server, "t@mgen.fr", "mgen", "contributor").await;
+    let (status, _) = server.get(&sessions, &access(&outsider)).await;
+    assert_eq!(status, 404);
+    let revoke = format!(
+        "/v1/sessions/{}/revocation",
+        first["session_id"].as_str().unwrap()
+    );
+    let (status, _) = post(&server, &revoke, &access(&outsider), &json!({})).await;
+    assert_eq!(status, 404);
+    let (status, body) = post(
+        &server,
+        &revoke,
+        &token(NETWORK_ID, Role::Admin),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["revoked_at"].is_string());
+    let (status, body) = server
+        .get("/v1/contribution-batches", &access(&first))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("session_revoked")),
+        "{body}"
+    );
+    let (status, _) = server
+        .get("/v1/contribution-batches", &access(&second))
+        .await;
+    assert_eq!(status, 200);
+}
+
 on_both_engines!(
+    an_admin_revokes_one_session_of_a_user,
     a_user_is_invited_signs_in_acts_and_signs_out,
     a_refresh_rotates_the_tokens,
     an_api_key_acts_and_is_refused_once_revoked,

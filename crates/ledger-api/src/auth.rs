@@ -427,6 +427,11 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
     ),
     (
         "POST",
+        "/v1/sessions/{id}/revocation",
+        Operation::RevokeSession,
+    ),
+    (
+        "POST",
         "/v1/proposals/{id}/approval",
         Operation::ApproveProposal,
     ),

@@ -14,7 +14,9 @@ use ledger_app::people::events::{ListSecurityEvents, SecurityEventQuery, Securit
 use ledger_app::people::keys::{
     ApiKeyCreatedView, CreateApiKey, CreateApiKeyBody, ListApiKeys, RevokeApiKey,
 };
-use ledger_app::people::sessions::{RefreshBody, SessionView, SignInBody, SignOut};
+use ledger_app::people::sessions::{
+    ListSessions, RefreshBody, RevokeSession, SessionInfo, SessionView, SignInBody, SignOut,
+};
 use ledger_app::people::users::{
     AcceptInvitationBody, ChangePassword, ChangePasswordBody, DisableUser, InvitationView,
     InviteUser, InviteUserBody, ListUsers,
@@ -41,6 +43,7 @@ pub(crate) const WITHOUT_IDEMPOTENCY_KEY: &[&str] = &[
     "/v1/sessions/refresh",
     "/v1/api-keys",
     "/v1/api-keys/{id}/revocation",
+    "/v1/sessions/{id}/revocation",
     "/v1/proposals/{id}/approval",
     "/v1/proposals/{id}/rejection",
 ];
@@ -54,6 +57,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sign_in))
         .routes(routes!(refresh_session))
         .routes(routes!(sign_out))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(list_security_events))
@@ -205,6 +210,39 @@ async fn sign_out(
 ) -> Result<StatusCode, ApiError> {
     state.app.perform(&principal, SignOut).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's sessions, newest first (the user itself, an admin or an auditor; never their tokens).
+#[utoipa::path(
+    get, path = "/v1/users/{id}/sessions", tag = "people", params(("id" = Uuid, Path)),
+    responses((status = 403, description = "the role may not do this", body = Problem, content_type = "application/problem+json"), (status = 200, body = Vec<SessionInfo>)),
+    security(("bearer" = []))
+)]
+async fn list_sessions(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<AppJson<Vec<SessionInfo>>, ApiError> {
+    Ok(AppJson(
+        state.app.query(&principal, ListSessions(id)).await?,
+    ))
+}
+
+/// Revoke one session (its own user, or an admin): its tokens are refused from the next request,
+/// on every instance.
+#[utoipa::path(
+    post, path = "/v1/sessions/{id}/revocation", tag = "people", params(("id" = Uuid, Path)),
+    responses((status = 403, description = "the role may not do this", body = Problem, content_type = "application/problem+json"), (status = 200, body = SessionInfo)),
+    security(("bearer" = []))
+)]
+async fn revoke_session(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<AppJson<SessionInfo>, ApiError> {
+    Ok(AppJson(
+        state.app.perform(&principal, RevokeSession(id)).await?,
+    ))
 }
 
 /// Create an API key for one's organisation (a signed-in user): the key is shown once.

@@ -63,6 +63,8 @@ pub enum Operation {
     DisableUser,
     ChangePassword,
     SignOut,
+    ListSessions,
+    RevokeSession,
     CreateApiKey,
     ListApiKeys,
     RevokeApiKey,
@@ -128,6 +130,8 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (DisableUser, NETWORK),
     (ChangePassword, EVERY_ROLE),
     (SignOut, EVERY_ROLE),
+    (ListSessions, EVERY_ROLE),
+    (RevokeSession, EVERY_ROLE),
     (CreateApiKey, EVERY_ROLE),
     (ListApiKeys, EVERY_ROLE),
     (RevokeApiKey, EVERY_ROLE),
@@ -214,6 +218,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 52);
+        assert_eq!(POLICY.len(), 54);
     }
 }

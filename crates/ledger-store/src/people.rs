@@ -444,6 +444,38 @@ impl Store {
             .map(|user| (session, user)))
     }
 
+    /// A session by id.
+    pub async fn session(&self, id: Uuid) -> Result<Option<SessionRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE id = $1"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, SessionRow>(sql).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// A user's sessions, newest first (at most `limit`).
+    pub async fn sessions_of(
+        &self,
+        user_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, SessionRow>(sql)
+                .bind(user_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
     /// Rotates a live session's tokens: the refresh token hashing to `refresh_hash` is replaced,
     /// and so is the access token. Of two concurrent refreshes with one token, one wins.
     pub async fn refresh_session(

@@ -230,3 +230,97 @@ impl Action for SignOut {
         Ok(())
     }
 }
+
+/// A session as listed (never its tokens).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub created_at: String,
+    pub access_expires_at: String,
+    pub expires_at: String,
+    pub revoked_at: Option<String>,
+}
+
+impl SessionInfo {
+    fn of(row: &ledger_store::people::SessionRow) -> SessionInfo {
+        SessionInfo {
+            id: row.id,
+            user_id: row.user_id,
+            created_at: time(row.created_at),
+            access_expires_at: time(row.access_expires_at),
+            expires_at: time(row.expires_at),
+            revoked_at: row.revoked_at.map(time),
+        }
+    }
+}
+
+/// The most sessions one list answers (the newest).
+pub const MAX_LISTED_SESSIONS: u32 = 100;
+
+/// A user's sessions, newest first: the user itself, an admin, or an auditor (read only).
+#[derive(Debug)]
+pub struct ListSessions(pub String);
+
+impl crate::runner::Query for ListSessions {
+    const OPERATION: Operation = Operation::ListSessions;
+    type Output = Vec<SessionInfo>;
+
+    async fn read(self, app: &App, caller: &Caller) -> Result<Vec<SessionInfo>, AppError> {
+        let user = own_or_network_user(app, caller, &self.0).await?;
+        let rows = app.store.sessions_of(user.id, MAX_LISTED_SESSIONS).await?;
+        Ok(rows.iter().map(SessionInfo::of).collect())
+    }
+}
+
+/// The user `id` if the caller may manage its sessions: itself, or the network's admins (and
+/// auditors, to read); another user is not disclosed (404).
+async fn own_or_network_user(app: &App, caller: &Caller, id: &str) -> Result<UserRow, AppError> {
+    let not_found = || AppError::not_found("no such user");
+    let id = crate::fields::parse_id(id).ok_or_else(not_found)?;
+    let user = app.store.user(id).await?.ok_or_else(not_found)?;
+    if caller.sees_everything() || caller.user_id() == Some(user.id) {
+        Ok(user)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Revoke one session: its user's own, or any by the network's admins. Its tokens are refused
+/// from the next request, on every instance; revoking a revoked session answers it as it is.
+#[derive(Debug)]
+pub struct RevokeSession(pub String);
+
+impl Action for RevokeSession {
+    const OPERATION: Operation = Operation::RevokeSession;
+    type Output = SessionInfo;
+
+    async fn perform(self, app: &App, caller: &Caller) -> Result<SessionInfo, AppError> {
+        let not_found = || AppError::not_found("no such session");
+        let id = crate::fields::parse_id(&self.0).ok_or_else(not_found)?;
+        let session = app.store.session(id).await?.ok_or_else(not_found)?;
+        let user = app
+            .store
+            .user(session.user_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let allowed =
+            caller.role == crate::caller::Role::Admin || caller.user_id() == Some(user.id);
+        if !allowed {
+            return Err(not_found());
+        }
+        let recorded = event(
+            app,
+            "session_revoked",
+            &caller.subject,
+            Some(&user),
+            None,
+            json!({"session_id": session.id, "email": user.email}),
+        );
+        app.store
+            .revoke_session(session.id, app.sources.now(), &recorded)
+            .await?;
+        let session = app.store.session(id).await?.ok_or_else(not_found)?;
+        Ok(SessionInfo::of(&session))
+    }
+}
