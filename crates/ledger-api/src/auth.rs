@@ -328,6 +328,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
     }
     let principal = state.tokens.verify(token)?;
     let organisation = state
+        .app
         .store
         .organisation(principal.organisation)
         .await?

@@ -60,49 +60,6 @@ impl<T> Idempotent<T> {
     }
 }
 
-// Transitional, until every write handler runs a command (issue 16): the handler checks, plans and
-// commits through these.
-impl<T> Idempotent<T> {
-    /// The first response, if this key was already used with this request; a 409 if it was used
-    /// with another. Checked before any work, so a replay costs one read.
-    pub async fn replay(
-        &self,
-        state: &AppState,
-        principal: &Principal,
-    ) -> Result<Option<Response>, ApiError> {
-        Ok(state.app.replay(principal, &self.key).await?.map(replayed))
-    }
-
-    /// Writes `request` with this key and `body` as the response to remember, and answers with it.
-    /// `on_guard` names the error for a balance guard that fails under the lock.
-    pub async fn commit<B: serde::Serialize>(
-        &self,
-        state: &AppState,
-        principal: &Principal,
-        status: StatusCode,
-        body: &B,
-        request: ledger_store::WriteRequest,
-        on_guard: impl FnOnce(ledger_core::AccountId, i64) -> ApiError + Send + 'static,
-    ) -> Result<Response, ApiError> {
-        let status = match status {
-            StatusCode::CREATED => ledger_app::Status::Created,
-            StatusCode::ACCEPTED => ledger_app::Status::Accepted,
-            _ => ledger_app::Status::Done,
-        };
-        let planned =
-            ledger_app::Planned::new(status, body, request).on_guard(move |account, balance| {
-                let error = on_guard(account, balance);
-                ledger_app::AppError::new(
-                    ledger_app::Refusal::Conflict,
-                    error.code(),
-                    error.detail().to_owned(),
-                )
-            });
-        let reply = state.app.commit(principal, &self.key, planned).await?;
-        Ok(response_of(reply))
-    }
-}
-
 impl<T> Idempotent<T> {
     /// Runs the command made of this body, or, when its operation needs a second admin
     /// (`ledger_app::approvals`), checks it and keeps it as a proposal: `202` with the proposal.

@@ -139,16 +139,12 @@ impl Default for ApiConfig {
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The application every handler calls.
+    /// The application every handler calls (with the store, the limits and the checkpoint
+    /// signer).
     pub app: ledger_app::App,
-    pub store: Store,
     pub tokens: auth::TokenVerifier,
     /// Failed authentications per client address.
     pub throttle: auth::AuthenticationThrottle,
-    /// Signs checkpoints, when this service does.
-    pub checkpoints: Option<checkpoints::CheckpointSigner>,
-    /// The configured contribution limits (`ApiConfig::contribution_limits`).
-    pub limits: ledger_core::limits::ContributionLimits,
 }
 
 impl AppState {
@@ -158,21 +154,14 @@ impl AppState {
             .as_ref()
             .map(|settings| checkpoints::CheckpointSigner::new(settings.signing_key.clone()));
         AppState {
-            app: ledger_app::App::new(
-                store.clone(),
-                config.sources.clone(),
-                config.contribution_limits,
-            )
-            .with_approvals_required(config.approvals_required)
-            .with_checkpoint_signer(checkpoints.clone()),
-            store,
+            app: ledger_app::App::new(store, config.sources.clone(), config.contribution_limits)
+                .with_approvals_required(config.approvals_required)
+                .with_checkpoint_signer(checkpoints),
             tokens,
             throttle: auth::AuthenticationThrottle::new(
                 config.max_failed_authentications,
                 auth::FAILED_AUTHENTICATION_WINDOW,
             ),
-            checkpoints,
-            limits: config.contribution_limits,
         }
     }
 }
@@ -426,7 +415,7 @@ impl Application {
             source,
         })?;
         let state = AppState::new(store.clone(), config.tokens.clone(), &config.api);
-        let signer = state.checkpoints.clone();
+        let signer = state.app.checkpoints.clone();
         let app = state.app.clone();
         let router = router(state, &config.api);
         if let (Some(signer), Some(settings)) = (signer, &config.api.checkpoints) {

@@ -142,10 +142,6 @@ impl ApiError {
         self.code
     }
 
-    pub fn detail(&self) -> &str {
-        &self.detail
-    }
-
     /// The problem document this error renders.
     pub fn problem(&self) -> Problem {
         Problem {

@@ -366,16 +366,25 @@ impl Dispatch for FourEyesCommands {
         key: &IdempotencyKey,
     ) -> Result<(u16, String), AppError> {
         let target = |index: usize| targets.get(index).cloned().unwrap_or_default();
-        let name = |operation: Operation| operation.name();
+        let unknown = || {
+            AppError::internal_message(format!(
+                "a proposal of an operation that needs no approval: {operation}"
+            ))
+        };
+        let operation = FOUR_EYES
+            .iter()
+            .copied()
+            .find(|four_eyes| four_eyes.name() == operation)
+            .ok_or_else(unknown)?;
         Ok(match operation {
-            _ if operation == name(Operation::ExecuteTransferRun) => {
+            Operation::ExecuteTransferRun => {
                 let command = crate::transfers::execution::ExecuteTransferRun {
                     id: target(0),
                     body: proposed_body(key)?,
                 };
                 answer(app.run(caller, key, command).await?)
             }
-            _ if operation == name(Operation::ReturnHeldFunds) => {
+            Operation::ReturnHeldFunds => {
                 let command = crate::transfers::held_funds::ReturnHeld {
                     programme_id: target(0),
                     beneficiary_id: target(1),
@@ -383,25 +392,21 @@ impl Dispatch for FourEyesCommands {
                 };
                 answer(app.run(caller, key, command).await?)
             }
-            _ if operation == name(Operation::ReverseBatch) => {
+            Operation::ReverseBatch => {
                 let command = crate::contributions::ReverseBatch {
                     batch: target(0),
                     body: proposed_body(key)?,
                 };
                 answer(app.run(caller, key, command).await?)
             }
-            _ if operation == name(Operation::ReverseReport) => {
+            Operation::ReverseReport => {
                 let command = crate::reports::ReverseReportCommand {
                     id: target(0),
                     body: proposed_body(key)?,
                 };
                 answer(app.run(caller, key, command).await?)
             }
-            other => {
-                return Err(AppError::internal_message(format!(
-                    "a proposal of an operation that needs no approval: {other}"
-                )));
-            }
+            _ => return Err(unknown()),
         })
     }
 }

@@ -220,8 +220,8 @@ impl App {
         self.commit(caller, key, planned).await
     }
 
-    /// Writes a plan with its key and answer, in one database transaction. Transitional: the HTTP
-    /// handlers not yet turned into commands call it after their own checks.
+    /// Writes a plan with its key and answer, in one database transaction (what [`App::run`]
+    /// does after planning; tests commit plans made earlier to race them).
     pub async fn commit<O: Serialize>(
         &self,
         caller: &Caller,

@@ -9,12 +9,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ledger_api::auth::{Role, TokenVerifier};
-use ledger_api::{ApiConfig, Application, ServeConfig};
+use ledger_api::auth::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::http::{post, token};
+use crate::http::{post, serve, token};
 use crate::transfer_run::fill_one_period;
 use crate::{Backend, baseline_inserts, postgres_database};
 
@@ -47,23 +46,8 @@ pub(crate) async fn run(
             Backend::Sqlite => format!("sqlite:{}", scratch.path().join("batch-list.db").display()),
             Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
         };
-        let application = Application::build(ServeConfig {
-            bind: "127.0.0.1:0".parse()?,
-            database_url: url.clone(),
-            database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
-            // One admin executes what it plans: the bench measures the work, not the approval.
-            api: ApiConfig {
-                approvals_required: 1,
-                ..ApiConfig::default()
-            },
-            tokens: TokenVerifier::hs256(&secret, None, None)?,
-        })
-        .await?;
-        let base = format!("http://{}", application.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(application.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
+        let (address, stop, server) = serve(&url, &secret).await?;
+        let base = format!("http://{address}");
         let client = reqwest::Client::new();
         let admin = token(&secret, NETWORK_ID, Role::Admin)?;
         let union = post(&client, &format!("{base}/v1/organisations"), &admin, "union",

@@ -43,6 +43,36 @@ pub(crate) fn token(secret: &[u8], organisation: &str, role: Role) -> Result<Str
     )?)
 }
 
+/// The service on `url`, as every bench runs it, signing tokens with `secret`: its address, the
+/// sender that stops it, and its task. A one-person setup: one admin executes what it plans (the
+/// benches measure the work, not the approval).
+pub(crate) async fn serve(
+    url: &str,
+    secret: &[u8],
+) -> Result<(
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let application = Application::build(ServeConfig {
+        bind: "127.0.0.1:0".parse()?,
+        database_url: url.to_owned(),
+        database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
+        api: ApiConfig {
+            approvals_required: 1,
+            ..ApiConfig::default()
+        },
+        tokens: TokenVerifier::hs256(secret, None, None)?,
+    })
+    .await?;
+    let address = application.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    Ok((address, stop, server))
+}
+
 /// POSTs with a token and an idempotency key; any 2xx answer is parsed and returned.
 pub(crate) async fn post(
     client: &reqwest::Client,
@@ -174,24 +204,8 @@ pub(crate) async fn run(
             ),
             Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
         };
-        let application = Application::build(ServeConfig {
-            bind: "127.0.0.1:0".parse()?,
-            database_url: url.clone(),
-            database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
-            // One admin executes what it plans: the bench measures the work, not the approval.
-            api: ApiConfig {
-                approvals_required: 1,
-                ..ApiConfig::default()
-            },
-            tokens: TokenVerifier::hs256(&secret, None, None)?,
-        })
-        .await?;
-        let address = application.local_addr();
+        let (address, stop, server) = serve(&url, &secret).await?;
         let base = format!("http://{address}");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(application.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
         let client = reqwest::Client::new();
         let admin = token(&secret, NETWORK_ID, Role::Admin)?;
         let union = post(

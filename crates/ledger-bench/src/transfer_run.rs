@@ -6,8 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use ledger_api::auth::{Role, TokenVerifier};
-use ledger_api::{ApiConfig, Application, ServeConfig};
+use ledger_api::auth::Role;
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::{
     Account, Actor, Amount, BalancedTransaction, Currency, FundDate, OrganisationId, Period,
@@ -18,7 +17,7 @@ use ledger_store::{Store, StoreOptions, WriteRequest};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::http::{post, token};
+use crate::http::{post, serve, token};
 use crate::{Backend, baseline_inserts, postgres_database};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
@@ -214,23 +213,8 @@ pub(crate) async fn run(
             ),
             Backend::Postgres => postgres_database(&postgres_url, &mut cluster).await?,
         };
-        let application = Application::build(ServeConfig {
-            bind: "127.0.0.1:0".parse()?,
-            database_url: url.clone(),
-            database_connect_timeout: ledger_store::DEFAULT_CONNECT_TIMEOUT,
-            // One admin executes what it plans: the bench measures the work, not the approval.
-            api: ApiConfig {
-                approvals_required: 1,
-                ..ApiConfig::default()
-            },
-            tokens: TokenVerifier::hs256(&secret, None, None)?,
-        })
-        .await?;
-        let base = format!("http://{}", application.local_addr());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(application.run_until_stopped(async move {
-            let _ = stopped.await;
-        }));
+        let (address, stop, server) = serve(&url, &secret).await?;
+        let base = format!("http://{address}");
         let client = reqwest::Client::new();
         let admin = token(&secret, NETWORK_ID, Role::Admin)?;
 

@@ -51,6 +51,51 @@ pub struct SessionRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A session and its user, as one read answers them.
+#[derive(sqlx::FromRow)]
+struct SessionWithUser {
+    id: Uuid,
+    user_id: Uuid,
+    access_expires_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    organisation_id: Uuid,
+    email: String,
+    role: String,
+    password_hash: Option<String>,
+    created_by: String,
+    user_created_at: DateTime<Utc>,
+    password_changed_at: Option<DateTime<Utc>>,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+impl SessionWithUser {
+    fn split(self) -> (SessionRow, UserRow) {
+        (
+            SessionRow {
+                id: self.id,
+                user_id: self.user_id,
+                access_expires_at: self.access_expires_at,
+                expires_at: self.expires_at,
+                created_at: self.created_at,
+                revoked_at: self.revoked_at,
+            },
+            UserRow {
+                id: self.user_id,
+                organisation_id: self.organisation_id,
+                email: self.email,
+                role: self.role,
+                password_hash: self.password_hash,
+                created_by: self.created_by,
+                created_at: self.user_created_at,
+                password_changed_at: self.password_changed_at,
+                disabled_at: self.disabled_at,
+            },
+        )
+    }
+}
+
 /// A new session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSession {
@@ -151,6 +196,30 @@ macro_rules! insert_event {
         .bind(&$event.detail)
         .execute($executor)
         .await?
+    };
+}
+
+/// Revokes every live session of a user, in the transaction given.
+macro_rules! revoke_sessions {
+    ($executor:expr, $user_id:expr, $now:expr) => {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind($user_id)
+            .bind($now)
+            .execute($executor)
+            .await?
+    };
+}
+
+/// Sets a user's password and revokes every session it had, in the transaction given.
+macro_rules! set_password {
+    ($transaction:expr, $user_id:expr, $hash:expr, $now:expr) => {
+        sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
+            .bind($user_id)
+            .bind($hash)
+            .bind($now)
+            .execute($transaction)
+            .await?;
+        revoke_sessions!($transaction, $user_id, $now);
     };
 }
 
@@ -305,17 +374,7 @@ impl Store {
             if marked != 1 {
                 return Ok(InvitationUse::Used);
             }
-            sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-                .bind(invitation.user_id)
-                .bind(password_hash)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(invitation.user_id)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
+            set_password!(&mut *transaction, invitation.user_id, password_hash, now);
             let user: UserRow = sqlx::query_as(user_sql)
                 .bind(invitation.user_id)
                 .fetch_one(&mut *transaction)
@@ -341,17 +400,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
             let mut transaction = pool.begin().await?;
-            sqlx::query("UPDATE users SET password_hash = $2, password_changed_at = $3 WHERE id = $1")
-                .bind(user_id)
-                .bind(password_hash)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
+            set_password!(&mut *transaction, user_id, password_hash, now);
             insert_event!(&mut *transaction, event);
             transaction.commit().await?;
         });
@@ -379,11 +428,7 @@ impl Store {
             if changed != 1 {
                 return Ok(false);
             }
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *transaction)
-                .await?;
+            revoke_sessions!(&mut *transaction, user_id, now);
             sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE created_by = $1 AND revoked_at IS NULL")
                 .bind(user_id)
                 .bind(now)
@@ -422,26 +467,20 @@ impl Store {
         Ok(())
     }
 
-    /// The session whose current access token hashes to `access_hash`, with its user.
+    /// The session whose current access token hashes to `access_hash`, with its user, in one
+    /// read (it is on the path of every request made with an access token).
     pub async fn session_by_access(
         &self,
         access_hash: [u8; 32],
     ) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions WHERE access_hash = $1"
-        );
-        let session: Option<SessionRow> = on_pool!(self.backend(), pool => {
+        let sql = "SELECT s.id, s.user_id, s.access_expires_at, s.expires_at, s.created_at, s.revoked_at, \
+                   u.organisation_id, u.email, u.role, u.password_hash, u.created_by, \
+                   u.created_at AS user_created_at, u.password_changed_at, u.disabled_at \
+                   FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.access_hash = $1";
+        let row: Option<SessionWithUser> = on_pool!(self.backend(), pool => {
             sqlx::query_as(sql).bind(access_hash.as_slice()).fetch_optional(pool).await?
         });
-        let Some(session) = session else {
-            return Ok(None);
-        };
-        Ok(self
-            .user(session.user_id)
-            .await?
-            .map(|user| (session, user)))
+        Ok(row.map(SessionWithUser::split))
     }
 
     /// A session by id.
