@@ -1,0 +1,133 @@
+//! API keys: stored as the hash of the whole key, found by their visible prefix, revoked once.
+
+use chrono::{DateTime, Utc};
+use ledger_core::OrganisationId;
+use uuid::Uuid;
+
+use super::events::SecurityEventRow;
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
+
+macro_rules! key_columns {
+    () => {
+        "id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at, last_used_at, revoked_at"
+    };
+}
+
+/// An API key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKeyRow {
+    pub id: Uuid,
+    pub organisation_id: Uuid,
+    pub created_by: Uuid,
+    pub name: String,
+    pub role: String,
+    pub prefix: String,
+    pub secret_hash: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Stores a new API key and records `event`, in one transaction.
+    pub async fn create_api_key(
+        &self,
+        key: &ApiKeyRow,
+        event: &SecurityEventRow,
+    ) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO api_keys (id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(key.id)
+            .bind(key.organisation_id)
+            .bind(key.created_by)
+            .bind(&key.name)
+            .bind(&key.role)
+            .bind(&key.prefix)
+            .bind(key.secret_hash.as_slice())
+            .bind(key.created_at)
+            .bind(key.expires_at)
+            .execute(&mut *transaction)
+            .await?;
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The API key with this visible prefix.
+    pub async fn api_key_by_prefix(&self, prefix: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE prefix = $1"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql).bind(prefix).fetch_optional(pool).await?
+        }))
+    }
+
+    /// An API key by id.
+    pub async fn api_key(&self, id: Uuid) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = concat!("SELECT ", key_columns!(), " FROM api_keys WHERE id = $1");
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql).bind(id).fetch_optional(pool).await?
+        }))
+    }
+
+    /// API keys, oldest first, optionally of one organisation, after `after` (paging by id).
+    pub async fn api_keys(
+        &self,
+        organisation: Option<OrganisationId>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM api_keys WHERE ($1 IS NULL OR organisation_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+        );
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as::<_, ApiKeyRow>(sql)
+                .bind(organisation.map(|id| id.as_uuid()))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Notes that a key was used at `now` (callers do so at most once a minute per key).
+    pub async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        on_pool!(self.backend(), pool => {
+            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes a key (if live) and records `event`, in one transaction. False when it was not live.
+    pub async fn revoke_api_key(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        event: &SecurityEventRow,
+    ) -> Result<bool, StoreError> {
+        self.change_once(
+            "UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            id,
+            now,
+            event,
+        )
+        .await
+    }
+}
