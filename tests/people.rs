@@ -490,7 +490,153 @@ async fn an_admin_revokes_one_session_of_a_user(server: TestServer) {
     assert_eq!(status, 200);
 }
 
+/// A 10-line-style batch of `members` for `programme` and `period` (one solidarity line).
+fn batch_body(programme: &str, period: &str, members: i64) -> Value {
+    json!({
+        "programme_id": programme,
+        "period": period,
+        "lines": [{"reference": "section", "members": members, "amount": format!("{members}.00"), "kind": "solidarity"}]
+    })
+}
+
+/// How many batches the network sees.
+async fn batches_count(server: &TestServer) -> usize {
+    let (status, listed) = server
+        .get(
+            "/v1/contribution-batches?limit=1000",
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    listed["items"].as_array().unwrap().len()
+}
+
+async fn a_key_revoked_between_two_writes_is_refused_on_the_write_path(server: TestServer) {
+    // Proves a key this instance already knows (kept in memory after its first use, so its writes
+    // read nothing before their transaction) is refused on the write after its revocation, by the
+    // check inside the write's own transaction: 401 api_key_revoked, nothing written but the
+    // security event, and a replay of a key used before its revocation is refused too. The same
+    // for a key whose creator is disabled.
+    server
+        .organisation("csq", "contributor", "CA", "CAD", 1000)
+        .await;
+    let programme = server.programme("solidarity-euro").await;
+    let session = signed_in(&server, "t@csq.qc.ca", "csq", "contributor").await;
+    let (_, created) = post(
+        &server,
+        "/v1/api-keys",
+        &access(&session),
+        &json!({"name": "sync"}),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    for (idempotency, period) in [("first", "2026-10"), ("second", "2026-11")] {
+        let (status, body) = server
+            .post(
+                "/v1/contribution-batches",
+                &key,
+                idempotency,
+                &batch_body(&programme, period, 10),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let revoke = format!(
+        "/v1/api-keys/{}/revocation",
+        created["api_key"]["id"].as_str().unwrap()
+    );
+    let (status, _) = post(&server, &revoke, &access(&session), &json!({})).await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "third",
+            &batch_body(&programme, "2026-12", 10),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("api_key_revoked")),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "second",
+            &batch_body(&programme, "2026-11", 10),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("api_key_revoked")),
+        "a replay answered a revoked key: {body}"
+    );
+    assert_eq!(batches_count(&server).await, 2);
+    let (_, events) = server
+        .get(
+            "/v1/security-events?limit=1000",
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    let refusals = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| {
+            event["kind"] == "credential_refused" && event.to_string().contains("api_key_revoked")
+        })
+        .count();
+    assert_eq!(refusals, 2, "{events}");
+    // A key whose creator is disabled (which revokes its keys), used before.
+    let other = signed_in(&server, "u@csq.qc.ca", "csq", "contributor").await;
+    let (_, created) = post(
+        &server,
+        "/v1/api-keys",
+        &access(&other),
+        &json!({"name": "sync"}),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let (status, body) = server
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "fourth",
+            &batch_body(&programme, "2027-01", 10),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = post(
+        &server,
+        &format!(
+            "/v1/users/{}/disable",
+            other["user"]["id"].as_str().unwrap()
+        ),
+        &token(NETWORK_ID, Role::Admin),
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = server
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "fifth",
+            &batch_body(&programme, "2027-02", 10),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("api_key_revoked")),
+        "{body}"
+    );
+    assert_eq!(batches_count(&server).await, 3);
+}
+
 on_both_engines!(
+    a_key_revoked_between_two_writes_is_refused_on_the_write_path,
     an_admin_revokes_one_session_of_a_user,
     a_user_is_invited_signs_in_acts_and_signs_out,
     a_refresh_rotates_the_tokens,
@@ -504,7 +650,8 @@ on_both_engines!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_revoked_on_one_instance_is_refused_by_another_at_once() {
     // Proves revocation is read from the shared database on every request: two instances on one
-    // PostgreSQL, the key revoked through the first, refused by the second on its next use.
+    // PostgreSQL, the key revoked through the first, refused by the second on its next use, a
+    // write included (the second knew the key already: checked in the write's transaction).
     let first = support::postgres_server().await;
     let second = support::server_on(&first.database_url).await;
     first
@@ -521,12 +668,37 @@ async fn a_key_revoked_on_one_instance_is_refused_by_another_at_once() {
     let key = created["key"].as_str().unwrap().to_owned();
     let (status, _) = second.get("/v1/contribution-batches", &key).await;
     assert_eq!(status, 200);
+    // The second instance now knows the key: its writes read nothing before their transaction.
+    let programme = first.programme("solidarity-euro").await;
+    let (status, body) = second
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "before",
+            &batch_body(&programme, "2026-11", 10),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     let revoke = format!(
         "/v1/api-keys/{}/revocation",
         created["api_key"]["id"].as_str().unwrap()
     );
     let (status, _) = post(&first, &revoke, &access(&session), &json!({})).await;
     assert_eq!(status, 200);
+    let (status, body) = second
+        .post(
+            "/v1/contribution-batches",
+            &key,
+            "after",
+            &batch_body(&programme, "2026-12", 10),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("api_key_revoked")),
+        "{body}"
+    );
+    assert_eq!(batches_count(&second).await, 1);
     let (status, body) = second.get("/v1/contribution-batches", &key).await;
     assert_eq!(
         (status, body["code"].as_str()),

@@ -23,6 +23,7 @@ use ledger_core::OrganisationId;
 use serde::{Deserialize, Serialize};
 
 use ledger_app::Operation;
+use ledger_app::people::authenticate::KeyCheck;
 
 use crate::AppState;
 use crate::problem::ApiError;
@@ -253,32 +254,42 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(address)| address.ip());
-        if let Some(client) = client {
-            state.throttle.check(client, Instant::now())?;
-        }
-        let principal = match authenticate(parts, state).await {
-            Ok(principal) => principal,
-            Err(error) => {
-                if let Some(client) = client
-                    && error.status() == axum::http::StatusCode::UNAUTHORIZED
-                {
-                    state.throttle.record_failure(client, Instant::now());
-                }
-                return Err(error);
-            }
-        };
-        let span = tracing::Span::current();
-        span.record(
-            "organisation",
-            tracing::field::display(principal.organisation),
-        );
-        span.record("role", principal.role.as_str());
-        Ok(principal)
+        principal_of(parts, state, KeyCheck::Now).await
     }
+}
+
+/// The request's principal, its failures throttled per client address and its organisation and
+/// role recorded on the request's span.
+async fn principal_of(
+    parts: &Parts,
+    state: &AppState,
+    check: KeyCheck,
+) -> Result<Principal, ApiError> {
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    if let Some(client) = client {
+        state.throttle.check(client, Instant::now())?;
+    }
+    let principal = match authenticate(parts, state, check).await {
+        Ok(principal) => principal,
+        Err(error) => {
+            if let Some(client) = client
+                && error.status() == axum::http::StatusCode::UNAUTHORIZED
+            {
+                state.throttle.record_failure(client, Instant::now());
+            }
+            return Err(error);
+        }
+    };
+    let span = tracing::Span::current();
+    span.record(
+        "organisation",
+        tracing::field::display(principal.organisation),
+    );
+    span.record("role", principal.role.as_str());
+    Ok(principal)
 }
 
 /// The client's address, when the server loop knows it (always, except in-process requests).
@@ -300,7 +311,13 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 
 /// Reads and checks the bearer token, then binds its claims to the registry: the organisation
 /// must exist (401 otherwise) and be of a kind that may hold the role (403 otherwise).
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+/// An API key is read from the database now, or (`KeyCheck::ByTheOperation`, a write route) by the
+/// operation the request runs.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    check: KeyCheck,
+) -> Result<Principal, ApiError> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -323,6 +340,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
             &state.app,
             token,
             client.as_deref(),
+            check,
         )
         .await?);
     }
@@ -477,7 +495,8 @@ pub async fn authorise_before_body(
         return next.run(request).await;
     };
     let (mut parts, body) = request.into_parts();
-    let principal = match Principal::from_request_parts(&mut parts, &state).await {
+    // A write's API key is checked inside the write's own transaction (see `ledger_app::runner`).
+    let principal = match principal_of(&parts, &state, KeyCheck::ByTheOperation).await {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };

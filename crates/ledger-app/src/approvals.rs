@@ -113,6 +113,7 @@ pub async fn propose<C: Command>(
     command: C,
 ) -> Result<ProposalView, AppError> {
     require(C::OPERATION, caller)?;
+    crate::people::authenticate::confirm(app, caller).await?;
     let body = std::str::from_utf8(key.body())
         .map_err(|_| AppError::bad_request("malformed_json", "the body is not UTF-8"))?;
     let path = serde_json::to_string(targets).map_err(AppError::internal)?;

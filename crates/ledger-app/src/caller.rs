@@ -76,7 +76,15 @@ pub enum Via {
     /// A signed-in user's access token.
     Session { user_id: Uuid, session_id: Uuid },
     /// An API key, created by a user.
-    ApiKey { key_id: Uuid, created_by: Uuid },
+    ApiKey {
+        key_id: Uuid,
+        created_by: Uuid,
+        /// Whether the key was read from the database for this request. A key this instance
+        /// knew already is not ([`crate::people::authenticate::KeyCheck::ByTheOperation`]): the
+        /// operation checks it, inside a write's own transaction, or by a read before a query
+        /// or an action.
+        read_now: bool,
+    },
 }
 
 /// The authenticated caller of an operation.

@@ -60,6 +60,9 @@ pub struct App {
     pub approval: Option<approvals::Approval>,
     /// Signs checkpoints of the chain head, when this service does.
     pub checkpoints: Option<checkpoints::CheckpointSigner>,
+    /// The API keys this instance has read (never trusted to be live: see
+    /// [`people::authenticate`]).
+    pub keys: people::authenticate::KeyCache,
 }
 
 impl App {
@@ -71,6 +74,7 @@ impl App {
             approvals_required: approvals::DEFAULT_APPROVALS_REQUIRED,
             approval: None,
             checkpoints: None,
+            keys: people::authenticate::KeyCache::default(),
         }
     }
 

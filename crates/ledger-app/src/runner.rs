@@ -3,17 +3,23 @@
 //! (read, check every field, build the write), commits the write with the key in one database
 //! transaction, and turns a balance guard that failed under the writer's lock into the command's
 //! refusal. A read is a [`Query`]: the policy check, then the read.
+//!
+//! A caller whose API key this instance knew already (not read for this request) is checked by
+//! the operation: a write's key is checked by the writer inside the write's transaction (no read
+//! before it); anything else a write answers (a replay, a refusal) and every query and action
+//! read the key first ([`crate::people::authenticate::confirm`]).
 
 use std::future::Future;
 
 use ledger_core::AccountId;
-use ledger_store::{IdempotencyEntry, StoredResponse, WriteOutcome, WriteRequest};
+use ledger_store::{IdempotencyEntry, KeyGuard, StoredResponse, WriteOutcome, WriteRequest};
 use serde::Serialize;
 
 use crate::App;
-use crate::caller::Caller;
+use crate::caller::{Caller, Via};
 use crate::error::AppError;
 use crate::idempotency::{IdempotencyKey, conflict};
+use crate::people::authenticate::confirm;
 use crate::policy::{Operation, require};
 
 /// How a write answered: the doors map these to their own statuses (HTTP 200, 201, 202).
@@ -163,6 +169,7 @@ impl App {
     /// Runs a read: the policy, then the query.
     pub async fn query<Q: Query>(&self, caller: &Caller, query: Q) -> Result<Q::Output, AppError> {
         require(Q::OPERATION, caller)?;
+        confirm(self, caller).await?;
         query.read(self, caller).await
     }
 
@@ -173,6 +180,7 @@ impl App {
         action: A,
     ) -> Result<A::Output, AppError> {
         require(A::OPERATION, caller)?;
+        confirm(self, caller).await?;
         action.perform(self, caller).await
     }
 
@@ -205,17 +213,21 @@ impl App {
         if C::REPLAY_BEFORE_PLAN
             && let Some(stored) = self.replay(caller, key).await?
         {
+            confirm(self, caller).await?;
             return Ok(Reply::Replayed(stored));
         }
         let planned = match command.plan(self, caller).await {
             Ok(planned) => planned,
-            Err(refusal) if !C::REPLAY_BEFORE_PLAN => {
-                return match self.replay(caller, key).await? {
-                    Some(stored) => Ok(Reply::Replayed(stored)),
-                    None => Err(refusal),
-                };
+            Err(refusal) => {
+                // Nothing of a refusal is told to a key that is no longer live.
+                confirm(self, caller).await?;
+                if !C::REPLAY_BEFORE_PLAN
+                    && let Some(stored) = self.replay(caller, key).await?
+                {
+                    return Ok(Reply::Replayed(stored));
+                }
+                return Err(refusal);
             }
-            Err(refusal) => return Err(refusal),
         };
         self.commit(caller, key, planned).await
     }
@@ -243,6 +255,17 @@ impl App {
                 .collect::<Result<_, _>>()
                 .map_err(AppError::internal)?;
         }
+        if let Via::ApiKey {
+            key_id,
+            read_now: false,
+            ..
+        } = caller.via
+        {
+            write.key = Some(KeyGuard {
+                key_id,
+                at: self.sources.now(),
+            });
+        }
         write.idempotency = Some(IdempotencyEntry {
             scope: scope(caller),
             key: key.key().to_owned(),
@@ -251,7 +274,12 @@ impl App {
             response_body: body.clone(),
             created_at: self.sources.timestamp(),
         });
-        match self.store.write(write).await? {
+        let outcome = self.store.write(write).await?;
+        if !matches!(outcome, WriteOutcome::Committed(_)) {
+            // The writer checked the key only if it wrote: a refusal is told to a live key alone.
+            confirm(self, caller).await?;
+        }
+        match outcome {
             WriteOutcome::Committed(_) => Ok(Reply::Done {
                 status,
                 output,
@@ -264,6 +292,11 @@ impl App {
                 account_id,
                 balance_minor,
             } => Err(on_guard(account_id, balance_minor)),
+            // `confirm` above refuses a key that is not live; one that is live again cannot be
+            // (a revocation and an expiry are final).
+            WriteOutcome::KeyRefused => Err(AppError::internal_message(
+                "the writer refused an API key that reads as live",
+            )),
             _ => Err(conflict()),
         }
     }

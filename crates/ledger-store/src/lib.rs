@@ -39,6 +39,6 @@ pub use journal::{JournalPagesAhead, MAX_JOURNAL_PAGE};
 pub use store::{DEFAULT_CONNECT_TIMEOUT, Store, StoreOptions};
 pub use verify::{BalanceMismatch, VerifyReport};
 pub use writer::{
-    BalanceBound, BalanceGuard, CommittedTransaction, IdempotencyEntry, StoredResponse,
+    BalanceBound, BalanceGuard, CommittedTransaction, IdempotencyEntry, KeyGuard, StoredResponse,
     WriteOutcome, WriteRequest,
 };

@@ -106,7 +106,7 @@ impl Store {
     /// Notes that a key was used at `now` (callers do so at most once a minute per key).
     pub async fn touch_api_key(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
-            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+            sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
                 .bind(now)
                 .execute(pool)

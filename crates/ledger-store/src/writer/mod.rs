@@ -25,7 +25,7 @@ use crate::error::StoreError;
 
 pub use crate::idempotency::{IdempotencyEntry, StoredResponse};
 pub use ledger_core::postings::{BalanceBound, BalanceGuard};
-pub use request::{CommittedTransaction, WriteOutcome, WriteRequest};
+pub use request::{CommittedTransaction, KeyGuard, WriteOutcome, WriteRequest};
 
 /// Requests waiting for the writer. A full queue makes callers wait (back-pressure) rather than
 /// grow memory without bound.

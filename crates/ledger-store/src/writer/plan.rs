@@ -10,7 +10,7 @@ use ledger_core::postings::BalanceBound;
 use ledger_core::{AccountId, BalancedTransaction, ChainHash, JournalRecord};
 use uuid::Uuid;
 
-use super::request::{CommittedTransaction, WriteOutcome, WriteRequest};
+use super::request::{CommittedTransaction, KeyState, WriteOutcome, WriteRequest};
 use crate::error::StoreError;
 use crate::idempotency::{self, IdempotencyEntry, KeyMap};
 use crate::records::Record;
@@ -62,12 +62,35 @@ pub(super) fn requested_keys(requests: &[&WriteRequest]) -> Vec<(String, String)
     )
 }
 
+/// The API keys whose liveness the requests need, each once.
+pub(super) fn guarded_keys(requests: &[&WriteRequest]) -> Vec<Uuid> {
+    let mut keys: Vec<Uuid> = requests
+        .iter()
+        .filter_map(|request| request.key.map(|key| key.key_id))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The guarded keys and their requests' times, as columns (PostgreSQL binds them with UNNEST).
+pub(super) fn key_guard_columns(requests: &[&WriteRequest]) -> (Vec<Uuid>, Vec<DateTime<Utc>>) {
+    requests
+        .iter()
+        .filter_map(|request| request.key.map(|key| (key.key_id, key.at)))
+        .unzip()
+}
+
+/// What the writer reads of the guarded keys, by id (an id absent from it is refused).
+pub(super) type KeyStates = HashMap<Uuid, KeyState>;
+
 /// Decides every request's outcome in queue order and seals the transactions that will be written.
 pub(super) fn plan_group<'a>(
     head: (u64, ChainHash),
     requests: &[&'a WriteRequest],
     mut used_keys: KeyMap,
     mut balances: HashMap<Uuid, i64>,
+    key_states: &KeyStates,
 ) -> GroupPlan<'a> {
     let (mut sequence, mut previous_hash) = head;
     let mut plan = GroupPlan {
@@ -80,6 +103,14 @@ pub(super) fn plan_group<'a>(
     };
     let mut last_sequences: HashMap<Uuid, u64> = HashMap::new();
     for request in requests {
+        if let Some(key) = request.key
+            && !key_states
+                .get(&key.key_id)
+                .is_some_and(|state| state.is_live(key.at))
+        {
+            plan.outcomes.push(Ok(WriteOutcome::KeyRefused));
+            continue;
+        }
         if let Some(entry) = &request.idempotency
             && let Some(stored) = used_keys.get(&(entry.scope.clone(), entry.key.clone()))
         {

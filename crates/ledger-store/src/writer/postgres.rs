@@ -7,8 +7,11 @@ use ledger_core::ChainHash;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use super::plan::{columns, head_from_row, plan_group, requested_keys, touched_accounts};
-use super::request::{WriteOutcome, WriteRequest};
+use super::plan::{
+    KeyStates, columns, guarded_keys, head_from_row, key_guard_columns, plan_group, requested_keys,
+    touched_accounts,
+};
+use super::request::{KeyState, WriteOutcome, WriteRequest};
 use crate::error::StoreError;
 use crate::hot_rows;
 use crate::idempotency::{self, KeyColumns, KeyMap};
@@ -50,8 +53,9 @@ pub(super) async fn commit_group(
             *known_head = Some(new_head);
             return Ok(outcomes);
         }
-        // Another instance moved the head, or a key was already used (which only the careful
-        // path looks up): nothing was written; redo the group under the lock.
+        // Another instance moved the head, an idempotency key was already used (which only the
+        // careful path looks up), or a guarded API key is no longer live: nothing was written;
+        // redo the group under the lock, which decides each request.
     }
     let mut transaction = connection.begin().await?;
     let (outcomes, new_head) = commit_group_postgres(&mut transaction, requests, None)
@@ -67,15 +71,17 @@ type PostgresCommit = (Vec<Result<WriteOutcome, StoreError>>, (u64, ChainHash));
 
 /// Writes a group on PostgreSQL. With `optimistic_head`, nothing is read first: hashes chain from
 /// that head, balances are written as deltas, and keys are not looked up (an existing key makes the
-/// insert fail, and the writer retries each request alone, under the lock). Returns `None` when the
-/// head was not the one expected, having written nothing.
+/// insert fail, and the writer retries each request alone, under the lock); the guarded API keys
+/// are checked by the statement itself (every one live, or nothing written). Returns `None` when
+/// the head was not the one expected, or a guarded key was no longer live, having written nothing:
+/// the careful path then decides each request.
 async fn commit_group_postgres(
     connection: &mut PgConnection,
     requests: &[&WriteRequest],
     optimistic_head: Option<(u64, ChainHash)>,
 ) -> Result<Option<PostgresCommit>, StoreError> {
-    let (head, used_keys, balances, balances_are_deltas) = match optimistic_head {
-        Some(head) => (head, KeyMap::new(), HashMap::new(), true),
+    let (head, used_keys, balances, balances_are_deltas, key_states) = match optimistic_head {
+        Some(head) => (head, KeyMap::new(), HashMap::new(), true, None),
         None => {
             // The lock that serialises appends across every service instance sharing the database.
             let head = head_from_row(
@@ -96,10 +102,49 @@ async fn commit_group_postgres(
             .await?
             .into_iter()
             .collect();
-            (head, used_keys, balances, false)
+            // Under the chain-head lock: a revocation committed before it refuses the request.
+            let guarded = guarded_keys(requests);
+            let key_states: KeyStates = if guarded.is_empty() {
+                KeyStates::new()
+            } else {
+                sqlx::query_as::<_, KeyState>(
+                    "SELECT k.id, k.revoked_at, k.expires_at, u.disabled_at AS creator_disabled_at \
+                     FROM api_keys k JOIN users u ON u.id = k.created_by WHERE k.id = ANY($1)",
+                )
+                .bind(&guarded)
+                .fetch_all(&mut *connection)
+                .await?
+                .into_iter()
+                .map(|state| (state.id, state))
+                .collect()
+            };
+            (head, used_keys, balances, false, Some(key_states))
         }
     };
-    let plan = plan_group(head, requests, used_keys, balances);
+    // The optimistic statement checks every guarded key itself; the careful path has read them.
+    let (key_guard_ids, key_guard_times) = match &key_states {
+        None => key_guard_columns(requests),
+        Some(_) => (Vec::new(), Vec::new()),
+    };
+    let key_states = key_states.unwrap_or_else(|| {
+        // Taken as live here: the statement writes nothing unless each one is.
+        requests
+            .iter()
+            .filter_map(|request| request.key)
+            .map(|key| {
+                (
+                    key.key_id,
+                    KeyState {
+                        id: key.key_id,
+                        revoked_at: None,
+                        expires_at: None,
+                        creator_disabled_at: None,
+                    },
+                )
+            })
+            .collect()
+    });
+    let plan = plan_group(head, requests, used_keys, balances, &key_states);
     let (transactions, postings) = columns(&plan)?;
     let (hot, generic_records) = hot_rows::split(&plan.records)?;
     insert_records_postgres(&mut *connection, &generic_records, true).await?;
@@ -122,7 +167,14 @@ async fn commit_group_postgres(
     let head_moved: i64 = sqlx::query_scalar(
         "WITH head AS ( \
              UPDATE chain_head SET last_sequence = $1, last_hash = $2 \
-             WHERE id = 1 AND last_sequence = $3 AND last_hash = $4 RETURNING 1 \
+             WHERE id = 1 AND last_sequence = $3 AND last_hash = $4 \
+               AND NOT EXISTS ( \
+                 SELECT 1 FROM UNNEST($59::uuid[], $60::timestamptz[]) AS guarded (key_id, at) \
+                 LEFT JOIN api_keys k ON k.id = guarded.key_id \
+                 LEFT JOIN users u ON u.id = k.created_by \
+                 WHERE k.id IS NULL OR k.revoked_at IS NOT NULL OR k.expires_at <= guarded.at \
+                    OR u.disabled_at IS NOT NULL) \
+             RETURNING 1 \
          ), transactions AS ( \
              INSERT INTO journal_transactions (sequence, transaction_id, kind, effective_date, recorded_at, \
                  actor_subject, actor_organisation_id, memo, metadata, posting_count, previous_hash, hash) \
@@ -237,6 +289,8 @@ async fn commit_group_postgres(
     .bind(&hot.lines.members)
     .bind(&hot.lines.amount_minor)
     .bind(&hot.lines.kind)
+    .bind(&key_guard_ids)
+    .bind(&key_guard_times)
     .fetch_one(&mut *connection)
     .await
     .map(|updated: i64| 1 - updated)?;

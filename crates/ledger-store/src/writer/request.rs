@@ -1,6 +1,8 @@
 //! What a caller asks the writer for, and what became of it.
 
+use chrono::{DateTime, Utc};
 use ledger_core::{AccountId, BalancedTransaction, ChainHash, TransactionId};
+use uuid::Uuid;
 
 use crate::idempotency::{IdempotencyEntry, StoredResponse};
 use crate::records::Record;
@@ -18,6 +20,37 @@ pub struct WriteRequest {
     pub guards: Vec<BalanceGuard>,
     /// Domain rows written with the transactions.
     pub records: Vec<Record>,
+    /// The API key the request was made with, when its liveness was not read before planning
+    /// (a key this instance knew already): checked by the writer inside the write's own
+    /// transaction, so a key revoked (or expired, or whose creator was disabled) on any instance
+    /// sharing the database refuses the write with [`WriteOutcome::KeyRefused`].
+    pub key: Option<KeyGuard>,
+}
+
+/// An API key that must still be live when its request commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGuard {
+    pub key_id: Uuid,
+    /// The request's time: a key whose `expires_at` is at or before it is refused.
+    pub at: DateTime<Utc>,
+}
+
+/// What the writer reads of a guarded key, in the write's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct KeyState {
+    pub(crate) id: Uuid,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) creator_disabled_at: Option<DateTime<Utc>>,
+}
+
+impl KeyState {
+    /// Whether the key may act at `at`: not revoked, not expired, its creator not disabled.
+    pub(crate) fn is_live(&self, at: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none()
+            && self.creator_disabled_at.is_none()
+            && self.expires_at.is_none_or(|expires_at| expires_at > at)
+    }
 }
 
 impl WriteRequest {
@@ -73,4 +106,6 @@ pub enum WriteOutcome {
         account_id: AccountId,
         balance_minor: i64,
     },
+    /// The request's API key ([`WriteRequest::key`]) was no longer live; nothing written.
+    KeyRefused,
 }

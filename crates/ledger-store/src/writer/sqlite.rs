@@ -5,12 +5,18 @@ use std::collections::HashMap;
 
 use sqlx::SqliteConnection;
 
-use super::plan::{columns, head_from_row, plan_group, requested_keys, touched_accounts};
-use super::request::{WriteOutcome, WriteRequest};
+use super::plan::{
+    KeyStates, columns, guarded_keys, head_from_row, plan_group, requested_keys, touched_accounts,
+};
+use super::request::{KeyState, WriteOutcome, WriteRequest};
 use crate::error::StoreError;
 use crate::idempotency;
 use crate::records::insert::insert_records_sqlite;
 use crate::rows::sequence_to_db;
+
+/// What a guarded API key's liveness depends on: its revocation, its expiry, its creator.
+const KEY_STATE: &str = "SELECT k.id, k.revoked_at, k.expires_at, u.disabled_at AS creator_disabled_at \
+     FROM api_keys k JOIN users u ON u.id = k.created_by WHERE k.id = $1";
 
 const UPDATE_HEAD: &str = "UPDATE chain_head SET last_sequence = $1, last_hash = $2 WHERE id = 1";
 
@@ -36,7 +42,18 @@ pub(super) async fn commit_group(
             balances.insert(account, balance);
         }
     }
-    let plan = plan_group(head, requests, used_keys, balances);
+    // Read under the write lock: a revocation committed before it refuses the request.
+    let mut key_states = KeyStates::new();
+    for key_id in guarded_keys(requests) {
+        let state: Option<KeyState> = sqlx::query_as(KEY_STATE)
+            .bind(key_id)
+            .fetch_optional(&mut *connection)
+            .await?;
+        if let Some(state) = state {
+            key_states.insert(state.id, state);
+        }
+    }
+    let plan = plan_group(head, requests, used_keys, balances, &key_states);
     let (transactions, postings) = columns(&plan)?;
     insert_records_sqlite(&mut *connection, &plan.records, true).await?;
     for index in 0..transactions.sequence.len() {
