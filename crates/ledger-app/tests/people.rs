@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use ledger_app::clock::{FixedClock, V7Ids};
 use ledger_app::people::Origin;
-use ledger_app::people::authenticate::authenticate;
+use ledger_app::people::authenticate::{KeyCheck, authenticate};
 use ledger_app::people::sessions::{RefreshBody, SignInBody, refresh, sign_in};
 use ledger_app::people::users::{
     AcceptInvitationBody, InviteUser, InviteUserBody, accept_invitation,
@@ -121,6 +121,7 @@ async fn access_tokens_expire_and_refresh_until_the_session_ends() {
         &at(&store, Duration::minutes(14)),
         &session.access_token,
         None,
+        KeyCheck::Now,
     )
     .await
     .unwrap();
@@ -132,6 +133,7 @@ async fn access_tokens_expire_and_refresh_until_the_session_ends() {
         &at(&store, Duration::minutes(16)),
         &session.access_token,
         None,
+        KeyCheck::Now,
     )
     .await
     .unwrap_err();
@@ -145,11 +147,11 @@ async fn access_tokens_expire_and_refresh_until_the_session_ends() {
     )
     .await
     .unwrap();
-    authenticate(&later, &renewed.access_token, None)
+    authenticate(&later, &renewed.access_token, None, KeyCheck::Now)
         .await
         .unwrap();
     let over = at(&store, Duration::hours(12) + Duration::seconds(1));
-    let ended = authenticate(&over, &renewed.access_token, None)
+    let ended = authenticate(&over, &renewed.access_token, None, KeyCheck::Now)
         .await
         .unwrap_err();
     assert_eq!(ended.code, "session_expired");

@@ -353,6 +353,7 @@ fn keyed(
         }),
         guards: vec![],
         records: vec![],
+        key: None,
     }
 }
 
@@ -453,6 +454,7 @@ async fn a_failed_guard_writes_nothing_and_spares_the_others(fixture: Fixture) {
             bound: BalanceBound::AtMost(0),
         }],
         records: vec![],
+        key: None,
     };
     let (small, large, other) = tokio::join!(
         store.write(guarded(300)),

@@ -33,6 +33,7 @@ fn keyed(transaction: BalancedTransaction, key: &str, fingerprint: u8) -> WriteR
         }),
         guards: vec![],
         records: vec![],
+        key: None,
     }
 }
 
