@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -21,6 +21,16 @@ pub struct ExportOutcome {
     pub bytes: u64,
     pub last_sequence: Option<u64>,
     pub final_hash: Option<ChainHash>,
+    /// The signed checkpoint the file can be verified against, written beside it: its sequence
+    /// and the file it was written to.
+    pub checkpoint: Option<(u64, PathBuf)>,
+}
+
+/// Where the checkpoint of an export to `output` is written: `<output>.checkpoint.json`.
+pub fn checkpoint_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(".checkpoint.json");
+    PathBuf::from(name)
 }
 
 /// Writes the journal's sequences `from_sequence..=to_sequence` (to the chain head when `None`,
@@ -62,6 +72,7 @@ pub async fn export_to_file(
         bytes: 0,
         last_sequence: None,
         final_hash: None,
+        checkpoint: None,
     };
     writer.write_start(&mut buffer);
     while let Some(page) = pages.next().await {
@@ -90,5 +101,19 @@ pub async fn export_to_file(
     file.sync_all()
         .with_context(|| format!("writing {}", output.display()))?;
     bar.finish_and_clear();
+    // The highest checkpoint the file reaches, if not before the range's start (whose previous
+    // hash a range chains onto): `verify --file F --checkpoint F.checkpoint.json` checks it.
+    let checkpoint = store
+        .checkpoint_at_or_before(last)
+        .await
+        .context("reading the checkpoints")?
+        .filter(|stored| stored.checkpoint.sequence + 1 >= from_sequence);
+    if let Some(stored) = checkpoint {
+        let path = checkpoint_path(output);
+        let mut json = serde_json::to_string(&stored.checkpoint)?;
+        json.push('\n');
+        std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+        outcome.checkpoint = Some((stored.checkpoint.sequence, path));
+    }
     Ok(outcome)
 }

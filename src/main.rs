@@ -608,6 +608,15 @@ async fn export(arguments: ExportArgs) -> anyhow::Result<ExitCode> {
             arguments.output.display()
         ),
     }
+    match &outcome.checkpoint {
+        Some((sequence, path)) => eprintln!(
+            "checkpoint of sequence {sequence} written to {} (verify --file {} --checkpoint {})",
+            path.display(),
+            arguments.output.display(),
+            path.display()
+        ),
+        None => eprintln!("no signed checkpoint falls within this export's range"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -23,6 +23,8 @@ on_both_engines!(
     checkpoint_parameters_are_checked_by_name,
     the_witness_follows_the_real_service,
     statements_and_tracing_carry_the_checkpoint_they_were_read_at,
+    receipts_carry_the_checkpoint_they_were_computed_at,
+    exports_name_the_checkpoint_they_can_be_verified_against,
 );
 
 /// GETs without any credentials.
@@ -163,6 +165,121 @@ async fn statements_and_tracing_carry_the_checkpoint_they_were_read_at(server: T
         assert_eq!(status, 200, "{path}: {view}");
         assert_eq!(view["checkpoint"], expected, "{path}: {view}");
     }
+}
+
+async fn receipts_carry_the_checkpoint_they_were_computed_at(server: TestServer) {
+    // Proves recording a receipt answers the latest checkpoint when it was computed (and a replay
+    // the same answer), and reading the batch with its receipts names the latest checkpoint when
+    // it was read, each in the checkpoint's own JSON form.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let head = latest(&server).await;
+    let expected = serde_json::to_value(&head).unwrap();
+    let (status, batch) = server
+        .post(
+            "/v1/contribution-batches",
+            &support::token(&fund.mgen, ledger_api::auth::Role::Contributor),
+            "batch-receipt-checkpoint",
+            &json!({"programme_id": fund.programme, "period": "2026-10", "lines": [
+                {"reference": "all", "members": 10, "amount": "10.00", "kind": "solidarity"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let receipts = format!(
+        "/v1/contribution-batches/{}/receipts",
+        batch["id"].as_str().unwrap()
+    );
+    let body = json!({"amount": "10.00", "value_date": "2026-10-05", "bank_reference": "CAMT-1"});
+    let (status, receipt) = server
+        .post(&receipts, &fund.admin, "receipt-checkpoint", &body)
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(receipt["checkpoint"], expected, "{receipt}");
+    assert!(receipt["transaction_id"].is_string(), "{receipt}");
+    let (status, replayed) = server
+        .post(&receipts, &fund.admin, "receipt-checkpoint", &body)
+        .await;
+    assert_eq!((status, &replayed), (201, &receipt));
+    let (status, read) = server
+        .get(
+            &format!("/v1/contribution-batches/{}", batch["id"].as_str().unwrap()),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["checkpoint"], expected, "{read}");
+    assert_eq!(read["receipts"][0]["id"], receipt["id"], "{read}");
+}
+
+/// `solidarity-ledger verify --file FILE --checkpoint CHECKPOINT`: exit status and output.
+fn verify_against(file: &std::path::Path, checkpoint: &std::path::Path) -> (i32, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_solidarity-ledger"))
+        .args(["verify", "--file"])
+        .arg(file)
+        .arg("--checkpoint")
+        .arg(checkpoint)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+async fn exports_name_the_checkpoint_they_can_be_verified_against(server: TestServer) {
+    // Proves an export names the signed checkpoint it can be verified against: over HTTP in the
+    // `Ledger-Checkpoint` header (the latest at or before the export's end; an earlier one for a
+    // range that ends before it), from the CLI in `<file>.checkpoint.json`; and that each file
+    // verifies against the checkpoint it names.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let head = latest(&server).await;
+    assert!(head.sequence > 2, "{head:?}");
+    let expected = serde_json::to_value(&head).unwrap();
+    let directory = tempfile::tempdir().unwrap();
+    let export = |query: &str| {
+        server
+            .client
+            .get(server.url(&format!("/v1/audit/export?{query}")))
+            .bearer_auth(&fund.admin)
+            .send()
+    };
+    let response = export("format=jsonl").await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let named: Value =
+        serde_json::from_str(response.headers()["ledger-checkpoint"].to_str().unwrap()).unwrap();
+    assert_eq!(named, expected);
+    let file = directory.path().join("journal.jsonl");
+    std::fs::write(&file, response.bytes().await.unwrap()).unwrap();
+    let checkpoint = directory.path().join("checkpoint.json");
+    std::fs::write(&checkpoint, named.to_string()).unwrap();
+    let (code, output) = verify_against(&file, &checkpoint);
+    assert_eq!(code, 0, "{output}");
+    // A range that ends before the latest head names an earlier checkpoint, within the range.
+    let end = head.sequence - 1;
+    let response = export(&format!("format=csv&to_sequence={end}"))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    if let Some(earlier) = response.headers().get("ledger-checkpoint") {
+        let earlier: Value = serde_json::from_str(earlier.to_str().unwrap()).unwrap();
+        assert!(earlier["sequence"].as_u64().unwrap() <= end, "{earlier}");
+    }
+    // The CLI writes the checkpoint beside the file.
+    let file = directory.path().join("journal.csv");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_solidarity-ledger"))
+        .args(["export", "--format", "csv", "--output"])
+        .arg(&file)
+        .env("DATABASE_URL", &server.database_url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let beside = directory.path().join("journal.csv.checkpoint.json");
+    let written: Value = serde_json::from_slice(&std::fs::read(&beside).unwrap()).unwrap();
+    assert_eq!(written, expected);
+    let (code, output) = verify_against(&file, &beside);
+    assert_eq!(code, 0, "{output}");
 }
 
 async fn witness(url: &str, store: &std::path::Path) -> (i32, String) {

@@ -4,7 +4,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use ledger_app::books::audit::{
     ExportJournal, ExportQuery, JournalExport, TrialBalance, TrialBalanceQuery, TrialBalanceView,
@@ -37,6 +37,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (status = 200, description = "the export, streamed", content(
             (String = "application/jsonl"),
             (String = "text/csv")
+        ), headers(
+            ("Ledger-Checkpoint" = String, description = "The signed checkpoint the file can be verified against (`verify --file F --checkpoint C`), in its JSON form on one line: the highest at or before the export's last sequence and not before its start; absent when there is none")
         )),
         (status = 401, body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 403, body = crate::problem::Problem, content_type = "application/problem+json"),
@@ -60,8 +62,22 @@ async fn export(
             format!("attachment; filename=\"{}\"", export.file_name()),
         ),
     ];
-    Ok((headers, Body::from_stream(export_stream(export))).into_response())
+    // Hex, digits and ASCII punctuation only: always a valid header value.
+    let checkpoint = export
+        .checkpoint()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let mut response = (headers, Body::from_stream(export_stream(export))).into_response();
+    if let Some(checkpoint) = checkpoint {
+        let value = HeaderValue::from_str(&checkpoint).map_err(ApiError::internal)?;
+        response.headers_mut().insert(CHECKPOINT_HEADER, value);
+    }
+    Ok(response)
 }
+
+/// The response header of an export naming its checkpoint.
+pub const CHECKPOINT_HEADER: &str = "ledger-checkpoint";
 
 /// The export as a stream of byte chunks, one [`JournalExport::next_chunk`] at a time. An error
 /// ends the response early (the file then lacks its end record).

@@ -9,7 +9,8 @@ use utoipa_axum::routes;
 
 use ledger_app::contributions::{
     BatchDetail, BatchListQuery, BatchView, CreateBatch, CreateReceipt, CreateReversal,
-    ListBatches, ReadBatch, ReceiptView, RecordReceipt, ReversalView, ReverseBatch, SubmitBatch,
+    ListBatches, ReadBatch, RecordReceipt, RecordedReceiptView, ReversalView, ReverseBatch,
+    SubmitBatch,
 };
 
 use crate::AppState;
@@ -80,7 +81,7 @@ async fn get_batch(
     post, path = "/v1/contribution-batches/{id}/receipts", tag = "contributions",
     request_body = CreateReceipt,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ReceiptView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = RecordedReceiptView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn record_receipt(

@@ -144,9 +144,9 @@ async fn a_receipt_and_a_reversal_run_as_commands_with_the_injected_clock(fixtur
     let received = run(&app, &admin, receipt("120.00", "2026-11-30"))
         .await
         .unwrap();
-    assert_eq!(received.applied.amount, "100.00");
-    assert_eq!(received.overpayment.amount, "20.00");
-    assert_eq!(received.id.as_u64_pair().0, ID_PREFIX);
+    assert_eq!(received.receipt.applied.amount, "100.00");
+    assert_eq!(received.receipt.overpayment.amount, "20.00");
+    assert_eq!(received.receipt.id.as_u64_pair().0, ID_PREFIX);
     let eur = Currency::eur();
     let pool = chart::programme_pool(programme.id, eur);
     let receivable = chart::batch_receivable(batch.id, OrganisationId::from_uuid(union.id), eur);

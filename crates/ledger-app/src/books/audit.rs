@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::BalanceBasis;
+use crate::checkpoints::CheckpointView;
 use crate::error::{AppError, FieldError};
 use crate::money::Money;
 use crate::policy::Operation;
@@ -96,6 +97,7 @@ impl Query for ExportJournal {
         let last = to_sequence.map_or(head_sequence, |to| to.min(head_sequence));
         // Read after the head: every account a posting up to `last` names is among them (SLJ2).
         let writer = ExportWriter::new(format).with_accounts(&app.store.all_accounts().await?);
+        let checkpoint = checkpoint_of_range(app, from_sequence, last).await?;
         tracing::info!(
             format = format.as_str(),
             from_sequence,
@@ -108,10 +110,28 @@ impl Query for ExportJournal {
             pages: app.store.journal_pages_ahead(from_sequence, last),
             writer,
             last,
+            checkpoint,
             started: false,
             finished: false,
         })
     }
+}
+
+/// The signed checkpoint an export of `from_sequence..=last` can be verified against: the highest
+/// at or before `last`, if it is not before the range's start (sequence `from_sequence − 1`, whose
+/// hash a range chains onto). `verify --file F --checkpoint C` then proves the file's transactions
+/// up to its sequence are the ones it was signed over.
+pub async fn checkpoint_of_range(
+    app: &App,
+    from_sequence: u64,
+    last: u64,
+) -> Result<Option<CheckpointView>, AppError> {
+    Ok(app
+        .store
+        .checkpoint_at_or_before(last)
+        .await?
+        .filter(|stored| stored.checkpoint.sequence + 1 >= from_sequence)
+        .map(|stored| CheckpointView::from(&stored.checkpoint)))
 }
 
 /// A journal export under way: its format and range, and where it stands. Each
@@ -122,6 +142,7 @@ pub struct JournalExport {
     pages: JournalPagesAhead,
     writer: ExportWriter,
     last: u64,
+    checkpoint: Option<CheckpointView>,
     started: bool,
     finished: bool,
 }
@@ -140,6 +161,12 @@ impl std::fmt::Debug for JournalExport {
 impl JournalExport {
     pub fn format(&self) -> ExportFormat {
         self.format
+    }
+
+    /// The signed checkpoint the file can be verified against, when there is one
+    /// ([`checkpoint_of_range`]).
+    pub fn checkpoint(&self) -> Option<&CheckpointView> {
+        self.checkpoint.as_ref()
     }
 
     /// The file's name: `journal-<from>-<last>.<format>`.

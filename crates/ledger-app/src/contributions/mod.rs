@@ -12,4 +12,6 @@ pub use reads::{BatchListQuery, ListBatches, ReadBatch};
 pub use receipts::{CreateReceipt, MAX_BANK_REFERENCE_LENGTH, RecordReceipt};
 pub use reversal::{CreateReversal, ReversalView, ReverseBatch};
 pub use submit::{CreateBatch, LineBody, LineKindBody, SubmitBatch};
-pub use views::{BatchDetail, BatchTotalsView, BatchView, LineView, ReceiptView};
+pub use views::{
+    BatchDetail, BatchTotalsView, BatchView, LineView, ReceiptView, RecordedReceiptView,
+};

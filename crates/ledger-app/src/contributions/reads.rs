@@ -6,6 +6,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
+use crate::checkpoints::checkpoint_before_read;
+
 use super::views::{BatchDetail, BatchView, LineView, ReceiptView, batch_currency, view_of};
 use crate::error::AppError;
 use crate::fields::{parse_id, parse_period_filter};
@@ -92,6 +94,7 @@ impl Query for ReadBatch {
     type Output = BatchDetail;
 
     async fn read(self, app: &App, caller: &Caller) -> Result<BatchDetail, AppError> {
+        let checkpoint = checkpoint_before_read(app).await?;
         let batch = visible_batch(app, caller, &self.0).await?;
         let view = view_of(&batch)?;
         let currency = batch_currency(&batch)?;
@@ -130,6 +133,7 @@ impl Query for ReadBatch {
             batch: view,
             lines,
             receipts,
+            checkpoint,
         })
     }
 }

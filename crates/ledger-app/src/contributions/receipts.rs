@@ -9,7 +9,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::reads::visible_batch;
-use super::views::{ReceiptView, batch_currency};
+use super::views::{ReceiptView, RecordedReceiptView, batch_currency};
+use crate::checkpoints::checkpoint_before_read;
 use crate::error::{AppError, FieldError};
 use crate::fields::{parse_date, text_field};
 use crate::money::DecimalText;
@@ -45,9 +46,14 @@ pub struct RecordReceipt {
 
 impl Command for RecordReceipt {
     const OPERATION: Operation = Operation::RecordReceipt;
-    type Output = ReceiptView;
+    type Output = RecordedReceiptView;
 
-    async fn plan(self, app: &App, caller: &Caller) -> Result<Planned<ReceiptView>, AppError> {
+    async fn plan(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> Result<Planned<RecordedReceiptView>, AppError> {
+        let checkpoint = checkpoint_before_read(app).await?;
         let batch = visible_batch(app, caller, &self.batch).await?;
         if batch.reversal_reason.is_some() {
             return Err(AppError::conflict(
@@ -112,15 +118,18 @@ impl Command for RecordReceipt {
                 bank_reference,
             },
         )?;
-        let view = ReceiptView {
-            id: receipt_id,
-            batch_id: batch.id,
-            amount: amount.into(),
-            applied: split.applied().into(),
-            overpayment: split.overpayment().into(),
-            value_date: value_date.to_string(),
-            bank_reference: bank_reference.to_owned(),
-            transaction_id: transaction_id.as_uuid(),
+        let view = RecordedReceiptView {
+            receipt: ReceiptView {
+                id: receipt_id,
+                batch_id: batch.id,
+                amount: amount.into(),
+                applied: split.applied().into(),
+                overpayment: split.overpayment().into(),
+                value_date: value_date.to_string(),
+                bank_reference: bank_reference.to_owned(),
+                transaction_id: transaction_id.as_uuid(),
+            },
+            checkpoint,
         };
         let mut records: Vec<Record> = booked.opens.into_iter().map(Record::Account).collect();
         records.push(Record::BatchReceipt(BatchReceiptRecord {

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::checkpoints::CheckpointView;
 use crate::error::AppError;
 use crate::money::Money;
 
@@ -51,6 +52,9 @@ pub struct BatchDetail {
     pub batch: BatchView,
     pub lines: Vec<LineView>,
     pub receipts: Vec<ReceiptView>,
+    /// The latest signed checkpoint when this was read (`null` before the first): every receipt
+    /// booked up to its sequence is listed here (later ones may be too).
+    pub checkpoint: Option<CheckpointView>,
 }
 
 /// A line as stored.
@@ -75,6 +79,17 @@ pub struct ReceiptView {
     pub value_date: String,
     pub bank_reference: String,
     pub transaction_id: Uuid,
+}
+
+/// The answer of recording a receipt: the receipt, and the checkpoint it was computed at.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordedReceiptView {
+    #[serde(flatten)]
+    pub receipt: ReceiptView,
+    /// The latest signed checkpoint when the receipt was checked against the batch (`null` before
+    /// the first): what was due was read after its head; the receipt's own transaction comes
+    /// after it, and is covered by the first checkpoint at or after its sequence.
+    pub checkpoint: Option<CheckpointView>,
 }
 
 /// The currency a stored batch is kept in (always valid: it was checked when written).
