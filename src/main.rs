@@ -212,6 +212,10 @@ struct VerifyArgs {
     /// signature and key id.
     #[arg(long, requires = "checkpoint")]
     public_key: Option<String>,
+    /// Refuse a file without an accounts section (an SLJ1 file, or an SLJ2 export whose section
+    /// was removed): for an auditor who knows the export names its accounts.
+    #[arg(long, requires = "file")]
+    expect_accounts: bool,
 }
 
 /// What `export` writes.
@@ -379,6 +383,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             previous_hash,
             checkpoint,
             public_key,
+            expect_accounts,
             ..
         }) => verify_export_file(
             &file,
@@ -387,6 +392,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             previous_hash,
             checkpoint.as_deref(),
             public_key.as_deref(),
+            expect_accounts,
         ),
         Command::Verify(arguments) => verify(&arguments.database).await,
         Command::Export(arguments) => export(arguments).await,

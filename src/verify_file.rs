@@ -34,6 +34,7 @@ pub(super) fn verify_export_file(
     previous_hash: Option<ledger_core::ChainHash>,
     checkpoint: Option<&Path>,
     public_key: Option<&str>,
+    expect_accounts: bool,
 ) -> anyhow::Result<ExitCode> {
     let format = format.or_else(|| ledger_verify::format_of(file)).with_context(|| {
         format!(
@@ -88,6 +89,12 @@ pub(super) fn verify_export_file(
             return Ok(ExitCode::from(EXIT_MALFORMED_FILE));
         }
     };
+    if expect_accounts && summary.accounts_count.is_none() {
+        println!(
+            "export BROKEN: the file has no accounts section (it reads as SLJ1), but --expect-accounts was given: an SLJ2 export whose section was removed reads the same"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let Some(checkpoint) = checkpoint else {
         print!("{summary}");
         println!(
@@ -113,6 +120,9 @@ pub(super) fn verify_export_file(
         checkpoint.signed_at,
         checkpoint.key_id
     );
+    if summary.accounts_count.is_some() {
+        println!("{}", ledger_verify::verifier::CHECKPOINT_LEAVES_ACCOUNTS);
+    }
     if public_key.is_some() {
         println!("signature: verified with the given public key");
     } else {

@@ -256,6 +256,25 @@ async fn exports_name_the_checkpoint_they_can_be_verified_against(server: TestSe
     std::fs::write(&checkpoint, named.to_string()).unwrap();
     let (code, output) = verify_against(&file, &checkpoint);
     assert_eq!(code, 0, "{output}");
+    // The JSONL export names its accounts (SLJ2); both verifiers say the signature does not
+    // cover them.
+    assert!(
+        output.contains(ledger_verify::verifier::CHECKPOINT_LEAVES_ACCOUNTS),
+        "{output}"
+    );
+    let python = std::process::Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/verify_export.py"))
+        .arg(&file)
+        .arg("--checkpoint")
+        .arg(&checkpoint)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&python.stdout);
+    assert_eq!(python.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(ledger_verify::verifier::CHECKPOINT_LEAVES_ACCOUNTS),
+        "{said}"
+    );
     // A range that ends before the latest head names an earlier checkpoint, within the range.
     let end = head.sequence - 1;
     let response = export(&format!("format=csv&to_sequence={end}"))

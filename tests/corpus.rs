@@ -858,7 +858,7 @@ fn slj2_cases(cases: &mut Vec<Case>) {
     );
     add(
         "valid",
-        written,
+        written.clone(),
         0,
         "an intact SLJ2 export naming its accounts",
     );
@@ -960,6 +960,31 @@ fn slj2_cases(cases: &mut Vec<Case>) {
         0,
         "the whole section dropped: an SLJ1 file, valid (a file says its own version; say so in the report)",
     );
+    let expecting = |name: &str, bytes: Vec<u8>, exit: i32, why: &str| Case {
+        name: name.to_owned(),
+        bytes,
+        arguments: vec!["--expect-accounts".to_owned()],
+        exit,
+        why: why.to_owned(),
+    };
+    cases.push(expecting(
+        "slj2-section-dropped.jsonl",
+        render(ExportFormat::Jsonl, &records),
+        1,
+        "the whole section dropped, verified by an auditor who expects accounts: broken",
+    ));
+    cases.push(expecting(
+        "slj2-valid.jsonl",
+        written,
+        0,
+        "an intact SLJ2 export, verified by an auditor who expects accounts",
+    ));
+    cases.push(expecting(
+        "valid.csv",
+        render(ExportFormat::Csv, &chain()),
+        1,
+        "a CSV export (SLJ1: no accounts section yet), verified by an auditor who expects accounts",
+    ));
 }
 
 /// `value.pipe(f)` = `f(value)`: keeps a chain of edits readable.
@@ -1114,8 +1139,9 @@ fn the_committed_corpus_is_the_generated_one_and_both_verifiers_give_its_verdict
 #[test]
 fn without_a_checkpoint_both_verifiers_say_they_proved_only_self_consistency() {
     // Proves a valid file verified without a checkpoint is not passed off as the ledger's
-    // history: both verifiers say plainly what they did not prove; and with a checkpoint but no
-    // key, that the signature was not checked.
+    // history: both verifiers say plainly what they did not prove (and, word for word alike, that
+    // a file without an accounts section does not name its accounts); and with a checkpoint but
+    // no key, that the signature was not checked.
     let python = python_verifier();
     let interpreter = python_interpreter();
     for file in ["valid.jsonl", "valid.csv"] {
@@ -1129,6 +1155,11 @@ fn without_a_checkpoint_both_verifiers_say_they_proved_only_self_consistency() {
                 output.contains(
                     "NOT PROVEN: this proves only that the file is consistent with itself"
                 ),
+                "{output}"
+            );
+            // These files have no accounts section: both say what that leaves open.
+            assert!(
+                output.contains(ledger_verify::verifier::NO_ACCOUNTS_SECTION),
                 "{output}"
             );
             let arguments = ["--checkpoint".to_owned(), "checkpoint-head.json".to_owned()];

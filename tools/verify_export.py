@@ -304,6 +304,8 @@ class Verifier:
             lines.append(f"accounts section (SLJ2): {count} accounts, hash chained onto the final "
                          f"hash, every posting's account named in its currency; {self.derived_ids} "
                          f"of {count} ids derived from their codes (UUIDv5)")
+        else:
+            lines.append(NO_ACCOUNTS_SECTION)
         totals = {}
         for (_, currency), balance in self.balances.items():
             accounts, debit, credit = totals.get(currency, (0, 0, 0))
@@ -725,6 +727,15 @@ def check_signature(checkpoint, public_key):
     return True
 
 
+NO_ACCOUNTS_SECTION = ("accounts section: none (SLJ1): the file does not name its accounts, and "
+                       "reads the same as an SLJ2 export whose section was removed; pass "
+                       "--expect-accounts to refuse such a file")
+CHECKPOINT_LEAVES_ACCOUNTS = ("the checkpoint's signature covers the transactions up to its "
+                              "sequence, not the accounts section: names, codes, kinds and owners "
+                              "are the exporter's statement, bound to this file's final hash by the "
+                              "exporter, and each id to its code only where it is derived (UUIDv5)")
+
+
 # --- the command --------------------------------------------------------------------------------
 
 def main():
@@ -736,6 +747,9 @@ def main():
     parser.add_argument("--previous-hash", help="the hash the range must chain onto")
     parser.add_argument("--checkpoint", help="a signed checkpoint (JSON) the file must match")
     parser.add_argument("--public-key", help="the ledger's public key (64 hex digits, or a file)")
+    parser.add_argument("--expect-accounts", action="store_true",
+                        help="refuse a file without an accounts section (SLJ1, or an SLJ2 export "
+                             "whose section was removed)")
     # For the tests: small reads put row boundaries everywhere between two reads.
     parser.add_argument("--read-bytes", type=int, default=READ_BYTES, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -783,6 +797,10 @@ def main():
             if cut:
                 raise verifier.truncated()
             summary = verifier.summary()
+            if arguments.expect_accounts and verifier.accounts is None:
+                raise Broken("the file has no accounts section (it reads as SLJ1), but "
+                             "--expect-accounts was given: an SLJ2 export whose section was "
+                             "removed reads the same")
             signature = None
             if checkpoint is not None:
                 if public_key is not None:
@@ -806,6 +824,8 @@ def main():
     head = f"sequence {checkpoint['sequence']}, hash {checkpoint['hash'].hex()}"
     print(f"checkpoint: the file's chain hash after {head} matches the checkpoint signed at "
           f"{checkpoint['signed_at']} by key {checkpoint['key_id']}")
+    if verifier.accounts is not None:
+        print(CHECKPOINT_LEAVES_ACCOUNTS)
     if public_key is None:
         print("signature NOT CHECKED: no --public-key was given, so who signed this checkpoint is "
               "unproven")

@@ -12,6 +12,15 @@ use ledger_core::export::{ExportEnd, ExportItem, check_accounts_section};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// What a summary says of a file without an accounts section (`SLJ1`), the same words in both
+/// verifiers: such a file does not name its accounts, and cannot be told from an `SLJ2` export
+/// whose section was removed.
+pub const NO_ACCOUNTS_SECTION: &str = "accounts section: none (SLJ1): the file does not name its accounts, and reads the same as an SLJ2 export whose section was removed; pass --expect-accounts to refuse such a file";
+
+/// What a verifier says of the accounts section once the file matched a checkpoint: what the
+/// signature covers and what it does not.
+pub const CHECKPOINT_LEAVES_ACCOUNTS: &str = "the checkpoint's signature covers the transactions up to its sequence, not the accounts section: names, codes, kinds and owners are the exporter's statement, bound to this file's final hash by the exporter, and each id to its code only where it is derived (UUIDv5)";
+
 /// Why an export file cannot be read or does not verify. `Malformed` is a file that is not an
 /// export at all at some line; every other variant is a finding about an export's contents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -228,11 +237,12 @@ impl fmt::Display for ExportSummary {
             _ => writeln!(formatter, "range: empty (no transaction)")?,
         }
         writeln!(formatter, "final hash: {}", display_hash(self.final_hash))?;
-        if let Some((accounts_count, derived_count)) = self.accounts_count {
-            writeln!(
+        match self.accounts_count {
+            Some((accounts_count, derived_count)) => writeln!(
                 formatter,
                 "accounts section (SLJ2): {accounts_count} accounts, hash chained onto the final hash, every posting's account named in its currency; {derived_count} of {accounts_count} ids derived from their codes (UUIDv5)"
-            )?;
+            )?,
+            None => writeln!(formatter, "{NO_ACCOUNTS_SECTION}")?,
         }
         let label = if self.is_whole_chain() {
             "trial balance (every account's balance, summed per currency)"
