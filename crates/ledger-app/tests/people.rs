@@ -165,3 +165,85 @@ async fn access_tokens_expire_and_refresh_until_the_session_ends() {
     .unwrap_err();
     assert_eq!(refused.code, "refresh_refused");
 }
+
+#[tokio::test]
+async fn a_known_key_is_taken_from_memory_and_still_refused_once_expired() {
+    // Proves an API key's row is kept in memory after its first read: a write route's
+    // authentication (KeyCheck::ByTheOperation) of a key this instance knows reads nothing (the
+    // caller says the key was not read now, so the operation checks it), a read route's always
+    // reads; and a remembered key is refused once its expiry has passed (api_key_expired).
+    use ledger_app::Via;
+    use ledger_app::people::authenticate::KeyCache;
+    use ledger_app::people::keys::{CreateApiKey, CreateApiKeyBody};
+    let directory = tempfile::tempdir().unwrap();
+    let store = store(&directory).await;
+    let keys = KeyCache::default();
+    let app_at = |offset: Duration| App {
+        keys: keys.clone(),
+        ..at(&store, offset)
+    };
+    let now = app_at(Duration::zero());
+    let invitation = invite(&now, "auditor@ens.org").await;
+    accept_invitation(
+        &now,
+        AcceptInvitationBody {
+            invitation_token: invitation,
+            password: PASSWORD.to_owned(),
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let session = sign_in(
+        &now,
+        SignInBody {
+            email: "auditor@ens.org".to_owned(),
+            password: PASSWORD.to_owned(),
+        },
+        &Origin::default(),
+    )
+    .await
+    .unwrap();
+    let user = authenticate(&now, &session.access_token, None, KeyCheck::Now)
+        .await
+        .unwrap();
+    let expires_at = (start() + Duration::minutes(10)).to_rfc3339();
+    let created = now
+        .perform(
+            &user,
+            CreateApiKey(CreateApiKeyBody {
+                name: "nightly export".to_owned(),
+                role: None,
+                expires_at: Some(expires_at),
+            }),
+        )
+        .await
+        .unwrap();
+    let read_now = |caller: &Caller| match caller.via {
+        Via::ApiKey { read_now, .. } => read_now,
+        other => panic!("not a key: {other:?}"),
+    };
+    let check = ledger_app::people::authenticate::KeyCheck::ByTheOperation;
+    let first = authenticate(&app_at(Duration::minutes(1)), &created.key, None, check)
+        .await
+        .unwrap();
+    assert!(read_now(&first), "an unknown key is read");
+    assert_eq!(keys.len(), 1);
+    let known = authenticate(&app_at(Duration::minutes(2)), &created.key, None, check)
+        .await
+        .unwrap();
+    assert!(!read_now(&known), "a known key is taken from memory");
+    let read = authenticate(
+        &app_at(Duration::minutes(2)),
+        &created.key,
+        None,
+        KeyCheck::Now,
+    )
+    .await
+    .unwrap();
+    assert!(read_now(&read), "a read route reads the key");
+    let expired = authenticate(&app_at(Duration::minutes(11)), &created.key, None, check)
+        .await
+        .unwrap_err();
+    assert_eq!(expired.code, "api_key_expired");
+}
