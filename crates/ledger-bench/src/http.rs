@@ -290,7 +290,8 @@ pub(crate) async fn run(
             "10-line batches, batches/s (signed token)",
             &small,
         );
-        // The same load with a partner's API key, looked up in the database on every request.
+        // The same load with a partner's API key: read once, then kept in memory and checked
+        // inside each write's own transaction.
         let api_key = union_api_key(&client, &base, &admin).await?;
         let with_key = small_batches(
             duration,
