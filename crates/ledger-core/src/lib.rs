@@ -9,6 +9,7 @@ pub mod conditions;
 pub mod contribution;
 pub mod export;
 pub mod fx;
+pub mod iati;
 pub mod journal;
 pub mod limits;
 pub mod lots;
