@@ -105,7 +105,7 @@ impl Query for GetPaymentFile {
                 ..AppError::conflict(
                     "bank_account_missing",
                     format!(
-                        "no approved bank account for the beneficiary {}: the payment file cannot be made",
+                        "no approved bank account for {}: the payment file cannot be made",
                         missing.join(", ")
                     ),
                 )

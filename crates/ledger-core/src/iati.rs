@@ -432,6 +432,14 @@ pub fn programme_activity(
         }
     }
     let programme = &books.programme;
+    // The activity started with its first record when the books were back-dated (the first
+    // receipt's value date may come before the programme was registered here).
+    let started_on = transactions
+        .iter()
+        .map(|transaction| transaction.date)
+        .chain(std::iter::once(books.started_on))
+        .min()
+        .unwrap_or(books.started_on);
     Ok(IatiActivity {
         identifier: activity_identifier(network, programme),
         reporting: network_party,
@@ -443,7 +451,7 @@ pub fn programme_activity(
             network.name
         ),
         participants,
-        started_on: books.started_on,
+        started_on,
         default_currency: programme.currency.code(),
         transactions,
         conditions: programme
