@@ -19,8 +19,10 @@ use ledger_core::{Currency, OrganisationId};
 use ledger_store::registry::BatchFilter;
 use ledger_store::transfers::{TransferFilter, TransferRow};
 use ledger_store::{Store, StoreOptions};
+use ledger_testkit::on_both_engines;
 use ledger_testkit::xsd::{assert_valid, standard_schema};
 use quick_xml::events::Event;
+use support::southern::{burkina_run_for_september, fund};
 use support::{TestServer, server_on, token};
 use uuid::Uuid;
 
@@ -551,4 +553,58 @@ async fn the_last_run_s_payment_file_on_sqlite() {
 async fn the_last_run_s_payment_file_on_postgres() {
     // Proves the same on PostgreSQL.
     the_last_run_s_payment_file(true).await;
+}
+
+on_both_engines!(a_new_programme_publishes_a_valid_activity_and_a_planned_run_has_no_payment_file);
+
+async fn a_new_programme_publishes_a_valid_activity_and_a_planned_run_has_no_payment_file(
+    server: TestServer,
+) {
+    // Proves a programme with no money yet still publishes a valid activity (its conditions, no
+    // transaction), that a pledge and a receipt then appear as types 11 and 1 under an unnamed
+    // provider, and that a run planned but not executed has no payment file (409).
+    let fund = fund(&server).await;
+    let path = format!("/v1/iati/programmes/{}", fund.programme);
+    let schema = standard_schema("iati/iati-activities-schema.xsd");
+    let bytes = xml_of(&server, &path).await;
+    assert_valid(&bytes, &schema);
+    let file = Element::parse(&bytes);
+    check_iati_rules(&file);
+    let activity = file.child("iati-activity");
+    assert!(
+        activity
+            .children
+            .iter()
+            .all(|child| child.name != "transaction")
+    );
+
+    let run = burkina_run_for_september(&server, &fund, "100.00").await;
+    let run_id = run["id"].as_str().unwrap();
+    let (status, problem) = server
+        .get(
+            &format!("/v1/transfer-runs/{run_id}/payment-file"),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("run_not_executed"))
+    );
+
+    let bytes = xml_of(&server, &path).await;
+    assert_valid(&bytes, &schema);
+    let file = Element::parse(&bytes);
+    check_iati_rules(&file);
+    let codes: BTreeSet<&str> = file
+        .child("iati-activity")
+        .children
+        .iter()
+        .filter(|child| child.name == "transaction")
+        .map(|transaction| transaction.child("transaction-type").attribute("code"))
+        .collect();
+    assert_eq!(codes, BTreeSet::from(["1", "11"]));
+    let text = String::from_utf8(bytes).unwrap();
+    // The union is registered as "CSQ" (slug csq): neither its name nor its identifier appears.
+    assert!(!text.contains("CSQ") && !text.contains("csq"), "{text}");
+    assert!(text.contains("Education unions and mutuals (not named)"));
 }
