@@ -264,6 +264,8 @@ async fn the_demo_s_iati_files_are_valid_and_add_up(postgres: bool) {
     for name in &contributor_names {
         assert!(!text.contains(name.as_str()), "{name} is published");
     }
+    // The mutuals are named (the default publication rule), with their transfers.
+    assert!(text.contains("<narrative>MUGEF-CI</narrative>"), "{text}");
     let file = Element::parse(&bytes);
     check_iati_rules(&file);
     let activity = file.child("iati-activity");

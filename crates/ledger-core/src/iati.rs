@@ -687,3 +687,7 @@ pub fn organisation_file(
     document.close("iati-organisations")?;
     Ok(document.finish())
 }
+
+#[cfg(test)]
+#[path = "iati_tests.rs"]
+mod tests;
