@@ -445,7 +445,10 @@ async fn the_last_run_s_payment_file(postgres: bool) {
             ..TransferFilter::default()
         },
     )
-    .await;
+    .await
+    .into_iter()
+    .filter(|transfer| transfer.kind == "transfer")
+    .collect();
     let admin = token(support::NETWORK_ID, Role::Admin);
     let (status, problem) = server.get(&path, &admin).await;
     assert_eq!(
@@ -540,6 +543,37 @@ async fn the_last_run_s_payment_file(postgres: bool) {
             .map(|transfer| transfer.amount_minor)
             .sum::<i64>()
     );
+
+    // A run whose shortfall was topped up later: its file holds what the execution sent, never
+    // the later top-up (a second file with the same message id would be paid twice).
+    let topped_up = transfers
+        .iter()
+        .find(|transfer| transfer.kind == "top_up")
+        .expect("the demo tops up a deduction")
+        .run_id
+        .unwrap();
+    let app = ledger_app::App::new(
+        store.clone(),
+        ledger_app::Sources::default(),
+        ledger_core::limits::ContributionLimits::default(),
+    );
+    let sent = ledger_app::payment_files::run_transfers(&app, topped_up)
+        .await
+        .unwrap();
+    let of_run: Vec<&TransferRow> = transfers
+        .iter()
+        .filter(|transfer| transfer.run_id == Some(topped_up))
+        .collect();
+    assert!(of_run.iter().any(|transfer| transfer.kind == "top_up"));
+    assert!(!sent.is_empty());
+    assert!(sent.iter().all(|transfer| transfer.kind == "transfer"));
+    assert_eq!(
+        sent.len(),
+        of_run
+            .iter()
+            .filter(|transfer| transfer.kind == "transfer")
+            .count()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -547,7 +581,7 @@ async fn the_last_run_s_payment_file_on_sqlite() {
     // Proves on SQLite: the endpoint refuses (409, each beneficiary named) while no bank account
     // is approved, keeps contributors out (403), and with synthetic accounts the demo's last run
     // makes a pain.001 valid against the schema, the same twice, one EndToEndId per transfer
-    // reference and amounts summing to the run's.
+    // reference and amounts summing to the run's; a later top-up stays out of its run's file.
     the_last_run_s_payment_file(false).await;
 }
 

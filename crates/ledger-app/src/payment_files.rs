@@ -142,7 +142,9 @@ impl Query for GetPaymentFile {
     }
 }
 
-/// Every transfer of a run, in id order.
+/// The transfers a run's execution sent, in id order. Top-ups sent later for a shortfall carry the
+/// run's id too but are not in its file: the file of a run never changes once made (a second file
+/// with the same message id and more transfers would make the bank pay the first ones twice).
 pub async fn run_transfers(app: &App, run_id: Uuid) -> Result<Vec<TransferRow>, AppError> {
     let filter = TransferFilter {
         run_id: Some(run_id),
@@ -154,7 +156,10 @@ pub async fn run_transfers(app: &App, run_id: Uuid) -> Result<Vec<TransferRow>, 
         let page = app.store.transfers(&filter, after, TRANSFER_PAGE).await?;
         let full = page.len() == TRANSFER_PAGE as usize;
         after = page.last().map(|transfer| transfer.id);
-        transfers.extend(page);
+        transfers.extend(
+            page.into_iter()
+                .filter(|transfer| transfer.kind == "transfer"),
+        );
         if !full {
             return Ok(transfers);
         }
