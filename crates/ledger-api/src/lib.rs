@@ -12,6 +12,7 @@ mod contract;
 mod disputes;
 mod eligibility;
 mod fee_coverage;
+mod files;
 pub mod guards;
 pub mod idempotency;
 pub mod json;
@@ -212,6 +213,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(lot_tracing::router())
         .merge(audit::router())
         .merge(checkpoints::router())
+        .merge(files::router())
         .merge(people::router())
         .merge(proposals::router())
 }

@@ -38,6 +38,7 @@ pub enum Operation {
     ReadDisputes,
     ResolveDispute,
     ReturnHeldFunds,
+    ReadPaymentFile,
     // Redistribution.
     SubmitReport,
     ListReports,
@@ -110,6 +111,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadDisputes, &[Beneficiary, Admin, Auditor]),
     (ResolveDispute, NETWORK),
     (ReturnHeldFunds, NETWORK),
+    (ReadPaymentFile, BOOKS),
     (SubmitReport, &[Beneficiary]),
     (ListReports, &[Beneficiary, Admin, Auditor]),
     (ReadReport, &[Beneficiary, Admin, Auditor]),
@@ -218,6 +220,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 54);
+        assert_eq!(POLICY.len(), 55);
     }
 }

@@ -9,12 +9,14 @@ pub mod conditions;
 pub mod contribution;
 pub mod export;
 pub mod fx;
+pub mod iati;
 pub mod journal;
 pub mod limits;
 pub mod lots;
 pub mod memo;
 pub mod money;
 pub mod organisation;
+pub mod pain001;
 pub mod period;
 pub mod postings;
 pub mod redistribution;
@@ -23,6 +25,7 @@ pub mod split;
 pub mod text;
 pub mod time;
 pub mod transfer_run;
+pub mod xml_writer;
 
 pub use chain::{
     ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,

@@ -10,7 +10,7 @@
 //! `records` and `hot_rows` (domain rows written with the journal), `memo`, `lots` (the lot
 //! book), [`writer`] (the group commit, one file per engine), `store` (the [`Store`] handle:
 //! opening, migrating, writing), then the reads of each topic as `impl Store` blocks: `accounts`,
-//! `journal`, `verify`, [`audit`], [`checkpoints`], [`registry`], [`reports`], [`transfers`].
+//! `journal`, `verify`, [`audit`], [`checkpoints`], [`iati`], [`registry`], [`reports`], [`transfers`].
 
 mod accounts;
 pub mod audit;
@@ -18,6 +18,7 @@ mod backend;
 pub mod checkpoints;
 mod error;
 mod hot_rows;
+pub mod iati;
 mod idempotency;
 mod journal;
 pub mod lots;

@@ -20,6 +20,7 @@ pub mod engines;
 pub mod http;
 pub mod imports;
 pub mod store;
+pub mod xsd;
 
 pub use engines::{Engine, FreshDatabase, OnEngine, fresh_database, on_engine};
 
