@@ -28,6 +28,7 @@ pub mod money;
 pub mod pagination;
 pub mod people;
 pub mod policy;
+pub mod public;
 pub mod registry;
 pub mod reports;
 pub mod runner;
