@@ -6,14 +6,26 @@
 use serde::Serialize;
 
 /// Drawing width and the columns' positions, in SVG user units.
-pub const WIDTH: i64 = 760;
-const NODE_WIDTH: i64 = 14;
-const LEFT_X: i64 = 230;
-const RIGHT_X: i64 = WIDTH - 230 - NODE_WIDTH;
+pub const WIDTH: i64 = 900;
+pub const NODE_WIDTH: i64 = 14;
+/// The columns leave room for labels of [`MAX_LABEL_CHARACTERS`] on their outer side.
+pub const LEFT_X: i64 = 250;
+pub const RIGHT_X: i64 = WIDTH - 300 - NODE_WIDTH;
+/// Longer names are cut with an ellipsis in the drawing (the table below it has them whole).
+pub const MAX_LABEL_CHARACTERS: usize = 34;
 /// Height given to all the money sent, and the gap between two nodes of a column.
 const FLOW_HEIGHT: i64 = 300;
 const GAP: i64 = 18;
-const TOP: i64 = 10;
+/// Room above the columns for their headings (North, South).
+pub const TOP: i64 = 34;
+
+fn label(name: &str) -> String {
+    if name.chars().count() <= MAX_LABEL_CHARACTERS {
+        return name.to_owned();
+    }
+    let cut: String = name.chars().take(MAX_LABEL_CHARACTERS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
 
 /// A contributor or a mutual: a bar with its label.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +54,9 @@ pub struct Band {
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowChart {
     pub width: i64,
+    /// Where the two columns stand (for their headings).
+    pub left_x: i64,
+    pub right_x: i64,
     pub height: i64,
     pub sources: Vec<Node>,
     pub targets: Vec<Node>,
@@ -89,7 +104,7 @@ pub fn flow_chart(flows: &[Flow], amount_of: impl Fn(i64) -> String) -> FlowChar
             .map(|(label, minor)| {
                 let height = scaled(*minor, total);
                 let node = Node {
-                    label: label.clone(),
+                    label: crate::chart::label(label),
                     amount: amount_of(*minor),
                     x,
                     y,
@@ -138,7 +153,9 @@ pub fn flow_chart(flows: &[Flow], amount_of: impl Fn(i64) -> String) -> FlowChar
     let bottom = |nodes: &[Node]| nodes.last().map_or(TOP, |node| node.y + node.height);
     FlowChart {
         width: WIDTH,
-        height: bottom(&source_nodes).max(bottom(&target_nodes)) + TOP,
+        left_x: LEFT_X,
+        right_x: RIGHT_X,
+        height: bottom(&source_nodes).max(bottom(&target_nodes)) + 24,
         sources: source_nodes,
         targets: target_nodes,
         bands,
@@ -172,8 +189,12 @@ mod tests {
         assert_eq!(chart.sources[1].height, 100);
         assert_eq!(chart.targets[0].height, 250);
         assert_eq!(chart.sources[0].amount, "400");
-        assert!(chart.bands[0].path.starts_with("M244,10 "));
-        assert!(chart.bands[1].path.starts_with("M244,160 "));
+        assert!(chart.bands[0].path.starts_with("M264,34 "));
+        assert!(chart.bands[1].path.starts_with("M264,184 "));
+        assert_eq!(label("short"), "short");
+        let long = label("Mutuelle de santé des enseignants de l'EPST (MESP)");
+        assert_eq!(long.chars().count(), MAX_LABEL_CHARACTERS);
+        assert!(long.ends_with('…'));
         assert_eq!(chart.bands[2].colour, 1);
         let empty = flow_chart(&[], |minor| minor.to_string());
         assert!(empty.bands.is_empty());
