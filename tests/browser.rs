@@ -77,7 +77,10 @@ async fn the_public_pages_in_a_real_browser() {
     let transfer = transfers["items"][0].clone();
     let (status, confirmed) = server
         .post(
-            &format!("/v1/transfers/{}/confirmation", transfer["id"].as_str().unwrap()),
+            &format!(
+                "/v1/transfers/{}/confirmation",
+                transfer["id"].as_str().unwrap()
+            ),
             &burkina,
             "confirm",
             &json!({"received": transfer["expected_local"], "value_date": today(),
@@ -88,7 +91,10 @@ async fn the_public_pages_in_a_real_browser() {
 
     // The figures, as the API gives them.
     let (_, csq_tracing) = server
-        .get(&format!("/v1/tracing/contributors/{}", fund.csq), &fund.admin)
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.csq),
+            &fund.admin,
+        )
         .await;
     let (_, network) = server
         .get(
@@ -137,5 +143,8 @@ async fn the_public_pages_in_a_real_browser() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "{printed}");
-    assert!(printed.contains("21 pages checked in 3 languages; 0 failures"), "{printed}");
+    assert!(
+        printed.contains("21 pages checked in 3 languages; 0 failures"),
+        "{printed}"
+    );
 }

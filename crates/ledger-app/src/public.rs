@@ -35,6 +35,9 @@ const REGISTRY_PAGE: u32 = 1000;
 /// (tens of members), so that a runaway registry cannot make a public page unbounded.
 pub const MAX_PUBLIC_REGISTRY: usize = 100_000;
 
+/// The flows (contributor → mutual) a public view names one by one; smaller ones are summed.
+pub const MAX_PUBLIC_FLOWS: usize = 30;
+
 /// A read anyone may run, signed in or not. It has no caller: it can only show what every
 /// organisation agreed to publish.
 pub trait PublicQuery: Send + Sized {
@@ -226,7 +229,10 @@ pub struct PublicFundView {
     pub by_year_programme: Vec<YearProgrammeView>,
     /// Where one euro goes: every state and purpose, adding up to 100 cents (to rounding).
     pub one_euro: Vec<EuroShareView>,
+    /// The [`MAX_PUBLIC_FLOWS`] largest flows, largest first.
     pub flows: Vec<FlowView>,
+    /// Every other flow, summed.
+    pub other_flows: Money,
     pub contributors_count: usize,
     pub contributors_named: usize,
     pub mutuals_count: usize,
@@ -417,6 +423,15 @@ impl PublicQuery for ReadPublicFund {
                 .or_insert_with(|| (contributor, PublicName::from(mutual), 0));
             entry.2 = entry.2.saturating_add(*minor);
         }
+        // The largest flows, named; the rest summed in one figure (a page stays readable and
+        // small however many unions and mutuals the network has).
+        let mut flows: Vec<(Option<PublicName>, PublicName, i64)> = flows.into_values().collect();
+        flows.sort_by(|left, right| right.2.cmp(&left.2));
+        let other_flows_minor = flows
+            .iter()
+            .skip(MAX_PUBLIC_FLOWS)
+            .fold(0_i64, |sum, flow| sum.saturating_add(flow.2));
+        flows.truncate(MAX_PUBLIC_FLOWS);
         let (contributors_count, contributors_named) =
             registry.count(OrganisationKind::Contributor);
         let (_, mutuals_count) = registry.count(OrganisationKind::Beneficiary);
@@ -433,8 +448,9 @@ impl PublicQuery for ReadPublicFund {
                 })
                 .collect(),
             one_euro,
+            other_flows: eur(other_flows_minor),
             flows: flows
-                .into_values()
+                .into_iter()
                 .map(|(contributor, mutual, minor)| FlowView {
                     contributor,
                     mutual,

@@ -23,6 +23,8 @@ use crate::templates::render;
 const LANGUAGE_COOKIE_MAX_AGE_SECONDS: u32 = 365 * 24 * 60 * 60;
 /// The longest path the language switch goes back to (longer: the home page).
 const MAX_NEXT_PATH_LENGTH: usize = 512;
+/// The flows drawn in the chart (the largest; the table below it lists more).
+const CHART_FLOWS: usize = 12;
 /// The width of the "one euro" bar, in SVG user units.
 const EURO_BAR_WIDTH: i64 = 700;
 
@@ -128,6 +130,7 @@ pub(crate) async fn home(State(app): State<App>, headers: HeaderMap, uri: Uri) -
     let flows: Vec<Flow> = fund
         .flows
         .iter()
+        .take(CHART_FLOWS)
         .map(|flow| {
             let source = flow
                 .contributor
