@@ -407,8 +407,7 @@ impl PublicQuery for ReadPublicFund {
             one_euro.push(euro_share("refunded", totals.refunded, totals.received));
         }
         // Unions that did not agree to be named are counted together, per mutual.
-        let mut flows: BTreeMap<(Option<String>, String), (Option<PublicName>, PublicName, i64)> =
-            BTreeMap::new();
+        let mut flows: BTreeMap<(Option<String>, String), NamedFlow> = BTreeMap::new();
         for ((contributor, mutual), minor) in &summary.flows {
             let Some(mutual) = registry.named(*mutual) else {
                 continue;
@@ -425,8 +424,8 @@ impl PublicQuery for ReadPublicFund {
         }
         // The largest flows, named; the rest summed in one figure (a page stays readable and
         // small however many unions and mutuals the network has).
-        let mut flows: Vec<(Option<PublicName>, PublicName, i64)> = flows.into_values().collect();
-        flows.sort_by(|left, right| right.2.cmp(&left.2));
+        let mut flows: Vec<NamedFlow> = flows.into_values().collect();
+        flows.sort_by_key(|flow| std::cmp::Reverse(flow.2));
         let other_flows_minor = flows
             .iter()
             .skip(MAX_PUBLIC_FLOWS)
@@ -468,6 +467,9 @@ impl PublicQuery for ReadPublicFund {
         })
     }
 }
+
+/// A flow as named in public: the union (none: the unnamed ones together), the mutual, EUR minor.
+type NamedFlow = (Option<PublicName>, PublicName, i64);
 
 fn euro_share(part: &str, minor: i64, received: i64) -> EuroShareView {
     EuroShareView {
