@@ -13,9 +13,12 @@ COPY .cargo/ .cargo/
 COPY crates/ledger-core/Cargo.toml crates/ledger-core/
 COPY crates/ledger-store/Cargo.toml crates/ledger-store/
 COPY crates/ledger-api/Cargo.toml crates/ledger-api/
+COPY crates/ledger-app/Cargo.toml crates/ledger-app/
+COPY crates/ledger-verify/Cargo.toml crates/ledger-verify/
+COPY crates/ledger-web/Cargo.toml crates/ledger-web/
 COPY crates/ledger-testkit/Cargo.toml crates/ledger-testkit/
 COPY crates/ledger-bench/Cargo.toml crates/ledger-bench/
-RUN for crate in ledger-core ledger-store ledger-api ledger-testkit; do \
+RUN for crate in ledger-core ledger-store ledger-api ledger-app ledger-verify ledger-web ledger-testkit; do \
         mkdir -p crates/$crate/src && echo '' > crates/$crate/src/lib.rs; \
     done \
     && mkdir -p crates/ledger-bench/src src \

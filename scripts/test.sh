@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-postgres.sh
 scripts/ensure-python.sh
+# The browser tests (tests/browser.rs): Chromium, Playwright and axe-core; never skipped.
+scripts/ensure-browser.sh
 cargo test --workspace --all-targets "$@"

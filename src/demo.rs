@@ -34,6 +34,8 @@ struct DemoContributor {
     country: &'static str,
     currency: &'static str,
     sections: &'static [(&'static str, i64)],
+    /// Whether it agreed to be named on the public site.
+    published: bool,
 }
 
 /// A southern beneficiary of the demo and its expected bank fees.
@@ -54,6 +56,7 @@ const CONTRIBUTORS: [DemoContributor; 4] = [
         country: "CA",
         currency: "CAD",
         sections: &[("education-sections", 125_000)],
+        published: true,
     },
     DemoContributor {
         slug: "mgen",
@@ -65,6 +68,7 @@ const CONTRIBUTORS: [DemoContributor; 4] = [
             ("section-lyon", 12_000),
             ("section-marseille", 8_000),
         ],
+        published: true,
     },
     DemoContributor {
         slug: "teachers-federation-health",
@@ -72,6 +76,7 @@ const CONTRIBUTORS: [DemoContributor; 4] = [
         country: "AU",
         currency: "AUD",
         sections: &[("nsw-members", 20_000)],
+        published: true,
     },
     DemoContributor {
         slug: "lararforsakringar",
@@ -79,6 +84,7 @@ const CONTRIBUTORS: [DemoContributor; 4] = [
         country: "SE",
         currency: "SEK",
         sections: &[("members", 30_000)],
+        published: false,
     },
 ];
 
@@ -247,7 +253,18 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                        "covered_members": members}),
             )
             .await?;
-        contributors.push((contributor.slug, id(&created)?));
+        let organisation = id(&created)?;
+        // The public site names a union only once it agreed: three of the four did.
+        if contributor.published {
+            api.post(
+                &format!("/v1/organisations/{organisation}/publication"),
+                &admin,
+                &format!("demo-publication-{}", contributor.slug),
+                json!({"published": true}),
+            )
+            .await?;
+        }
+        contributors.push((contributor.slug, organisation));
     }
     let mut beneficiaries = Vec::new();
     for beneficiary in &BENEFICIARIES {

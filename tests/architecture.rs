@@ -73,9 +73,27 @@ fn module_of(source_root: &Path, file: &Path) -> String {
 #[test]
 fn the_http_door_builds_no_postings_reads_no_clock_and_lists_no_roles() {
     // Proves the rules have one home: a posting, a transaction draft, the system clock, a fresh
-    // id or a role list in ledger-api would be a rule written at the door.
+    // id or a role list in ledger-api or ledger-web (the pages) would be a rule written at the
+    // door; the pages never reach the store either.
     let mut files = Vec::new();
     rust_files(&root().join("crates/ledger-api/src"), &mut files);
+    let mut pages = Vec::new();
+    rust_files(&root().join("crates/ledger-web/src"), &mut pages);
+    assert!(!pages.is_empty());
+    for file in &pages {
+        let code = code_of(&std::fs::read_to_string(file).unwrap_or_default());
+        assert!(
+            !code.contains("ledger_store"),
+            "{} reads the store",
+            file.display()
+        );
+        assert!(
+            !code.contains(".store"),
+            "{} reads the store",
+            file.display()
+        );
+    }
+    files.extend(pages);
     let forbidden = [
         "posting(",
         "TransactionDraft",

@@ -372,6 +372,11 @@ pub use crate::throttle::{
 pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
     ("POST", "/v1/organisations", Operation::RegisterOrganisation),
     ("POST", "/v1/programmes", Operation::CreateProgramme),
+    (
+        "POST",
+        "/v1/organisations/{id}/publication",
+        Operation::ChoosePublication,
+    ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (
         "POST",

@@ -6,6 +6,7 @@ use axum::response::Response;
 use ledger_app::eligibility::{
     CreateFact, EligibilityQuery, EligibilityView, FactView, ListFacts, ReadEligibility, RecordFact,
 };
+use ledger_app::public::{ChoosePublication, ChoosePublicationBody, PublicationView};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -20,6 +21,31 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_fact, list_facts))
         .routes(routes!(get_eligibility))
+        .routes(routes!(post_publication))
+}
+
+/// Choose whether the organisation is named on the public site (the organisation itself, or
+/// admin). A contributor is not named until it chooses to be; a mutual is named unless it chooses
+/// not to be. The latest choice is in force.
+#[utoipa::path(
+    post, path = "/v1/organisations/{id}/publication", tag = "organisations",
+    request_body = ChoosePublicationBody,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = PublicationView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn post_publication(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(organisation): Path<String>,
+    request: Idempotent<ChoosePublicationBody>,
+) -> Result<Response, ApiError> {
+    request
+        .run(&state, &principal, |body| ChoosePublication {
+            organisation,
+            body,
+        })
+        .await
 }
 
 /// Record a fact about a beneficiary (admin, or the beneficiary itself). Facts are never changed:

@@ -245,7 +245,9 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             state.clone(),
             auth::authorise_before_body,
         ))
-        .with_state(state);
+        .with_state(state.clone())
+        // The public site: pages for people, on the same application.
+        .merge(ledger_web::router(state.app));
     with_service_layers(router, config)
 }
 
@@ -325,7 +327,12 @@ async fn problem_for_bare_errors(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // The public site's pages answer their own errors as pages, in the reader's language.
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page {
         return response;
     }
     let detail = match status {

@@ -30,6 +30,7 @@ pub mod pagination;
 pub mod payment_files;
 pub mod people;
 pub mod policy;
+pub mod public;
 pub mod registry;
 pub mod reports;
 pub mod runner;

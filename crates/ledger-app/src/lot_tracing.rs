@@ -27,7 +27,7 @@ fn eur(minor: i64) -> Money {
 }
 
 /// Local minor units, exact, shown rounded once to the currency's unit.
-fn local(exact_minor: Decimal, currency: Currency) -> Money {
+pub(crate) fn local(exact_minor: Decimal, currency: Currency) -> Money {
     let rounded = exact_minor.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
     Money::from_minor(i64::try_from(rounded).unwrap_or(i64::MAX), currency)
 }

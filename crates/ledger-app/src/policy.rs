@@ -74,6 +74,11 @@ pub enum Operation {
     ListProposals,
     ApproveProposal,
     RejectProposal,
+    // The fund in public: who is named, and what anyone may read without signing in.
+    ChoosePublication,
+    ReadPublicFund,
+    ReadPublicDirectory,
+    ReadPublicOrganisation,
 }
 
 use Operation::*;
@@ -141,7 +146,15 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ListProposals, BOOKS),
     (ApproveProposal, NETWORK),
     (RejectProposal, NETWORK),
+    (ChoosePublication, &[Admin, Contributor, Beneficiary]),
+    (ReadPublicFund, EVERY_ROLE),
+    (ReadPublicDirectory, EVERY_ROLE),
+    (ReadPublicOrganisation, EVERY_ROLE),
 ];
+
+/// The operations anyone may run without signing in ([`crate::public::PublicQuery`]): they read
+/// only what organisations agreed to publish.
+pub const PUBLIC: &[Operation] = &[ReadPublicFund, ReadPublicDirectory, ReadPublicOrganisation];
 
 impl Operation {
     /// The operation's name as records and documents spell it (`execute_transfer_run`).
@@ -177,6 +190,18 @@ pub fn require(operation: Operation, caller: &Caller) -> Result<(), AppError> {
     }
 }
 
+/// Refuses an operation run without a caller unless it is one of [`PUBLIC`].
+pub fn require_public(operation: Operation) -> Result<(), AppError> {
+    if PUBLIC.contains(&operation) {
+        Ok(())
+    } else {
+        Err(AppError::unauthenticated(
+            "unauthorized",
+            "this operation needs a signed-in caller",
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +231,7 @@ mod tests {
             DisableUser,
             ApproveProposal,
             RejectProposal,
+            ChoosePublication,
         ];
         for (index, (operation, roles)) in POLICY.iter().enumerate() {
             assert!(!roles.is_empty(), "{operation:?} has no role");
@@ -220,6 +246,13 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 55);
+        assert_eq!(POLICY.len(), 59);
+        // Every public operation is a read, listed in the table too.
+        for operation in PUBLIC {
+            assert!(!writes.contains(operation), "{operation:?}");
+            assert!(!roles(*operation).is_empty(), "{operation:?}");
+        }
+        assert!(require_public(ReadPublicFund).is_ok());
+        assert!(require_public(ChoosePublication).is_err());
     }
 }

@@ -98,6 +98,22 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// The public site (issue 20): the home page and a mutual's page over the demo × `scale`, with
+    /// `GET /healthz` in the same run (p50/p99 of `calls` sequential requests each).
+    PublicPages {
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// The demo's size times this (4 unions and 3 mutuals per unit).
+        #[arg(long, default_value_t = 100)]
+        scale: usize,
+        /// Requests per measured series.
+        #[arg(long, default_value_t = 500)]
+        calls: usize,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
     /// Auditors' exports of a large journal: streamed by the API and written by `export`, in both
     /// formats, then `verify --file`, with `sha256sum` of the same file as the baseline. Needs
     /// `cargo build --release` (the `solidarity-ledger` binary) first.
@@ -122,6 +138,7 @@ enum Command {
 mod batch_list;
 mod export;
 mod http;
+mod public_pages;
 mod transfer_run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,6 +215,12 @@ fn main() -> Result<()> {
             page,
             postgres_url,
         } => runtime.block_on(batch_list::run(&backends, batches, page, postgres_url)),
+        Command::PublicPages {
+            backends,
+            scale,
+            calls,
+            postgres_url,
+        } => runtime.block_on(public_pages::run(&backends, scale, calls, postgres_url)),
         Command::Export {
             transactions,
             work_dir,

@@ -339,6 +339,23 @@ impl LotBook {
         funding
     }
 
+    /// Every piece of every lot, with its place: what whole-fund summaries
+    /// ([`crate::fund::FundSummary`]) are folded from.
+    pub fn pieces(&self) -> impl Iterator<Item = (Place, &Lot, Holding)> {
+        self.places.iter().flat_map(move |(place, queue)| {
+            queue.iter().map(move |piece| {
+                (
+                    *place,
+                    &self.lots[piece.lot],
+                    Holding {
+                        eur_minor: piece.eur_minor,
+                        local_minor: piece.local_minor,
+                    },
+                )
+            })
+        })
+    }
+
     /// The lots of one contributor.
     pub fn lots_of(&self, contributor: OrganisationId) -> impl Iterator<Item = &Lot> {
         self.lots

@@ -25,6 +25,7 @@ pub mod lots;
 mod memo;
 pub mod people;
 pub mod proposals;
+mod publication;
 pub mod records;
 pub mod registry;
 pub mod reports;

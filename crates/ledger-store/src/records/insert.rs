@@ -328,6 +328,19 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::PublicationChoice(choice) => {
+                        sqlx::query(
+                            "INSERT INTO publication_choices (id, organisation_id, published, chosen_by, chosen_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(choice.id)
+                        .bind(choice.organisation_id.as_uuid())
+                        .bind(choice.published)
+                        .bind(&choice.chosen_by)
+                        .bind(choice.chosen_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                 }
             }
             Ok(())

@@ -33,6 +33,7 @@ pub enum Record {
     RedistributionReport(Box<RedistributionReportRecord>),
     ReportDecision(ReportDecisionRecord),
     ReportReversal(ReportReversalRecord),
+    PublicationChoice(PublicationChoiceRecord),
 }
 
 impl Record {
@@ -106,6 +107,16 @@ pub struct FactRecord {
     pub evidence_reference: String,
     pub recorded_by: String,
     pub created_at: Timestamp,
+}
+
+/// An organisation's choice to be named on the public site (the latest one is in force).
+#[derive(Debug, Clone)]
+pub struct PublicationChoiceRecord {
+    pub id: Uuid,
+    pub organisation_id: OrganisationId,
+    pub published: bool,
+    pub chosen_by: String,
+    pub chosen_at: Timestamp,
 }
 
 /// The expected fee schedule of a beneficiary or, as the default, of a programme.

@@ -1,0 +1,104 @@
+//! The messages of the three languages: every key exists in French, English and Spanish, and
+//! every key a template or a handler uses exists (a missing one would show its key to people).
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+const LANGUAGES: [&str; 3] = ["fr", "en", "es"];
+
+fn keys(language: &str) -> BTreeSet<String> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("locales")
+        .join(language);
+    let mut keys = BTreeSet::new();
+    for entry in std::fs::read_dir(&directory).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines() {
+            if let Some((key, _)) = line.split_once(" = ")
+                && !key.starts_with(['#', ' '])
+            {
+                assert!(keys.insert(key.to_owned()), "{language}: {key} twice");
+            }
+        }
+    }
+    keys
+}
+
+/// The keys of `t("…")` calls with a literal key, in every template.
+fn template_keys() -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (_, source) in ledger_web::templates::TEMPLATES {
+        for quote in ['"', '\''] {
+            let opening = format!("t({quote}");
+            for piece in source.split(&opening).skip(1) {
+                let key = piece.split(quote).next().unwrap();
+                found.insert(key.to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_key_exists_in_every_language() {
+    // Proves no message is missing in one language (the test fails naming it).
+    let french = keys("fr");
+    for language in LANGUAGES {
+        let other = keys(language);
+        let missing: Vec<_> = french.difference(&other).collect();
+        let extra: Vec<_> = other.difference(&french).collect();
+        assert!(missing.is_empty(), "missing in {language}: {missing:?}");
+        assert!(extra.is_empty(), "only in {language}: {extra:?}");
+    }
+}
+
+#[test]
+fn every_key_the_pages_use_exists() {
+    // Proves the templates' literal keys and the keys built from codes (conditions, purposes,
+    // states, errors) all have messages.
+    let known = keys("en");
+    let (prefixes, mut used): (BTreeSet<String>, BTreeSet<String>) = template_keys()
+        .into_iter()
+        .partition(|key| key.ends_with('-'));
+    assert!(used.len() > 50, "{used:?}");
+    // Keys built from a code in the templates: each prefix's codes are listed below.
+    assert_eq!(
+        prefixes,
+        BTreeSet::from([
+            "condition-".to_owned(),
+            "part-".to_owned(),
+            "purpose-".to_owned()
+        ])
+    );
+    for purpose in ledger_core::redistribution::Purpose::ALL {
+        used.insert(format!("purpose-{}", purpose.as_str()));
+        used.insert(format!("part-{}", purpose.as_str()));
+    }
+    for part in ["awaiting", "held", "in_transit", "with_mutuals", "refunded"] {
+        used.insert(format!("part-{part}"));
+    }
+    for code in [
+        "mutual_operational",
+        "contribution_rates_defined",
+        "local_cofinancing",
+        "public_cofinancing",
+        "reporting_up_to_date",
+        "admin_cost_cap",
+        "governance",
+    ] {
+        used.insert(format!("condition-{code}"));
+    }
+    for error in ["error-not-found", "error-unavailable", "error-internal"] {
+        used.insert(error.to_owned());
+        used.insert(format!("{error}-title"));
+    }
+    for language in LANGUAGES {
+        used.insert(format!("language-{language}"));
+    }
+    used.insert("flow-other-unions".to_owned());
+    let missing: Vec<_> = used.difference(&known).collect();
+    assert!(missing.is_empty(), "used but missing: {missing:?}");
+}

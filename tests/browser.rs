@@ -1,0 +1,150 @@
+//! The public site in a real browser (issue 20): headless Chromium, driven by Python Playwright
+//! (`tests/browser/pages.py`, installed by `scripts/ensure-browser.sh`), against the real server
+//! on a random port. Every public page in French, English and Spanish shows the figures this test
+//! reads from the API, formatted per language; axe-core finds no serious or critical violation; a
+//! hostile organisation name is shown as text; the language switch sticks. Never skipped: a
+//! missing browser or Playwright fails the test.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use ledger_api::auth::Role;
+use ledger_testkit::{Engine, OnEngine};
+use ledger_web::format::money;
+use ledger_web::i18n::Lang;
+use serde_json::{Value, json};
+use support::southern::{burkina_paid_for_september, fund};
+use support::{NETWORK_ID, TestServer, today, token};
+
+const HOSTILE_NAME: &str = "<script>window.pwned=1</script><img src=x onerror=\"window.pwned=2\">";
+
+/// One amount as each language writes it.
+fn in_every_language(amount: &Value) -> BTreeMap<&'static str, Vec<String>> {
+    let (amount, currency) = (
+        amount["amount"].as_str().unwrap(),
+        amount["currency"].as_str().unwrap(),
+    );
+    Lang::ALL
+        .into_iter()
+        .map(|lang| (lang.code(), vec![money(amount, currency, lang)]))
+        .collect()
+}
+
+fn merge(
+    mut into: BTreeMap<&'static str, Vec<String>>,
+    more: BTreeMap<&'static str, Vec<String>>,
+) -> BTreeMap<&'static str, Vec<String>> {
+    for (lang, figures) in more {
+        into.entry(lang).or_default().extend(figures);
+    }
+    into
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_pages_in_a_real_browser() {
+    // Proves the issue's browser checks on a fund with a paid, confirmed transfer, a held share,
+    // a named and an unnamed union and a mutual with a hostile name.
+    let server = TestServer::start(Engine::Sqlite).await;
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let (status, _) = server
+        .post(
+            &format!("/v1/organisations/{}/publication", fund.csq),
+            &token(&fund.csq, Role::Contributor),
+            "publish-csq",
+            &json!({"published": true}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = server
+        .post(
+            "/v1/organisations",
+            &fund.admin,
+            "hostile",
+            &json!({"slug": "hostile", "name": HOSTILE_NAME, "kind": "beneficiary", "country": "BF",
+                    "currency": "XOF", "covered_members": 10}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The mutual confirms what its bank credited.
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let (_, transfers) = server.get("/v1/transfers", &burkina).await;
+    let transfer = transfers["items"][0].clone();
+    let (status, confirmed) = server
+        .post(
+            &format!(
+                "/v1/transfers/{}/confirmation",
+                transfer["id"].as_str().unwrap()
+            ),
+            &burkina,
+            "confirm",
+            &json!({"received": transfer["expected_local"], "value_date": today(),
+                    "bank_reference": "BOA-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{confirmed}");
+
+    // The figures, as the API gives them.
+    let (_, csq_tracing) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.csq),
+            &fund.admin,
+        )
+        .await;
+    let (_, network) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.mgen),
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(network["received_total"]["amount"], "0.00", "{network}");
+    let home = merge(
+        in_every_language(&csq_tracing["received_total"]),
+        in_every_language(&csq_tracing["with_beneficiaries"]),
+    );
+    let mutual = merge(
+        in_every_language(&transfer["amount"]),
+        in_every_language(&transfer["expected_local"]),
+    );
+    let union = in_every_language(&csq_tracing["received_total"]);
+    let expected = json!({
+        "pages": {
+            "/": home,
+            "/mutuals": mutual,
+            "/mutuals/mutuelle-education-bf": mutual,
+            "/unions/csq": union,
+            "/one-euro": in_every_language(&csq_tracing["received_total"]),
+            "/open-data": {},
+            "/verify": {},
+        },
+        "hostile": {"path": "/mutuals/hostile", "name": HOSTILE_NAME},
+    });
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/pages.py");
+    let base_url = server.base_url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .env("BASE_URL", base_url)
+            .env("EXPECTED", expected.to_string())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("21 pages checked in 3 languages; 0 failures"),
+        "{printed}"
+    );
+}
