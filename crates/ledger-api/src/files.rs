@@ -70,13 +70,19 @@ async fn payment_file(
 #[utoipa::path(
     get, path = "/v1/iati/programmes/{id}", tag = "iati",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "an iati-activities document", content_type = "application/xml", body = String))
+    responses(
+        (status = 200, description = "an iati-activities document", content_type = "application/xml", body = String),
+        (status = 404, description = "no such programme", body = crate::problem::Problem),
+    )
 )]
 async fn iati_activity(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = ledger_app::iati::programme_activity_file(&state.app, &id).await?;
+    let bytes = state
+        .app
+        .query_public(ledger_app::iati::ReadIatiActivity { programme_id: id })
+        .await?;
     Ok(xml(bytes, None))
 }
 
@@ -87,6 +93,9 @@ async fn iati_activity(
     responses((status = 200, description = "an iati-organisations document", content_type = "application/xml", body = String))
 )]
 async fn iati_organisation(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let bytes = ledger_app::iati::network_organisation_file(&state.app).await?;
+    let bytes = state
+        .app
+        .query_public(ledger_app::iati::ReadIatiOrganisation)
+        .await?;
     Ok(xml(bytes, None))
 }

@@ -10,26 +10,35 @@ use ledger_core::iati::{
     TransferRecord, activities_file, organisation_file, programme_activity,
 };
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
+use ledger_core::publication::is_published;
 use ledger_core::{Amount, Currency, OrganisationId};
 use uuid::Uuid;
 
 use crate::App;
 use crate::error::AppError;
 use crate::fields::parse_id;
+use crate::policy::Operation;
+use crate::public::PublicQuery;
 
 /// The most programmes the organisation file covers (each is read whole): far above what the
 /// network runs, a bound on one public request's work.
 pub const MAX_PROGRAMMES_IN_ORGANISATION_FILE: u32 = 100;
 
-/// Whether an organisation is named in the IATI files: the one place this is decided. Today's
-/// rule: the network and the beneficiaries are published; contributors are not (their pledges and
-/// receipts appear summed under an anonymous provider) until they choose to be.
+/// Whether an organisation is named in the IATI files: the one place this is decided. The network
+/// publishes the files and is always named; every other organisation as its publication choice
+/// says ([`ledger_core::publication::is_published`]: a beneficiary unless it declined, a
+/// contributor only once it agreed). Those not named appear summed under an anonymous provider.
 pub async fn published(app: &App, organisation: &Organisation) -> Result<bool, AppError> {
-    let _ = app;
-    Ok(matches!(
-        organisation.kind,
-        OrganisationKind::Network | OrganisationKind::Beneficiary
-    ))
+    if organisation.kind == OrganisationKind::Network {
+        return Ok(true);
+    }
+    let choice = app
+        .store
+        .publication_choices()
+        .await?
+        .get(&organisation.id.as_uuid())
+        .copied();
+    Ok(is_published(organisation.kind, choice))
 }
 
 async fn network(app: &App) -> Result<Organisation, AppError> {
@@ -174,27 +183,46 @@ async fn activity(
     programme_activity(network, &books, &parties).map_err(AppError::internal)
 }
 
-/// The activity file of one programme (an id that names none: 404).
-pub async fn programme_activity_file(app: &App, programme_id: &str) -> Result<Vec<u8>, AppError> {
-    let not_found = || AppError::not_found("no such programme");
-    let id = parse_id(programme_id).ok_or_else(not_found)?;
-    let programme = app.store.programme(id).await?.ok_or_else(not_found)?;
-    let network = network(app).await?;
-    let activity = activity(app, &network, programme).await?;
-    activities_file(&[activity], app.sources.timestamp()).map_err(AppError::internal)
+/// The activity file of one programme (anyone; an id that names none: 404).
+#[derive(Debug)]
+pub struct ReadIatiActivity {
+    pub programme_id: String,
 }
 
-/// The network's organisation file: what it disbursed each year, per programme.
-pub async fn network_organisation_file(app: &App) -> Result<Vec<u8>, AppError> {
-    let network = network(app).await?;
-    let programmes = app
-        .store
-        .programmes(None, MAX_PROGRAMMES_IN_ORGANISATION_FILE)
-        .await?;
-    let mut activities = Vec::with_capacity(programmes.len());
-    for programme in programmes {
-        let name = programme.name.clone();
-        activities.push((activity(app, &network, programme).await?, name));
+impl PublicQuery for ReadIatiActivity {
+    const OPERATION: Operation = Operation::ReadIatiActivity;
+    type Output = Vec<u8>;
+
+    async fn read(self, app: &App) -> Result<Vec<u8>, AppError> {
+        let not_found = || AppError::not_found("no such programme");
+        let id = parse_id(&self.programme_id).ok_or_else(not_found)?;
+        let programme = app.store.programme(id).await?.ok_or_else(not_found)?;
+        let network = network(app).await?;
+        let activity = activity(app, &network, programme).await?;
+        activities_file(&[activity], app.sources.timestamp()).map_err(AppError::internal)
     }
-    organisation_file(&network, &activities, app.sources.timestamp()).map_err(AppError::internal)
+}
+
+/// The network's organisation file (anyone): what it disbursed each year, per programme.
+#[derive(Debug)]
+pub struct ReadIatiOrganisation;
+
+impl PublicQuery for ReadIatiOrganisation {
+    const OPERATION: Operation = Operation::ReadIatiOrganisation;
+    type Output = Vec<u8>;
+
+    async fn read(self, app: &App) -> Result<Vec<u8>, AppError> {
+        let network = network(app).await?;
+        let programmes = app
+            .store
+            .programmes(None, MAX_PROGRAMMES_IN_ORGANISATION_FILE)
+            .await?;
+        let mut activities = Vec::with_capacity(programmes.len());
+        for programme in programmes {
+            let name = programme.name.clone();
+            activities.push((activity(app, &network, programme).await?, name));
+        }
+        organisation_file(&network, &activities, app.sources.timestamp())
+            .map_err(AppError::internal)
+    }
 }

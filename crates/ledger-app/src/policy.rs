@@ -79,6 +79,8 @@ pub enum Operation {
     ReadPublicFund,
     ReadPublicDirectory,
     ReadPublicOrganisation,
+    ReadIatiActivity,
+    ReadIatiOrganisation,
 }
 
 use Operation::*;
@@ -150,11 +152,19 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadPublicFund, EVERY_ROLE),
     (ReadPublicDirectory, EVERY_ROLE),
     (ReadPublicOrganisation, EVERY_ROLE),
+    (ReadIatiActivity, EVERY_ROLE),
+    (ReadIatiOrganisation, EVERY_ROLE),
 ];
 
 /// The operations anyone may run without signing in ([`crate::public::PublicQuery`]): they read
 /// only what organisations agreed to publish.
-pub const PUBLIC: &[Operation] = &[ReadPublicFund, ReadPublicDirectory, ReadPublicOrganisation];
+pub const PUBLIC: &[Operation] = &[
+    ReadPublicFund,
+    ReadPublicDirectory,
+    ReadPublicOrganisation,
+    ReadIatiActivity,
+    ReadIatiOrganisation,
+];
 
 impl Operation {
     /// The operation's name as records and documents spell it (`execute_transfer_run`).
@@ -246,7 +256,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 59);
+        assert_eq!(POLICY.len(), 61);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

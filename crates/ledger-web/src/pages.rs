@@ -242,9 +242,28 @@ pub(crate) async fn one_euro(State(app): State<App>, headers: HeaderMap, uri: Ur
     }
 }
 
-pub(crate) async fn open_data(headers: HeaderMap, uri: Uri) -> Response {
+pub(crate) async fn open_data(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Response {
     let lang = negotiate(&headers);
-    page(StatusCode::OK, "open_data.html", lang, &uri, context! {})
+    match app.query_public(ReadPublicFund).await {
+        Ok(fund) => {
+            // The programmes that moved money, each once, for their IATI activity files.
+            let mut programmes: Vec<Value> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for row in &fund.by_year_programme {
+                if seen.insert(row.programme_id) {
+                    programmes.push(context! { id => row.programme_id.to_string(), name => row.programme.clone() });
+                }
+            }
+            page(
+                StatusCode::OK,
+                "open_data.html",
+                lang,
+                &uri,
+                context! { programmes => programmes },
+            )
+        }
+        Err(error) => refused(error, lang, &uri),
+    }
 }
 
 pub(crate) async fn verify(State(app): State<App>, headers: HeaderMap, uri: Uri) -> Response {

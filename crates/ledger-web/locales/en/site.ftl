@@ -111,7 +111,9 @@ open-data-fund-json = The fund at a glance (JSON)
 open-data-mutuals-csv = Member mutuals and what they redistributed (CSV)
 open-data-mutuals-json = Member mutuals, with their conditions (JSON)
 open-data-never = These files hold only what the pages show: no bank details, contacts or evidence documents.
-open-data-iati = IATI activity files will be offered here once the network publishes them.
+open-data-iati = IATI 2.03 files, the standard donors read aid flows in:
+open-data-iati-organisation = The network's organisation file (IATI)
+open-data-iati-programme = Programme { $programme } (IATI activity file)
 
 verify-title = Verify the books
 verify-lead = The books are a chain: each transaction's hash covers the one before it. Anyone holding an export can check that nothing was changed, removed or reordered, without trusting this server.

@@ -111,7 +111,9 @@ open-data-fund-json = El fondo de un vistazo (JSON)
 open-data-mutuals-csv = Las mutuales miembros y lo que redistribuyeron (CSV)
 open-data-mutuals-json = Las mutuales miembros, con sus condiciones (JSON)
 open-data-never = Estos archivos solo contienen lo que muestran las páginas: ni datos bancarios, ni contactos, ni justificantes.
-open-data-iati = Los archivos de actividad IATI se ofrecerán aquí cuando la red los publique.
+open-data-iati = Los archivos IATI 2.03, el estándar en el que los donantes leen los flujos de ayuda:
+open-data-iati-organisation = El archivo de organización de la red (IATI)
+open-data-iati-programme = Programa { $programme } (archivo de actividad IATI)
 
 verify-title = Verificar las cuentas
 verify-lead = Las cuentas forman una cadena: la huella de cada operación cubre la anterior. Quien tenga una exportación puede comprobar que nada se cambió, borró o reordenó, sin fiarse de este servidor.

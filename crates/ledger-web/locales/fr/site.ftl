@@ -111,7 +111,9 @@ open-data-fund-json = Le fonds en un coup d'œil (JSON)
 open-data-mutuals-csv = Les mutuelles membres et ce qu'elles ont redistribué (CSV)
 open-data-mutuals-json = Les mutuelles membres, avec leurs conditions (JSON)
 open-data-never = Ces fichiers ne contiennent que ce que montrent les pages : ni coordonnées bancaires, ni contacts, ni pièces justificatives.
-open-data-iati = Les fichiers d'activité IATI seront proposés ici dès que le réseau les publiera.
+open-data-iati = Les fichiers IATI 2.03, la norme dans laquelle les bailleurs lisent les flux d'aide :
+open-data-iati-organisation = Le fichier d'organisation du réseau (IATI)
+open-data-iati-programme = Programme { $programme } (fichier d'activité IATI)
 
 verify-title = Vérifier les comptes
 verify-lead = Les comptes forment une chaîne : l'empreinte de chaque opération couvre celle d'avant. Quiconque détient un export peut vérifier que rien n'a été modifié, supprimé ou déplacé, sans faire confiance à ce serveur.
