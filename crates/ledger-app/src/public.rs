@@ -480,26 +480,33 @@ fn euro_share(part: &str, minor: i64, received: i64) -> EuroShareView {
 }
 
 /// A mutual's public entry, from its funds and what its conditions read.
-async fn mutual_view(
-    app: &App,
+/// What a mutual's conditions read: its facts, its confirmed transfers (value date, local minor
+/// units) and what its accepted reports accounted for.
+struct ConditionInputs<'a> {
+    facts: &'a [ledger_core::conditions::Fact],
+    settled: &'a [(chrono::NaiveDate, i64)],
+    accounted_minor: i64,
+    today: chrono::NaiveDate,
+}
+
+fn mutual_view(
     mutual: &Organisation,
     funds: &MutualFunds,
     programmes: &[Programme],
+    inputs: &ConditionInputs<'_>,
 ) -> Result<MutualView, AppError> {
-    let today = app.sources.today()?.naive();
-    let facts = app.store.facts(mutual.id).await?;
-    let settled = app.store.settled_for(mutual.id).await?;
-    let accounted = app
-        .store
-        .report_totals(mutual.id.as_uuid())
-        .await?
-        .accepted_minor;
+    let ConditionInputs {
+        facts,
+        settled,
+        accounted_minor: accounted,
+        today,
+    } = *inputs;
     let mut programme_views = Vec::new();
     for programme in programmes
         .iter()
         .filter(|programme| !programme.conditions.is_empty())
     {
-        let eligibility = eligibility_from(programme, mutual, &facts, &settled, accounted, today)?;
+        let eligibility = eligibility_from(programme, mutual, facts, settled, accounted, today)?;
         programme_views.push(ProgrammeConditionsView {
             programme_id: programme.id,
             programme: programme.name.clone(),
@@ -563,11 +570,27 @@ impl PublicQuery for ReadPublicDirectory {
             .map(|(organisation, _)| organisation)
             .collect();
         published.sort_by(|left, right| left.name.cmp(&right.name));
+        // Every mutual's facts, confirmations and accepted reports in three reads.
+        let book = app.store.beneficiary_book().await?;
+        let accounted = app.store.accepted_report_totals().await?;
+        let today = app.sources.today()?.naive();
         let none = MutualFunds::default();
         let mut mutuals = Vec::with_capacity(published.len());
         for mutual in published {
             let funds = summary.mutuals.get(&mutual.id).unwrap_or(&none);
-            mutuals.push(mutual_view(app, mutual, funds, &programmes).await?);
+            let inputs = ConditionInputs {
+                facts: book
+                    .facts
+                    .get(&mutual.id.as_uuid())
+                    .map_or(&[], Vec::as_slice),
+                settled: book
+                    .settled
+                    .get(&mutual.id.as_uuid())
+                    .map_or(&[], Vec::as_slice),
+                accounted_minor: accounted.get(&mutual.id.as_uuid()).copied().unwrap_or(0),
+                today,
+            };
+            mutuals.push(mutual_view(mutual, funds, &programmes, &inputs)?);
         }
         Ok(DirectoryView { mutuals })
     }
@@ -627,7 +650,19 @@ impl PublicQuery for ReadPublicOrganisation {
                         funds
                     })
                     .await?;
-                let view = mutual_view(app, &organisation, &funds, &programmes).await?;
+                let facts = app.store.facts(organisation.id).await?;
+                let settled = app.store.settled_for(organisation.id).await?;
+                let inputs = ConditionInputs {
+                    facts: &facts,
+                    settled: &settled,
+                    accounted_minor: app
+                        .store
+                        .report_totals(organisation.id.as_uuid())
+                        .await?
+                        .accepted_minor,
+                    today: app.sources.today()?.naive(),
+                };
+                let view = mutual_view(&organisation, &funds, &programmes, &inputs)?;
                 Ok(PublicOrganisationView::Mutual(Box::new(view)))
             }
             OrganisationKind::Contributor => {
