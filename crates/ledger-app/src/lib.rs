@@ -7,7 +7,8 @@
 //! - [`clock`]: the injected clock and id source (no command reads the time itself);
 //! - [`idempotency`]: what makes two requests the same;
 //! - [`error`]: why an operation was refused;
-//! - one module per resource, each holding its commands, queries and views.
+//! - one module per resource, each holding its commands, queries and views;
+//! - [`spreadsheets`]: batches read from CSV and `.xlsx` files into the JSON batch, and templates.
 //!
 //! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
 //! and how, in `ledger-store`.
@@ -32,6 +33,7 @@ pub mod registry;
 pub mod reports;
 pub mod runner;
 pub mod service;
+pub mod spreadsheets;
 pub mod statements;
 pub mod transfers;
 

@@ -24,6 +24,7 @@ pub enum Operation {
     SubmitBatch,
     ListBatches,
     ReadBatch,
+    DownloadBatchTemplate,
     RecordReceipt,
     ReverseBatch,
     // Fee coverage and transfers.
@@ -97,6 +98,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (SubmitBatch, &[Contributor]),
     (ListBatches, &[Contributor, Admin, Auditor]),
     (ReadBatch, &[Contributor, Admin, Auditor]),
+    (DownloadBatchTemplate, &[Contributor, Admin, Auditor]),
     (RecordReceipt, NETWORK),
     (ReverseBatch, NETWORK),
     (DepositFeeCoverage, NETWORK),
@@ -218,6 +220,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 54);
+        assert_eq!(POLICY.len(), 55);
     }
 }

@@ -20,6 +20,7 @@ pub mod postings;
 pub mod redistribution;
 pub mod settlement;
 pub mod split;
+pub mod spreadsheet;
 pub mod text;
 pub mod time;
 pub mod transfer_run;
