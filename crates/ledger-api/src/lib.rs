@@ -27,6 +27,7 @@ pub mod query;
 mod reports;
 mod server;
 mod service;
+mod spreadsheets;
 mod statements;
 mod throttle;
 mod transfer_confirmation;
@@ -204,6 +205,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(organisations::router())
         .merge(batches::router())
+        .merge(spreadsheets::router())
         .merge(eligibility::router())
         .merge(transfers::router())
         .merge(reports::router())
