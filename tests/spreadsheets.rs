@@ -1,7 +1,8 @@
-//! End-to-end: contribution batches sent as spreadsheets (a French Excel CSV in Windows-1252 or
-//! UTF-8 with a BOM, an `.xlsx`) make the same batch as the JSON one, with the same idempotency;
-//! bad and hostile files are refused naming the row and column (or the file) and write nothing;
-//! templates are served per programme. On SQLite and PostgreSQL.
+//! End-to-end: the files of contribution batches, on SQLite and PostgreSQL. Batches sent as
+//! spreadsheets (a French Excel CSV in Windows-1252 or UTF-8 with a BOM, an `.xlsx`) make the same
+//! batch as the JSON one, with the same idempotency; bad and hostile files are refused naming the
+//! row and column (or the file) and write nothing; templates are served per programme; every batch
+//! says how to pay it (collection account, ISO 11649 creditor reference).
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -19,6 +20,7 @@ on_both_engines!(
     french_csv_and_xlsx_batches_are_the_json_batch,
     bad_and_hostile_sheets_name_each_problem_and_write_nothing,
     templates_are_served_per_programme_and_language,
+    each_batch_says_how_to_pay_it,
 );
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -106,6 +108,7 @@ async fn batch_content(server: &TestServer, token: &str, id: &str) -> Value {
         "created_at",
         "supplementary",
         "period",
+        "payment_instructions",
     ] {
         object.remove(varying);
     }
@@ -427,4 +430,75 @@ async fn templates_are_served_per_programme_and_language(server: TestServer) {
         )
         .await;
     assert_eq!(status, 404);
+}
+
+async fn each_batch_says_how_to_pay_it(server: TestServer) {
+    // Proves a batch's answer, its read and the list carry the same payment instructions: the
+    // configured collection account and an ISO 11649 creditor reference whose check digits
+    // verify, different for each batch (whether sent as JSON or as a sheet).
+    use ledger_core::payment_reference::CreditorReference;
+    let union = server
+        .organisation("fsu", "contributor", "FR", "EUR", 200_000)
+        .await;
+    let programme = server.programme("Solidarity euro").await;
+    let union_token = token(&union, Role::Contributor);
+    let (status, first) = server
+        .post(
+            "/v1/contribution-batches",
+            &union_token,
+            "json-2026-09",
+            &json_batch(&programme, "2026-09"),
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, second, _) = upload(
+        &server,
+        &union_token,
+        "csv-2026-10",
+        &format!("programme_id={programme}&period=2026-10"),
+        "text/csv",
+        FRENCH_CSV.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let mut references = Vec::new();
+    for batch in [&first, &second] {
+        let instructions = &batch["payment_instructions"];
+        assert_eq!(
+            instructions["collection_account"],
+            json!({
+                "holder": "Education and Solidarity Network",
+                "iban": "FR7630006000011234567890189",
+                "bic": "AGRIFRPP"
+            })
+        );
+        let reference = instructions["creditor_reference"].as_str().unwrap();
+        let parsed = CreditorReference::parse(reference).unwrap();
+        assert_eq!(
+            instructions["creditor_reference_printed"],
+            parsed.printed().as_str()
+        );
+        let id = batch["id"].as_str().unwrap();
+        let (_, read) = server
+            .get(&format!("/v1/contribution-batches/{id}"), &union_token)
+            .await;
+        assert_eq!(read["payment_instructions"], *instructions);
+        references.push(reference.to_owned());
+    }
+    assert_ne!(references[0], references[1]);
+    let (_, list) = server.get("/v1/contribution-batches", &union_token).await;
+    let mut listed: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|batch| {
+            batch["payment_instructions"]["creditor_reference"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    listed.sort();
+    references.sort();
+    assert_eq!(listed, references);
 }

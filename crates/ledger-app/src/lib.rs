@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod lot_tracing;
 pub mod money;
 pub mod pagination;
+pub mod payments;
 pub mod people;
 pub mod policy;
 pub mod registry;
@@ -62,6 +63,9 @@ pub struct App {
     pub approval: Option<approvals::Approval>,
     /// Signs checkpoints of the chain head, when this service does.
     pub checkpoints: Option<checkpoints::CheckpointSigner>,
+    /// The bank account contributors pay into, as configured (read it through
+    /// [`payments::collection_account`]).
+    pub collection_account: Option<payments::CollectionAccount>,
 }
 
 impl App {
@@ -73,6 +77,15 @@ impl App {
             approvals_required: approvals::DEFAULT_APPROVALS_REQUIRED,
             approval: None,
             checkpoints: None,
+            collection_account: None,
+        }
+    }
+
+    /// The same application, with contributors paying into `account`.
+    pub fn with_collection_account(self, account: Option<payments::CollectionAccount>) -> App {
+        App {
+            collection_account: account,
+            ..self
         }
     }
 

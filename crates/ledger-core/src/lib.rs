@@ -15,6 +15,7 @@ pub mod lots;
 pub mod memo;
 pub mod money;
 pub mod organisation;
+pub mod payment_reference;
 pub mod period;
 pub mod postings;
 pub mod redistribution;

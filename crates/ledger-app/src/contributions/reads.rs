@@ -58,7 +58,7 @@ impl Query for ListBatches {
         let items = listed
             .items
             .iter()
-            .map(view_of)
+            .map(|row| view_of(app, row))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
@@ -93,7 +93,7 @@ impl Query for ReadBatch {
 
     async fn read(self, app: &App, caller: &Caller) -> Result<BatchDetail, AppError> {
         let batch = visible_batch(app, caller, &self.0).await?;
-        let view = view_of(&batch)?;
+        let view = view_of(app, &batch)?;
         let currency = batch_currency(&batch)?;
         let lines = app
             .store
