@@ -134,9 +134,10 @@ impl SheetBatch {
         }
     }
 
-    /// The command's refusal with its fields renamed to rows and columns.
+    /// The command's refusal with its fields renamed to rows and columns (a validation refusal;
+    /// any other is answered as it is).
     pub fn renamed(&self, mut error: AppError) -> AppError {
-        if error.errors.is_empty() {
+        if error.refusal != crate::error::Refusal::Invalid || error.errors.is_empty() {
             return error;
         }
         for field_error in &mut error.errors {
