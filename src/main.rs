@@ -337,6 +337,28 @@ struct ServeArgs {
         default_value_t = ledger_core::limits::DEFAULT_MAX_DONATION_LINE_MINOR
     )]
     max_donation_line_minor: i64,
+    /// The bank account contributors pay batches into, shown with each batch beside its ISO
+    /// 11649 creditor reference: the holder's name (with --collection-account-iban).
+    #[arg(
+        long,
+        env = "SOLIDARITY_COLLECTION_ACCOUNT_HOLDER",
+        requires = "collection_account_iban"
+    )]
+    collection_account_holder: Option<String>,
+    /// The collection account's IBAN (its check digits are verified at start).
+    #[arg(
+        long,
+        env = "SOLIDARITY_COLLECTION_ACCOUNT_IBAN",
+        requires = "collection_account_holder"
+    )]
+    collection_account_iban: Option<String>,
+    /// The collection account's BIC (8 or 11 characters), optional.
+    #[arg(
+        long,
+        env = "SOLIDARITY_COLLECTION_ACCOUNT_BIC",
+        requires = "collection_account_iban"
+    )]
+    collection_account_bic: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -470,6 +492,20 @@ fn redact(url: &str) -> String {
 }
 
 async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
+    let collection_account = match (
+        &arguments.collection_account_holder,
+        &arguments.collection_account_iban,
+    ) {
+        (Some(holder), Some(iban)) => Some(
+            ledger_app::payments::CollectionAccount::new(
+                holder,
+                iban,
+                arguments.collection_account_bic.as_deref(),
+            )
+            .map_err(anyhow::Error::msg)?,
+        ),
+        _ => None,
+    };
     let config = ServeConfig {
         bind: arguments.bind,
         database_url: arguments.database.url(),
@@ -495,6 +531,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
             contribution_limits: ledger_core::limits::ContributionLimits::new(
                 arguments.max_donation_line_minor,
             )?,
+            collection_account,
             ..ApiConfig::default()
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,

@@ -144,7 +144,16 @@ async fn run_walkthroughs(database_url: Option<String>) {
     let readme = std::fs::read_to_string(repository.join("README.md")).unwrap();
     let walkthroughs = marked_blocks(&readme, "walkthrough", "sh");
     let names: Vec<&str> = walkthroughs.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["first-session", "paying", "tracing", "audit"]);
+    assert_eq!(
+        names,
+        [
+            "first-session",
+            "paying",
+            "tracing",
+            "spreadsheets",
+            "audit"
+        ]
+    );
     let samples = marked_blocks(&readme, "walkthrough-output", "json");
 
     let directory = tempfile::tempdir().unwrap();
@@ -225,6 +234,15 @@ async fn run_walkthroughs(database_url: Option<String>) {
         "expected_local = 819946 XOF: {paying}"
     );
     assert!(paying.contains(r#""status":"settled""#), "{paying}");
+    let spreadsheets = printed_by("spreadsheets");
+    let printed_reference = spreadsheets
+        .trim()
+        .strip_prefix("1575.50 ")
+        .unwrap_or_else(|| panic!("the sheet's batch totals 1575.50: {spreadsheets}"));
+    assert!(
+        ledger_core::payment_reference::CreditorReference::parse(printed_reference).is_ok(),
+        "a creditor reference with valid check digits: {spreadsheets}"
+    );
     let audit = printed_by("audit");
     assert!(audit.contains(r#""valid":true"#), "{audit}");
     assert!(audit.contains(r#""basis":"effective_date""#), "{audit}");

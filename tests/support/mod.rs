@@ -23,6 +23,16 @@ pub fn checkpoint_key() -> ledger_core::checkpoint::SigningKey {
 /// next turn is beyond any test, unless a test asks for one ([`sqlite_server_signing_every`]).
 pub const TEST_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// The bank account test servers tell contributors to pay into.
+pub fn collection_account() -> ledger_app::payments::CollectionAccount {
+    ledger_app::payments::CollectionAccount::new(
+        "Education and Solidarity Network",
+        "FR76 3000 6000 0112 3456 7890 189",
+        Some("AGRIFRPP"),
+    )
+    .unwrap()
+}
+
 /// The network organisation seeded by the migrations.
 pub const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -163,6 +173,7 @@ async fn start_signing_every(
         // A one-person setup: the suites of the money's flows act as one admin; the four-eyes
         // rule has its own servers ([`four_eyes_server`]).
         approvals_required: 1,
+        collection_account: Some(collection_account()),
         ..ApiConfig::default()
     };
     start_with(database_url, directory, api).await

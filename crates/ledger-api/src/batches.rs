@@ -2,8 +2,10 @@
 //! pledge); the network records the bank receipts that bring the money into the pool, and may
 //! reverse a batch whose money has not been allocated.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header;
 use axum::response::Response;
+use ledger_app::spreadsheets::SheetFormat;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -29,20 +31,47 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reverse_batch))
 }
 
-/// Submit a contribution batch for a period (contributor, for its own organisation).
+/// Submit a contribution batch for a period (contributor, for its own organisation): as JSON, or
+/// as a spreadsheet (`text/csv` or `.xlsx`, see the README) with `programme_id`, `period` and
+/// `earmark_beneficiary_id` in the query string; a spreadsheet's bad cells are named
+/// `row N, column "header"`.
 #[utoipa::path(
     post, path = "/v1/contribution-batches", tag = "contributions",
-    request_body = CreateBatch,
-    params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    request_body(description = "the batch as JSON; or a spreadsheet: `text/csv` (a header row in English, French or Spanish, then one line per row; `,` or `;`; UTF-8 or Windows-1252) or `.xlsx` (its first worksheet, laid out as the CSV)", content(
+        (CreateBatch = "application/json"),
+        (String = "text/csv"),
+        (crate::spreadsheets::Workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    )),
+    params(
+        ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters"),
+        ("programme_id" = Option<String>, Query, description = "spreadsheet uploads only (required with them): the programme"),
+        ("period" = Option<String>, Query, description = "spreadsheet uploads only (required with them): the period"),
+        ("earmark_beneficiary_id" = Option<String>, Query, description = "spreadsheet uploads only: the earmark")
+    ),
     responses((status = 201, body = BatchView), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_batch(
     State(state): State<AppState>,
     principal: Principal,
-    request: Idempotent<CreateBatch>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    request.run(&state, &principal, SubmitBatch).await
+    let format = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(SheetFormat::of_media_type);
+    match format {
+        Some(format) => {
+            crate::spreadsheets::submit_sheet(&state, &principal, format, request).await
+        }
+        None => {
+            Idempotent::<CreateBatch>::from_request(request, &state)
+                .await?
+                .run(&state, &principal, SubmitBatch)
+                .await
+        }
+    }
 }
 
 /// List batches: a contributor its own; admins and auditors all.

@@ -28,6 +28,7 @@ pub mod query;
 mod reports;
 mod server;
 mod service;
+mod spreadsheets;
 mod statements;
 mod throttle;
 mod transfer_confirmation;
@@ -117,6 +118,8 @@ pub struct ApiConfig {
     pub approvals_required: u8,
     /// The clock and id source of every command (the system's, unless a test or the demo fixes them).
     pub sources: ledger_app::Sources,
+    /// The bank account contributors pay batches into (`--collection-account-*`), if configured.
+    pub collection_account: Option<ledger_app::payments::CollectionAccount>,
 }
 
 impl Default for ApiConfig {
@@ -133,6 +136,7 @@ impl Default for ApiConfig {
             contribution_limits: ledger_core::limits::ContributionLimits::default(),
             sources: ledger_app::Sources::default(),
             approvals_required: ledger_app::approvals::DEFAULT_APPROVALS_REQUIRED,
+            collection_account: None,
         }
     }
 }
@@ -157,7 +161,8 @@ impl AppState {
         AppState {
             app: ledger_app::App::new(store, config.sources.clone(), config.contribution_limits)
                 .with_approvals_required(config.approvals_required)
-                .with_checkpoint_signer(checkpoints),
+                .with_checkpoint_signer(checkpoints)
+                .with_collection_account(config.collection_account.clone()),
             tokens,
             throttle: auth::AuthenticationThrottle::new(
                 config.max_failed_authentications,
@@ -205,6 +210,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(service::router())
         .merge(organisations::router())
         .merge(batches::router())
+        .merge(spreadsheets::router())
         .merge(eligibility::router())
         .merge(transfers::router())
         .merge(reports::router())

@@ -56,10 +56,11 @@ async fn get_statement(
 }
 
 /// The statement as CSV (RFC 4180): a header row, the opening balance, each movement, the closing
-/// balance.
+/// balance. People open it in a spreadsheet: every cell goes through
+/// [`ledger_core::spreadsheet::neutralised_cell`], so a description starting with `=` is text.
 fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
     let failed = |error: csv::Error| ApiError::internal(error);
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = SpreadsheetCsv(csv::Writer::from_writer(Vec::new()));
     writer
         .write_record([
             "date",
@@ -106,6 +107,63 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
             statement.closing_balance.amount.as_str(),
         ])
         .map_err(failed)?;
-    let bytes = writer.into_inner().map_err(ApiError::internal_message)?;
+    let bytes = writer.0.into_inner().map_err(ApiError::internal_message)?;
     String::from_utf8(bytes).map_err(ApiError::internal)
+}
+
+/// A CSV writer whose cells cannot run as formulas.
+struct SpreadsheetCsv(csv::Writer<Vec<u8>>);
+
+impl SpreadsheetCsv {
+    fn write_record<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> csv::Result<()> {
+        self.0.write_record(
+            cells
+                .into_iter()
+                .map(|cell| ledger_core::spreadsheet::neutralised_cell(cell).into_owned()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use ledger_app::money::Money;
+    use ledger_app::statements::MovementView;
+
+    #[test]
+    fn statement_cells_never_run_as_formulas() {
+        // Proves a statement's CSV writes a description a spreadsheet would run (`=...`, `@...`)
+        // as text, while signed amounts stay numbers.
+        let money = |amount: &str| Money {
+            amount: amount.to_owned(),
+            currency: "EUR".to_owned(),
+        };
+        let statement = StatementView {
+            organisation_id: uuid::Uuid::nil(),
+            currency: "EUR".to_owned(),
+            from: "2026-11-01".to_owned(),
+            to: "2026-11-30".to_owned(),
+            opening_balance: money("0.00"),
+            movements: vec![MovementView {
+                date: "2026-11-20".to_owned(),
+                kind: "receipt".to_owned(),
+                reference: uuid::Uuid::nil(),
+                description: "=HYPERLINK(\"http://evil.example\",\"x\")".to_owned(),
+                sequence: 3,
+                amount: money("-1250.00"),
+                running_balance: money("-1250.00"),
+            }],
+            closing_balance: money("-1250.00"),
+            checkpoint: None,
+        };
+        let csv = to_csv(&statement).unwrap();
+        let movement = csv.lines().nth(2).unwrap();
+        assert!(
+            movement.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","),
+            "{movement}"
+        );
+        assert!(movement.ends_with(",-1250.00,EUR,-1250.00"), "{movement}");
+    }
 }

@@ -7,7 +7,8 @@
 //! - [`clock`]: the injected clock and id source (no command reads the time itself);
 //! - [`idempotency`]: what makes two requests the same;
 //! - [`error`]: why an operation was refused;
-//! - one module per resource, each holding its commands, queries and views.
+//! - one module per resource, each holding its commands, queries and views;
+//! - [`spreadsheets`]: batches read from CSV and `.xlsx` files into the JSON batch, and templates.
 //!
 //! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
 //! and how, in `ledger-store`.
@@ -28,6 +29,7 @@ pub mod lot_tracing;
 pub mod money;
 pub mod pagination;
 pub mod payment_files;
+pub mod payments;
 pub mod people;
 pub mod policy;
 pub mod public;
@@ -35,6 +37,7 @@ pub mod registry;
 pub mod reports;
 pub mod runner;
 pub mod service;
+pub mod spreadsheets;
 pub mod statements;
 pub mod transfers;
 
@@ -66,6 +69,9 @@ pub struct App {
     /// The API keys this instance has read (never trusted to be live: see
     /// [`people::authenticate`]).
     pub keys: people::authenticate::KeyCache,
+    /// The bank account contributors pay into, as configured (read it through
+    /// [`payments::collection_account`]).
+    pub collection_account: Option<payments::CollectionAccount>,
 }
 
 impl App {
@@ -78,6 +84,15 @@ impl App {
             approval: None,
             checkpoints: None,
             keys: people::authenticate::KeyCache::default(),
+            collection_account: None,
+        }
+    }
+
+    /// The same application, with contributors paying into `account`.
+    pub fn with_collection_account(self, account: Option<payments::CollectionAccount>) -> App {
+        App {
+            collection_account: account,
+            ..self
         }
     }
 

@@ -24,6 +24,7 @@ pub enum Operation {
     SubmitBatch,
     ListBatches,
     ReadBatch,
+    DownloadBatchTemplate,
     RecordReceipt,
     ReverseBatch,
     // Fee coverage and transfers.
@@ -105,6 +106,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (SubmitBatch, &[Contributor]),
     (ListBatches, &[Contributor, Admin, Auditor]),
     (ReadBatch, &[Contributor, Admin, Auditor]),
+    (DownloadBatchTemplate, &[Contributor, Admin, Auditor]),
     (RecordReceipt, NETWORK),
     (ReverseBatch, NETWORK),
     (DepositFeeCoverage, NETWORK),
@@ -256,7 +258,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 61);
+        assert_eq!(POLICY.len(), 62);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

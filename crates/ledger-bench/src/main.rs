@@ -66,6 +66,19 @@ enum Command {
         #[arg(long, env = "BENCH_DATABASE_URL")]
         postgres_url: Option<String>,
     },
+    /// One batch sent as a French Excel CSV (`;`, decimal comma, Windows-1252) against the same
+    /// lines sent as JSON, on the same server, in lines per second; and the sheet's reading alone.
+    SheetBatch {
+        /// Which engines to measure.
+        #[arg(long, value_enum, value_delimiter = ',', default_values = ["sqlite", "postgres"])]
+        backends: Vec<Backend>,
+        /// Lines of the batch.
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        /// PostgreSQL server to use, as for `append`.
+        #[arg(long, env = "BENCH_DATABASE_URL")]
+        postgres_url: Option<String>,
+    },
     /// Plan and execute a transfer run for many beneficiaries over a pool fed by many batches, over
     /// HTTP, with the engine's commit baseline in the same run.
     TransferRun {
@@ -139,6 +152,7 @@ mod batch_list;
 mod export;
 mod http;
 mod public_pages;
+mod sheet_batch;
 mod transfer_run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,6 +212,11 @@ fn main() -> Result<()> {
             lines,
             postgres_url,
         )),
+        Command::SheetBatch {
+            backends,
+            lines,
+            postgres_url,
+        } => runtime.block_on(sheet_batch::run(&backends, lines, postgres_url)),
         Command::TransferRun {
             backends,
             beneficiaries,

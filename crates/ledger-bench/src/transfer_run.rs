@@ -118,6 +118,11 @@ pub(crate) fn batch_and_receipt(
                 pledge_transaction_id: pledge_id,
                 submitted_by: "bench".to_owned(),
                 created_at: now,
+                creditor_reference: ledger_core::payment_reference::CreditorReference::for_batch(
+                    batch_id,
+                )
+                .as_str()
+                .to_owned(),
             })),
             Record::BatchReceipt(BatchReceiptRecord {
                 id: Uuid::now_v7(),

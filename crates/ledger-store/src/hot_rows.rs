@@ -54,6 +54,7 @@ pub(crate) struct BatchColumns<'a> {
     pub(crate) pledge_transaction_id: Vec<Uuid>,
     pub(crate) submitted_by: Vec<&'a str>,
     pub(crate) created_at: Vec<DateTime<Utc>>,
+    pub(crate) creditor_reference: Vec<&'a str>,
     /// Where the batch's lines are in [`LineColumns`]: 1-based positions of its first and last
     /// line, as PostgreSQL's array slices take them (`first > last` for a batch without lines).
     pub(crate) first_line: Vec<i32>,
@@ -140,6 +141,7 @@ fn push_batch<'a>(
         .push(batch.pledge_transaction_id.as_uuid());
     columns.submitted_by.push(&batch.submitted_by);
     columns.created_at.push(batch.created_at.to_datetime());
+    columns.creditor_reference.push(&batch.creditor_reference);
     let lines = &mut hot.lines;
     let count = batch.lines.len();
     columns

@@ -127,6 +127,9 @@ pub struct BatchSummary {
     /// Batches of the same contributor, programme and period written before this one (stored with
     /// the batch, migrations 0008: constant time per listed batch).
     pub earlier_in_period: i64,
+    /// The ISO 11649 creditor reference to pay it with; `None` for batches stored before
+    /// migration 0015.
+    pub creditor_reference: Option<String>,
 }
 
 /// One line of a batch as stored.
@@ -167,7 +170,7 @@ macro_rules! select_batch {
          CAST(COALESCE((SELECT SUM(r.overpayment_minor) FROM batch_receipts r WHERE r.batch_id = b.id), 0) AS BIGINT) AS overpaid_minor, \
          CAST(COALESCE((SELECT a.balance_minor FROM account_balances a WHERE a.account_id = b.receivable_account_id), 0) AS BIGINT) AS outstanding_minor, \
          (SELECT v.reason FROM batch_reversals v WHERE v.batch_id = b.id) AS reversal_reason, \
-         b.period_ordinal - 1 AS earlier_in_period \
+         b.period_ordinal - 1 AS earlier_in_period, b.creditor_reference \
          FROM contribution_batches b"
     };
 }

@@ -43,6 +43,7 @@ on_both_engines!(
     batches_keep_their_place_and_running_total_in_their_period,
     the_database_holds_the_contributor_period_limit,
     balances_stop_at_the_account_limit,
+    batches_keep_a_unique_well_formed_creditor_reference,
 );
 
 async fn closing_after_writes_returns_and_the_data_stays(fixture: Fixture) {
@@ -757,6 +758,9 @@ fn pledge_of(
         pledge_transaction_id: transaction_id,
         submitted_by: "treasurer".into(),
         created_at: support::now(),
+        creditor_reference: ledger_core::payment_reference::CreditorReference::for_batch(batch_id)
+            .as_str()
+            .to_owned(),
     };
     let mut request = keyed(transaction, key, 7);
     request.records = vec![
@@ -1391,6 +1395,44 @@ async fn batches_keep_their_place_and_running_total_in_their_period(fixture: Fix
         .collect();
     listed.sort_unstable();
     assert_eq!(listed, [0, 1, 2]);
+}
+
+async fn batches_keep_a_unique_well_formed_creditor_reference(fixture: Fixture) {
+    // Proves a batch's ISO 11649 creditor reference is stored with it and read back, and that the
+    // database refuses (writing nothing) a second batch with the same reference and a reference
+    // that is not of the RF form (migration 0015).
+    use ledger_core::payment_reference::CreditorReference;
+    use ledger_store::records::Record;
+    let store = &fixture.store;
+    let (union, programme, period) = pledge_registry(store).await;
+    let (first, request) = pledge(union, programme, &period, 1, "reference-1");
+    assert!(matches!(
+        store.write(request).await,
+        Ok(WriteOutcome::Committed(_))
+    ));
+    let stored = store
+        .batch(first)
+        .await
+        .unwrap()
+        .unwrap()
+        .creditor_reference;
+    assert_eq!(
+        stored.as_deref(),
+        Some(CreditorReference::for_batch(first).as_str())
+    );
+    for (key, reference) in [
+        ("reference-2", stored.clone().unwrap()),
+        ("reference-3", "RF18 5390-0754".to_owned()),
+    ] {
+        let (second, mut request) = pledge(union, programme, &period, 1, key);
+        for record in &mut request.records {
+            if let Record::ContributionBatch(batch) = record {
+                batch.creditor_reference = reference.clone();
+            }
+        }
+        assert!(store.write(request).await.is_err(), "{reference}");
+        assert!(store.batch(second).await.unwrap().is_none());
+    }
 }
 
 async fn the_database_holds_the_contributor_period_limit(fixture: Fixture) {

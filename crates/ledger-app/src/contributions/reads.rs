@@ -60,7 +60,7 @@ impl Query for ListBatches {
         let items = listed
             .items
             .iter()
-            .map(view_of)
+            .map(|row| view_of(app, row))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
@@ -96,7 +96,7 @@ impl Query for ReadBatch {
     async fn read(self, app: &App, caller: &Caller) -> Result<BatchDetail, AppError> {
         let checkpoint = checkpoint_before_read(app).await?;
         let batch = visible_batch(app, caller, &self.0).await?;
-        let view = view_of(&batch)?;
+        let view = view_of(app, &batch)?;
         let currency = batch_currency(&batch)?;
         let lines = app
             .store

@@ -3,6 +3,7 @@
 
 use ledger_core::contribution::{BatchStatus, LineInput, LineKind, validate_lines};
 use ledger_core::organisation::{OrganisationKind, Programme};
+use ledger_core::payment_reference::CreditorReference;
 use ledger_core::postings::contributions;
 use ledger_core::{Amount, OrganisationId, Period};
 use ledger_store::WriteRequest;
@@ -14,6 +15,7 @@ use super::views::{BatchTotalsView, BatchView};
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::money::DecimalText;
+use crate::payments::payment_instructions;
 use crate::policy::Operation;
 use crate::runner::{Command, Planned, Status};
 use crate::{App, Caller};
@@ -211,6 +213,7 @@ impl Command for SubmitBatch {
         let header = app.sources.header(caller.actor());
         let (now, transaction_id) = (header.recorded_at, header.id);
         let batch_id = app.sources.id();
+        let creditor_reference = CreditorReference::for_batch(batch_id);
         let currency = programme.currency;
         let pledge = contributions::pledge(
             header,
@@ -240,6 +243,7 @@ impl Command for SubmitBatch {
             pledge_transaction_id: transaction_id,
             submitted_by: caller.subject.clone(),
             created_at: now,
+            creditor_reference: creditor_reference.as_str().to_owned(),
         };
         // Read before the write, as the list derives it: batches of the period submitted before
         // this one.
@@ -268,6 +272,7 @@ impl Command for SubmitBatch {
             reversal_reason: None,
             submitted_by: caller.subject.clone(),
             created_at: now.to_canonical_string(),
+            payment_instructions: Some(payment_instructions(app, &creditor_reference)),
         };
         let mut records: Vec<Record> = pledge.opens.into_iter().map(Record::Account).collect();
         records.push(Record::ContributionBatch(Box::new(record)));

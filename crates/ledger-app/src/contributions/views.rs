@@ -1,6 +1,7 @@
 //! What the contribution operations answer: a batch and where it stands, its lines, its receipts.
 
 use ledger_core::contribution::BatchStatus;
+use ledger_core::payment_reference::CreditorReference;
 use ledger_core::{Currency, Timestamp};
 use ledger_store::registry::BatchSummary;
 use serde::Serialize;
@@ -8,8 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::checkpoints::CheckpointView;
+use crate::App;
 use crate::error::AppError;
 use crate::money::Money;
+use crate::payments::{PaymentInstructions, payment_instructions};
 
 /// Totals of a batch.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,6 +46,9 @@ pub struct BatchView {
     pub reversal_reason: Option<String>,
     pub submitted_by: String,
     pub created_at: String,
+    /// How to pay it: the network's collection account and the batch's ISO 11649 creditor
+    /// reference; `null` for batches submitted before creditor references existed.
+    pub payment_instructions: Option<PaymentInstructions>,
 }
 
 /// A batch with its lines and receipts.
@@ -98,7 +104,7 @@ pub(crate) fn batch_currency(summary: &BatchSummary) -> Result<Currency, AppErro
 }
 
 /// A stored batch as its view; its status derived from what was received and reversed.
-pub(crate) fn view_of(summary: &BatchSummary) -> Result<BatchView, AppError> {
+pub(crate) fn view_of(app: &App, summary: &BatchSummary) -> Result<BatchView, AppError> {
     let currency = batch_currency(summary)?;
     let money = |minor| Money::from_minor(minor, currency);
     Ok(BatchView {
@@ -128,5 +134,18 @@ pub(crate) fn view_of(summary: &BatchSummary) -> Result<BatchView, AppError> {
         reversal_reason: summary.reversal_reason.clone(),
         submitted_by: summary.submitted_by.clone(),
         created_at: Timestamp::from_datetime(summary.created_at).to_canonical_string(),
+        payment_instructions: summary
+            .creditor_reference
+            .as_deref()
+            .map(|stored| {
+                CreditorReference::parse(stored)
+                    .map(|reference| payment_instructions(app, &reference))
+                    .map_err(|error| {
+                        AppError::internal_message(format!(
+                            "the stored creditor reference {stored} {error}"
+                        ))
+                    })
+            })
+            .transpose()?,
     })
 }

@@ -367,7 +367,7 @@ macro_rules! batch_columns {
     () => {
         "id, programme_id, contributor_id, period, earmark_beneficiary_id, currency, members_total, \
          amount_minor, solidarity_minor, donation_minor, line_count, receivable_account_id, \
-         pledge_transaction_id, submitted_by, created_at"
+         pledge_transaction_id, submitted_by, created_at, creditor_reference"
     };
 }
 
@@ -406,6 +406,7 @@ macro_rules! bind_batch {
             .bind($batch.pledge_transaction_id.as_uuid())
             .bind(&$batch.submitted_by)
             .bind($batch.created_at.to_datetime())
+            .bind(&$batch.creditor_reference)
     };
 }
 
@@ -427,7 +428,7 @@ async fn insert_batch_sqlite(
             "INSERT INTO contribution_batches (",
             batch_columns!(),
             ", period_ordinal, period_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, ",
+             $12, $13, $14, $15, $16, ",
             period_place!(),
             ")"
         )),
@@ -485,7 +486,7 @@ async fn insert_batch_postgres(
             batch_columns!(),
             ", line_references, line_members, line_amounts_minor, line_kinds, period_ordinal, \
              period_total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, ",
+             $15, $16, $17, $18, $19, $20, ",
             period_place!(),
             ")"
         )),

@@ -70,6 +70,9 @@ pub struct ContributionBatchRecord {
     pub pledge_transaction_id: TransactionId,
     pub submitted_by: String,
     pub created_at: Timestamp,
+    /// The ISO 11649 creditor reference the contributor quotes when paying (electronic form,
+    /// `RF..`), unique among batches (migration 0015).
+    pub creditor_reference: String,
 }
 
 /// A bank receipt matched to a batch.

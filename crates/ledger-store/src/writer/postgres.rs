@@ -205,22 +205,22 @@ async fn commit_group_postgres(
          ), batches AS ( \
              INSERT INTO contribution_batches (id, programme_id, contributor_id, period, earmark_beneficiary_id, \
                  currency, members_total, amount_minor, solidarity_minor, donation_minor, line_count, \
-                 receivable_account_id, pledge_transaction_id, submitted_by, created_at, \
+                 receivable_account_id, pledge_transaction_id, submitted_by, created_at, creditor_reference, \
                  line_references, line_members, line_amounts_minor, line_kinds, period_ordinal, period_total_minor) \
              SELECT batch.id, batch.programme_id, batch.contributor_id, batch.period, batch.earmark_beneficiary_id, \
                  batch.currency, batch.members_total, batch.amount_minor, batch.solidarity_minor, \
                  batch.donation_minor, batch.line_count, batch.receivable_account_id, \
-                 batch.pledge_transaction_id, batch.submitted_by, batch.created_at, \
+                 batch.pledge_transaction_id, batch.submitted_by, batch.created_at, batch.creditor_reference, \
                  ($55::text[])[first_line:last_line], ($56::bigint[])[first_line:last_line], \
                  ($57::bigint[])[first_line:last_line], ($58::text[])[first_line:last_line], \
                  COALESCE(latest.period_ordinal, 0) + ROW_NUMBER() OVER in_period, \
                  (COALESCE(latest.period_total_minor, 0) + SUM(batch.amount_minor) OVER in_period)::BIGINT \
              FROM UNNEST($38::uuid[], $39::uuid[], $40::uuid[], $41::text[], $42::uuid[], $43::text[], \
                  $44::bigint[], $45::bigint[], $46::bigint[], $47::bigint[], $48::int[], $49::uuid[], $50::uuid[], \
-                 $51::text[], $52::timestamptz[], $53::int[], $54::int[]) WITH ORDINALITY AS batch (id, programme_id, \
-                 contributor_id, period, earmark_beneficiary_id, currency, members_total, amount_minor, \
+                 $51::text[], $52::timestamptz[], $53::int[], $54::int[], $61::text[]) WITH ORDINALITY AS batch (id, \
+                 programme_id, contributor_id, period, earmark_beneficiary_id, currency, members_total, amount_minor, \
                  solidarity_minor, donation_minor, line_count, receivable_account_id, pledge_transaction_id, \
-                 submitted_by, created_at, first_line, last_line, position) \
+                 submitted_by, created_at, first_line, last_line, creditor_reference, position) \
              LEFT JOIN LATERAL ( \
                  SELECT p.period_ordinal, p.period_total_minor FROM contribution_batches p \
                  WHERE p.contributor_id = batch.contributor_id AND p.programme_id = batch.programme_id \
@@ -291,6 +291,7 @@ async fn commit_group_postgres(
     .bind(&hot.lines.kind)
     .bind(&key_guard_ids)
     .bind(&key_guard_times)
+    .bind(&hot.batches.creditor_reference)
     .fetch_one(&mut *connection)
     .await
     .map(|updated: i64| 1 - updated)?;
