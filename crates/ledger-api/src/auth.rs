@@ -372,6 +372,16 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
     ),
     (
         "POST",
+        "/v1/organisations/{id}/facts/{fact_id}/verification",
+        Operation::VerifyFact,
+    ),
+    (
+        "POST",
+        "/v1/organisations/{id}/facts/{fact_id}/rejection",
+        Operation::RejectFact,
+    ),
+    (
+        "POST",
         "/v1/redistribution-reports",
         Operation::SubmitReport,
     ),

@@ -21,6 +21,7 @@ pub mod contributions;
 pub mod disputes;
 pub mod eligibility;
 pub mod error;
+pub mod fact_review;
 pub mod fields;
 pub mod idempotency;
 pub mod lot_tracing;

@@ -18,6 +18,8 @@ pub enum Operation {
     ReadProgramme,
     // Eligibility.
     RecordFact,
+    VerifyFact,
+    RejectFact,
     ReadFacts,
     ReadEligibility,
     // Contributions.
@@ -92,6 +94,8 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ListProgrammes, EVERY_ROLE),
     (ReadProgramme, EVERY_ROLE),
     (RecordFact, &[Admin, Beneficiary]),
+    (VerifyFact, NETWORK),
+    (RejectFact, NETWORK),
     (ReadFacts, &[Admin, Auditor, Beneficiary]),
     (ReadEligibility, &[Admin, Auditor, Beneficiary]),
     (SubmitBatch, &[Contributor]),
@@ -187,6 +191,8 @@ mod tests {
             RegisterOrganisation,
             CreateProgramme,
             RecordFact,
+            VerifyFact,
+            RejectFact,
             SubmitBatch,
             RecordReceipt,
             ReverseBatch,
@@ -218,6 +224,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 54);
+        assert_eq!(POLICY.len(), 56);
     }
 }

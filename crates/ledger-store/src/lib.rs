@@ -10,13 +10,14 @@
 //! `records` and `hot_rows` (domain rows written with the journal), `memo`, `lots` (the lot
 //! book), [`writer`] (the group commit, one file per engine), `store` (the [`Store`] handle:
 //! opening, migrating, writing), then the reads of each topic as `impl Store` blocks: `accounts`,
-//! `journal`, `verify`, [`audit`], [`checkpoints`], [`registry`], [`reports`], [`transfers`].
+//! `journal`, `verify`, [`audit`], [`checkpoints`], [`facts`], [`registry`], [`reports`], [`transfers`].
 
 mod accounts;
 pub mod audit;
 mod backend;
 pub mod checkpoints;
 mod error;
+pub mod facts;
 mod hot_rows;
 mod idempotency;
 mod journal;

@@ -145,6 +145,7 @@ impl From<&RecordedShare> for ShareView {
                     observed: verdict.observed.clone(),
                     explanation: verdict.explanation.clone(),
                     facts: Vec::new(),
+                    pending_facts: Vec::new(),
                 })
                 .collect(),
             weight: share.weight,

@@ -103,10 +103,24 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::EvidenceDocument(document) => {
+                        sqlx::query(
+                            "INSERT INTO evidence_documents (sha256, media_type, size_bytes, content, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+                        )
+                        .bind(&document.sha256)
+                        .bind(document.media_type)
+                        .bind(i64_of(document.content.len() as u64, "document size")?)
+                        .bind(&document.content)
+                        .bind(document.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::Fact(fact) => {
                         sqlx::query(
                             "INSERT INTO organisation_facts (id, organisation_id, code, value, as_of, evidence_reference, \
-                             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                             posted_status, evidence_sha256, recorded_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                         )
                         .bind(fact.id)
                         .bind(fact.organisation_id.as_uuid())
@@ -114,8 +128,23 @@ macro_rules! insert_records {
                         .bind(&fact.value)
                         .bind(fact.as_of.naive())
                         .bind(&fact.evidence_reference)
+                        .bind(fact.posted_status.as_str())
+                        .bind(&fact.evidence_sha256)
                         .bind(&fact.recorded_by)
                         .bind(fact.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::FactDecision(decision) => {
+                        sqlx::query(
+                            "INSERT INTO fact_decisions (fact_id, decision, reason, decided_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(decision.fact_id)
+                        .bind(decision.decision.as_str())
+                        .bind(&decision.reason)
+                        .bind(&decision.decided_by)
+                        .bind(decision.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod insert;
 
+use ledger_core::conditions::FactStatus;
 use ledger_core::contribution::{BatchLine, LineKind};
 use ledger_core::organisation::{Organisation, Programme};
 use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
@@ -21,7 +22,11 @@ pub enum Record {
     ContributionBatch(Box<ContributionBatchRecord>),
     BatchReceipt(BatchReceiptRecord),
     BatchReversal(BatchReversalRecord),
+    /// Stored unless a document with the same SHA-256 is (content-addressed); put it before the
+    /// fact that names it.
+    EvidenceDocument(EvidenceDocumentRecord),
     Fact(FactRecord),
+    FactDecision(FactDecisionRecord),
     FeeSchedule(FeeScheduleRecord),
     FeeCoverageDeposit(FeeCoverageDepositRecord),
     TransferRun(Box<TransferRunRecord>),
@@ -43,6 +48,7 @@ impl Record {
             Record::Account(_)
                 | Record::Organisation(_)
                 | Record::Programme(_)
+                | Record::EvidenceDocument(_)
                 | Record::Fact(_)
                 | Record::FeeSchedule(_)
                 | Record::TransferRun(_)
@@ -104,7 +110,32 @@ pub struct FactRecord {
     pub value: String,
     pub as_of: FundDate,
     pub evidence_reference: String,
+    /// `Submitted` (declared by the beneficiary) or `Verified` (the network's own).
+    pub posted_status: FactStatus,
+    /// The attached evidence document, stored with [`Record::EvidenceDocument`].
+    pub evidence_sha256: Option<String>,
     pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// An evidence document, content-addressed by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct EvidenceDocumentRecord {
+    pub sha256: String,
+    pub media_type: &'static str,
+    pub content: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a submitted fact.
+#[derive(Debug, Clone)]
+pub struct FactDecisionRecord {
+    pub fact_id: Uuid,
+    /// `Verified` or `Rejected`.
+    pub decision: FactStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    pub decided_by: String,
     pub created_at: Timestamp,
 }
 

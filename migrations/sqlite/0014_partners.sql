@@ -1,0 +1,37 @@
+-- Partners change (issue 18): facts need the network's eye (submitted, verified or rejected) and
+-- carry the SHA-256 of their evidence document, stored content-addressed in the database. Every
+-- table here is append-only. SQLite dialect; migrations/postgres mirrors it and carries the column
+-- comments.
+
+CREATE TABLE evidence_documents (
+    sha256     TEXT    NOT NULL CONSTRAINT evidence_documents_pk PRIMARY KEY
+                       CONSTRAINT evidence_documents_sha256_check CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*'),
+    media_type TEXT    NOT NULL CONSTRAINT evidence_documents_media_type_check
+                       CHECK (media_type IN ('application/pdf', 'image/png', 'image/jpeg')),
+    size_bytes INTEGER NOT NULL CONSTRAINT evidence_documents_size_check CHECK (size_bytes BETWEEN 1 AND 4194304),
+    content    BLOB    NOT NULL,
+    created_at TEXT    NOT NULL
+) STRICT;
+CREATE TRIGGER evidence_documents_no_update BEFORE UPDATE ON evidence_documents
+BEGIN SELECT RAISE(ABORT, 'append_only: evidence_documents cannot be updated'); END;
+CREATE TRIGGER evidence_documents_no_delete BEFORE DELETE ON evidence_documents
+BEGIN SELECT RAISE(ABORT, 'append_only: evidence_documents cannot be deleted'); END;
+
+ALTER TABLE organisation_facts ADD COLUMN posted_status TEXT NOT NULL DEFAULT 'verified'
+    CONSTRAINT organisation_facts_posted_status_check CHECK (posted_status IN ('submitted', 'verified'));
+ALTER TABLE organisation_facts ADD COLUMN evidence_sha256 TEXT NULL
+    CONSTRAINT organisation_facts_evidence_fk REFERENCES evidence_documents (sha256);
+
+CREATE TABLE fact_decisions (
+    fact_id    BLOB NOT NULL CONSTRAINT fact_decisions_pk PRIMARY KEY
+                    CONSTRAINT fact_decisions_fact_fk REFERENCES organisation_facts (id),
+    decision   TEXT NOT NULL CONSTRAINT fact_decisions_decision_check CHECK (decision IN ('verified', 'rejected')),
+    reason     TEXT NULL,
+    decided_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    CONSTRAINT fact_decisions_reason_check CHECK (decision = 'verified' OR reason IS NOT NULL)
+) STRICT;
+CREATE TRIGGER fact_decisions_no_update BEFORE UPDATE ON fact_decisions
+BEGIN SELECT RAISE(ABORT, 'append_only: fact_decisions cannot be updated'); END;
+CREATE TRIGGER fact_decisions_no_delete BEFORE DELETE ON fact_decisions
+BEGIN SELECT RAISE(ABORT, 'append_only: fact_decisions cannot be deleted'); END;

@@ -1,0 +1,294 @@
+//! End-to-end: the partners change (issue 18) over HTTP, on SQLite and PostgreSQL — facts that
+//! need the network's eye (a mutual's own declaration counts only once an admin verifies it; the
+//! eligibility endpoint names the pending fact) and the evidence documents attached to them.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use base64::Engine;
+use ledger_api::auth::Role;
+use ledger_testkit::on_both_engines;
+use serde_json::{Value, json};
+use support::southern::{fact, fund};
+use support::{NETWORK_ID, TestServer, token};
+
+on_both_engines!(
+    a_self_declared_fact_counts_only_once_verified,
+    evidence_documents_are_checked_stored_and_read_with_the_facts_rights,
+);
+
+fn base64(content: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(content)
+}
+
+const MINUTES_PDF: &[u8] =
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% general assembly minutes";
+
+async fn a_self_declared_fact_counts_only_once_verified(server: TestServer) {
+    // Proves a beneficiary's own fact is `submitted` and does not count (the eligibility endpoint
+    // names it as pending) until an admin verifies it; a rejected one never counts and keeps its
+    // reason; a decision is final (409, nothing written); only admins decide; an admin's own fact
+    // counts at once and cannot be "verified" again.
+    let fund = fund(&server).await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    let facts_path = format!("/v1/organisations/{}/facts", fund.burkina);
+    let (status, declared) = server
+        .post(
+            &facts_path,
+            &burkina,
+            "declare-12",
+            &json!({"code": "public_cofinancing_percent", "value": "12", "as_of": "2026-02-01",
+                    "evidence_reference": "ministry letter 2026-014"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{declared}");
+    assert_eq!(declared["status"], "submitted");
+    let declared_id = declared["id"].as_str().unwrap().to_owned();
+    let eligibility_path = format!(
+        "/v1/organisations/{}/eligibility?programme_id={}&as_of=2026-03-01",
+        fund.burkina, fund.programme
+    );
+    let (status, verdict) = server.get(&eligibility_path, &burkina).await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["eligible"], false, "{verdict}");
+    let public = &verdict["conditions"][1];
+    assert_eq!(public["code"], "public_cofinancing");
+    assert_eq!(public["passed"], false);
+    assert_eq!(public["pending_facts"][0]["id"], declared_id.as_str());
+    assert_eq!(public["pending_facts"][0]["status"], "submitted");
+    assert!(
+        public["explanation"]
+            .as_str()
+            .unwrap()
+            .contains(&declared_id),
+        "{public}"
+    );
+
+    let decision_path = |id: &str, what: &str| format!("{facts_path}/{id}/{what}");
+    // Only the network decides.
+    for who in [&burkina, &token(NETWORK_ID, Role::Auditor)] {
+        let (status, _) = server
+            .post(
+                &decision_path(&declared_id, "verification"),
+                who,
+                "verify-self",
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+    let (status, verified) = server
+        .post(
+            &decision_path(&declared_id, "verification"),
+            &fund.admin,
+            "verify-12",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{verified}");
+    assert_eq!(verified["status"], "verified");
+    assert!(verified["decided_by"].as_str().unwrap().contains("admin"));
+    let (_, verdict) = server.get(&eligibility_path, &burkina).await;
+    assert_eq!(verdict["eligible"], true, "{verdict}");
+    assert_eq!(
+        verdict["conditions"][1]["facts"][0]["id"],
+        declared_id.as_str()
+    );
+    assert!(verdict["conditions"][1].get("pending_facts").is_none());
+
+    // A decision is final, and an admin's own fact was verified when posted.
+    let (status, problem) = server
+        .post(
+            &decision_path(&declared_id, "rejection"),
+            &fund.admin,
+            "reject-12",
+            &json!({"reason": "changed our mind"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "fact_already_decided");
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    let admin_fact = facts[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(facts[0]["status"], "verified");
+    let (status, problem) = server
+        .post(
+            &decision_path(&admin_fact, "verification"),
+            &fund.admin,
+            "verify-admin-fact",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+
+    // A later declaration of 1 % is rejected: the verified 12 % still counts.
+    let (_, lower) = server
+        .post(
+            &facts_path,
+            &burkina,
+            "declare-1",
+            &json!({"code": "public_cofinancing_percent", "value": "1", "as_of": "2026-02-15",
+                    "evidence_reference": "budget 2026"}),
+        )
+        .await;
+    let lower_id = lower["id"].as_str().unwrap().to_owned();
+    let (status, problem) = server
+        .post(
+            &decision_path(&lower_id, "rejection"),
+            &fund.admin,
+            "reject-empty",
+            &json!({"reason": "  "}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "reason");
+    let (status, rejected) = server
+        .post(
+            &decision_path(&lower_id, "rejection"),
+            &fund.admin,
+            "reject-1",
+            &json!({"reason": "the budget shows 6 %, not 1 %"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rejected}");
+    assert_eq!(rejected["status"], "rejected");
+    let (_, verdict) = server.get(&eligibility_path, &burkina).await;
+    assert_eq!(verdict["eligible"], true, "{verdict}");
+    let (_, facts) = server.get(&facts_path, &burkina).await;
+    let statuses: Vec<&str> = facts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fact| fact["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["verified", "verified", "rejected"]);
+    assert_eq!(
+        facts[2]["rejection_reason"],
+        "the budget shows 6 %, not 1 %"
+    );
+    // Another beneficiary's fact, or no fact at all, is not found.
+    let (status, _) = server
+        .post(
+            &format!(
+                "/v1/organisations/{}/facts/{lower_id}/verification",
+                fund.mesp
+            ),
+            &fund.admin,
+            "verify-elsewhere",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+async fn evidence_documents_are_checked_stored_and_read_with_the_facts_rights(server: TestServer) {
+    // Proves an evidence document is accepted by content (not by what it claims), refused when
+    // empty of an accepted type, not base64 or over the size limit (422 naming the field, nothing
+    // written), recorded on the fact by its SHA-256, stored once however often it is attached, and
+    // downloaded, byte for byte, by exactly those who may read the fact.
+    let fund = fund(&server).await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let facts_path = format!("/v1/organisations/{}/facts", fund.burkina);
+    let body = |document: Value| {
+        json!({"code": "mutual_operational", "value": true, "as_of": "2026-01-01",
+               "evidence_reference": "statutes", "evidence_document": document})
+    };
+    let mut oversized = b"%PDF-1.7\n".to_vec();
+    oversized.resize(4 * 1024 * 1024 + 1, b' ');
+    for (key, document) in [
+        ("html", json!(base64(b"<html><body>%PDF-</body></html>"))),
+        ("not-base64", json!("%%% not base64 %%%")),
+        ("empty", json!("")),
+        ("oversized", json!(base64(&oversized))),
+        ("number", json!(12)),
+    ] {
+        let (status, problem) = server
+            .post(&facts_path, &burkina, key, &body(document))
+            .await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "evidence_document", "{key}");
+    }
+    assert_eq!(server.get(&facts_path, &burkina).await.1, json!([]));
+
+    let (status, posted) = server
+        .post(
+            &facts_path,
+            &burkina,
+            "with-pdf",
+            &body(json!(base64(MINUTES_PDF))),
+        )
+        .await;
+    assert_eq!(status, 201, "{posted}");
+    let sha256 = ledger_core::evidence::sha256_hex(MINUTES_PDF);
+    assert_eq!(posted["evidence_sha256"], sha256.as_str());
+    // The same document attached to a second fact is the same address.
+    let (status, again) = server
+        .post(
+            &facts_path,
+            &fund.admin,
+            "with-pdf-again",
+            &body(json!(base64(MINUTES_PDF))),
+        )
+        .await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["evidence_sha256"], sha256.as_str());
+    let ledger = support::southern::store(&server).await;
+    assert_eq!(
+        ledger
+            .evidence_document(&sha256)
+            .await
+            .unwrap()
+            .unwrap()
+            .content,
+        MINUTES_PDF
+    );
+    ledger.close().await;
+
+    let evidence_path = format!("{facts_path}/{}/evidence", posted["id"].as_str().unwrap());
+    for (who, expected) in [
+        (burkina.clone(), 200),
+        (fund.admin.clone(), 200),
+        (token(NETWORK_ID, Role::Auditor), 200),
+        (token(&fund.mesp, Role::Beneficiary), 404),
+        (token(&fund.csq, Role::Contributor), 403),
+    ] {
+        let response = server
+            .request(reqwest::Method::GET, &evidence_path)
+            .bearer_auth(&who)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{who}");
+        if expected == 200 {
+            assert_eq!(response.headers()["content-type"], "application/pdf");
+            assert_eq!(response.headers()["x-content-sha256"], sha256.as_str());
+            assert_eq!(response.bytes().await.unwrap().as_ref(), MINUTES_PDF);
+        }
+    }
+    // A fact without a document has none to download.
+    fact(
+        &server,
+        &fund,
+        &fund.burkina,
+        "contribution_rates_defined",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    let bare = facts[2]["id"].as_str().unwrap();
+    let (status, _) = server
+        .get(&format!("{facts_path}/{bare}/evidence"), &fund.admin)
+        .await;
+    assert_eq!(status, 404);
+}
