@@ -11,13 +11,61 @@ use base64::Engine;
 use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
-use support::southern::{fact, fund};
+use support::southern::{contribute, fact, fund, money};
 use support::{NETWORK_ID, TestServer, token};
 
 on_both_engines!(
     a_self_declared_fact_counts_only_once_verified,
     evidence_documents_are_checked_stored_and_read_with_the_facts_rights,
+    runs_allocate_by_the_covered_members_in_force_in_their_period,
+    organisation_versions_refuse_bad_input_and_show_across_instances,
 );
+
+fn share<'a>(run: &'a Value, beneficiary: &str) -> &'a Value {
+    run["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|share| share["beneficiary_id"] == beneficiary)
+        .unwrap()
+}
+
+/// Both mutuals of the fixture made eligible by the network's facts.
+async fn both_eligible(server: &TestServer, fund: &support::southern::Fund) {
+    for mutual in [&fund.burkina, &fund.mesp] {
+        fact(
+            server,
+            fund,
+            mutual,
+            "mutual_operational",
+            json!(true),
+            "2026-01-01",
+        )
+        .await;
+        fact(
+            server,
+            fund,
+            mutual,
+            "public_cofinancing_percent",
+            json!("5"),
+            "2026-01-01",
+        )
+        .await;
+    }
+}
+
+async fn dry_run(server: &TestServer, fund: &support::southern::Fund, period: &str) -> Value {
+    let (status, run) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            &format!("dry-run-{period}"),
+            &json!({"programme_id": fund.programme, "period": period, "dry_run": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{run}");
+    run
+}
 
 fn base64(content: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(content)
@@ -291,4 +339,181 @@ async fn evidence_documents_are_checked_stored_and_read_with_the_facts_rights(se
         .get(&format!("{facts_path}/{bare}/evidence"), &fund.admin)
         .await;
     assert_eq!(status, 404);
+}
+
+async fn runs_allocate_by_the_covered_members_in_force_in_their_period(server: TestServer) {
+    // Proves a change of covered members takes effect from its date: a run for the period before
+    // it (planned after the change was recorded) allocates by the old number, a run for the
+    // period after by the new one; the organisation shows the version in force today.
+    let fund = fund(&server).await;
+    both_eligible(&server, &fund).await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    contribute(&server, &fund, &fund.csq, "2026-10", 1000, "2026-10-20").await;
+    // MESP is rolled out to the whole country from October: 4,000 → 14,000 members.
+    let (status, version) = server
+        .post(
+            &format!("/v1/organisations/{}/versions", fund.mesp),
+            &fund.admin,
+            "mesp-rollout",
+            &json!({"effective_from": "2026-10-01", "covered_members": 14000,
+                    "contact": "Secrétariat MESP, Kinshasa, +243 81 000 0000"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{version}");
+    assert_eq!(version["version"], 1);
+    assert_eq!(
+        version["changed_fields"],
+        json!(["contact", "covered_members"])
+    );
+    let september = dry_run(&server, &fund, "2026-09").await;
+    assert_eq!(share(&september, &fund.mesp)["weight"], 4000);
+    assert_eq!(share(&september, &fund.burkina)["weight"], 6000);
+    assert_eq!(
+        money(&share(&september, &fund.mesp)["pool_share"]),
+        ("400.00", "EUR")
+    );
+    let october = dry_run(&server, &fund, "2026-10").await;
+    assert_eq!(share(&october, &fund.mesp)["weight"], 14000);
+    // Both months' money is in the pool (September was only a dry run): 2,000 × 14/20.
+    assert_eq!(
+        money(&share(&october, &fund.mesp)["pool_share"]),
+        ("1400.00", "EUR")
+    );
+    assert_eq!(
+        money(&share(&october, &fund.burkina)["pool_share"]),
+        ("600.00", "EUR")
+    );
+    let (_, mesp) = server
+        .get(&format!("/v1/organisations/{}", fund.mesp), &fund.admin)
+        .await;
+    assert_eq!(mesp["covered_members"], 14000);
+    assert_eq!(mesp["version"], 1);
+    assert_eq!(mesp["version_effective_from"], "2026-10-01");
+    assert_eq!(
+        mesp["contact"],
+        "Secrétariat MESP, Kinshasa, +243 81 000 0000"
+    );
+}
+
+async fn organisation_versions_refuse_bad_input_and_show_across_instances(server: TestServer) {
+    // Proves a version before the previous one's date, an empty name, a negative member count, a
+    // fee schedule for a contributor and a version that changes nothing are refused naming the
+    // field (nothing written); only admins record versions; the history lists every version with
+    // who changed what and when and which is current (a future version is not yet); and a second
+    // instance on the same database, which had read the organisation before, sees the change.
+    let fund = fund(&server).await;
+    let other = support::server_on(&server.database_url).await;
+    let path = format!("/v1/organisations/{}", fund.mesp);
+    assert_eq!(
+        other.get(&path, &fund.admin).await.1["covered_members"],
+        4000
+    );
+    let versions = format!("{path}/versions");
+    let (status, _) = server
+        .post(
+            &versions,
+            &fund.admin,
+            "v1",
+            &json!({"effective_from": "2026-10-01", "covered_members": 9000}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, seen) = other.get(&path, &fund.admin).await;
+    assert_eq!(seen["covered_members"], 9000, "{seen}");
+    assert_eq!(seen["version"], 1);
+    for (key, body, field) in [
+        (
+            "early",
+            json!({"effective_from": "2026-09-30", "covered_members": 9500}),
+            "effective_from",
+        ),
+        (
+            "bad-date",
+            json!({"effective_from": "2026-13-01", "covered_members": 9500}),
+            "effective_from",
+        ),
+        (
+            "no-name",
+            json!({"effective_from": "2026-11-01", "name": ""}),
+            "name",
+        ),
+        (
+            "negative",
+            json!({"effective_from": "2026-11-01", "covered_members": -1}),
+            "covered_members",
+        ),
+        (
+            "same",
+            json!({"effective_from": "2026-11-01", "covered_members": 9000}),
+            "effective_from",
+        ),
+    ] {
+        let (status, problem) = server.post(&versions, &fund.admin, key, &body).await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
+    }
+    let (status, problem) = server
+        .post(
+            &format!("/v1/organisations/{}/versions", fund.csq),
+            &fund.admin,
+            "contributor-fees",
+            &json!({"effective_from": "2026-11-01", "fee_schedule": {"fixed": "1.00", "percent": "0"}}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "fee_schedule");
+    for role in [Role::Beneficiary, Role::Auditor] {
+        let (status, _) = server
+            .post(
+                &versions,
+                &token(&fund.mesp, role),
+                "not-admin",
+                &json!({"effective_from": "2026-11-01", "covered_members": 1}),
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+    let (status, _) = server
+        .post(
+            "/v1/organisations/00000000-0000-7000-8000-00000000dead/versions",
+            &fund.admin,
+            "unknown",
+            &json!({"effective_from": "2026-11-01", "covered_members": 1}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    // A renaming that takes effect in 2099 is recorded but not current.
+    let (status, renamed) = server
+        .post(
+            &versions,
+            &fund.admin,
+            "rename",
+            &json!({"effective_from": "2099-01-01", "name": "Mutuelle de la santé de l'enseignement", "fee_schedule": {"fixed": "12.00", "percent": "0.25"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{renamed}");
+    let (status, history) = other
+        .get(
+            &format!("{path}/history"),
+            &token(&fund.csq, Role::Contributor),
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["current_version"], 1);
+    let listed = history["versions"].as_array().unwrap();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed[0]["covered_members"], 4000);
+    assert_eq!(listed[0]["changed_by"], Value::Null);
+    assert_eq!(listed[1]["covered_members"], 9000);
+    assert_eq!(listed[1]["changed_fields"], json!(["covered_members"]));
+    assert!(listed[1]["changed_by"].as_str().unwrap().contains("admin"));
+    assert!(listed[1]["recorded_at"].is_string());
+    assert_eq!(listed[2]["changed_fields"], json!(["name", "fee_schedule"]));
+    assert_eq!(
+        listed[2]["covered_members"], 9000,
+        "unchanged fields carry over"
+    );
+    assert_eq!(money(&listed[2]["fee_schedule"]["fixed"]), ("12.00", "EUR"));
+    assert_eq!(other.get(&path, &fund.admin).await.1["name"], "MESP");
+    other.stop().await;
 }

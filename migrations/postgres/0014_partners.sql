@@ -49,3 +49,40 @@ COMMENT ON COLUMN fact_decisions.decided_by IS 'Subject and organisation of the 
 COMMENT ON COLUMN fact_decisions.created_at IS 'When it was decided.';
 CREATE TRIGGER fact_decisions_append_only BEFORE UPDATE OR DELETE ON fact_decisions
     FOR EACH ROW EXECUTE FUNCTION refuse_history_change();
+
+-- Organisation details as versions (issue 18.1): name, contact, covered members and fee schedule
+-- change from an effective date. The organisations row stays as registered (version 0, in force
+-- until a version takes effect); each version is a full snapshot of the details. No cache holds
+-- versions, so every instance reads the version in force.
+CREATE TABLE organisation_versions (
+    organisation_id UUID        NOT NULL CONSTRAINT organisation_versions_organisation_fk REFERENCES organisations (id),
+    version_number  INTEGER     NOT NULL CONSTRAINT organisation_versions_number_check CHECK (version_number >= 1),
+    effective_from  DATE        NOT NULL CONSTRAINT organisation_versions_effective_from_fund_date
+                                CHECK (effective_from BETWEEN DATE '2000-01-01' AND DATE '2099-12-31'),
+    name            TEXT        NOT NULL,
+    contact         TEXT        NULL,
+    covered_members BIGINT      NULL CONSTRAINT organisation_versions_members_check CHECK (covered_members >= 0),
+    fee_fixed_minor BIGINT      NULL CONSTRAINT organisation_versions_fee_fixed_check CHECK (fee_fixed_minor >= 0),
+    fee_currency    TEXT        NULL,
+    fee_percent     TEXT        NULL,
+    changed_fields  TEXT        NOT NULL,
+    changed_by      TEXT        NOT NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    CONSTRAINT organisation_versions_pk PRIMARY KEY (organisation_id, version_number),
+    CONSTRAINT organisation_versions_fee_check CHECK ((fee_fixed_minor IS NULL) = (fee_percent IS NULL) AND (fee_fixed_minor IS NULL) = (fee_currency IS NULL))
+);
+COMMENT ON TABLE organisation_versions IS 'Versions of an organisation''s details, each a full snapshot in force from its effective date. Append-only.';
+COMMENT ON COLUMN organisation_versions.organisation_id IS 'The organisation.';
+COMMENT ON COLUMN organisation_versions.version_number IS '1, 2, ...: the order versions were recorded (the organisations row is version 0); two writers racing for one number: one is refused.';
+COMMENT ON COLUMN organisation_versions.effective_from IS 'The date from which this version is in force; never before the previous version''s.';
+COMMENT ON COLUMN organisation_versions.name IS 'The organisation''s name from that date.';
+COMMENT ON COLUMN organisation_versions.contact IS 'Who to reach (a person, an address, a telephone), free text.';
+COMMENT ON COLUMN organisation_versions.covered_members IS 'Members covered from that date (the weight of pro-rata allocation).';
+COMMENT ON COLUMN organisation_versions.fee_fixed_minor IS 'A beneficiary''s expected fixed bank fee per transfer, minor units of fee_currency (NULL: the programme''s schedule applies).';
+COMMENT ON COLUMN organisation_versions.fee_currency IS 'Currency of fee_fixed_minor (EUR).';
+COMMENT ON COLUMN organisation_versions.fee_percent IS 'Expected percentage fee of the amount sent, decimal string.';
+COMMENT ON COLUMN organisation_versions.changed_fields IS 'The fields this version changed against the previous one, comma-separated (name,contact,covered_members,fee_schedule).';
+COMMENT ON COLUMN organisation_versions.changed_by IS 'Subject and organisation of the admin who recorded it.';
+COMMENT ON COLUMN organisation_versions.created_at IS 'When it was recorded.';
+CREATE TRIGGER organisation_versions_append_only BEFORE UPDATE OR DELETE ON organisation_versions
+    FOR EACH ROW EXECUTE FUNCTION refuse_history_change();

@@ -35,3 +35,26 @@ CREATE TRIGGER fact_decisions_no_update BEFORE UPDATE ON fact_decisions
 BEGIN SELECT RAISE(ABORT, 'append_only: fact_decisions cannot be updated'); END;
 CREATE TRIGGER fact_decisions_no_delete BEFORE DELETE ON fact_decisions
 BEGIN SELECT RAISE(ABORT, 'append_only: fact_decisions cannot be deleted'); END;
+
+-- Organisation details as versions (issue 18.1); see migrations/postgres for the comments.
+CREATE TABLE organisation_versions (
+    organisation_id BLOB    NOT NULL CONSTRAINT organisation_versions_organisation_fk REFERENCES organisations (id),
+    version_number  INTEGER NOT NULL CONSTRAINT organisation_versions_number_check CHECK (version_number >= 1),
+    effective_from  TEXT    NOT NULL CONSTRAINT organisation_versions_effective_from_fund_date
+                            CHECK (effective_from BETWEEN '2000-01-01' AND '2099-12-31' AND length(effective_from) = 10),
+    name            TEXT    NOT NULL,
+    contact         TEXT    NULL,
+    covered_members INTEGER NULL CONSTRAINT organisation_versions_members_check CHECK (covered_members >= 0),
+    fee_fixed_minor INTEGER NULL CONSTRAINT organisation_versions_fee_fixed_check CHECK (fee_fixed_minor >= 0),
+    fee_currency    TEXT    NULL,
+    fee_percent     TEXT    NULL,
+    changed_fields  TEXT    NOT NULL,
+    changed_by      TEXT    NOT NULL,
+    created_at      TEXT    NOT NULL,
+    CONSTRAINT organisation_versions_pk PRIMARY KEY (organisation_id, version_number),
+    CONSTRAINT organisation_versions_fee_check CHECK ((fee_fixed_minor IS NULL) = (fee_percent IS NULL) AND (fee_fixed_minor IS NULL) = (fee_currency IS NULL))
+) STRICT;
+CREATE TRIGGER organisation_versions_no_update BEFORE UPDATE ON organisation_versions
+BEGIN SELECT RAISE(ABORT, 'append_only: organisation_versions cannot be updated'); END;
+CREATE TRIGGER organisation_versions_no_delete BEFORE DELETE ON organisation_versions
+BEGIN SELECT RAISE(ABORT, 'append_only: organisation_versions cannot be deleted'); END;

@@ -353,6 +353,11 @@ pub use crate::throttle::{
 /// authenticated first (a test keeps every documented write listed).
 pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
     ("POST", "/v1/organisations", Operation::RegisterOrganisation),
+    (
+        "POST",
+        "/v1/organisations/{id}/versions",
+        Operation::ChangeOrganisation,
+    ),
     ("POST", "/v1/programmes", Operation::CreateProgramme),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (

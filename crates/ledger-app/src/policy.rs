@@ -11,6 +11,7 @@ use crate::error::AppError;
 pub enum Operation {
     // Organisations and programmes.
     RegisterOrganisation,
+    ChangeOrganisation,
     ListOrganisations,
     ReadOrganisation,
     CreateProgramme,
@@ -88,6 +89,7 @@ const BOOKS: &[Role] = &[Admin, Auditor];
 /// organisation's own role beside the network's; [`Caller::may_see`] does the scoping.
 pub const POLICY: &[(Operation, &[Role])] = &[
     (RegisterOrganisation, NETWORK),
+    (ChangeOrganisation, NETWORK),
     (ListOrganisations, EVERY_ROLE),
     (ReadOrganisation, EVERY_ROLE),
     (CreateProgramme, NETWORK),
@@ -189,6 +191,7 @@ mod tests {
         // that the read-only role holds no write.
         let writes = [
             RegisterOrganisation,
+            ChangeOrganisation,
             CreateProgramme,
             RecordFact,
             VerifyFact,
@@ -224,6 +227,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 56);
+        assert_eq!(POLICY.len(), 57);
     }
 }

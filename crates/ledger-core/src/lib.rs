@@ -25,6 +25,7 @@ pub mod split;
 pub mod text;
 pub mod time;
 pub mod transfer_run;
+pub mod versions;
 
 pub use chain::{
     ChainBreak, ChainHash, ChainVerifier, GENESIS_HASH, JournalRecord, Movements, RecordDigest,

@@ -10,7 +10,7 @@
 //! `records` and `hot_rows` (domain rows written with the journal), `memo`, `lots` (the lot
 //! book), [`writer`] (the group commit, one file per engine), `store` (the [`Store`] handle:
 //! opening, migrating, writing), then the reads of each topic as `impl Store` blocks: `accounts`,
-//! `journal`, `verify`, [`audit`], [`checkpoints`], [`facts`], [`registry`], [`reports`], [`transfers`].
+//! `journal`, `verify`, [`audit`], [`checkpoints`], [`facts`], [`registry`], [`reports`], [`transfers`], [`versions`].
 
 mod accounts;
 pub mod audit;
@@ -32,6 +32,7 @@ mod rows;
 mod store;
 pub mod transfers;
 mod verify;
+pub mod versions;
 pub mod writer;
 
 pub use backend::BackendKind;

@@ -173,8 +173,9 @@ macro_rules! select_batch {
 }
 
 impl Store {
-    /// One organisation by id. Found organisations are remembered (they never change), so only the
-    /// first read of each reaches the database.
+    /// One organisation by id, as registered (version 0). Found organisations are remembered (the
+    /// registered row never changes: later details are versions, `crate::versions`, never
+    /// cached), so only the first read of each reaches the database.
     pub async fn organisation(
         &self,
         id: OrganisationId,

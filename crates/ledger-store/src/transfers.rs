@@ -124,7 +124,7 @@ pub struct TransferFilter {
 }
 
 /// The stored fee schedule of an organisation or a programme.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FeeScheduleRow {
     pub fixed_minor: i64,
     pub currency: String,

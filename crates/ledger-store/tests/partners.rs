@@ -8,7 +8,9 @@
 use ledger_core::conditions::FactStatus;
 use ledger_core::evidence::EvidenceDocument;
 use ledger_core::{FundDate, OrganisationId};
-use ledger_store::records::{EvidenceDocumentRecord, FactDecisionRecord, FactRecord, Record};
+use ledger_store::records::{
+    EvidenceDocumentRecord, FactDecisionRecord, FactRecord, OrganisationVersionRecord, Record,
+};
 use ledger_store::{Store, StoreError, WriteOutcome, WriteRequest};
 use ledger_testkit::on_both_engines;
 use ledger_testkit::store::{Fixture, now};
@@ -17,6 +19,7 @@ use uuid::Uuid;
 on_both_engines!(
     facts_keep_their_status_decision_and_evidence,
     fact_decisions_and_evidence_are_append_only,
+    organisation_versions_are_append_only_and_numbered_once,
 );
 
 /// The network organisation seeded by the migrations.
@@ -197,4 +200,62 @@ async fn fact_decisions_and_evidence_are_append_only(fixture: Fixture) {
         store.fact_row(id).await.unwrap().unwrap().status().unwrap(),
         FactStatus::Rejected
     );
+}
+
+fn version(number: i32, effective_from: &str, members: i64) -> Record {
+    Record::OrganisationVersion(OrganisationVersionRecord {
+        organisation_id: OrganisationId::from_uuid(NETWORK),
+        version_number: number,
+        effective_from: FundDate::parse(effective_from).unwrap(),
+        name: "Education and Solidarity Network".into(),
+        contact: Some("secretariat".into()),
+        covered_members: Some(members),
+        fee_schedule: Some((1500, "EUR".into(), "0.5".into())),
+        changed_fields: vec!["covered_members"],
+        changed_by: "admin".into(),
+        created_at: now(),
+    })
+}
+
+async fn organisation_versions_are_append_only_and_numbered_once(fixture: Fixture) {
+    // Proves versions read back in order with every field, a second writer of the same version
+    // number is refused (two admins racing cannot both write "version 2"), and the database
+    // refuses to rewrite or remove a version, on both engines.
+    let store = &fixture.store;
+    write(store, vec![version(1, "2026-03-01", 4000)])
+        .await
+        .unwrap();
+    write(store, vec![version(2, "2026-10-01", 14000)])
+        .await
+        .unwrap();
+    let raced = write(store, vec![version(2, "2026-11-01", 15000)]).await;
+    assert!(
+        matches!(raced, Err(StoreError::UniqueViolation(_))),
+        "{raced:?}"
+    );
+    let versions = store
+        .organisation_versions(OrganisationId::from_uuid(NETWORK))
+        .await
+        .unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|version| (version.version_number, version.covered_members))
+            .collect::<Vec<_>>(),
+        [(1, Some(4000)), (2, Some(14000))]
+    );
+    assert_eq!(versions[1].fee_fixed_minor, Some(1500));
+    assert_eq!(versions[1].fee_percent.as_deref(), Some("0.5"));
+    assert_eq!(versions[1].effective_from.to_string(), "2026-10-01");
+    assert_eq!(
+        store.all_organisation_versions().await.unwrap()[&NETWORK],
+        versions
+    );
+    for sql in [
+        "UPDATE organisation_versions SET covered_members = 1",
+        "DELETE FROM organisation_versions",
+    ] {
+        let error = execute_raw(store, sql).await.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
 }

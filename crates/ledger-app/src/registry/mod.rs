@@ -1,13 +1,18 @@
 //! The registry: organisations (contributors, beneficiaries, the network, auditors) and
 //! programmes, registered by the network and read by every role; the fee schedules given with
-//! them.
+//! them; organisations' details as versions.
 
 mod checks;
 mod fee_schedules;
+mod organisation_versions;
 mod organisations;
 mod programmes;
 
 pub use fee_schedules::{FeeScheduleBody, fee_schedule_record};
+pub use organisation_versions::{
+    ChangeOrganisation, ChangeOrganisationBody, Details, FeeScheduleView, MAX_CONTACT_LENGTH,
+    OrganisationHistory, OrganisationHistoryView, OrganisationVersionView, details_on,
+};
 pub use organisations::{
     CreateOrganisation, ListOrganisations, OrganisationView, ReadOrganisation, RegisterOrganisation,
 };

@@ -26,6 +26,7 @@ use crate::error::FieldError;
 use crate::fields::parse_id;
 use crate::money::{DecimalText, Money};
 use crate::policy::Operation;
+use crate::registry::Details;
 use crate::runner::{Command, Planned, Query, Status};
 use crate::{App, AppError, Caller};
 
@@ -261,8 +262,25 @@ pub(crate) async fn gather(
 ) -> Result<Gathered, AppError> {
     let currency = programme.currency;
     let as_of = period.end();
-    let beneficiaries = app.store.beneficiaries().await?;
     let book = app.store.beneficiary_book().await?;
+    // Each beneficiary with the details (covered members, fee schedule) in force at the end of
+    // the period: a run for a past period allocates by that period's version.
+    let versions = app.store.all_organisation_versions().await?;
+    let mut own_fee_schedules = HashMap::new();
+    let mut beneficiaries = Vec::new();
+    for beneficiary in app.store.beneficiaries().await? {
+        let id = beneficiary.id.as_uuid();
+        let details = Details::in_force(
+            &beneficiary,
+            book.fee_schedules.get(&id),
+            versions.get(&id).map_or(&[], Vec::as_slice),
+            as_of,
+        );
+        if let Some(schedule) = &details.fee_schedule {
+            own_fee_schedules.insert(id, schedule_of(schedule)?);
+        }
+        beneficiaries.push(details.apply(beneficiary));
+    }
     let accounted = app.store.accepted_report_totals().await?;
     let later_receipts = app.store.receipts_after(programme.id, as_of).await?;
     let later = |earmark: Option<Uuid>| -> i64 {
@@ -354,7 +372,7 @@ pub(crate) async fn gather(
                 .map(RecordedVerdict::from)
                 .collect(),
         );
-        let own = book.fee_schedules.get(&id).map(schedule_of).transpose()?;
+        let own = own_fee_schedules.get(&id).copied();
         inputs.push(BeneficiaryInput {
             id: beneficiary.id,
             weight,

@@ -103,6 +103,31 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::OrganisationVersion(version) => {
+                        let (fee_fixed, fee_currency, fee_percent) = match &version.fee_schedule {
+                            Some((fixed, currency, percent)) => (Some(*fixed), Some(currency.as_str()), Some(percent.as_str())),
+                            None => (None, None, None),
+                        };
+                        sqlx::query(
+                            "INSERT INTO organisation_versions (organisation_id, version_number, effective_from, name, contact, \
+                             covered_members, fee_fixed_minor, fee_currency, fee_percent, changed_fields, changed_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(version.organisation_id.as_uuid())
+                        .bind(version.version_number)
+                        .bind(version.effective_from.naive())
+                        .bind(&version.name)
+                        .bind(&version.contact)
+                        .bind(version.covered_members)
+                        .bind(fee_fixed)
+                        .bind(fee_currency)
+                        .bind(fee_percent)
+                        .bind(version.changed_fields.join(","))
+                        .bind(&version.changed_by)
+                        .bind(version.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::EvidenceDocument(document) => {
                         sqlx::query(
                             "INSERT INTO evidence_documents (sha256, media_type, size_bytes, content, created_at) \

@@ -18,6 +18,7 @@ pub enum Record {
     /// two requests opening the same account agree on it).
     Account(Account),
     Organisation(Organisation),
+    OrganisationVersion(OrganisationVersionRecord),
     Programme(Programme),
     ContributionBatch(Box<ContributionBatchRecord>),
     BatchReceipt(BatchReceiptRecord),
@@ -115,6 +116,24 @@ pub struct FactRecord {
     /// The attached evidence document, stored with [`Record::EvidenceDocument`].
     pub evidence_sha256: Option<String>,
     pub recorded_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A version of an organisation's details: a full snapshot in force from `effective_from`.
+#[derive(Debug, Clone)]
+pub struct OrganisationVersionRecord {
+    pub organisation_id: OrganisationId,
+    /// 1, 2, ...: one more than the last recorded.
+    pub version_number: i32,
+    pub effective_from: FundDate,
+    pub name: String,
+    pub contact: Option<String>,
+    pub covered_members: Option<i64>,
+    /// The beneficiary's own fee schedule: fixed minor units, currency and percent.
+    pub fee_schedule: Option<(i64, String, String)>,
+    /// The fields changed against the previous version.
+    pub changed_fields: Vec<&'static str>,
+    pub changed_by: String,
     pub created_at: Timestamp,
 }
 

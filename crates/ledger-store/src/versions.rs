@@ -1,0 +1,69 @@
+//! Reads of versioned registry details (migrations 0014): an organisation's versions in recorded
+//! order. Never cached: a version another instance recorded is seen by the next read.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger_core::OrganisationId;
+use uuid::Uuid;
+
+use crate::backend::on_pool;
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// A version of an organisation's details as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrganisationVersionRow {
+    pub organisation_id: Uuid,
+    pub version_number: i32,
+    pub effective_from: NaiveDate,
+    pub name: String,
+    pub contact: Option<String>,
+    pub covered_members: Option<i64>,
+    pub fee_fixed_minor: Option<i64>,
+    pub fee_currency: Option<String>,
+    pub fee_percent: Option<String>,
+    /// Comma-separated field names.
+    pub changed_fields: String,
+    pub changed_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! select_version {
+    () => {
+        "SELECT organisation_id, version_number, effective_from, name, contact, covered_members, \
+         fee_fixed_minor, fee_currency, fee_percent, changed_fields, changed_by, created_at \
+         FROM organisation_versions"
+    };
+}
+
+impl Store {
+    /// An organisation's versions, in recorded order (version 1 first).
+    pub async fn organisation_versions(
+        &self,
+        organisation: OrganisationId,
+    ) -> Result<Vec<OrganisationVersionRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_version!(), " WHERE organisation_id = $1 ORDER BY version_number"))
+                .bind(organisation.as_uuid())
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Every organisation's versions, each list in recorded order (a run or a listing reads all).
+    pub async fn all_organisation_versions(
+        &self,
+    ) -> Result<HashMap<Uuid, Vec<OrganisationVersionRow>>, StoreError> {
+        let rows: Vec<OrganisationVersionRow> = on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_version!(), " ORDER BY organisation_id, version_number"))
+                .fetch_all(pool)
+                .await?
+        });
+        let mut versions: HashMap<Uuid, Vec<OrganisationVersionRow>> = HashMap::new();
+        for row in rows {
+            versions.entry(row.organisation_id).or_default().push(row);
+        }
+        Ok(versions)
+    }
+}
