@@ -11,7 +11,8 @@ use base64::Engine;
 use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
 use serde_json::{Value, json};
-use support::southern::{contribute, fact, fund, money};
+use support::people::{Credential, credential, post_plain};
+use support::southern::{burkina_run_for_september, contribute, fact, fund, money};
 use support::{NETWORK_ID, TestServer, token};
 
 on_both_engines!(
@@ -516,4 +517,201 @@ async fn organisation_versions_refuse_bad_input_and_show_across_instances(server
     assert_eq!(money(&listed[2]["fee_schedule"]["fixed"]), ("12.00", "EUR"));
     assert_eq!(other.get(&path, &fund.admin).await.1["name"], "MESP");
     other.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_bank_change_counts_only_once_a_second_admin_approves_it() {
+    a_bank_change_counts_only_once_a_second_admin_approves_it(
+        support::four_eyes_server(ledger_testkit::Engine::Sqlite).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_bank_change_counts_only_once_a_second_admin_approves_it() {
+    a_bank_change_counts_only_once_a_second_admin_approves_it(
+        support::four_eyes_server(ledger_testkit::Engine::Postgres).await,
+    )
+    .await;
+}
+
+/// Proposes as `proposer` and approves as `approver`; answers the approved operation's result.
+async fn approved(
+    server: &TestServer,
+    path: &str,
+    proposer: &str,
+    approver: &str,
+    key: &str,
+    body: &Value,
+) -> Value {
+    let (status, proposal) = server.post(path, proposer, key, body).await;
+    assert_eq!(status, 202, "{proposal}");
+    let (status, decided) = post_plain(
+        server,
+        &format!(
+            "/v1/proposals/{}/approval",
+            proposal["id"].as_str().unwrap()
+        ),
+        approver,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{decided}");
+    decided["result"].clone()
+}
+
+async fn a_bank_change_counts_only_once_a_second_admin_approves_it(server: TestServer) {
+    // Proves a beneficiary's bank account (and the network's collection account) is set only once
+    // a second admin approves it (four eyes, the proposer may not approve); bad IBANs and BICs are
+    // refused at once naming the field, with no proposal; a change proposed, and even approved,
+    // after a run was planned leaves that run's transfer paid to the account in force when it was
+    // planned; the payment-file reads name creditor and debtor accounts.
+    let fund = fund(&server).await;
+    let alice = credential(&server, NETWORK_ID, Role::Admin, Credential::Session).await;
+    let bob = credential(&server, NETWORK_ID, Role::Admin, Credential::Session).await;
+    let accounts = format!("/v1/organisations/{}/bank-accounts", fund.burkina);
+    for (key, body, field) in [
+        (
+            "bad-iban",
+            json!({"holder_name": "MEB", "iban": "DE45500105175407324931", "currency": "EUR"}),
+            "iban",
+        ),
+        (
+            "short-iban",
+            json!({"holder_name": "MEB", "iban": "DE4450010517540732493", "currency": "EUR"}),
+            "iban",
+        ),
+        (
+            "bad-bic",
+            json!({"holder_name": "MEB", "account_number": "BF0420100001", "bic": "ECOC-BF", "currency": "XOF"}),
+            "bic",
+        ),
+        (
+            "no-bic",
+            json!({"holder_name": "MEB", "account_number": "BF0420100001", "currency": "XOF"}),
+            "bic",
+        ),
+    ] {
+        let (status, problem) = server.post(&accounts, &alice, key, &body).await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
+    }
+    let (_, proposals) = server.get("/v1/proposals?status=pending", &alice).await;
+    assert_eq!(proposals["items"], json!([]), "nothing proposed");
+
+    let first = json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF042 01001 00001234567 89",
+                       "bic": "ECOCBFBF", "currency": "XOF"});
+    let (status, proposal) = server.post(&accounts, &alice, "first", &first).await;
+    assert_eq!(status, 202, "{proposal}");
+    assert_eq!(proposal["operation"], "set_bank_account");
+    let (_, listed) = server.get(&accounts, &fund.admin).await;
+    assert_eq!(
+        listed["current"],
+        Value::Null,
+        "not in force before approval"
+    );
+    let approval = format!(
+        "/v1/proposals/{}/approval",
+        proposal["id"].as_str().unwrap()
+    );
+    let (status, problem) = post_plain(&server, &approval, &alice, &json!({})).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("approval_by_proposer"))
+    );
+    let (status, _) = post_plain(&server, &approval, &bob, &json!({})).await;
+    assert_eq!(status, 200);
+    let (_, listed) = server
+        .get(&accounts, &token(&fund.burkina, Role::Beneficiary))
+        .await;
+    assert_eq!(listed["current"]["version"], 1, "{listed}");
+    assert_eq!(listed["current"]["bic"], "ECOCBFBF");
+    assert!(listed["current"]["approved_by"].is_string());
+
+    // The September run is planned with account 1 in force.
+    let run = burkina_run_for_september(&server, &fund, "100.00").await;
+    // A change is proposed: not in force until approved.
+    let second = json!({"holder_name": "MEB", "account_number": "BF099 99999 99999999999 99",
+                        "bic": "CORIBFBFXXX", "currency": "XOF"});
+    let (status, change) = server.post(&accounts, &alice, "second", &second).await;
+    assert_eq!(status, 202, "{change}");
+    let (_, listed) = server.get(&accounts, &fund.admin).await;
+    assert_eq!(listed["current"]["version"], 1);
+    // Approved before the run is executed: the run still pays the account it was planned with.
+    let (status, _) = post_plain(
+        &server,
+        &format!("/v1/proposals/{}/approval", change["id"].as_str().unwrap()),
+        &bob,
+        &json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, listed) = server.get(&accounts, &fund.admin).await;
+    assert_eq!(listed["current"]["version"], 2);
+    assert_eq!(listed["accounts"].as_array().unwrap().len(), 2);
+    let executed = approved(
+        &server,
+        &format!(
+            "/v1/transfer-runs/{}/execution",
+            run["id"].as_str().unwrap()
+        ),
+        &alice,
+        &bob,
+        "execute",
+        &json!({}),
+    )
+    .await;
+    let transfer = executed["transfers"][0]["id"].as_str().unwrap();
+    let (status, creditor) = server
+        .get(
+            &format!("/v1/transfers/{transfer}/creditor"),
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(status, 200, "{creditor}");
+    assert_eq!(creditor["creditor"]["version"], 1, "{creditor}");
+    assert_eq!(
+        creditor["creditor"]["account_number"],
+        "BF042 01001 00001234567 89"
+    );
+    assert_eq!(creditor["creditor"]["bic"], "ECOCBFBF");
+    assert_eq!(creditor["creditor"]["currency"], "XOF");
+    assert_eq!(money(&creditor["amount"]), ("600.00", "EUR"));
+    assert!(creditor["end_to_end_id"].as_str().unwrap().len() <= 35);
+    let (status, _) = server
+        .get(
+            &format!("/v1/transfers/{transfer}/creditor"),
+            &token(&fund.burkina, Role::Beneficiary),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // The network's collection account, for the debtor side of payment files.
+    let collection = "/v1/network/collection-account";
+    assert_eq!(server.get(collection, &fund.admin).await.1, Value::Null);
+    let recorded = approved(
+        &server,
+        &format!("/v1/organisations/{NETWORK_ID}/bank-accounts"),
+        &alice,
+        &bob,
+        "network-account",
+        &json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+                "bic": "PSSTFRPPPAR", "currency": "EUR"}),
+    )
+    .await;
+    assert_eq!(
+        recorded["iban"], "FR1420041010050500013M02606",
+        "{recorded}"
+    );
+    let (status, account) = server
+        .get(collection, &token(NETWORK_ID, Role::Auditor))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(account["holder_name"], "Education and Solidarity Network");
+    assert_eq!(account["iban"], "FR1420041010050500013M02606");
+    assert_eq!(account["bic"], "PSSTFRPPPAR");
+    let (status, _) = server
+        .get(collection, &token(&fund.burkina, Role::Beneficiary))
+        .await;
+    assert_eq!(status, 403);
 }

@@ -86,3 +86,37 @@ COMMENT ON COLUMN organisation_versions.changed_by IS 'Subject and organisation 
 COMMENT ON COLUMN organisation_versions.created_at IS 'When it was recorded.';
 CREATE TRIGGER organisation_versions_append_only BEFORE UPDATE OR DELETE ON organisation_versions
     FOR EACH ROW EXECUTE FUNCTION refuse_history_change();
+
+-- Bank accounts (issue 18.2) of beneficiaries and of the network (its collection account). A new
+-- account takes effect only once a second admin approved it (four eyes: the request is a proposal
+-- until then, migration 0013); each row is an account in force from when it was recorded, until
+-- the next. A transfer is paid to the account that was in force when its run was planned.
+CREATE TABLE bank_accounts (
+    organisation_id UUID        NOT NULL CONSTRAINT bank_accounts_organisation_fk REFERENCES organisations (id),
+    version_number  INTEGER     NOT NULL CONSTRAINT bank_accounts_number_check CHECK (version_number >= 1),
+    holder_name     TEXT        NOT NULL,
+    iban            TEXT        NULL,
+    account_number  TEXT        NULL,
+    bic             TEXT        NULL,
+    currency        TEXT        NOT NULL,
+    proposed_by     TEXT        NOT NULL,
+    approved_by     TEXT        NULL,
+    proposal_id     UUID        NULL,
+    created_at      TIMESTAMPTZ NOT NULL,
+    CONSTRAINT bank_accounts_pk PRIMARY KEY (organisation_id, version_number),
+    CONSTRAINT bank_accounts_identifier_check CHECK ((iban IS NULL) <> (account_number IS NULL) AND (account_number IS NULL OR bic IS NOT NULL))
+);
+COMMENT ON TABLE bank_accounts IS 'Bank accounts of beneficiaries and of the network, each in force from when it was recorded (after a second admin approved it) until the next. Append-only.';
+COMMENT ON COLUMN bank_accounts.organisation_id IS 'The beneficiary, or the network (its collection account).';
+COMMENT ON COLUMN bank_accounts.version_number IS '1, 2, ...: the order accounts were recorded; two writers racing for one number: one is refused.';
+COMMENT ON COLUMN bank_accounts.holder_name IS 'The account holder''s name, as the bank knows it.';
+COMMENT ON COLUMN bank_accounts.iban IS 'The IBAN, electronic form (checksum and country format checked), or NULL for a national account.';
+COMMENT ON COLUMN bank_accounts.account_number IS 'The national account number where the country has no IBAN (then bic is required).';
+COMMENT ON COLUMN bank_accounts.bic IS 'The bank''s BIC (ISO 9362), 8 or 11 characters.';
+COMMENT ON COLUMN bank_accounts.currency IS 'ISO 4217 currency of the account.';
+COMMENT ON COLUMN bank_accounts.proposed_by IS 'The admin who asked for the account.';
+COMMENT ON COLUMN bank_accounts.approved_by IS 'The second admin who approved it (NULL in a one-admin setup).';
+COMMENT ON COLUMN bank_accounts.proposal_id IS 'The four-eyes proposal it was approved through.';
+COMMENT ON COLUMN bank_accounts.created_at IS 'When it was recorded: it is in force from then.';
+CREATE TRIGGER bank_accounts_append_only BEFORE UPDATE OR DELETE ON bank_accounts
+    FOR EACH ROW EXECUTE FUNCTION refuse_history_change();

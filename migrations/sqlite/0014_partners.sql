@@ -58,3 +58,24 @@ CREATE TRIGGER organisation_versions_no_update BEFORE UPDATE ON organisation_ver
 BEGIN SELECT RAISE(ABORT, 'append_only: organisation_versions cannot be updated'); END;
 CREATE TRIGGER organisation_versions_no_delete BEFORE DELETE ON organisation_versions
 BEGIN SELECT RAISE(ABORT, 'append_only: organisation_versions cannot be deleted'); END;
+
+-- Bank accounts (issue 18.2); see migrations/postgres for the comments.
+CREATE TABLE bank_accounts (
+    organisation_id BLOB    NOT NULL CONSTRAINT bank_accounts_organisation_fk REFERENCES organisations (id),
+    version_number  INTEGER NOT NULL CONSTRAINT bank_accounts_number_check CHECK (version_number >= 1),
+    holder_name     TEXT    NOT NULL,
+    iban            TEXT    NULL,
+    account_number  TEXT    NULL,
+    bic             TEXT    NULL,
+    currency        TEXT    NOT NULL,
+    proposed_by     TEXT    NOT NULL,
+    approved_by     TEXT    NULL,
+    proposal_id     BLOB    NULL,
+    created_at      TEXT    NOT NULL,
+    CONSTRAINT bank_accounts_pk PRIMARY KEY (organisation_id, version_number),
+    CONSTRAINT bank_accounts_identifier_check CHECK ((iban IS NULL) <> (account_number IS NULL) AND (account_number IS NULL OR bic IS NOT NULL))
+) STRICT;
+CREATE TRIGGER bank_accounts_no_update BEFORE UPDATE ON bank_accounts
+BEGIN SELECT RAISE(ABORT, 'append_only: bank_accounts cannot be updated'); END;
+CREATE TRIGGER bank_accounts_no_delete BEFORE DELETE ON bank_accounts
+BEGIN SELECT RAISE(ABORT, 'append_only: bank_accounts cannot be deleted'); END;

@@ -358,6 +358,11 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         "/v1/organisations/{id}/versions",
         Operation::ChangeOrganisation,
     ),
+    (
+        "POST",
+        "/v1/organisations/{id}/bank-accounts",
+        Operation::SetBankAccount,
+    ),
     ("POST", "/v1/programmes", Operation::CreateProgramme),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (

@@ -1,8 +1,14 @@
 //! What changes about partners over time (issue 18): versions of an organisation's details and
-//! their history. The operations are [`ledger_app::registry`]'s; here they meet HTTP.
+//! their history, and bank accounts (set under four eyes; read as planned for payment files). The
+//! operations are [`ledger_app::registry`]'s and [`ledger_app::bank_accounts`]'s; here they meet
+//! HTTP.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use ledger_app::bank_accounts::{
+    BankAccountBody, BankAccountView, BankAccountsView, ListBankAccounts, NetworkCollectionAccount,
+    PaymentAccountView, SetBankAccount, TransferCreditor, TransferCreditorView,
+};
 use ledger_app::registry::{
     ChangeOrganisation, ChangeOrganisationBody, OrganisationHistory, OrganisationHistoryView,
     OrganisationVersionView,
@@ -20,6 +26,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(change_organisation))
         .routes(routes!(organisation_history))
+        .routes(routes!(set_bank_account, list_bank_accounts))
+        .routes(routes!(transfer_creditor))
+        .routes(routes!(network_collection_account))
 }
 
 /// Record a new version of an organisation's details (admin): name, contact, covered members or
@@ -58,5 +67,90 @@ async fn organisation_history(
 ) -> Result<AppJson<OrganisationHistoryView>, ApiError> {
     Ok(AppJson(
         state.app.query(&principal, OrganisationHistory(id)).await?,
+    ))
+}
+
+/// Set the bank account of a beneficiary or of the network (admin): an IBAN (checksum and country
+/// format checked) or a national account number with the bank's BIC. Four eyes: answered `202`
+/// with a proposal, checked as it would run; the account is recorded, and in force, only once
+/// another admin approves it (`POST /v1/proposals/{id}/approval`). Transfers of runs planned
+/// before keep the account in force then.
+#[utoipa::path(
+    post, path = "/v1/organisations/{id}/bank-accounts", tag = "organisations",
+    request_body = BankAccountBody,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = BankAccountView), (status = 202, description = "kept as a proposal: another admin must approve it (`POST /v1/proposals/{id}/approval`)", body = ledger_app::approvals::ProposalView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn set_bank_account(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(organisation): Path<String>,
+    request: Idempotent<BankAccountBody>,
+) -> Result<Response, ApiError> {
+    let targets = [organisation.clone()];
+    request
+        .run_or_propose(&state, &principal, &[&targets[0]], |body| SetBankAccount {
+            organisation,
+            body,
+        })
+        .await
+}
+
+/// The bank accounts of a beneficiary (itself, admins, auditors) or of the network: the one in
+/// force and every earlier one.
+#[utoipa::path(
+    get, path = "/v1/organisations/{id}/bank-accounts", tag = "organisations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = BankAccountsView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn list_bank_accounts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<AppJson<BankAccountsView>, ApiError> {
+    Ok(AppJson(
+        state.app.query(&principal, ListBankAccounts(id)).await?,
+    ))
+}
+
+/// The creditor of a transfer as planned, for a payment file (admin, auditor): the end-to-end id,
+/// the amount, and the beneficiary's account in force when the transfer's run was planned.
+#[utoipa::path(
+    get, path = "/v1/transfers/{id}/creditor", tag = "transfers",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = TransferCreditorView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn transfer_creditor(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(transfer): Path<String>,
+) -> Result<AppJson<TransferCreditorView>, ApiError> {
+    Ok(AppJson(
+        state
+            .app
+            .query(&principal, TransferCreditor { transfer })
+            .await?,
+    ))
+}
+
+/// The network's own collection account in force (admin, auditor): the debtor account of payment
+/// files; `null` when none is recorded.
+#[utoipa::path(
+    get, path = "/v1/network/collection-account", tag = "transfers",
+    responses((status = 200, body = Option<PaymentAccountView>), (status = 403, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn network_collection_account(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<AppJson<Option<PaymentAccountView>>, ApiError> {
+    Ok(AppJson(
+        state
+            .app
+            .query(&principal, NetworkCollectionAccount)
+            .await?,
     ))
 }

@@ -13,6 +13,7 @@
 //! and how, in `ledger-store`.
 
 pub mod approvals;
+pub mod bank_accounts;
 pub mod books;
 pub mod caller;
 pub mod checkpoints;

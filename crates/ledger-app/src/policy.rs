@@ -12,6 +12,9 @@ pub enum Operation {
     // Organisations and programmes.
     RegisterOrganisation,
     ChangeOrganisation,
+    SetBankAccount,
+    ReadBankAccounts,
+    ReadPaymentDetails,
     ListOrganisations,
     ReadOrganisation,
     CreateProgramme,
@@ -90,6 +93,9 @@ const BOOKS: &[Role] = &[Admin, Auditor];
 pub const POLICY: &[(Operation, &[Role])] = &[
     (RegisterOrganisation, NETWORK),
     (ChangeOrganisation, NETWORK),
+    (SetBankAccount, NETWORK),
+    (ReadBankAccounts, &[Admin, Auditor, Beneficiary]),
+    (ReadPaymentDetails, BOOKS),
     (ListOrganisations, EVERY_ROLE),
     (ReadOrganisation, EVERY_ROLE),
     (CreateProgramme, NETWORK),
@@ -192,6 +198,7 @@ mod tests {
         let writes = [
             RegisterOrganisation,
             ChangeOrganisation,
+            SetBankAccount,
             CreateProgramme,
             RecordFact,
             VerifyFact,
@@ -227,6 +234,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 57);
+        assert_eq!(POLICY.len(), 60);
     }
 }

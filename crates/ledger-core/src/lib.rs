@@ -2,6 +2,7 @@
 //! double-entry journal and its hash chain. No I/O, no clock, no randomness: time and ids are passed
 //! in, so every decision can be replayed by an auditor and property-tested.
 
+pub mod bank;
 pub mod chain;
 pub mod chart;
 pub mod checkpoint;

@@ -1,5 +1,6 @@
-//! Reads of versioned registry details (migrations 0014): an organisation's versions in recorded
-//! order. Never cached: a version another instance recorded is seen by the next read.
+//! Reads of versioned registry details (migrations 0014): an organisation's versions and its bank
+//! accounts, in recorded order. Never cached: what another instance recorded is seen by the next
+//! read.
 
 use std::collections::HashMap;
 
@@ -26,6 +27,22 @@ pub struct OrganisationVersionRow {
     /// Comma-separated field names.
     pub changed_fields: String,
     pub changed_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A bank account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BankAccountRow {
+    pub organisation_id: Uuid,
+    pub version_number: i32,
+    pub holder_name: String,
+    pub iban: Option<String>,
+    pub account_number: Option<String>,
+    pub bic: Option<String>,
+    pub currency: String,
+    pub proposed_by: String,
+    pub approved_by: Option<String>,
+    pub proposal_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -65,5 +82,22 @@ impl Store {
             versions.entry(row.organisation_id).or_default().push(row);
         }
         Ok(versions)
+    }
+
+    /// An organisation's bank accounts, in recorded order (the last is in force).
+    pub async fn bank_accounts(
+        &self,
+        organisation: OrganisationId,
+    ) -> Result<Vec<BankAccountRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT organisation_id, version_number, holder_name, iban, account_number, bic, currency, \
+                 proposed_by, approved_by, proposal_id, created_at FROM bank_accounts \
+                 WHERE organisation_id = $1 ORDER BY version_number",
+            )
+            .bind(organisation.as_uuid())
+            .fetch_all(pool)
+            .await?
+        }))
     }
 }

@@ -9,7 +9,8 @@ use ledger_core::conditions::FactStatus;
 use ledger_core::evidence::EvidenceDocument;
 use ledger_core::{FundDate, OrganisationId};
 use ledger_store::records::{
-    EvidenceDocumentRecord, FactDecisionRecord, FactRecord, OrganisationVersionRecord, Record,
+    BankAccountRecord, EvidenceDocumentRecord, FactDecisionRecord, FactRecord,
+    OrganisationVersionRecord, Record,
 };
 use ledger_store::{Store, StoreError, WriteOutcome, WriteRequest};
 use ledger_testkit::on_both_engines;
@@ -20,6 +21,7 @@ on_both_engines!(
     facts_keep_their_status_decision_and_evidence,
     fact_decisions_and_evidence_are_append_only,
     organisation_versions_are_append_only_and_numbered_once,
+    bank_accounts_are_append_only_and_need_an_identifier,
 );
 
 /// The network organisation seeded by the migrations.
@@ -254,6 +256,86 @@ async fn organisation_versions_are_append_only_and_numbered_once(fixture: Fixtur
     for sql in [
         "UPDATE organisation_versions SET covered_members = 1",
         "DELETE FROM organisation_versions",
+    ] {
+        let error = execute_raw(store, sql).await.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
+}
+
+fn bank_account(
+    number: i32,
+    iban: Option<&str>,
+    account_number: Option<&str>,
+    bic: Option<&str>,
+) -> Record {
+    Record::BankAccount(BankAccountRecord {
+        organisation_id: OrganisationId::from_uuid(NETWORK),
+        version_number: number,
+        holder_name: "Education and Solidarity Network".into(),
+        iban: iban.map(str::to_owned),
+        account_number: account_number.map(str::to_owned),
+        bic: bic.map(str::to_owned),
+        currency: "EUR".into(),
+        proposed_by: "alice".into(),
+        approved_by: Some("bob".into()),
+        proposal_id: Some(Uuid::now_v7()),
+        created_at: now(),
+    })
+}
+
+async fn bank_accounts_are_append_only_and_need_an_identifier(fixture: Fixture) {
+    // Proves accounts read back in order with both admins' names, the database refuses an account
+    // with both or neither of IBAN and national number, or a national number without a BIC, a
+    // second writer of the same number, and any rewrite or removal, on both engines.
+    let store = &fixture.store;
+    write(
+        store,
+        vec![bank_account(
+            1,
+            Some("FR1420041010050500013M02606"),
+            None,
+            None,
+        )],
+    )
+    .await
+    .unwrap();
+    write(
+        store,
+        vec![bank_account(2, None, Some("123"), Some("ECOCBFBF"))],
+    )
+    .await
+    .unwrap();
+    for refused in [
+        bank_account(
+            3,
+            Some("FR1420041010050500013M02606"),
+            Some("123"),
+            Some("ECOCBFBF"),
+        ),
+        bank_account(3, None, None, None),
+        bank_account(3, None, Some("123"), None),
+    ] {
+        assert!(write(store, vec![refused]).await.is_err());
+    }
+    let raced = write(
+        store,
+        vec![bank_account(2, None, Some("456"), Some("ECOCBFBF"))],
+    )
+    .await;
+    assert!(
+        matches!(raced, Err(StoreError::UniqueViolation(_))),
+        "{raced:?}"
+    );
+    let accounts = store
+        .bank_accounts(OrganisationId::from_uuid(NETWORK))
+        .await
+        .unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(accounts[1].account_number.as_deref(), Some("123"));
+    assert_eq!(accounts[1].approved_by.as_deref(), Some("bob"));
+    for sql in [
+        "UPDATE bank_accounts SET iban = 'DE44500105175407324931'",
+        "DELETE FROM bank_accounts",
     ] {
         let error = execute_raw(store, sql).await.expect_err(sql);
         assert!(error.to_string().contains("append_only"), "{sql}: {error}");

@@ -128,6 +128,26 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::BankAccount(account) => {
+                        sqlx::query(
+                            "INSERT INTO bank_accounts (organisation_id, version_number, holder_name, iban, account_number, bic, \
+                             currency, proposed_by, approved_by, proposal_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(account.organisation_id.as_uuid())
+                        .bind(account.version_number)
+                        .bind(&account.holder_name)
+                        .bind(&account.iban)
+                        .bind(&account.account_number)
+                        .bind(&account.bic)
+                        .bind(&account.currency)
+                        .bind(&account.proposed_by)
+                        .bind(&account.approved_by)
+                        .bind(account.proposal_id)
+                        .bind(account.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::EvidenceDocument(document) => {
                         sqlx::query(
                             "INSERT INTO evidence_documents (sha256, media_type, size_bytes, content, created_at) \

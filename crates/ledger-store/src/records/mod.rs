@@ -19,6 +19,7 @@ pub enum Record {
     Account(Account),
     Organisation(Organisation),
     OrganisationVersion(OrganisationVersionRecord),
+    BankAccount(BankAccountRecord),
     Programme(Programme),
     ContributionBatch(Box<ContributionBatchRecord>),
     BatchReceipt(BatchReceiptRecord),
@@ -134,6 +135,23 @@ pub struct OrganisationVersionRecord {
     /// The fields changed against the previous version.
     pub changed_fields: Vec<&'static str>,
     pub changed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A bank account of a beneficiary or of the network, in force from `created_at`.
+#[derive(Debug, Clone)]
+pub struct BankAccountRecord {
+    pub organisation_id: OrganisationId,
+    /// 1, 2, ...: one more than the last recorded.
+    pub version_number: i32,
+    pub holder_name: String,
+    pub iban: Option<String>,
+    pub account_number: Option<String>,
+    pub bic: Option<String>,
+    pub currency: String,
+    pub proposed_by: String,
+    pub approved_by: Option<String>,
+    pub proposal_id: Option<Uuid>,
     pub created_at: Timestamp,
 }
 
