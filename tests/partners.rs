@@ -20,6 +20,7 @@ on_both_engines!(
     evidence_documents_are_checked_stored_and_read_with_the_facts_rights,
     runs_allocate_by_the_covered_members_in_force_in_their_period,
     organisation_versions_refuse_bad_input_and_show_across_instances,
+    a_run_uses_the_programme_rules_of_its_period,
 );
 
 fn share<'a>(run: &'a Value, beneficiary: &str) -> &'a Value {
@@ -714,4 +715,122 @@ async fn a_bank_change_counts_only_once_a_second_admin_approves_it(server: TestS
         .get(collection, &token(&fund.burkina, Role::Beneficiary))
         .await;
     assert_eq!(status, 403);
+}
+
+async fn a_run_uses_the_programme_rules_of_its_period(server: TestServer) {
+    // Proves a rule change from October leaves September's run on the old rule (a 5 % public
+    // co-financing passes) and October's on the new one (8 %: it fails), each run recording the
+    // version it used; bad versions are refused naming the field; the programme shows the version
+    // in force and its history.
+    let fund = fund(&server).await;
+    both_eligible(&server, &fund).await;
+    contribute(&server, &fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    contribute(&server, &fund, &fund.csq, "2026-10", 1000, "2026-10-20").await;
+    let versions = format!("/v1/programmes/{}/versions", fund.programme);
+    let stricter = json!({"effective_period": "2026-10",
+                          "conditions": [{"code": "mutual_operational"}, {"code": "public_cofinancing", "parameter": "8"}]});
+    let (status, _) = server
+        .post(
+            &versions,
+            &token(&fund.burkina, Role::Beneficiary),
+            "not-admin",
+            &stricter,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, version) = server
+        .post(&versions, &fund.admin, "stricter", &stricter)
+        .await;
+    assert_eq!(status, 201, "{version}");
+    assert_eq!(version["version"], 1);
+    assert_eq!(version["changed_fields"], json!(["conditions"]));
+    for (key, body, field) in [
+        (
+            "quarter",
+            json!({"effective_period": "2026-Q4", "minimum_transfer": "50.00"}),
+            "effective_period",
+        ),
+        (
+            "earlier",
+            json!({"effective_period": "2026-09", "minimum_transfer": "50.00"}),
+            "effective_period",
+        ),
+        (
+            "cap",
+            json!({"effective_period": "2026-11", "admin_cost_cap_percent": "120"}),
+            "admin_cost_cap_percent",
+        ),
+        (
+            "same",
+            json!({"effective_period": "2026-11", "minimum_transfer": "100.00"}),
+            "effective_period",
+        ),
+    ] {
+        let (status, problem) = server.post(&versions, &fund.admin, key, &body).await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
+    }
+
+    let (status, september) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            "run-2026-09",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{september}");
+    assert_eq!(september["programme_version"], 0);
+    assert_eq!(share(&september, &fund.burkina)["eligible"], true);
+    let (_, recorded) = server
+        .get(
+            &format!("/v1/transfer-runs/{}", september["id"].as_str().unwrap()),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(recorded["programme_version"], 0);
+    let october = dry_run(&server, &fund, "2026-10").await;
+    assert_eq!(october["programme_version"], 1);
+    let burkina = share(&october, &fund.burkina);
+    assert_eq!(burkina["eligible"], false, "{burkina}");
+    assert_eq!(burkina["failing_conditions"], json!(["public_cofinancing"]));
+    assert_eq!(burkina["conditions"][1]["parameter"], "8");
+
+    let (_, programme) = server
+        .get(&format!("/v1/programmes/{}", fund.programme), &fund.admin)
+        .await;
+    assert_eq!(programme["version"], 1);
+    assert_eq!(programme["version_effective_period"], "2026-10");
+    assert_eq!(programme["conditions"][1]["parameter"], "8");
+    let (status, history) = server
+        .get(
+            &format!("/v1/programmes/{}/history", fund.programme),
+            &token(&fund.csq, Role::Contributor),
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["current_version"], 1);
+    assert_eq!(history["versions"][0]["conditions"][1]["parameter"], "5");
+    assert!(
+        history["versions"][1]["changed_by"]
+            .as_str()
+            .unwrap()
+            .contains("admin")
+    );
+    // The database itself keeps versions and the version a run recorded.
+    let ledger = support::southern::store(&server).await;
+    for sql in [
+        "UPDATE programme_versions SET conditions = '[]'",
+        "DELETE FROM programme_versions",
+        "UPDATE transfer_runs SET programme_version = 1",
+    ] {
+        let refused = match (ledger.sqlite_pool(), ledger.postgres_pool()) {
+            (Some(pool), _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            (None, Some(pool)) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+            (None, None) => unreachable!(),
+        };
+        let error = refused.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
+    ledger.close().await;
 }

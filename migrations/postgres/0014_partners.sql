@@ -120,3 +120,38 @@ COMMENT ON COLUMN bank_accounts.proposal_id IS 'The four-eyes proposal it was ap
 COMMENT ON COLUMN bank_accounts.created_at IS 'When it was recorded: it is in force from then.';
 CREATE TRIGGER bank_accounts_append_only BEFORE UPDATE OR DELETE ON bank_accounts
     FOR EACH ROW EXECUTE FUNCTION refuse_history_change();
+
+-- Programme rules as versions (issue 18.3): conditions and their parameters, allocation policy,
+-- minimum transfer and admin cap change from a period on. The programmes row stays as opened
+-- (version 0); a run uses the version of its period and records which.
+CREATE TABLE programme_versions (
+    programme_id           UUID        NOT NULL CONSTRAINT programme_versions_programme_fk REFERENCES programmes (id),
+    version_number         INTEGER     NOT NULL CONSTRAINT programme_versions_number_check CHECK (version_number >= 1),
+    effective_period       TEXT        NOT NULL,
+    effective_from         DATE        NOT NULL,
+    allocation             TEXT        NOT NULL,
+    conditions             TEXT        NOT NULL,
+    minimum_transfer_minor BIGINT      NOT NULL CONSTRAINT programme_versions_minimum_check CHECK (minimum_transfer_minor >= 0),
+    admin_cost_cap_percent TEXT        NOT NULL,
+    changed_fields         TEXT        NOT NULL,
+    changed_by             TEXT        NOT NULL,
+    created_at             TIMESTAMPTZ NOT NULL,
+    CONSTRAINT programme_versions_pk PRIMARY KEY (programme_id, version_number)
+);
+COMMENT ON TABLE programme_versions IS 'Versions of a programme''s rules, each a full snapshot in force from the start of its period. Append-only.';
+COMMENT ON COLUMN programme_versions.programme_id IS 'The programme.';
+COMMENT ON COLUMN programme_versions.version_number IS '1, 2, ...: the order versions were recorded (the programmes row is version 0).';
+COMMENT ON COLUMN programme_versions.effective_period IS 'The first period the version applies to, in the programme''s form (2026-10, 2026-Q4, 2026).';
+COMMENT ON COLUMN programme_versions.effective_from IS 'The start of effective_period; never before the previous version''s.';
+COMMENT ON COLUMN programme_versions.allocation IS 'The allocation policy as JSON.';
+COMMENT ON COLUMN programme_versions.conditions IS 'The redistribution conditions and their parameters as JSON.';
+COMMENT ON COLUMN programme_versions.minimum_transfer_minor IS 'Shares below this are carried forward, minor units of the programme''s currency.';
+COMMENT ON COLUMN programme_versions.admin_cost_cap_percent IS 'Maximum administration share of a report, decimal string.';
+COMMENT ON COLUMN programme_versions.changed_fields IS 'The rules this version changed, comma-separated.';
+COMMENT ON COLUMN programme_versions.changed_by IS 'Subject and organisation of the admin who recorded it.';
+COMMENT ON COLUMN programme_versions.created_at IS 'When it was recorded.';
+CREATE TRIGGER programme_versions_append_only BEFORE UPDATE OR DELETE ON programme_versions
+    FOR EACH ROW EXECUTE FUNCTION refuse_history_change();
+
+ALTER TABLE transfer_runs ADD COLUMN programme_version INTEGER NOT NULL DEFAULT 0;
+COMMENT ON COLUMN transfer_runs.programme_version IS 'The version of the programme''s rules the run used (0: as opened; runs before migration 0014 used those).';

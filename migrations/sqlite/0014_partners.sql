@@ -79,3 +79,25 @@ CREATE TRIGGER bank_accounts_no_update BEFORE UPDATE ON bank_accounts
 BEGIN SELECT RAISE(ABORT, 'append_only: bank_accounts cannot be updated'); END;
 CREATE TRIGGER bank_accounts_no_delete BEFORE DELETE ON bank_accounts
 BEGIN SELECT RAISE(ABORT, 'append_only: bank_accounts cannot be deleted'); END;
+
+-- Programme rules as versions (issue 18.3); see migrations/postgres for the comments.
+CREATE TABLE programme_versions (
+    programme_id           BLOB    NOT NULL CONSTRAINT programme_versions_programme_fk REFERENCES programmes (id),
+    version_number         INTEGER NOT NULL CONSTRAINT programme_versions_number_check CHECK (version_number >= 1),
+    effective_period       TEXT    NOT NULL,
+    effective_from         TEXT    NOT NULL,
+    allocation             TEXT    NOT NULL,
+    conditions             TEXT    NOT NULL,
+    minimum_transfer_minor INTEGER NOT NULL CONSTRAINT programme_versions_minimum_check CHECK (minimum_transfer_minor >= 0),
+    admin_cost_cap_percent TEXT    NOT NULL,
+    changed_fields         TEXT    NOT NULL,
+    changed_by             TEXT    NOT NULL,
+    created_at             TEXT    NOT NULL,
+    CONSTRAINT programme_versions_pk PRIMARY KEY (programme_id, version_number)
+) STRICT;
+CREATE TRIGGER programme_versions_no_update BEFORE UPDATE ON programme_versions
+BEGIN SELECT RAISE(ABORT, 'append_only: programme_versions cannot be updated'); END;
+CREATE TRIGGER programme_versions_no_delete BEFORE DELETE ON programme_versions
+BEGIN SELECT RAISE(ABORT, 'append_only: programme_versions cannot be deleted'); END;
+
+ALTER TABLE transfer_runs ADD COLUMN programme_version INTEGER NOT NULL DEFAULT 0;

@@ -364,6 +364,11 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         Operation::SetBankAccount,
     ),
     ("POST", "/v1/programmes", Operation::CreateProgramme),
+    (
+        "POST",
+        "/v1/programmes/{id}/versions",
+        Operation::ChangeProgramme,
+    ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (
         "POST",

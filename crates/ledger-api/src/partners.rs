@@ -10,8 +10,9 @@ use ledger_app::bank_accounts::{
     PaymentAccountView, SetBankAccount, TransferCreditor, TransferCreditorView,
 };
 use ledger_app::registry::{
-    ChangeOrganisation, ChangeOrganisationBody, OrganisationHistory, OrganisationHistoryView,
-    OrganisationVersionView,
+    ChangeOrganisation, ChangeOrganisationBody, ChangeProgramme, ChangeProgrammeBody,
+    OrganisationHistory, OrganisationHistoryView, OrganisationVersionView, ProgrammeHistory,
+    ProgrammeHistoryView, ProgrammeVersionView,
 };
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,6 +30,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_bank_account, list_bank_accounts))
         .routes(routes!(transfer_creditor))
         .routes(routes!(network_collection_account))
+        .routes(routes!(change_programme))
+        .routes(routes!(programme_history))
 }
 
 /// Record a new version of an organisation's details (admin): name, contact, covered members or
@@ -152,5 +155,44 @@ async fn network_collection_account(
             .app
             .query(&principal, NetworkCollectionAccount)
             .await?,
+    ))
+}
+
+/// Record new programme rules from a period on (admin): conditions and their parameters,
+/// allocation policy, minimum transfer, admin cap. Rules left out keep their value; a run uses the
+/// version of its period and records which.
+#[utoipa::path(
+    post, path = "/v1/programmes/{id}/versions", tag = "programmes",
+    request_body = ChangeProgrammeBody,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
+    responses((status = 201, body = ProgrammeVersionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn change_programme(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    request: Idempotent<ChangeProgrammeBody>,
+) -> Result<Response, ApiError> {
+    request
+        .run(&state, &principal, |body| ChangeProgramme { id, body })
+        .await
+}
+
+/// Every version of a programme's rules, oldest first (version 0: as opened), with who recorded
+/// each and what it changed, and which is in force today (any role).
+#[utoipa::path(
+    get, path = "/v1/programmes/{id}/history", tag = "programmes",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ProgrammeHistoryView), (status = 404, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn programme_history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<AppJson<ProgrammeHistoryView>, ApiError> {
+    Ok(AppJson(
+        state.app.query(&principal, ProgrammeHistory(id)).await?,
     ))
 }

@@ -18,6 +18,7 @@ pub enum Operation {
     ListOrganisations,
     ReadOrganisation,
     CreateProgramme,
+    ChangeProgramme,
     ListProgrammes,
     ReadProgramme,
     // Eligibility.
@@ -99,6 +100,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ListOrganisations, EVERY_ROLE),
     (ReadOrganisation, EVERY_ROLE),
     (CreateProgramme, NETWORK),
+    (ChangeProgramme, NETWORK),
     (ListProgrammes, EVERY_ROLE),
     (ReadProgramme, EVERY_ROLE),
     (RecordFact, &[Admin, Beneficiary]),
@@ -200,6 +202,7 @@ mod tests {
             ChangeOrganisation,
             SetBankAccount,
             CreateProgramme,
+            ChangeProgramme,
             RecordFact,
             VerifyFact,
             RejectFact,
@@ -234,6 +237,6 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 60);
+        assert_eq!(POLICY.len(), 61);
     }
 }

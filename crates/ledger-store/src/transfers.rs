@@ -27,6 +27,8 @@ pub struct TransferRunRow {
     pub created_at: DateTime<Utc>,
     /// The execution's journal transaction, once executed.
     pub execution_transaction_id: Option<Uuid>,
+    /// The version of the programme's rules the run used (0: as opened).
+    pub programme_version: i32,
 }
 
 /// A transfer with its confirmation, if any.
@@ -197,7 +199,7 @@ impl Store {
         Ok(on_pool!(self.backend(), pool => {
             sqlx::query_as(
                 "SELECT r.id, r.programme_id, r.period, r.as_of, r.plan, r.fingerprint, r.planned_by, r.created_at, \
-                 e.transaction_id AS execution_transaction_id \
+                 e.transaction_id AS execution_transaction_id, r.programme_version \
                  FROM transfer_runs r LEFT JOIN transfer_run_executions e ON e.run_id = r.id WHERE r.id = $1",
             )
             .bind(id)

@@ -46,6 +46,24 @@ pub struct BankAccountRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// A version of a programme's rules as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProgrammeVersionRow {
+    pub programme_id: Uuid,
+    pub version_number: i32,
+    pub effective_period: String,
+    pub effective_from: NaiveDate,
+    /// JSON of `ledger_core::organisation::AllocationPolicy`.
+    pub allocation: String,
+    /// JSON of the `ledger_core::organisation::ConditionRule`s.
+    pub conditions: String,
+    pub minimum_transfer_minor: i64,
+    pub admin_cost_cap_percent: String,
+    pub changed_fields: String,
+    pub changed_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 macro_rules! select_version {
     () => {
         "SELECT organisation_id, version_number, effective_from, name, contact, covered_members, \
@@ -96,6 +114,23 @@ impl Store {
                  WHERE organisation_id = $1 ORDER BY version_number",
             )
             .bind(organisation.as_uuid())
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// A programme's rule versions, in recorded order (version 1 first).
+    pub async fn programme_versions(
+        &self,
+        programme: Uuid,
+    ) -> Result<Vec<ProgrammeVersionRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT programme_id, version_number, effective_period, effective_from, allocation, conditions, \
+                 minimum_transfer_minor, admin_cost_cap_percent, changed_fields, changed_by, created_at \
+                 FROM programme_versions WHERE programme_id = $1 ORDER BY version_number",
+            )
+            .bind(programme)
             .fetch_all(pool)
             .await?
         }))

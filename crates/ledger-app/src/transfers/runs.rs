@@ -26,7 +26,7 @@ use crate::error::FieldError;
 use crate::fields::parse_id;
 use crate::money::{DecimalText, Money};
 use crate::policy::Operation;
-use crate::registry::Details;
+use crate::registry::{Details, programme_for_period};
 use crate::runner::{Command, Planned, Query, Status};
 use crate::{App, AppError, Caller};
 
@@ -111,6 +111,8 @@ pub struct RunView {
     pub rates: BTreeMap<String, RateView>,
     /// Currencies whose rate execution still needs.
     pub missing_rates: Vec<String>,
+    /// The version of the programme's rules the plan used (0: as opened).
+    pub programme_version: i32,
     pub totals: PlanTotalsView,
     pub shares: Vec<ShareView>,
     pub execution_transaction_id: Option<Uuid>,
@@ -185,6 +187,7 @@ impl From<&RecordedPlan> for RunView {
                 .iter()
                 .map(|currency| currency.code().to_owned())
                 .collect(),
+            programme_version: 0,
             totals: PlanTotalsView {
                 pool: totals.pool.into(),
                 transferred: totals.transferred.into(),
@@ -402,13 +405,13 @@ pub(crate) async fn gather(
     })
 }
 
-/// A programme and an ended period of it, or field errors.
+/// A programme with the rules of an ended period of it (and their version), or field errors.
 async fn programme_and_period(
     app: &App,
     programme_id: &str,
     period: &str,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<(Programme, Period)>, AppError> {
+) -> Result<Option<(Programme, Period, i32)>, AppError> {
     let programme = match parse_id(programme_id) {
         Some(id) => app.store.programme(id).await?,
         None => None,
@@ -435,7 +438,8 @@ async fn programme_and_period(
         ));
         return Ok(None);
     }
-    Ok(Some((programme, period)))
+    let (programme, version) = programme_for_period(app, programme, &period).await?;
+    Ok(Some((programme, period, version)))
 }
 
 /// Plan a transfer run (the network). A dry run records nothing but its answer; otherwise the
@@ -453,7 +457,8 @@ impl Command for PlanTransferRun {
         let target =
             programme_and_period(app, &body.programme_id, &body.period, &mut errors).await?;
         let given = parse_rates(&body.rates, &mut errors);
-        let (Some((programme, period)), true) = (target, errors.is_empty()) else {
+        let (Some((programme, period, programme_version)), true) = (target, errors.is_empty())
+        else {
             return Err(AppError::validation(errors));
         };
         let gathered = gather(app, &programme, period, given.clone()).await?;
@@ -470,12 +475,13 @@ impl Command for PlanTransferRun {
                 &gathered.labels,
             );
             // Nothing is recorded but the answer, so a replay shows the same plan.
-            return Ok(Planned::new(
-                Status::Done,
-                RunView::from(&recorded),
-                WriteRequest::default(),
-            )
-            .on_guard(|_, _| AppError::conflict("conflict", "the plan could not be answered")));
+            let mut view = RunView::from(&recorded);
+            view.programme_version = programme_version;
+            return Ok(
+                Planned::new(Status::Done, view, WriteRequest::default()).on_guard(|_, _| {
+                    AppError::conflict("conflict", "the plan could not be answered")
+                }),
+            );
         }
         let id = app.sources.id();
         let recorded = RecordedPlan::new(
@@ -497,13 +503,14 @@ impl Command for PlanTransferRun {
                 fingerprint: gathered.fingerprint.to_string(),
                 planned_by: caller.subject.clone(),
                 created_at: now,
+                programme_version,
             }))],
             ..WriteRequest::default()
         };
-        Ok(
-            Planned::new(Status::Created, RunView::from(&recorded), write)
-                .on_guard(|_, _| AppError::conflict("conflict", "the run could not be recorded")),
-        )
+        let mut view = RunView::from(&recorded);
+        view.programme_version = programme_version;
+        Ok(Planned::new(Status::Created, view, write)
+            .on_guard(|_, _| AppError::conflict("conflict", "the run could not be recorded")))
     }
 }
 
@@ -526,6 +533,8 @@ impl Query for ReadTransferRun {
             Some(transaction) => recorded.executed(transaction),
             None => recorded,
         };
-        Ok(RunView::from(&recorded))
+        let mut view = RunView::from(&recorded);
+        view.programme_version = run.programme_version;
+        Ok(view)
     }
 }

@@ -148,6 +148,30 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::ProgrammeVersion(version) => {
+                        let allocation = serde_json::to_string(&version.allocation)
+                            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                        let conditions = serde_json::to_string(&version.conditions)
+                            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                        sqlx::query(
+                            "INSERT INTO programme_versions (programme_id, version_number, effective_period, effective_from, \
+                             allocation, conditions, minimum_transfer_minor, admin_cost_cap_percent, changed_fields, changed_by, \
+                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(version.programme_id)
+                        .bind(version.version_number)
+                        .bind(&version.effective_period)
+                        .bind(version.effective_from.naive())
+                        .bind(allocation)
+                        .bind(conditions)
+                        .bind(version.minimum_transfer_minor)
+                        .bind(&version.admin_cost_cap_percent)
+                        .bind(version.changed_fields.join(","))
+                        .bind(&version.changed_by)
+                        .bind(version.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::EvidenceDocument(document) => {
                         sqlx::query(
                             "INSERT INTO evidence_documents (sha256, media_type, size_bytes, content, created_at) \
@@ -224,7 +248,7 @@ macro_rules! insert_records {
                     Record::TransferRun(run) => {
                         sqlx::query(
                             "INSERT INTO transfer_runs (id, programme_id, period, as_of, plan, fingerprint, planned_by, \
-                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                             created_at, programme_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                         )
                         .bind(run.id)
                         .bind(run.programme_id)
@@ -234,6 +258,7 @@ macro_rules! insert_records {
                         .bind(&run.fingerprint)
                         .bind(&run.planned_by)
                         .bind(run.created_at.to_datetime())
+                        .bind(run.programme_version)
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -6,7 +6,7 @@ pub(crate) mod insert;
 
 use ledger_core::conditions::FactStatus;
 use ledger_core::contribution::{BatchLine, LineKind};
-use ledger_core::organisation::{Organisation, Programme};
+use ledger_core::organisation::{AllocationPolicy, ConditionRule, Organisation, Programme};
 use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
 use uuid::Uuid;
 
@@ -19,6 +19,7 @@ pub enum Record {
     Account(Account),
     Organisation(Organisation),
     OrganisationVersion(OrganisationVersionRecord),
+    ProgrammeVersion(ProgrammeVersionRecord),
     BankAccount(BankAccountRecord),
     Programme(Programme),
     ContributionBatch(Box<ContributionBatchRecord>),
@@ -155,6 +156,22 @@ pub struct BankAccountRecord {
     pub created_at: Timestamp,
 }
 
+/// A version of a programme's rules: a full snapshot in force from the start of its period.
+#[derive(Debug, Clone)]
+pub struct ProgrammeVersionRecord {
+    pub programme_id: Uuid,
+    pub version_number: i32,
+    pub effective_period: String,
+    pub effective_from: FundDate,
+    pub allocation: AllocationPolicy,
+    pub conditions: Vec<ConditionRule>,
+    pub minimum_transfer_minor: i64,
+    pub admin_cost_cap_percent: String,
+    pub changed_fields: Vec<&'static str>,
+    pub changed_by: String,
+    pub created_at: Timestamp,
+}
+
 /// An evidence document, content-addressed by its SHA-256.
 #[derive(Debug, Clone)]
 pub struct EvidenceDocumentRecord {
@@ -212,6 +229,8 @@ pub struct TransferRunRecord {
     pub fingerprint: String,
     pub planned_by: String,
     pub created_at: Timestamp,
+    /// The version of the programme's rules the plan used (0: as opened).
+    pub programme_version: i32,
 }
 
 /// The execution of a run.
