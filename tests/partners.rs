@@ -21,6 +21,7 @@ on_both_engines!(
     runs_allocate_by_the_covered_members_in_force_in_their_period,
     organisation_versions_refuse_bad_input_and_show_across_instances,
     a_run_uses_the_programme_rules_of_its_period,
+    a_cad_receipt_reads_back_with_both_amounts,
 );
 
 fn share<'a>(run: &'a Value, beneficiary: &str) -> &'a Value {
@@ -833,4 +834,120 @@ async fn a_run_uses_the_programme_rules_of_its_period(server: TestServer) {
         assert!(error.to_string().contains("append_only"), "{sql}: {error}");
     }
     ledger.close().await;
+}
+
+async fn a_cad_receipt_reads_back_with_both_amounts(server: TestServer) {
+    // Proves a receipt can carry what the union actually sent (1,650.00 CAD) and the bank's rate
+    // besides the EUR credited, which is what counts; the batch, the union's statement and its
+    // tracing show both; an original in the credited currency, without a rate, with a bad rate
+    // or more decimals than CAD has is refused naming the field, nothing written.
+    let fund = fund(&server).await;
+    let csq = token(&fund.csq, Role::Contributor);
+    let (status, batch) = server
+        .post(
+            "/v1/contribution-batches",
+            &csq,
+            "csq-september",
+            &json!({"programme_id": fund.programme, "period": "2026-09", "lines": [
+                {"reference": "all-sections", "members": 1125, "amount": "1125.00", "kind": "solidarity"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{batch}");
+    let batch_id = batch["id"].as_str().unwrap();
+    let receipts = format!("/v1/contribution-batches/{batch_id}/receipts");
+    let receipt = |original: Value, rate: Value| {
+        json!({"amount": "1125.00", "value_date": "2026-09-20", "bank_reference": "CAMT-CSQ-0920",
+               "original": original, "rate": rate})
+    };
+    for (key, body, field) in [
+        (
+            "same-currency",
+            receipt(json!({"amount": "1125.00", "currency": "EUR"}), json!("1")),
+            "original.currency",
+        ),
+        (
+            "no-rate",
+            receipt(json!({"amount": "1650.00", "currency": "CAD"}), Value::Null),
+            "rate",
+        ),
+        (
+            "zero-rate",
+            receipt(json!({"amount": "1650.00", "currency": "CAD"}), json!("0")),
+            "rate",
+        ),
+        (
+            "decimals",
+            receipt(
+                json!({"amount": "1650.001", "currency": "CAD"}),
+                json!("1.4667"),
+            ),
+            "original.amount",
+        ),
+        (
+            "no-original",
+            receipt(Value::Null, json!("1.4667")),
+            "original",
+        ),
+    ] {
+        let (status, problem) = server.post(&receipts, &fund.admin, key, &body).await;
+        assert_eq!(status, 422, "{key}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{key}: {problem}");
+    }
+    let (status, recorded) = server
+        .post(
+            &receipts,
+            &fund.admin,
+            "cad",
+            &receipt(
+                json!({"amount": "1650.00", "currency": "CAD"}),
+                json!("1.4667"),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{recorded}");
+    assert_eq!(money(&recorded["amount"]), ("1125.00", "EUR"));
+    assert_eq!(money(&recorded["original"]["amount"]), ("1650.00", "CAD"));
+    let (_, read) = server
+        .get(&format!("/v1/contribution-batches/{batch_id}"), &csq)
+        .await;
+    let receipts_read = read["receipts"].as_array().unwrap();
+    assert_eq!(receipts_read.len(), 1, "{read}");
+    assert_eq!(money(&receipts_read[0]["amount"]), ("1125.00", "EUR"));
+    assert_eq!(
+        money(&receipts_read[0]["original"]["amount"]),
+        ("1650.00", "CAD")
+    );
+    assert_eq!(receipts_read[0]["original"]["rate"], "1.4667");
+    assert_eq!(read["status"], "received", "{read}");
+
+    let (status, statement) = server
+        .get(
+            &format!(
+                "/v1/organisations/{}/statement?from=2026-09-01&to=2026-09-30",
+                fund.csq
+            ),
+            &csq,
+        )
+        .await;
+    assert_eq!(status, 200, "{statement}");
+    let receipt_movement = statement["movements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|movement| movement["kind"] == "receipt")
+        .unwrap();
+    assert_eq!(money(&receipt_movement["amount"]), ("-1125.00", "EUR"));
+    assert_eq!(
+        money(&receipt_movement["original"]["amount"]),
+        ("1650.00", "CAD")
+    );
+    let (status, tracing) = server
+        .get(&format!("/v1/tracing/contributors/{}", fund.csq), &csq)
+        .await;
+    assert_eq!(status, 200, "{tracing}");
+    assert_eq!(money(&tracing["received_total"]), ("1125.00", "EUR"));
+    let sent = &tracing["received_in_other_currencies"][0];
+    assert_eq!(money(&sent["credited"]), ("1125.00", "EUR"));
+    assert_eq!(money(&sent["sent"]), ("1650.00", "CAD"));
+    assert_eq!(sent["rate"], "1.4667");
 }

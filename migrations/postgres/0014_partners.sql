@@ -155,3 +155,15 @@ CREATE TRIGGER programme_versions_append_only BEFORE UPDATE OR DELETE ON program
 
 ALTER TABLE transfer_runs ADD COLUMN programme_version INTEGER NOT NULL DEFAULT 0;
 COMMENT ON COLUMN transfer_runs.programme_version IS 'The version of the programme''s rules the run used (0: as opened; runs before migration 0014 used those).';
+
+-- Money from other currencies (issue 18.5): what a union actually sent (e.g. 1,650.00 CAD) and the
+-- bank's rate, beside the EUR credited (amount_minor), which is what counts.
+ALTER TABLE batch_receipts ADD COLUMN original_amount_minor BIGINT NULL;
+ALTER TABLE batch_receipts ADD COLUMN original_currency TEXT NULL;
+ALTER TABLE batch_receipts ADD COLUMN original_rate TEXT NULL;
+ALTER TABLE batch_receipts ADD CONSTRAINT batch_receipts_original_check
+    CHECK ((original_amount_minor IS NULL) = (original_currency IS NULL) AND (original_currency IS NULL) = (original_rate IS NULL)
+           AND (original_amount_minor IS NULL OR original_amount_minor > 0));
+COMMENT ON COLUMN batch_receipts.original_amount_minor IS 'What the contributor sent, minor units of original_currency (NULL: sent in the programme''s currency).';
+COMMENT ON COLUMN batch_receipts.original_currency IS 'ISO 4217 currency the contributor sent.';
+COMMENT ON COLUMN batch_receipts.original_rate IS 'The bank''s rate: units of original_currency per unit credited, decimal string.';

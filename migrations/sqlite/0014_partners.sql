@@ -101,3 +101,9 @@ CREATE TRIGGER programme_versions_no_delete BEFORE DELETE ON programme_versions
 BEGIN SELECT RAISE(ABORT, 'append_only: programme_versions cannot be deleted'); END;
 
 ALTER TABLE transfer_runs ADD COLUMN programme_version INTEGER NOT NULL DEFAULT 0;
+
+-- Money from other currencies (issue 18.5); see migrations/postgres for the comments. SQLite
+-- cannot add a table constraint: the application writes the three columns together.
+ALTER TABLE batch_receipts ADD COLUMN original_amount_minor INTEGER NULL CHECK (original_amount_minor IS NULL OR original_amount_minor > 0);
+ALTER TABLE batch_receipts ADD COLUMN original_currency TEXT NULL;
+ALTER TABLE batch_receipts ADD COLUMN original_rate TEXT NULL;

@@ -1102,6 +1102,7 @@ async fn receive(
             transaction_id,
             recorded_by: "test".into(),
             created_at: support::now(),
+            original: None,
         })],
         ..WriteRequest::default()
     };

@@ -73,10 +73,15 @@ macro_rules! insert_records {
                     }
                     Record::ContributionBatch(batch) => $insert_batch(connection, batch).await?,
                     Record::BatchReceipt(receipt) => {
+                        let (original_minor, original_currency, original_rate) = match &receipt.original {
+                            Some((minor, currency, rate)) => (Some(*minor), Some(currency.as_str()), Some(rate.as_str())),
+                            None => (None, None, None),
+                        };
                         sqlx::query(
                             "INSERT INTO batch_receipts (id, batch_id, amount_minor, overpayment_minor, value_date, \
-                             bank_reference, transaction_id, recorded_by, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                             bank_reference, transaction_id, recorded_by, created_at, original_amount_minor, \
+                             original_currency, original_rate) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
                         .bind(receipt.id)
                         .bind(receipt.batch_id)
@@ -87,6 +92,9 @@ macro_rules! insert_records {
                         .bind(receipt.transaction_id.as_uuid())
                         .bind(&receipt.recorded_by)
                         .bind(receipt.created_at.to_datetime())
+                        .bind(original_minor)
+                        .bind(original_currency)
+                        .bind(original_rate)
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -92,6 +92,8 @@ pub struct BatchReceiptRecord {
     pub transaction_id: TransactionId,
     pub recorded_by: String,
     pub created_at: Timestamp,
+    /// What the contributor sent in another currency: minor units, currency, the bank's rate.
+    pub original: Option<(i64, String, String)>,
 }
 
 /// The reversal of a batch.
