@@ -5,6 +5,10 @@
 //! contributor's euros are. Every step is an API request handled in-process by the same router,
 //! core and store as the service (never a raw insert).
 
+// Long file: one scripted year of the fund, every step a request in order (organisations, facts,
+// the partners change, twelve months of batches, runs and reports); splitting it would scatter one
+// story across files.
+
 use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
