@@ -83,7 +83,8 @@ pub struct ContributorTracingView {
     pub refunded: Money,
     pub beneficiaries: Vec<BeneficiaryShareView>,
     /// Receipts this contributor sent in another currency: what was sent, the bank's rate and the
-    /// EUR credited (which is what the lines above count).
+    /// EUR credited (which is what the lines above count). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub received_in_other_currencies: Vec<OriginalReceiptView>,
     /// The latest signed checkpoint when this was read (`null` before the first): everything up to
     /// its sequence is counted here (later transactions may be too).
