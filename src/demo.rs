@@ -5,6 +5,10 @@
 //! contributor's euros are. Every step is an API request handled in-process by the same router,
 //! core and store as the service (never a raw insert).
 
+// Long file: one scripted year of the fund, every step a request in order (organisations, facts,
+// the partners change, twelve months of batches, runs and reports); splitting it would scatter one
+// story across files.
+
 use anyhow::{Context, bail};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -334,6 +338,7 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                 .await?;
         }
     }
+    partners_change(&api, &admin, &beneficiaries, &programme, first_month).await?;
     api.post("/v1/fee-coverage/deposits", &admin, "demo-coverage-network",
         json!({"amount": "30000.00", "reference": "Education and Solidarity Network operating budget"}))
         .await?;
@@ -364,12 +369,20 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                     json!({"programme_id": programme, "period": period, "lines": lines}),
                 )
                 .await?;
+            let mut receipt = json!({"amount": format!("{total}.00"), "value_date": received_on,
+                       "bank_reference": format!("CAMT053-{slug}-{period}")});
+            if demo.currency == "CAD" && month_index == 1 {
+                // The union paid from its CAD account: what it sent and the bank's rate are kept
+                // beside the EUR credited (1 EUR = 1.4667 CAD).
+                let sent_cents = total * 14_667 / 100;
+                receipt["original"] = json!({"amount": format!("{}.{:02}", sent_cents / 100, sent_cents % 100), "currency": "CAD"});
+                receipt["rate"] = json!("1.4667");
+            }
             api.post(
                 &format!("/v1/contribution-batches/{}/receipts", id(&batch)?),
                 &admin,
                 &format!("demo-receipt-{slug}-{period}"),
-                json!({"amount": format!("{total}.00"), "value_date": received_on,
-                       "bank_reference": format!("CAMT053-{slug}-{period}")}),
+                receipt,
             )
             .await?;
         }
@@ -602,5 +615,108 @@ async fn print_tracing(
     if verified["items"].as_array().is_none_or(Vec::is_empty) {
         bail!("the demo wrote nothing");
     }
+    Ok(())
+}
+
+/// The partners change (issue 18) in the demo: MESP's covered members grow mid-year (a version of
+/// its details), the network lowers the minimum transfer from the same month (a version of the
+/// programme's rules), the mutuals' bank accounts are set and one is changed, and two facts the
+/// mutuals declare themselves are decided: one verified, one rejected.
+async fn partners_change(
+    api: &Client,
+    admin: &str,
+    beneficiaries: &[(&str, String)],
+    programme: &str,
+    first_month: NaiveDate,
+) -> anyhow::Result<()> {
+    let midyear = first_month
+        .checked_add_months(Months::new(DEMO_MONTHS / 2))
+        .context("a date")?;
+    let find = |wanted: &str| {
+        beneficiaries
+            .iter()
+            .find(|(slug, _)| *slug == wanted)
+            .map(|(_, id)| id.clone())
+            .context("a demo beneficiary")
+    };
+    let mesp = find("mesp")?;
+    api.post(
+        &format!("/v1/organisations/{mesp}/versions"),
+        admin,
+        "demo-mesp-rollout",
+        json!({"effective_from": midyear.to_string(), "covered_members": 32000,
+               "contact": "MESP secretariat, Kinshasa: rolled out to the entire country"}),
+    )
+    .await?;
+    api.post(
+        &format!("/v1/programmes/{programme}/versions"),
+        admin,
+        "demo-programme-minimum",
+        json!({"effective_period": format!("{:04}-{:02}", midyear.year(), midyear.month()),
+               "minimum_transfer": "400.00"}),
+    )
+    .await?;
+    let burkina = find("mutuelle-education-bf")?;
+    for (key, account) in [
+        (
+            "demo-bank-bf-1",
+            json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF042 01001 00001234567 89", "bic": "ECOCBFBF", "currency": "XOF"}),
+        ),
+        (
+            "demo-bank-bf-2",
+            json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF084 03001 00007654321 12", "bic": "CORIBFBF", "currency": "XOF"}),
+        ),
+    ] {
+        api.post(
+            &format!("/v1/organisations/{burkina}/bank-accounts"),
+            admin,
+            key,
+            account,
+        )
+        .await?;
+    }
+    api.post(&format!("/v1/organisations/{NETWORK_ID}/bank-accounts"), admin, "demo-bank-network",
+        json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+               "bic": "PSSTFRPPPAR", "currency": "EUR"}))
+        .await?;
+    let mugef = find("mugef-ci")?;
+    let declared = api
+        .post(&format!("/v1/organisations/{mugef}/facts"), &api.token(&mugef, Role::Beneficiary)?,
+            "demo-declared-rates", json!({"code": "contribution_rates_defined", "value": true,
+                "as_of": first_month.to_string(), "evidence_reference": "MUGEF-CI general assembly resolution"}))
+        .await?;
+    api.post(
+        &format!(
+            "/v1/organisations/{mugef}/facts/{}/verification",
+            id(&declared)?
+        ),
+        admin,
+        "demo-verify-rates",
+        json!({}),
+    )
+    .await?;
+    let declared = api
+        .post(
+            &format!("/v1/organisations/{burkina}/facts"),
+            &api.token(&burkina, Role::Beneficiary)?,
+            "demo-declared-local",
+            json!({"code": "local_cofinancing_percent", "value": "25",
+                "as_of": first_month.to_string(), "evidence_reference": "self-assessment"}),
+        )
+        .await?;
+    api.post(
+        &format!(
+            "/v1/organisations/{burkina}/facts/{}/rejection",
+            id(&declared)?
+        ),
+        admin,
+        "demo-reject-local",
+        json!({"reason": "the accounts show 9 % local co-financing, not 25 %"}),
+    )
+    .await?;
+    println!(
+        "partners: MESP covers 32000 members from {midyear}; minimum transfer 400.00 from then; \
+         the Burkina mutual's bank account changed; one declared fact verified, one rejected"
+    );
     Ok(())
 }

@@ -48,6 +48,11 @@ fn demo_fills_verifies_and_refuses_a_second_run(database_url: Option<&str>) {
         "{printed}"
     );
     assert!(printed.contains("1500000.00 EUR received"), "{printed}");
+    // The partners change: a covered-members version, a rule version, a bank change, facts decided.
+    assert!(
+        printed.contains("partners: MESP covers 32000 members"),
+        "{printed}"
+    );
     assert!(
         !printed.contains(" 0.00 in transit, 0.00 with"),
         "{printed}"

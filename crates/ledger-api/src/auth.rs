@@ -371,11 +371,26 @@ pub use crate::throttle::{
 /// authenticated first (a test keeps every documented write listed).
 pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
     ("POST", "/v1/organisations", Operation::RegisterOrganisation),
+    (
+        "POST",
+        "/v1/organisations/{id}/versions",
+        Operation::ChangeOrganisation,
+    ),
+    (
+        "POST",
+        "/v1/organisations/{id}/bank-accounts",
+        Operation::SetBankAccount,
+    ),
     ("POST", "/v1/programmes", Operation::CreateProgramme),
     (
         "POST",
         "/v1/organisations/{id}/publication",
         Operation::ChoosePublication,
+    ),
+    (
+        "POST",
+        "/v1/programmes/{id}/versions",
+        Operation::ChangeProgramme,
     ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
     (
@@ -392,6 +407,16 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         "POST",
         "/v1/organisations/{id}/facts",
         Operation::RecordFact,
+    ),
+    (
+        "POST",
+        "/v1/organisations/{id}/facts/{fact_id}/verification",
+        Operation::VerifyFact,
+    ),
+    (
+        "POST",
+        "/v1/organisations/{id}/facts/{fact_id}/rejection",
+        Operation::RejectFact,
     ),
     (
         "POST",

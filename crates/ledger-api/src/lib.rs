@@ -20,6 +20,7 @@ mod ledger;
 mod lot_tracing;
 pub use ledger_app::money;
 mod organisations;
+mod partners;
 mod people;
 mod proposals;
 pub use ledger_app::pagination;
@@ -209,6 +210,7 @@ fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDocument::openapi())
         .merge(service::router())
         .merge(organisations::router())
+        .merge(partners::router())
         .merge(batches::router())
         .merge(spreadsheets::router())
         .merge(eligibility::router())

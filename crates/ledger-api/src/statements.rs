@@ -154,6 +154,7 @@ mod tests {
                 sequence: 3,
                 amount: money("-1250.00"),
                 running_balance: money("-1250.00"),
+                original: None,
             }],
             closing_balance: money("-1250.00"),
             checkpoint: None,

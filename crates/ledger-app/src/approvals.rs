@@ -1,6 +1,6 @@
 //! Four eyes: the operations that move or give back money outside the normal flow (executing a
-//! transfer run, returning held funds, reversing a batch, reversing an accepted report) need a
-//! second admin. When [`App::approvals_required`] is 2, the first admin's request is kept as a
+//! transfer run, returning held funds, reversing a batch, reversing an accepted report) or decide
+//! where it goes (setting a bank account) need a second admin. When [`App::approvals_required`] is 2, the first admin's request is kept as a
 //! proposal ([`propose`]); another admin approves it ([`approve`]: the operation then runs as
 //! proposed, and every transaction it books carries both names in its metadata, so an export shows
 //! them) or rejects it. The proposer never approves its own proposal, with any credential.
@@ -28,6 +28,7 @@ pub const FOUR_EYES: &[Operation] = &[
     Operation::ReturnHeldFunds,
     Operation::ReverseBatch,
     Operation::ReverseReport,
+    Operation::SetBankAccount,
 ];
 
 /// Who proposed and who approved an operation, written into the metadata of every transaction it
@@ -52,7 +53,8 @@ impl App {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProposalView {
     pub id: Uuid,
-    /// execute_transfer_run | return_held_funds | reverse_batch | reverse_report
+    /// execute_transfer_run | return_held_funds | reverse_batch | reverse_report |
+    /// set_bank_account
     pub operation: String,
     /// What it acts on: the ids of the request's path, in order.
     pub targets: Vec<String>,
@@ -403,6 +405,13 @@ impl Dispatch for FourEyesCommands {
             Operation::ReverseReport => {
                 let command = crate::reports::ReverseReportCommand {
                     id: target(0),
+                    body: proposed_body(key)?,
+                };
+                answer(app.run(caller, key, command).await?)
+            }
+            Operation::SetBankAccount => {
+                let command = crate::bank_accounts::SetBankAccount {
+                    organisation: target(0),
                     body: proposed_body(key)?,
                 };
                 answer(app.run(caller, key, command).await?)

@@ -1,17 +1,21 @@
 //! Eligibility of southern mutuals: facts posted by the network or the mutual itself (append-only,
-//! with their evidence), and the verdict of a programme's redistribution conditions as of a date —
-//! every condition with its parameter, what was observed and the facts used. The verdict logic is
-//! the core's ([`ledger_core::conditions`]); this module gathers its inputs.
+//! with their evidence; a mutual's own declaration counts once the network verified it, see
+//! [`crate::fact_review`]), and the verdict of a programme's redistribution conditions as of a
+//! date — every condition with its parameter, what was observed, the facts used and the facts
+//! still waiting for verification. The verdict logic is the core's ([`ledger_core::conditions`]);
+//! this module gathers its inputs.
 
 use chrono::NaiveDate;
 use ledger_core::conditions::{
-    self, ConditionVerdict, Eligibility, FactCode, MAX_EVIDENCE_REFERENCE_LENGTH,
+    self, ConditionVerdict, Eligibility, FactCode, FactStatus, MAX_EVIDENCE_REFERENCE_LENGTH,
     MAX_FACT_VALUE_LENGTH, ReportingState, SettledTransfer,
 };
+use ledger_core::evidence::{EvidenceDocument, MAX_EVIDENCE_DOCUMENT_BYTES};
 use ledger_core::organisation::{Organisation, OrganisationKind, Programme};
 use ledger_core::{Amount, OrganisationId};
 use ledger_store::WriteRequest;
-use ledger_store::records::{FactRecord, Record};
+use ledger_store::facts::FactRow;
+use ledger_store::records::{EvidenceDocumentRecord, FactRecord, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -37,6 +41,9 @@ pub struct CreateFact {
     pub as_of: String,
     /// Where the evidence is: minutes, statutes, a bank letter.
     pub evidence_reference: String,
+    /// The evidence itself, optional: a PDF, PNG or JPEG file (told by its content) of at most
+    /// 4 MiB, in standard base64. It is stored once by its SHA-256, which the fact records.
+    pub evidence_document: Option<String>,
 }
 
 /// A recorded fact.
@@ -48,6 +55,19 @@ pub struct FactView {
     pub value: String,
     pub as_of: String,
     pub evidence_reference: String,
+    /// The SHA-256 of the attached evidence document (download it from
+    /// `/v1/organisations/{id}/facts/{fact_id}/evidence`).
+    pub evidence_sha256: Option<String>,
+    /// submitted (a beneficiary's own declaration, not counted yet) | verified (counts) | rejected
+    pub status: String,
+    /// Why the network rejected it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    /// Who verified or rejected it, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
 }
 
 impl From<(&conditions::Fact, OrganisationId)> for FactView {
@@ -59,8 +79,49 @@ impl From<(&conditions::Fact, OrganisationId)> for FactView {
             value: fact.value.clone(),
             as_of: fact.as_of.to_string(),
             evidence_reference: fact.evidence_reference.clone(),
+            evidence_sha256: fact.evidence_sha256.clone(),
+            status: fact.status.as_str().to_owned(),
+            rejection_reason: None,
+            decided_by: None,
+            decided_at: None,
         }
     }
+}
+
+impl FactView {
+    /// A stored fact with its decision.
+    pub fn of_row(row: &FactRow) -> Result<FactView, AppError> {
+        Ok(FactView {
+            id: row.id,
+            organisation_id: row.organisation_id,
+            code: row.code.clone(),
+            value: row.value.clone(),
+            as_of: row.as_of.to_string(),
+            evidence_reference: row.evidence_reference.clone(),
+            evidence_sha256: row.evidence_sha256.clone(),
+            status: row.status()?.as_str().to_owned(),
+            rejection_reason: row.reason.clone(),
+            decided_by: row.decided_by.clone(),
+            decided_at: row
+                .decided_at
+                .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        })
+    }
+}
+
+/// The evidence document of a fact being recorded, from its base64 form.
+fn evidence_document(text: &str) -> Result<EvidenceDocument, String> {
+    use base64::Engine;
+    // Base64 carries 3 bytes in 4 characters: refuse a text too long before decoding it.
+    if text.len() > MAX_EVIDENCE_DOCUMENT_BYTES.div_ceil(3) * 4 {
+        return Err(format!(
+            "the document is larger than {MAX_EVIDENCE_DOCUMENT_BYTES} bytes"
+        ));
+    }
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|error| format!("must be standard base64: {error}"))?;
+    EvidenceDocument::accept(content).map_err(|error| error.to_string())
 }
 
 /// A beneficiary the caller may see (`id` as given): the network and auditors any, a beneficiary
@@ -150,11 +211,21 @@ impl Command for RecordFact {
             &mut errors,
         )
         .unwrap_or_default();
+        let document = match body.evidence_document.as_deref().map(evidence_document) {
+            None => None,
+            Some(Ok(document)) => Some(document),
+            Some(Err(message)) => {
+                errors.push(FieldError::new("evidence_document", message));
+                None
+            }
+        };
         let (Some(code), Some(value), Some(as_of), true) = (code, value, as_of, errors.is_empty())
         else {
             return Err(AppError::validation(errors));
         };
         let now = app.sources.timestamp();
+        // The network's own facts count at once; a beneficiary's declaration waits for its eye.
+        let posted_status = FactStatus::on_posting(caller.role == crate::Role::Admin);
         let fact = FactRecord {
             id: app.sources.id(),
             organisation_id: organisation.id,
@@ -162,6 +233,10 @@ impl Command for RecordFact {
             value: value.clone(),
             as_of,
             evidence_reference: evidence.to_owned(),
+            posted_status,
+            evidence_sha256: document
+                .as_ref()
+                .map(|document| document.sha256().to_owned()),
             recorded_by: format!("{} ({})", caller.subject, caller.organisation),
             created_at: now,
         };
@@ -172,16 +247,32 @@ impl Command for RecordFact {
             value,
             as_of: as_of.to_string(),
             evidence_reference: fact.evidence_reference.clone(),
+            evidence_sha256: fact.evidence_sha256.clone(),
+            status: posted_status.as_str().to_owned(),
+            rejection_reason: None,
+            decided_by: None,
+            decided_at: None,
         };
+        let mut records = Vec::with_capacity(2);
+        if let Some(document) = document {
+            records.push(Record::EvidenceDocument(EvidenceDocumentRecord {
+                sha256: document.sha256().to_owned(),
+                media_type: document.kind().media_type(),
+                content: document.into_content(),
+                created_at: now,
+            }));
+        }
+        records.push(Record::Fact(fact));
         let write = WriteRequest {
-            records: vec![Record::Fact(fact)],
+            records,
             ..WriteRequest::default()
         };
         Ok(Planned::new(Status::Created, view, write))
     }
 }
 
-/// Every fact recorded about a beneficiary, oldest first; the id as given in the path.
+/// Every fact recorded about a beneficiary, oldest first, with where each stands with the
+/// network; the id as given in the path.
 #[derive(Debug)]
 pub struct ListFacts(pub String);
 
@@ -191,11 +282,12 @@ impl Query for ListFacts {
 
     async fn read(self, app: &App, caller: &Caller) -> Result<Vec<FactView>, AppError> {
         let organisation = visible_beneficiary(app, caller, &self.0).await?;
-        let facts = app.store.facts(organisation.id).await?;
-        Ok(facts
+        app.store
+            .fact_rows(organisation.id)
+            .await?
             .iter()
-            .map(|fact| FactView::from((fact, organisation.id)))
-            .collect())
+            .map(FactView::of_row)
+            .collect()
     }
 }
 
@@ -219,6 +311,10 @@ pub struct ConditionVerdictView {
     pub observed: Option<String>,
     pub explanation: String,
     pub facts: Vec<FactView>,
+    /// Facts that would count for this condition on the date but are submitted and wait for the
+    /// network's verification.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_facts: Vec<FactView>,
 }
 
 /// A programme's conditions judged for one beneficiary.
@@ -246,6 +342,11 @@ pub fn verdict_views(
             explanation: verdict.explanation.clone(),
             facts: verdict
                 .facts
+                .iter()
+                .map(|fact| FactView::from((fact, organisation)))
+                .collect(),
+            pending_facts: verdict
+                .pending
                 .iter()
                 .map(|fact| FactView::from((fact, organisation)))
                 .collect(),

@@ -14,6 +14,7 @@
 //! and how, in `ledger-store`.
 
 pub mod approvals;
+pub mod bank_accounts;
 pub mod books;
 pub mod caller;
 pub mod checkpoints;
@@ -22,6 +23,7 @@ pub mod contributions;
 pub mod disputes;
 pub mod eligibility;
 pub mod error;
+pub mod fact_review;
 pub mod fields;
 pub mod iati;
 pub mod idempotency;

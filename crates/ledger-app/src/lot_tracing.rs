@@ -82,9 +82,25 @@ pub struct ContributorTracingView {
     pub redistributed: Money,
     pub refunded: Money,
     pub beneficiaries: Vec<BeneficiaryShareView>,
+    /// Receipts this contributor sent in another currency: what was sent, the bank's rate and the
+    /// EUR credited (which is what the lines above count). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub received_in_other_currencies: Vec<OriginalReceiptView>,
     /// The latest signed checkpoint when this was read (`null` before the first): everything up to
     /// its sequence is counted here (later transactions may be too).
     pub checkpoint: Option<CheckpointView>,
+}
+
+/// A receipt sent in another currency.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OriginalReceiptView {
+    pub batch_id: Uuid,
+    pub value_date: String,
+    /// What was credited (counts).
+    pub credited: Money,
+    /// What was sent, and the bank's rate (units sent per unit credited).
+    pub sent: Money,
+    pub rate: String,
 }
 
 #[derive(Default)]
@@ -252,6 +268,20 @@ async fn trace_contributor(
                 .collect(),
         });
     }
+    let mut received_in_other_currencies = Vec::new();
+    for receipt in app.store.original_receipts(contributor.id).await? {
+        let credited =
+            Currency::from_code(&receipt.currency).map_err(AppError::internal_message)?;
+        let sent =
+            Currency::from_code(&receipt.original_currency).map_err(AppError::internal_message)?;
+        received_in_other_currencies.push(OriginalReceiptView {
+            batch_id: receipt.batch_id,
+            value_date: receipt.value_date.to_string(),
+            credited: Money::from_minor(receipt.amount_minor, credited),
+            sent: Money::from_minor(receipt.original_amount_minor, sent),
+            rate: receipt.original_rate,
+        });
+    }
     Ok(ContributorTracingView {
         contributor_id: contributor.id.as_uuid(),
         period: query.period.clone(),
@@ -265,6 +295,7 @@ async fn trace_contributor(
         redistributed: eur(totals[5]),
         refunded: eur(totals[6]),
         beneficiaries,
+        received_in_other_currencies,
         checkpoint,
     })
 }

@@ -11,13 +11,20 @@ use crate::error::AppError;
 pub enum Operation {
     // Organisations and programmes.
     RegisterOrganisation,
+    ChangeOrganisation,
+    SetBankAccount,
+    ReadBankAccounts,
+    ReadPaymentDetails,
     ListOrganisations,
     ReadOrganisation,
     CreateProgramme,
+    ChangeProgramme,
     ListProgrammes,
     ReadProgramme,
     // Eligibility.
     RecordFact,
+    VerifyFact,
+    RejectFact,
     ReadFacts,
     ReadEligibility,
     // Contributions.
@@ -95,12 +102,19 @@ const BOOKS: &[Role] = &[Admin, Auditor];
 /// organisation's own role beside the network's; [`Caller::may_see`] does the scoping.
 pub const POLICY: &[(Operation, &[Role])] = &[
     (RegisterOrganisation, NETWORK),
+    (ChangeOrganisation, NETWORK),
+    (SetBankAccount, NETWORK),
+    (ReadBankAccounts, &[Admin, Auditor, Beneficiary]),
+    (ReadPaymentDetails, BOOKS),
     (ListOrganisations, EVERY_ROLE),
     (ReadOrganisation, EVERY_ROLE),
     (CreateProgramme, NETWORK),
+    (ChangeProgramme, NETWORK),
     (ListProgrammes, EVERY_ROLE),
     (ReadProgramme, EVERY_ROLE),
     (RecordFact, &[Admin, Beneficiary]),
+    (VerifyFact, NETWORK),
+    (RejectFact, NETWORK),
     (ReadFacts, &[Admin, Auditor, Beneficiary]),
     (ReadEligibility, &[Admin, Auditor, Beneficiary]),
     (SubmitBatch, &[Contributor]),
@@ -224,8 +238,13 @@ mod tests {
         // that the read-only role holds no write.
         let writes = [
             RegisterOrganisation,
+            ChangeOrganisation,
+            SetBankAccount,
             CreateProgramme,
+            ChangeProgramme,
             RecordFact,
+            VerifyFact,
+            RejectFact,
             SubmitBatch,
             RecordReceipt,
             ReverseBatch,
@@ -258,7 +277,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 62);
+        assert_eq!(POLICY.len(), 69);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

@@ -45,6 +45,10 @@ pub struct MovementView {
     pub sequence: i64,
     pub amount: Money,
     pub running_balance: Money,
+    /// For a receipt sent in another currency: what was sent and the bank's rate (`amount`, in
+    /// the statement's currency, is what counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<crate::contributions::OriginalAmountView>,
 }
 
 /// A statement.
@@ -117,6 +121,20 @@ impl Query for GetStatement {
             .store
             .statement(id.as_uuid(), currency.code(), from.naive(), to.naive())
             .await?;
+        // Receipts a contributor sent in another currency, by their transaction.
+        let mut originals = std::collections::HashMap::new();
+        if organisation.kind == OrganisationKind::Contributor {
+            for receipt in app.store.original_receipts(id).await? {
+                originals.insert(
+                    receipt.transaction_id,
+                    crate::contributions::OriginalAmountView::of(
+                        Some(receipt.original_amount_minor),
+                        Some(&receipt.original_currency),
+                        Some(&receipt.original_rate),
+                    )?,
+                );
+            }
+        }
         let mut running = opening;
         let mut movements = Vec::with_capacity(rows.len());
         for row in rows {
@@ -131,6 +149,7 @@ impl Query for GetStatement {
                 sequence: row.sequence,
                 amount: Money::from_minor(row.amount_minor, currency),
                 running_balance: Money::from_minor(running, currency),
+                original: originals.get(&row.transaction_id).cloned().flatten(),
             });
         }
         Ok(StatementView {

@@ -13,6 +13,7 @@ use ledger_app::contributions::{
     CreateBatch, CreateReceipt, CreateReversal, RecordReceipt, ReverseBatch, SubmitBatch,
 };
 use ledger_app::eligibility::{CreateFact, EligibilityQuery, ReadEligibility, RecordFact};
+use ledger_app::fact_review::VerifyFact;
 use ledger_app::registry::{
     CreateOrganisation, CreateProgramme, OpenProgramme, RegisterOrganisation,
 };
@@ -179,6 +180,8 @@ async fn postgres_a_receipt_and_a_reversal_run_as_commands_with_the_injected_clo
 async fn a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(
     fixture: Fixture,
 ) {
+    // Proves a verdict is judged as of the injected clock's today, for visible beneficiaries only,
+    // and that a mutual's own fact counts only once an admin verified it.
     let app = app(&fixture);
     let admin = caller(Uuid::new_v4(), Role::Admin);
     let register = |slug: &str| {
@@ -229,6 +232,22 @@ async fn a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiar
         };
         async move { app.query(&who, query).await }
     };
+    // The mutual's own declaration waits for the network: the verdict names it as pending.
+    assert_eq!(fact.status, "submitted");
+    let judged = verdict(&beneficiary, mutual.id).await.unwrap();
+    assert!(!judged.eligible, "{judged:?}");
+    assert_eq!(judged.conditions[0].pending_facts[0].id, fact.id);
+    let verified = run(
+        &app,
+        &admin,
+        VerifyFact {
+            beneficiary: mutual.id.to_string(),
+            fact: fact.id.to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(verified.status, "verified");
     let judged = verdict(&beneficiary, mutual.id).await.unwrap();
     assert_eq!(judged.as_of, "2026-11-30");
     assert!(judged.eligible, "{judged:?}");

@@ -134,6 +134,7 @@ pub(crate) fn batch_and_receipt(
                 transaction_id: receipt_id,
                 recorded_by: "bench".to_owned(),
                 created_at: now,
+                original: None,
             }),
         ],
         ..WriteRequest::default()

@@ -3,7 +3,9 @@
 //! observed and the facts it used, so an auditor can replay why a share was paid or held.
 //!
 //! Facts are append-only: the one that counts for a code is the latest whose `as_of` is on or before
-//! the evaluation date (among equal dates, the one recorded last).
+//! the evaluation date (among equal dates, the one recorded last), among the facts that count
+//! ([`FactStatus::counts`]): a fact a beneficiary declares about itself is `submitted` and counts
+//! only once the network has verified it; the network's own facts are verified when posted.
 
 use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
@@ -11,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Amount;
 use crate::organisation::{ConditionCode, ConditionRule};
+pub use crate::review::FactStatus;
 use crate::time::FundDate;
 
 /// The most characters of a fact's evidence reference (a document number, a file name, a link).
@@ -139,6 +142,10 @@ pub struct Fact {
     pub evidence_reference: String,
     /// Position in the order facts were recorded: among facts of equal `as_of`, the later counts.
     pub recorded_order: i64,
+    /// Whether the fact counts yet (see [`FactStatus`]).
+    pub status: FactStatus,
+    /// The SHA-256 of the attached evidence document, if any ([`crate::evidence`]).
+    pub evidence_sha256: Option<String>,
 }
 
 impl ConditionCode {
@@ -196,6 +203,9 @@ pub struct ConditionVerdict {
     pub explanation: String,
     /// The facts the verdict used.
     pub facts: Vec<Fact>,
+    /// Facts for this condition that would count on the date but wait for the network's
+    /// verification (newer than the one used, if any).
+    pub pending: Vec<Fact>,
 }
 
 /// Every condition of a programme for one beneficiary on one date.
@@ -217,13 +227,34 @@ impl Eligibility {
     }
 }
 
-/// The fact that counts for `code` on `as_of`: the latest `as_of` on or before the date, and among
-/// equal dates the one recorded last.
+/// The fact that counts for `code` on `as_of`: among the facts that count, the latest `as_of` on or
+/// before the date, and among equal dates the one recorded last.
 pub fn current_fact(facts: &[Fact], code: FactCode, as_of: NaiveDate) -> Option<&Fact> {
     facts
         .iter()
-        .filter(|fact| fact.code == code && fact.as_of <= as_of)
+        .filter(|fact| fact.code == code && fact.as_of <= as_of && fact.status.counts())
         .max_by_key(|fact| (fact.as_of, fact.recorded_order))
+}
+
+/// The submitted facts for `code` that would supersede `current` on `as_of` once verified: what a
+/// verdict names as pending.
+pub fn pending_facts(
+    facts: &[Fact],
+    code: FactCode,
+    as_of: NaiveDate,
+    current: Option<&Fact>,
+) -> Vec<Fact> {
+    let after = current.map(|fact| (fact.as_of, fact.recorded_order));
+    facts
+        .iter()
+        .filter(|fact| {
+            fact.code == code
+                && fact.as_of <= as_of
+                && fact.status.awaits_decision()
+                && after.is_none_or(|after| (fact.as_of, fact.recorded_order) > after)
+        })
+        .cloned()
+        .collect()
 }
 
 /// Evaluates every rule of a programme for one beneficiary. Pure: facts and the reporting state
@@ -251,7 +282,23 @@ fn evaluate_rule(
     reporting: &ReportingState,
     as_of: NaiveDate,
 ) -> ConditionVerdict {
+    let Some(fact_code) = rule.code.fact_code() else {
+        return reporting_verdict(rule, reporting, as_of);
+    };
+    let current = current_fact(facts, fact_code, as_of);
+    let pending = pending_facts(facts, fact_code, as_of, current);
     let verdict = |passed: bool, observed: Option<String>, explanation: String, used: Vec<Fact>| {
+        let explanation = match pending.as_slice() {
+            [] => explanation,
+            [fact] => format!(
+                "{explanation}; fact {} ({} as of {}) is submitted and does not count until the network verifies it",
+                fact.id, fact.value, fact.as_of
+            ),
+            more => format!(
+                "{explanation}; {} submitted facts do not count until the network verifies them",
+                more.len()
+            ),
+        };
         ConditionVerdict {
             code: rule.code,
             passed,
@@ -259,17 +306,15 @@ fn evaluate_rule(
             observed,
             explanation,
             facts: used,
+            pending: pending.clone(),
         }
     };
-    let Some(fact_code) = rule.code.fact_code() else {
-        return reporting_verdict(rule, reporting, as_of);
-    };
-    let Some(fact) = current_fact(facts, fact_code, as_of) else {
+    let Some(fact) = current else {
         return verdict(
             false,
             None,
             format!(
-                "no `{}` fact recorded on or before {as_of}",
+                "no verified `{}` fact on or before {as_of}",
                 fact_code.as_str()
             ),
             Vec::new(),
@@ -385,6 +430,7 @@ fn reporting_verdict(
             )
         },
         facts: Vec::new(),
+        pending: Vec::new(),
     }
 }
 
@@ -407,6 +453,8 @@ mod tests {
             as_of: date(as_of),
             evidence_reference: format!("doc-{order}"),
             recorded_order: order,
+            status: FactStatus::Verified,
+            evidence_sha256: None,
         }
     }
 
@@ -434,6 +482,58 @@ mod tests {
         let verdict = evaluate(&rules, &facts, &state, date("2026-07-01"));
         assert_eq!(verdict.conditions[0].facts[0].recorded_order, 3);
         assert!(evaluate(&rules, &facts, &state, date("2026-09-01")).eligible);
+    }
+
+    #[test]
+    fn a_self_declared_fact_counts_only_once_verified() {
+        // Proves a submitted fact is not used (the verdict names it as pending instead), a
+        // rejected one is never used nor pending, and a verified one counts; the network's own
+        // facts are verified when posted.
+        let rules = [rule(ConditionCode::PublicCofinancing, Some("5"))];
+        let state = ReportingState::default();
+        let mut declared = fact(FactCode::PublicCofinancingPercent, "12", "2026-01-01", 1);
+        declared.status = FactStatus::on_posting(false);
+        let verdict = evaluate(
+            &rules,
+            std::slice::from_ref(&declared),
+            &state,
+            date("2026-02-01"),
+        );
+        assert!(!verdict.eligible);
+        assert!(verdict.conditions[0].facts.is_empty());
+        assert_eq!(verdict.conditions[0].pending, vec![declared.clone()]);
+        assert!(
+            verdict.conditions[0]
+                .explanation
+                .contains(&declared.id.to_string()),
+            "{}",
+            verdict.conditions[0].explanation
+        );
+        // An older verified fact is used meanwhile; the newer declaration is still named.
+        let older = fact(FactCode::PublicCofinancingPercent, "2", "2025-01-01", 0);
+        let both = [older.clone(), declared.clone()];
+        let verdict = evaluate(&rules, &both, &state, date("2026-02-01"));
+        assert_eq!(verdict.conditions[0].facts, vec![older]);
+        assert_eq!(verdict.conditions[0].pending.len(), 1);
+        declared.status = FactStatus::Rejected;
+        let verdict = evaluate(
+            &rules,
+            std::slice::from_ref(&declared),
+            &state,
+            date("2026-02-01"),
+        );
+        assert!(!verdict.eligible);
+        assert!(verdict.conditions[0].pending.is_empty());
+        declared.status = FactStatus::Verified;
+        let verdict = evaluate(
+            &rules,
+            std::slice::from_ref(&declared),
+            &state,
+            date("2026-02-01"),
+        );
+        assert!(verdict.eligible);
+        assert!(verdict.conditions[0].pending.is_empty());
+        assert_eq!(FactStatus::on_posting(true), FactStatus::Verified);
     }
 
     #[test]

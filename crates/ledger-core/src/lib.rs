@@ -2,11 +2,13 @@
 //! double-entry journal and its hash chain. No I/O, no clock, no randomness: time and ids are passed
 //! in, so every decision can be replayed by an auditor and property-tested.
 
+pub mod bank;
 pub mod chain;
 pub mod chart;
 pub mod checkpoint;
 pub mod conditions;
 pub mod contribution;
+pub mod evidence;
 pub mod export;
 pub mod fund;
 pub mod fx;
@@ -23,12 +25,14 @@ pub mod period;
 pub mod postings;
 pub mod publication;
 pub mod redistribution;
+pub mod review;
 pub mod settlement;
 pub mod split;
 pub mod spreadsheet;
 pub mod text;
 pub mod time;
 pub mod transfer_run;
+pub mod versions;
 pub mod xml_writer;
 
 pub use chain::{

@@ -367,6 +367,7 @@ mod tests {
                 observed: None,
                 explanation: String::new(),
                 facts: Vec::new(),
+                pending: Vec::new(),
             }],
         }
     }

@@ -10,13 +10,15 @@
 //! `records` and `hot_rows` (domain rows written with the journal), `memo`, `lots` (the lot
 //! book), [`writer`] (the group commit, one file per engine), `store` (the [`Store`] handle:
 //! opening, migrating, writing), then the reads of each topic as `impl Store` blocks: `accounts`,
-//! `journal`, `verify`, [`audit`], [`checkpoints`], [`iati`], [`registry`], [`reports`], [`transfers`].
+//! `journal`, `verify`, [`audit`], [`checkpoints`], [`facts`], [`iati`], [`registry`], [`reports`],
+//! [`transfers`], [`versions`].
 
 mod accounts;
 pub mod audit;
 mod backend;
 pub mod checkpoints;
 mod error;
+pub mod facts;
 mod hot_rows;
 pub mod iati;
 mod idempotency;
@@ -33,6 +35,7 @@ mod rows;
 mod store;
 pub mod transfers;
 mod verify;
+pub mod versions;
 pub mod writer;
 
 pub use backend::BackendKind;

@@ -159,6 +159,24 @@ pub struct ReceiptRow {
     pub value_date: NaiveDate,
     pub bank_reference: String,
     pub transaction_id: Uuid,
+    /// What the contributor sent in another currency (minor units), its currency and the bank's
+    /// rate (units of it per unit credited).
+    pub original_amount_minor: Option<i64>,
+    pub original_currency: Option<String>,
+    pub original_rate: Option<String>,
+}
+
+/// A receipt sent in another currency, with its batch's contributor.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OriginalReceiptRow {
+    pub batch_id: Uuid,
+    pub transaction_id: Uuid,
+    pub value_date: NaiveDate,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub original_amount_minor: i64,
+    pub original_currency: String,
+    pub original_rate: String,
 }
 
 macro_rules! select_batch {
@@ -176,8 +194,9 @@ macro_rules! select_batch {
 }
 
 impl Store {
-    /// One organisation by id. Found organisations are remembered (they never change), so only the
-    /// first read of each reaches the database.
+    /// One organisation by id, as registered (version 0). Found organisations are remembered (the
+    /// registered row never changes: later details are versions, `crate::versions`, never
+    /// cached), so only the first read of each reaches the database.
     pub async fn organisation(
         &self,
         id: OrganisationId,
@@ -395,10 +414,30 @@ impl Store {
     pub async fn batch_receipts(&self, id: Uuid) -> Result<Vec<ReceiptRow>, StoreError> {
         Ok(on_pool!(self.backend(), pool => {
             sqlx::query_as(
-                "SELECT id, amount_minor, overpayment_minor, value_date, bank_reference, transaction_id \
+                "SELECT id, amount_minor, overpayment_minor, value_date, bank_reference, transaction_id, \
+                 original_amount_minor, original_currency, original_rate \
                  FROM batch_receipts WHERE batch_id = $1 ORDER BY created_at, id",
             )
             .bind(id)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// A contributor's receipts sent in another currency, in value-date order.
+    pub async fn original_receipts(
+        &self,
+        contributor: OrganisationId,
+    ) -> Result<Vec<OriginalReceiptRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT r.batch_id, r.transaction_id, r.value_date, r.amount_minor, b.currency, \
+                 r.original_amount_minor, r.original_currency, r.original_rate \
+                 FROM batch_receipts r JOIN contribution_batches b ON b.id = r.batch_id \
+                 WHERE b.contributor_id = $1 AND r.original_currency IS NOT NULL \
+                 ORDER BY r.value_date, r.created_at, r.id",
+            )
+            .bind(contributor.as_uuid())
             .fetch_all(pool)
             .await?
         }))

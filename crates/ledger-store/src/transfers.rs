@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger_core::OrganisationId;
-use ledger_core::conditions::{Fact, FactCode};
+use ledger_core::conditions::Fact;
 use ledger_core::organisation::Organisation;
 use uuid::Uuid;
 
@@ -27,6 +27,8 @@ pub struct TransferRunRow {
     pub created_at: DateTime<Utc>,
     /// The execution's journal transaction, once executed.
     pub execution_transaction_id: Option<Uuid>,
+    /// The version of the programme's rules the run used (0: as opened).
+    pub programme_version: i32,
 }
 
 /// A transfer with its confirmation, if any.
@@ -124,7 +126,7 @@ pub struct TransferFilter {
 }
 
 /// The stored fee schedule of an organisation or a programme.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FeeScheduleRow {
     pub fixed_minor: i64,
     pub currency: String,
@@ -157,34 +159,6 @@ impl Store {
             .await?
         });
         rows.into_iter().map(Organisation::try_from).collect()
-    }
-
-    /// Every fact recorded about an organisation, in the order they were recorded.
-    pub async fn facts(&self, organisation: OrganisationId) -> Result<Vec<Fact>, StoreError> {
-        let rows: Vec<(Uuid, String, String, NaiveDate, String)> = on_pool!(self.backend(), pool => {
-            sqlx::query_as(
-                "SELECT id, code, value, as_of, evidence_reference FROM organisation_facts \
-                 WHERE organisation_id = $1 ORDER BY id",
-            )
-            .bind(organisation.as_uuid())
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .enumerate()
-            .map(|(order, (id, code, value, as_of, evidence_reference))| {
-                Ok(Fact {
-                    id,
-                    code: FactCode::parse(&code)
-                        .ok_or_else(|| StoreError::Corrupt(format!("fact code {code}")))?,
-                    value,
-                    as_of,
-                    evidence_reference,
-                    recorded_order: i64::try_from(order)
-                        .map_err(|_| StoreError::Corrupt("too many facts".into()))?,
-                })
-            })
-            .collect()
     }
 
     /// The fee schedule set for an organisation or a programme.
@@ -225,7 +199,7 @@ impl Store {
         Ok(on_pool!(self.backend(), pool => {
             sqlx::query_as(
                 "SELECT r.id, r.programme_id, r.period, r.as_of, r.plan, r.fingerprint, r.planned_by, r.created_at, \
-                 e.transaction_id AS execution_transaction_id \
+                 e.transaction_id AS execution_transaction_id, r.programme_version \
                  FROM transfer_runs r LEFT JOIN transfer_run_executions e ON e.run_id = r.id WHERE r.id = $1",
             )
             .bind(id)
@@ -338,8 +312,7 @@ impl Store {
     }
 }
 
-/// Rows of the three reads of [`Store::beneficiary_book`].
-type FactTuple = (Uuid, Uuid, String, String, NaiveDate, String);
+/// Rows of two of the three reads of [`Store::beneficiary_book`] (facts are [`crate::facts::FactRow`]s).
 type SettledTuple = (Uuid, NaiveDate, i64);
 type ScheduleTuple = (Uuid, i64, String, String);
 
@@ -357,12 +330,8 @@ pub struct BeneficiaryBook {
 impl Store {
     /// Facts, confirmations and fee schedules of every organisation, in three reads.
     pub async fn beneficiary_book(&self) -> Result<BeneficiaryBook, StoreError> {
-        let (facts, settled, schedules): (Vec<FactTuple>, Vec<SettledTuple>, Vec<ScheduleTuple>) = on_pool!(self.backend(), pool => {
-            let facts = sqlx::query_as(
-                "SELECT organisation_id, id, code, value, as_of, evidence_reference FROM organisation_facts ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?;
+        let facts = self.all_fact_rows().await?;
+        let (settled, schedules): (Vec<SettledTuple>, Vec<ScheduleTuple>) = on_pool!(self.backend(), pool => {
             let settled = sqlx::query_as(
                 "SELECT t.beneficiary_id, c.value_date, c.received_minor FROM transfer_confirmations c \
                  JOIN transfers t ON t.id = c.transfer_id ORDER BY c.value_date",
@@ -372,21 +341,12 @@ impl Store {
             let schedules = sqlx::query_as("SELECT owner_id, fixed_minor, currency, percent FROM fee_schedules")
                 .fetch_all(pool)
                 .await?;
-            (facts, settled, schedules)
+            (settled, schedules)
         });
         let mut book = BeneficiaryBook::default();
-        for (organisation, id, code, value, as_of, evidence_reference) in facts {
-            let list = book.facts.entry(organisation).or_default();
-            list.push(Fact {
-                id,
-                code: FactCode::parse(&code)
-                    .ok_or_else(|| StoreError::Corrupt(format!("fact code {code}")))?,
-                value,
-                as_of,
-                evidence_reference,
-                recorded_order: i64::try_from(list.len())
-                    .map_err(|_| StoreError::Corrupt("too many facts".into()))?,
-            });
+        for row in &facts {
+            let list = book.facts.entry(row.organisation_id).or_default();
+            list.push(row.to_fact(list.len())?);
         }
         for (beneficiary, value_date, received_minor) in settled {
             book.settled

@@ -1108,6 +1108,7 @@ async fn receive(
             transaction_id,
             recorded_by: "test".into(),
             created_at: support::now(),
+            original: None,
         })],
         ..WriteRequest::default()
     };

@@ -116,6 +116,8 @@ async fn old_rows_are_kept_and_new_out_of_range_dates_refused(store: Store) {
                 value: "true".into(),
                 as_of: FundDate::parse("2027-01-01").unwrap(),
                 evidence_reference: "minutes".into(),
+                posted_status: ledger_core::conditions::FactStatus::Verified,
+                evidence_sha256: None,
                 recorded_by: "test".into(),
                 created_at: Timestamp::from_unix_micros(1_795_404_316_000_000).unwrap(),
             })],

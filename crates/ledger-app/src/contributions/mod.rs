@@ -9,9 +9,12 @@ mod submit;
 mod views;
 
 pub use reads::{BatchListQuery, ListBatches, ReadBatch};
-pub use receipts::{CreateReceipt, MAX_BANK_REFERENCE_LENGTH, RecordReceipt};
+pub use receipts::{
+    CreateReceipt, MAX_BANK_REFERENCE_LENGTH, MAX_RATE_SCALE, OriginalAmountBody, RecordReceipt,
+};
 pub use reversal::{CreateReversal, ReversalView, ReverseBatch};
 pub use submit::{CreateBatch, LineBody, LineKindBody, SubmitBatch};
 pub use views::{
-    BatchDetail, BatchTotalsView, BatchView, LineView, ReceiptView, RecordedReceiptView,
+    BatchDetail, BatchTotalsView, BatchView, LineView, OriginalAmountView, ReceiptView,
+    RecordedReceiptView,
 };

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use crate::checkpoints::checkpoint_before_read;
 
-use super::views::{BatchDetail, BatchView, LineView, ReceiptView, batch_currency, view_of};
+use super::views::{
+    BatchDetail, BatchView, LineView, OriginalAmountView, ReceiptView, batch_currency, view_of,
+};
 use crate::error::AppError;
 use crate::fields::{parse_id, parse_period_filter};
 use crate::money::Money;
@@ -115,20 +117,27 @@ impl Query for ReadBatch {
             .batch_receipts(batch.id)
             .await?
             .into_iter()
-            .map(|receipt| ReceiptView {
-                id: receipt.id,
-                batch_id: batch.id,
-                amount: Money::from_minor(receipt.amount_minor, currency),
-                applied: Money::from_minor(
-                    receipt.amount_minor - receipt.overpayment_minor,
-                    currency,
-                ),
-                overpayment: Money::from_minor(receipt.overpayment_minor, currency),
-                value_date: receipt.value_date.to_string(),
-                bank_reference: receipt.bank_reference,
-                transaction_id: receipt.transaction_id,
+            .map(|receipt| {
+                Ok(ReceiptView {
+                    id: receipt.id,
+                    batch_id: batch.id,
+                    amount: Money::from_minor(receipt.amount_minor, currency),
+                    applied: Money::from_minor(
+                        receipt.amount_minor - receipt.overpayment_minor,
+                        currency,
+                    ),
+                    overpayment: Money::from_minor(receipt.overpayment_minor, currency),
+                    value_date: receipt.value_date.to_string(),
+                    bank_reference: receipt.bank_reference,
+                    transaction_id: receipt.transaction_id,
+                    original: OriginalAmountView::of(
+                        receipt.original_amount_minor,
+                        receipt.original_currency.as_deref(),
+                        receipt.original_rate.as_deref(),
+                    )?,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, AppError>>()?;
         Ok(BatchDetail {
             batch: view,
             lines,

@@ -2,14 +2,15 @@
 
 use ledger_core::postings::contributions::{self, ReceiptSplit};
 use ledger_core::text::TextKind;
-use ledger_core::{Amount, OrganisationId, Period};
+use ledger_core::{Amount, Currency, OrganisationId, Period};
 use ledger_store::WriteRequest;
 use ledger_store::records::{BatchReceiptRecord, Record};
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::reads::visible_batch;
-use super::views::{ReceiptView, RecordedReceiptView, batch_currency};
+use super::views::{OriginalAmountView, ReceiptView, RecordedReceiptView, batch_currency};
 use crate::checkpoints::checkpoint_before_read;
 use crate::error::{AppError, FieldError};
 use crate::fields::{parse_date, text_field};
@@ -35,7 +36,28 @@ pub struct CreateReceipt {
     /// Accept an amount above what is still due; the excess is recorded as a donation.
     #[serde(default)]
     pub overpayment: bool,
+    /// What the contributor actually sent when it paid from another currency (e.g.
+    /// `{"amount": "1650.00", "currency": "CAD"}`); `amount` above, credited, is what counts.
+    pub original: Option<OriginalAmountBody>,
+    /// With `original`: the bank's rate, units of the original currency per unit credited,
+    /// decimal string (e.g. `"1.4667"`).
+    #[schema(value_type = Option<String>)]
+    pub rate: Option<DecimalText>,
 }
+
+/// Money as sent, in another currency.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OriginalAmountBody {
+    /// Decimal string in `currency`.
+    #[schema(value_type = String)]
+    pub amount: DecimalText,
+    /// ISO 4217, not the programme's own.
+    pub currency: String,
+}
+
+/// The most digits after the point of a bank's rate.
+pub const MAX_RATE_SCALE: u32 = 10;
 
 /// Record a bank receipt for a batch (the network); `batch` is the id as given in the path.
 #[derive(Debug)]
@@ -94,6 +116,7 @@ impl Command for RecordReceipt {
                 ),
             ));
         }
+        let original = original_of(body, currency, &mut errors);
         let (Some(amount), Some(value_date), true) = (amount, value_date, errors.is_empty()) else {
             return Err(AppError::validation(errors));
         };
@@ -128,6 +151,10 @@ impl Command for RecordReceipt {
                 value_date: value_date.to_string(),
                 bank_reference: bank_reference.to_owned(),
                 transaction_id: transaction_id.as_uuid(),
+                original: original.as_ref().map(|(sent, rate)| OriginalAmountView {
+                    amount: (*sent).into(),
+                    rate: rate.to_string(),
+                }),
             },
             checkpoint,
         };
@@ -142,6 +169,13 @@ impl Command for RecordReceipt {
             transaction_id,
             recorded_by: caller.subject.clone(),
             created_at: now,
+            original: original.map(|(sent, rate)| {
+                (
+                    sent.minor(),
+                    sent.currency().code().to_owned(),
+                    rate.to_string(),
+                )
+            }),
         }));
         let write = WriteRequest {
             transactions: vec![booked.transaction],
@@ -159,5 +193,61 @@ impl Command for RecordReceipt {
                 )
             }),
         )
+    }
+}
+
+/// The amount sent in another currency and the bank's rate, checked together: both or neither,
+/// another currency than the one credited, a positive amount and a positive rate.
+fn original_of(
+    body: &CreateReceipt,
+    credited: Currency,
+    errors: &mut Vec<FieldError>,
+) -> Option<(Amount, Decimal)> {
+    match (&body.original, &body.rate) {
+        (None, None) => None,
+        (Some(_), None) => {
+            errors.push(FieldError::new(
+                "rate",
+                "is required with `original`: the bank's rate",
+            ));
+            None
+        }
+        (None, Some(_)) => {
+            errors.push(FieldError::new("original", "is required with `rate`"));
+            None
+        }
+        (Some(original), Some(rate)) => {
+            let currency = match Currency::from_code(&original.currency) {
+                Ok(currency) if currency == credited => {
+                    errors.push(FieldError::new(
+                        "original.currency",
+                        "is the currency credited: give `original` only for money sent in another currency",
+                    ));
+                    None
+                }
+                Ok(currency) => Some(currency),
+                Err(error) => {
+                    errors.push(FieldError::new("original.currency", error.to_string()));
+                    None
+                }
+            };
+            let sent = currency.and_then(|currency| {
+                original
+                    .amount
+                    .positive_amount("original.amount", currency, errors)
+            });
+            let rate = rate.decimal("rate", errors).and_then(|rate| {
+                if rate <= Decimal::ZERO || rate.scale() > MAX_RATE_SCALE {
+                    errors.push(FieldError::new(
+                        "rate",
+                        format!("must be positive, with at most {MAX_RATE_SCALE} decimals"),
+                    ));
+                    None
+                } else {
+                    Some(rate.normalize())
+                }
+            });
+            sent.zip(rate)
+        }
     }
 }

@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::checkpoints::CheckpointView;
 use crate::App;
+use crate::checkpoints::CheckpointView;
 use crate::error::AppError;
 use crate::money::Money;
 use crate::payments::{PaymentInstructions, payment_instructions};
@@ -85,6 +85,36 @@ pub struct ReceiptView {
     pub value_date: String,
     pub bank_reference: String,
     pub transaction_id: Uuid,
+    /// What the contributor actually sent, in another currency, and the bank's rate; `amount`
+    /// (credited) is what counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original: Option<OriginalAmountView>,
+}
+
+/// Money as sent in another currency, with the bank's rate.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OriginalAmountView {
+    pub amount: Money,
+    /// Units of the original currency per unit credited, decimal string.
+    pub rate: String,
+}
+
+impl OriginalAmountView {
+    /// From stored columns; `None` unless all three are there.
+    pub fn of(
+        minor: Option<i64>,
+        currency: Option<&str>,
+        rate: Option<&str>,
+    ) -> Result<Option<OriginalAmountView>, AppError> {
+        let (Some(minor), Some(currency), Some(rate)) = (minor, currency, rate) else {
+            return Ok(None);
+        };
+        let currency = Currency::from_code(currency).map_err(AppError::internal_message)?;
+        Ok(Some(OriginalAmountView {
+            amount: Money::from_minor(minor, currency),
+            rate: rate.to_owned(),
+        }))
+    }
 }
 
 /// The answer of recording a receipt: the receipt, and the checkpoint it was computed at.

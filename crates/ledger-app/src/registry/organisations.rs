@@ -1,4 +1,5 @@
-//! Organisations: the network registers them; every role reads them.
+//! Organisations: the network registers them; every role reads them, with the details of the
+//! version in force today ([`super::organisation_versions`]).
 
 use ledger_core::OrganisationId;
 use ledger_core::organisation::{
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 use super::checks::{check, currency_field};
 use super::fee_schedules::{FeeScheduleBody, fee_schedule_record};
+use super::organisation_versions::{Details, details_on};
 use crate::error::{AppError, FieldError};
 use crate::fields::{parse_id, text_field};
 use crate::pagination::{Page, PageQuery, page};
@@ -51,6 +53,13 @@ pub struct OrganisationView {
     pub currency: String,
     pub covered_members: Option<u64>,
     pub registry_identifier: Option<String>,
+    /// Who to reach, from the version in force.
+    pub contact: Option<String>,
+    /// The version of the details shown: the one in force today (0: as registered; every
+    /// version is at `GET /v1/organisations/{id}/history`).
+    pub version: i32,
+    /// From when that version is in force (`null` for version 0).
+    pub version_effective_from: Option<String>,
 }
 
 impl From<Organisation> for OrganisationView {
@@ -64,6 +73,21 @@ impl From<Organisation> for OrganisationView {
             currency: organisation.currency.code().to_owned(),
             covered_members: organisation.covered_members,
             registry_identifier: organisation.registry_identifier,
+            contact: None,
+            version: 0,
+            version_effective_from: None,
+        }
+    }
+}
+
+impl OrganisationView {
+    /// The organisation with the details of a version.
+    pub fn with_details(organisation: Organisation, details: &Details) -> OrganisationView {
+        OrganisationView {
+            contact: details.contact.clone(),
+            version: details.version,
+            version_effective_from: details.effective_from.map(|date| date.to_string()),
+            ..OrganisationView::from(details.apply(organisation))
         }
     }
 }
@@ -176,11 +200,24 @@ impl Query for ListOrganisations {
     async fn read(self, app: &App, _caller: &Caller) -> Result<Page<OrganisationView>, AppError> {
         let (limit, after) = self.0.parse()?;
         let rows = app.store.organisations(after, limit + 1).await?;
+        let versions = app.store.all_organisation_versions().await?;
+        let today = app.sources.today()?.naive();
         Ok(page(
             rows,
             limit,
             |row| row.id.as_uuid(),
-            OrganisationView::from,
+            |organisation| {
+                // A version's fee schedule is not shown here: the registered one is not needed.
+                let details = Details::in_force(
+                    &organisation,
+                    None,
+                    versions
+                        .get(&organisation.id.as_uuid())
+                        .map_or(&[], Vec::as_slice),
+                    today,
+                );
+                OrganisationView::with_details(organisation, &details)
+            },
         ))
     }
 }
@@ -201,6 +238,7 @@ impl Query for ReadOrganisation {
             .organisation(OrganisationId::from_uuid(id))
             .await?
             .ok_or_else(not_found)?;
-        Ok(organisation.into())
+        let details = details_on(app, &organisation, app.sources.today()?.naive()).await?;
+        Ok(OrganisationView::with_details(organisation, &details))
     }
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::checks::{check, currency_field};
 use super::fee_schedules::{FeeScheduleBody, fee_schedule_record};
+use super::programme_versions::rules_in_force;
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::money::{DecimalText, Money};
@@ -80,6 +81,11 @@ pub struct ProgrammeView {
     pub minimum_transfer: Money,
     pub admin_cost_cap_percent: String,
     pub balances: ProgrammeBalances,
+    /// The version of the rules shown: the one in force for today's period (0: as opened; every
+    /// version is at `GET /v1/programmes/{id}/history`).
+    pub version: i32,
+    /// The first period of that version (`null` for version 0).
+    pub version_effective_period: Option<String>,
 }
 
 /// Where the programme's money is.
@@ -116,7 +122,45 @@ async fn programme_view(app: &App, programme: Programme) -> Result<ProgrammeView
             pledged_outstanding: Money::from_minor(pledged, currency),
             pool: Money::from_minor(pool, currency),
         },
+        version: 0,
+        version_effective_period: None,
     })
+}
+
+/// An allocation policy as given, its beneficiaries checked, or problems under `allocation`.
+pub(super) async fn parse_allocation(
+    app: &App,
+    value: &serde_json::Value,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<AllocationPolicy>, AppError> {
+    let allocation = match serde_json::from_value::<AllocationPolicy>(value.clone()) {
+        Ok(policy) => Some(policy),
+        Err(error) => {
+            errors.push(FieldError::new(
+                "allocation",
+                format!("not an allocation policy: {error}"),
+            ));
+            None
+        }
+    };
+    if let Some(AllocationPolicy::FixedWeights { weights }) = &allocation {
+        if weights.is_empty() || weights.values().all(|&weight| weight == 0) {
+            errors.push(FieldError::new(
+                "allocation.weights",
+                "needs at least one positive weight",
+            ));
+        }
+        for beneficiary in weights.keys() {
+            let known = app.store.organisation(*beneficiary).await?;
+            if known.is_none_or(|organisation| organisation.kind != OrganisationKind::Beneficiary) {
+                errors.push(FieldError::new(
+                    format!("allocation.weights.{beneficiary}"),
+                    "is not a registered beneficiary",
+                ));
+            }
+        }
+    }
+    Ok(allocation)
 }
 
 fn parse_period_kind(text: &str) -> Option<PeriodKind> {
@@ -161,35 +205,7 @@ impl Command for OpenProgramme {
         if period.is_none() {
             errors.push(FieldError::new("period", "must be month, quarter or year"));
         }
-        let allocation = match serde_json::from_value::<AllocationPolicy>(body.allocation.clone()) {
-            Ok(policy) => Some(policy),
-            Err(error) => {
-                errors.push(FieldError::new(
-                    "allocation",
-                    format!("not an allocation policy: {error}"),
-                ));
-                None
-            }
-        };
-        if let Some(AllocationPolicy::FixedWeights { weights }) = &allocation {
-            if weights.is_empty() || weights.values().all(|&weight| weight == 0) {
-                errors.push(FieldError::new(
-                    "allocation.weights",
-                    "needs at least one positive weight",
-                ));
-            }
-            for beneficiary in weights.keys() {
-                let known = app.store.organisation(*beneficiary).await?;
-                if known
-                    .is_none_or(|organisation| organisation.kind != OrganisationKind::Beneficiary)
-                {
-                    errors.push(FieldError::new(
-                        format!("allocation.weights.{beneficiary}"),
-                        "is not a registered beneficiary",
-                    ));
-                }
-            }
-        }
+        let allocation = parse_allocation(app, &body.allocation, &mut errors).await?;
         let conditions = parse_conditions(&body.conditions, &mut errors);
         let minimum_transfer =
             body.minimum_transfer
@@ -272,7 +288,10 @@ impl Command for OpenProgramme {
     }
 }
 
-fn parse_conditions(inputs: &[ConditionInput], errors: &mut Vec<FieldError>) -> Vec<ConditionRule> {
+pub(super) fn parse_conditions(
+    inputs: &[ConditionInput],
+    errors: &mut Vec<FieldError>,
+) -> Vec<ConditionRule> {
     if inputs.len() > MAX_CONDITIONS {
         errors.push(FieldError::new(
             "conditions",
@@ -357,6 +376,12 @@ impl Query for ReadProgramme {
         let not_found = || AppError::not_found("no such programme");
         let id = parse_id(&self.0).ok_or_else(not_found)?;
         let programme = app.store.programme(id).await?.ok_or_else(not_found)?;
-        programme_view(app, programme).await
+        let today = app.sources.today()?.naive();
+        let versions = app.store.programme_versions(programme.id).await?;
+        let (programme, version) = rules_in_force(programme, &versions, today)?;
+        let mut view = programme_view(app, programme).await?;
+        view.version = version.map_or(0, |version| version.version_number);
+        view.version_effective_period = version.map(|version| version.effective_period.clone());
+        Ok(view)
     }
 }

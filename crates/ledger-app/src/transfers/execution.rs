@@ -24,6 +24,7 @@ use crate::error::FieldError;
 use crate::fields::parse_id;
 use crate::money::Money;
 use crate::policy::Operation;
+use crate::registry::programme_at_version;
 use crate::runner::{Command, Planned, Status};
 use crate::{App, AppError, Caller};
 
@@ -178,6 +179,8 @@ impl Command for ExecuteTransferRun {
             .ok_or_else(|| {
                 AppError::internal_message("a recorded run names an unknown programme")
             })?;
+        // The rules the plan used, whatever was recorded since.
+        let programme = programme_at_version(app, programme, run.programme_version).await?;
         let period =
             Period::parse(&run.period, programme.period).map_err(AppError::internal_message)?;
         let recorded = RecordedPlan::from_json(&run.plan).map_err(AppError::internal)?;

@@ -26,6 +26,7 @@ use crate::error::FieldError;
 use crate::fields::parse_id;
 use crate::money::{DecimalText, Money};
 use crate::policy::Operation;
+use crate::registry::{Details, programme_for_period};
 use crate::runner::{Command, Planned, Query, Status};
 use crate::{App, AppError, Caller};
 
@@ -110,6 +111,8 @@ pub struct RunView {
     pub rates: BTreeMap<String, RateView>,
     /// Currencies whose rate execution still needs.
     pub missing_rates: Vec<String>,
+    /// The version of the programme's rules the plan used (0: as opened).
+    pub programme_version: i32,
     pub totals: PlanTotalsView,
     pub shares: Vec<ShareView>,
     pub execution_transaction_id: Option<Uuid>,
@@ -145,6 +148,7 @@ impl From<&RecordedShare> for ShareView {
                     observed: verdict.observed.clone(),
                     explanation: verdict.explanation.clone(),
                     facts: Vec::new(),
+                    pending_facts: Vec::new(),
                 })
                 .collect(),
             weight: share.weight,
@@ -183,6 +187,7 @@ impl From<&RecordedPlan> for RunView {
                 .iter()
                 .map(|currency| currency.code().to_owned())
                 .collect(),
+            programme_version: 0,
             totals: PlanTotalsView {
                 pool: totals.pool.into(),
                 transferred: totals.transferred.into(),
@@ -260,8 +265,25 @@ pub(crate) async fn gather(
 ) -> Result<Gathered, AppError> {
     let currency = programme.currency;
     let as_of = period.end();
-    let beneficiaries = app.store.beneficiaries().await?;
     let book = app.store.beneficiary_book().await?;
+    // Each beneficiary with the details (covered members, fee schedule) in force at the end of
+    // the period: a run for a past period allocates by that period's version.
+    let versions = app.store.all_organisation_versions().await?;
+    let mut own_fee_schedules = HashMap::new();
+    let mut beneficiaries = Vec::new();
+    for beneficiary in app.store.beneficiaries().await? {
+        let id = beneficiary.id.as_uuid();
+        let details = Details::in_force(
+            &beneficiary,
+            book.fee_schedules.get(&id),
+            versions.get(&id).map_or(&[], Vec::as_slice),
+            as_of,
+        );
+        if let Some(schedule) = &details.fee_schedule {
+            own_fee_schedules.insert(id, schedule_of(schedule)?);
+        }
+        beneficiaries.push(details.apply(beneficiary));
+    }
     let accounted = app.store.accepted_report_totals().await?;
     let later_receipts = app.store.receipts_after(programme.id, as_of).await?;
     let later = |earmark: Option<Uuid>| -> i64 {
@@ -353,7 +375,7 @@ pub(crate) async fn gather(
                 .map(RecordedVerdict::from)
                 .collect(),
         );
-        let own = book.fee_schedules.get(&id).map(schedule_of).transpose()?;
+        let own = own_fee_schedules.get(&id).copied();
         inputs.push(BeneficiaryInput {
             id: beneficiary.id,
             weight,
@@ -383,13 +405,13 @@ pub(crate) async fn gather(
     })
 }
 
-/// A programme and an ended period of it, or field errors.
+/// A programme with the rules of an ended period of it (and their version), or field errors.
 async fn programme_and_period(
     app: &App,
     programme_id: &str,
     period: &str,
     errors: &mut Vec<FieldError>,
-) -> Result<Option<(Programme, Period)>, AppError> {
+) -> Result<Option<(Programme, Period, i32)>, AppError> {
     let programme = match parse_id(programme_id) {
         Some(id) => app.store.programme(id).await?,
         None => None,
@@ -416,7 +438,8 @@ async fn programme_and_period(
         ));
         return Ok(None);
     }
-    Ok(Some((programme, period)))
+    let (programme, version) = programme_for_period(app, programme, &period).await?;
+    Ok(Some((programme, period, version)))
 }
 
 /// Plan a transfer run (the network). A dry run records nothing but its answer; otherwise the
@@ -434,7 +457,8 @@ impl Command for PlanTransferRun {
         let target =
             programme_and_period(app, &body.programme_id, &body.period, &mut errors).await?;
         let given = parse_rates(&body.rates, &mut errors);
-        let (Some((programme, period)), true) = (target, errors.is_empty()) else {
+        let (Some((programme, period, programme_version)), true) = (target, errors.is_empty())
+        else {
             return Err(AppError::validation(errors));
         };
         let gathered = gather(app, &programme, period, given.clone()).await?;
@@ -451,12 +475,13 @@ impl Command for PlanTransferRun {
                 &gathered.labels,
             );
             // Nothing is recorded but the answer, so a replay shows the same plan.
-            return Ok(Planned::new(
-                Status::Done,
-                RunView::from(&recorded),
-                WriteRequest::default(),
-            )
-            .on_guard(|_, _| AppError::conflict("conflict", "the plan could not be answered")));
+            let mut view = RunView::from(&recorded);
+            view.programme_version = programme_version;
+            return Ok(
+                Planned::new(Status::Done, view, WriteRequest::default()).on_guard(|_, _| {
+                    AppError::conflict("conflict", "the plan could not be answered")
+                }),
+            );
         }
         let id = app.sources.id();
         let recorded = RecordedPlan::new(
@@ -478,13 +503,14 @@ impl Command for PlanTransferRun {
                 fingerprint: gathered.fingerprint.to_string(),
                 planned_by: caller.subject.clone(),
                 created_at: now,
+                programme_version,
             }))],
             ..WriteRequest::default()
         };
-        Ok(
-            Planned::new(Status::Created, RunView::from(&recorded), write)
-                .on_guard(|_, _| AppError::conflict("conflict", "the run could not be recorded")),
-        )
+        let mut view = RunView::from(&recorded);
+        view.programme_version = programme_version;
+        Ok(Planned::new(Status::Created, view, write)
+            .on_guard(|_, _| AppError::conflict("conflict", "the run could not be recorded")))
     }
 }
 
@@ -507,6 +533,8 @@ impl Query for ReadTransferRun {
             Some(transaction) => recorded.executed(transaction),
             None => recorded,
         };
-        Ok(RunView::from(&recorded))
+        let mut view = RunView::from(&recorded);
+        view.programme_version = run.programme_version;
+        Ok(view)
     }
 }

@@ -73,10 +73,15 @@ macro_rules! insert_records {
                     }
                     Record::ContributionBatch(batch) => $insert_batch(connection, batch).await?,
                     Record::BatchReceipt(receipt) => {
+                        let (original_minor, original_currency, original_rate) = match &receipt.original {
+                            Some((minor, currency, rate)) => (Some(*minor), Some(currency.as_str()), Some(rate.as_str())),
+                            None => (None, None, None),
+                        };
                         sqlx::query(
                             "INSERT INTO batch_receipts (id, batch_id, amount_minor, overpayment_minor, value_date, \
-                             bank_reference, transaction_id, recorded_by, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                             bank_reference, transaction_id, recorded_by, created_at, original_amount_minor, \
+                             original_currency, original_rate) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
                         .bind(receipt.id)
                         .bind(receipt.batch_id)
@@ -87,6 +92,9 @@ macro_rules! insert_records {
                         .bind(receipt.transaction_id.as_uuid())
                         .bind(&receipt.recorded_by)
                         .bind(receipt.created_at.to_datetime())
+                        .bind(original_minor)
+                        .bind(original_currency)
+                        .bind(original_rate)
                         .execute(&mut *connection)
                         .await?;
                     }
@@ -103,10 +111,93 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::OrganisationVersion(version) => {
+                        let (fee_fixed, fee_currency, fee_percent) = match &version.fee_schedule {
+                            Some((fixed, currency, percent)) => (Some(*fixed), Some(currency.as_str()), Some(percent.as_str())),
+                            None => (None, None, None),
+                        };
+                        sqlx::query(
+                            "INSERT INTO organisation_versions (organisation_id, version_number, effective_from, name, contact, \
+                             covered_members, fee_fixed_minor, fee_currency, fee_percent, changed_fields, changed_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                        )
+                        .bind(version.organisation_id.as_uuid())
+                        .bind(version.version_number)
+                        .bind(version.effective_from.naive())
+                        .bind(&version.name)
+                        .bind(&version.contact)
+                        .bind(version.covered_members)
+                        .bind(fee_fixed)
+                        .bind(fee_currency)
+                        .bind(fee_percent)
+                        .bind(version.changed_fields.join(","))
+                        .bind(&version.changed_by)
+                        .bind(version.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::BankAccount(account) => {
+                        sqlx::query(
+                            "INSERT INTO bank_accounts (organisation_id, version_number, holder_name, iban, account_number, bic, \
+                             currency, proposed_by, approved_by, proposal_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(account.organisation_id.as_uuid())
+                        .bind(account.version_number)
+                        .bind(&account.holder_name)
+                        .bind(&account.iban)
+                        .bind(&account.account_number)
+                        .bind(&account.bic)
+                        .bind(&account.currency)
+                        .bind(&account.proposed_by)
+                        .bind(&account.approved_by)
+                        .bind(account.proposal_id)
+                        .bind(account.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::ProgrammeVersion(version) => {
+                        let allocation = serde_json::to_string(&version.allocation)
+                            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                        let conditions = serde_json::to_string(&version.conditions)
+                            .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+                        sqlx::query(
+                            "INSERT INTO programme_versions (programme_id, version_number, effective_period, effective_from, \
+                             allocation, conditions, minimum_transfer_minor, admin_cost_cap_percent, changed_fields, changed_by, \
+                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(version.programme_id)
+                        .bind(version.version_number)
+                        .bind(&version.effective_period)
+                        .bind(version.effective_from.naive())
+                        .bind(allocation)
+                        .bind(conditions)
+                        .bind(version.minimum_transfer_minor)
+                        .bind(&version.admin_cost_cap_percent)
+                        .bind(version.changed_fields.join(","))
+                        .bind(&version.changed_by)
+                        .bind(version.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::EvidenceDocument(document) => {
+                        sqlx::query(
+                            "INSERT INTO evidence_documents (sha256, media_type, size_bytes, content, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+                        )
+                        .bind(&document.sha256)
+                        .bind(document.media_type)
+                        .bind(i64_of(document.content.len() as u64, "document size")?)
+                        .bind(&document.content)
+                        .bind(document.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::Fact(fact) => {
                         sqlx::query(
                             "INSERT INTO organisation_facts (id, organisation_id, code, value, as_of, evidence_reference, \
-                             recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                             posted_status, evidence_sha256, recorded_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                         )
                         .bind(fact.id)
                         .bind(fact.organisation_id.as_uuid())
@@ -114,8 +205,23 @@ macro_rules! insert_records {
                         .bind(&fact.value)
                         .bind(fact.as_of.naive())
                         .bind(&fact.evidence_reference)
+                        .bind(fact.posted_status.as_str())
+                        .bind(&fact.evidence_sha256)
                         .bind(&fact.recorded_by)
                         .bind(fact.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::FactDecision(decision) => {
+                        sqlx::query(
+                            "INSERT INTO fact_decisions (fact_id, decision, reason, decided_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(decision.fact_id)
+                        .bind(decision.decision.as_str())
+                        .bind(&decision.reason)
+                        .bind(&decision.decided_by)
+                        .bind(decision.created_at.to_datetime())
                         .execute(&mut *connection)
                         .await?;
                     }
@@ -150,7 +256,7 @@ macro_rules! insert_records {
                     Record::TransferRun(run) => {
                         sqlx::query(
                             "INSERT INTO transfer_runs (id, programme_id, period, as_of, plan, fingerprint, planned_by, \
-                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                             created_at, programme_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                         )
                         .bind(run.id)
                         .bind(run.programme_id)
@@ -160,6 +266,7 @@ macro_rules! insert_records {
                         .bind(&run.fingerprint)
                         .bind(&run.planned_by)
                         .bind(run.created_at.to_datetime())
+                        .bind(run.programme_version)
                         .execute(&mut *connection)
                         .await?;
                     }

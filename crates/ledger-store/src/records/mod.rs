@@ -4,8 +4,9 @@
 
 pub(crate) mod insert;
 
+use ledger_core::conditions::FactStatus;
 use ledger_core::contribution::{BatchLine, LineKind};
-use ledger_core::organisation::{Organisation, Programme};
+use ledger_core::organisation::{AllocationPolicy, ConditionRule, Organisation, Programme};
 use ledger_core::{Account, AccountId, FundDate, OrganisationId, Period, Timestamp, TransactionId};
 use uuid::Uuid;
 
@@ -17,11 +18,18 @@ pub enum Record {
     /// two requests opening the same account agree on it).
     Account(Account),
     Organisation(Organisation),
+    OrganisationVersion(OrganisationVersionRecord),
+    ProgrammeVersion(ProgrammeVersionRecord),
+    BankAccount(BankAccountRecord),
     Programme(Programme),
     ContributionBatch(Box<ContributionBatchRecord>),
     BatchReceipt(BatchReceiptRecord),
     BatchReversal(BatchReversalRecord),
+    /// Stored unless a document with the same SHA-256 is (content-addressed); put it before the
+    /// fact that names it.
+    EvidenceDocument(EvidenceDocumentRecord),
     Fact(FactRecord),
+    FactDecision(FactDecisionRecord),
     FeeSchedule(FeeScheduleRecord),
     FeeCoverageDeposit(FeeCoverageDepositRecord),
     TransferRun(Box<TransferRunRecord>),
@@ -44,6 +52,7 @@ impl Record {
             Record::Account(_)
                 | Record::Organisation(_)
                 | Record::Programme(_)
+                | Record::EvidenceDocument(_)
                 | Record::Fact(_)
                 | Record::FeeSchedule(_)
                 | Record::TransferRun(_)
@@ -87,6 +96,8 @@ pub struct BatchReceiptRecord {
     pub transaction_id: TransactionId,
     pub recorded_by: String,
     pub created_at: Timestamp,
+    /// What the contributor sent in another currency: minor units, currency, the bank's rate.
+    pub original: Option<(i64, String, String)>,
 }
 
 /// The reversal of a batch.
@@ -108,6 +119,10 @@ pub struct FactRecord {
     pub value: String,
     pub as_of: FundDate,
     pub evidence_reference: String,
+    /// `Submitted` (declared by the beneficiary) or `Verified` (the network's own).
+    pub posted_status: FactStatus,
+    /// The attached evidence document, stored with [`Record::EvidenceDocument`].
+    pub evidence_sha256: Option<String>,
     pub recorded_by: String,
     pub created_at: Timestamp,
 }
@@ -120,6 +135,78 @@ pub struct PublicationChoiceRecord {
     pub published: bool,
     pub chosen_by: String,
     pub chosen_at: Timestamp,
+}
+
+/// A version of an organisation's details: a full snapshot in force from `effective_from`.
+#[derive(Debug, Clone)]
+pub struct OrganisationVersionRecord {
+    pub organisation_id: OrganisationId,
+    /// 1, 2, ...: one more than the last recorded.
+    pub version_number: i32,
+    pub effective_from: FundDate,
+    pub name: String,
+    pub contact: Option<String>,
+    pub covered_members: Option<i64>,
+    /// The beneficiary's own fee schedule: fixed minor units, currency and percent.
+    pub fee_schedule: Option<(i64, String, String)>,
+    /// The fields changed against the previous version.
+    pub changed_fields: Vec<&'static str>,
+    pub changed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// A bank account of a beneficiary or of the network, in force from `created_at`.
+#[derive(Debug, Clone)]
+pub struct BankAccountRecord {
+    pub organisation_id: OrganisationId,
+    /// 1, 2, ...: one more than the last recorded.
+    pub version_number: i32,
+    pub holder_name: String,
+    pub iban: Option<String>,
+    pub account_number: Option<String>,
+    pub bic: Option<String>,
+    pub currency: String,
+    pub proposed_by: String,
+    pub approved_by: Option<String>,
+    pub proposal_id: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+/// A version of a programme's rules: a full snapshot in force from the start of its period.
+#[derive(Debug, Clone)]
+pub struct ProgrammeVersionRecord {
+    pub programme_id: Uuid,
+    pub version_number: i32,
+    pub effective_period: String,
+    pub effective_from: FundDate,
+    pub allocation: AllocationPolicy,
+    pub conditions: Vec<ConditionRule>,
+    pub minimum_transfer_minor: i64,
+    pub admin_cost_cap_percent: String,
+    pub changed_fields: Vec<&'static str>,
+    pub changed_by: String,
+    pub created_at: Timestamp,
+}
+
+/// An evidence document, content-addressed by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct EvidenceDocumentRecord {
+    pub sha256: String,
+    pub media_type: &'static str,
+    pub content: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on a submitted fact.
+#[derive(Debug, Clone)]
+pub struct FactDecisionRecord {
+    pub fact_id: Uuid,
+    /// `Verified` or `Rejected`.
+    pub decision: FactStatus,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    pub decided_by: String,
+    pub created_at: Timestamp,
 }
 
 /// The expected fee schedule of a beneficiary or, as the default, of a programme.
@@ -158,6 +245,8 @@ pub struct TransferRunRecord {
     pub fingerprint: String,
     pub planned_by: String,
     pub created_at: Timestamp,
+    /// The version of the programme's rules the plan used (0: as opened).
+    pub programme_version: i32,
 }
 
 /// The execution of a run.
