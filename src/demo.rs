@@ -675,6 +675,28 @@ async fn partners_change(
         )
         .await?;
     }
+    // MESP and MUGEF-CI are paid to national account numbers with their banks' BICs, so the
+    // payment file of every run names an account for each mutual.
+    for (slug, key, account) in [
+        (
+            "mesp",
+            "demo-bank-mesp",
+            json!({"holder_name": "Mutuelle de santé des enseignants du primaire", "account_number": "00011 00100 0123456789 01", "bic": "RAWBCDKI", "currency": "CDF"}),
+        ),
+        (
+            "mugef-ci",
+            "demo-bank-mugef-ci",
+            json!({"holder_name": "MUGEF-CI", "account_number": "CI008 01001 012345678901 23", "bic": "SGCICIAB", "currency": "XOF"}),
+        ),
+    ] {
+        api.post(
+            &format!("/v1/organisations/{}/bank-accounts", find(slug)?),
+            admin,
+            key,
+            account,
+        )
+        .await?;
+    }
     api.post(&format!("/v1/organisations/{NETWORK_ID}/bank-accounts"), admin, "demo-bank-network",
         json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
                "bic": "PSSTFRPPPAR", "currency": "EUR"}))

@@ -22,6 +22,7 @@ use ledger_store::{Store, StoreOptions};
 use ledger_testkit::on_both_engines;
 use ledger_testkit::xsd::{assert_valid, standard_schema};
 use quick_xml::events::Event;
+use serde_json::json;
 use support::southern::{burkina_run_for_september, fund};
 use support::{TestServer, server_on, token};
 use uuid::Uuid;
@@ -172,6 +173,18 @@ fn xml_text(name: &str) -> String {
     name.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// An XML file the API serves to `token`, which must answer 200.
+async fn xml_of_as(server: &TestServer, path: &str, token: &str) -> Vec<u8> {
+    let response = server
+        .request(reqwest::Method::GET, path)
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    response.bytes().await.unwrap().to_vec()
 }
 
 fn iso_date(text: &str) -> NaiveDate {
@@ -448,7 +461,9 @@ async fn the_last_run_s_payment_file(postgres: bool) {
     let run_id = last.run_id.unwrap();
     let path = format!("/v1/transfer-runs/{run_id}/payment-file");
 
-    // Today no beneficiary has an approved bank account: the file is refused, each one named.
+    // The demo records every mutual's bank account (and the network's) before its runs: the
+    // last run's file is served, valid against the official schema, the same bytes twice, each
+    // transfer's reference as its EndToEndId and each creditor the account in force at planning.
     let run: Vec<TransferRow> = every_transfer(
         &store,
         &TransferFilter {
@@ -461,21 +476,33 @@ async fn the_last_run_s_payment_file(postgres: bool) {
     .filter(|transfer| transfer.kind == "transfer")
     .collect();
     let admin = token(support::NETWORK_ID, Role::Admin);
-    let (status, problem) = server.get(&path, &admin).await;
-    assert_eq!(
-        (status, problem["code"].as_str()),
-        (409, Some("bank_account_missing"))
+    let served = xml_of_as(&server, &path, &admin).await;
+    assert_eq!(served, xml_of_as(&server, &path, &admin).await);
+    assert_valid(&served, &standard_schema("pain.001.001.09.xsd"));
+    let text = String::from_utf8(served.clone()).unwrap();
+    for transfer in &run {
+        assert!(
+            text.contains(&format!(
+                "<EndToEndId>{}</EndToEndId>",
+                transfer.end_to_end_id
+            )),
+            "{text}"
+        );
+    }
+    // The Burkina mutual's account was changed before the runs: the second one is paid.
+    assert!(
+        text.contains("<Id>BF084 03001 00007654321 12</Id>"),
+        "{text}"
     );
-    let named: BTreeSet<Uuid> = run.iter().map(|transfer| transfer.beneficiary_id).collect();
-    assert_eq!(
-        problem["errors"].as_array().unwrap().len(),
-        named.len(),
-        "{problem}"
+    assert!(!text.contains("BF042"), "{text}");
+    assert!(
+        text.contains("<IBAN>FR1420041010050500013M02606</IBAN>"),
+        "{text}"
     );
     let (status, _) = server
         .get(&path, &token(support::NETWORK_ID, Role::Auditor))
         .await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 200);
     let (_, organisations) = server.get("/v1/organisations?limit=1000", &admin).await;
     let csq = organisations["items"]
         .as_array()
@@ -609,7 +636,9 @@ async fn a_new_programme_publishes_a_valid_activity_and_a_planned_run_has_no_pay
 ) {
     // Proves a programme with no money yet still publishes a valid activity (its conditions, no
     // transaction), that a pledge and a receipt then appear as types 11 and 1 under an unnamed
-    // provider, and that a run planned but not executed has no payment file (409).
+    // provider, that a run planned but not executed has no payment file (409 run_not_executed),
+    // and that once executed, with no bank account recorded for its mutual, the file is refused
+    // naming that mutual (409 bank_account_missing).
     let fund = fund(&server).await;
     let path = format!("/v1/iati/programmes/{}", fund.programme);
     let schema = standard_schema("iati/iati-activities-schema.xsd");
@@ -654,4 +683,27 @@ async fn a_new_programme_publishes_a_valid_activity_and_a_planned_run_has_no_pay
     // The union is registered as "CSQ" (slug csq): neither its name nor its identifier appears.
     assert!(!text.contains("CSQ") && !text.contains("csq"), "{text}");
     assert!(text.contains("Education unions and mutuals (not named)"));
+
+    // Executed, with no bank account recorded for the Burkina mutual: refused, the mutual named.
+    let (status, executed) = server
+        .post(
+            &format!("/v1/transfer-runs/{run_id}/execution"),
+            &fund.admin,
+            "files-exec",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let (status, problem) = server
+        .get(
+            &format!("/v1/transfer-runs/{run_id}/payment-file"),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("bank_account_missing")),
+        "{problem}"
+    );
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
 }

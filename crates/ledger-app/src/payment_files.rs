@@ -6,13 +6,17 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use ledger_core::pain001::{
-    BankAccount, CreditTransfer, PaymentFile, PaymentFileError, build_pain001,
+    AccountNumber, BankAccount, Bic, CreditTransfer, Iban, PaymentFile, PaymentFileError,
+    build_pain001,
 };
 use ledger_core::{Amount, Currency, OrganisationId, Timestamp};
 use ledger_store::transfers::{TransferFilter, TransferRow};
+use ledger_store::versions::BankAccountRow;
 use uuid::Uuid;
 
+use crate::bank_accounts::{NETWORK_ORGANISATION, account_at};
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::policy::Operation;
@@ -30,22 +34,76 @@ pub struct PaymentFileView {
     pub bytes: Vec<u8>,
 }
 
-/// The approved bank account of each beneficiary, the one place the payment file reads them from.
-/// The books keep no bank accounts yet (the partners' issue adds them, with their approval), so
-/// none is found today; beneficiaries missing from the answer have no approved account.
+/// The bank account each beneficiary is paid to for a run planned at `planned_at`: the one in
+/// force then (recorded only once a second admin approved it, `crate::bank_accounts`), so a
+/// change approved after planning is not used for that run. The one place the payment file reads
+/// creditors from; beneficiaries missing from the answer had no account then.
 pub async fn approved_bank_accounts(
     app: &App,
     beneficiaries: &[OrganisationId],
+    planned_at: DateTime<Utc>,
 ) -> Result<BTreeMap<OrganisationId, BankAccount>, AppError> {
-    let _ = (app, beneficiaries);
-    Ok(BTreeMap::new())
+    let mut found = BTreeMap::new();
+    for beneficiary in beneficiaries {
+        let accounts = app.store.bank_accounts(*beneficiary).await?;
+        if let Some(row) = account_at(&accounts, planned_at) {
+            found.insert(*beneficiary, payment_account(row)?);
+        }
+    }
+    Ok(found)
 }
 
-/// The network's collection account, which pays the transfers: the one place the payment file
-/// reads it from. None is configured yet (the bank-statement work adds it).
+/// The network's account that pays the transfers: the one place the payment file reads it from.
+/// The account recorded in the books for the network (under four eyes), else the collection
+/// account the deployment configured (`--collection-account-*`, the one batches are paid into).
 pub async fn collection_account(app: &App) -> Result<Option<BankAccount>, AppError> {
-    let _ = app;
-    Ok(None)
+    let recorded = app
+        .store
+        .bank_accounts(OrganisationId::from_uuid(NETWORK_ORGANISATION))
+        .await?;
+    if let Some(row) = recorded.last() {
+        return payment_account(row).map(Some);
+    }
+    crate::payments::collection_account(app)
+        .map(|configured| {
+            Ok(BankAccount {
+                holder_name: configured.holder.clone(),
+                number: AccountNumber::Iban(
+                    Iban::parse(&configured.iban).map_err(AppError::internal_message)?,
+                ),
+                bic: configured
+                    .bic
+                    .as_deref()
+                    .map(Bic::parse)
+                    .transpose()
+                    .map_err(AppError::internal_message)?,
+                currency: Currency::eur(),
+            })
+        })
+        .transpose()
+}
+
+/// A recorded bank account as the payment file names it (its IBAN and BIC were checked when it
+/// was recorded: a failure here is a defect).
+fn payment_account(row: &BankAccountRow) -> Result<BankAccount, AppError> {
+    let number = match (&row.iban, &row.account_number) {
+        (Some(iban), _) => {
+            AccountNumber::Iban(Iban::parse(iban).map_err(AppError::internal_message)?)
+        }
+        (None, Some(number)) => AccountNumber::Other(number.clone()),
+        (None, None) => return Err(AppError::internal_message("a bank account has no number")),
+    };
+    Ok(BankAccount {
+        holder_name: row.holder_name.clone(),
+        number,
+        bic: row
+            .bic
+            .as_deref()
+            .map(Bic::parse)
+            .transpose()
+            .map_err(AppError::internal_message)?,
+        currency: Currency::from_code(&row.currency).map_err(AppError::internal_message)?,
+    })
 }
 
 /// The payment file of an executed run (admin, auditor): `404` for no such run, `409` when it is
@@ -82,7 +140,7 @@ impl Query for GetPaymentFile {
             .collect();
         beneficiaries.sort();
         beneficiaries.dedup();
-        let accounts = approved_bank_accounts(app, &beneficiaries).await?;
+        let accounts = approved_bank_accounts(app, &beneficiaries, run.created_at).await?;
         let mut missing = Vec::new();
         for beneficiary in &beneficiaries {
             if !accounts.contains_key(beneficiary) {
