@@ -12,6 +12,7 @@ pub mod format;
 pub mod i18n;
 mod open_data;
 mod pages;
+pub mod portal;
 pub mod templates;
 
 use axum::Router;
@@ -45,9 +46,23 @@ async fn with_page_headers(mut response: Response) -> Response {
     response
 }
 
+/// The site's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SiteSettings {
+    /// The site is served over TLS (directly or behind a proxy): the portal's cookies are
+    /// `Secure`.
+    pub secure_cookies: bool,
+}
+
 /// The site's routes, for merging into the service's router (which adds request ids, limits and
 /// timeouts around them).
-pub fn router(app: App) -> Router {
+pub fn router(app: App, settings: SiteSettings) -> Router {
+    let portal = portal::router(
+        app.clone(),
+        portal::session::CookiePolicy {
+            secure: settings.secure_cookies,
+        },
+    );
     Router::new()
         .route("/", get(pages::home))
         .route("/mutuals", get(pages::directory))
@@ -59,6 +74,7 @@ pub fn router(app: App) -> Router {
         .route("/verify", get(pages::verify))
         .route("/language/{code}", get(pages::switch_language))
         .route("/static/{file}", get(pages::asset))
-        .layer(axum::middleware::map_response(with_page_headers))
         .with_state(app)
+        .merge(portal)
+        .layer(axum::middleware::map_response(with_page_headers))
 }
