@@ -414,6 +414,54 @@ async fn a_user_of_one_organisation_cannot_open_anothers_pages(server: TestServe
     assert_eq!(api_status, 403);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_portal_sign_ins_are_throttled_per_address_with_the_apis() {
+    // Proves the portal's sign-in shares the API's per-address throttle of failed
+    // authentications: three wrong passwords on the portal use up the address's failures, so the
+    // portal then answers 429 even with the right password, and so does POST /v1/sessions.
+    let server = support::sqlite_server_with(ledger_api::ApiConfig {
+        max_failed_authentications: 3,
+        ..ledger_api::ApiConfig::default()
+    })
+    .await;
+    let fund = fund(&server).await;
+    let invitation = invite(&server, "t@csq.example", &fund.csq, "contributor").await;
+    let (status, _) = post_plain(
+        &server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": invitation, "password": TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut browser = Browser::new(&server);
+    for _ in 0..3 {
+        assert_eq!(
+            browser
+                .sign_in("t@csq.example", "a wrong password!")
+                .await
+                .status,
+            401
+        );
+    }
+    let refused = browser.sign_in("t@csq.example", TEST_PASSWORD).await;
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body.contains("depuis votre réseau"),
+        "{}",
+        refused.body
+    );
+    assert!(!browser.cookies.contains_key("sl_access"));
+    let (status, _) = post_plain(
+        &server,
+        "/v1/sessions",
+        "",
+        &json!({"email": "t@csq.example", "password": TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 429);
+}
+
 on_both_engines!(
     a_treasurer_signs_in_submits_a_batch_and_signs_out,
     forms_without_their_csrf_token_are_refused,

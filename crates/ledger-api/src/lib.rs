@@ -254,6 +254,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             state.app,
             ledger_web::SiteSettings {
                 secure_cookies: config.secure_cookies,
+                sign_in_throttle: Some(std::sync::Arc::new(state.throttle.clone())),
             },
         ));
     with_service_layers(router, config)

@@ -103,6 +103,7 @@ fn every_key_the_pages_use_exists() {
     for key in [
         "sign-in-failed",
         "sign-in-throttled",
+        "sign-in-throttled-address",
         "invitation-refused",
         "password-current-wrong",
         "password-rule",

@@ -155,6 +155,7 @@ sign-in-title = Sign in to the partner portal
 sign-in-lead = For the treasurers and staff of member organisations. Your account is created by the network's secretariat.
 sign-in-failed = The email or the password is wrong.
 sign-in-throttled = Too many failed sign-ins for this email. Please wait 15 minutes and try again.
+sign-in-throttled-address = Too many failed sign-ins from your connection. Please wait a minute and try again.
 field-email = Email
 field-password = Password
 sign-in-button = Sign in

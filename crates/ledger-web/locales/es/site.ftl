@@ -155,6 +155,7 @@ sign-in-title = Acceso al portal de socios
 sign-in-lead = Para tesoreras, tesoreros y equipos de las organizaciones miembro. La secretaría de la red crea su cuenta.
 sign-in-failed = El correo electrónico o la contraseña no son correctos.
 sign-in-throttled = Demasiados intentos fallidos para este correo. Espere 15 minutos y vuelva a intentarlo.
+sign-in-throttled-address = Demasiados intentos fallidos desde su conexión. Espere un minuto y vuelva a intentarlo.
 field-email = Correo electrónico
 field-password = Contraseña
 sign-in-button = Iniciar sesión

@@ -155,6 +155,7 @@ sign-in-title = Connexion au portail des partenaires
 sign-in-lead = Pour les trésorières, trésoriers et équipes des organisations membres. Votre compte est créé par le secrétariat du réseau.
 sign-in-failed = L’adresse électronique ou le mot de passe est incorrect.
 sign-in-throttled = Trop d’échecs de connexion pour cette adresse. Patientez 15 minutes puis réessayez.
+sign-in-throttled-address = Trop d’échecs de connexion depuis votre réseau. Patientez une minute puis réessayez.
 field-email = Adresse électronique
 field-password = Mot de passe
 sign-in-button = Se connecter

@@ -11,7 +11,8 @@
 mod batches;
 pub mod session;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Form, State};
@@ -24,6 +25,7 @@ use ledger_app::people::users::{self, AcceptInvitationBody, ChangePassword, Chan
 use ledger_app::{App, AppError, Refusal};
 use minijinja::{Value, context};
 
+use crate::SignInThrottle;
 use crate::i18n::{Lang, negotiate};
 use crate::pages::page;
 use session::{CookiePolicy, Csrf, SignedIn, csrf_matches, signed_in};
@@ -33,10 +35,15 @@ use session::{CookiePolicy, Csrf, SignedIn, csrf_matches, signed_in};
 pub(crate) struct Portal {
     pub(crate) app: App,
     pub(crate) cookies: CookiePolicy,
+    pub(crate) throttle: Option<Arc<dyn SignInThrottle>>,
 }
 
 /// The portal's routes.
-pub(crate) fn router(app: App, cookies: CookiePolicy) -> Router {
+pub(crate) fn router(
+    app: App,
+    cookies: CookiePolicy,
+    throttle: Option<Arc<dyn SignInThrottle>>,
+) -> Router {
     Router::new()
         .route("/portal", get(batches::home).post(batches::submit))
         .route("/portal/batches/{id}", get(batches::batch))
@@ -47,14 +54,23 @@ pub(crate) fn router(app: App, cookies: CookiePolicy) -> Router {
             get(invitation_form).post(accept_invitation),
         )
         .route("/portal/password", get(password_form).post(change_password))
-        .with_state(Portal { app, cookies })
+        .with_state(Portal {
+            app,
+            cookies,
+            throttle,
+        })
 }
 
-/// The client's address, as the connection gives it (for the security record).
-pub(crate) fn client(extensions: &Extensions) -> Option<String> {
+/// The client's address, as the connection gives it.
+fn address(extensions: &Extensions) -> Option<IpAddr> {
     extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip().to_string())
+        .map(|ConnectInfo(address)| address.ip())
+}
+
+/// The client's address as text (for the security record).
+pub(crate) fn client(extensions: &Extensions) -> Option<String> {
+    address(extensions).map(|address| address.to_string())
 }
 
 /// A posted form's fields, in order.
@@ -181,10 +197,31 @@ async fn sign_in(
         email: email.clone(),
         password: field(&fields, "password").unwrap_or_default().to_owned(),
     };
+    let address = address(&extensions);
+    let throttle = portal.throttle.as_deref().zip(address);
+    if let Some((throttle, address)) = throttle
+        && throttle.check(address).is_err()
+    {
+        return form_page(
+            &portal,
+            StatusCode::TOO_MANY_REQUESTS,
+            "portal_sign_in.html",
+            &headers,
+            &uri,
+            None,
+            context! { email => email, error => "sign-in-throttled-address" },
+        );
+    }
     let origin = Origin {
         client: client(&extensions),
     };
-    let (status, error) = match sessions::sign_in(&portal.app, body, &origin).await {
+    let answer = sessions::sign_in(&portal.app, body, &origin).await;
+    if let (Some((throttle, address)), Err(error)) = (throttle, &answer)
+        && error.refusal == Refusal::Unauthenticated
+    {
+        throttle.record_failure(address);
+    }
+    let (status, error) = match answer {
         Ok(session) => {
             let mut response = see_other("/portal");
             portal.cookies.set_session(&mut response, &session);
