@@ -462,6 +462,31 @@ async fn failed_portal_sign_ins_are_throttled_per_address_with_the_apis() {
     assert_eq!(status, 429);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_tls_the_portal_s_cookies_are_secure() {
+    // Proves the setting reaches the cookies: with `secure_cookies` (`--secure-cookies`), the
+    // CSRF cookie and the session's cookies are all marked Secure.
+    let server = support::sqlite_server_with(ledger_api::ApiConfig {
+        secure_cookies: true,
+        ..ledger_api::ApiConfig::default()
+    })
+    .await;
+    let fund = fund(&server).await;
+    let browser = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    let names: Vec<&str> = browser
+        .set_cookies
+        .iter()
+        .map(|cookie| cookie.split('=').next().unwrap())
+        .collect();
+    assert_eq!(names, ["sl_csrf", "sl_access", "sl_refresh"]);
+    for cookie in &browser.set_cookies {
+        assert!(
+            cookie.ends_with("; HttpOnly; SameSite=Lax; Secure"),
+            "{cookie}"
+        );
+    }
+}
+
 on_both_engines!(
     a_treasurer_signs_in_submits_a_batch_and_signs_out,
     forms_without_their_csrf_token_are_refused,
