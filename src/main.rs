@@ -321,6 +321,10 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u8).range(1..=2)
     )]
     approvals_required: u8,
+    /// The site is served over TLS (directly or behind a proxy that terminates it): the partner
+    /// portal's session and CSRF cookies are marked `Secure`. Set it in production.
+    #[arg(long, env = "SOLIDARITY_SECURE_COOKIES", default_value_t = false)]
+    secure_cookies: bool,
     /// Seconds a shutdown lets requests in flight finish before closing their connections.
     #[arg(
         long,
@@ -520,6 +524,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
             max_in_flight_per_client: usize::try_from(arguments.max_in_flight_per_client)?,
             max_failed_authentications: arguments.max_failed_authentications_per_minute,
             approvals_required: arguments.approvals_required,
+            secure_cookies: arguments.secure_cookies,
             shutdown_deadline: Duration::from_secs(arguments.shutdown_deadline_seconds),
             checkpoints: Some(ledger_api::checkpoints::CheckpointSettings {
                 signing_key: checkpoint_signing_key(

@@ -148,3 +148,99 @@ async fn the_public_pages_in_a_real_browser() {
         "{printed}"
     );
 }
+
+/// Invites a user into `organisation` as a union's treasurer and sets its password, through the
+/// API; returns the email.
+async fn treasurer(server: &TestServer, email: &str, organisation: &str) -> String {
+    let (status, invited) = support::people::post_plain(
+        server,
+        "/v1/users",
+        &token(NETWORK_ID, Role::Admin),
+        &json!({"email": email, "organisation": organisation, "role": "contributor"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{invited}");
+    let (status, accepted) = support::people::post_plain(
+        server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": invited["invitation_token"],
+                "password": support::people::TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    email.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_in_a_real_browser() {
+    // Proves the portal's first journeys in a real browser, in French and English: a union's
+    // treasurer signs in, submits a batch with an error (shown at its row) then correctly, a form
+    // without its CSRF token is refused, another union's batch is refused, signing out works, and
+    // axe-core is clean on every page. Set SCREENSHOTS=docs/screenshots to photograph the home.
+    let server = TestServer::start(Engine::Sqlite).await;
+    let fund = fund(&server).await;
+    let period = today()[..7].to_owned();
+    let (status, other) = server
+        .post(
+            "/v1/contribution-batches",
+            &token(&fund.mgen, Role::Contributor),
+            "mgen-batch",
+            &json!({"programme_id": fund.programme, "period": period,
+                    "lines": [{"reference": "MGEN Paris", "members": 7, "amount": "7.00", "kind": "solidarity"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let languages = [Lang::En, Lang::Fr];
+    let mut users = serde_json::Map::new();
+    let mut texts = serde_json::Map::new();
+    for lang in languages {
+        let email = treasurer(
+            &server,
+            &format!("treasurer-{}@csq.example", lang.code()),
+            &fund.csq,
+        )
+        .await;
+        users.insert(
+            lang.code().to_owned(),
+            json!({"email": email, "password": support::people::TEST_PASSWORD}),
+        );
+        texts.insert(
+            lang.code().to_owned(),
+            json!({
+                "amount_error": ledger_web::i18n::message(lang, "batch-error-amount", &[]),
+                "csrf_title": ledger_web::i18n::message(lang, "error-csrf-title", &[]),
+                "amount": money("12.00", "EUR", lang),
+            }),
+        );
+    }
+    let expected = json!({
+        "languages": languages.map(Lang::code),
+        "users": users,
+        "texts": texts,
+        "period": period,
+        "other_batch": other["id"],
+    });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal.py");
+    let base_url = server.base_url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .env("BASE_URL", base_url)
+            .env("EXPECTED", expected.to_string())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("portal journeys in 2 languages; 0 failures"),
+        "{printed}"
+    );
+}

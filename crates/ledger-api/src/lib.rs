@@ -117,6 +117,8 @@ pub struct ApiConfig {
     /// Admins needed for the four-eyes operations (`ledger_app::approvals::FOUR_EYES`): 2, or 1
     /// for a one-person test setup.
     pub approvals_required: u8,
+    /// The site is served over TLS: the partner portal's cookies are `Secure`.
+    pub secure_cookies: bool,
     /// The clock and id source of every command (the system's, unless a test or the demo fixes them).
     pub sources: ledger_app::Sources,
     /// The bank account contributors pay batches into (`--collection-account-*`), if configured.
@@ -134,6 +136,7 @@ impl Default for ApiConfig {
             max_failed_authentications: auth::DEFAULT_MAX_FAILED_AUTHENTICATIONS,
             shutdown_deadline: DEFAULT_SHUTDOWN_DEADLINE,
             checkpoints: None,
+            secure_cookies: false,
             contribution_limits: ledger_core::limits::ContributionLimits::default(),
             sources: ledger_app::Sources::default(),
             approvals_required: ledger_app::approvals::DEFAULT_APPROVALS_REQUIRED,
@@ -255,7 +258,13 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         ))
         .with_state(state.clone())
         // The public site: pages for people, on the same application.
-        .merge(ledger_web::router(state.app));
+        .merge(ledger_web::router(
+            state.app,
+            ledger_web::SiteSettings {
+                secure_cookies: config.secure_cookies,
+                sign_in_throttle: Some(std::sync::Arc::new(state.throttle.clone())),
+            },
+        ));
     with_service_layers(router, config)
 }
 

@@ -76,3 +76,15 @@ impl AuthenticationThrottle {
         entry.1 = entry.1.saturating_add(1);
     }
 }
+
+/// The portal's sign-in counts and obeys the same failures per address as the API's.
+impl ledger_web::SignInThrottle for AuthenticationThrottle {
+    fn check(&self, client: IpAddr) -> Result<(), u64> {
+        AuthenticationThrottle::check(self, client, Instant::now())
+            .map_err(|_| self.window.as_secs().max(1))
+    }
+
+    fn record_failure(&self, client: IpAddr) {
+        AuthenticationThrottle::record_failure(self, client, Instant::now());
+    }
+}

@@ -12,6 +12,7 @@ pub mod format;
 pub mod i18n;
 mod open_data;
 mod pages;
+pub mod portal;
 pub mod templates;
 
 use axum::Router;
@@ -45,9 +46,46 @@ async fn with_page_headers(mut response: Response) -> Response {
     response
 }
 
+/// The per-address throttle of failed sign-ins the HTTP door keeps (the API's), so the portal's
+/// sign-in counts and obeys the same failures as `POST /v1/sessions`.
+pub trait SignInThrottle: Send + Sync {
+    /// `Err(seconds to wait)` when `client` has used up its failures.
+    fn check(&self, client: std::net::IpAddr) -> Result<(), u64>;
+    /// Counts one failed sign-in of `client`.
+    fn record_failure(&self, client: std::net::IpAddr);
+}
+
+/// The site's settings.
+#[derive(Clone, Default)]
+pub struct SiteSettings {
+    /// The site is served over TLS (directly or behind a proxy): the portal's cookies are
+    /// `Secure`.
+    pub secure_cookies: bool,
+    /// The door's throttle of failed sign-ins per client address (none: only the per-email
+    /// throttle of `ledger_app::people::sessions::sign_in`).
+    pub sign_in_throttle: Option<std::sync::Arc<dyn SignInThrottle>>,
+}
+
+impl std::fmt::Debug for SiteSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SiteSettings")
+            .field("secure_cookies", &self.secure_cookies)
+            .field("sign_in_throttle", &self.sign_in_throttle.is_some())
+            .finish()
+    }
+}
+
 /// The site's routes, for merging into the service's router (which adds request ids, limits and
 /// timeouts around them).
-pub fn router(app: App) -> Router {
+pub fn router(app: App, settings: SiteSettings) -> Router {
+    let portal = portal::router(
+        app.clone(),
+        portal::session::CookiePolicy {
+            secure: settings.secure_cookies,
+        },
+        settings.sign_in_throttle,
+    );
     Router::new()
         .route("/", get(pages::home))
         .route("/mutuals", get(pages::directory))
@@ -59,6 +97,7 @@ pub fn router(app: App) -> Router {
         .route("/verify", get(pages::verify))
         .route("/language/{code}", get(pages::switch_language))
         .route("/static/{file}", get(pages::asset))
-        .layer(axum::middleware::map_response(with_page_headers))
         .with_state(app)
+        .merge(portal)
+        .layer(axum::middleware::map_response(with_page_headers))
 }

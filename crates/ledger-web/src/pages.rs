@@ -63,7 +63,13 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// Renders a page, or the error page if the template fails (a defect: logged).
-fn page(status: StatusCode, template: &str, lang: Lang, uri: &Uri, data: Value) -> Response {
+pub(crate) fn page(
+    status: StatusCode,
+    template: &str,
+    lang: Lang,
+    uri: &Uri,
+    data: Value,
+) -> Response {
     let context = context! { ..frame(lang, template.trim_end_matches(".html"), uri), ..data };
     match render(template, context) {
         Ok(body) => html(status, body),

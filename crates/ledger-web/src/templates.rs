@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 10] = [
+pub const TEMPLATES: [(&str, &str); 16] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -29,6 +29,30 @@ pub const TEMPLATES: [(&str, &str); 10] = [
     ),
     ("verify.html", include_str!("../templates/verify.html")),
     ("error.html", include_str!("../templates/error.html")),
+    (
+        "portal_frame.html",
+        include_str!("../templates/portal_frame.html"),
+    ),
+    (
+        "portal_sign_in.html",
+        include_str!("../templates/portal_sign_in.html"),
+    ),
+    (
+        "portal_invitation.html",
+        include_str!("../templates/portal_invitation.html"),
+    ),
+    (
+        "portal_password.html",
+        include_str!("../templates/portal_password.html"),
+    ),
+    (
+        "portal_home.html",
+        include_str!("../templates/portal_home.html"),
+    ),
+    (
+        "portal_batch.html",
+        include_str!("../templates/portal_batch.html"),
+    ),
 ];
 
 fn lang_of(state: &State) -> Lang {

@@ -68,6 +68,8 @@ fn every_key_the_pages_use_exists() {
     assert_eq!(
         prefixes,
         BTreeSet::from([
+            "batch-kind-".to_owned(),
+            "batch-status-".to_owned(),
             "condition-".to_owned(),
             "part-".to_owned(),
             "purpose-".to_owned()
@@ -91,7 +93,40 @@ fn every_key_the_pages_use_exists() {
     ] {
         used.insert(format!("condition-{code}"));
     }
-    for error in ["error-not-found", "error-unavailable", "error-internal"] {
+    for status in ["pledged", "partially_received", "received", "reversed"] {
+        used.insert(format!("batch-status-{status}"));
+    }
+    for kind in ["solidarity", "donation"] {
+        used.insert(format!("batch-kind-{kind}"));
+    }
+    // The keys the portal's handlers choose (error pages, refusals at their fields).
+    for key in [
+        "sign-in-failed",
+        "sign-in-throttled",
+        "sign-in-throttled-address",
+        "invitation-refused",
+        "password-current-wrong",
+        "password-rule",
+        "batch-error-programme",
+        "batch-error-period",
+        "batch-error-reference",
+        "batch-error-members",
+        "batch-error-amount",
+        "batch-error-kind",
+        "batch-error-lines",
+        "batch-error-other",
+    ] {
+        used.insert(key.to_owned());
+    }
+    for error in [
+        "error-not-found",
+        "error-unavailable",
+        "error-internal",
+        "error-csrf",
+        "error-forbidden",
+        "error-throttled",
+        "error-conflict",
+    ] {
         used.insert(error.to_owned());
         used.insert(format!("{error}-title"));
     }
