@@ -13,10 +13,8 @@ use ledger_app::{AppError, IdempotencyKey, Refusal, Reply};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::session::{SignedIn, csrf_matches};
-use super::{
-    Fields, Portal, csrf_refused, field, form_page, refused, require_signed_in, see_other,
-};
+use super::session::SignedIn;
+use super::{Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form};
 use crate::i18n::negotiate;
 
 /// Rows of the batch form (a union with more sections submits a supplementary batch, or uses the
@@ -282,10 +280,7 @@ pub(crate) async fn submit(
     Form(fields): Form<Fields>,
 ) -> Response {
     let lang = negotiate(&headers);
-    if !csrf_matches(&headers, field(&fields, "csrf")) {
-        return csrf_refused(lang, &uri);
-    }
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
+    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };

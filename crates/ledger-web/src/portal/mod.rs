@@ -139,6 +139,21 @@ pub(crate) async fn require_signed_in(
     }
 }
 
+/// A form posted by a signed-in visitor: its CSRF token checked first (refused: a 403 page and
+/// nothing done), then the session. Every signed-in form handler starts here.
+pub(crate) async fn signed_form(
+    portal: &Portal,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    uri: &Uri,
+    fields: &Fields,
+) -> Result<SignedIn, Response> {
+    if !csrf_matches(headers, field(fields, "csrf")) {
+        return Err(csrf_refused(negotiate(headers), uri));
+    }
+    require_signed_in(portal, headers, extensions, uri).await
+}
+
 /// Renders a portal page, with the CSRF token for its forms (set if new) and any renewed tokens.
 pub(crate) fn form_page(
     portal: &Portal,
@@ -254,10 +269,7 @@ async fn sign_out(
     Form(fields): Form<Fields>,
 ) -> Response {
     let lang = negotiate(&headers);
-    if !csrf_matches(&headers, field(&fields, "csrf")) {
-        return csrf_refused(lang, &uri);
-    }
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
+    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
@@ -390,10 +402,7 @@ async fn change_password(
     Form(fields): Form<Fields>,
 ) -> Response {
     let lang = negotiate(&headers);
-    if !csrf_matches(&headers, field(&fields, "csrf")) {
-        return csrf_refused(lang, &uri);
-    }
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
+    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
