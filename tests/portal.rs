@@ -288,6 +288,25 @@ async fn a_treasurer_signs_in_submits_a_batch_and_signs_out(server: TestServer) 
     assert!(batch.body.contains("15,00\u{a0}€"), "{}", batch.body);
     assert!(batch.body.contains("Section Québec"));
     assert!(batch.body.contains("Promis, paiement attendu"));
+    // How to pay it: the batch's creditor reference and the collection account, as the API says.
+    let id = done.location.trim_start_matches("/portal/batches/");
+    let (_, api_batch) = server
+        .get(
+            &format!("/v1/contribution-batches/{id}"),
+            &token(&fund.csq, Role::Contributor),
+        )
+        .await;
+    let instructions = &api_batch["payment_instructions"];
+    let reference = instructions["creditor_reference_printed"].as_str().unwrap();
+    assert!(reference.starts_with("RF"), "{api_batch}");
+    assert!(
+        batch.body.contains("Comment payer ce lot"),
+        "{}",
+        batch.body
+    );
+    assert!(batch.body.contains(reference), "{}", batch.body);
+    let iban = instructions["collection_account"]["iban"].as_str().unwrap();
+    assert!(batch.body.contains(iban), "{}", batch.body);
     let home = browser.get("/portal").await;
     assert!(home.body.contains(&done.location));
 
