@@ -1,6 +1,8 @@
 //! The two database engines the ledger runs on, and the macro that runs one piece of code on
 //! whichever a store has.
 
+use std::future::Future;
+
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
@@ -9,6 +11,40 @@ use sqlx::sqlite::SqlitePool;
 pub(crate) enum Backend {
     Sqlite(SqlitePool),
     Postgres(PgPool),
+}
+
+/// Begins a transaction that will write. On SQLite that is `BEGIN IMMEDIATE`: the transaction takes
+/// the write lock at once, waiting its turn under the busy timeout, instead of reading first and
+/// failing with `SQLITE_BUSY` when another connection wrote before its first write (a deferred
+/// transaction cannot wait for that). On PostgreSQL, a plain `BEGIN`.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>> + Send
+    {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send
+    {
+        self.begin()
+    }
 }
 
 /// Which engine a store uses.

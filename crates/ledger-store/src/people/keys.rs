@@ -5,7 +5,7 @@ use ledger_core::OrganisationId;
 use uuid::Uuid;
 
 use super::events::SecurityEventRow;
-use crate::backend::on_pool;
+use crate::backend::{BeginWrite, on_pool};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -39,7 +39,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO api_keys (id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

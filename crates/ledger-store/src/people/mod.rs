@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use ledger_core::OrganisationId;
 use uuid::Uuid;
 
-use crate::backend::on_pool;
+use crate::backend::{BeginWrite, on_pool};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -197,7 +197,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<bool, StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             let changed = sqlx::query(update)
                 .bind(id)
                 .bind(now)
@@ -231,7 +231,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO users (id, organisation_id, email, role, password_hash, created_by, created_at) \
                  VALUES ($1, $2, $3, $4, NULL, $5, $6)",
@@ -309,7 +309,7 @@ impl Store {
     ) -> Result<InvitationUse, StoreError> {
         let user_sql = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             let invitation: Option<InvitationRow> = sqlx::query_as(
                 "SELECT user_id, created_at, expires_at, used_at FROM invitations WHERE token_hash = $1",
             )
@@ -362,7 +362,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             set_password!(&mut *transaction, user_id, password_hash, now);
             insert_event!(&mut *transaction, event);
             transaction.commit().await?;
@@ -379,7 +379,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<bool, StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE users SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
             )
@@ -410,7 +410,7 @@ impl Store {
         event: &SecurityEventRow,
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
-            let mut transaction = pool.begin().await?;
+            let mut transaction = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO sessions (id, user_id, access_hash, access_expires_at, refresh_hash, expires_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
