@@ -941,6 +941,26 @@ async fn a_cad_receipt_reads_back_with_both_amounts(server: TestServer) {
         money(&receipt_movement["original"]["amount"]),
         ("1650.00", "CAD")
     );
+    // The statement a treasurer opens in a spreadsheet shows both too.
+    let csv = server
+        .client
+        .get(server.url(&format!(
+            "/v1/organisations/{}/statement?from=2026-09-01&to=2026-09-30",
+            fund.csq
+        )))
+        .bearer_auth(&csq)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines()
+            .any(|row| row.contains(",receipt,") && row.ends_with(",1650.00,CAD,1.4667")),
+        "{csv}"
+    );
     let (status, tracing) = server
         .get(&format!("/v1/tracing/contributors/{}", fund.csq), &csq)
         .await;

@@ -579,16 +579,16 @@ async fn statements_sum_to_closing_minus_opening(server: TestServer) {
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
-        "date,kind,reference,description,amount,currency,running_balance"
+        "date,kind,reference,description,amount,currency,running_balance,original_amount,original_currency,rate"
     );
     assert!(rows[1].starts_with("2026-10-01,opening_balance,"));
     assert!(
-        rows[2].contains(",settlement,") && rows[2].ends_with(",590000,XOF,590000"),
+        rows[2].contains(",settlement,") && rows[2].ends_with(",590000,XOF,590000,,,"),
         "{text}"
     );
     assert!(
         rows[3].starts_with(&format!("{},closing_balance,", today()))
-            && rows[3].ends_with(",590000")
+            && rows[3].ends_with(",590000,,,")
     );
 
     assert_eq!(

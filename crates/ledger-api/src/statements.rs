@@ -70,6 +70,9 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
             "amount",
             "currency",
             "running_balance",
+            "original_amount",
+            "original_currency",
+            "rate",
         ])
         .map_err(failed)?;
     writer
@@ -81,9 +84,21 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
             "",
             statement.currency.as_str(),
             statement.opening_balance.amount.as_str(),
+            "",
+            "",
+            "",
         ])
         .map_err(failed)?;
     for movement in &statement.movements {
+        // What the union actually sent, when the bank credited it from another currency.
+        let (original_amount, original_currency, rate) =
+            movement.original.as_ref().map_or(("", "", ""), |original| {
+                (
+                    original.amount.amount.as_str(),
+                    original.amount.currency.as_str(),
+                    original.rate.as_str(),
+                )
+            });
         writer
             .write_record([
                 movement.date.as_str(),
@@ -93,6 +108,9 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
                 movement.amount.amount.as_str(),
                 statement.currency.as_str(),
                 movement.running_balance.amount.as_str(),
+                original_amount,
+                original_currency,
+                rate,
             ])
             .map_err(failed)?;
     }
@@ -105,6 +123,9 @@ fn to_csv(statement: &StatementView) -> Result<String, ApiError> {
             "",
             statement.currency.as_str(),
             statement.closing_balance.amount.as_str(),
+            "",
+            "",
+            "",
         ])
         .map_err(failed)?;
     let bytes = writer.0.into_inner().map_err(ApiError::internal_message)?;
@@ -165,6 +186,9 @@ mod tests {
             movement.contains(",\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","),
             "{movement}"
         );
-        assert!(movement.ends_with(",-1250.00,EUR,-1250.00"), "{movement}");
+        assert!(
+            movement.ends_with(",-1250.00,EUR,-1250.00,,,"),
+            "{movement}"
+        );
     }
 }
