@@ -3,7 +3,7 @@
 //! is how aid flows are made public, and a file holds only what its organisations agreed to show
 //! ([`published`] decides; an unnamed organisation's transactions are summed anonymously).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use ledger_core::iati::{
     ExpenditureRecord, IatiActivity, Party, PledgeRecord, ProgrammeBooks, ReceiptRecord,
@@ -28,17 +28,13 @@ pub const MAX_PROGRAMMES_IN_ORGANISATION_FILE: u32 = 100;
 /// publishes the files and is always named; every other organisation as its publication choice
 /// says ([`ledger_core::publication::is_published`]: a beneficiary unless it declined, a
 /// contributor only once it agreed). Those not named appear summed under an anonymous provider.
-pub async fn published(app: &App, organisation: &Organisation) -> Result<bool, AppError> {
-    if organisation.kind == OrganisationKind::Network {
-        return Ok(true);
-    }
-    let choice = app
-        .store
-        .publication_choices()
-        .await?
-        .get(&organisation.id.as_uuid())
-        .copied();
-    Ok(is_published(organisation.kind, choice))
+/// `choices` are the organisations' publication choices, read once per file.
+pub fn published(organisation: &Organisation, choices: &HashMap<Uuid, bool>) -> bool {
+    organisation.kind == OrganisationKind::Network
+        || is_published(
+            organisation.kind,
+            choices.get(&organisation.id.as_uuid()).copied(),
+        )
 }
 
 async fn network(app: &App) -> Result<Organisation, AppError> {
@@ -152,6 +148,7 @@ async fn parties(
         .chain(books.receipts.iter().map(|receipt| receipt.contributor))
         .chain(books.transfers.iter().map(|transfer| transfer.beneficiary))
         .chain(books.expenditures.iter().map(|line| line.beneficiary));
+    let choices = app.store.publication_choices().await?;
     let mut parties = BTreeMap::new();
     for id in ids {
         if parties.contains_key(&id) {
@@ -161,7 +158,7 @@ async fn parties(
             app.store.organisation(id).await?.ok_or_else(|| {
                 AppError::internal_message(format!("organisation {id} is missing"))
             })?;
-        let published = published(app, &organisation).await?;
+        let published = published(&organisation, &choices);
         parties.insert(
             id,
             Party {
