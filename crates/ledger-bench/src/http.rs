@@ -208,25 +208,7 @@ pub(crate) async fn run(
         let base = format!("http://{address}");
         let client = reqwest::Client::new();
         let admin = token(&secret, NETWORK_ID, Role::Admin)?;
-        let union = post(
-            &client,
-            &format!("{base}/v1/organisations"),
-            &admin,
-            "bench-org",
-            &json!({"slug": "bench-union", "name": "Bench union", "kind": "contributor", "country": "FR", "currency": "EUR"}),
-        )
-        .await?;
-        let union_id = union["id"].as_str().context("organisation id")?.to_owned();
-        let programme = post(
-            &client,
-            &format!("{base}/v1/programmes"),
-            &admin,
-            "bench-programme",
-            &json!({"name": "Bench", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
-                    "allocation": {"policy": "pro_rata_covered_members"}, "minimum_transfer": "0", "admin_cost_cap_percent": "10"}),
-        )
-        .await?;
-        let programme_id = programme["id"].as_str().context("programme id")?.to_owned();
+        let (union_id, programme_id) = register_union_and_programme(&client, &base, &admin).await?;
         let union_token = token(&secret, &union_id, Role::Contributor)?;
         let batches_url = format!("{base}/v1/contribution-batches");
 
@@ -461,6 +443,34 @@ where
         elapsed: started.elapsed(),
         latencies,
     })
+}
+
+/// Registers the benches' union and a monthly programme at 1.00 EUR a member: their ids.
+pub(crate) async fn register_union_and_programme(
+    client: &reqwest::Client,
+    base: &str,
+    admin: &str,
+) -> anyhow::Result<(String, String)> {
+    let union = post(
+        client,
+        &format!("{base}/v1/organisations"),
+        admin,
+        "bench-org",
+        &json!({"slug": "bench-union", "name": "Bench union", "kind": "contributor", "country": "FR", "currency": "EUR"}),
+    )
+    .await?;
+    let union_id = union["id"].as_str().context("organisation id")?.to_owned();
+    let programme = post(
+        client,
+        &format!("{base}/v1/programmes"),
+        admin,
+        "bench-programme",
+        &json!({"name": "Bench", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+                "allocation": {"policy": "pro_rata_covered_members"}, "minimum_transfer": "0", "admin_cost_cap_percent": "10"}),
+    )
+    .await?;
+    let programme_id = programme["id"].as_str().context("programme id")?.to_owned();
+    Ok((union_id, programme_id))
 }
 
 #[cfg(test)]

@@ -6,12 +6,11 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use ledger_api::auth::Role;
-use serde_json::json;
 
 use crate::Backend;
-use crate::http::{post, serve, token};
+use crate::http::{register_union_and_programme, serve, token};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -145,25 +144,7 @@ pub(crate) async fn run(
         let base = format!("http://{address}");
         let client = reqwest::Client::new();
         let admin = token(&secret, NETWORK_ID, Role::Admin)?;
-        let union = post(
-            &client,
-            &format!("{base}/v1/organisations"),
-            &admin,
-            "bench-org",
-            &json!({"slug": "bench-union", "name": "Bench union", "kind": "contributor", "country": "FR", "currency": "EUR"}),
-        )
-        .await?;
-        let union_id = union["id"].as_str().context("organisation id")?.to_owned();
-        let programme = post(
-            &client,
-            &format!("{base}/v1/programmes"),
-            &admin,
-            "bench-programme",
-            &json!({"name": "Bench", "currency": "EUR", "rate_per_member": "1.00", "period": "month",
-                    "allocation": {"policy": "pro_rata_covered_members"}, "minimum_transfer": "0", "admin_cost_cap_percent": "10"}),
-        )
-        .await?;
-        let programme_id = programme["id"].as_str().context("programme id")?.to_owned();
+        let (union_id, programme_id) = register_union_and_programme(&client, &base, &admin).await?;
         let union_token = token(&secret, &union_id, Role::Contributor)?;
         let batches = format!("{base}/v1/contribution-batches");
         let sheets = format!("{batches}?programme_id={programme_id}&period=2026-11");
