@@ -425,7 +425,10 @@ async fn a_user_of_one_organisation_cannot_open_anothers_pages(server: TestServe
     let mut mutual = signed_in(&server, "t@burkina.example", &fund.burkina, "beneficiary").await;
     // A mutual's home is its own; a union's batch page stays refused to it.
     let home = mutual.get("/portal").await;
-    assert_eq!((home.status, home.location.as_str()), (303, "/portal/mutual"));
+    assert_eq!(
+        (home.status, home.location.as_str()),
+        (303, "/portal/mutual")
+    );
     let page = mutual.get(&format!("/portal/batches/{mgen_batch}")).await;
     assert_eq!(page.status, 403);
     assert!(!page.body.contains("MGEN Paris"));
