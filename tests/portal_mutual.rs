@@ -578,7 +578,55 @@ async fn one_mutual_cannot_open_anothers_pages(server: TestServer) {
     assert!(statement.contains("CDF"), "{statement}");
 }
 
+async fn a_large_shortfall_becomes_a_claim_for_the_networks_review(server: TestServer) {
+    // Proves the dispute path as the rules say: a confirmation whose shortfall needs a top-up
+    // beyond the transfer's expected fee plus the tolerance moves no money; the transfer is under
+    // review, the page shows the claim and no longer offers the form, and the API agrees.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let transfer = transfers_of(&server, &fund.burkina).await["items"][0].clone();
+    let id = transfer["id"].as_str().unwrap().to_owned();
+    let mut burkina = signed_in(&server, "gestion@mutuelle.bf", &fund.burkina, "beneficiary").await;
+    let path = format!("/portal/mutual/transfers/{id}");
+    let page = burkina.get(&path).await.text();
+    let request = request_id(&page);
+    let today = today();
+    let claim = [
+        ("request_id", request.as_str()),
+        ("received", "193574"),
+        ("value_date", today.as_str()),
+        ("bank_reference", "BOA-2026-10-002"),
+        ("fees_deducted", ""),
+    ];
+    let done = burkina.post(&path, &claim, true).await;
+    assert_eq!((done.status, done.location.as_str()), (303, path.as_str()));
+    let (_, api) = server
+        .get(
+            &format!("/v1/transfers/{id}"),
+            &token(&fund.burkina, Role::Beneficiary),
+        )
+        .await;
+    assert_eq!(api["status"], "disputed", "{api}");
+    assert_eq!(
+        transfers_of(&server, &fund.burkina).await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let page = burkina.get(&path).await.text();
+    assert!(page.contains(&fr("mutual-status-disputed")), "{page}");
+    assert!(page.contains(&fr("mutual-claims-title")));
+    assert!(page.contains(&fr("mutual-claim-open")));
+    assert!(page.contains(&money("193574", "XOF", Lang::Fr)));
+    assert!(
+        !page.contains("id=\"received\""),
+        "no second claim while one is open"
+    );
+}
+
 on_both_engines!(
     a_mutual_confirms_reports_declares_and_prints,
+    a_large_shortfall_becomes_a_claim_for_the_networks_review,
     one_mutual_cannot_open_anothers_pages,
 );
