@@ -15,7 +15,9 @@ another mutual's manager, the transfer, the texts and figures the language must 
   - another mutual's manager is refused the transfer (404);
   - axe-core finds no serious or critical violation on any page, no Content Security Policy
     violation occurs.
-With SCREENSHOTS=DIR set, it photographs the mutual's home as DIR/portal-mutual-<lang>.png.
+With SCREENSHOTS=DIR set, it photographs the mutual's home as DIR/portal-mutual-<lang>.png, and
+the refused confirmation, eligibility and statement as DIR/portal-mutual-{transfer,eligibility,
+statement}-<lang>.png.
 Prints one line per failure and exits 1 if there is any.
 """
 
@@ -46,6 +48,14 @@ def submit(page, selector):
         page.click(f"{selector} button[type=submit]")
     page.wait_for_load_state()
     return navigation.value
+
+
+def photograph(page, screenshots, name):
+    if screenshots:
+        Path(screenshots).mkdir(parents=True, exist_ok=True)
+        target = Path(screenshots) / name
+        page.screenshot(path=str(target), full_page=True)
+        print(f"wrote {target}")
 
 
 def journey(context, base, expected, axe_source, failures, screenshots, documents):
@@ -85,6 +95,7 @@ def journey(context, base, expected, axe_source, failures, screenshots, document
     if error is None or texts["received_error"] not in error.inner_text():
         failures.append(f"{where} the amount's error is not shown at its field")
     axe_check(page, f"{where} refused confirmation", axe_source, failures)
+    photograph(page, screenshots, f"portal-mutual-transfer-{lang}.png")
     page.fill("#received", expected["received"])
     page.fill("#fees_deducted", expected["fees"])
     submit(page, "form.confirm-form")
@@ -116,6 +127,7 @@ def journey(context, base, expected, axe_source, failures, screenshots, document
     if page.query_selector("a[href$='/evidence']") is None:
         failures.append(f"{where} the fact's document has no link")
     axe_check(page, f"{where} eligibility", axe_source, failures)
+    photograph(page, screenshots, f"portal-mutual-eligibility-{lang}.png")
 
     # The printable statement, in the mutual's currency; printed without navigation.
     page.goto(base + "/portal/mutual/statement")
@@ -127,12 +139,9 @@ def journey(context, base, expected, axe_source, failures, screenshots, document
         failures.append(f"{where} the printed statement shows the navigation")
     page.emulate_media(media="screen")
 
+    photograph(page, screenshots, f"portal-mutual-statement-{lang}.png")
     page.goto(base + "/portal/mutual")
-    if screenshots:
-        Path(screenshots).mkdir(parents=True, exist_ok=True)
-        target = Path(screenshots) / f"portal-mutual-{lang}.png"
-        page.screenshot(path=str(target), full_page=True)
-        print(f"wrote {target}")
+    photograph(page, screenshots, f"portal-mutual-{lang}.png")
     page.click(".portal-bar button[type=submit]")
     page.wait_for_load_state()
 

@@ -75,6 +75,7 @@ fn every_key_the_pages_use_exists() {
             "mutual-claim-".to_owned(),
             "mutual-fact-status-".to_owned(),
             "mutual-fix-".to_owned(),
+            "mutual-movement-".to_owned(),
             "mutual-report-status-".to_owned(),
             "mutual-status-".to_owned(),
             "part-".to_owned(),
@@ -112,6 +113,21 @@ fn every_key_the_pages_use_exists() {
     }
     for status in ["submitted", "verified", "rejected"] {
         used.insert(format!("mutual-fact-status-{status}"));
+    }
+    // Every journal transaction kind (ledger_core::journal::TransactionKind::as_str).
+    for kind in [
+        "pledge",
+        "receipt",
+        "reversal",
+        "fee_coverage_deposit",
+        "allocation",
+        "transfer",
+        "settlement",
+        "top_up",
+        "redistribution",
+        "adjustment",
+    ] {
+        used.insert(format!("mutual-movement-{kind}"));
     }
     for code in ledger_core::conditions::FactCode::ALL {
         used.insert(format!("fact-{}", code.as_str()));
