@@ -12,6 +12,7 @@ another mutual's manager, the transfer, the texts and figures the language must 
     with a link to its document;
   - opens the printable statement, in the mutual's currency, whose print stylesheet hides the
     navigation;
+  - on a phone's width (390 px) no page is wider than the screen;
   - another mutual's manager is refused the transfer (404);
   - axe-core finds no serious or critical violation on any page, no Content Security Policy
     violation occurs.
@@ -140,6 +141,15 @@ def journey(context, base, expected, axe_source, failures, screenshots, document
     page.emulate_media(media="screen")
 
     photograph(page, screenshots, f"portal-mutual-statement-{lang}.png")
+
+    # On a phone's width, no page is wider than the screen (wide tables scroll in their box).
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ["/portal/mutual", f"/portal/mutual/transfers/{expected['transfer']}",
+                 "/portal/mutual/reports", "/portal/mutual/eligibility", "/portal/mutual/statement"]:
+        page.goto(base + path)
+        if page.evaluate("document.documentElement.scrollWidth > window.innerWidth"):
+            failures.append(f"{where} {path} is wider than a phone's screen")
+    page.set_viewport_size({"width": 1200, "height": 900})
     page.goto(base + "/portal/mutual")
     photograph(page, screenshots, f"portal-mutual-{lang}.png")
     page.click(".portal-bar button[type=submit]")
