@@ -244,3 +244,89 @@ async fn the_portal_in_a_real_browser() {
         "{printed}"
     );
 }
+
+/// Invites a user into `organisation` with `role` and sets its password, through the API.
+async fn member(server: &TestServer, email: &str, organisation: &str, role: &str) -> Value {
+    let (status, invited) = support::people::post_plain(
+        server,
+        "/v1/users",
+        &token(NETWORK_ID, Role::Admin),
+        &json!({"email": email, "organisation": organisation, "role": role}),
+    )
+    .await;
+    assert_eq!(status, 201, "{invited}");
+    let (status, accepted) = support::people::post_plain(
+        server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": invited["invitation_token"],
+                "password": support::people::TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    json!({"email": email, "password": support::people::TEST_PASSWORD})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mutual_portal_in_a_real_browser() {
+    // Proves a mutual's everyday work in a real browser, in French, English and Spanish (one
+    // fresh fund each, as a transfer is confirmed once): its manager signs in, confirms the
+    // transfer with an error first (shown at its field) then with a shortfall (topped up), files
+    // a report, declares a fact with a PDF (shown awaiting verification), opens the printable
+    // statement in XOF; another mutual's manager is refused the transfer; axe-core is clean.
+    // Set SCREENSHOTS=docs/screenshots to photograph the mutual's home in each language.
+    for lang in Lang::ALL {
+        let server = TestServer::start(Engine::Sqlite).await;
+        let fund = fund(&server).await;
+        burkina_paid_for_september(&server, &fund).await;
+        let (_, transfers) = server
+            .get("/v1/transfers", &token(&fund.burkina, Role::Beneficiary))
+            .await;
+        let transfer = &transfers["items"][0];
+        let expected_local = transfer["expected_local"]["amount"].as_str().unwrap();
+        let received = expected_local.parse::<i64>().unwrap() - 10_000;
+        let text = |key: &str| ledger_web::i18n::message(lang, key, &[]);
+        let expected = json!({
+            "lang": lang.code(),
+            "mutual": member(&server, "gestion@mutuelle.bf", &fund.burkina, "beneficiary").await,
+            "other": member(&server, "gestion@mesp.cd", &fund.mesp, "beneficiary").await,
+            "transfer": transfer["id"],
+            "expected_local": money(expected_local, "XOF", lang),
+            "received": received.to_string(),
+            "fees": "10000",
+            "today": today(),
+            "period": "2026-09",
+            "report_amount": "200000",
+            "currency": "XOF",
+            "texts": {
+                "received_error": text("mutual-error-received"),
+                "confirmed": text("mutual-status-topped_up"),
+                "report_submitted": text("mutual-report-status-submitted"),
+                "fact_pending": text("mutual-fact-status-submitted"),
+            },
+        });
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal_mutual.py");
+        let base_url = server.base_url.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new("python3")
+                .arg(script)
+                .env("BASE_URL", base_url)
+                .env("EXPECTED", expected.to_string())
+                .output()
+        })
+        .await
+        .unwrap()
+        .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
+        let printed = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{printed}");
+        assert!(
+            printed.contains(&format!("mutual journey in {}; 0 failures", lang.code())),
+            "{printed}"
+        );
+    }
+}

@@ -388,7 +388,7 @@ async fn forms_without_their_csrf_token_are_refused(server: TestServer) {
 async fn a_user_of_one_organisation_cannot_open_anothers_pages(server: TestServer) {
     // Proves the portal answers as the API does: another union's batch is a 404 on both, a
     // union's home lists only its own batches, and a mutual's user, whose role may not list
-    // batches, is refused the union's home (403 on both).
+    // batches, is sent to its own home and refused a union's batch (403, as the API's list).
     let fund = fund(&server).await;
     let (status, batch) = server
         .post(
@@ -423,7 +423,15 @@ async fn a_user_of_one_organisation_cannot_open_anothers_pages(server: TestServe
     assert!(page.body.contains("MGEN Paris"));
 
     let mut mutual = signed_in(&server, "t@burkina.example", &fund.burkina, "beneficiary").await;
-    assert_eq!(mutual.get("/portal").await.status, 403);
+    // A mutual's home is its own; a union's batch page stays refused to it.
+    let home = mutual.get("/portal").await;
+    assert_eq!(
+        (home.status, home.location.as_str()),
+        (303, "/portal/mutual")
+    );
+    let page = mutual.get(&format!("/portal/batches/{mgen_batch}")).await;
+    assert_eq!(page.status, 403);
+    assert!(!page.body.contains("MGEN Paris"));
     let (api_status, _) = server
         .get(
             "/v1/contribution-batches",

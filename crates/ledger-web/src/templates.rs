@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 16] = [
+pub const TEMPLATES: [(&str, &str); 21] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -52,6 +52,26 @@ pub const TEMPLATES: [(&str, &str); 16] = [
     (
         "portal_batch.html",
         include_str!("../templates/portal_batch.html"),
+    ),
+    (
+        "portal_mutual_home.html",
+        include_str!("../templates/portal_mutual_home.html"),
+    ),
+    (
+        "portal_mutual_transfer.html",
+        include_str!("../templates/portal_mutual_transfer.html"),
+    ),
+    (
+        "portal_mutual_reports.html",
+        include_str!("../templates/portal_mutual_reports.html"),
+    ),
+    (
+        "portal_mutual_eligibility.html",
+        include_str!("../templates/portal_mutual_eligibility.html"),
+    ),
+    (
+        "portal_mutual_statement.html",
+        include_str!("../templates/portal_mutual_statement.html"),
     ),
 ];
 

@@ -71,6 +71,13 @@ fn every_key_the_pages_use_exists() {
             "batch-kind-".to_owned(),
             "batch-status-".to_owned(),
             "condition-".to_owned(),
+            "fact-".to_owned(),
+            "mutual-claim-".to_owned(),
+            "mutual-fact-status-".to_owned(),
+            "mutual-fix-".to_owned(),
+            "mutual-movement-".to_owned(),
+            "mutual-report-status-".to_owned(),
+            "mutual-status-".to_owned(),
             "part-".to_owned(),
             "purpose-".to_owned()
         ])
@@ -92,6 +99,49 @@ fn every_key_the_pages_use_exists() {
         "governance",
     ] {
         used.insert(format!("condition-{code}"));
+    }
+    // A mutual's pages: transfers and their claims, reports, facts and what fixes a condition.
+    for status in ["pending", "disputed", "settled", "topped_up"] {
+        used.insert(format!("mutual-status-{status}"));
+        used.insert(format!("mutual-status-{status}-lead"));
+    }
+    for status in ["open", "resolved", "rejected"] {
+        used.insert(format!("mutual-claim-{status}"));
+    }
+    for status in ["submitted", "accepted", "rejected"] {
+        used.insert(format!("mutual-report-status-{status}"));
+    }
+    for status in ["submitted", "verified", "rejected"] {
+        used.insert(format!("mutual-fact-status-{status}"));
+    }
+    // Every journal transaction kind (ledger_core::journal::TransactionKind::as_str).
+    for kind in [
+        "pledge",
+        "receipt",
+        "reversal",
+        "fee_coverage_deposit",
+        "allocation",
+        "transfer",
+        "settlement",
+        "top_up",
+        "redistribution",
+        "adjustment",
+    ] {
+        used.insert(format!("mutual-movement-{kind}"));
+    }
+    for code in ledger_core::conditions::FactCode::ALL {
+        used.insert(format!("fact-{}", code.as_str()));
+    }
+    for code in [
+        "mutual_operational",
+        "contribution_rates_defined",
+        "local_cofinancing",
+        "public_cofinancing",
+        "reporting_up_to_date",
+        "admin_cost_cap",
+        "governance",
+    ] {
+        used.insert(format!("mutual-fix-{code}"));
     }
     for status in ["pledged", "partially_received", "received", "reversed"] {
         used.insert(format!("batch-status-{status}"));
@@ -115,6 +165,25 @@ fn every_key_the_pages_use_exists() {
         "batch-error-kind",
         "batch-error-lines",
         "batch-error-other",
+        "mutual-error-received",
+        "mutual-error-value-date",
+        "mutual-error-bank-reference",
+        "mutual-error-fees",
+        "mutual-error-other",
+        "mutual-report-error-purpose",
+        "mutual-report-error-amount",
+        "mutual-report-error-members",
+        "mutual-report-error-period",
+        "mutual-report-error-notes",
+        "mutual-report-error-lines",
+        "mutual-report-error-admin-cap",
+        "mutual-report-error-exceeds",
+        "mutual-fact-error-code",
+        "mutual-fact-error-value",
+        "mutual-fact-error-as-of",
+        "mutual-fact-error-reference",
+        "mutual-fact-error-document",
+        "mutual-statement-error-date",
     ] {
         used.insert(key.to_owned());
     }

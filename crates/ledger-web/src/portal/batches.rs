@@ -265,7 +265,11 @@ pub(crate) async fn home(
     uri: Uri,
 ) -> Response {
     match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        Ok(signed) => match signed.caller.role {
+            // Every role's home is its own page.
+            ledger_app::Role::Beneficiary => see_other("/portal/mutual"),
+            _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        },
         Err(response) => response,
     }
 }

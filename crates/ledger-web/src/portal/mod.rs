@@ -9,6 +9,7 @@
 //! `SameSite=Lax` cookies, `Secure` when the site is served over TLS ([`session::CookiePolicy`]).
 
 mod batches;
+mod mutual;
 pub mod session;
 
 use std::net::{IpAddr, SocketAddr};
@@ -54,6 +55,7 @@ pub(crate) fn router(
             get(invitation_form).post(accept_invitation),
         )
         .route("/portal/password", get(password_form).post(change_password))
+        .merge(mutual::routes())
         .with_state(Portal {
             app,
             cookies,
@@ -171,7 +173,12 @@ pub(crate) fn form_page(
         template,
         negotiate(headers),
         uri,
-        context! { csrf => csrf.token.clone(), user => user, ..data },
+        context! {
+            csrf => csrf.token.clone(),
+            user => user,
+            role => signed.map(|s| s.caller.role.as_str()),
+            ..data
+        },
     );
     csrf.keep(portal.cookies, &mut response);
     if let Some(signed) = signed {
