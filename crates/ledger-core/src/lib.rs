@@ -3,6 +3,7 @@
 //! in, so every decision can be replayed by an auditor and property-tested.
 
 pub mod bank;
+pub mod camt053;
 pub mod chain;
 pub mod chart;
 pub mod checkpoint;
@@ -28,6 +29,7 @@ pub mod redistribution;
 pub mod review;
 pub mod settlement;
 pub mod split;
+pub mod statement_matching;
 pub mod spreadsheet;
 pub mod text;
 pub mod time;
