@@ -393,6 +393,17 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         Operation::ChangeProgramme,
     ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
+    ("POST", "/v1/bank-statements", Operation::ImportBankStatement),
+    (
+        "POST",
+        "/v1/bank-statement-entries/{id}/assignment",
+        Operation::AssignStatementEntry,
+    ),
+    (
+        "POST",
+        "/v1/bank-statement-entries/{id}/not-ours",
+        Operation::DismissStatementEntry,
+    ),
     (
         "POST",
         "/v1/contribution-batches/{id}/receipts",
