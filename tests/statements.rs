@@ -61,7 +61,13 @@ impl Line {
 }
 
 /// A camt.053 statement of `iban` in `version` (`02` or `08`), with `lines` as its entries.
-fn camt053(version: &str, statement_id: &str, iban: &str, currency: &str, lines: &[Line]) -> String {
+fn camt053(
+    version: &str,
+    statement_id: &str,
+    iban: &str,
+    currency: &str,
+    lines: &[Line],
+) -> String {
     let v08 = version == "08";
     let mut entries = String::new();
     for line in lines {
@@ -157,7 +163,13 @@ async fn import(server: &TestServer, admin: &str, key: &str, document: Vec<u8>) 
 }
 
 /// A batch of `members` euros for `period`; its id and its creditor reference.
-async fn batch(server: &TestServer, fund: &Fund, union: &str, period: &str, members: i64) -> (String, String) {
+async fn batch(
+    server: &TestServer,
+    fund: &Fund,
+    union: &str,
+    period: &str,
+    members: i64,
+) -> (String, String) {
     let (status, batch) = server
         .post(
             "/v1/contribution-batches",
@@ -227,27 +239,39 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
         "EUR",
         &[exact, unreferenced, mistyped_line],
     );
-    assert_valid(
-        document.as_bytes(),
-        &standard_schema("camt.053.001.08.xsd"),
-    );
+    assert_valid(document.as_bytes(), &standard_schema("camt.053.001.08.xsd"));
     let journal_before = journal_count(&server, &admin).await;
 
-    let (status, imported) = import(&server, &admin, "statement-1", document.clone().into_bytes()).await;
+    let (status, imported) = import(
+        &server,
+        &admin,
+        "statement-1",
+        document.clone().into_bytes(),
+    )
+    .await;
     assert_eq!(status, 201, "{imported}");
     assert_eq!(imported["statement_id"], "STMT-2026-10");
     assert_eq!(imported["camt_version"], "camt.053.001.08");
     assert_eq!(imported["account"], our_iban());
     let entries = imported["entries"].as_array().unwrap();
-    let statuses: Vec<&str> = entries.iter().map(|entry| entry["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["receipt", "unmatched", "unmatched"]);
     assert_eq!(entries[0]["batch_id"], csq_batch.as_str());
     assert_eq!(entries[0]["account_servicer_reference"], "BANK-0001");
     assert_eq!(entries[0]["bank_transaction_code"], "PMNT/RCDT/ESCT");
-    assert_eq!(entries[0]["transactions"][0]["creditor_reference"], csq_reference.as_str());
+    assert_eq!(
+        entries[0]["transactions"][0]["creditor_reference"],
+        csq_reference.as_str()
+    );
     assert_eq!(entries[0]["element"], "Document/BkToCstmrStmt/Stmt/Ntry[1]");
     assert!(
-        entries[2]["detail"].as_str().unwrap().contains("check digits"),
+        entries[2]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("check digits"),
         "{}",
         entries[2]
     );
@@ -286,16 +310,31 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
 
     let assignment = format!("/v1/bank-statement-entries/{unreferenced_id}/assignment");
     let (status, assigned) = server
-        .post(&assignment, &admin, "assign-1", &json!({"batch_id": mgen_batch}))
+        .post(
+            &assignment,
+            &admin,
+            "assign-1",
+            &json!({"batch_id": mgen_batch}),
+        )
         .await;
     assert_eq!(status, 201, "{assigned}");
     let (status, assigned_again) = server
-        .post(&assignment, &admin, "assign-1-again", &json!({"batch_id": mgen_batch}))
+        .post(
+            &assignment,
+            &admin,
+            "assign-1-again",
+            &json!({"batch_id": mgen_batch}),
+        )
         .await;
     assert_eq!(status, 200, "{assigned_again}");
     assert_eq!(assigned_again["receipt_id"], assigned["receipt_id"]);
     let (status, refused) = server
-        .post(&assignment, &admin, "assign-elsewhere", &json!({"batch_id": csq_batch}))
+        .post(
+            &assignment,
+            &admin,
+            "assign-elsewhere",
+            &json!({"batch_id": csq_batch}),
+        )
         .await;
     assert_eq!(status, 409, "{refused}");
     let (_, mgen) = server
@@ -305,7 +344,10 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
     assert_eq!(mgen["receipts"][0]["id"], assigned["receipt_id"]);
     assert_eq!(mgen["receipts"][0]["bank_reference"], "BANK-0002");
     let (_, entry) = server
-        .get(&format!("/v1/bank-statement-entries/{unreferenced_id}"), &admin)
+        .get(
+            &format!("/v1/bank-statement-entries/{unreferenced_id}"),
+            &admin,
+        )
         .await;
     assert_eq!(entry["status"], "assigned");
     assert_eq!(entry["receipt_id"], assigned["receipt_id"]);
@@ -318,11 +360,21 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
     assert_eq!(status, 422, "{blank}");
     assert_eq!(blank["field"], "reason");
     let (status, dismissed) = server
-        .post(&not_ours, &admin, "not-ours", &json!({"reason": "a refund for the network's own account"}))
+        .post(
+            &not_ours,
+            &admin,
+            "not-ours",
+            &json!({"reason": "a refund for the network's own account"}),
+        )
         .await;
     assert_eq!(status, 201, "{dismissed}");
     let (status, _) = server
-        .post(&not_ours, &admin, "not-ours-again", &json!({"reason": "same"}))
+        .post(
+            &not_ours,
+            &admin,
+            "not-ours-again",
+            &json!({"reason": "same"}),
+        )
         .await;
     assert_eq!(status, 200);
     let (_, unmatched) = server
@@ -332,14 +384,19 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
     let (_, not_ours_list) = server
         .get("/v1/bank-statement-entries?status=not_ours", &admin)
         .await;
-    assert_eq!(not_ours_list["items"][0]["decision"]["reason"], "a refund for the network's own account");
+    assert_eq!(
+        not_ours_list["items"][0]["decision"]["reason"],
+        "a refund for the network's own account"
+    );
     // Auditors read, never import; contributors do neither.
     let auditor = token(support::NETWORK_ID, Role::Auditor);
     let (status, _) = server.get("/v1/bank-statement-entries", &auditor).await;
     assert_eq!(status, 200);
     let (status, _) = import(&server, &auditor, "auditor", b"<x/>".to_vec()).await;
     assert_eq!(status, 403);
-    let (status, _) = server.get("/v1/bank-statements", &token(&fund.csq, Role::Contributor)).await;
+    let (status, _) = server
+        .get("/v1/bank-statements", &token(&fund.csq, Role::Contributor))
+        .await;
     assert_eq!(status, 403);
 }
 
@@ -355,7 +412,10 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
     let eur = Currency::eur();
     let pool_before = credit(&ledger, chart::programme_pool(programme_id(&fund), eur)).await;
     let coverage_before = credit(&ledger, chart::fee_coverage(eur)).await;
-    let bank_before = ledger.balance(chart::fund_bank(eur).id, None).await.unwrap();
+    let bank_before = ledger
+        .balance(chart::fund_bank(eur).id, None)
+        .await
+        .unwrap();
 
     let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-D1");
     sent.end_to_end_id = Some(end_to_end_id.clone());
@@ -365,7 +425,13 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
     let mut stranger = Line::debit("9.99", "BANK-D3");
     stranger.end_to_end_id = Some("NOT-OURS-E2E".to_owned());
     // No .02 schema is in ../shared/standards: this statement is checked by what is read of it.
-    let document = camt053("02", "STMT-D", &our_iban(), "EUR", &[sent, charge, stranger]);
+    let document = camt053(
+        "02",
+        "STMT-D",
+        &our_iban(),
+        "EUR",
+        &[sent, charge, stranger],
+    );
     let (status, imported) = import(&server, &fund.admin, "debits", document.into_bytes()).await;
     assert_eq!(status, 201, "{imported}");
     assert_eq!(imported["camt_version"], "camt.053.001.02");
@@ -377,15 +443,26 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
     assert_eq!(entries[1]["status"], "charge");
     assert!(entries[1]["charge_transaction_id"].is_string());
     assert_eq!(entries[2]["status"], "unmatched");
-    assert!(entries[2]["detail"].as_str().unwrap().contains("NOT-OURS-E2E"));
+    assert!(
+        entries[2]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("NOT-OURS-E2E")
+    );
 
     assert_eq!(
         credit(&ledger, chart::programme_pool(programme_id(&fund), eur)).await,
         pool_before
     );
-    assert_eq!(credit(&ledger, chart::fee_coverage(eur)).await, coverage_before - 650);
     assert_eq!(
-        ledger.balance(chart::fund_bank(eur).id, None).await.unwrap(),
+        credit(&ledger, chart::fee_coverage(eur)).await,
+        coverage_before - 650
+    );
+    assert_eq!(
+        ledger
+            .balance(chart::fund_bank(eur).id, None)
+            .await
+            .unwrap(),
         bank_before - 650
     );
     let (_, journal) = server
@@ -436,7 +513,13 @@ async fn hostile_statements_are_refused_and_write_nothing(server: TestServer) {
         ),
         (
             "other-account",
-            camt053("08", "STMT-H", "DE89 3704 0044 0532 0130 00", "EUR", &[exact.clone()]),
+            camt053(
+                "08",
+                "STMT-H",
+                "DE89 3704 0044 0532 0130 00",
+                "EUR",
+                &[exact.clone()],
+            ),
             "Document/BkToCstmrStmt/Stmt/Acct/Id/IBAN",
         ),
         (
@@ -500,7 +583,11 @@ async fn one_statement_is_one_commit(server: TestServer) {
         "STMT-A",
         &our_iban(),
         "EUR",
-        &[exact.clone(), Line::credit("1.001", "BANK-A2"), Line::credit("5.00", "BANK-A3")],
+        &[
+            exact.clone(),
+            Line::credit("1.001", "BANK-A2"),
+            Line::credit("5.00", "BANK-A3"),
+        ],
     );
     let (status, problem) = import(&server, &admin, "broken", broken.into_bytes()).await;
     assert_eq!(status, 422, "{problem}");

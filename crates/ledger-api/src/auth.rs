@@ -393,7 +393,11 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         Operation::ChangeProgramme,
     ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
-    ("POST", "/v1/bank-statements", Operation::ImportBankStatement),
+    (
+        "POST",
+        "/v1/bank-statements",
+        Operation::ImportBankStatement,
+    ),
     (
         "POST",
         "/v1/bank-statement-entries/{id}/assignment",

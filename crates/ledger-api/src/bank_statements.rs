@@ -127,7 +127,9 @@ async fn get_statement(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<AppJson<BankStatementDetail>, ApiError> {
-    Ok(AppJson(state.app.query(&principal, ReadStatement(id)).await?))
+    Ok(AppJson(
+        state.app.query(&principal, ReadStatement(id)).await?,
+    ))
 }
 
 /// Statement entries by status (admin, auditor): `?status=unmatched` is the list to decide, each
@@ -190,7 +192,10 @@ async fn assign_entry(
     request: Idempotent<AssignmentBody>,
 ) -> Result<Response, ApiError> {
     request
-        .run(&state, &principal, |body| AssignStatementEntry { entry, body })
+        .run(&state, &principal, |body| AssignStatementEntry {
+            entry,
+            body,
+        })
         .await
 }
 
@@ -217,6 +222,9 @@ async fn dismiss_entry(
     request: Idempotent<DismissalBody>,
 ) -> Result<Response, ApiError> {
     request
-        .run(&state, &principal, |body| DismissStatementEntry { entry, body })
+        .run(&state, &principal, |body| DismissStatementEntry {
+            entry,
+            body,
+        })
         .await
 }

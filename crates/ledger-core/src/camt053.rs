@@ -11,6 +11,9 @@
 //! path it was found at (`Document/BkToCstmrStmt/Stmt/Ntry[3]/Amt`). Amounts are read exactly
 //! into minor units of their currency ([`Amount::parse`]), never through a float.
 
+// Long file: the reader, the element paths it stores and its fixtures of both versions (and of the
+// hostile documents it refuses) stay side by side; the reader itself is about 740 lines.
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
@@ -406,7 +409,10 @@ fn open(
             }
         };
         if name != "Document" {
-            return Err(StatementError::at(name, "the root element must be Document"));
+            return Err(StatementError::at(
+                name,
+                "the root element must be Document",
+            ));
         }
         if draft.version.is_some() {
             return Err(StatementError::at(name, "a file holds one Document"));
@@ -483,7 +489,14 @@ fn open(
             }
             draft.entry = Some(EntryDraft::default());
         }
-        ["Document", "BkToCstmrStmt", "Stmt", "Ntry", "NtryDtls", "TxDtls"] => {
+        [
+            "Document",
+            "BkToCstmrStmt",
+            "Stmt",
+            "Ntry",
+            "NtryDtls",
+            "TxDtls",
+        ] => {
             draft.transactions_seen += 1;
             if draft.transactions_seen > MAX_TRANSACTIONS {
                 return Err(StatementError::at(
@@ -510,7 +523,10 @@ fn close(
     let path = path_of(stack);
     let result = store(stack, text, draft, &path);
     let Some(last) = stack.pop() else {
-        return Err(StatementError::at("Document", "closes an element never opened"));
+        return Err(StatementError::at(
+            "Document",
+            "closes an element never opened",
+        ));
     };
     counters.truncate(stack.len() + 1);
     result?;
@@ -576,12 +592,7 @@ fn date_of(text: &str, path: &str) -> Result<FundDate, StatementError> {
 }
 
 /// Stores the text of the element on top of the stack, by its path.
-fn store(
-    stack: &[Open],
-    text: &str,
-    draft: &mut Draft,
-    path: &str,
-) -> Result<(), StatementError> {
+fn store(stack: &[Open], text: &str, draft: &mut Draft, path: &str) -> Result<(), StatementError> {
     let names = names(stack);
     match names.as_slice() {
         ["Document", "BkToCstmrStmt", "GrpHdr", "MsgId"] => {
@@ -595,7 +606,15 @@ fn store(
                 .map_err(|error| StatementError::at(path, format!("is not an IBAN: it {error}")))?;
             draft.account = Some(StatementAccount::Iban(iban));
         }
-        ["Document", "BkToCstmrStmt", "Stmt", "Acct", "Id", "Othr", "Id"] => {
+        [
+            "Document",
+            "BkToCstmrStmt",
+            "Stmt",
+            "Acct",
+            "Id",
+            "Othr",
+            "Id",
+        ] => {
             draft.account = Some(StatementAccount::Other(some_text(text, path)?));
         }
         ["Document", "BkToCstmrStmt", "Stmt", "Acct", "Ccy"] => {
@@ -693,7 +712,9 @@ fn store_in_entry(
         ["BkTxCd", "Domn", "Fmly", "SubFmlyCd"] => {
             entry.bank_transaction_code.sub_family = Some(text.to_owned());
         }
-        ["BkTxCd", "Prtry", "Cd"] => entry.bank_transaction_code.proprietary = Some(text.to_owned()),
+        ["BkTxCd", "Prtry", "Cd"] => {
+            entry.bank_transaction_code.proprietary = Some(text.to_owned())
+        }
         ["NtryDtls", "TxDtls", details @ ..] => {
             if let Some(transaction) = entry.transactions.last_mut() {
                 store_in_transaction(details, text, transaction, path)?;
@@ -742,7 +763,10 @@ fn finish(draft: Draft) -> Result<Statement, StatementError> {
         return Err(StatementError::at("Document", "is missing"));
     };
     if draft.statements_seen == 0 {
-        return Err(StatementError::at("Document/BkToCstmrStmt/Stmt", "is missing"));
+        return Err(StatementError::at(
+            "Document/BkToCstmrStmt/Stmt",
+            "is missing",
+        ));
     }
     let statement_id = required(draft.statement_id, "Document/BkToCstmrStmt/Stmt", "Id")?;
     let account = required(draft.account, "Document/BkToCstmrStmt/Stmt/Acct", "Id")?;
@@ -866,14 +890,23 @@ mod tests {
         let transaction = &credit.transactions[0];
         assert_eq!(transaction.transaction_id.as_deref(), Some("TX-1"));
         assert_eq!(transaction.debtor_name.as_deref(), Some("Syndicat & Cie"));
-        assert_eq!(transaction.creditor_reference.as_deref(), Some("RF18 5390 0754 7034"));
+        assert_eq!(
+            transaction.creditor_reference.as_deref(),
+            Some("RF18 5390 0754 7034")
+        );
         assert_eq!(transaction.unstructured.as_deref(), Some("Batch March"));
         let debit = &statement.entries[1];
         assert_eq!(debit.direction, CreditDebit::Debit);
         assert_eq!(debit.charges.map(|charges| charges.minor()), Some(175));
         assert_eq!(debit.bank_transaction_code.joined(), "TRF");
-        assert_eq!(debit.transactions[0].end_to_end_id.as_deref(), Some("abc123"));
-        assert_eq!(debit.transactions[0].creditor_name.as_deref(), Some("Mutuelle"));
+        assert_eq!(
+            debit.transactions[0].end_to_end_id.as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(
+            debit.transactions[0].creditor_name.as_deref(),
+            Some("Mutuelle")
+        );
         assert!(!statement.entries[2].is_booked());
     }
 
@@ -884,7 +917,10 @@ mod tests {
         // currency's amounts exact, and several transactions per entry.
         let statement = read_statement(V08.as_bytes()).unwrap();
         assert_eq!(statement.version, CamtVersion::V08);
-        assert_eq!(statement.account, StatementAccount::Other("0001234".to_owned()));
+        assert_eq!(
+            statement.account,
+            StatementAccount::Other("0001234".to_owned())
+        );
         assert_eq!(statement.currency.code(), "XOF");
         let entry = &statement.entries[0];
         assert_eq!(entry.amount.minor(), 655_957);
@@ -921,23 +957,42 @@ mod tests {
         assert!(foreign.reason.contains("camt.053"), "{foreign}");
         for bad in ["1250,50", "1e3", "12.505", "-3", "0", "NaN"] {
             let error = refusal(&V02.replace(">1250.5<", &format!(">{bad}<")));
-            assert_eq!(error.path, "Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt", "{bad}");
+            assert_eq!(
+                error.path, "Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt",
+                "{bad}"
+            );
         }
         let no_currency = refusal(&V02.replace("<Amt Ccy=\"EUR\">300.00", "<Amt>300.00"));
-        assert_eq!(no_currency.path, "Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt/@Ccy");
-        let other_currency = refusal(&V02.replace("<Amt Ccy=\"EUR\">1250.5", "<Amt Ccy=\"USD\">1250.5"));
-        assert_eq!(other_currency.path, "Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt");
+        assert_eq!(
+            no_currency.path,
+            "Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt/@Ccy"
+        );
+        let other_currency =
+            refusal(&V02.replace("<Amt Ccy=\"EUR\">1250.5", "<Amt Ccy=\"USD\">1250.5"));
+        assert_eq!(
+            other_currency.path,
+            "Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt"
+        );
         let no_direction = refusal(&V02.replace("<CdtDbtInd>DBIT</CdtDbtInd>", ""));
-        assert_eq!(no_direction.path, "Document/BkToCstmrStmt/Stmt/Ntry[2]/CdtDbtInd");
+        assert_eq!(
+            no_direction.path,
+            "Document/BkToCstmrStmt/Stmt/Ntry[2]/CdtDbtInd"
+        );
         let bad_date = refusal(&V02.replace("2026-03-05", "2026-02-30"));
-        assert_eq!(bad_date.path, "Document/BkToCstmrStmt/Stmt/Ntry[2]/ValDt/Dt");
+        assert_eq!(
+            bad_date.path,
+            "Document/BkToCstmrStmt/Stmt/Ntry[2]/ValDt/Dt"
+        );
         let deep = format!(
             "<Document xmlns=\"{CAMT_053_001_08_NAMESPACE}\">{}{}</Document>",
             "<X>".repeat(MAX_DEPTH),
             "</X>".repeat(MAX_DEPTH)
         );
         assert!(refusal(&deep).reason.contains("deeper"));
-        assert_eq!(read_statement(b"<Document \xff/>").unwrap_err().path, "Document");
+        assert_eq!(
+            read_statement(b"<Document \xff/>").unwrap_err().path,
+            "Document"
+        );
         let two = V02.replace("</Stmt>", "</Stmt><Stmt><Id>2</Id></Stmt>");
         assert!(refusal(&two).reason.contains("one statement"));
     }
@@ -948,7 +1003,8 @@ mod tests {
         // refused before they are kept.
         let big = vec![b' '; MAX_STATEMENT_BYTES + 1];
         assert!(read_statement(&big).unwrap_err().reason.contains("at most"));
-        let entry = "<Ntry><Amt Ccy=\"EUR\">1</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts></Ntry>";
+        let entry =
+            "<Ntry><Amt Ccy=\"EUR\">1</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts></Ntry>";
         let many = format!(
             "<Document xmlns=\"{CAMT_053_001_08_NAMESPACE}\"><BkToCstmrStmt><Stmt><Id>S</Id><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>{}</Stmt></BkToCstmrStmt></Document>",
             entry.repeat(MAX_ENTRIES + 1)

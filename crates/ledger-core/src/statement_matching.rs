@@ -154,7 +154,8 @@ pub fn same_party(one: &str, other: &str) -> bool {
         (&other, &one)
     };
     shorter == longer
-        || (shorter.chars().count() >= MIN_CONTAINED_NAME_CHARS && longer.contains(shorter.as_str()))
+        || (shorter.chars().count() >= MIN_CONTAINED_NAME_CHARS
+            && longer.contains(shorter.as_str()))
 }
 
 /// A name as lower-case letters and digits, the accents of Latin letters dropped.
@@ -234,7 +235,10 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(quoted_reference(&credit(100, vec![])), QuotedReference::Absent);
+        assert_eq!(
+            quoted_reference(&credit(100, vec![])),
+            QuotedReference::Absent
+        );
     }
 
     #[test]
@@ -269,7 +273,13 @@ mod tests {
         let found = proposals(amount, Some("SYNDICAT CGT EDUCATION"), &candidates);
         let order: Vec<(Uuid, bool, bool)> = found
             .iter()
-            .map(|proposal| (proposal.batch_id, proposal.same_amount, proposal.payer_matches))
+            .map(|proposal| {
+                (
+                    proposal.batch_id,
+                    proposal.same_amount,
+                    proposal.payer_matches,
+                )
+            })
             .collect();
         assert_eq!(
             order,
@@ -288,10 +298,13 @@ mod tests {
     fn charges_and_references_are_read_from_the_codes() {
         // Proves a charge is recognised by its ISO sub-family or proprietary code, and a receipt
         // keeps the bank's own reference of the line before the entry's and the transaction's.
-        let mut entry = credit(100, vec![TransactionDetails {
-            end_to_end_id: Some("E2E".to_owned()),
-            ..TransactionDetails::default()
-        }]);
+        let mut entry = credit(
+            100,
+            vec![TransactionDetails {
+                end_to_end_id: Some("E2E".to_owned()),
+                ..TransactionDetails::default()
+            }],
+        );
         assert!(!is_charge(&entry));
         assert_eq!(bank_reference(&entry), Some("E2E"));
         entry.entry_reference = Some("NTRY".to_owned());

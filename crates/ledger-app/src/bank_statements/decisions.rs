@@ -3,8 +3,8 @@
 //! it not ours, with a reason. Deciding again the same way answers the decision already taken;
 //! deciding otherwise is a conflict.
 
-use ledger_core::text::TextKind;
 use ledger_core::FundDate;
+use ledger_core::text::TextKind;
 use ledger_store::WriteRequest;
 use ledger_store::bank_statements::BankStatementEntryRow;
 use ledger_store::records::{BankStatementEntryDecisionRecord, Record};
@@ -113,13 +113,21 @@ impl Command for AssignStatementEntry {
     const OPERATION: Operation = Operation::AssignStatementEntry;
     type Output = EntryDecisionView;
 
-    async fn plan(self, app: &App, caller: &Caller) -> Result<Planned<EntryDecisionView>, AppError> {
+    async fn plan(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> Result<Planned<EntryDecisionView>, AppError> {
         let row = entry_of(app, &self.entry).await?;
         let batch_id = parse_id(&self.body.batch_id)
             .ok_or_else(|| AppError::invalid_field("batch_id", "is not a batch id"))?;
         if let Some(decision) = decided(&row) {
             return if decision.decision == "assigned" && decision.batch_id == Some(batch_id) {
-                Ok(Planned::new(Status::Done, decision, WriteRequest::default()))
+                Ok(Planned::new(
+                    Status::Done,
+                    decision,
+                    WriteRequest::default(),
+                ))
             } else {
                 Err(already_decided_otherwise(&decision))
             };
@@ -132,7 +140,8 @@ impl Command for AssignStatementEntry {
             ));
         }
         let today = app.sources.today()?;
-        let date = |date: Option<chrono::NaiveDate>| date.and_then(|date| FundDate::from_naive(date).ok());
+        let date =
+            |date: Option<chrono::NaiveDate>| date.and_then(|date| FundDate::from_naive(date).ok());
         let value_date = line_date(date(row.value_date), date(row.booking_date))
             .filter(|date| *date <= today)
             .unwrap_or(today);
@@ -172,16 +181,16 @@ impl Command for AssignStatementEntry {
             on_guard,
             ..
         } = receipt;
-        write
-            .records
-            .push(Record::BankStatementEntryDecision(BankStatementEntryDecisionRecord {
+        write.records.push(Record::BankStatementEntryDecision(
+            BankStatementEntryDecisionRecord {
                 entry_id: row.id,
                 decision: "assigned",
                 batch_receipt_id: Some(receipt_id),
                 reason: None,
                 decided_by: caller.subject.clone(),
                 created_at: app.sources.timestamp(),
-            }));
+            },
+        ));
         Ok(Planned {
             status: Status::Created,
             output: view,
@@ -202,7 +211,11 @@ impl Command for DismissStatementEntry {
     const OPERATION: Operation = Operation::DismissStatementEntry;
     type Output = EntryDecisionView;
 
-    async fn plan(self, app: &App, caller: &Caller) -> Result<Planned<EntryDecisionView>, AppError> {
+    async fn plan(
+        self,
+        app: &App,
+        caller: &Caller,
+    ) -> Result<Planned<EntryDecisionView>, AppError> {
         let row = entry_of(app, &self.entry).await?;
         let mut errors: Vec<FieldError> = Vec::new();
         let reason = text_field(
@@ -218,7 +231,11 @@ impl Command for DismissStatementEntry {
         };
         if let Some(decision) = decided(&row) {
             return if decision.decision == "not_ours" {
-                Ok(Planned::new(Status::Done, decision, WriteRequest::default()))
+                Ok(Planned::new(
+                    Status::Done,
+                    decision,
+                    WriteRequest::default(),
+                ))
             } else {
                 Err(already_decided_otherwise(&decision))
             };

@@ -143,9 +143,16 @@ impl Command for ImportStatement {
             let entry_id = app.sources.id();
             let outcome = outcome_of(app, caller, &statement, entry, today, &mut building).await?;
             let charge_transaction_id = match outcome.charge {
-                Some(charge) if charge.is_positive() => Some(
-                    book_charge(app, caller, &statement, entry, entry_id, charge, today, &mut building)?,
-                ),
+                Some(charge) if charge.is_positive() => Some(book_charge(
+                    app,
+                    caller,
+                    &statement,
+                    entry,
+                    entry_id,
+                    charge,
+                    today,
+                    &mut building,
+                )?),
                 _ => None,
             };
             let batch_id = outcome.batch_id;
@@ -228,8 +235,14 @@ fn check_statement(app: &App, statement: &Statement) -> Result<(), AppError> {
             ),
         ));
     }
-    checked_text(&statement.statement_id, MAX_STATEMENT_ID_CHARS, TextKind::Identifier)
-        .map_err(|error| AppError::invalid_field("Document/BkToCstmrStmt/Stmt/Id", error.to_string()))?;
+    checked_text(
+        &statement.statement_id,
+        MAX_STATEMENT_ID_CHARS,
+        TextKind::Identifier,
+    )
+    .map_err(|error| {
+        AppError::invalid_field("Document/BkToCstmrStmt/Stmt/Id", error.to_string())
+    })?;
     Ok(())
 }
 
@@ -261,7 +274,9 @@ async fn credit_outcome(
 ) -> Result<Outcome, AppError> {
     let reference = match quoted_reference(entry) {
         QuotedReference::Absent => {
-            return Ok(Outcome::unmatched("quotes no structured creditor reference"));
+            return Ok(Outcome::unmatched(
+                "quotes no structured creditor reference",
+            ));
         }
         QuotedReference::Invalid { written, reason } => {
             return Ok(Outcome::unmatched(format!(
@@ -286,7 +301,8 @@ async fn credit_outcome(
     }
     let applied = building.applied.get(&batch.id).copied().unwrap_or(0);
     let outstanding = batch.outstanding_minor.saturating_sub(applied);
-    if batch.currency != entry.amount.currency().code() || !settles_exactly(entry.amount, outstanding)
+    if batch.currency != entry.amount.currency().code()
+        || !settles_exactly(entry.amount, outstanding)
     {
         return Ok(Outcome::unmatched(format!(
             "{} does not settle exactly what batch {} owes ({} {})",
@@ -305,7 +321,9 @@ async fn credit_outcome(
         )));
     }
     let Some(value_date) = line_date(entry.value_date, entry.booking_date) else {
-        return Ok(Outcome::unmatched("has neither a value date nor a booking date"));
+        return Ok(Outcome::unmatched(
+            "has neither a value date nor a booking date",
+        ));
     };
     if value_date > today {
         return Ok(Outcome::unmatched(format!(
@@ -335,7 +353,9 @@ async fn credit_outcome(
         }
         Err(error) => return Err(error),
     };
-    building.applied.insert(batch.id, applied + entry.amount.minor());
+    building
+        .applied
+        .insert(batch.id, applied + entry.amount.minor());
     let receipt_id = planned.output.receipt.id;
     let mut write = planned.write;
     building.write.transactions.append(&mut write.transactions);

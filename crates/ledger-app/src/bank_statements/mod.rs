@@ -288,7 +288,10 @@ pub(crate) async fn statement_detail(
 
 /// The date a receipt from a statement line is booked at: its value date, else its booking
 /// date.
-pub(crate) fn line_date(value_date: Option<FundDate>, booking_date: Option<FundDate>) -> Option<FundDate> {
+pub(crate) fn line_date(
+    value_date: Option<FundDate>,
+    booking_date: Option<FundDate>,
+) -> Option<FundDate> {
     value_date.or(booking_date)
 }
 
