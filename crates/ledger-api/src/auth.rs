@@ -9,6 +9,9 @@
 //! client address and throttled ([`AuthenticationThrottle`]); a write's role is checked before its
 //! body is read ([`authorise_before_body`]).
 
+// Long file: the table of write routes (one row per write the API offers) grows with the API; it
+// stays beside the check that reads it and the contract test that holds it to the router.
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
