@@ -388,6 +388,31 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
         not_ours_list["items"][0]["decision"]["reason"],
         "a refund for the network's own account"
     );
+    // The statement, its lines and the decisions are history: the database refuses to rewrite
+    // or remove them, on both engines.
+    let ledger = store(&server).await;
+    for sql in [
+        "UPDATE bank_statements SET statement_id = 'other'",
+        "DELETE FROM bank_statements",
+        "UPDATE bank_statement_entries SET outcome = 'unmatched'",
+        "DELETE FROM bank_statement_entries",
+        "UPDATE bank_statement_entry_decisions SET reason = 'rewritten'",
+        "DELETE FROM bank_statement_entry_decisions",
+    ] {
+        let refused = if let Some(pool) = ledger.sqlite_pool() {
+            sqlx::query(sql)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected())
+        } else {
+            sqlx::query(sql)
+                .execute(ledger.postgres_pool().unwrap())
+                .await
+                .map(|done| done.rows_affected())
+        };
+        let error = refused.expect_err(sql);
+        assert!(error.to_string().contains("append_only"), "{sql}: {error}");
+    }
     // Auditors read, never import; contributors do neither.
     let auditor = token(support::NETWORK_ID, Role::Auditor);
     let (status, _) = server.get("/v1/bank-statement-entries", &auditor).await;
