@@ -9,6 +9,9 @@
 //! client address and throttled ([`AuthenticationThrottle`]); a write's role is checked before its
 //! body is read ([`authorise_before_body`]).
 
+// Long file: the table of write routes (one row per write the API offers) grows with the API; it
+// stays beside the check that reads it and the contract test that holds it to the router.
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -393,6 +396,21 @@ pub const WRITE_ROUTES: &[(&str, &str, Operation)] = &[
         Operation::ChangeProgramme,
     ),
     ("POST", "/v1/contribution-batches", Operation::SubmitBatch),
+    (
+        "POST",
+        "/v1/bank-statements",
+        Operation::ImportBankStatement,
+    ),
+    (
+        "POST",
+        "/v1/bank-statement-entries/{id}/assignment",
+        Operation::AssignStatementEntry,
+    ),
+    (
+        "POST",
+        "/v1/bank-statement-entries/{id}/not-ours",
+        Operation::DismissStatementEntry,
+    ),
     (
         "POST",
         "/v1/contribution-batches/{id}/receipts",

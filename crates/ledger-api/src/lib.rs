@@ -6,6 +6,7 @@
 
 mod audit;
 pub mod auth;
+mod bank_statements;
 mod batches;
 pub mod checkpoints;
 mod contract;
@@ -215,6 +216,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(organisations::router())
         .merge(partners::router())
         .merge(batches::router())
+        .merge(bank_statements::router())
         .merge(spreadsheets::router())
         .merge(eligibility::router())
         .merge(transfers::router())

@@ -8,6 +8,7 @@
 //! - [`idempotency`]: what makes two requests the same;
 //! - [`error`]: why an operation was refused;
 //! - one module per resource, each holding its commands, queries and views;
+//! - [`bank_statements`]: camt.053 statements imported, matched and decided;
 //! - [`spreadsheets`]: batches read from CSV and `.xlsx` files into the JSON batch, and templates.
 //!
 //! The rules themselves (postings, conditions, limits, text) live in `ledger-core`; what is stored
@@ -15,6 +16,7 @@
 
 pub mod approvals;
 pub mod bank_accounts;
+pub mod bank_statements;
 pub mod books;
 pub mod caller;
 pub mod checkpoints;

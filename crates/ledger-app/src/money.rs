@@ -93,6 +93,11 @@ impl DecimalText {
         }
     }
 
+    /// A decimal string another door read (a bank statement's amount), as if sent as JSON.
+    pub fn from_text(text: String) -> DecimalText {
+        DecimalText(Ok(text))
+    }
+
     /// The raw text, when it is one (for fields whose parse depends on others).
     pub fn text(&self) -> Result<&str, &str> {
         self.0.as_deref().map_err(String::as_str)

@@ -34,6 +34,11 @@ pub enum Operation {
     DownloadBatchTemplate,
     RecordReceipt,
     ReverseBatch,
+    // Bank statements in (camt.053).
+    ImportBankStatement,
+    ReadBankStatements,
+    AssignStatementEntry,
+    DismissStatementEntry,
     // Fee coverage and transfers.
     DepositFeeCoverage,
     ReadFeeCoverage,
@@ -123,6 +128,10 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (DownloadBatchTemplate, &[Contributor, Admin, Auditor]),
     (RecordReceipt, NETWORK),
     (ReverseBatch, NETWORK),
+    (ImportBankStatement, NETWORK),
+    (ReadBankStatements, BOOKS),
+    (AssignStatementEntry, NETWORK),
+    (DismissStatementEntry, NETWORK),
     (DepositFeeCoverage, NETWORK),
     (ReadFeeCoverage, BOOKS),
     (PlanTransferRun, NETWORK),
@@ -248,6 +257,9 @@ mod tests {
             SubmitBatch,
             RecordReceipt,
             ReverseBatch,
+            ImportBankStatement,
+            AssignStatementEntry,
+            DismissStatementEntry,
             DepositFeeCoverage,
             PlanTransferRun,
             ExecuteTransferRun,
@@ -277,7 +289,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 69);
+        assert_eq!(POLICY.len(), 73);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

@@ -209,6 +209,8 @@ pub enum TransactionKind {
     Redistribution,
     /// A correction or opening entry made by the network, with its reason in the memo.
     Adjustment,
+    /// A bank charge a statement shows on the fund's account, paid by fee coverage.
+    BankCharge,
 }
 
 impl TransactionKind {
@@ -224,6 +226,7 @@ impl TransactionKind {
             TransactionKind::TopUp => "top_up",
             TransactionKind::Redistribution => "redistribution",
             TransactionKind::Adjustment => "adjustment",
+            TransactionKind::BankCharge => "bank_charge",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! in, so every decision can be replayed by an auditor and property-tested.
 
 pub mod bank;
+pub mod camt053;
 pub mod chain;
 pub mod chart;
 pub mod checkpoint;
@@ -29,6 +30,7 @@ pub mod review;
 pub mod settlement;
 pub mod split;
 pub mod spreadsheet;
+pub mod statement_matching;
 pub mod text;
 pub mod time;
 pub mod transfer_run;

@@ -16,6 +16,7 @@
 mod accounts;
 pub mod audit;
 mod backend;
+pub mod bank_statements;
 pub mod checkpoints;
 mod error;
 pub mod facts;

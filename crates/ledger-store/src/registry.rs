@@ -132,6 +132,14 @@ pub struct BatchSummary {
     pub creditor_reference: Option<String>,
 }
 
+/// A batch that still owes something, with its contributor's name.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OpenBatchRow {
+    pub batch_id: Uuid,
+    pub outstanding_minor: i64,
+    pub contributor_name: String,
+}
+
 /// One line of a batch as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BatchLineRow {
@@ -371,6 +379,43 @@ impl Store {
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
+        }))
+    }
+
+    /// The batch with this ISO 11649 creditor reference (electronic form), if any.
+    pub async fn batch_by_creditor_reference(
+        &self,
+        creditor_reference: &str,
+    ) -> Result<Option<BatchSummary>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_batch!(), " WHERE b.creditor_reference = $1"))
+                .bind(creditor_reference)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
+    /// The newest `limit` batches in `currency` that still owe something and are not reversed,
+    /// with their contributor's registered name: what an unmatched credit may be proposed.
+    pub async fn open_batches(
+        &self,
+        currency: &str,
+        limit: u32,
+    ) -> Result<Vec<OpenBatchRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT b.id AS batch_id, a.balance_minor AS outstanding_minor, o.name AS contributor_name \
+                 FROM contribution_batches b \
+                 JOIN account_balances a ON a.account_id = b.receivable_account_id \
+                 JOIN organisations o ON o.id = b.contributor_id \
+                 WHERE b.currency = $1 AND a.balance_minor > 0 \
+                   AND NOT EXISTS (SELECT 1 FROM batch_reversals v WHERE v.batch_id = b.id) \
+                 ORDER BY b.id DESC LIMIT $2",
+            )
+            .bind(currency)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
         }))
     }
 

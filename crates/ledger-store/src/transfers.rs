@@ -218,6 +218,19 @@ impl Store {
         }))
     }
 
+    /// The transfer whose ISO 20022 EndToEndId is `end_to_end_id`, if any.
+    pub async fn transfer_by_end_to_end_id(
+        &self,
+        end_to_end_id: &str,
+    ) -> Result<Option<TransferRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_transfer!(), " WHERE t.end_to_end_id = $1"))
+                .bind(end_to_end_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
     /// Transfers in id order after `after`, filtered.
     pub async fn transfers(
         &self,

@@ -55,6 +55,58 @@ pub fn fee_coverage_deposit(
     })
 }
 
+/// A charge the bank took from the fund's account, as its statement shows it.
+#[derive(Debug, Clone)]
+pub struct BankCharge<'a> {
+    /// The statement line it was read from.
+    pub statement_entry_id: Uuid,
+    pub amount: Amount,
+    /// The bank's statement id and the line's own reference.
+    pub statement_id: &'a str,
+    pub bank_reference: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct BankChargeMetadata<'a> {
+    statement_entry_id: String,
+    statement_id: &'a str,
+    bank_reference: &'a str,
+}
+
+/// **Bank charge** *C* (a statement's charge on our side): Dr `fee_coverage` / Cr `fund:bank`.
+/// Fee coverage pays every bank fee, never the pool (the "no loss" rule). Opens both accounts and
+/// the reserved one, as a deposit does. No guard: the bank has taken the money already, so the
+/// books must show it even when fee coverage runs short (its balance then tells the network to
+/// top it up).
+pub fn bank_charge(header: Header, charge: &BankCharge<'_>) -> Result<Entry, PostingError> {
+    let currency = charge.amount.currency();
+    let bank = chart::fund_bank(currency);
+    let coverage = chart::fee_coverage(currency);
+    let transaction = entry(
+        header,
+        TransactionKind::BankCharge,
+        format!(
+            "Bank charge: statement {} line {}",
+            charge.statement_id, charge.bank_reference
+        ),
+        &BankChargeMetadata {
+            statement_entry_id: charge.statement_entry_id.to_string(),
+            statement_id: charge.statement_id,
+            bank_reference: charge.bank_reference,
+        },
+        vec![
+            leg(&coverage, charge.amount),
+            leg(&bank, charge.amount.negated()),
+        ],
+        &[&bank, &coverage],
+    )?;
+    Ok(Entry {
+        transaction,
+        opens: vec![bank, coverage, chart::fee_coverage_reserved(currency)],
+        guards: Vec::new(),
+    })
+}
+
 /// A pool share held for a beneficiary that does not meet the programme's conditions.
 #[derive(Debug, Clone)]
 pub struct Hold<'a> {
@@ -283,6 +335,37 @@ mod tests {
 
     fn metadata(entry: &Entry) -> serde_json::Value {
         serde_json::from_str(entry.transaction.metadata_json()).unwrap()
+    }
+
+    #[test]
+    fn a_bank_charge_is_paid_by_fee_coverage() {
+        // Proves a statement's charge debits fee coverage and credits the bank, never touching a
+        // pool, with the statement line named in the metadata.
+        let booked = bank_charge(
+            header(),
+            &BankCharge {
+                statement_entry_id: Uuid::from_u128(9),
+                amount: eur(175),
+                statement_id: "STMT-1",
+                bank_reference: "BANK-2",
+            },
+        )
+        .unwrap();
+        assert_balanced(&booked.transaction);
+        let coverage = chart::fee_coverage(Currency::eur());
+        let bank = chart::fund_bank(Currency::eur());
+        let legs: Vec<(AccountId, i64)> = booked
+            .transaction
+            .postings()
+            .iter()
+            .map(|posting| (posting.account_id, posting.amount.minor()))
+            .collect();
+        assert_eq!(legs, vec![(coverage.id, 175), (bank.id, -175)]);
+        assert_eq!(booked.transaction.kind(), TransactionKind::BankCharge);
+        assert_eq!(
+            metadata(&booked)["statement_entry_id"],
+            Uuid::from_u128(9).to_string()
+        );
     }
 
     #[test]

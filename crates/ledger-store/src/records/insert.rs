@@ -98,6 +98,75 @@ macro_rules! insert_records {
                         .execute(&mut *connection)
                         .await?;
                     }
+                    Record::BankStatement(statement) => {
+                        sqlx::query(
+                            "INSERT INTO bank_statements (id, statement_id, account, account_kind, camt_version, message_id, \
+                             currency, entries_count, document_sha256, imported_by, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(statement.id)
+                        .bind(&statement.statement_id)
+                        .bind(&statement.account)
+                        .bind(statement.account_kind)
+                        .bind(statement.camt_version)
+                        .bind(&statement.message_id)
+                        .bind(&statement.currency)
+                        .bind(statement.entries_count)
+                        .bind(&statement.document_sha256)
+                        .bind(&statement.imported_by)
+                        .bind(statement.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::BankStatementEntry(entry) => {
+                        sqlx::query(
+                            "INSERT INTO bank_statement_entries (id, bank_statement_id, line_number, direction, amount_minor, \
+                             currency, entry_status, booking_date, value_date, entry_reference, account_servicer_reference, \
+                             bank_transaction_code, charges_minor, transactions, end_to_end_id, creditor_reference, debtor_name, \
+                             outcome, outcome_detail, batch_receipt_id, transfer_id, charge_transaction_id, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                             $21, $22, $23)",
+                        )
+                        .bind(entry.id)
+                        .bind(entry.bank_statement_id)
+                        .bind(entry.line_number)
+                        .bind(entry.direction)
+                        .bind(entry.amount_minor)
+                        .bind(&entry.currency)
+                        .bind(&entry.entry_status)
+                        .bind(entry.booking_date.map(|date| date.naive()))
+                        .bind(entry.value_date.map(|date| date.naive()))
+                        .bind(&entry.entry_reference)
+                        .bind(&entry.account_servicer_reference)
+                        .bind(&entry.bank_transaction_code)
+                        .bind(entry.charges_minor)
+                        .bind(&entry.transactions)
+                        .bind(&entry.end_to_end_id)
+                        .bind(&entry.creditor_reference)
+                        .bind(&entry.debtor_name)
+                        .bind(entry.outcome)
+                        .bind(&entry.outcome_detail)
+                        .bind(entry.batch_receipt_id)
+                        .bind(entry.transfer_id)
+                        .bind(entry.charge_transaction_id.map(|id| id.as_uuid()))
+                        .bind(entry.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
+                    Record::BankStatementEntryDecision(decision) => {
+                        sqlx::query(
+                            "INSERT INTO bank_statement_entry_decisions (entry_id, decision, batch_receipt_id, reason, \
+                             decided_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(decision.entry_id)
+                        .bind(decision.decision)
+                        .bind(decision.batch_receipt_id)
+                        .bind(&decision.reason)
+                        .bind(&decision.decided_by)
+                        .bind(decision.created_at.to_datetime())
+                        .execute(&mut *connection)
+                        .await?;
+                    }
                     Record::BatchReversal(reversal) => {
                         sqlx::query(
                             "INSERT INTO batch_reversals (batch_id, reason, transaction_id, recorded_by, created_at) \

@@ -42,6 +42,11 @@ pub enum Record {
     ReportDecision(ReportDecisionRecord),
     ReportReversal(ReportReversalRecord),
     PublicationChoice(PublicationChoiceRecord),
+    /// A camt.053 statement imported; put it before its entries.
+    BankStatement(Box<BankStatementRecord>),
+    /// A statement line; put it after the receipt it names.
+    BankStatementEntry(Box<BankStatementEntryRecord>),
+    BankStatementEntryDecision(BankStatementEntryDecisionRecord),
 }
 
 impl Record {
@@ -98,6 +103,66 @@ pub struct BatchReceiptRecord {
     pub created_at: Timestamp,
     /// What the contributor sent in another currency: minor units, currency, the bank's rate.
     pub original: Option<(i64, String, String)>,
+}
+
+/// A camt.053 statement imported (migration 0017).
+#[derive(Debug, Clone)]
+pub struct BankStatementRecord {
+    pub id: Uuid,
+    pub statement_id: String,
+    pub account: String,
+    /// `iban` or `other`.
+    pub account_kind: &'static str,
+    pub camt_version: &'static str,
+    pub message_id: Option<String>,
+    pub currency: String,
+    pub entries_count: i32,
+    pub document_sha256: String,
+    pub imported_by: String,
+    pub created_at: Timestamp,
+}
+
+/// One entry of an imported statement, with its raw identifiers and what the import did.
+#[derive(Debug, Clone)]
+pub struct BankStatementEntryRecord {
+    pub id: Uuid,
+    pub bank_statement_id: Uuid,
+    pub line_number: i32,
+    /// `CRDT` or `DBIT`.
+    pub direction: &'static str,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub entry_status: String,
+    pub booking_date: Option<FundDate>,
+    pub value_date: Option<FundDate>,
+    pub entry_reference: Option<String>,
+    pub account_servicer_reference: Option<String>,
+    pub bank_transaction_code: Option<String>,
+    pub charges_minor: Option<i64>,
+    /// Every transaction's details, as JSON.
+    pub transactions: String,
+    pub end_to_end_id: Option<String>,
+    pub creditor_reference: Option<String>,
+    pub debtor_name: Option<String>,
+    /// `receipt`, `transfer_debit`, `charge`, `unmatched` or `not_booked`.
+    pub outcome: &'static str,
+    pub outcome_detail: Option<String>,
+    pub batch_receipt_id: Option<Uuid>,
+    pub transfer_id: Option<Uuid>,
+    pub charge_transaction_id: Option<TransactionId>,
+    pub created_at: Timestamp,
+}
+
+/// The network's decision on an unmatched statement entry.
+#[derive(Debug, Clone)]
+pub struct BankStatementEntryDecisionRecord {
+    pub entry_id: Uuid,
+    /// `assigned` or `not_ours`.
+    pub decision: &'static str,
+    pub batch_receipt_id: Option<Uuid>,
+    pub reason: Option<String>,
+    pub decided_by: String,
+    pub created_at: Timestamp,
 }
 
 /// The reversal of a batch.
