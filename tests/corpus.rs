@@ -1041,7 +1041,11 @@ fn render_slj2_csv(
     }
     let final_hash = records.last().map(|record| record.hash);
     let hash = hash.unwrap_or_else(|| accounts_hash(final_hash, accounts));
-    rows.push(csv_row(&[(0, "accounts"), (3, "SLJ2"), (16, &hash.to_hex())]));
+    rows.push(csv_row(&[
+        (0, "accounts"),
+        (3, "SLJ2"),
+        (16, &hash.to_hex()),
+    ]));
     rows.push(end);
     rows.concat()
 }
@@ -1082,7 +1086,13 @@ fn slj2_csv_cases(cases: &mut Vec<Case>) {
     let (first_account, accounts_row, end_row) = (12, 17, 18);
     let with_rows = |rows: Vec<Vec<u8>>| rows.concat();
 
-    add("valid", written.clone(), &[], 0, "an intact CSV SLJ2 export naming its accounts");
+    add(
+        "valid",
+        written.clone(),
+        &[],
+        0,
+        "an intact CSV SLJ2 export naming its accounts",
+    );
     add(
         "valid",
         written.clone(),
@@ -1297,7 +1307,11 @@ fn slj2_csv_cases(cases: &mut Vec<Case>) {
     let id = accounts[0].id.to_string();
     add(
         "account-id-upper-case",
-        replace_once(&written, &format!(",{id},"), &format!(",{},", id.to_uppercase())),
+        replace_once(
+            &written,
+            &format!(",{id},"),
+            &format!(",{},", id.to_uppercase()),
+        ),
         &[],
         2,
         "an account id upper case (the same bytes, another spelling)",
@@ -1337,10 +1351,7 @@ fn slj2_csv_cases(cases: &mut Vec<Case>) {
             "after-an-account-row",
             section_start + all[first_account].len(),
         ),
-        (
-            "after-the-accounts-row",
-            written.len() - all[end_row].len(),
-        ),
+        ("after-the-accounts-row", written.len() - all[end_row].len()),
         ("in-the-end-row", written.len() - 10),
     ] {
         add(

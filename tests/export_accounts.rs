@@ -156,12 +156,18 @@ async fn the_csv_export_names_the_same_accounts_under_the_same_hash(server: Test
     };
     let jsonl = String::from_utf8(download("jsonl").await.to_vec()).unwrap();
     let end: Value = serde_json::from_str(jsonl.lines().last().unwrap()).unwrap();
-    let jsonl_hash = end["export_end"]["accounts_hash"].as_str().unwrap().to_owned();
+    let jsonl_hash = end["export_end"]["accounts_hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let accounts_count = end["export_end"]["accounts"].as_array().unwrap().len();
     let csv = download("csv").await.to_vec();
     let text = String::from_utf8(csv.clone()).unwrap();
     let rows: Vec<&str> = text.split_inclusive("\r\n").collect();
-    let account_rows = rows.iter().filter(|row| row.starts_with("account,")).count();
+    let account_rows = rows
+        .iter()
+        .filter(|row| row.starts_with("account,"))
+        .count();
     let closing: Vec<&&str> = rows
         .iter()
         .filter(|row| row.starts_with("accounts,"))
@@ -181,7 +187,9 @@ async fn the_csv_export_names_the_same_accounts_under_the_same_hash(server: Test
     for (code, output) in verify_both(&file, &["--expect-accounts"]) {
         assert_eq!(code, 0, "{output}");
         assert!(
-            output.contains(&format!("accounts section (SLJ2): {accounts_count} accounts")),
+            output.contains(&format!(
+                "accounts section (SLJ2): {accounts_count} accounts"
+            )),
             "{output}"
         );
     }

@@ -136,9 +136,7 @@ impl Open {
                 i128::from(*amount_minor),
             );
         }
-        scanned
-            .items
-            .push((open.line, ScannedItem::Record(digest)));
+        scanned.items.push((open.line, ScannedItem::Record(digest)));
         Some(())
     }
 }
