@@ -144,10 +144,15 @@ fn checkpoint_files() -> Vec<(String, Vec<u8>)> {
     let mut forged = head.clone();
     forged.signature[0] ^= 1;
     let other = parse_signing_key_hex(&"09".repeat(32)).unwrap();
+    let slj2_head = Checkpoint::sign(&key, 5, slj2_chain().0[4].hash, signed_at);
     vec![
         (
             "checkpoint-head.json".into(),
             serde_json::to_vec(&head).unwrap(),
+        ),
+        (
+            "checkpoint-slj2-head.json".into(),
+            serde_json::to_vec(&slj2_head).unwrap(),
         ),
         (
             "checkpoint-3.json".into(),
@@ -751,6 +756,7 @@ fn cases() -> Vec<Case> {
         }
     }
     slj2_cases(&mut cases);
+    slj2_csv_cases(&mut cases);
     cases
 }
 
@@ -983,8 +989,379 @@ fn slj2_cases(cases: &mut Vec<Case>) {
         "valid.csv",
         render(ExportFormat::Csv, &chain()),
         1,
-        "a CSV export (SLJ1: no accounts section yet), verified by an auditor who expects accounts",
+        "an SLJ1 CSV export (no accounts section: written before CSV exports were SLJ2), verified by an auditor who expects accounts",
     ));
+}
+
+/// A CSV field as RFC 4180 writes it: quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+/// A CSV row of 17 fields, `filled` at their columns, every other field empty.
+fn csv_row(filled: &[(usize, &str)]) -> Vec<u8> {
+    let mut fields = vec![String::new(); 17];
+    for (column, value) in filled {
+        fields[*column] = csv_field(value);
+    }
+    (fields.join(",") + "\r\n").into_bytes()
+}
+
+/// An account row of a CSV SLJ2 section, as docs/hash-chain.md places its fields: `kind` the
+/// kind, `actor_organisation` the owner, `memo` the name, `metadata` the code, `account_id` the
+/// id, `currency` the currency.
+fn csv_account_row(account: &ExportAccount) -> Vec<u8> {
+    csv_row(&[
+        (0, "account"),
+        (3, &account.kind),
+        (7, &account.owner),
+        (8, &account.name),
+        (9, &account.code),
+        (12, &account.id.to_string()),
+        (13, &account.currency),
+    ])
+}
+
+/// An `SLJ2` CSV export of `records`, written here from the document (not by the ledger's
+/// writer): the `SLJ1` rows, then one account row per account (in the given order), the
+/// `accounts` row stating `SLJ2` and `hash` (the right section hash when `None`), then the end row.
+fn render_slj2_csv(
+    records: &[JournalRecord],
+    accounts: &[ExportAccount],
+    hash: Option<ledger_core::ChainHash>,
+) -> Vec<u8> {
+    let mut rows = lines(&render(ExportFormat::Csv, records));
+    let end = rows.pop().unwrap();
+    for account in accounts {
+        rows.push(csv_account_row(account));
+    }
+    let final_hash = records.last().map(|record| record.hash);
+    let hash = hash.unwrap_or_else(|| accounts_hash(final_hash, accounts));
+    rows.push(csv_row(&[
+        (0, "accounts"),
+        (3, "SLJ2"),
+        (16, &hash.to_hex()),
+    ]));
+    rows.push(end);
+    rows.concat()
+}
+
+/// The `SLJ2` cases of CSV: the accounts section's rows deleted, changed, reordered, duplicated,
+/// misplaced or cut short; control characters in its texts.
+fn slj2_csv_cases(cases: &mut Vec<Case>) {
+    let mut add = |what: &str, bytes: Vec<u8>, arguments: &[&str], exit: i32, why: &str| {
+        cases.push(Case {
+            name: format!("slj2-{what}.csv"),
+            bytes,
+            arguments: arguments.iter().map(|a| (*a).to_owned()).collect(),
+            exit,
+            why: why.to_owned(),
+        });
+    };
+    let (records, accounts) = slj2_chain();
+    let final_hash = records.last().map(|record| record.hash);
+    let kept_hash = Some(accounts_hash(final_hash, &accounts));
+    let written = {
+        let mut writer = ExportWriter::new(ExportFormat::Csv).with_section(accounts.clone());
+        let mut bytes = Vec::new();
+        writer.write_start(&mut bytes);
+        for record in &records {
+            writer.write_record(record, &mut bytes);
+        }
+        writer.write_end(&mut bytes);
+        bytes
+    };
+    assert_eq!(
+        written,
+        render_slj2_csv(&records, &accounts, None),
+        "the writer's CSV SLJ2 section is the documented one"
+    );
+    // Rows: header, 11 posting rows, 5 account rows, the `accounts` row, the end row.
+    let all = lines(&written);
+    assert_eq!(all.len(), 19);
+    let (first_account, accounts_row, end_row) = (12, 17, 18);
+    let with_rows = |rows: Vec<Vec<u8>>| rows.concat();
+
+    add(
+        "valid",
+        written.clone(),
+        &[],
+        0,
+        "an intact CSV SLJ2 export naming its accounts",
+    );
+    add(
+        "valid",
+        written.clone(),
+        &["--expect-accounts"],
+        0,
+        "an intact CSV SLJ2 export, verified by an auditor who expects accounts",
+    );
+    add(
+        "valid",
+        written.clone(),
+        &[
+            "--checkpoint",
+            "checkpoint-slj2-head.json",
+            "--public-key",
+            "public-key.txt",
+            "--expect-accounts",
+        ],
+        0,
+        "an intact CSV SLJ2 export against its signed head (which does not cover the section)",
+    );
+    let empty_accounts = render_slj2_csv(&[], &accounts[..1], None);
+    add(
+        "empty-export",
+        empty_accounts,
+        &["--expect-accounts"],
+        0,
+        "an export without transactions: its section is hashed onto 32 zero bytes",
+    );
+
+    // The section deleted: an SLJ1 file, valid unless accounts are expected.
+    let mut deleted = all.clone();
+    deleted.drain(first_account..=accounts_row);
+    assert_eq!(deleted.concat(), render(ExportFormat::Csv, &records));
+    add(
+        "section-deleted",
+        deleted.concat(),
+        &[],
+        0,
+        "the whole section deleted: an SLJ1 file, valid on its own (a file says its own version)",
+    );
+    add(
+        "section-deleted",
+        deleted.concat(),
+        &["--expect-accounts"],
+        1,
+        "the whole section deleted, verified by an auditor who expects accounts: broken",
+    );
+
+    // Accounts changed, reordered, duplicated, removed.
+    let mut renamed = accounts.clone();
+    renamed[1].name.push_str(" (renamed)");
+    add(
+        "account-renamed",
+        render_slj2_csv(&records, &renamed, kept_hash),
+        &[],
+        1,
+        "an account renamed, the section hash left as it was",
+    );
+    add(
+        "account-renamed-rehashed",
+        render_slj2_csv(&records, &renamed, None),
+        &[],
+        0,
+        "an account renamed and the section hash recomputed: valid, the section is the exporter's statement (docs/hash-chain.md, what it proves)",
+    );
+    let mut swapped = all.clone();
+    swapped.swap(first_account, first_account + 1);
+    add(
+        "account-rows-swapped",
+        with_rows(swapped),
+        &[],
+        1,
+        "two account rows swapped: not in ascending id order",
+    );
+    let mut reordered = accounts.clone();
+    reordered.reverse();
+    add(
+        "account-rows-reordered-rehashed",
+        render_slj2_csv(&records, &reordered, None),
+        &[],
+        1,
+        "the account rows in another order, the section hash recomputed: still not ascending",
+    );
+    let mut duplicated = all.clone();
+    duplicated.insert(first_account + 2, all[first_account + 2].clone());
+    add(
+        "account-row-duplicated",
+        with_rows(duplicated),
+        &[],
+        1,
+        "an account row twice: not strictly ascending (each account once)",
+    );
+    let mut twice = accounts.clone();
+    twice.insert(2, accounts[2].clone());
+    add(
+        "account-row-duplicated-rehashed",
+        render_slj2_csv(&records, &twice, None),
+        &[],
+        1,
+        "an account row twice, the section hash recomputed: still not strictly ascending",
+    );
+    let mut row_deleted = all.clone();
+    row_deleted.remove(first_account + 1);
+    add(
+        "account-row-deleted",
+        with_rows(row_deleted),
+        &[],
+        1,
+        "an account row deleted, the section hash left as it was",
+    );
+    let mut missing = accounts.clone();
+    missing.remove(1);
+    add(
+        "account-row-deleted-rehashed",
+        render_slj2_csv(&records, &missing, None),
+        &[],
+        1,
+        "an account row deleted and the section hash recomputed: a posting names an absent account",
+    );
+    let mut rows_deleted = all.clone();
+    rows_deleted.drain(first_account..accounts_row);
+    add(
+        "account-rows-deleted-accounts-row-kept",
+        with_rows(rows_deleted),
+        &[],
+        1,
+        "every account row deleted, the `accounts` row kept: the hash is of the full section",
+    );
+    let mut currency = accounts.clone();
+    currency[0].currency = if currency[0].currency == "EUR" {
+        "XOF"
+    } else {
+        "EUR"
+    }
+    .into();
+    add(
+        "account-currency-changed-rehashed",
+        render_slj2_csv(&records, &currency, None),
+        &[],
+        1,
+        "an account's currency changed and the section hash recomputed: its postings are in another",
+    );
+
+    // Control and separator characters in the section's texts: data, hashed as stored.
+    for field in ["code", "name", "kind"] {
+        let mut special = accounts.clone();
+        let text = format!("{field}:{SPECIAL}");
+        match field {
+            "code" => special[3].code = text,
+            "name" => special[3].name = text,
+            _ => special[3].kind = text,
+        }
+        add(
+            &format!("special-characters-in-account-{field}"),
+            render_slj2_csv(&records, &special, None),
+            &["--expect-accounts"],
+            0,
+            "control characters, U+0085, U+2028, U+2029, form feed, commas, quotes and line breaks in an account's text are data",
+        );
+    }
+
+    // The section's rows misplaced or malformed: not an export.
+    let mut closing_deleted = all.clone();
+    closing_deleted.remove(accounts_row);
+    add(
+        "accounts-row-deleted",
+        with_rows(closing_deleted),
+        &[],
+        2,
+        "account rows without the `accounts` row that closes them",
+    );
+    let mut after_closing = all.clone();
+    let moved = after_closing.remove(first_account);
+    after_closing.insert(accounts_row, moved);
+    add(
+        "account-row-after-accounts-row",
+        with_rows(after_closing),
+        &[],
+        2,
+        "an account row after the `accounts` row",
+    );
+    let mut transaction_after = all.clone();
+    let last_rows: Vec<Vec<u8>> = transaction_after.drain(10..12).collect();
+    for (offset, row) in last_rows.into_iter().enumerate() {
+        transaction_after.insert(accounts_row - 2 + offset, row);
+    }
+    add(
+        "transaction-after-section",
+        with_rows(transaction_after),
+        &[],
+        2,
+        "a transaction's rows inside the accounts section",
+    );
+    add(
+        "encoding-unknown",
+        replace_once(&written, ",SLJ2,", ",SLJ3,"),
+        &[],
+        2,
+        "an `accounts` row naming an encoding the verifiers do not know",
+    );
+    let mut filled = all.clone();
+    filled[first_account] = text(&filled[first_account])
+        .replacen("account,,", "account,5,", 1)
+        .into_bytes();
+    add(
+        "account-row-extra-field",
+        with_rows(filled),
+        &[],
+        2,
+        "an account row with a column that is not the account's filled",
+    );
+    let id = accounts[0].id.to_string();
+    add(
+        "account-id-upper-case",
+        replace_once(
+            &written,
+            &format!(",{id},"),
+            &format!(",{},", id.to_uppercase()),
+        ),
+        &[],
+        2,
+        "an account id upper case (the same bytes, another spelling)",
+    );
+    let owner = Uuid::from_u128(0x0e).to_string();
+    let owned_row = all[first_account..accounts_row]
+        .iter()
+        .position(|row| text(row).contains(&format!(",{owner},")))
+        .unwrap()
+        + first_account;
+    let mut upper_owner = all.clone();
+    upper_owner[owned_row] = text(&upper_owner[owned_row])
+        .replacen(&owner, &owner.to_uppercase(), 1)
+        .into_bytes();
+    add(
+        "account-owner-upper-case",
+        with_rows(upper_owner),
+        &[],
+        2,
+        "an account owner upper case",
+    );
+    let mut after_end = all.clone();
+    after_end.push(all[first_account].clone());
+    add(
+        "account-row-after-end",
+        with_rows(after_end),
+        &[],
+        1,
+        "an account row after the end row",
+    );
+
+    // Truncations inside the section.
+    let section_start: usize = all[..first_account].iter().map(Vec::len).sum();
+    for (what, length) in [
+        ("in-an-account-row", section_start + 30),
+        (
+            "after-an-account-row",
+            section_start + all[first_account].len(),
+        ),
+        ("after-the-accounts-row", written.len() - all[end_row].len()),
+        ("in-the-end-row", written.len() - 10),
+    ] {
+        add(
+            &format!("truncated-{what}"),
+            written[..length].to_vec(),
+            &[],
+            1,
+            "a file cut short in or after its accounts section",
+        );
+    }
 }
 
 /// `value.pipe(f)` = `f(value)`: keeps a chain of edits readable.
@@ -1278,4 +1655,56 @@ fn account_ids_are_recomputed_from_their_codes_with_the_documented_namespace() {
             ledger.to_string()
         );
     }
+}
+
+#[test]
+fn the_documented_csv_slj2_example_is_what_the_writer_writes() {
+    // Proves the CSV SLJ2 rows shown in docs/hash-chain.md ("Version 2", In CSV) are byte for
+    // byte what the ledger's writer ends the worked example's export with: the account row, the
+    // `accounts` row with the same section hash as the JSONL worked example, and the end row.
+    let mut record = JournalRecord {
+        sequence: 1,
+        transaction_id: Uuid::parse_str("01234567-89ab-cdef-0123-456789abcdef").unwrap(),
+        kind: "adjustment".into(),
+        effective_date: "2026-11-23".into(),
+        recorded_at: "2026-11-23T03:25:16.000000Z".into(),
+        actor_subject: "system".into(),
+        actor_organisation: String::new(),
+        memo: "opening".into(),
+        metadata: "{}".into(),
+        postings: [(1, 100), (2, -100)]
+            .into_iter()
+            .map(|(account, amount_minor)| RecordPosting {
+                account_id: Uuid::from_u128(account),
+                currency: "EUR".into(),
+                amount_minor,
+            })
+            .collect(),
+        previous_hash: GENESIS_HASH,
+        hash: GENESIS_HASH,
+    };
+    record.hash = record.compute_hash();
+    let bank = ExportAccount {
+        id: account_id_for_code("fund:bank:eur").as_uuid(),
+        code: "fund:bank:eur".into(),
+        name: "Fund bank account (EUR)".into(),
+        kind: "asset".into(),
+        currency: "EUR".into(),
+        owner: String::new(),
+    };
+    let mut writer = ExportWriter::new(ExportFormat::Csv).with_section(vec![bank]);
+    let mut bytes = Vec::new();
+    writer.write_record(&record, &mut bytes);
+    writer.write_end(&mut bytes);
+    let written = text(&bytes);
+    let section: Vec<&str> = written.split("\r\n").skip(2).take(3).collect();
+    let document =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/hash-chain.md"))
+            .unwrap();
+    let example = section.join("\n");
+    assert!(example.starts_with("account,,,asset,"), "{written}");
+    assert!(
+        document.contains(&format!("\n{example}\n```")),
+        "docs/hash-chain.md must show:\n{example}"
+    );
 }

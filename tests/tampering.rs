@@ -304,10 +304,15 @@ async fn deleted_swapped_and_truncated_lines_are_reported_at_their_sequence() {
             TARGET,
         );
 
-        // The last transaction removed, the end record kept.
+        // The last transaction removed, the end record (and a CSV file's accounts section
+        // before it) kept.
         let last = lines.len() - 1;
-        let mut dropped = lines[..last - rows_per_transaction].to_vec();
-        dropped.push(lines[last].clone());
+        let after_transactions = lines
+            .iter()
+            .position(|line| line.starts_with(b"account,") || line.starts_with(b"accounts,"))
+            .unwrap_or(last);
+        let mut dropped = lines[..after_transactions - rows_per_transaction].to_vec();
+        dropped.extend_from_slice(&lines[after_transactions..]);
         assert_reported(
             &write("dropped", &dropped),
             "the last transaction removed",

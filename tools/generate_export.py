@@ -5,7 +5,8 @@ measure the verifiers on large files without filling a database:
     python3 tools/generate_export.py 1000000 /tmp/big   # writes /tmp/big.jsonl and /tmp/big.csv
 
 Each transaction is a pledge of two postings (EUR or XOF) with an actor organisation, a memo that
-needs CSV quoting and JSON metadata, like the ledger-bench journal. Standard library only.
+needs CSV quoting and JSON metadata, like the ledger-bench journal; both files are SLJ2, ending
+with the accounts section of the four accounts. Standard library only.
 """
 
 import hashlib
@@ -72,8 +73,30 @@ def main():
                           f"{previous.hex()},{digest.hex()}\r\n")
             previous = digest
         last = previous.hex() if count else None
-        jsonl.write(json.dumps({"export_end": {"last_sequence": count or None, "final_hash": last}},
-                               separators=(",", ":")) + "\n")
+        # The SLJ2 accounts section (docs/hash-chain.md, "Version 2"), the same in both formats.
+        section = sorted(
+            ({"id": account, "code": f"bench:{currency.lower()}:{side}",
+              "name": f"Bench {side} account, {currency}", "kind": kind, "currency": currency,
+              "owner": organisation if side == "debit" else ""}
+             for currency, pair in accounts.items()
+             for account, side, kind in zip(pair, ("debit", "credit"), ("asset", "net_assets"))),
+            key=lambda account: account["id"].bytes)
+        hashed = [b"SLJ2", struct.pack(">I", len(section))]
+        for account in section:
+            hashed.append(account["id"].bytes)
+            hashed += [text(account[name]) for name in ("code", "name", "kind", "currency", "owner")]
+        accounts_hash = hashlib.sha256(previous + b"".join(hashed)).hexdigest()
+        jsonl.write(json.dumps({"export_end": {
+            "last_sequence": count or None, "final_hash": last, "encoding": "SLJ2",
+            "accounts": [{**account, "id": str(account["id"])} for account in section],
+            "accounts_hash": accounts_hash}}, ensure_ascii=False, separators=(",", ":")) + "\n")
+        for account in section:
+            fields = [""] * 17
+            fields[0], fields[3], fields[7] = "account", account["kind"], account["owner"]
+            fields[8], fields[9] = csv_field(account["name"]), account["code"]
+            fields[12], fields[13] = str(account["id"]), account["currency"]
+            csv.write(",".join(fields) + "\r\n")
+        csv.write("accounts,,,SLJ2" + "," * 13 + f"{accounts_hash}\r\n")
         csv.write(f"end,{count or ''}" + "," * 15 + f"{last or ''}\r\n")
 
 

@@ -475,6 +475,11 @@ class CsvAssembler:
     def __init__(self):
         self.header_seen = False
         self.current = None  # [line, first row's fields, record, declared count, pending problem]
+        # The SLJ2 accounts section: its accounts once its first row was read (no transaction row
+        # may follow), and the hash its `accounts` row states (then only the end row may follow).
+        self.section = None
+        self.section_hash = None
+        self.ended = False
 
     def push_row(self, fields, line, after):
         def malformed(why):
@@ -489,6 +494,9 @@ class CsvAssembler:
             return []
         kind = fields[0]
         try:
+            if self.section_hash is not None and kind != "end":
+                raise ValueError(f"a `{kind}` row after the `accounts` row: only the end row "
+                                 f"follows it")
             if kind == "end":
                 for column in range(2, 16):
                     if fields[column]:
@@ -496,9 +504,36 @@ class CsvAssembler:
                                          f"and `hash` are filled on it")
                 end = (None if fields[1] == "" else csv_unsigned(fields[1], "sequence"),
                        None if fields[16] == "" else hash_bytes(fields[16], "hash"))
-                return self.take_current() + [(line, "end", end, None)]
+                section = None
+                if self.section_hash is not None:
+                    section = (self.section, self.section_hash)
+                elif self.section is not None:
+                    raise ValueError("account rows without the `accounts` row that closes them")
+                self.section, self.section_hash, self.ended = None, None, True
+                return self.take_current() + [(line, "end", end + (section,), None)]
+            if kind == "account":
+                account = account_of(fields)
+                if self.ended:
+                    raise Broken(f"line {line}: data after the export's end record")
+                completed = self.take_current()
+                if self.section is None:
+                    self.section = []
+                self.section.append(account)
+                return completed
+            if kind == "accounts":
+                stated = accounts_row_hash(fields)
+                if self.ended:
+                    raise Broken(f"line {line}: data after the export's end record")
+                completed = self.take_current()
+                if self.section is None:
+                    self.section = []
+                self.section_hash = stated
+                return completed
             if kind not in ("posting", "transaction"):
                 raise ValueError(f"unknown row type `{kind}`")
+            if self.section is not None:
+                raise ValueError(f"a `{kind}` row after the accounts section: the section follows "
+                                 f"the last transaction")
             sequence = csv_unsigned(fields[1], "sequence")
             if kind == "transaction":
                 for column in range(11, 15):
@@ -569,6 +604,37 @@ class CsvAssembler:
                              f"`posting_count` says {declared} postings, the file has "
                              f"{len(record['postings'])} rows")
         return [(line, "record", record, problem)]
+
+
+# Where an account row of a CSV SLJ2 section puts each field of its account (docs/hash-chain.md,
+# "Version 2"): column index, field; in the order of the section's encoding.
+ACCOUNT_COLUMNS = [(12, "id"), (9, "code"), (8, "name"), (3, "kind"), (13, "currency"),
+                   (7, "owner")]
+
+
+def account_of(fields):
+    """An `account` row: the account's fields in their columns, every other column empty."""
+    filled = {column for column, _ in ACCOUNT_COLUMNS}
+    for column in range(1, len(CSV_COLUMNS)):
+        if column not in filled and fields[column]:
+            raise ValueError(f"an account row has `{CSV_COLUMNS[column]}`; only the account's "
+                             f"columns are filled on it")
+    account = {name: fields[column] for column, name in ACCOUNT_COLUMNS}
+    if account["owner"]:
+        uuid_bytes(account["owner"], "owner")
+    account["id"] = uuid_bytes(account["id"], "account_id")
+    return account
+
+
+def accounts_row_hash(fields):
+    """The `accounts` row closing a section: `kind` is the encoding `SLJ2`, `hash` the section's."""
+    for column in range(1, len(CSV_COLUMNS)):
+        if column not in (3, 16) and fields[column]:
+            raise ValueError(f"the `accounts` row has `{CSV_COLUMNS[column]}`; only `kind` (the "
+                             f"encoding) and `hash` are filled on it")
+    if fields[3] != "SLJ2":
+        raise ValueError(f"the `accounts` row's encoding (`kind`) {fields[3]!r} is not `SLJ2`")
+    return hash_bytes(fields[16], "hash")
 
 
 def posting_of(fields):

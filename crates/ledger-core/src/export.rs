@@ -11,8 +11,8 @@
 //! specified in `docs/hash-chain.md` ("Export files"), which `tools/verify_export.py` follows
 //! independently.
 
-// Long file: the export format the service writes (SLJ1 transactions, the SLJ2 accounts section)
-// and its pinned known-answer tests stay together; the code itself is under 650 lines.
+// Long file: the export format the service writes (SLJ1 transactions, the SLJ2 accounts section in
+// both formats) and its pinned known-answer tests stay together; the code itself is under 750 lines.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -51,6 +51,29 @@ pub const CSV_END_ROW: &str = "end";
 /// The `row` value of the row of a transaction without postings (never written by the ledger,
 /// whose transactions have at least two, but representable so a tampered store still exports).
 pub const CSV_EMPTY_ROW: &str = "transaction";
+/// The `row` value of an account row of a CSV `SLJ2` export's accounts section.
+pub const CSV_ACCOUNT_ROW: &str = "account";
+/// The `row` value of the row closing a CSV `SLJ2` accounts section: the encoding (`SLJ2`, in
+/// the `kind` column) and the section's hash (in the `hash` column).
+pub const CSV_ACCOUNTS_ROW: &str = "accounts";
+
+/// Where an account row of a CSV `SLJ2` export puts each field of its account (indexes into
+/// [`CSV_COLUMNS`]); every other column of the row is empty. `docs/hash-chain.md` ("Version 2")
+/// has the same table.
+/// In the order of the section's encoding: id (`account_id`), code (`metadata`), name (`memo`),
+/// kind (`kind`), currency (`currency`), owner (`actor_organisation`).
+pub const CSV_ACCOUNT_FIELDS: [(usize, &str); 6] = [
+    (12, "id"),
+    (9, "code"),
+    (8, "name"),
+    (3, "kind"),
+    (13, "currency"),
+    (7, "owner"),
+];
+/// The columns of the row closing a CSV `SLJ2` accounts section: `kind` holds the encoding,
+/// `hash` the section's hash.
+const CSV_ACCOUNTS_ENCODING: usize = 3;
+const CSV_ACCOUNTS_HASH: usize = 16;
 
 /// The two file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,7 +269,7 @@ impl ExportWriter {
 
     /// An `SLJ2` export: the end record names `accounts` (every account of the chart, read after
     /// the chain head that fixes the export's end, so every posting's account is among them).
-    /// JSON Lines only for now: a CSV export stays `SLJ1`.
+    /// Both formats: JSON Lines in the end record, CSV in account rows before the end row.
     pub fn with_accounts(self, accounts: &[Account]) -> ExportWriter {
         self.with_section(accounts.iter().map(ExportAccount::of).collect())
     }
@@ -256,9 +279,7 @@ impl ExportWriter {
     pub fn with_section(mut self, mut section: Vec<ExportAccount>) -> ExportWriter {
         section.sort_by_key(|account| account.id);
         section.dedup_by_key(|account| account.id);
-        if self.format == ExportFormat::Jsonl {
-            self.accounts = Some(section);
-        }
+        self.accounts = Some(section);
         self
     }
 
@@ -322,6 +343,9 @@ impl ExportWriter {
                 }
             }
             ExportFormat::Csv => {
+                if let Some(accounts) = &self.accounts {
+                    write_csv_section(accounts, self.final_hash, buffer);
+                }
                 let last_sequence = self
                     .last_sequence
                     .map(|sequence| sequence.to_string())
@@ -364,6 +388,95 @@ fn write_csv_row(fields: &[&str], buffer: &mut Vec<u8>) {
         write_csv_field(field, buffer);
     }
     buffer.extend_from_slice(b"\r\n");
+}
+
+/// The accounts section of a CSV `SLJ2` export: one account row per account (in the section's
+/// order, the fields where [`CSV_ACCOUNT_FIELDS`] puts them), then the row closing it.
+fn write_csv_section(
+    accounts: &[ExportAccount],
+    final_hash: Option<ChainHash>,
+    buffer: &mut Vec<u8>,
+) {
+    for account in accounts {
+        let id = account.id.to_string();
+        let mut fields = [""; CSV_COLUMNS.len()];
+        fields[0] = CSV_ACCOUNT_ROW;
+        // In the order of CSV_ACCOUNT_FIELDS (and of the section's encoding).
+        let values = [
+            id.as_str(),
+            &account.code,
+            &account.name,
+            &account.kind,
+            &account.currency,
+            &account.owner,
+        ];
+        for ((column, _), value) in CSV_ACCOUNT_FIELDS.iter().zip(values) {
+            fields[*column] = value;
+        }
+        write_csv_row(&fields, buffer);
+    }
+    let hash = accounts_hash(final_hash, accounts).to_hex();
+    let mut fields = [""; CSV_COLUMNS.len()];
+    fields[0] = CSV_ACCOUNTS_ROW;
+    fields[CSV_ACCOUNTS_ENCODING] = ENCODING_V2;
+    fields[CSV_ACCOUNTS_HASH] = &hash;
+    write_csv_row(&fields, buffer);
+}
+
+/// The first column of `fields` (a CSV row of an accounts section) that must be empty and is not.
+fn filled_column(fields: &[&str], allowed: &[usize]) -> Option<usize> {
+    (1..fields.len()).find(|column| {
+        !allowed.contains(column) && fields.get(*column).is_some_and(|field| !field.is_empty())
+    })
+}
+
+/// Reads an account row of a CSV `SLJ2` export (its 17 fields, `row` = `account`): the account
+/// where [`CSV_ACCOUNT_FIELDS`] puts its fields, the id (and a non-empty owner) with their one
+/// spelling, every other column empty.
+pub fn parse_csv_account_row(fields: &[&str]) -> Result<ExportAccount, String> {
+    if fields.len() != CSV_COLUMNS.len() {
+        return Err(format!("{} fields, an export row has 17", fields.len()));
+    }
+    let columns = CSV_ACCOUNT_FIELDS.map(|(column, _)| column);
+    if let Some(column) = filled_column(fields, &columns) {
+        return Err(format!(
+            "an account row has `{}`; only the account's columns are filled on it",
+            CSV_COLUMNS[column]
+        ));
+    }
+    let [id, code, name, kind, currency, owner] = columns.map(|column| fields[column]);
+    if !owner.is_empty() {
+        uuid_field(owner, "owner")?;
+    }
+    Ok(ExportAccount {
+        id: uuid_field(id, "account_id")?,
+        code: code.to_owned(),
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        currency: currency.to_owned(),
+        owner: owner.to_owned(),
+    })
+}
+
+/// Reads the row closing a CSV `SLJ2` accounts section (`row` = `accounts`): `kind` must be
+/// `SLJ2`; returns the section hash it states (`hash`). Every other column is empty.
+pub fn parse_csv_accounts_row(fields: &[&str]) -> Result<ChainHash, String> {
+    if fields.len() != CSV_COLUMNS.len() {
+        return Err(format!("{} fields, an export row has 17", fields.len()));
+    }
+    if let Some(column) = filled_column(fields, &[CSV_ACCOUNTS_ENCODING, CSV_ACCOUNTS_HASH]) {
+        return Err(format!(
+            "the `accounts` row has `{}`; only `kind` (the encoding) and `hash` are filled on it",
+            CSV_COLUMNS[column]
+        ));
+    }
+    let encoding = fields[CSV_ACCOUNTS_ENCODING];
+    if encoding != ENCODING_V2 {
+        return Err(format!(
+            "the `accounts` row's encoding (`kind`) `{encoding}` is not `{ENCODING_V2}`"
+        ));
+    }
+    hash_field(fields[CSV_ACCOUNTS_HASH], "hash")
 }
 
 fn write_csv_record(record: &JournalRecord, buffer: &mut Vec<u8>) {
@@ -715,17 +828,52 @@ mod tests {
         let mut recoded = section.clone();
         recoded.accounts[0].code.push('x');
         assert_eq!(recoded.derived_ids_count(), 1);
-        // An SLJ1 writer's end record has no section; a CSV writer stays SLJ1.
+        // An SLJ1 writer's end record has no section.
         let mut plain = Vec::new();
         ExportWriter::new(ExportFormat::Jsonl).write_end(&mut plain);
         assert_eq!(
             plain,
             b"{\"export_end\":{\"last_sequence\":null,\"final_hash\":null}}\n"
         );
-        let mut csv = Vec::new();
+    }
+
+    #[test]
+    fn a_csv_slj2_section_is_written_and_read_as_documented() {
+        // Proves the CSV writer's SLJ2 section: one account row per account with its fields in
+        // the documented columns, then the `accounts` row stating SLJ2 and the same section hash
+        // as the JSONL end record (one definition), then the SLJ1 end row; the row readers read
+        // it back and refuse a filled foreign column, another encoding and a non-canonical owner.
+        let mut bytes = Vec::new();
         ExportWriter::new(ExportFormat::Csv)
             .with_section(vec![bank()])
-            .write_end(&mut csv);
-        assert_eq!(csv, b"end,,,,,,,,,,,,,,,,\r\n");
+            .write_end(&mut bytes);
+        let hash = accounts_hash(None, &[bank()]).to_hex();
+        let expected = format!(
+            "account,,,asset,,,,,Fund bank account (EUR),fund:bank:eur,,,{},EUR,,,\r\naccounts,,,SLJ2,,,,,,,,,,,,,{hash}\r\nend,,,,,,,,,,,,,,,,\r\n",
+            bank().id
+        );
+        assert_eq!(String::from_utf8(bytes).unwrap(), expected);
+        let rows: Vec<Vec<&str>> = expected
+            .split_terminator("\r\n")
+            .map(|row| row.split(',').collect())
+            .collect();
+        assert_eq!(parse_csv_account_row(&rows[0]), Ok(bank()));
+        assert_eq!(
+            parse_csv_accounts_row(&rows[1]).map(|hash| hash.to_hex()),
+            Ok(hash)
+        );
+        let mut filled = rows[0].clone();
+        filled[1] = "1";
+        assert!(parse_csv_account_row(&filled).is_err());
+        let mut owned = rows[0].clone();
+        let upper = Uuid::from_u128(0xe).to_string().to_uppercase();
+        owned[7] = &upper;
+        assert!(parse_csv_account_row(&owned).is_err());
+        let mut unknown = rows[1].clone();
+        unknown[3] = "SLJ3";
+        assert!(parse_csv_accounts_row(&unknown).is_err());
+        let mut extra = rows[1].clone();
+        extra[1] = "5";
+        assert!(parse_csv_accounts_row(&extra).is_err());
     }
 }

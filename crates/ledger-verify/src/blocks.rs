@@ -6,10 +6,10 @@ use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
-use ledger_core::Movements;
-use ledger_core::export::ExportItem;
+use ledger_core::export::{AccountsSection, ExportAccount, ExportItem};
+use ledger_core::{ChainHash, Movements};
 
-use crate::csv_scan::{CsvBlockScanner, ScannedBlock, transaction_cut};
+use crate::csv_scan::{CsvBlockScanner, ScannedBlock, ScannedItem, transaction_cut};
 use crate::jsonl_scan::{JsonlScanner, digest_jsonl_line};
 use crate::verifier::{DigestedLine, ExportVerifier, FileProblem};
 
@@ -225,11 +225,8 @@ pub(crate) fn check_canonical_csv(
     let mut canonical = true;
     // The last item of a block: the general reader closes a transaction only when it reads the
     // next transaction's first row, so it is checked only once the next block proved readable.
-    let mut held: Option<(u64, DigestedLine)> = None;
-    let check = |verifier: &mut ExportVerifier, (line, item): (u64, DigestedLine)| match item {
-        DigestedLine::Record(digest) => verifier.push_digest(line, &digest),
-        DigestedLine::End(end) => verifier.push(line, &ExportItem::End(end)),
-    };
+    let mut held: Option<(u64, ScannedItem)> = None;
+    let mut section = CsvSection::default();
     let read = in_blocks(
         reader,
         block_bytes,
@@ -256,12 +253,19 @@ pub(crate) fn check_canonical_csv(
                     held = Some(item);
                     break;
                 }
-                if let Err(found) = check(verifier, item) {
-                    problem = Some(LineProblem {
-                        problem: found,
-                        at_end: false,
-                    });
-                    return ControlFlow::Break(());
+                match section.take(verifier, item) {
+                    None => {
+                        canonical = false;
+                        return ControlFlow::Break(());
+                    }
+                    Some(Err(found)) => {
+                        problem = Some(LineProblem {
+                            problem: found,
+                            at_end: false,
+                        });
+                        return ControlFlow::Break(());
+                    }
+                    Some(Ok(())) => {}
                 }
             }
             verifier.add_movements(scanned.movements);
@@ -272,6 +276,67 @@ pub(crate) fn check_canonical_csv(
         return None;
     }
     Some(finish(read, problem, verifier))
+}
+
+/// Where the fast CSV reader stands in a file's structure: transactions, then (in `SLJ2`) the
+/// accounts section's rows and the row closing it, then the end row, which carries the section
+/// to the verifier as the JSONL end record does.
+#[derive(Debug, Default)]
+struct CsvSection {
+    /// The section's accounts, from its first row (or its closing row) on.
+    accounts: Option<Vec<ExportAccount>>,
+    /// The hash the closing `accounts` row states, once read.
+    hash: Option<ChainHash>,
+    ended: bool,
+}
+
+impl CsvSection {
+    /// Checks the next item in file order; `None` when the rows are not in the order the ledger
+    /// writes them (a transaction after the section, a section row after its closing row or the
+    /// end row, account rows the end row does not close): the general reader names the problem.
+    fn take(
+        &mut self,
+        verifier: &mut ExportVerifier,
+        (line, item): (u64, ScannedItem),
+    ) -> Option<Result<(), FileProblem>> {
+        match item {
+            ScannedItem::Record(digest) => {
+                if self.accounts.is_some() {
+                    return None;
+                }
+                Some(verifier.push_digest(line, &digest))
+            }
+            ScannedItem::Account(account) => {
+                if self.hash.is_some() || self.ended {
+                    return None;
+                }
+                self.accounts.get_or_insert_default().push(account);
+                Some(Ok(()))
+            }
+            ScannedItem::SectionEnd(hash) => {
+                if self.hash.is_some() || self.ended {
+                    return None;
+                }
+                self.accounts.get_or_insert_default();
+                self.hash = Some(hash);
+                Some(Ok(()))
+            }
+            ScannedItem::End(mut end) => {
+                match (self.accounts.take(), self.hash.take()) {
+                    (accounts, Some(hash)) => {
+                        end.accounts = Some(AccountsSection {
+                            accounts: accounts.unwrap_or_default(),
+                            hash,
+                        });
+                    }
+                    (Some(_), None) => return None,
+                    (None, None) => {}
+                }
+                self.ended = true;
+                Some(verifier.push(line, &ExportItem::End(end)))
+            }
+        }
+    }
 }
 
 /// The outcome of a parallel check: the first problem, else a read error, else success.

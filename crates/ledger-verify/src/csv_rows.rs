@@ -4,8 +4,9 @@
 
 use ledger_core::chain::{ChainHash, JournalRecord, RecordPosting};
 use ledger_core::export::{
-    CSV_COLUMNS, CSV_EMPTY_ROW, CSV_END_ROW, CSV_POSTING_ROW, ExportEnd, ExportItem,
-    canonical_hash, canonical_uuid,
+    AccountsSection, CSV_ACCOUNT_ROW, CSV_ACCOUNTS_ROW, CSV_COLUMNS, CSV_EMPTY_ROW, CSV_END_ROW,
+    CSV_POSTING_ROW, ExportAccount, ExportEnd, ExportItem, canonical_hash, canonical_uuid,
+    parse_csv_account_row, parse_csv_accounts_row,
 };
 use uuid::Uuid;
 
@@ -43,6 +44,13 @@ pub struct CsvAssembler {
     header_seen: bool,
     /// A problem with the current transaction's first row, reported after its chain check.
     pending: Option<FileProblem>,
+    /// The `SLJ2` accounts section read so far (from its first account row or `accounts` row on,
+    /// no transaction row may follow), and the hash its `accounts` row states once read (then
+    /// only the end row may follow).
+    section: Option<Vec<ExportAccount>>,
+    section_hash: Option<ChainHash>,
+    /// The end row was read: a section row after it is data after the end.
+    ended: bool,
 }
 
 /// The columns that must be the same on every row of one transaction.
@@ -84,6 +92,12 @@ impl CsvAssembler {
             return Ok(Vec::new());
         }
         let mut completed = Vec::new();
+        if self.section_hash.is_some() && fields[0] != CSV_END_ROW {
+            return Err(malformed(format!(
+                "a `{}` row after the `accounts` row: only the end row follows it",
+                fields[0]
+            )));
+        }
         match fields[0] {
             CSV_END_ROW => {
                 if let Some(column) = (2..16).find(|column| !fields[*column].is_empty()) {
@@ -92,17 +106,55 @@ impl CsvAssembler {
                         CSV_COLUMNS[column]
                     )));
                 }
+                let last_sequence = optional(fields[1], parse_u64).map_err(&malformed)?;
+                let final_hash = optional(fields[16], parse_hash).map_err(&malformed)?;
+                let accounts = match (self.section.take(), self.section_hash.take()) {
+                    (section, Some(hash)) => Some(AccountsSection {
+                        accounts: section.unwrap_or_default(),
+                        hash,
+                    }),
+                    (Some(_), None) => {
+                        return Err(malformed(
+                            "account rows without the `accounts` row that closes them".into(),
+                        ));
+                    }
+                    (None, None) => None,
+                };
                 completed.extend(self.take_current());
+                self.ended = true;
                 let end = ExportEnd {
-                    last_sequence: optional(fields[1], parse_u64).map_err(&malformed)?,
-                    final_hash: optional(fields[16], parse_hash).map_err(&malformed)?,
-                    accounts: None,
+                    last_sequence,
+                    final_hash,
+                    accounts,
                 };
                 completed.push(Assembled {
                     line,
                     item: ExportItem::End(end),
                     rows_problem: None,
                 });
+            }
+            CSV_ACCOUNT_ROW => {
+                let account = parse_csv_account_row(fields).map_err(&malformed)?;
+                if self.ended {
+                    return Err(FileProblem::AfterEnd { line });
+                }
+                completed.extend(self.take_current());
+                self.section.get_or_insert_default().push(account);
+            }
+            CSV_ACCOUNTS_ROW => {
+                let hash = parse_csv_accounts_row(fields).map_err(&malformed)?;
+                if self.ended {
+                    return Err(FileProblem::AfterEnd { line });
+                }
+                completed.extend(self.take_current());
+                self.section.get_or_insert_default();
+                self.section_hash = Some(hash);
+            }
+            CSV_POSTING_ROW | CSV_EMPTY_ROW if self.section.is_some() => {
+                return Err(malformed(format!(
+                    "a `{}` row after the accounts section: the section follows the last transaction",
+                    fields[0]
+                )));
             }
             CSV_POSTING_ROW | CSV_EMPTY_ROW => {
                 let sequence = parse_u64(fields[1]).map_err(&malformed)?;

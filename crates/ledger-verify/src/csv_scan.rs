@@ -17,10 +17,12 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use ledger_core::chain::{ChainHash, ENCODING_V1_MAGIC, Movements, RecordDigest, first_unbalanced};
-use ledger_core::export::{CSV_COLUMNS, ExportEnd};
+use ledger_core::export::{
+    CSV_ACCOUNT_ROW, CSV_ACCOUNTS_ROW, CSV_COLUMNS, CSV_END_ROW, CSV_POSTING_ROW, ExportAccount,
+    ExportEnd, parse_csv_account_row, parse_csv_accounts_row,
+};
 
 use crate::jsonl_scan::{canonical_i64, canonical_u64};
-use crate::verifier::DigestedLine;
 
 const COLUMNS: usize = CSV_COLUMNS.len();
 /// Column indexes, as in [`CSV_COLUMNS`].
@@ -51,6 +53,15 @@ struct Row {
 impl Row {
     fn field(&self, column: usize) -> &[u8] {
         &self.bytes[self.fields[column].clone()]
+    }
+
+    /// Every field as text (the row was checked to be UTF-8 as a whole); for the few rows of an
+    /// accounts section.
+    fn texts(&self) -> Option<Vec<&str>> {
+        self.fields
+            .iter()
+            .map(|range| std::str::from_utf8(&self.bytes[range.clone()]).ok())
+            .collect()
     }
 
     /// The bytes of a run of columns, end to end.
@@ -125,18 +136,29 @@ impl Open {
                 i128::from(*amount_minor),
             );
         }
-        scanned
-            .items
-            .push((open.line, DigestedLine::Record(digest)));
+        scanned.items.push((open.line, ScannedItem::Record(digest)));
         Some(())
     }
 }
 
-/// What a block holds: each transaction's digest (and the end record) with the line of its first
-/// row, and the movements of all its postings.
+/// One thing a block holds, in file order: a transaction, a row of an `SLJ2` accounts section,
+/// or the end record. The section's rows are put together with the end record by the caller,
+/// which reads the blocks in order (a section may span two blocks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScannedItem {
+    Record(RecordDigest),
+    /// An `account` row.
+    Account(ExportAccount),
+    /// The `accounts` row closing the section, with the section hash it states.
+    SectionEnd(ChainHash),
+    End(ExportEnd),
+}
+
+/// What a block holds: each transaction's digest, the accounts section's rows and the end record,
+/// each with the line of its first row, and the movements of all its postings.
 #[derive(Debug, Default)]
 pub struct ScannedBlock {
-    pub items: Vec<(u64, DigestedLine)>,
+    pub items: Vec<(u64, ScannedItem)>,
     pub movements: Movements,
     /// The lines the block spans (rows, and line breaks inside quoted fields).
     pub lines: u64,
@@ -183,16 +205,25 @@ impl CsvBlockScanner {
                 continue;
             }
             let (next, breaks) = read_row(block, at, &mut self.row)?;
-            match self.row.field(ROW) {
-                b"posting" => self.posting(block, line, &mut scanned)?,
-                b"end" => {
-                    self.open.complete(&mut scanned)?;
-                    scanned
-                        .items
-                        .push((line, DigestedLine::End(end_of(&self.row)?)));
-                    ended = true;
-                }
-                _ => return None,
+            let row_type = self.row.field(ROW);
+            if row_type == CSV_POSTING_ROW.as_bytes() {
+                self.posting(block, line, &mut scanned)?;
+            } else if row_type == CSV_END_ROW.as_bytes() {
+                self.open.complete(&mut scanned)?;
+                scanned
+                    .items
+                    .push((line, ScannedItem::End(end_of(&self.row)?)));
+                ended = true;
+            } else if row_type == CSV_ACCOUNT_ROW.as_bytes() {
+                self.open.complete(&mut scanned)?;
+                let account = parse_csv_account_row(&self.row.texts()?).ok()?;
+                scanned.items.push((line, ScannedItem::Account(account)));
+            } else if row_type == CSV_ACCOUNTS_ROW.as_bytes() {
+                self.open.complete(&mut scanned)?;
+                let hash = parse_csv_accounts_row(&self.row.texts()?).ok()?;
+                scanned.items.push((line, ScannedItem::SectionEnd(hash)));
+            } else {
+                return None;
             }
             at = next;
             line += breaks + 1;

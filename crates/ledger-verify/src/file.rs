@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use crate::blocks::{LineProblem, check_canonical_csv};
     use crate::verifier::{ExportVerifier, FileProblem};
-    use ledger_core::export::{ExportFormat, ExportWriter};
+    use ledger_core::export::{ExportAccount, ExportFormat, ExportWriter};
     use ledger_core::{GENESIS_HASH, JournalRecord, RecordPosting};
     use uuid::Uuid;
 
@@ -311,6 +311,34 @@ mod tests {
 
     fn render(format: ExportFormat, records: &[JournalRecord]) -> Vec<u8> {
         let mut writer = ExportWriter::new(format);
+        let mut bytes = Vec::new();
+        writer.write_start(&mut bytes);
+        for record in records {
+            writer.write_record(record, &mut bytes);
+        }
+        writer.write_end(&mut bytes);
+        bytes
+    }
+
+    /// An `SLJ2` export of `records` (JSONL or CSV) naming the accounts of `journal(2)`'s
+    /// postings, with names that need quoting and a line break.
+    fn render_slj2(format: ExportFormat, records: &[JournalRecord]) -> Vec<u8> {
+        let accounts = [(1, "EUR"), (2, "EUR"), (7, "EUR"), (9, "CDF")]
+            .into_iter()
+            .map(|(id, currency)| ExportAccount {
+                id: Uuid::from_u128(id),
+                code: format!("test:{id}"),
+                name: format!("Account {id}, \"Montréal\"\r\nsecond line"),
+                kind: "asset".into(),
+                currency: currency.into(),
+                owner: if id == 7 {
+                    Uuid::from_u128(1).to_string()
+                } else {
+                    String::new()
+                },
+            })
+            .collect();
+        let mut writer = ExportWriter::new(format).with_section(accounts);
         let mut bytes = Vec::new();
         writer.write_start(&mut bytes);
         for record in records {
@@ -396,6 +424,70 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let parallel = VerifyOptions {
             block_bytes: 300,
+            general_csv_reader_only: false,
+        };
+        let general = VerifyOptions {
+            general_csv_reader_only: true,
+            ..parallel
+        };
+        let mut problems = 0;
+        for copy in damaged(&bytes) {
+            let expected = verdict(directory.path(), ExportFormat::Csv, &copy, general);
+            let found = verdict(directory.path(), ExportFormat::Csv, &copy, parallel);
+            assert_eq!(found, expected, "{}", String::from_utf8_lossy(&copy));
+            problems += usize::from(expected.starts_with("Err"));
+        }
+        assert!(
+            problems > 500,
+            "only {problems} damaged copies were refused"
+        );
+    }
+
+    #[test]
+    fn the_parallel_csv_reader_takes_an_slj2_section_split_across_blocks() {
+        // Proves the fast reader verifies a CSV SLJ2 export itself (not by falling back), in
+        // blocks small enough to put the accounts section and the end row in different blocks,
+        // with the general reader's summary (the section counted), and that JSONL and CSV
+        // exports of the same journal state the same section.
+        let records = journal(2);
+        let bytes = render_slj2(ExportFormat::Csv, &records);
+        for block_bytes in [64, 300, 1 << 20] {
+            let mut verifier = ExportVerifier::new();
+            let checked = check_canonical_csv(bytes.as_slice(), &mut verifier, block_bytes);
+            assert!(matches!(checked, Some(Ok(()))), "{checked:?}");
+            let fast = verifier.finish().unwrap();
+            assert_eq!(fast.accounts_count, Some((4, 0)));
+            let directory = tempfile::tempdir().unwrap();
+            let general = VerifyOptions {
+                block_bytes,
+                general_csv_reader_only: true,
+            };
+            assert_eq!(
+                format!("{:?}", Ok::<_, FileProblem>(fast.clone())),
+                verdict(directory.path(), ExportFormat::Csv, &bytes, general)
+            );
+            let jsonl = render_slj2(ExportFormat::Jsonl, &records);
+            assert_eq!(
+                verdict(
+                    directory.path(),
+                    ExportFormat::Jsonl,
+                    &jsonl,
+                    VerifyOptions::default()
+                ),
+                format!("{:?}", Ok::<_, FileProblem>(fast))
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_slj2_csv_files_get_the_general_readers_verdict() {
+        // Proves that on every damaged copy of a CSV SLJ2 export (each byte changed, each line
+        // deleted or swapped — account rows, the `accounts` row and the end row included — cut
+        // short) the parallel reader reports exactly what the general reader alone reports.
+        let bytes = render_slj2(ExportFormat::Csv, &journal(2));
+        let directory = tempfile::tempdir().unwrap();
+        let parallel = VerifyOptions {
+            block_bytes: 200,
             general_csv_reader_only: false,
         };
         let general = VerifyOptions {
