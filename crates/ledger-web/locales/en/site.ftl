@@ -220,3 +220,4 @@ batch-creditor-reference = Creditor reference (ISO 11649)
 batch-account-holder = Account holder
 batch-iban = IBAN
 batch-bic = BIC
+batch-account-number = Account number

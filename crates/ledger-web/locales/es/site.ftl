@@ -220,3 +220,4 @@ batch-creditor-reference = Referencia del acreedor (ISO 11649)
 batch-account-holder = Titular de la cuenta
 batch-iban = IBAN
 batch-bic = BIC
+batch-account-number = Número de cuenta

@@ -220,3 +220,4 @@ batch-creditor-reference = Référence créancier (ISO 11649)
 batch-account-holder = Titulaire du compte
 batch-iban = IBAN
 batch-bic = BIC
+batch-account-number = Numéro de compte
