@@ -3,7 +3,9 @@
 //! with one bank deduction made good by a top-up, a share held until MESP records its public
 //! co-financing, accepted and rejected redistribution reports — then prints where each
 //! contributor's euros are. Every step is an API request handled in-process by the same router,
-//! core and store as the service (never a raw insert).
+//! core and store as the service (never a raw insert). The secretariat has two admins (the second
+//! invited and signed in like any person), and every four-eyes operation (bank accounts, run
+//! executions) is proposed by one and approved by the other.
 
 // Long file: one scripted year of the fund, every step a request in order (organisations, facts,
 // the partners change, twelve months of batches, runs and reports); splitting it would scatter one
@@ -22,6 +24,8 @@ use tower::ServiceExt;
 
 /// The network organisation the migrations create.
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
+/// The network's second admin, who approves what the first proposes (four eyes).
+const SECOND_ADMIN_EMAIL: &str = "treasury@network.example";
 /// Months of activity the demo records, ending with the last month that has ended.
 const DEMO_MONTHS: u32 = 12;
 /// The month (1-based, in the demo year) from which MESP records its public co-financing.
@@ -153,10 +157,11 @@ impl Client {
         key: Option<&str>,
         body: Option<&Value>,
     ) -> anyhow::Result<(StatusCode, Value)> {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {token}"));
+        let mut request = Request::builder().method(method).uri(path);
+        // An empty token: a request before sign-in (accepting an invitation, signing in).
+        if !token.is_empty() {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
         }
@@ -189,6 +194,72 @@ impl Client {
         Ok(answer)
     }
 
+    /// A four-eyes POST (the service's default rule): `proposer` proposes it (`202`), `approver`
+    /// approves the proposal, and the operation's answer is returned.
+    async fn post_approved(
+        &self,
+        path: &str,
+        proposer: &str,
+        approver: &str,
+        key: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let (status, proposal) = self
+            .call("POST", path, proposer, Some(key), Some(&body))
+            .await?;
+        if status != StatusCode::ACCEPTED {
+            bail!("POST {path} answered {status} instead of a proposal: {proposal}");
+        }
+        let approval = format!("/v1/proposals/{}/approval", id(&proposal)?);
+        let (status, decided) = self.call("POST", &approval, approver, None, None).await?;
+        let answered = decided["result_status"]
+            .as_u64()
+            .is_some_and(|code| (200..300).contains(&code));
+        if !status.is_success() || !answered {
+            bail!("POST {approval} answered {status}: {decided}");
+        }
+        Ok(decided["result"].clone())
+    }
+
+    /// A second admin of the network, invited by `admin`, who sets a password and signs in like
+    /// any person: its access token.
+    async fn second_admin(&self, admin: &str) -> anyhow::Result<String> {
+        let invited = self
+            .post(
+                "/v1/users",
+                admin,
+                "demo-second-admin",
+                json!({"email": SECOND_ADMIN_EMAIL, "organisation": "network", "role": "admin"}),
+            )
+            .await?;
+        let invitation = invited["invitation_token"]
+            .as_str()
+            .context("an invitation token")?;
+        // A fresh random password: nobody signs in as the demo's second admin afterwards.
+        let password: String = (0..32)
+            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+            .collect();
+        self.post(
+            "/v1/invitations/acceptance",
+            "",
+            "demo-second-admin-acceptance",
+            json!({"invitation_token": invitation, "password": password}),
+        )
+        .await?;
+        let session = self
+            .post(
+                "/v1/sessions",
+                "",
+                "demo-second-admin-session",
+                json!({"email": SECOND_ADMIN_EMAIL, "password": password}),
+            )
+            .await?;
+        Ok(session["access_token"]
+            .as_str()
+            .context("an access token")?
+            .to_owned())
+    }
+
     async fn get(&self, path: &str, token: &str) -> anyhow::Result<Value> {
         let (status, answer) = self.call("GET", path, token, None, None).await?;
         if !status.is_success() {
@@ -217,12 +288,9 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
         bail!("the database already holds organisations: the demo only fills an empty database");
     }
     let secret: Vec<u8> = (0..48).map(|_| rand::random::<u8>()).collect();
-    // The demo plays the network's secretariat as one admin: a one-person setup, no second
-    // approval (the service's default needs one; see the README's "Four eyes").
-    let config = ApiConfig {
-        approvals_required: 1,
-        ..ApiConfig::default()
-    };
+    // The service's default rule: a bank account or a run's execution needs two admins (the
+    // README's "Four eyes"); the demo's secretariat has two.
+    let config = ApiConfig::default();
     let state = AppState::new(
         store.clone(),
         TokenVerifier::hs256(&secret, None, None)?,
@@ -233,6 +301,7 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
         secret,
     };
     let admin = api.token(NETWORK_ID, Role::Admin)?;
+    let second_admin = api.second_admin(&admin).await?;
     let today = Utc::now().date_naive();
     let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).context("a date")?;
     let first_month = this_month
@@ -338,7 +407,8 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
                 .await?;
         }
     }
-    partners_change(&api, &admin, &beneficiaries, &programme, first_month).await?;
+    let admins = (admin.as_str(), second_admin.as_str());
+    partners_change(&api, admins, &beneficiaries, &programme, first_month).await?;
     api.post("/v1/fee-coverage/deposits", &admin, "demo-coverage-network",
         json!({"amount": "30000.00", "reference": "Education and Solidarity Network operating budget"}))
         .await?;
@@ -404,8 +474,8 @@ pub async fn run(store: Store) -> anyhow::Result<()> {
             )
             .await?;
         let executed = api
-            .post(&format!("/v1/transfer-runs/{}/execution", id(&run)?), &admin,
-                &format!("demo-execution-{period}"),
+            .post_approved(&format!("/v1/transfer-runs/{}/execution", id(&run)?), &admin,
+                &second_admin, &format!("demo-execution-{period}"),
                 json!({"rates": {"CDF": {"rate": "2850.50", "source": format!("Banque centrale du Congo fixing {period}")}}}))
             .await?;
         // A value date lies between the transfer's execution and today: the demo executes every
@@ -620,11 +690,12 @@ async fn print_tracing(
 
 /// The partners change (issue 18) in the demo: MESP's covered members grow mid-year (a version of
 /// its details), the network lowers the minimum transfer from the same month (a version of the
-/// programme's rules), the mutuals' bank accounts are set and one is changed, and two facts the
-/// mutuals declare themselves are decided: one verified, one rejected.
+/// programme's rules), the mutuals' bank accounts are set and one is changed (each proposed by
+/// the first of `admins` and approved by the second), and two facts the mutuals declare
+/// themselves are decided: one verified, one rejected.
 async fn partners_change(
     api: &Client,
-    admin: &str,
+    (admin, approver): (&str, &str),
     beneficiaries: &[(&str, String)],
     programme: &str,
     first_month: NaiveDate,
@@ -667,9 +738,10 @@ async fn partners_change(
             json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF084 03001 00007654321 12", "bic": "CORIBFBF", "currency": "XOF"}),
         ),
     ] {
-        api.post(
+        api.post_approved(
             &format!("/v1/organisations/{burkina}/bank-accounts"),
             admin,
+            approver,
             key,
             account,
         )
@@ -689,15 +761,16 @@ async fn partners_change(
             json!({"holder_name": "MUGEF-CI", "account_number": "CI008 01001 012345678901 23", "bic": "SGCICIAB", "currency": "XOF"}),
         ),
     ] {
-        api.post(
+        api.post_approved(
             &format!("/v1/organisations/{}/bank-accounts", find(slug)?),
             admin,
+            approver,
             key,
             account,
         )
         .await?;
     }
-    api.post(&format!("/v1/organisations/{NETWORK_ID}/bank-accounts"), admin, "demo-bank-network",
+    api.post_approved(&format!("/v1/organisations/{NETWORK_ID}/bank-accounts"), admin, approver, "demo-bank-network",
         json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
                "bic": "PSSTFRPPPAR", "currency": "EUR"}))
         .await?;
@@ -738,7 +811,8 @@ async fn partners_change(
     .await?;
     println!(
         "partners: MESP covers 32000 members from {midyear}; minimum transfer 400.00 from then; \
-         the Burkina mutual's bank account changed; one declared fact verified, one rejected"
+         the Burkina mutual's bank account changed (proposed by one admin, approved by \
+         {SECOND_ADMIN_EMAIL}); one declared fact verified, one rejected"
     );
     Ok(())
 }

@@ -1,5 +1,9 @@
 //! `solidarity-ledger`: the service binary. Commands stay thin; the work is in the crates.
 
+// Long file: every command's flags and settings are declared here (clap), each with its
+// documentation, beside the few lines that turn them into a configuration; split per command,
+// the documented settings would be scattered over files that hold nothing else.
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -363,6 +367,10 @@ struct ServeArgs {
         requires = "collection_account_iban"
     )]
     collection_account_bic: Option<String>,
+    /// The network's IATI organisation identifier (e.g. FR-RNA-W751234567), named in the IATI
+    /// files while the network organisation records none; checked at start.
+    #[arg(long, env = "SOLIDARITY_IATI_ORGANISATION_IDENTIFIER")]
+    iati_organisation_identifier: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -510,6 +518,14 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
         ),
         _ => None,
     };
+    let iati_organisation_identifier = arguments
+        .iati_organisation_identifier
+        .as_deref()
+        .map(|identifier| {
+            ledger_core::iati::checked_organisation_identifier(identifier)
+                .map_err(|error| anyhow::anyhow!("--iati-organisation-identifier {error}"))
+        })
+        .transpose()?;
     let config = ServeConfig {
         bind: arguments.bind,
         database_url: arguments.database.url(),
@@ -537,6 +553,7 @@ async fn serve(arguments: ServeArgs) -> anyhow::Result<ExitCode> {
                 arguments.max_donation_line_minor,
             )?,
             collection_account,
+            iati_organisation_identifier,
             ..ApiConfig::default()
         },
         tokens: token_verifier(&arguments.auth, &arguments.database.data_dir)?,

@@ -346,6 +346,64 @@ async fn the_demo_s_iati_files_are_valid_and_add_up(postgres: bool) {
         eur("2"),
         Some(transfers.iter().map(|t| t.amount_minor).sum())
     );
+    // The network is named by the configured identifier (test servers set
+    // --iati-organisation-identifier), not the placeholder.
+    assert_eq!(
+        activity.child("reporting-org").attribute("ref"),
+        support::IATI_ORGANISATION_IDENTIFIER
+    );
+    assert_eq!(
+        activity.child("iati-identifier").text,
+        format!("{}-{programme_id}", support::IATI_ORGANISATION_IDENTIFIER)
+    );
+    assert!(!text.contains("XX-UNREGISTERED-network"), "{text}");
+    // Each mutual's country is a recipient country with its share of the commitments (type 2),
+    // in hundredths of a percent summing to exactly 100.00.
+    let country_of: BTreeMap<String, String> = organisations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|organisation| {
+            (
+                organisation["id"].as_str().unwrap().to_owned(),
+                organisation["country"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut committed: BTreeMap<String, i64> = BTreeMap::new();
+    for transfer in &transfers {
+        *committed
+            .entry(country_of[&transfer.beneficiary_id.to_string()].clone())
+            .or_default() += transfer.amount_minor;
+    }
+    assert_eq!(
+        committed.keys().cloned().collect::<Vec<_>>(),
+        ["BF", "CD", "CI"]
+    );
+    let total: i64 = committed.values().sum();
+    let recipients: BTreeMap<String, i64> = activity
+        .children
+        .iter()
+        .filter(|child| child.name == "recipient-country")
+        .map(|country| {
+            let (whole, hundredths) = country.attribute("percentage").split_once('.').unwrap();
+            let hundredths: i64 =
+                whole.parse::<i64>().unwrap() * 100 + hundredths.parse::<i64>().unwrap();
+            (country.attribute("code").to_owned(), hundredths)
+        })
+        .collect();
+    assert_eq!(
+        recipients.keys().collect::<Vec<_>>(),
+        committed.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(recipients.values().sum::<i64>(), 10_000);
+    for (country, share) in &recipients {
+        let exact = committed[country] as f64 * 10_000.0 / total as f64;
+        assert!(
+            (*share as f64 - exact).abs() < 1.0,
+            "{country}: {share} vs {exact}"
+        );
+    }
     let settled: i64 = transfers
         .iter()
         .filter(|transfer| transfer.received_minor.is_some())
@@ -504,6 +562,52 @@ async fn the_last_run_s_payment_file(postgres: bool) {
         .await;
     assert_eq!(status, 200);
     let (_, organisations) = server.get("/v1/organisations?limit=1000", &admin).await;
+    // The demo's bank change was proposed by one admin and approved by a second one, a person
+    // it invited (issue 18: "one bank change approved by a second admin"); both are kept on the
+    // account and on the proposal, and so is every run execution's approval.
+    let burkina = organisations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|organisation| organisation["slug"] == "mutuelle-education-bf")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, accounts) = server
+        .get(
+            &format!("/v1/organisations/{burkina}/bank-accounts"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{accounts}");
+    let changed = &accounts["current"];
+    assert_eq!(changed["version"], 2, "{accounts}");
+    assert_eq!(changed["approved_by"], "treasury@network.example");
+    assert_ne!(changed["proposed_by"], changed["approved_by"], "{accounts}");
+    let (_, proposal) = server
+        .get(
+            &format!("/v1/proposals/{}", changed["proposal_id"].as_str().unwrap()),
+            &admin,
+        )
+        .await;
+    assert_eq!(proposal["status"], "approved", "{proposal}");
+    assert_eq!(proposal["proposed_by"], changed["proposed_by"]);
+    assert_eq!(proposal["decided_by"], "treasury@network.example");
+    let (_, executions) = server.get("/v1/proposals?limit=100", &admin).await;
+    let executions: Vec<&serde_json::Value> = executions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|proposal| proposal["operation"] == "execute_transfer_run")
+        .collect();
+    assert_eq!(executions.len(), 12, "one approved execution per month");
+    assert!(
+        executions
+            .iter()
+            .all(|execution| execution["status"] == "approved"
+                && execution["decided_by"] != execution["proposed_by"])
+    );
     let csq = organisations["items"]
         .as_array()
         .unwrap()

@@ -22,6 +22,9 @@ on_both_engines!(
     organisation_versions_refuse_bad_input_and_show_across_instances,
     a_run_uses_the_programme_rules_of_its_period,
     a_cad_receipt_reads_back_with_both_amounts,
+    a_top_up_pays_the_fee_schedule_of_its_period,
+    rules_cannot_take_effect_in_a_period_that_has_a_run,
+    batches_are_paid_into_the_network_s_recorded_account,
 );
 
 fn share<'a>(run: &'a Value, beneficiary: &str) -> &'a Value {
@@ -970,4 +973,199 @@ async fn a_cad_receipt_reads_back_with_both_amounts(server: TestServer) {
     assert_eq!(money(&sent["credited"]), ("1125.00", "EUR"));
     assert_eq!(money(&sent["sent"]), ("1650.00", "CAD"));
     assert_eq!(sent["rate"], "1.4667");
+}
+
+async fn a_top_up_pays_the_fee_schedule_of_its_period(server: TestServer) {
+    // Proves a top-up's fee is computed by the fee schedule version of its transfer's period, as
+    // the run's own fee was: the Burkina mutual's schedule changes to 20.00 EUR + 0.5 % from
+    // September (before the run) and to 40.00 EUR + 1 % from October (after it); September's
+    // top-up pays 20.02 EUR, not the schedule given at registration (15.02) nor October's.
+    let fund = fund(&server).await;
+    let versions = format!("/v1/organisations/{}/versions", fund.burkina);
+    let (status, september) = server
+        .post(
+            &versions,
+            &fund.admin,
+            "fees-september",
+            &json!({"effective_from": "2026-09-01", "fee_schedule": {"fixed": "20.00", "percent": "0.5"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{september}");
+    let executed = support::southern::burkina_paid_for_september(&server, &fund).await;
+    let transfer = &executed["transfers"][0];
+    assert_eq!(money(&transfer["expected_fee"]), ("23.00", "EUR"));
+    assert_eq!(money(&transfer["expected_local"]), ("393574", "XOF"));
+    let (status, october) = server
+        .post(
+            &versions,
+            &fund.admin,
+            "fees-october",
+            &json!({"effective_from": "2026-10-01", "fee_schedule": {"fixed": "40.00", "percent": "1"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{october}");
+    // The bank kept 2,500 XOF: 3.82 EUR make it good, with September's fee.
+    let (status, confirmed) = server
+        .post(
+            &format!(
+                "/v1/transfers/{}/confirmation",
+                transfer["id"].as_str().unwrap()
+            ),
+            &token(&fund.burkina, Role::Beneficiary),
+            "confirm-short",
+            &json!({"received": {"amount": "391074", "currency": "XOF"}, "value_date": support::today(),
+                    "bank_reference": "BOA-BF-2026-17"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{confirmed}");
+    assert_eq!(money(&confirmed["top_up"]["amount"]), ("3.82", "EUR"));
+    assert_eq!(
+        money(&confirmed["top_up"]["expected_fee"]),
+        ("20.02", "EUR")
+    );
+}
+
+async fn rules_cannot_take_effect_in_a_period_that_has_a_run(server: TestServer) {
+    // Proves past plans never change meaning: once September has a run (planned, then executed),
+    // rules from September or from an earlier period are refused with 409
+    // period_already_planned naming the run, nothing written (the history is unchanged, a later
+    // plan of September still uses version 0); a dry run records nothing and blocks nothing;
+    // rules from October are recorded.
+    let fund = fund(&server).await;
+    contribute(&server, &fund, &fund.csq, "2026-08", 1000, "2026-08-20").await;
+    let versions = format!("/v1/programmes/{}/versions", fund.programme);
+    let august = dry_run(&server, &fund, "2026-08").await;
+    assert_eq!(august["programme_version"], 0);
+    let run = burkina_run_for_september(&server, &fund, "100.00").await;
+    let run_id = run["id"].as_str().unwrap();
+    let stricter = |period: &str| {
+        json!({"effective_period": period,
+               "conditions": [{"code": "mutual_operational"}, {"code": "public_cofinancing", "parameter": "8"}]})
+    };
+    let refused = async |key: &str, period: &str| {
+        let (status, problem) = server
+            .post(&versions, &fund.admin, key, &stricter(period))
+            .await;
+        assert_eq!(status, 409, "{problem}");
+        assert_eq!(problem["code"], "period_already_planned", "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(run_id),
+            "{problem}"
+        );
+        assert_eq!(problem["errors"][0]["field"], "effective_period");
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("planned run {run_id}")),
+            "{problem}"
+        );
+    };
+    refused("from-september", "2026-09").await;
+    refused("from-august", "2026-08").await;
+    let (status, executed) = server
+        .post(
+            &format!("/v1/transfer-runs/{run_id}/execution"),
+            &fund.admin,
+            "exec-september",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{executed}");
+    let (status, problem) = server
+        .post(
+            &versions,
+            &fund.admin,
+            "from-september-again",
+            &stricter("2026-09"),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("executed run {run_id}")),
+        "{problem}"
+    );
+    let (_, history) = server
+        .get(
+            &format!("/v1/programmes/{}/history", fund.programme),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(
+        history["versions"].as_array().unwrap().len(),
+        1,
+        "{history}"
+    );
+    let again = dry_run(&server, &fund, "2026-09").await;
+    assert_eq!(again["programme_version"], 0);
+    // October has no run: its rules are recorded.
+    let (status, version) = server
+        .post(&versions, &fund.admin, "from-october", &stricter("2026-10"))
+        .await;
+    assert_eq!(status, 201, "{version}");
+    assert_eq!(version["version"], 1);
+}
+
+async fn batches_are_paid_into_the_network_s_recorded_account(server: TestServer) {
+    // Proves one rule for the collection account: while the books record none for the network, a
+    // batch's payment instructions name the configured one; once the network's account is
+    // recorded (approved), every batch's instructions, old and new, name it (the payment file's
+    // debtor reads the same rule: tests/files.rs, the demo's last run).
+    let fund = fund(&server).await;
+    let union = token(&fund.csq, Role::Contributor);
+    let batch = |key: &'static str, period: &'static str| {
+        json!({"programme_id": fund.programme, "period": period, "lines": [
+            {"reference": key, "members": 10, "amount": "10.00", "kind": "solidarity"}]})
+    };
+    let (status, first) = server
+        .post(
+            "/v1/contribution-batches",
+            &union,
+            "first",
+            &batch("first", "2026-09"),
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let configured = &first["payment_instructions"]["collection_account"];
+    assert_eq!(configured["iban"], "FR7630006000011234567890189");
+    assert_eq!(configured["recorded_version"], Value::Null);
+    let (status, account) = server
+        .post(
+            &format!("/v1/organisations/{NETWORK_ID}/bank-accounts"),
+            &fund.admin,
+            "network-account",
+            &json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+                    "bic": "PSSTFRPPPAR", "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{account}");
+    let recorded = json!({"holder": "Education and Solidarity Network",
+        "iban": "FR1420041010050500013M02606", "account_number": null, "bic": "PSSTFRPPPAR",
+        "currency": "EUR", "recorded_version": 1});
+    let first_id = first["id"].as_str().unwrap();
+    let (_, read) = server
+        .get(&format!("/v1/contribution-batches/{first_id}"), &union)
+        .await;
+    assert_eq!(read["payment_instructions"]["collection_account"], recorded);
+    let (_, listed) = server.get("/v1/contribution-batches", &union).await;
+    assert_eq!(
+        listed["items"][0]["payment_instructions"]["collection_account"],
+        recorded
+    );
+    let (status, second) = server
+        .post(
+            "/v1/contribution-batches",
+            &union,
+            "second",
+            &batch("second", "2026-10"),
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(
+        second["payment_instructions"]["collection_account"],
+        recorded
+    );
 }

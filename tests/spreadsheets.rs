@@ -469,7 +469,10 @@ async fn each_batch_says_how_to_pay_it(server: TestServer) {
             json!({
                 "holder": "Education and Solidarity Network",
                 "iban": "FR7630006000011234567890189",
-                "bic": "AGRIFRPP"
+                "account_number": null,
+                "bic": "AGRIFRPP",
+                "currency": "EUR",
+                "recorded_version": null
             })
         );
         let reference = instructions["creditor_reference"].as_str().unwrap();

@@ -134,7 +134,9 @@ fn camt053(
 
 /// The collection account's IBAN, as test servers are configured.
 fn our_iban() -> String {
-    collection_account().iban
+    collection_account()
+        .iban
+        .expect("test servers are configured with an IBAN")
 }
 
 /// POSTs a statement; status and body.

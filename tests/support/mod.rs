@@ -33,6 +33,10 @@ pub fn collection_account() -> ledger_app::payments::CollectionAccount {
     .unwrap()
 }
 
+/// The network's IATI identifier test servers are configured with
+/// (`--iati-organisation-identifier`).
+pub const IATI_ORGANISATION_IDENTIFIER: &str = "FR-RNA-W751234567";
+
 /// The network organisation seeded by the migrations.
 pub const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
 
@@ -174,6 +178,7 @@ async fn start_signing_every(
         // rule has its own servers ([`four_eyes_server`]).
         approvals_required: 1,
         collection_account: Some(collection_account()),
+        iati_organisation_identifier: Some(IATI_ORGANISATION_IDENTIFIER.to_owned()),
         ..ApiConfig::default()
     };
     start_with(database_url, directory, api).await

@@ -124,6 +124,8 @@ pub struct ApiConfig {
     pub sources: ledger_app::Sources,
     /// The bank account contributors pay batches into (`--collection-account-*`), if configured.
     pub collection_account: Option<ledger_app::payments::CollectionAccount>,
+    /// The network's IATI organisation identifier (`--iati-organisation-identifier`), checked.
+    pub iati_organisation_identifier: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -142,6 +144,7 @@ impl Default for ApiConfig {
             sources: ledger_app::Sources::default(),
             approvals_required: ledger_app::approvals::DEFAULT_APPROVALS_REQUIRED,
             collection_account: None,
+            iati_organisation_identifier: None,
         }
     }
 }
@@ -167,7 +170,8 @@ impl AppState {
             app: ledger_app::App::new(store, config.sources.clone(), config.contribution_limits)
                 .with_approvals_required(config.approvals_required)
                 .with_checkpoint_signer(checkpoints)
-                .with_collection_account(config.collection_account.clone()),
+                .with_collection_account(config.collection_account.clone())
+                .with_iati_organisation_identifier(config.iati_organisation_identifier.clone()),
             tokens,
             throttle: auth::AuthenticationThrottle::new(
                 config.max_failed_authentications,

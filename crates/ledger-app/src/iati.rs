@@ -37,12 +37,22 @@ pub fn published(organisation: &Organisation, choices: &HashMap<Uuid, bool>) -> 
         )
 }
 
+/// The network as the files name it. Its IATI identifier: the registry identifier recorded on the
+/// network organisation, else the one the deployment configured
+/// (`--iati-organisation-identifier`), else (neither) `ledger_core::iati`'s placeholder.
 async fn network(app: &App) -> Result<Organisation, AppError> {
-    app.store
+    let mut network = app
+        .store
         .organisation_by_slug("network")
         .await?
         .filter(|organisation| organisation.kind == OrganisationKind::Network)
-        .ok_or_else(|| AppError::internal_message("the network organisation is missing"))
+        .ok_or_else(|| AppError::internal_message("the network organisation is missing"))?;
+    if network.registry_identifier.is_none() {
+        network
+            .registry_identifier
+            .clone_from(&app.iati_organisation_identifier);
+    }
+    Ok(network)
 }
 
 fn amount(minor: i64, currency: &str) -> Result<Amount, AppError> {

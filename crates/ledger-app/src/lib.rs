@@ -73,9 +73,13 @@ pub struct App {
     /// The API keys this instance has read (never trusted to be live: see
     /// [`people::authenticate`]).
     pub keys: people::authenticate::KeyCache,
-    /// The bank account contributors pay into, as configured (read it through
-    /// [`payments::collection_account`]).
+    /// The bank account contributors pay into, as configured: used while the books record none for
+    /// the network (read it through [`payments::collection_account`], the one rule).
     pub collection_account: Option<payments::CollectionAccount>,
+    /// The network's IATI organisation identifier as configured (checked by
+    /// `ledger_core::iati::checked_organisation_identifier`), used while the network organisation
+    /// records none ([`iati`]).
+    pub iati_organisation_identifier: Option<String>,
 }
 
 impl App {
@@ -89,6 +93,15 @@ impl App {
             checkpoints: None,
             keys: people::authenticate::KeyCache::default(),
             collection_account: None,
+            iati_organisation_identifier: None,
+        }
+    }
+
+    /// The same application, publishing IATI files under the network's `identifier`.
+    pub fn with_iati_organisation_identifier(self, identifier: Option<String>) -> App {
+        App {
+            iati_organisation_identifier: identifier,
+            ..self
         }
     }
 

@@ -16,7 +16,7 @@ use ledger_store::transfers::{TransferFilter, TransferRow};
 use ledger_store::versions::BankAccountRow;
 use uuid::Uuid;
 
-use crate::bank_accounts::{NETWORK_ORGANISATION, account_at};
+use crate::bank_accounts::account_at;
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::policy::Operation;
@@ -53,34 +53,32 @@ pub async fn approved_bank_accounts(
     Ok(found)
 }
 
-/// The network's account that pays the transfers: the one place the payment file reads it from.
-/// The account recorded in the books for the network (under four eyes), else the collection
-/// account the deployment configured (`--collection-account-*`, the one batches are paid into).
+/// The network's account that pays the transfers, by the one rule of
+/// [`crate::payments::collection_account`] (the account recorded in the books for the network,
+/// under four eyes, else the collection account the deployment configured): the account batches
+/// are paid into.
 pub async fn collection_account(app: &App) -> Result<Option<BankAccount>, AppError> {
-    let recorded = app
-        .store
-        .bank_accounts(OrganisationId::from_uuid(NETWORK_ORGANISATION))
-        .await?;
-    if let Some(row) = recorded.last() {
-        return payment_account(row).map(Some);
-    }
-    crate::payments::collection_account(app)
-        .map(|configured| {
-            Ok(BankAccount {
-                holder_name: configured.holder.clone(),
-                number: AccountNumber::Iban(
-                    Iban::parse(&configured.iban).map_err(AppError::internal_message)?,
-                ),
-                bic: configured
-                    .bic
-                    .as_deref()
-                    .map(Bic::parse)
-                    .transpose()
-                    .map_err(AppError::internal_message)?,
-                currency: Currency::eur(),
-            })
-        })
-        .transpose()
+    let Some(account) = crate::payments::collection_account(app).await? else {
+        return Ok(None);
+    };
+    let number = match (&account.iban, &account.account_number) {
+        (Some(iban), _) => {
+            AccountNumber::Iban(Iban::parse(iban).map_err(AppError::internal_message)?)
+        }
+        (None, Some(number)) => AccountNumber::Other(number.clone()),
+        (None, None) => return Err(AppError::internal_message("a bank account has no number")),
+    };
+    Ok(Some(BankAccount {
+        holder_name: account.holder.clone(),
+        number,
+        bic: account
+            .bic
+            .as_deref()
+            .map(Bic::parse)
+            .transpose()
+            .map_err(AppError::internal_message)?,
+        currency: Currency::from_code(&account.currency).map_err(AppError::internal_message)?,
+    }))
 }
 
 /// A recorded bank account as the payment file names it (its IBAN and BIC were checked when it

@@ -2,16 +2,22 @@
 //! ISO 11649 creditor reference (`RF..`, [`ledger_core::payment_reference`]), so the bank
 //! statement's credit can be matched to the batch. Every batch view carries these instructions.
 //!
-//! Where the collection account comes from is said in ONE place, [`collection_account`]: today
-//! the deployment's configuration (`--collection-account-*`); it is the function to rewire when
-//! the network's own bank account is kept in the books.
+//! Where the collection account comes from is said in ONE place, [`collection_account`]: the
+//! network's own bank account recorded in the books (set under four eyes) when there is one, else
+//! the deployment's configuration (`--collection-account-*`). Batches' payment instructions and
+//! the payment file's debtor (pain.001) both read it there, so contributors pay into the account
+//! the network pays out of.
 
+use ledger_core::OrganisationId;
 use ledger_core::payment_reference::{CreditorReference, checked_iban};
 use ledger_core::text::{TextKind, checked_text};
+use ledger_store::versions::BankAccountRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::App;
+use crate::bank_accounts::NETWORK_ORGANISATION;
+use crate::error::AppError;
 
 /// The longest account holder name (ISO 20022's `Nm` of a party: 140 characters).
 pub const MAX_HOLDER_NAME_LENGTH: usize = 140;
@@ -21,10 +27,18 @@ pub const MAX_HOLDER_NAME_LENGTH: usize = 140;
 pub struct CollectionAccount {
     /// The account holder's name, as the bank knows it.
     pub holder: String,
-    /// IBAN, electronic form (no spaces).
-    pub iban: String,
+    /// IBAN, electronic form (no spaces); `null` for a recorded account known by a national
+    /// number.
+    pub iban: Option<String>,
+    /// The national account number, for a recorded account without an IBAN.
+    pub account_number: Option<String>,
     /// BIC of the bank (8 or 11 characters), when given.
     pub bic: Option<String>,
+    /// ISO 4217 currency of the account (a configured account is in EUR).
+    pub currency: String,
+    /// Which of the network's recorded bank accounts it is (1, 2, ...); `null`: the account the
+    /// deployment configured, used while none is recorded.
+    pub recorded_version: Option<i32>,
 }
 
 impl CollectionAccount {
@@ -51,15 +65,39 @@ impl CollectionAccount {
             .transpose()?;
         Ok(CollectionAccount {
             holder: holder.to_owned(),
-            iban,
+            iban: Some(iban),
+            account_number: None,
             bic,
+            currency: "EUR".to_owned(),
+            recorded_version: None,
         })
+    }
+
+    /// A bank account recorded for the network (checked when it was recorded).
+    pub fn recorded(row: &BankAccountRow) -> CollectionAccount {
+        CollectionAccount {
+            holder: row.holder_name.clone(),
+            iban: row.iban.clone(),
+            account_number: row.account_number.clone(),
+            bic: row.bic.clone(),
+            currency: row.currency.clone(),
+            recorded_version: Some(row.version_number),
+        }
     }
 }
 
-/// The network's collection account, if one is known: THE source every door reads it from.
-pub fn collection_account(app: &App) -> Option<CollectionAccount> {
-    app.collection_account.clone()
+/// The network's collection account, if one is known: THE rule every door reads it by. The
+/// network's bank account recorded in the books (the last one approved) when there is one, else
+/// the one the deployment configured.
+pub async fn collection_account(app: &App) -> Result<Option<CollectionAccount>, AppError> {
+    let recorded = app
+        .store
+        .bank_accounts(OrganisationId::from_uuid(NETWORK_ORGANISATION))
+        .await?;
+    Ok(match recorded.last() {
+        Some(row) => Some(CollectionAccount::recorded(row)),
+        None => app.collection_account.clone(),
+    })
 }
 
 /// How to pay a batch.
@@ -74,16 +112,16 @@ pub struct PaymentInstructions {
     pub collection_account: Option<CollectionAccount>,
 }
 
-/// The instructions for a batch with `creditor_reference` (as stored), with the collection account
-/// of `app`.
+/// The instructions for a batch with `creditor_reference` (as stored), into `collection_account`
+/// (as [`collection_account`] answers it).
 pub fn payment_instructions(
-    app: &App,
+    collection_account: Option<&CollectionAccount>,
     creditor_reference: &CreditorReference,
 ) -> PaymentInstructions {
     PaymentInstructions {
         creditor_reference: creditor_reference.as_str().to_owned(),
         creditor_reference_printed: creditor_reference.printed(),
-        collection_account: collection_account(app),
+        collection_account: collection_account.cloned(),
     }
 }
 
@@ -102,7 +140,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(account.holder, "Réseau Éducation et Solidarité");
-        assert_eq!(account.iban, "FR7630006000011234567890189");
+        assert_eq!(account.iban.as_deref(), Some("FR7630006000011234567890189"));
         assert_eq!(account.bic.as_deref(), Some("AGRIFRPP"));
         assert!(
             CollectionAccount::new("ENS", "FR7630006000011234567890188", None)

@@ -18,6 +18,13 @@ use crate::organisation::{ConditionCode, Organisation, OrganisationKind, Program
 use crate::time::Timestamp;
 use crate::xml_writer::{XmlDocument, XmlError};
 
+#[path = "iati_rules.rs"]
+mod rules;
+pub use rules::{
+    MAX_ORGANISATION_IDENTIFIER_LENGTH, activity_identifier, checked_organisation_identifier,
+    organisation_reference, recipient_countries,
+};
+
 /// The IATI standard version the files declare.
 pub const IATI_VERSION: &str = "2.03";
 
@@ -103,15 +110,6 @@ pub fn organisation_type(kind: OrganisationKind) -> &'static str {
         | OrganisationKind::Beneficiary
         | OrganisationKind::Auditor => "22",
     }
-}
-
-/// The IATI identifier of an organisation: its registry identifier, or, for one registered
-/// nowhere, a placeholder that says so (the IATI Registry would refuse it; the schema accepts it).
-pub fn organisation_reference(organisation: &Organisation) -> String {
-    organisation
-        .registry_identifier
-        .clone()
-        .unwrap_or_else(|| format!("XX-UNREGISTERED-{}", organisation.slug))
 }
 
 /// A pledge (a contribution batch not reversed).
@@ -298,11 +296,8 @@ pub struct IatiActivity {
     pub transactions: Vec<IatiTransaction>,
     /// (IATI `ConditionType` code, text).
     pub conditions: Vec<(&'static str, String)>,
-}
-
-/// The activity identifier of a programme: the network's identifier, then the programme's id.
-pub fn activity_identifier(network: &Organisation, programme: &Programme) -> String {
-    format!("{}-{}", organisation_reference(network), programme.id)
+    /// (ISO 3166-1 alpha-2 code, percentage): [`recipient_countries`].
+    pub recipient_countries: Vec<(String, String)>,
 }
 
 /// The activity of one programme, from its books. Transactions with an unpublished counterpart
@@ -452,6 +447,7 @@ pub fn programme_activity(
         ),
         participants,
         started_on,
+        recipient_countries: recipient_countries(&books.transfers, parties)?,
         default_currency: programme.currency.code(),
         transactions,
         conditions: programme
@@ -556,6 +552,12 @@ pub fn activities_file(
             "activity-date",
             &[("type", "2"), ("iso-date", &iso(activity.started_on))],
         )?;
+        for (country, percentage) in &activity.recipient_countries {
+            document.empty(
+                "recipient-country",
+                &[("code", country), ("percentage", percentage)],
+            )?;
+        }
         for transaction in &activity.transactions {
             match &transaction.reference {
                 Some(reference) => document.open("transaction", &[("ref", reference)])?,

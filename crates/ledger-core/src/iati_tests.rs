@@ -214,3 +214,85 @@ fn a_transaction_naming_an_unknown_organisation_is_refused() {
         Err(IatiError::UnknownOrganisation(_))
     ));
 }
+
+#[test]
+fn recipient_countries_share_the_commitments_and_sum_to_exactly_one_hundred() {
+    // Proves each beneficiary's country gets its share of the outgoing commitments, two mutuals
+    // of one country are one country, thirds round to 33.33/33.33/33.34 (never 99.99), and an
+    // activity with no commitment names no country; the file writes them after the dates.
+    let (network, mut books, mut parties) = books();
+    let mut other = |number: u128, slug: &str, country: &str| {
+        let mut organisation = organisation(number, slug, OrganisationKind::Beneficiary);
+        organisation.country = country.into();
+        let id = organisation.id;
+        parties.insert(
+            id,
+            Party {
+                organisation,
+                published: true,
+            },
+        );
+        id
+    };
+    let burkina = other(6, "mutuelle-bf", "BF");
+    let burkina_too = other(7, "mutuelle-bf-2", "bf");
+    let congo = other(8, "mesp-cd", "CD");
+    let transfer = |number: u128, beneficiary, minor| TransferRecord {
+        transfer: Uuid::from_u128(number),
+        beneficiary,
+        executed_on: day("2026-04-02"),
+        amount: eur(minor),
+        settled_on: None,
+    };
+    // The fixture's mutual is registered in FR: 5,500 of 16,500 is a third, as are BF's two
+    // transfers together and CD's one.
+    books.transfers.push(transfer(31, burkina, 2_500));
+    books.transfers.push(transfer(32, burkina_too, 3_000));
+    books.transfers.push(transfer(33, congo, 5_500));
+    let countries = recipient_countries(&books.transfers, &parties).unwrap();
+    assert_eq!(
+        countries,
+        vec![
+            ("BF".to_owned(), "33.34".to_owned()),
+            ("CD".to_owned(), "33.33".to_owned()),
+            ("FR".to_owned(), "33.33".to_owned()),
+        ]
+    );
+    assert_eq!(
+        recipient_countries(&[], &parties).unwrap(),
+        Vec::<(String, String)>::new()
+    );
+    let activity = programme_activity(&network, &books, &parties).unwrap();
+    assert_eq!(activity.recipient_countries, countries);
+    let generated = Timestamp::parse("2026-06-01T08:00:00Z").unwrap();
+    let text = String::from_utf8(activities_file(&[activity], generated).unwrap()).unwrap();
+    let dates = text.find("<activity-date").unwrap();
+    let country = text
+        .find(r#"<recipient-country code="BF" percentage="33.34"/>"#)
+        .unwrap();
+    let first_transaction = text.find("<transaction").unwrap();
+    assert!(dates < country && country < first_transaction, "{text}");
+}
+
+#[test]
+fn an_organisation_identifier_has_an_agency_prefix_and_no_stray_characters() {
+    // Proves a configured IATI identifier is checked before any file names it: an agency prefix
+    // and a number, only letters, digits, '-', '.', '_'.
+    assert_eq!(
+        checked_organisation_identifier(" FR-RNA-W751234567 ").unwrap(),
+        "FR-RNA-W751234567"
+    );
+    assert!(checked_organisation_identifier("XM-DAC-41114").is_ok());
+    for wrong in [
+        "",
+        "W751234567",
+        "FR-RNA",
+        "fr-RNA-W751234567",
+        "FR-RNA-W75 1234567",
+        "FR-RNA-W751/234567",
+        "FRA-RNA-1",
+        &format!("FR-RNA-{}", "1".repeat(100)),
+    ] {
+        assert!(checked_organisation_identifier(wrong).is_err(), "{wrong:?}");
+    }
+}

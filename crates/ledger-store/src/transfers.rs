@@ -31,6 +31,16 @@ pub struct TransferRunRow {
     pub programme_version: i32,
 }
 
+/// A recorded run of a programme, in short.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProgrammeRunRow {
+    pub id: Uuid,
+    pub period: String,
+    pub created_at: DateTime<Utc>,
+    /// The execution's journal transaction, once executed.
+    pub execution_transaction_id: Option<Uuid>,
+}
+
 /// A transfer with its confirmation, if any.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TransferRow {
@@ -189,6 +199,24 @@ impl Store {
             )
             .bind(programme_id)
             .bind(after)
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// Every recorded run of a programme (dry runs are not recorded), oldest first: its period and
+    /// whether it was executed. What a change of the programme's rules checks against.
+    pub async fn programme_runs(
+        &self,
+        programme_id: Uuid,
+    ) -> Result<Vec<ProgrammeRunRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT r.id, r.period, r.created_at, e.transaction_id AS execution_transaction_id \
+                 FROM transfer_runs r LEFT JOIN transfer_run_executions e ON e.run_id = r.id \
+                 WHERE r.programme_id = $1 ORDER BY r.created_at, r.id",
+            )
+            .bind(programme_id)
             .fetch_all(pool)
             .await?
         }))

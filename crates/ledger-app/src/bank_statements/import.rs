@@ -102,7 +102,7 @@ impl Command for ImportStatement {
     ) -> Result<Planned<BankStatementDetail>, AppError> {
         let statement = read_statement(&self.document)
             .map_err(|error| AppError::invalid_field(error.path, error.reason))?;
-        check_statement(app, &statement)?;
+        check_statement(app, &statement).await?;
         let account = statement.account.identifier().to_owned();
         if let Some(existing) = app
             .store
@@ -203,35 +203,43 @@ impl Command for ImportStatement {
     }
 }
 
-/// The statement is for the network's collection account, in the fund's currency, with an
-/// identifier that fits.
-fn check_statement(app: &App, statement: &Statement) -> Result<(), AppError> {
-    let Some(collection) = collection_account(app) else {
+/// The statement is for the network's collection account (the one batches are paid into: its
+/// recorded account, else the configured one), in that account's currency, with an identifier that
+/// fits.
+async fn check_statement(app: &App, statement: &Statement) -> Result<(), AppError> {
+    let Some(collection) = collection_account(app).await? else {
         return Err(AppError::conflict(
             "no_collection_account",
-            "the network's collection account is not configured: a statement cannot be checked against it",
+            "the network's collection account is neither recorded nor configured: a statement cannot be checked against it",
         ));
     };
-    match &statement.account {
-        StatementAccount::Iban(iban) if *iban == collection.iban => {}
-        other => {
-            return Err(AppError::invalid_field(
-                other.path(),
-                format!(
-                    "is {}, not the network's collection account {}",
-                    other.identifier(),
-                    collection.iban
-                ),
-            ));
+    let ours = match &statement.account {
+        StatementAccount::Iban(iban) => collection.iban.as_deref() == Some(iban.as_str()),
+        StatementAccount::Other(number) => {
+            collection.account_number.as_deref() == Some(number.as_str())
         }
+    };
+    if !ours {
+        let account = &statement.account;
+        return Err(AppError::invalid_field(
+            account.path(),
+            format!(
+                "is {}, not the network's collection account {}",
+                account.identifier(),
+                collection
+                    .iban
+                    .as_deref()
+                    .or(collection.account_number.as_deref())
+                    .unwrap_or_default()
+            ),
+        ));
     }
-    if statement.currency != eur() {
+    if statement.currency.to_string() != collection.currency || statement.currency != eur() {
         return Err(AppError::invalid_field(
             "Document/BkToCstmrStmt/Stmt/Acct/Ccy",
             format!(
                 "is {}, not the collection account's currency {}",
-                statement.currency,
-                eur()
+                statement.currency, collection.currency
             ),
         ));
     }

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::fields::{parse_id, parse_period_filter};
 use crate::money::Money;
 use crate::pagination::{Page, PageQuery, page};
+use crate::payments::collection_account;
 use crate::policy::Operation;
 use crate::runner::Query;
 use crate::{App, Caller};
@@ -59,10 +60,11 @@ impl Query for ListBatches {
         };
         let rows = app.store.batches(&filter, after, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
+        let collection = collection_account(app).await?;
         let items = listed
             .items
             .iter()
-            .map(|row| view_of(app, row))
+            .map(|row| view_of(collection.as_ref(), row))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page {
             items,
@@ -98,7 +100,7 @@ impl Query for ReadBatch {
     async fn read(self, app: &App, caller: &Caller) -> Result<BatchDetail, AppError> {
         let checkpoint = checkpoint_before_read(app).await?;
         let batch = visible_batch(app, caller, &self.0).await?;
-        let view = view_of(app, &batch)?;
+        let view = view_of(collection_account(app).await?.as_ref(), &batch)?;
         let currency = batch_currency(&batch)?;
         let lines = app
             .store

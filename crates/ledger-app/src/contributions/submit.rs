@@ -15,7 +15,7 @@ use super::views::{BatchTotalsView, BatchView};
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::money::DecimalText;
-use crate::payments::payment_instructions;
+use crate::payments::{collection_account, payment_instructions};
 use crate::policy::Operation;
 use crate::runner::{Command, Planned, Status};
 use crate::{App, Caller};
@@ -272,7 +272,10 @@ impl Command for SubmitBatch {
             reversal_reason: None,
             submitted_by: caller.subject.clone(),
             created_at: now.to_canonical_string(),
-            payment_instructions: Some(payment_instructions(app, &creditor_reference)),
+            payment_instructions: Some(payment_instructions(
+                collection_account(app).await?.as_ref(),
+                &creditor_reference,
+            )),
         };
         let mut records: Vec<Record> = pledge.opens.into_iter().map(Record::Account).collect();
         records.push(Record::ContributionBatch(Box::new(record)));

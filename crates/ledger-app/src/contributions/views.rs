@@ -8,11 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::App;
 use crate::checkpoints::CheckpointView;
 use crate::error::AppError;
 use crate::money::Money;
-use crate::payments::{PaymentInstructions, payment_instructions};
+use crate::payments::{CollectionAccount, PaymentInstructions, payment_instructions};
 
 /// Totals of a batch.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,7 +133,11 @@ pub(crate) fn batch_currency(summary: &BatchSummary) -> Result<Currency, AppErro
 }
 
 /// A stored batch as its view; its status derived from what was received and reversed.
-pub(crate) fn view_of(app: &App, summary: &BatchSummary) -> Result<BatchView, AppError> {
+/// `collection_account` is [`crate::payments::collection_account`]'s answer, read once per request.
+pub(crate) fn view_of(
+    collection_account: Option<&CollectionAccount>,
+    summary: &BatchSummary,
+) -> Result<BatchView, AppError> {
     let currency = batch_currency(summary)?;
     let money = |minor| Money::from_minor(minor, currency);
     Ok(BatchView {
@@ -169,7 +172,7 @@ pub(crate) fn view_of(app: &App, summary: &BatchSummary) -> Result<BatchView, Ap
             .as_deref()
             .map(|stored| {
                 CreditorReference::parse(stored)
-                    .map(|reference| payment_instructions(app, &reference))
+                    .map(|reference| payment_instructions(collection_account, &reference))
                     .map_err(|error| {
                         AppError::internal_message(format!(
                             "the stored creditor reference {stored} {error}"

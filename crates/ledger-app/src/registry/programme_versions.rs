@@ -155,6 +155,52 @@ async fn programme_of(app: &App, id: &str) -> Result<Programme, AppError> {
     app.store.programme(id).await?.ok_or_else(not_found)
 }
 
+/// Past plans never change meaning: rules may not take effect from a period that already has a
+/// recorded run (planned or executed; dry runs are not recorded), nor from one before it, since
+/// the new version would then govern that run's period. Such a change is a `409
+/// period_already_planned` naming each run; rules for the periods after the last run are
+/// recorded as usual. A run records the version it used, and a later plan of the same period
+/// can only find that version in force.
+async fn refuse_planned_periods(
+    app: &App,
+    programme: &Programme,
+    effective: &Period,
+) -> Result<(), AppError> {
+    let mut planned = Vec::new();
+    for run in app.store.programme_runs(programme.id).await? {
+        let period =
+            Period::parse(&run.period, programme.period).map_err(AppError::internal_message)?;
+        if period.start() >= effective.start() {
+            let state = match run.execution_transaction_id {
+                Some(_) => "executed",
+                None => "planned",
+            };
+            planned.push((run.id, run.period, state));
+        }
+    }
+    let Some((first, first_period, first_state)) = planned.first() else {
+        return Ok(());
+    };
+    Err(AppError {
+        errors: planned
+            .iter()
+            .map(|(id, period, state)| {
+                FieldError::new(
+                    "effective_period",
+                    format!("the period {period} already has the {state} run {id}"),
+                )
+            })
+            .collect(),
+        ..AppError::conflict(
+            "period_already_planned",
+            format!(
+                "rules from {effective} would change the meaning of the {first_state} run {first} \
+                 for {first_period}: give an effective_period after the last planned period"
+            ),
+        )
+    })
+}
+
 /// Record new rules for a programme from a period on (the network); `id` as given in the path.
 #[derive(Debug)]
 pub struct ChangeProgramme {
@@ -232,6 +278,7 @@ impl Command for ChangeProgramme {
         else {
             return Err(AppError::validation(errors));
         };
+        refuse_planned_periods(app, &opened, &period).await?;
         let mut changed_fields = Vec::new();
         if allocation != previous.allocation {
             changed_fields.push("allocation");

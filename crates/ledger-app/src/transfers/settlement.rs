@@ -218,7 +218,8 @@ pub async fn book_settlement(
         let amount = top_up_for(outcome.shortfall, currency, rate.as_ref())
             .map_err(AppError::internal_message)?;
         let schedule =
-            fee_schedule::for_beneficiary(app, beneficiary.id, programme.id, currency).await?;
+            fee_schedule::for_beneficiary(app, beneficiary, programme, &transfer.period, currency)
+                .await?;
         let fee = schedule
             .expected_fee(amount)
             .map_err(AppError::internal_message)?;

@@ -385,3 +385,4 @@ mutual-movement-settlement = Confirmation
 mutual-movement-top_up = Top-up
 mutual-movement-redistribution = Redistribution report accepted
 mutual-movement-adjustment = Adjustment
+batch-account-number = Account number

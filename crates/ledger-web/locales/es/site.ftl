@@ -385,3 +385,4 @@ mutual-movement-settlement = Confirmación
 mutual-movement-top_up = Complemento
 mutual-movement-redistribution = Informe de redistribución aceptado
 mutual-movement-adjustment = Ajuste
+batch-account-number = Número de cuenta

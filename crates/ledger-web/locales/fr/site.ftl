@@ -385,3 +385,4 @@ mutual-movement-settlement = Confirmation
 mutual-movement-top_up = Complément
 mutual-movement-redistribution = Rapport de redistribution accepté
 mutual-movement-adjustment = Ajustement
+batch-account-number = Numéro de compte
