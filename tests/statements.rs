@@ -504,6 +504,216 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
     assert_eq!(charges.len(), 2, "{journal}");
 }
 
+/// The Burkina transfer executed and confirmed by the mutual (so its settlement booked the
+/// expected fee, 18.00 EUR, from reserved fee coverage to the bank).
+async fn settled_transfer(server: &TestServer, fund: &Fund) -> Value {
+    let executed = burkina_paid_for_september(server, fund).await;
+    let transfer = executed["transfers"][0].clone();
+    let fee = transfer["expected_fee"]["amount"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(fee, "18.00");
+    let (status, confirmed) = server
+        .post(
+            &format!("/v1/transfers/{}/confirmation", transfer["id"].as_str().unwrap()),
+            &token(&fund.burkina, Role::Beneficiary),
+            "confirm",
+            &json!({"received": {"amount": "393574", "currency": "XOF"}, "value_date": support::today(), "bank_reference": "BOA-1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{confirmed}");
+    transfer
+}
+
+/// Imports a statement with the settled transfer's debit charged `charges`; the debit's entry,
+/// how many bank-charge transactions the import booked and what it took from fee coverage (the
+/// pool unchanged).
+async fn import_settled_debit(charges: &str, server: &TestServer) -> (Value, usize, i64) {
+    let fund = fund(server).await;
+    let transfer = settled_transfer(server, &fund).await;
+    let ledger = store(server).await;
+    let eur = Currency::eur();
+    let pool = chart::programme_pool(programme_id(&fund), eur);
+    let (pool_before, coverage_before) = (
+        credit(&ledger, pool.clone()).await,
+        credit(&ledger, chart::fee_coverage(eur)).await,
+    );
+    let bank_charges = |journal: &Value| {
+        journal["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|transaction| transaction["kind"] == "bank_charge")
+            .count()
+    };
+    let (_, journal) = server
+        .get("/v1/journal?after_sequence=0&limit=1000", &fund.admin)
+        .await;
+    let charges_before = bank_charges(&journal);
+    let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-F1");
+    sent.end_to_end_id = Some(transfer["end_to_end_id"].as_str().unwrap().to_owned());
+    sent.charges = Some(charges.to_owned());
+    let document = camt053("08", "STMT-F", &our_iban(), "EUR", &[sent]);
+    assert_valid(document.as_bytes(), &standard_schema("camt.053.001.08.xsd"));
+    let (status, imported) = import(server, &fund.admin, "fee", document.into_bytes()).await;
+    assert_eq!(status, 201, "{imported}");
+    let entry = imported["entries"][0].clone();
+    assert_eq!(entry["status"], "transfer_debit", "{entry}");
+    assert_eq!(entry["transfer_id"], transfer["id"]);
+    assert_eq!(entry["charges"]["amount"], charges);
+    assert_eq!(credit(&ledger, pool).await, pool_before);
+    let (_, journal) = server
+        .get("/v1/journal?after_sequence=0&limit=1000", &fund.admin)
+        .await;
+    (
+        entry,
+        bank_charges(&journal) - charges_before,
+        coverage_before - credit(&ledger, chart::fee_coverage(eur)).await,
+    )
+}
+
+async fn charges_covered_by_a_settled_transfers_expected_fee_book_nothing(server: TestServer) {
+    // Proves a fee is not counted twice: the settlement booked the transfer's expected fee F
+    // (18.00), so a statement charging exactly F on the transfer's debit books no bank charge;
+    // the entry keeps the charge and says the expected fee covered it; pool and fee coverage
+    // unchanged.
+    let (entry, booked, coverage_spent) = import_settled_debit("18.00", &server).await;
+    assert_eq!(booked, 0, "{entry}");
+    assert!(entry["charge_transaction_id"].is_null(), "{entry}");
+    assert_eq!(coverage_spent, 0);
+    let detail = entry["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("covered by the transfer's expected fee"),
+        "{detail}"
+    );
+}
+
+async fn charges_above_a_settled_transfers_expected_fee_book_the_excess(server: TestServer) {
+    // Proves only the excess of the bank's charges over the expected fee the settlement booked
+    // is booked: charges of 20.50 on an 18.00 fee book one bank charge of 2.50 to fee coverage,
+    // the pool unchanged.
+    let (entry, booked, coverage_spent) = import_settled_debit("20.50", &server).await;
+    assert_eq!(booked, 1, "{entry}");
+    assert!(entry["charge_transaction_id"].is_string(), "{entry}");
+    assert_eq!(coverage_spent, 250);
+    assert!(
+        entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("excess 2.50 EUR")
+    );
+}
+
+async fn a_transfer_debit_is_matched_once(server: TestServer) {
+    // Proves a transfer's debit is matched at most once: a second line of the same statement and
+    // a later statement with the same EndToEndId stay unmatched naming the entry that matched it
+    // first (its charges booked once); and the store itself refuses a second entry naming the
+    // transfer (two imports planned before either was committed: the second commit is refused).
+    let fund = fund(&server).await;
+    let executed = burkina_paid_for_september(&server, &fund).await;
+    let transfer = &executed["transfers"][0];
+    let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-M1");
+    sent.end_to_end_id = Some(transfer["end_to_end_id"].as_str().unwrap().to_owned());
+    sent.charges = Some("1.00".to_owned());
+    let mut again = sent.clone();
+    again.bank_reference = "BANK-M2".to_owned();
+
+    // Two imports planned while nothing is matched yet: the first commits, the second is refused
+    // by the unique index on the entries' transfer (migration 0023).
+    let ledger = store(&server).await;
+    let app = App::new(ledger.clone(), Sources::default(), Default::default())
+        .with_collection_account(Some(collection_account()));
+    let caller = Caller::with_token(
+        "admin-user".to_owned(),
+        ledger_core::OrganisationId::from_uuid(uuid::Uuid::parse_str(support::NETWORK_ID).unwrap()),
+        ledger_app::Role::Admin,
+    );
+    let plan = |statement_id: &str| {
+        let document = camt053("08", statement_id, &our_iban(), "EUR", &[sent.clone()]);
+        ledger_app::Command::plan(
+            ImportStatement {
+                document: document.into_bytes(),
+            },
+            &app,
+            &caller,
+        )
+    };
+    let (first, second) = (
+        plan("STMT-R1").await.unwrap(),
+        plan("STMT-R2").await.unwrap(),
+    );
+    let key = |name: &str| {
+        IdempotencyKey::new(name, "POST\n/v1/bank-statements", b"{}".to_vec()).unwrap()
+    };
+    let journal_before = journal_count(&server, &fund.admin).await;
+    app.commit(&caller, &key("r1"), first).await.unwrap();
+    assert!(app.commit(&caller, &key("r2"), second).await.is_err());
+    assert_eq!(statements_count(&server, &fund.admin).await, 1);
+    assert_eq!(
+        journal_count(&server, &fund.admin).await,
+        journal_before + 1
+    );
+
+    // Through the door: a statement with the debit twice, then another statement with it.
+    let (_, listed) = server.get("/v1/bank-statements", &fund.admin).await;
+    let first_id = listed["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, first) = server
+        .get(&format!("/v1/bank-statements/{first_id}"), &fund.admin)
+        .await;
+    let matched = first["entries"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(first["entries"][0]["status"], "transfer_debit");
+    let document = camt053("08", "STMT-M", &our_iban(), "EUR", &[sent.clone(), again]);
+    assert_valid(document.as_bytes(), &standard_schema("camt.053.001.08.xsd"));
+    let (status, imported) = import(&server, &fund.admin, "twice", document.into_bytes()).await;
+    assert_eq!(status, 201, "{imported}");
+    for entry in imported["entries"].as_array().unwrap() {
+        assert_eq!(entry["status"], "unmatched", "{entry}");
+        assert!(entry["transfer_id"].is_null());
+        assert!(entry["charge_transaction_id"].is_null());
+        let detail = entry["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&matched) && detail.contains("STMT-R1"),
+            "{detail}"
+        );
+    }
+    assert_eq!(
+        journal_count(&server, &fund.admin).await,
+        journal_before + 1
+    );
+}
+
+async fn two_lines_of_one_statement_match_a_transfer_once(server: TestServer) {
+    // Proves the second line of one statement with a transfer's EndToEndId stays unmatched,
+    // naming the line that matched it, and only the first line's charges are booked.
+    let fund = fund(&server).await;
+    let executed = burkina_paid_for_september(&server, &fund).await;
+    let transfer = &executed["transfers"][0];
+    let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-T1");
+    sent.end_to_end_id = Some(transfer["end_to_end_id"].as_str().unwrap().to_owned());
+    sent.charges = Some("1.00".to_owned());
+    let mut again = sent.clone();
+    again.bank_reference = "BANK-T2".to_owned();
+    let document = camt053("08", "STMT-T", &our_iban(), "EUR", &[sent, again]);
+    let journal_before = journal_count(&server, &fund.admin).await;
+    let (status, imported) = import(&server, &fund.admin, "lines", document.into_bytes()).await;
+    assert_eq!(status, 201, "{imported}");
+    let entries = imported["entries"].as_array().unwrap();
+    assert_eq!(entries[0]["status"], "transfer_debit");
+    assert_eq!(entries[0]["transfer_id"], transfer["id"]);
+    assert_eq!(entries[1]["status"], "unmatched");
+    assert!(entries[1]["transfer_id"].is_null());
+    assert!(
+        entries[1]["detail"].as_str().unwrap().contains("Ntry[1]"),
+        "{}",
+        entries[1]
+    );
+    assert_eq!(
+        journal_count(&server, &fund.admin).await,
+        journal_before + 1
+    );
+}
+
 async fn hostile_statements_are_refused_and_write_nothing(server: TestServer) {
     // Proves a DTD, an entity bomb, an external entity, a 50 MB body, a statement of another
     // account, one in another currency and a malformed amount are each refused with a
@@ -671,4 +881,8 @@ on_both_engines!(
     debits_meet_transfers_and_charges_go_to_fee_coverage,
     hostile_statements_are_refused_and_write_nothing,
     one_statement_is_one_commit,
+    charges_covered_by_a_settled_transfers_expected_fee_book_nothing,
+    charges_above_a_settled_transfers_expected_fee_book_the_excess,
+    a_transfer_debit_is_matched_once,
+    two_lines_of_one_statement_match_a_transfer_once,
 );

@@ -1,12 +1,13 @@
 //! How the entries of a bank statement meet the books: which batch a credit pays (its ISO 11649
 //! creditor reference, checked), which batches to propose for a credit that pays none exactly
-//! (same amount, payer named like the contributor), which entries are bank charges, and which
+//! (same amount, payer named like the contributor), which entries are bank charges, what a
+//! transfer debit's charges add to the books once the transfer's expected fee is booked, and which
 //! reference a receipt keeps from its statement line.
 
 use uuid::Uuid;
 
 use crate::camt053::StatementEntry;
-use crate::money::Amount;
+use crate::money::{Amount, AmountError};
 use crate::payment_reference::{CreditorReference, ReferenceError};
 
 /// The most batches proposed for one unmatched credit.
@@ -53,6 +54,57 @@ pub fn quoted_reference(entry: &StatementEntry) -> QuotedReference {
 pub fn is_charge(entry: &StatementEntry) -> bool {
     let code = &entry.bank_transaction_code;
     code.sub_family.as_deref() == Some("CHRG") || code.proprietary.as_deref() == Some("CHRG")
+}
+
+/// What a statement's charges (`Chrgs`) on a transfer's debit add to fee coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferCharges {
+    /// The transfer's expected fee is not booked yet (or the line is no settled transfer's): the
+    /// whole charge is booked.
+    Full(Amount),
+    /// The bank charged more than the expected fee the settlement booked: only the excess is.
+    Excess {
+        expected_fee: Amount,
+        excess: Amount,
+    },
+    /// The bank charged no more than the expected fee the settlement booked: nothing more is
+    /// booked (the difference, if any, stays where the settlement put it).
+    CoveredByExpectedFee { expected_fee: Amount },
+}
+
+impl TransferCharges {
+    /// The amount to book as a bank charge, if any.
+    pub fn to_book(&self) -> Option<Amount> {
+        match self {
+            TransferCharges::Full(amount) | TransferCharges::Excess { excess: amount, .. } => {
+                amount.is_positive().then_some(*amount)
+            }
+            TransferCharges::CoveredByExpectedFee { .. } => None,
+        }
+    }
+}
+
+/// **Charges beyond the expected fee.** A settled transfer's settlement already paid its expected
+/// fee from reserved fee coverage to the bank; the bank's actual charges on the transfer's debit
+/// are then booked only for what exceeds that fee, and not at all when they are lower or equal, so
+/// a fee is never counted twice. `expected_fee_booked` is the expected fee when the settlement
+/// booked it, `None` when it did not (the charges are then booked in full).
+pub fn charges_beyond_expected_fee(
+    actual: Amount,
+    expected_fee_booked: Option<Amount>,
+) -> Result<TransferCharges, AmountError> {
+    let Some(expected_fee) = expected_fee_booked else {
+        return Ok(TransferCharges::Full(actual));
+    };
+    let excess = actual.checked_sub(expected_fee)?;
+    Ok(if excess.is_positive() {
+        TransferCharges::Excess {
+            expected_fee,
+            excess,
+        }
+    } else {
+        TransferCharges::CoveredByExpectedFee { expected_fee }
+    })
 }
 
 /// The end-to-end ids of the entry's transactions (a debit's: our transfers' references).
@@ -292,6 +344,52 @@ mod tests {
         assert!(proposals(amount, None, &candidates[3..]).is_empty());
         assert!(!same_party("CGT", "CGT Lyon"));
         assert!(same_party("cgt", "C.G.T."));
+    }
+
+    #[test]
+    fn a_settled_transfers_charges_are_booked_beyond_its_expected_fee_only() {
+        // Proves a fee is never counted twice: once the settlement booked the expected fee, charges
+        // equal to or below it book nothing, charges above it book only the excess; without a
+        // booked expected fee the whole charge is booked; another currency is refused.
+        let eur = |minor: i64| Amount::from_minor(minor, Currency::eur()).unwrap();
+        let fee = eur(1_800);
+        assert_eq!(
+            charges_beyond_expected_fee(eur(1_800), Some(fee)).unwrap(),
+            TransferCharges::CoveredByExpectedFee { expected_fee: fee }
+        );
+        assert_eq!(
+            charges_beyond_expected_fee(eur(1_800), Some(fee))
+                .unwrap()
+                .to_book(),
+            None
+        );
+        assert_eq!(
+            charges_beyond_expected_fee(eur(900), Some(fee))
+                .unwrap()
+                .to_book(),
+            None
+        );
+        let above = charges_beyond_expected_fee(eur(2_050), Some(fee)).unwrap();
+        assert_eq!(
+            above,
+            TransferCharges::Excess {
+                expected_fee: fee,
+                excess: eur(250)
+            }
+        );
+        assert_eq!(above.to_book(), Some(eur(250)));
+        assert_eq!(
+            charges_beyond_expected_fee(eur(250), None)
+                .unwrap()
+                .to_book(),
+            Some(eur(250))
+        );
+        assert_eq!(
+            charges_beyond_expected_fee(eur(0), None).unwrap().to_book(),
+            None
+        );
+        let xof = Amount::from_minor(100, Currency::from_code("XOF").unwrap()).unwrap();
+        assert!(charges_beyond_expected_fee(xof, Some(fee)).is_err());
     }
 
     #[test]

@@ -182,6 +182,19 @@ impl Store {
         }))
     }
 
+    /// The statement entry a transfer's debit was matched to, if any (at most one: migration 0023).
+    pub async fn bank_statement_entry_of_transfer(
+        &self,
+        transfer_id: Uuid,
+    ) -> Result<Option<BankStatementEntryRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_entry!(), " WHERE e.transfer_id = $1"))
+                .bind(transfer_id)
+                .fetch_optional(pool)
+                .await?
+        }))
+    }
+
     /// The statement entry a receipt was booked from (by the import or an assignment), if any.
     pub async fn bank_statement_entry_of_receipt(
         &self,

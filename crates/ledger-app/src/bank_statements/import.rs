@@ -10,13 +10,14 @@ use ledger_core::camt053::{
 };
 use ledger_core::postings::transfers::{BankCharge, bank_charge};
 use ledger_core::statement_matching::{
-    QuotedReference, bank_reference, end_to_end_ids, is_charge, payer_name, quoted_reference,
-    settles_exactly,
+    QuotedReference, TransferCharges, bank_reference, charges_beyond_expected_fee, end_to_end_ids,
+    is_charge, payer_name, quoted_reference, settles_exactly,
 };
 use ledger_core::text::{TextKind, checked_text};
 use ledger_core::{Amount, FundDate};
 use ledger_store::WriteRequest;
 use ledger_store::records::{BankStatementEntryRecord, BankStatementRecord, Record};
+use ledger_store::transfers::TransferRow;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -89,6 +90,8 @@ struct Building {
     /// What this import already applied to each batch (a second credit for the same batch in
     /// one statement is matched against what is left).
     applied: HashMap<Uuid, i64>,
+    /// The transfers this import already matched, with the line that matched each.
+    transfers: HashMap<Uuid, usize>,
 }
 
 impl Command for ImportStatement {
@@ -268,7 +271,7 @@ async fn outcome_of(
     }
     match entry.direction {
         CreditDebit::Credit => credit_outcome(app, caller, statement, entry, today, building).await,
-        CreditDebit::Debit => debit_outcome(app, entry).await,
+        CreditDebit::Debit => debit_outcome(app, entry, building).await,
     }
 }
 
@@ -392,7 +395,11 @@ pub(crate) fn receipt_reference(statement: &Statement, entry: &StatementEntry) -
         )
 }
 
-async fn debit_outcome(app: &App, entry: &StatementEntry) -> Result<Outcome, AppError> {
+async fn debit_outcome(
+    app: &App,
+    entry: &StatementEntry,
+    building: &mut Building,
+) -> Result<Outcome, AppError> {
     if is_charge(entry) {
         return Ok(Outcome {
             charge: Some(entry.amount),
@@ -417,9 +424,32 @@ async fn debit_outcome(app: &App, entry: &StatementEntry) -> Result<Outcome, App
                 transfer.currency
             )));
         }
+        // A transfer leaves the bank once: its debit is matched once, the first time it is read.
+        if let Some(line) = building.transfers.get(&transfer.id) {
+            return Ok(Outcome::unmatched(format!(
+                "EndToEndId {id} is transfer {}, already matched to line {line} of this statement (Ntry[{line}])",
+                transfer.id
+            )));
+        }
+        if let Some(earlier) = app
+            .store
+            .bank_statement_entry_of_transfer(transfer.id)
+            .await?
+        {
+            return Ok(Outcome::unmatched(format!(
+                "EndToEndId {id} is transfer {}, already matched to entry {} (statement {} line {})",
+                transfer.id, earlier.id, earlier.statement_id, earlier.line_number
+            )));
+        }
+        building.transfers.insert(transfer.id, entry.line);
+        let (charge, detail) = match entry.charges {
+            None => (None, None),
+            Some(actual) => transfer_charges(&transfer, actual)?,
+        };
         return Ok(Outcome {
             transfer_id: Some(transfer.id),
-            charge: entry.charges,
+            charge,
+            detail,
             ..Outcome::plain("transfer_debit")
         });
     }
@@ -428,6 +458,37 @@ async fn debit_outcome(app: &App, entry: &StatementEntry) -> Result<Outcome, App
     } else {
         format!("no transfer has the EndToEndId {}", ids.join(", "))
     }))
+}
+
+/// The part of a transfer debit's charges to book, and what the entry says of the rest: a settled
+/// transfer's expected fee was booked by its settlement, so only charges beyond it are
+/// ([`charges_beyond_expected_fee`]).
+fn transfer_charges(
+    transfer: &TransferRow,
+    actual: Amount,
+) -> Result<(Option<Amount>, Option<String>), AppError> {
+    let expected_fee_booked = match transfer.confirmation_transaction_id {
+        Some(_) => Some(
+            Amount::from_minor(transfer.fee_minor, actual.currency())
+                .map_err(AppError::internal)?,
+        ),
+        None => None,
+    };
+    let charges =
+        charges_beyond_expected_fee(actual, expected_fee_booked).map_err(AppError::internal)?;
+    let detail = match charges {
+        TransferCharges::Full(_) => None,
+        TransferCharges::Excess {
+            expected_fee,
+            excess,
+        } => Some(format!(
+            "charges of {actual} exceed the transfer's expected fee of {expected_fee} booked at its settlement: only the excess {excess} is booked to fee coverage"
+        )),
+        TransferCharges::CoveredByExpectedFee { expected_fee } => Some(format!(
+            "charges of {actual} covered by the transfer's expected fee of {expected_fee} booked at its settlement: nothing more is booked"
+        )),
+    };
+    Ok((charges.to_book(), detail))
 }
 
 /// Books a charge of a statement line to fee coverage; the transaction's id.

@@ -135,7 +135,8 @@ pub struct StatementEntryView {
     /// The entry's charges (`Chrgs`).
     pub charges: Option<Money>,
     pub transactions: Vec<TransactionDetailsView>,
-    /// Why it is unmatched, in words.
+    /// Why it is unmatched, in words; for the debit of a settled transfer with charges, how they
+    /// met the expected fee its settlement booked (covered by it, or only the excess booked).
     pub detail: Option<String>,
     /// The batch its receipt was booked on (by the import or an assignment).
     pub batch_id: Option<Uuid>,
@@ -143,7 +144,8 @@ pub struct StatementEntryView {
     pub receipt_id: Option<Uuid>,
     /// The transfer a debit was matched to by EndToEndId.
     pub transfer_id: Option<Uuid>,
-    /// The bank-charge transaction booked to fee coverage for this line.
+    /// The bank-charge transaction booked to fee coverage for this line (a settled transfer's
+    /// debit: only for charges beyond its expected fee, none when the fee covered them).
     pub charge_transaction_id: Option<Uuid>,
     pub decision: Option<DecisionView>,
     /// For an unmatched credit: the batches it might pay (same amount, payer like the
