@@ -39,6 +39,7 @@ pub enum Operation {
     ReadFeeCoverage,
     PlanTransferRun,
     ReadTransferRun,
+    ListTransferRuns,
     ExecuteTransferRun,
     ListTransfers,
     ReadTransfer,
@@ -127,6 +128,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadFeeCoverage, BOOKS),
     (PlanTransferRun, NETWORK),
     (ReadTransferRun, BOOKS),
+    (ListTransferRuns, BOOKS),
     (ExecuteTransferRun, NETWORK),
     (ListTransfers, &[Beneficiary, Admin, Auditor]),
     (ReadTransfer, &[Beneficiary, Admin, Auditor]),
@@ -277,7 +279,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 69);
+        assert_eq!(POLICY.len(), 70);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

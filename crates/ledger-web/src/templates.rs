@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 16] = [
+pub const TEMPLATES: [(&str, &str); 19] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -52,6 +52,18 @@ pub const TEMPLATES: [(&str, &str); 16] = [
     (
         "portal_batch.html",
         include_str!("../templates/portal_batch.html"),
+    ),
+    (
+        "portal_network_home.html",
+        include_str!("../templates/portal_network_home.html"),
+    ),
+    (
+        "portal_network_run.html",
+        include_str!("../templates/portal_network_run.html"),
+    ),
+    (
+        "portal_network_facts.html",
+        include_str!("../templates/portal_network_facts.html"),
     ),
 ];
 

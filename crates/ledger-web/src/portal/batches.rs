@@ -9,7 +9,7 @@ use axum::response::Response;
 use ledger_app::contributions::{BatchListQuery, CreateBatch, ListBatches, ReadBatch, SubmitBatch};
 use ledger_app::pagination::PageQuery;
 use ledger_app::registry::ListProgrammes;
-use ledger_app::{AppError, IdempotencyKey, Refusal, Reply};
+use ledger_app::{AppError, IdempotencyKey, Refusal, Reply, Role};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -265,7 +265,10 @@ pub(crate) async fn home(
     uri: Uri,
 ) -> Response {
     match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        Ok(signed) => match signed.caller.role {
+            Role::Admin => see_other("/portal/network"),
+            _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        },
         Err(response) => response,
     }
 }

@@ -9,6 +9,7 @@
 //! `SameSite=Lax` cookies, `Secure` when the site is served over TLS ([`session::CookiePolicy`]).
 
 mod batches;
+mod network;
 pub mod session;
 
 use std::net::{IpAddr, SocketAddr};
@@ -54,6 +55,7 @@ pub(crate) fn router(
             get(invitation_form).post(accept_invitation),
         )
         .route("/portal/password", get(password_form).post(change_password))
+        .merge(network::routes())
         .with_state(Portal {
             app,
             cookies,
@@ -166,12 +168,13 @@ pub(crate) fn form_page(
 ) -> Response {
     let csrf = Csrf::of(headers);
     let user = signed.map(|signed| signed.caller.subject.clone());
+    let role = signed.map(|s| s.caller.role.as_str());
     let mut response = page(
         status,
         template,
         negotiate(headers),
         uri,
-        context! { csrf => csrf.token.clone(), user => user, ..data },
+        context! { csrf => csrf.token.clone(), user => user, role => role, ..data },
     );
     csrf.keep(portal.cookies, &mut response);
     if let Some(signed) = signed {
