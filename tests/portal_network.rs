@@ -565,7 +565,122 @@ async fn contributors_and_mutuals_are_refused_the_network_pages(server: TestServ
     assert_eq!(home.body.matches("/portal/network/runs/").count(), 1);
 }
 
+async fn the_network_verifies_and_rejects_the_mutuals_facts(server: TestServer) {
+    // Proves the facts-to-verify page: a mutual's submitted facts are listed with a link to their
+    // evidence (the document's own bytes); a rejection without a reason is refused at its fact's
+    // field, nothing decided; with a reason it is recorded; a verification is recorded; decided
+    // facts leave the list.
+    use base64::Engine as _;
+    let fund = fund(&server).await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let document = b"%PDF-1.7\nminutes of the general assembly\n".to_vec();
+    let mut ids = Vec::new();
+    for (code, value, evidence) in [
+        ("mutual_operational", json!(true), Some(&document)),
+        ("public_cofinancing_percent", json!("7"), None),
+    ] {
+        let mut body = json!({"code": code, "value": value, "as_of": "2026-01-01",
+                              "evidence_reference": "AG 2026"});
+        if let Some(evidence) = evidence {
+            body["evidence_document"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(evidence));
+        }
+        let (status, fact) = server
+            .post(
+                &format!("/v1/organisations/{}/facts", fund.burkina),
+                &burkina,
+                &format!("fact-{code}"),
+                &body,
+            )
+            .await;
+        assert_eq!(status, 201, "{fact}");
+        assert_eq!(fact["status"], "submitted");
+        ids.push(fact["id"].as_str().unwrap().to_owned());
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let page = admin.get("/portal/network/facts").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Mutuelle de l&#x27;éducation de base")
+            || page.body.contains("Mutuelle de l’éducation"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("La mutuelle fonctionne"));
+    assert!(page.body.contains("Cofinancement public (%)"));
+    let base = format!("/portal/network/organisations/{}/facts", fund.burkina);
+    let evidence = format!("{base}/{}/evidence", ids[0]);
+    assert!(page.body.contains(&evidence), "{}", page.body);
+    assert!(!page.body.contains(&format!("{base}/{}/evidence", ids[1])));
+    let download = admin.get(&evidence).await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.body.as_bytes(), document.as_slice());
+
+    let request_id = hidden(&page.body, "request_id");
+    let rejection = format!("{base}/{}/rejection", ids[1]);
+    let refused = admin
+        .post(
+            &rejection,
+            &[("request_id", &format!("{request_id}-r")), ("reason", "  ")],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at_field = refused
+        .body
+        .split(&format!("id=\"reason-{}-error\"", ids[1]))
+        .nth(1)
+        .unwrap();
+    assert!(at_field.starts_with(">Donnez un motif"), "{at_field}");
+    let facts_path = format!("/v1/organisations/{}/facts", fund.burkina);
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    assert_eq!(facts[1]["status"], "submitted", "{facts}");
+
+    let rejected = admin
+        .post(
+            &rejection,
+            &[
+                ("request_id", &format!("{request_id}-r2")),
+                ("reason", "the minutes do not show public funding"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (rejected.status, rejected.location.as_str()),
+        (303, "/portal/network/facts"),
+        "{}",
+        rejected.body
+    );
+    let verified = admin
+        .post(
+            &format!("{base}/{}/verification", ids[0]),
+            &[("request_id", &format!("{request_id}-v"))],
+            true,
+        )
+        .await;
+    assert_eq!(verified.status, 303, "{}", verified.body);
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    assert_eq!(facts[0]["status"], "verified", "{facts}");
+    assert_eq!(facts[1]["status"], "rejected", "{facts}");
+    assert_eq!(
+        facts[1]["rejection_reason"],
+        "the minutes do not show public funding"
+    );
+    let page = admin.get("/portal/network/facts").await;
+    assert!(
+        page.body.contains("Aucun fait n’attend de vérification"),
+        "{}",
+        page.body
+    );
+    // A mutual is refused the page.
+    let mut mutual = signed_in(&server, "m@burkina.example", &fund.burkina, "beneficiary").await;
+    let answer = mutual.get("/portal/network/facts").await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+}
+
 on_both_engines!(
+    the_network_verifies_and_rejects_the_mutuals_facts,
     a_payment_file_refused_names_the_mutual_without_a_bank_account,
     contributors_and_mutuals_are_refused_the_network_pages,
 );

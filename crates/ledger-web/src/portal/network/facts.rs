@@ -13,7 +13,7 @@ use ledger_app::eligibility::{FactView, ListFacts};
 use ledger_app::fact_review::{ReadFactEvidence, RejectFact, RejectFactBody, VerifyFact};
 use ledger_app::pagination::PageQuery;
 use ledger_app::registry::ListOrganisations;
-use ledger_app::{AppError, IdempotencyKey, Refusal};
+use ledger_app::{AppError, IdempotencyKey, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -70,6 +70,11 @@ async fn render(
 ) -> Response {
     let lang = negotiate(headers);
     let caller = &signed.caller;
+    // A page for those who decide (a mutual sees its own facts on its own pages): refused as
+    // the review commands refuse, before reading every mutual's facts.
+    if let Err(error) = ledger_app::policy::require(Operation::VerifyFact, caller) {
+        return refused(&error, lang, uri);
+    }
     let organisations = match portal
         .app
         .query(
