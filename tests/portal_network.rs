@@ -679,7 +679,114 @@ async fn the_network_verifies_and_rejects_the_mutuals_facts(server: TestServer) 
     assert_eq!(answer.status, 403, "{}", answer.body);
 }
 
+async fn an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields(
+    server: TestServer,
+) {
+    // Proves the organisations' pages: the list links each organisation; its page shows the
+    // version in force and the history; a version dated before the one in force is refused at
+    // its date field and a members count that is not a number at its own (nothing recorded);
+    // a right one is recorded once (a double click) with who changed what; a contributor is
+    // refused these pages.
+    let fund = fund(&server).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let list = admin.get("/portal/network/organisations").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let path = format!("/portal/network/organisations/{}", fund.mesp);
+    assert!(list.body.contains(&path), "{}", list.body);
+    assert!(list.body.contains("Mutuelle (bénéficiaire)"));
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Informations en vigueur (version 0)"));
+    assert!(
+        page.body.contains(&ledger_web::format::integer(
+            4000,
+            ledger_web::i18n::Lang::Fr
+        )),
+        "{}",
+        page.body
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let history = format!("/v1/organisations/{}/history", fund.mesp);
+    let (_, before) = server.get(&history, &fund.admin).await;
+
+    let refused = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-01-01"),
+                ("covered_members", "beaucoup"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at = refused
+        .body
+        .split("id=\"covered_members-error\"")
+        .nth(1)
+        .unwrap();
+    assert!(at.contains("nombre entier"), "{at}");
+    assert!(refused.body.contains("value=\"beaucoup\""));
+    let fields = [
+        ("request_id", request_id.as_str()),
+        ("effective_from", "2026-03-01"),
+        ("contact", "Secrétariat, Kinshasa"),
+        ("covered_members", "4500"),
+    ];
+    let done = admin.post(&path, &fields, true).await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        done.body
+    );
+    let again = admin.post(&path, &fields, true).await;
+    assert_eq!(again.status, 303);
+    let (_, after) = server.get(&history, &fund.admin).await;
+    assert_eq!(
+        after["versions"].as_array().unwrap().len(),
+        before["versions"].as_array().unwrap().len() + 1,
+        "{after}"
+    );
+    let page = admin.get(&path).await;
+    assert!(
+        page.body.contains("Informations en vigueur (version 1)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Secrétariat, Kinshasa"));
+    assert!(
+        page.body.contains("contact, membres couverts"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("a@network.example"));
+    let earlier = admin
+        .post(
+            &path,
+            &[
+                ("request_id", "another"),
+                ("effective_from", "2026-02-01"),
+                ("covered_members", "4600"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(earlier.status, 422, "{}", earlier.body);
+    assert!(
+        earlier.body.contains("id=\"effective_from-error\""),
+        "{}",
+        earlier.body
+    );
+
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    assert_eq!(union.get("/portal/network/organisations").await.status, 403);
+    assert_eq!(union.get(&path).await.status, 403);
+}
+
 on_both_engines!(
+    an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields,
     the_network_verifies_and_rejects_the_mutuals_facts,
     a_payment_file_refused_names_the_mutual_without_a_bank_account,
     contributors_and_mutuals_are_refused_the_network_pages,

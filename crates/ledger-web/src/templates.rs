@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 19] = [
+pub const TEMPLATES: [(&str, &str); 21] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -64,6 +64,14 @@ pub const TEMPLATES: [(&str, &str); 19] = [
     (
         "portal_network_facts.html",
         include_str!("../templates/portal_network_facts.html"),
+    ),
+    (
+        "portal_network_organisations.html",
+        include_str!("../templates/portal_network_organisations.html"),
+    ),
+    (
+        "portal_network_organisation.html",
+        include_str!("../templates/portal_network_organisation.html"),
     ),
 ];
 

@@ -7,6 +7,7 @@
 //! signed-in caller, so a contributor or a mutual is refused them as the API refuses it.
 
 mod facts;
+mod organisations;
 
 use std::collections::BTreeMap;
 
@@ -46,6 +47,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/portal/network/proposals/{id}/approval", post(approve))
         .route("/portal/network/proposals/{id}/rejection", post(reject))
         .merge(facts::routes())
+        .merge(organisations::routes())
 }
 
 /// A form's error at a field: a message key and the command's own words.
