@@ -785,7 +785,156 @@ async fn an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fie
     assert_eq!(union.get(&path).await.status, 403);
 }
 
+async fn held_funds_users_and_the_security_record(server: TestServer) {
+    // Proves the remaining network pages: held funds list what is held for a mutual with the
+    // conditions it fails, a return without a reason is refused at its row and one with a reason
+    // returns it (one admin required here); an invitation with a bad email is refused at its
+    // field, a right one shows its token once (which then sets a password), a user is disabled
+    // (its sign-in then refused); the security record lists the invitation; a contributor is
+    // refused all three pages.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let page = admin.get("/portal/network/held").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mesp = page.body.split("<strong>MESP</strong>").nth(1).unwrap();
+    let mesp = mesp.split("</li>").next().unwrap();
+    assert!(mesp.contains("400,00\u{a0}€"), "{mesp}");
+    assert!(mesp.contains("La mutuelle fonctionne"), "{mesp}");
+    assert!(
+        !page.body.contains("<strong>Mutuelle de l"),
+        "{}",
+        page.body
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let action = format!(
+        "/portal/network/held/{}/{}/return",
+        fund.programme, fund.mesp
+    );
+    let refused = admin
+        .post(
+            &action,
+            &[("request_id", &request_id), ("reason", "")],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("Donnez un motif"), "{}", refused.body);
+    let returned = admin
+        .post(
+            &action,
+            &[
+                ("request_id", &format!("{request_id}-2")),
+                ("reason", "MESP left the network"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (returned.status, returned.location.as_str()),
+        (303, "/portal/network/held"),
+        "{}",
+        returned.body
+    );
+    let page = admin.get("/portal/network/held").await;
+    assert!(page.body.contains("Rien n’est retenu"), "{}", page.body);
+
+    let users = admin.get("/portal/network/users").await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(users.body.contains("a@network.example"));
+    let refused = admin
+        .post(
+            "/portal/network/users",
+            &[
+                ("email", "not an email"),
+                ("organisation", &fund.csq),
+                ("role", "contributor"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at = refused
+        .body
+        .split("id=\"invite-email-error\"")
+        .nth(1)
+        .unwrap();
+    assert!(at.contains("Cette adresse n’est pas valable"), "{at}");
+    let invited = admin
+        .post(
+            "/portal/network/users",
+            &[
+                ("email", "new@csq.example"),
+                ("organisation", &fund.csq),
+                ("role", "contributor"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let token = invited
+        .body
+        .split("<code class=\"token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, body) = post_plain(
+        &server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": token, "password": TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let user_id = body["user"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| body["id"].as_str().unwrap().to_owned());
+    let users = admin.get("/portal/network/users").await;
+    assert!(users.body.contains("new@csq.example"));
+    let disabled = admin
+        .post(
+            &format!("/portal/network/users/{user_id}/disable"),
+            &[],
+            true,
+        )
+        .await;
+    assert_eq!(disabled.status, 303, "{}", disabled.body);
+    let users = admin.get("/portal/network/users").await;
+    assert!(users.body.contains("Désactivé"), "{}", users.body);
+    let mut gone = Browser::new(&server);
+    assert_eq!(
+        gone.sign_in("new@csq.example", TEST_PASSWORD).await.status,
+        401
+    );
+
+    let security = admin
+        .get("/portal/network/security?kind=invitation_created")
+        .await;
+    assert_eq!(security.status, 200, "{}", security.body);
+    assert!(security.body.contains("invitation_created"));
+    assert!(
+        security.body.contains("a@network.example"),
+        "{}",
+        security.body
+    );
+    assert!(!security.body.contains("<code>sign_in</code>"));
+
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    for path in [
+        "/portal/network/held",
+        "/portal/network/users",
+        "/portal/network/security",
+    ] {
+        assert_eq!(union.get(path).await.status, 403, "{path}");
+    }
+}
+
 on_both_engines!(
+    held_funds_users_and_the_security_record,
     an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields,
     the_network_verifies_and_rejects_the_mutuals_facts,
     a_payment_file_refused_names_the_mutual_without_a_bank_account,

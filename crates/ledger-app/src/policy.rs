@@ -47,6 +47,7 @@ pub enum Operation {
     ReadDisputes,
     ResolveDispute,
     ReturnHeldFunds,
+    ReadHeldFunds,
     ReadPaymentFile,
     // Redistribution.
     SubmitReport,
@@ -136,6 +137,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadDisputes, &[Beneficiary, Admin, Auditor]),
     (ResolveDispute, NETWORK),
     (ReturnHeldFunds, NETWORK),
+    (ReadHeldFunds, BOOKS),
     (ReadPaymentFile, BOOKS),
     (SubmitReport, &[Beneficiary]),
     (ListReports, &[Beneficiary, Admin, Auditor]),
@@ -279,7 +281,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 70);
+        assert_eq!(POLICY.len(), 71);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

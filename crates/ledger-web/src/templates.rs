@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 21] = [
+pub const TEMPLATES: [(&str, &str); 24] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -72,6 +72,18 @@ pub const TEMPLATES: [(&str, &str); 21] = [
     (
         "portal_network_organisation.html",
         include_str!("../templates/portal_network_organisation.html"),
+    ),
+    (
+        "portal_network_held.html",
+        include_str!("../templates/portal_network_held.html"),
+    ),
+    (
+        "portal_network_users.html",
+        include_str!("../templates/portal_network_users.html"),
+    ),
+    (
+        "portal_network_security.html",
+        include_str!("../templates/portal_network_security.html"),
     ),
 ];
 

@@ -7,7 +7,9 @@
 //! signed-in caller, so a contributor or a mutual is refused them as the API refuses it.
 
 mod facts;
+mod held;
 mod organisations;
+mod people;
 
 use std::collections::BTreeMap;
 
@@ -48,6 +50,8 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/portal/network/proposals/{id}/rejection", post(reject))
         .merge(facts::routes())
         .merge(organisations::routes())
+        .merge(held::routes())
+        .merge(people::routes())
 }
 
 /// A form's error at a field: a message key and the command's own words.
