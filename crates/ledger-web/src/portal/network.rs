@@ -10,6 +10,7 @@ mod facts;
 mod held;
 mod organisations;
 mod people;
+mod proposals;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ledger_app::approvals::{self, FourEyesCommands, ListProposals, ProposalView};
+use ledger_app::approvals::{self, ListProposals, ProposalView};
 use ledger_app::pagination::PageQuery;
 use ledger_app::payment_files::GetPaymentFile;
 use ledger_app::registry::ListProgrammes;
@@ -46,8 +47,14 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/portal/network/runs/{id}", get(run))
         .route("/portal/network/runs/{id}/execution", post(execute))
         .route("/portal/network/runs/{id}/payment-file", get(payment_file))
-        .route("/portal/network/proposals/{id}/approval", post(approve))
-        .route("/portal/network/proposals/{id}/rejection", post(reject))
+        .route(
+            "/portal/network/proposals/{id}/approval",
+            post(proposals::approve),
+        )
+        .route(
+            "/portal/network/proposals/{id}/rejection",
+            post(proposals::reject),
+        )
         .merge(facts::routes())
         .merge(organisations::routes())
         .merge(held::routes())
@@ -234,7 +241,7 @@ async fn render_home(
             proposals => Value::from_serialize(&proposals),
             me => caller.subject.clone(),
             form => Value::from_serialize(&form),
-            problem => Value::from_serialize(&problem.with_fields(&PLAN_FIELDS)),
+            problem => Value::from_serialize(problem.with_fields(&PLAN_FIELDS)),
         },
     )
 }
@@ -402,7 +409,7 @@ async fn render_run(
             mine => proposal.as_ref().is_some_and(|proposal| proposal.proposed_by == caller.subject),
             four_eyes => portal.app.needs_approval(Operation::ExecuteTransferRun),
             request_id => portal.app.sources.id().to_string(),
-            problem => Value::from_serialize(&problem.with_fields(&rate_names)),
+            problem => Value::from_serialize(problem.with_fields(&rate_names)),
         },
     )
 }
@@ -536,123 +543,9 @@ async fn execute(
 }
 
 /// Signs the head after an execution, as the API does, so partners can hold it the same day.
-async fn sign_head(portal: &Portal) {
+pub(super) async fn sign_head(portal: &Portal) {
     if let Some(signer) = &portal.app.checkpoints {
         signer.sign_logged(&portal.app).await;
-    }
-}
-
-/// Where a proposal is shown: its run's page for an execution, the home page otherwise.
-fn page_of(proposal: &ProposalView) -> String {
-    match proposal.targets.first() {
-        Some(run) if proposal.operation == Operation::ExecuteTransferRun.name() => {
-            format!("/portal/network/runs/{run}")
-        }
-        _ => "/portal/network".to_owned(),
-    }
-}
-
-/// Shows a refused decision on the proposal's page.
-async fn decision_refused(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    proposal: &ProposalView,
-    error: &AppError,
-) -> Response {
-    let lang = negotiate(headers);
-    if !shown_on_page(error) {
-        return refused(error, lang, uri);
-    }
-    match proposal.targets.first() {
-        Some(run) if proposal.operation == Operation::ExecuteTransferRun.name() => {
-            render_run(
-                portal,
-                signed,
-                headers,
-                uri,
-                run,
-                status_of(error),
-                Problem::of(error),
-            )
-            .await
-        }
-        _ => {
-            render_home(
-                portal,
-                signed,
-                headers,
-                uri,
-                status_of(error),
-                None,
-                Problem::of(error),
-            )
-            .await
-        }
-    }
-}
-
-/// Approves a proposal as a second admin: its operation runs now (the run is executed). Its
-/// proposer is refused (409, said on the page); a proposal decided meanwhile (a double click)
-/// just shows where it stands.
-async fn approve(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, id, headers, extensions, uri, fields, true).await
-}
-
-/// Rejects a proposal (its proposer included: a withdrawal); nothing runs.
-async fn reject(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, id, headers, extensions, uri, fields, false).await
-}
-
-async fn decide(
-    portal: Portal,
-    id: String,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    fields: Fields,
-    approving: bool,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let proposal = match approvals::proposal(&portal.app, &signed.caller, &id).await {
-        Ok(proposal) => proposal,
-        Err(error) => return refused(&error, lang, &uri),
-    };
-    let decided = if approving {
-        approvals::approve(&portal.app, &signed.caller, &id, &FourEyesCommands).await
-    } else {
-        approvals::reject(&portal.app, &signed.caller, &id).await
-    };
-    match decided {
-        Ok(decided) => {
-            if approving && decided.operation == Operation::ExecuteTransferRun.name() {
-                sign_head(&portal).await;
-            }
-            let mut response = see_other(&page_of(&decided));
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
-        Err(error) if error.code == "proposal_decided" => see_other(&page_of(&proposal)),
-        Err(error) => decision_refused(&portal, &signed, &headers, &uri, &proposal, &error).await,
     }
 }
 

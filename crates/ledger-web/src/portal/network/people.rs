@@ -117,7 +117,7 @@ async fn render_users(
             users => Value::from_serialize(&users),
             organisations => Value::from_serialize(&organisations),
             organisation_names => Value::from_serialize(&names),
-            form => Value::from_serialize(&form.with_fields()),
+            form => Value::from_serialize(form.with_fields()),
             invitation => Value::from_serialize(&invitation),
         },
     )
