@@ -490,7 +490,8 @@ async fn a_payment_file_refused_names_the_mutual_without_a_bank_account(server: 
 async fn contributors_and_mutuals_are_refused_the_network_pages(server: TestServer) {
     // Proves the network's pages answer as the API does: a union's treasurer and a mutual's
     // manager get 403 on the network's home, a run's page, its payment file and the plan form
-    // (nothing planned); an admin's form without its CSRF token is refused (403).
+    // (nothing planned); an admin's form without its CSRF token is refused (403), one without its
+    // request id is answered 400 (nothing planned either).
     let fund = fund(&server).await;
     let run = burkina_paid_for_september(&server, &fund).await;
     let run_id = run["run_id"].as_str().unwrap().to_owned();
@@ -561,6 +562,24 @@ async fn contributors_and_mutuals_are_refused_the_network_pages(server: TestServ
         .await;
     assert_eq!(answer.status, 403);
     assert!(answer.body.contains("Formulaire refusé"));
+    // A form whose one-off request id was removed: 400, nothing planned.
+    let answer = admin
+        .post(
+            "/portal/network",
+            &[
+                ("programme_id", &fund.programme),
+                ("period", "2026-10"),
+                ("request_id", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(
+        answer.body.contains("Formulaire incompris"),
+        "{}",
+        answer.body
+    );
     let home = admin.get("/portal/network").await;
     assert_eq!(home.body.matches("/portal/network/runs/").count(), 1);
 }

@@ -217,6 +217,8 @@ fn every_key_the_pages_use_exists() {
         "network-error-nothing_to_execute",
         "facts-error-reason",
         "facts-error-decided",
+        "network-bad-form",
+        "network-bad-form-title",
     ] {
         used.insert(key.to_owned());
     }

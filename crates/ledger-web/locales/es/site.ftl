@@ -397,3 +397,5 @@ security-subject = Quién
 security-client = Desde
 security-next = Eventos siguientes
 security-empty = Ningún evento.
+network-bad-form-title = Formulario no comprendido
+network-bad-form = Este formulario perdió uno de sus campos ocultos. Abra de nuevo la página y envíe el formulario desde ella; no se hizo nada.

@@ -397,3 +397,5 @@ security-subject = Qui
 security-client = Depuis
 security-next = Événements suivants
 security-empty = Aucun événement.
+network-bad-form-title = Formulaire incompris
+network-bad-form = Ce formulaire a perdu l’un de ses champs cachés. Ouvrez de nouveau la page et envoyez le formulaire depuis elle ; rien n’a été fait.

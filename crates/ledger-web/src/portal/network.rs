@@ -269,6 +269,26 @@ async fn home(
     }
 }
 
+/// The idempotency key of a network form: its one-off request id (a hidden field); `None` when
+/// the id was removed or mangled (answer [`bad_form`]).
+pub(super) fn form_key(
+    request_id: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> Option<IdempotencyKey> {
+    IdempotencyKey::new(request_id, target, body.to_string().into_bytes()).ok()
+}
+
+/// The answer to a form whose request id was removed or mangled: 400, nothing done.
+pub(super) fn bad_form(headers: &HeaderMap, uri: &Uri) -> Response {
+    super::error_page(
+        StatusCode::BAD_REQUEST,
+        "network-bad-form",
+        negotiate(headers),
+        uri,
+    )
+}
+
 /// The id a replayed command answered (its stored JSON's `field`).
 fn replayed_id(stored: &str, field: &str) -> String {
     serde_json::from_str::<serde_json::Value>(stored)
@@ -312,13 +332,8 @@ async fn plan(
         dry_run: false,
         rates: BTreeMap::new(),
     };
-    let key = match IdempotencyKey::new(
-        &form.request_id,
-        "POST\n/portal/network",
-        body.to_string().into_bytes(),
-    ) {
-        Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+    let Some(key) = form_key(&form.request_id, "POST\n/portal/network", &body) else {
+        return bad_form(&headers, &uri);
     };
     match portal
         .app
@@ -496,9 +511,8 @@ async fn execute(
     };
     let request_id = field(&fields, "request_id").unwrap_or_default();
     let target = format!("POST\n/portal/network/runs/{id}/execution");
-    let key = match IdempotencyKey::new(request_id, &target, body.to_string().into_bytes()) {
-        Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+    let Some(key) = form_key(request_id, &target, &body) else {
+        return bad_form(&headers, &uri);
     };
     let command = ExecuteTransferRun {
         id: id.clone(),

@@ -13,7 +13,7 @@ use ledger_app::eligibility::{FactView, ListFacts};
 use ledger_app::fact_review::{ReadFactEvidence, RejectFact, RejectFactBody, VerifyFact};
 use ledger_app::pagination::PageQuery;
 use ledger_app::registry::ListOrganisations;
-use ledger_app::{AppError, IdempotencyKey, Operation, Refusal};
+use ledger_app::{AppError, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -218,9 +218,8 @@ async fn decide(
             "rejection"
         }
     );
-    let key = match IdempotencyKey::new(request_id, &target, body.to_string().into_bytes()) {
-        Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+    let Some(key) = super::form_key(request_id, &target, &body) else {
+        return super::bad_form(&headers, &uri);
     };
     let answer = if verifying {
         let command = VerifyFact {

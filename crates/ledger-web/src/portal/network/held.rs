@@ -9,7 +9,7 @@ use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::transfers::held_funds::{ListHeldFunds, ReturnHeld, ReturnHeldFunds};
-use ledger_app::{IdempotencyKey, Operation, Refusal, approvals};
+use ledger_app::{Operation, Refusal, approvals};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -108,9 +108,8 @@ async fn return_held(
     let body = json!({ "reason": reason });
     let target = format!("POST\n/portal/network/held/{programme}/{beneficiary}/return");
     let request_id = field(&fields, "request_id").unwrap_or_default();
-    let key = match IdempotencyKey::new(request_id, &target, body.to_string().into_bytes()) {
-        Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+    let Some(key) = super::form_key(request_id, &target, &body) else {
+        return super::bad_form(&headers, &uri);
     };
     let command = ReturnHeld {
         programme_id: programme.clone(),

@@ -14,7 +14,7 @@ use ledger_app::registry::{
     ChangeOrganisation, ChangeOrganisationBody, ListOrganisations, OrganisationHistory,
     ReadOrganisation,
 };
-use ledger_app::{AppError, FieldError, IdempotencyKey, Operation, Refusal};
+use ledger_app::{AppError, FieldError, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -261,9 +261,8 @@ async fn add_version(
         }
     };
     let target = format!("POST\n/portal/network/organisations/{id}");
-    let key = match IdempotencyKey::new(&form.request_id, &target, body.to_string().into_bytes()) {
-        Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+    let Some(key) = super::form_key(&form.request_id, &target, &body) else {
+        return super::bad_form(&headers, &uri);
     };
     let command = ChangeOrganisation {
         id: id.clone(),
