@@ -245,7 +245,7 @@ async fn the_portal_in_a_real_browser() {
     );
 }
 
-/// Invites a user into `organisation` with `role` and sets its password, through the API.
+/// Invites `email` into `organisation` as `role` and sets its password, through the API.
 async fn member(server: &TestServer, email: &str, organisation: &str, role: &str) -> Value {
     let (status, invited) = support::people::post_plain(
         server,
@@ -329,4 +329,169 @@ async fn the_mutual_portal_in_a_real_browser() {
             "{printed}"
         );
     }
+async fn the_network_portal_in_a_real_browser() {
+    // Proves the secretariat's journey in a real browser, in French, English and Spanish, on a
+    // server where a second admin must approve an execution: one admin plans a run and requests
+    // its execution, is told it cannot approve it and offered no approval; a second admin
+    // approves it (the run is executed) and verifies a mutual's fact; the first downloads the
+    // payment file; axe-core is clean on every network page; a union's treasurer is refused the
+    // network's home. Set SCREENSHOTS=docs/screenshots to photograph the network's home.
+    let server = support::four_eyes_server(Engine::Sqlite).await;
+    let fund = fund(&server).await;
+    // A second admin's token, to approve the bank accounts proposed with the first's.
+    let second = ledger_api::auth::mint_hs256(
+        support::TEST_SECRET,
+        &ledger_api::auth::Claims {
+            sub: "second-admin".to_owned(),
+            org: NETWORK_ID.to_owned(),
+            role: Role::Admin,
+            exp: support::now_seconds() + 3600,
+            iat: Some(support::now_seconds()),
+            iss: None,
+            aud: None,
+        },
+    )
+    .unwrap();
+    for (organisation, key, body) in [
+        (
+            fund.burkina.as_str(),
+            "burkina-account",
+            json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF042 01001 00001234567 89",
+                   "bic": "ECOCBFBF", "currency": "XOF"}),
+        ),
+        (
+            NETWORK_ID,
+            "network-account",
+            json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+                   "bic": "PSSTFRPPPAR", "currency": "EUR"}),
+        ),
+    ] {
+        let (status, proposal) = server
+            .post(
+                &format!("/v1/organisations/{organisation}/bank-accounts"),
+                &fund.admin,
+                key,
+                &body,
+            )
+            .await;
+        assert_eq!(status, 202, "{proposal}");
+        let (status, approved) = support::people::post_plain(
+            &server,
+            &format!(
+                "/v1/proposals/{}/approval",
+                proposal["id"].as_str().unwrap()
+            ),
+            &second,
+            &json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{approved}");
+    }
+    for (code, value) in [
+        ("mutual_operational", json!(true)),
+        ("public_cofinancing_percent", json!("5")),
+    ] {
+        support::southern::fact(&server, &fund, &fund.burkina, code, value, "2026-01-01").await;
+    }
+    let (status, _) = server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "300.00", "reference": "sponsor"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let mut languages = serde_json::Map::new();
+    for (index, lang) in Lang::ALL.into_iter().enumerate() {
+        let code = lang.code();
+        // Each language plans its own programme's run for September.
+        let (status, programme) = server
+            .post(
+                "/v1/programmes",
+                &fund.admin,
+                &format!("programme-{code}"),
+                &json!({"name": format!("Solidarity euro ({code})"), "currency": "EUR",
+                        "rate_per_member": "1.00", "period": "month",
+                        "allocation": {"policy": "pro_rata_covered_members"},
+                        "conditions": [{"code": "mutual_operational"}, {"code": "public_cofinancing", "parameter": "5"}],
+                        "minimum_transfer": "100.00", "admin_cost_cap_percent": "15",
+                        "fee_schedule": {"fixed": "10.00", "percent": "0"}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{programme}");
+        let programme = programme["id"].as_str().unwrap().to_owned();
+        let of_this_language = support::southern::Fund {
+            admin: fund.admin.clone(),
+            programme: programme.clone(),
+            csq: fund.csq.clone(),
+            mgen: fund.mgen.clone(),
+            burkina: fund.burkina.clone(),
+            mesp: fund.mesp.clone(),
+        };
+        let value_date = format!("2026-09-{}", 20 + index);
+        support::southern::contribute(
+            &server,
+            &of_this_language,
+            &fund.csq,
+            "2026-09",
+            1000,
+            &value_date,
+        )
+        .await;
+        // A mutual's own declaration, waiting for the network.
+        let (status, fact) = server
+            .post(
+                &format!("/v1/organisations/{}/facts", fund.burkina),
+                &token(&fund.burkina, Role::Beneficiary),
+                &format!("declared-{code}"),
+                &json!({"code": "general_assembly_date", "value": format!("2026-0{}-15", index + 3),
+                        "as_of": format!("2026-0{}-15", index + 3), "evidence_reference": "minutes"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{fact}");
+        languages.insert(
+            code.to_owned(),
+            json!({
+                "alice": member(&server, &format!("alice-{code}@network.example"), NETWORK_ID, "admin").await,
+                "bob": member(&server, &format!("bob-{code}@network.example"), NETWORK_ID, "admin").await,
+                "programme": programme,
+                "fact": fact["id"],
+                "creditor_bic": "ECOCBFBF",
+                "texts": {
+                    "proposer": ledger_web::i18n::message(lang, "network-proposer-cannot-approve", &[]),
+                    "executed": ledger_web::i18n::message(lang, "network-run-status-executed", &[]),
+                },
+            }),
+        );
+    }
+    let expected = json!({
+        "order": Lang::ALL.map(Lang::code),
+        "languages": languages,
+        "period": "2026-09",
+        "treasurer": member(&server, "treasurer@csq.example", &fund.csq, "contributor").await,
+    });
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal_network.py");
+    let base_url = server.base_url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .env("BASE_URL", base_url)
+            .env("EXPECTED", expected.to_string())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(
+        printed.contains("network journeys in 3 languages; 0 failures"),
+        "{printed}"
+    );
 }

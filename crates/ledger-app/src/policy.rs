@@ -44,6 +44,7 @@ pub enum Operation {
     ReadFeeCoverage,
     PlanTransferRun,
     ReadTransferRun,
+    ListTransferRuns,
     ExecuteTransferRun,
     ListTransfers,
     ReadTransfer,
@@ -51,6 +52,7 @@ pub enum Operation {
     ReadDisputes,
     ResolveDispute,
     ReturnHeldFunds,
+    ReadHeldFunds,
     ReadPaymentFile,
     // Redistribution.
     SubmitReport,
@@ -136,6 +138,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadFeeCoverage, BOOKS),
     (PlanTransferRun, NETWORK),
     (ReadTransferRun, BOOKS),
+    (ListTransferRuns, BOOKS),
     (ExecuteTransferRun, NETWORK),
     (ListTransfers, &[Beneficiary, Admin, Auditor]),
     (ReadTransfer, &[Beneficiary, Admin, Auditor]),
@@ -143,6 +146,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (ReadDisputes, &[Beneficiary, Admin, Auditor]),
     (ResolveDispute, NETWORK),
     (ReturnHeldFunds, NETWORK),
+    (ReadHeldFunds, BOOKS),
     (ReadPaymentFile, BOOKS),
     (SubmitReport, &[Beneficiary]),
     (ListReports, &[Beneficiary, Admin, Auditor]),
@@ -289,7 +293,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 73);
+        assert_eq!(POLICY.len(), 75);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

@@ -236,6 +236,26 @@ impl Store {
         }))
     }
 
+    /// Recorded runs, newest first (ids are time-ordered), those before `before`.
+    pub async fn transfer_runs(
+        &self,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<TransferRunRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT r.id, r.programme_id, r.period, r.as_of, r.plan, r.fingerprint, r.planned_by, r.created_at, \
+                 e.transaction_id AS execution_transaction_id, r.programme_version \
+                 FROM transfer_runs r LEFT JOIN transfer_run_executions e ON e.run_id = r.id \
+                 WHERE ($1 IS NULL OR r.id < $1) ORDER BY r.id DESC LIMIT $2",
+            )
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// One transfer with its confirmation.
     pub async fn transfer(&self, id: Uuid) -> Result<Option<TransferRow>, StoreError> {
         Ok(on_pool!(self.backend(), pool => {

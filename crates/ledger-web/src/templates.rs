@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 21] = [
+pub const TEMPLATES: [(&str, &str); 29] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -72,6 +72,38 @@ pub const TEMPLATES: [(&str, &str); 21] = [
     (
         "portal_mutual_statement.html",
         include_str!("../templates/portal_mutual_statement.html"),
+    ),
+    (
+        "portal_network_home.html",
+        include_str!("../templates/portal_network_home.html"),
+    ),
+    (
+        "portal_network_run.html",
+        include_str!("../templates/portal_network_run.html"),
+    ),
+    (
+        "portal_network_facts.html",
+        include_str!("../templates/portal_network_facts.html"),
+    ),
+    (
+        "portal_network_organisations.html",
+        include_str!("../templates/portal_network_organisations.html"),
+    ),
+    (
+        "portal_network_organisation.html",
+        include_str!("../templates/portal_network_organisation.html"),
+    ),
+    (
+        "portal_network_held.html",
+        include_str!("../templates/portal_network_held.html"),
+    ),
+    (
+        "portal_network_users.html",
+        include_str!("../templates/portal_network_users.html"),
+    ),
+    (
+        "portal_network_security.html",
+        include_str!("../templates/portal_network_security.html"),
     ),
 ];
 

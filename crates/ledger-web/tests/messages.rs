@@ -79,7 +79,18 @@ fn every_key_the_pages_use_exists() {
             "mutual-report-status-".to_owned(),
             "mutual-status-".to_owned(),
             "part-".to_owned(),
-            "purpose-".to_owned()
+            "purpose-".to_owned(),
+            // portal: network
+            "facts-code-".to_owned(),
+            "network-operation-".to_owned(),
+            "network-outcome-".to_owned(),
+            "network-run-status-".to_owned(),
+            "org-error-".to_owned(),
+            "org-field-".to_owned(),
+            "orgs-kind-".to_owned(),
+            "users-error-".to_owned(),
+            "users-role-".to_owned(),
+            "users-status-".to_owned(),
         ])
     );
     for purpose in ledger_core::redistribution::Purpose::ALL {
@@ -203,6 +214,83 @@ fn every_key_the_pages_use_exists() {
         used.insert(format!("language-{language}"));
     }
     used.insert("flow-other-unions".to_owned());
+    // portal: network — the keys built from codes, and those its handlers choose.
+    let network_codes: [(&str, &[&str]); 10] = [
+        (
+            "facts-code-",
+            &[
+                "mutual_operational",
+                "contribution_rates_defined",
+                "local_cofinancing_percent",
+                "public_cofinancing_percent",
+                "admin_cost_percent",
+                "general_assembly_date",
+            ],
+        ),
+        (
+            "network-operation-",
+            &[
+                "execute_transfer_run",
+                "return_held_funds",
+                "reverse_batch",
+                "reverse_report",
+                "set_bank_account",
+            ],
+        ),
+        (
+            "network-outcome-",
+            &[
+                "transfer",
+                "held",
+                "carried_forward",
+                "fees_not_covered",
+                "nothing",
+            ],
+        ),
+        ("network-run-status-", &["planned", "executed", "dry_run"]),
+        (
+            "org-error-",
+            &["effective_from", "name", "contact", "covered_members"],
+        ),
+        (
+            "org-field-",
+            &["name", "contact", "covered_members", "fee_schedule"],
+        ),
+        ("orgs-kind-", &["contributor", "beneficiary", "network"]),
+        ("users-error-", &["email", "organisation", "role"]),
+        (
+            "users-role-",
+            &["contributor", "beneficiary", "auditor", "admin"],
+        ),
+        ("users-status-", &["invited", "active", "disabled"]),
+    ];
+    for (prefix, codes) in network_codes {
+        for code in codes {
+            used.insert(format!("{prefix}{code}"));
+        }
+    }
+    for key in [
+        "network-form-refused",
+        "network-error-programme",
+        "network-error-period",
+        "network-error-rate",
+        "network-error-approval_by_proposer",
+        "network-error-proposal_decided",
+        "network-error-bank_account_missing",
+        "network-error-collection_account_missing",
+        "network-error-run_not_executed",
+        "network-error-payment_file_invalid",
+        "network-error-run_without_transfers",
+        "network-error-run_already_executed",
+        "network-error-run_stale",
+        "network-error-nothing_to_execute",
+        "facts-error-reason",
+        "facts-error-decided",
+        "network-bad-form",
+        "network-bad-form-title",
+    ] {
+        used.insert(key.to_owned());
+    }
     let missing: Vec<_> = used.difference(&known).collect();
     assert!(missing.is_empty(), "used but missing: {missing:?}");
 }

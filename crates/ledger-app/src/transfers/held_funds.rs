@@ -114,3 +114,76 @@ impl Command for ReturnHeld {
         }))
     }
 }
+
+/// What is held for one beneficiary in one programme, and why (as of today).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldFundsView {
+    pub programme_id: Uuid,
+    pub programme: String,
+    pub beneficiary_id: Uuid,
+    pub beneficiary: String,
+    pub held: Money,
+    /// The programme's conditions the beneficiary does not meet today (codes).
+    pub failing_conditions: Vec<String>,
+}
+
+/// Programmes and beneficiaries read for [`ListHeldFunds`] (the network has far fewer).
+const HELD_REGISTRY_LIMIT: u32 = 1000;
+
+/// Every programme's funds held for a beneficiary that did not meet its conditions, with the
+/// conditions it fails today (the network, auditors): what a return of held funds would move.
+#[derive(Debug)]
+pub struct ListHeldFunds;
+
+impl crate::runner::Query for ListHeldFunds {
+    const OPERATION: Operation = Operation::ReadHeldFunds;
+    type Output = Vec<HeldFundsView>;
+
+    async fn read(self, app: &App, _caller: &Caller) -> Result<Vec<HeldFundsView>, AppError> {
+        let programmes = app.store.programmes(None, HELD_REGISTRY_LIMIT).await?;
+        let beneficiaries = app.store.beneficiaries().await?;
+        let mut accounts = Vec::new();
+        for programme in &programmes {
+            for beneficiary in &beneficiaries {
+                accounts.push(
+                    chart::programme_held(programme.id, beneficiary.id, programme.currency)
+                        .id
+                        .as_uuid(),
+                );
+            }
+        }
+        let balances = app.store.balances(&accounts).await?;
+        let today = app.sources.today()?.naive();
+        let mut held = Vec::new();
+        for programme in &programmes {
+            for beneficiary in &beneficiaries {
+                let account =
+                    chart::programme_held(programme.id, beneficiary.id, programme.currency);
+                let minor = balances
+                    .get(&account.id.as_uuid())
+                    .copied()
+                    .unwrap_or_default()
+                    .checked_neg()
+                    .ok_or_else(|| AppError::internal_message("a held balance out of range"))?;
+                if minor <= 0 {
+                    continue;
+                }
+                let eligibility =
+                    crate::eligibility::eligibility_of(app, programme, beneficiary, today).await?;
+                held.push(HeldFundsView {
+                    programme_id: programme.id,
+                    programme: programme.name.clone(),
+                    beneficiary_id: beneficiary.id.as_uuid(),
+                    beneficiary: beneficiary.name.clone(),
+                    held: Money::from_minor(minor, programme.currency),
+                    failing_conditions: eligibility
+                        .failing()
+                        .iter()
+                        .map(|code| code.as_str().to_owned())
+                        .collect(),
+                });
+            }
+        }
+        Ok(held)
+    }
+}

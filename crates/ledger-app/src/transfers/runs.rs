@@ -538,3 +538,60 @@ impl Query for ReadTransferRun {
         Ok(view)
     }
 }
+
+/// A recorded run as a list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunSummaryView {
+    pub id: Uuid,
+    /// planned | executed
+    pub status: String,
+    pub programme_id: Uuid,
+    pub period: String,
+    pub planned_by: String,
+    pub created_at: String,
+    pub transferred: Money,
+    pub newly_held: Money,
+    pub expected_fees: Money,
+}
+
+/// Recorded runs, newest first (the network, auditors).
+#[derive(Debug)]
+pub struct ListTransferRuns(pub crate::pagination::PageQuery);
+
+impl Query for ListTransferRuns {
+    const OPERATION: Operation = Operation::ListTransferRuns;
+    type Output = crate::pagination::Page<RunSummaryView>;
+
+    async fn read(self, app: &App, _caller: &Caller) -> Result<Self::Output, AppError> {
+        let (limit, before) = self.0.parse()?;
+        let rows = app.store.transfer_runs(before, limit + 1).await?;
+        let mut summaries = Vec::with_capacity(rows.len());
+        for run in rows {
+            let recorded = RecordedPlan::from_json(&run.plan).map_err(AppError::internal)?;
+            let totals = &recorded.totals;
+            summaries.push(RunSummaryView {
+                id: run.id,
+                status: if run.execution_transaction_id.is_some() {
+                    "executed"
+                } else {
+                    "planned"
+                }
+                .to_owned(),
+                programme_id: run.programme_id,
+                period: run.period,
+                planned_by: run.planned_by,
+                created_at: ledger_core::Timestamp::from_datetime(run.created_at)
+                    .to_canonical_string(),
+                transferred: totals.transferred.into(),
+                newly_held: totals.newly_held.into(),
+                expected_fees: totals.expected_fees.into(),
+            });
+        }
+        Ok(crate::pagination::page(
+            summaries,
+            limit,
+            |summary| summary.id,
+            |summary| summary,
+        ))
+    }
+}

@@ -9,7 +9,7 @@ use axum::response::Response;
 use ledger_app::contributions::{BatchListQuery, CreateBatch, ListBatches, ReadBatch, SubmitBatch};
 use ledger_app::pagination::PageQuery;
 use ledger_app::registry::ListProgrammes;
-use ledger_app::{AppError, IdempotencyKey, Refusal, Reply};
+use ledger_app::{AppError, IdempotencyKey, Refusal, Reply, Role};
 use minijinja::{Value, context};
 use serde_json::json;
 
@@ -267,7 +267,8 @@ pub(crate) async fn home(
     match require_signed_in(&portal, &headers, &extensions, &uri).await {
         Ok(signed) => match signed.caller.role {
             // Every role's home is its own page.
-            ledger_app::Role::Beneficiary => see_other("/portal/mutual"),
+            Role::Beneficiary => see_other("/portal/mutual"),
+            Role::Admin => see_other("/portal/network"),
             _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
         },
         Err(response) => response,

@@ -10,6 +10,7 @@
 
 mod batches;
 mod mutual;
+mod network;
 pub mod session;
 
 use std::net::{IpAddr, SocketAddr};
@@ -56,6 +57,7 @@ pub(crate) fn router(
         )
         .route("/portal/password", get(password_form).post(change_password))
         .merge(mutual::routes())
+        .merge(network::routes())
         .with_state(Portal {
             app,
             cookies,
@@ -168,17 +170,13 @@ pub(crate) fn form_page(
 ) -> Response {
     let csrf = Csrf::of(headers);
     let user = signed.map(|signed| signed.caller.subject.clone());
+    let role = signed.map(|s| s.caller.role.as_str());
     let mut response = page(
         status,
         template,
         negotiate(headers),
         uri,
-        context! {
-            csrf => csrf.token.clone(),
-            user => user,
-            role => signed.map(|s| s.caller.role.as_str()),
-            ..data
-        },
+        context! { csrf => csrf.token.clone(), user => user, role => role, ..data },
     );
     csrf.keep(portal.cookies, &mut response);
     if let Some(signed) = signed {

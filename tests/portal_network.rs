@@ -1,0 +1,961 @@
+//! End-to-end tests of the network secretariat's portal pages (issue 21 item 4) on SQLite and
+//! PostgreSQL: two admins plan a transfer run, its proposer cannot approve its execution, the
+//! second admin approves it (the run is executed) and the payment file is downloaded; a payment
+//! file refused for a mutual without a bank account says so by name; a contributor and a mutual
+//! are refused the network's pages as the API refuses them.
+
+// Test code: a panic is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use ledger_api::auth::Role;
+use ledger_testkit::{Engine, on_both_engines};
+use serde_json::json;
+use support::people::{TEST_PASSWORD, post_plain};
+use support::southern::{Fund, burkina_paid_for_september, contribute, fact, fund};
+use support::{NETWORK_ID, TestServer, token};
+
+/// A browser without JavaScript: keeps cookies, never follows redirections (they are checked).
+struct Browser {
+    base_url: String,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    /// Every `Set-Cookie` received, as sent.
+    set_cookies: Vec<String>,
+}
+
+struct Answer {
+    status: u16,
+    location: String,
+    body: String,
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Browser {
+        Browser {
+            base_url: server.base_url.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+            set_cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .header("accept-language", "fr")
+            .send()
+            .await
+            .unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap().to_owned();
+            let (pair, _) = text.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+            self.set_cookies.push(text);
+        }
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|value| value.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Answer {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let request = self.client.get(format!("{}{path}", self.base_url));
+        self.answer(request).await
+    }
+
+    /// Posts a form with the CSRF token of the cookie (unless `csrf` is false).
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Answer {
+        let mut fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
+        if csrf {
+            fields.push(("csrf".to_owned(), self.cookies["sl_csrf"].clone()));
+        }
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .form(&fields);
+        self.answer(request).await
+    }
+
+    /// Opens the sign-in page and signs in.
+    async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        assert_eq!(self.get("/portal/sign-in").await.status, 200);
+        self.post(
+            "/portal/sign-in",
+            &[("email", email), ("password", password)],
+            true,
+        )
+        .await
+    }
+}
+
+/// Invites `email` into `organisation` as `role` through the API; returns the invitation token.
+async fn invite(server: &TestServer, email: &str, organisation: &str, role: &str) -> String {
+    let (status, body) = post_plain(
+        server,
+        "/v1/users",
+        &token(NETWORK_ID, Role::Admin),
+        &json!({"email": email, "organisation": organisation, "role": role}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["invitation_token"].as_str().unwrap().to_owned()
+}
+
+/// A user of `organisation` whose invitation was accepted through the API, signed in to the portal.
+async fn signed_in(server: &TestServer, email: &str, organisation: &str, role: &str) -> Browser {
+    let invitation = invite(server, email, organisation, role).await;
+    let (status, body) = post_plain(
+        server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": invitation, "password": TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let mut browser = Browser::new(server);
+    let answer = browser.sign_in(email, TEST_PASSWORD).await;
+    assert_eq!((answer.status, answer.location.as_str()), (303, "/portal"));
+    browser
+}
+
+/// The value of the first hidden field `name` of a page.
+fn hidden(body: &str, name: &str) -> String {
+    body.split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {name} in {body}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The id in the first form action `/portal/network/proposals/{id}/...` of a page.
+fn proposal_on(body: &str) -> String {
+    body.split("/portal/network/proposals/")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no proposal in {body}"))
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The Burkina mutual made eligible, 1,000 euros received for 2026-09 and fee coverage funded:
+/// ready for the September run.
+async fn ready_for_september(server: &TestServer, fund: &Fund) {
+    fact(
+        server,
+        fund,
+        &fund.burkina,
+        "mutual_operational",
+        json!(true),
+        "2026-01-01",
+    )
+    .await;
+    fact(
+        server,
+        fund,
+        &fund.burkina,
+        "public_cofinancing_percent",
+        json!("5"),
+        "2026-01-01",
+    )
+    .await;
+    contribute(server, fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
+    let (status, _) = server
+        .post(
+            "/v1/fee-coverage/deposits",
+            &fund.admin,
+            "coverage",
+            &json!({"amount": "100.00", "reference": "sponsor"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+}
+
+/// What the API says of a run.
+async fn run_status(server: &TestServer, fund: &Fund, run: &str) -> String {
+    let (status, body) = server
+        .get(&format!("/v1/transfer-runs/{run}"), &fund.admin)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["status"].as_str().unwrap().to_owned()
+}
+
+async fn two_admins_plan_approve_and_execute_a_run(server: TestServer) {
+    // Proves the secretariat's four-eyes journey on the pages: bank accounts proposed through the
+    // API are approved by a second admin on the network's home; an admin lands on the network's
+    // home; a plan for a period not ended is refused at its field, nothing recorded; a plan is
+    // recorded once (a double click is the same run) and shows its allocations, verdicts and held
+    // funds; requesting the execution keeps a proposal; its proposer is told it cannot approve and
+    // is refused if it tries (nothing executed); the second admin's approval executes the run;
+    // the payment file is then downloaded, paying the mutual's approved account.
+    let (_, ready) = server.get("/readyz", "").await;
+    assert_eq!(ready["approvals_required"], 2, "{ready}");
+    let fund = fund(&server).await;
+    ready_for_september(&server, &fund).await;
+    let mut alice = signed_in(&server, "alice@network.example", NETWORK_ID, "admin").await;
+    let mut bob = signed_in(&server, "bob@network.example", NETWORK_ID, "admin").await;
+    for (organisation, key, body) in [
+        (
+            fund.burkina.as_str(),
+            "burkina-account",
+            json!({"holder_name": "Mutuelle de l'éducation de base", "account_number": "BF042 01001 00001234567 89",
+                   "bic": "ECOCBFBF", "currency": "XOF"}),
+        ),
+        (
+            NETWORK_ID,
+            "network-account",
+            json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+                   "bic": "PSSTFRPPPAR", "currency": "EUR"}),
+        ),
+    ] {
+        let (status, proposal) = server
+            .post(
+                &format!("/v1/organisations/{organisation}/bank-accounts"),
+                &fund.admin,
+                key,
+                &body,
+            )
+            .await;
+        assert_eq!(status, 202, "{proposal}");
+        let home = bob.get("/portal/network").await;
+        assert_eq!(home.status, 200, "{}", home.body);
+        assert!(
+            home.body.contains("Enregistrer un compte bancaire"),
+            "{}",
+            home.body
+        );
+        let id = proposal["id"].as_str().unwrap();
+        let approved = bob
+            .post(
+                &format!("/portal/network/proposals/{id}/approval"),
+                &[],
+                true,
+            )
+            .await;
+        assert_eq!(
+            (approved.status, approved.location.as_str()),
+            (303, "/portal/network"),
+            "{}",
+            approved.body
+        );
+    }
+    let (_, accounts) = server
+        .get(
+            &format!("/v1/organisations/{}/bank-accounts", fund.burkina),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(accounts["current"]["bic"], "ECOCBFBF", "{accounts}");
+
+    let landing = alice.get("/portal").await;
+    assert_eq!(
+        (landing.status, landing.location.as_str()),
+        (303, "/portal/network")
+    );
+    let home = alice.get("/portal/network").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Aucune campagne de transfert planifiée"));
+    assert!(home.body.contains("Rien n’attend d’approbation"));
+    let request_id = hidden(&home.body, "request_id");
+    let refused = alice
+        .post(
+            "/portal/network",
+            &[
+                ("programme_id", &fund.programme),
+                ("period", "2099-01"),
+                ("request_id", &request_id),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at_period = refused.body.split("id=\"period-error\"").nth(1).unwrap();
+    assert!(
+        at_period.contains("n’est pas encore terminée"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"2099-01\""));
+    assert!(
+        refused
+            .body
+            .contains("Aucune campagne de transfert planifiée")
+    );
+
+    let fields = [
+        ("programme_id", fund.programme.as_str()),
+        ("period", "2026-09"),
+        ("request_id", request_id.as_str()),
+    ];
+    let planned = alice.post("/portal/network", &fields, true).await;
+    assert_eq!(planned.status, 303, "{}", planned.body);
+    assert!(planned.location.starts_with("/portal/network/runs/"));
+    let again = alice.post("/portal/network", &fields, true).await;
+    assert_eq!(
+        again.location, planned.location,
+        "a double click plans once"
+    );
+    let run_id = planned
+        .location
+        .trim_start_matches("/portal/network/runs/")
+        .to_owned();
+    assert_eq!(run_status(&server, &fund, &run_id).await, "planned");
+    let home = alice.get("/portal/network").await;
+    assert!(home.body.contains(&planned.location));
+    assert!(home.body.contains("Planifiée, non exécutée"));
+
+    let page = alice.get(&planned.location).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let burkina_row = page.body.split("mutuelle-education-bf").nth(1).unwrap();
+    let burkina_row = burkina_row.split("</tr>").next().unwrap();
+    assert!(
+        burkina_row.contains("Toutes les conditions remplies"),
+        "{burkina_row}"
+    );
+    assert!(burkina_row.contains("600,00\u{a0}€"), "{burkina_row}");
+    let mesp_row = page.body.split(">mesp<").nth(1).unwrap();
+    let mesp_row = mesp_row.split("</tr>").next().unwrap();
+    assert!(mesp_row.contains("Retenu"), "{mesp_row}");
+    assert!(
+        mesp_row.contains("La mutuelle fonctionne"),
+        "the failing condition is named: {mesp_row}"
+    );
+    assert!(mesp_row.contains("400,00\u{a0}€"), "{mesp_row}");
+    assert!(page.body.contains("Demander l’exécution"));
+
+    let execution = format!("{}/execution", planned.location);
+    let request_id = hidden(&page.body, "request_id");
+    let proposed = alice
+        .post(&execution, &[("request_id", &request_id)], true)
+        .await;
+    assert_eq!(
+        (proposed.status, proposed.location.as_str()),
+        (303, planned.location.as_str()),
+        "{}",
+        proposed.body
+    );
+    assert_eq!(run_status(&server, &fund, &run_id).await, "planned");
+    let page = alice.get(&planned.location).await;
+    assert!(
+        page.body
+            .contains("vous ne pouvez pas l’approuver vous-même"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("/approval\""),
+        "no approval form for its proposer"
+    );
+    let proposal = proposal_on(&page.body);
+    let approval = format!("/portal/network/proposals/{proposal}/approval");
+    let refused = alice.post(&approval, &[], true).await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("vous ne pouvez pas l’approuver vous-même")
+    );
+    assert_eq!(run_status(&server, &fund, &run_id).await, "planned");
+    // Not executed yet: no payment file.
+    let early = alice
+        .get(&format!("{}/payment-file", planned.location))
+        .await;
+    assert_eq!(early.status, 409);
+    assert!(early.body.contains("pas encore exécutée"), "{}", early.body);
+
+    let page = bob.get(&planned.location).await;
+    assert!(page.body.contains(&approval), "{}", page.body);
+    assert!(page.body.contains("Approuver et exécuter la campagne"));
+    let approved = bob.post(&approval, &[], true).await;
+    assert_eq!(
+        (approved.status, approved.location.as_str()),
+        (303, planned.location.as_str()),
+        "{}",
+        approved.body
+    );
+    assert_eq!(run_status(&server, &fund, &run_id).await, "executed");
+    let (_, decided) = server
+        .get(&format!("/v1/proposals/{proposal}"), &fund.admin)
+        .await;
+    assert_eq!(decided["decided_by"], "bob@network.example", "{decided}");
+    // A second click on the approval just shows the run.
+    let twice = bob.post(&approval, &[], true).await;
+    assert_eq!(twice.location, planned.location);
+
+    let page = alice.get(&planned.location).await;
+    assert!(page.body.contains("Exécutée"));
+    let file = alice
+        .get(&format!("{}/payment-file", planned.location))
+        .await;
+    assert_eq!(file.status, 200, "{}", file.body);
+    assert!(file.body.contains("pain.001.001.09"), "{}", file.body);
+    assert!(file.body.contains("ECOCBFBF"), "{}", file.body);
+    assert!(file.body.contains(">600.00<"), "{}", file.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_admins_plan_approve_and_execute_a_run() {
+    two_admins_plan_approve_and_execute_a_run(support::four_eyes_server(Engine::Sqlite).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_admins_plan_approve_and_execute_a_run() {
+    two_admins_plan_approve_and_execute_a_run(support::four_eyes_server(Engine::Postgres).await)
+        .await;
+}
+
+async fn a_payment_file_refused_names_the_mutual_without_a_bank_account(server: TestServer) {
+    // Proves the payment file's 409 `bank_account_missing` is a readable page naming the mutual,
+    // on the run's page, in the visitor's language; and that with one admin required the
+    // execution form executes at once.
+    let fund = fund(&server).await;
+    ready_for_september(&server, &fund).await;
+    let mut admin = signed_in(&server, "admin@network.example", NETWORK_ID, "admin").await;
+    let home = admin.get("/portal/network").await;
+    let fields = [
+        ("programme_id", fund.programme.as_str()),
+        ("period", "2026-09"),
+        ("request_id", &hidden(&home.body, "request_id")),
+    ];
+    let planned = admin.post("/portal/network", &fields, true).await;
+    assert_eq!(planned.status, 303, "{}", planned.body);
+    let page = admin.get(&planned.location).await;
+    assert!(page.body.contains("Exécuter la campagne"), "{}", page.body);
+    let executed = admin
+        .post(
+            &format!("{}/execution", planned.location),
+            &[("request_id", &hidden(&page.body, "request_id"))],
+            true,
+        )
+        .await;
+    assert_eq!(executed.status, 303, "{}", executed.body);
+    let run_id = planned.location.trim_start_matches("/portal/network/runs/");
+    assert_eq!(run_status(&server, &fund, run_id).await, "executed");
+    let refused = admin
+        .get(&format!("{}/payment-file", planned.location))
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("aucun compte bancaire approuvé pour mutuelle-education-bf"),
+        "{}",
+        refused.body
+    );
+    let (status, problem) = server
+        .get(
+            &format!("/v1/transfer-runs/{run_id}/payment-file"),
+            &fund.admin,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("bank_account_missing"))
+    );
+}
+
+async fn contributors_and_mutuals_are_refused_the_network_pages(server: TestServer) {
+    // Proves the network's pages answer as the API does: a union's treasurer and a mutual's
+    // manager get 403 on the network's home, a run's page, its payment file and the plan form
+    // (nothing planned); an admin's form without its CSRF token is refused (403), one without its
+    // request id is answered 400 (nothing planned either).
+    let fund = fund(&server).await;
+    let run = burkina_paid_for_september(&server, &fund).await;
+    let run_id = run["run_id"].as_str().unwrap().to_owned();
+    for (email, organisation, role) in [
+        ("t@csq.example", fund.csq.as_str(), "contributor"),
+        ("m@burkina.example", fund.burkina.as_str(), "beneficiary"),
+    ] {
+        let mut browser = signed_in(&server, email, organisation, role).await;
+        for path in [
+            "/portal/network".to_owned(),
+            format!("/portal/network/runs/{run_id}"),
+            format!("/portal/network/runs/{run_id}/payment-file"),
+        ] {
+            let answer = browser.get(&path).await;
+            assert_eq!(answer.status, 403, "{role} {path}: {}", answer.body);
+            assert!(
+                answer.body.contains("Votre rôle ne donne pas accès"),
+                "{}",
+                answer.body
+            );
+        }
+        let answer = browser
+            .post(
+                "/portal/network",
+                &[
+                    ("programme_id", &fund.programme),
+                    ("period", "2026-10"),
+                    ("request_id", "forbidden"),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(answer.status, 403, "{role}");
+        let (status, _) = server
+            .get(
+                &format!("/v1/transfer-runs/{run_id}"),
+                &token(
+                    organisation,
+                    if role == "contributor" {
+                        Role::Contributor
+                    } else {
+                        Role::Beneficiary
+                    },
+                ),
+            )
+            .await;
+        assert_eq!(status, 403);
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let home = admin.get("/portal/network").await;
+    assert_eq!(home.status, 200);
+    assert_eq!(
+        home.body.matches("/portal/network/runs/").count(),
+        1,
+        "only the one run: {}",
+        home.body
+    );
+    let answer = admin
+        .post(
+            "/portal/network",
+            &[
+                ("programme_id", &fund.programme),
+                ("period", "2026-10"),
+                ("request_id", "no-csrf"),
+            ],
+            false,
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.body.contains("Formulaire refusé"));
+    // A form whose one-off request id was removed: 400, nothing planned.
+    let answer = admin
+        .post(
+            "/portal/network",
+            &[
+                ("programme_id", &fund.programme),
+                ("period", "2026-10"),
+                ("request_id", ""),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert!(
+        answer.body.contains("Formulaire incompris"),
+        "{}",
+        answer.body
+    );
+    let home = admin.get("/portal/network").await;
+    assert_eq!(home.body.matches("/portal/network/runs/").count(), 1);
+}
+
+async fn the_network_verifies_and_rejects_the_mutuals_facts(server: TestServer) {
+    // Proves the facts-to-verify page: a mutual's submitted facts are listed with a link to their
+    // evidence (the document's own bytes); a rejection without a reason is refused at its fact's
+    // field, nothing decided; with a reason it is recorded; a verification is recorded; decided
+    // facts leave the list.
+    use base64::Engine as _;
+    let fund = fund(&server).await;
+    let burkina = token(&fund.burkina, Role::Beneficiary);
+    let document = b"%PDF-1.7\nminutes of the general assembly\n".to_vec();
+    let mut ids = Vec::new();
+    for (code, value, evidence) in [
+        ("mutual_operational", json!(true), Some(&document)),
+        ("public_cofinancing_percent", json!("7"), None),
+    ] {
+        let mut body = json!({"code": code, "value": value, "as_of": "2026-01-01",
+                              "evidence_reference": "AG 2026"});
+        if let Some(evidence) = evidence {
+            body["evidence_document"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(evidence));
+        }
+        let (status, fact) = server
+            .post(
+                &format!("/v1/organisations/{}/facts", fund.burkina),
+                &burkina,
+                &format!("fact-{code}"),
+                &body,
+            )
+            .await;
+        assert_eq!(status, 201, "{fact}");
+        assert_eq!(fact["status"], "submitted");
+        ids.push(fact["id"].as_str().unwrap().to_owned());
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let page = admin.get("/portal/network/facts").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Mutuelle de l&#x27;éducation de base")
+            || page.body.contains("Mutuelle de l’éducation"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("La mutuelle fonctionne"));
+    assert!(page.body.contains("Cofinancement public (%)"));
+    let base = format!("/portal/network/organisations/{}/facts", fund.burkina);
+    let evidence = format!("{base}/{}/evidence", ids[0]);
+    assert!(page.body.contains(&evidence), "{}", page.body);
+    assert!(!page.body.contains(&format!("{base}/{}/evidence", ids[1])));
+    let download = admin.get(&evidence).await;
+    assert_eq!(download.status, 200);
+    assert_eq!(download.body.as_bytes(), document.as_slice());
+
+    let request_id = hidden(&page.body, "request_id");
+    let rejection = format!("{base}/{}/rejection", ids[1]);
+    let refused = admin
+        .post(
+            &rejection,
+            &[("request_id", &format!("{request_id}-r")), ("reason", "  ")],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at_field = refused
+        .body
+        .split(&format!("id=\"reason-{}-error\"", ids[1]))
+        .nth(1)
+        .unwrap();
+    assert!(at_field.starts_with(">Donnez un motif"), "{at_field}");
+    let facts_path = format!("/v1/organisations/{}/facts", fund.burkina);
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    assert_eq!(facts[1]["status"], "submitted", "{facts}");
+
+    let rejected = admin
+        .post(
+            &rejection,
+            &[
+                ("request_id", &format!("{request_id}-r2")),
+                ("reason", "the minutes do not show public funding"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (rejected.status, rejected.location.as_str()),
+        (303, "/portal/network/facts"),
+        "{}",
+        rejected.body
+    );
+    let verified = admin
+        .post(
+            &format!("{base}/{}/verification", ids[0]),
+            &[("request_id", &format!("{request_id}-v"))],
+            true,
+        )
+        .await;
+    assert_eq!(verified.status, 303, "{}", verified.body);
+    let (_, facts) = server.get(&facts_path, &fund.admin).await;
+    assert_eq!(facts[0]["status"], "verified", "{facts}");
+    assert_eq!(facts[1]["status"], "rejected", "{facts}");
+    assert_eq!(
+        facts[1]["rejection_reason"],
+        "the minutes do not show public funding"
+    );
+    let page = admin.get("/portal/network/facts").await;
+    assert!(
+        page.body.contains("Aucun fait n’attend de vérification"),
+        "{}",
+        page.body
+    );
+    // A mutual is refused the page.
+    let mut mutual = signed_in(&server, "m@burkina.example", &fund.burkina, "beneficiary").await;
+    let answer = mutual.get("/portal/network/facts").await;
+    assert_eq!(answer.status, 403, "{}", answer.body);
+}
+
+async fn an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields(
+    server: TestServer,
+) {
+    // Proves the organisations' pages: the list links each organisation; its page shows the
+    // version in force and the history; a version dated before the one in force is refused at
+    // its date field and a members count that is not a number at its own (nothing recorded);
+    // a right one is recorded once (a double click) with who changed what; a contributor is
+    // refused these pages.
+    let fund = fund(&server).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let list = admin.get("/portal/network/organisations").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let path = format!("/portal/network/organisations/{}", fund.mesp);
+    assert!(list.body.contains(&path), "{}", list.body);
+    assert!(list.body.contains("Mutuelle (bénéficiaire)"));
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Informations en vigueur (version 0)"));
+    assert!(
+        page.body.contains(&ledger_web::format::integer(
+            4000,
+            ledger_web::i18n::Lang::Fr
+        )),
+        "{}",
+        page.body
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let history = format!("/v1/organisations/{}/history", fund.mesp);
+    let (_, before) = server.get(&history, &fund.admin).await;
+
+    let refused = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-01-01"),
+                ("covered_members", "beaucoup"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at = refused
+        .body
+        .split("id=\"covered_members-error\"")
+        .nth(1)
+        .unwrap();
+    assert!(at.contains("nombre entier"), "{at}");
+    assert!(refused.body.contains("value=\"beaucoup\""));
+    let fields = [
+        ("request_id", request_id.as_str()),
+        ("effective_from", "2026-03-01"),
+        ("contact", "Secrétariat, Kinshasa"),
+        ("covered_members", "4500"),
+    ];
+    let done = admin.post(&path, &fields, true).await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        done.body
+    );
+    let again = admin.post(&path, &fields, true).await;
+    assert_eq!(again.status, 303);
+    let (_, after) = server.get(&history, &fund.admin).await;
+    assert_eq!(
+        after["versions"].as_array().unwrap().len(),
+        before["versions"].as_array().unwrap().len() + 1,
+        "{after}"
+    );
+    let page = admin.get(&path).await;
+    assert!(
+        page.body.contains("Informations en vigueur (version 1)"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Secrétariat, Kinshasa"));
+    assert!(
+        page.body.contains("contact, membres couverts"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("a@network.example"));
+    let earlier = admin
+        .post(
+            &path,
+            &[
+                ("request_id", "another"),
+                ("effective_from", "2026-02-01"),
+                ("covered_members", "4600"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(earlier.status, 422, "{}", earlier.body);
+    assert!(
+        earlier.body.contains("id=\"effective_from-error\""),
+        "{}",
+        earlier.body
+    );
+
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    assert_eq!(union.get("/portal/network/organisations").await.status, 403);
+    assert_eq!(union.get(&path).await.status, 403);
+}
+
+async fn held_funds_users_and_the_security_record(server: TestServer) {
+    // Proves the remaining network pages: held funds list what is held for a mutual with the
+    // conditions it fails, a return without a reason is refused at its row and one with a reason
+    // returns it (one admin required here); an invitation with a bad email is refused at its
+    // field, a right one shows its token once (which then sets a password), a user is disabled
+    // (its sign-in then refused); the security record lists the invitation; a contributor is
+    // refused all three pages.
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let page = admin.get("/portal/network/held").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mesp = page.body.split("<strong>MESP</strong>").nth(1).unwrap();
+    let mesp = mesp.split("</li>").next().unwrap();
+    assert!(mesp.contains("400,00\u{a0}€"), "{mesp}");
+    assert!(mesp.contains("La mutuelle fonctionne"), "{mesp}");
+    assert!(
+        !page.body.contains("<strong>Mutuelle de l"),
+        "{}",
+        page.body
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let action = format!(
+        "/portal/network/held/{}/{}/return",
+        fund.programme, fund.mesp
+    );
+    let refused = admin
+        .post(
+            &action,
+            &[("request_id", &request_id), ("reason", "")],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused.body.contains("Donnez un motif"), "{}", refused.body);
+    let returned = admin
+        .post(
+            &action,
+            &[
+                ("request_id", &format!("{request_id}-2")),
+                ("reason", "MESP left the network"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (returned.status, returned.location.as_str()),
+        (303, "/portal/network/held"),
+        "{}",
+        returned.body
+    );
+    let page = admin.get("/portal/network/held").await;
+    assert!(page.body.contains("Rien n’est retenu"), "{}", page.body);
+
+    let users = admin.get("/portal/network/users").await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(users.body.contains("a@network.example"));
+    let refused = admin
+        .post(
+            "/portal/network/users",
+            &[
+                ("email", "not an email"),
+                ("organisation", &fund.csq),
+                ("role", "contributor"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let at = refused
+        .body
+        .split("id=\"invite-email-error\"")
+        .nth(1)
+        .unwrap();
+    assert!(at.contains("Cette adresse n’est pas valable"), "{at}");
+    let invited = admin
+        .post(
+            "/portal/network/users",
+            &[
+                ("email", "new@csq.example"),
+                ("organisation", &fund.csq),
+                ("role", "contributor"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.body);
+    let token = invited
+        .body
+        .split("<code class=\"token\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, body) = post_plain(
+        &server,
+        "/v1/invitations/acceptance",
+        "",
+        &json!({"invitation_token": token, "password": TEST_PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let user_id = body["user"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| body["id"].as_str().unwrap().to_owned());
+    let users = admin.get("/portal/network/users").await;
+    assert!(users.body.contains("new@csq.example"));
+    let disabled = admin
+        .post(
+            &format!("/portal/network/users/{user_id}/disable"),
+            &[],
+            true,
+        )
+        .await;
+    assert_eq!(disabled.status, 303, "{}", disabled.body);
+    let users = admin.get("/portal/network/users").await;
+    assert!(users.body.contains("Désactivé"), "{}", users.body);
+    let mut gone = Browser::new(&server);
+    assert_eq!(
+        gone.sign_in("new@csq.example", TEST_PASSWORD).await.status,
+        401
+    );
+
+    let security = admin
+        .get("/portal/network/security?kind=invitation_created")
+        .await;
+    assert_eq!(security.status, 200, "{}", security.body);
+    assert!(security.body.contains("invitation_created"));
+    assert!(
+        security.body.contains("a@network.example"),
+        "{}",
+        security.body
+    );
+    assert!(!security.body.contains("<code>sign_in</code>"));
+
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    for path in [
+        "/portal/network/held",
+        "/portal/network/users",
+        "/portal/network/security",
+    ] {
+        assert_eq!(union.get(path).await.status, 403, "{path}");
+    }
+}
+
+on_both_engines!(
+    held_funds_users_and_the_security_record,
+    an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields,
+    the_network_verifies_and_rejects_the_mutuals_facts,
+    a_payment_file_refused_names_the_mutual_without_a_bank_account,
+    contributors_and_mutuals_are_refused_the_network_pages,
+);
