@@ -254,6 +254,7 @@ async fn render_home(
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             form => Value::from_serialize(&form),
+            upload_request_id => portal.app.sources.id().to_string(),
         },
     )
 }
@@ -265,7 +266,10 @@ pub(crate) async fn home(
     uri: Uri,
 ) -> Response {
     match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        Ok(signed) => match signed.caller.role {
+            ledger_app::Role::Auditor => see_other("/portal/audit"),
+            _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
+        },
         Err(response) => response,
     }
 }

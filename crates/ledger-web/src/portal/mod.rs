@@ -8,8 +8,11 @@
 //! every POST: a form without it is answered 403); the session's tokens are in `HttpOnly`,
 //! `SameSite=Lax` cookies, `Secure` when the site is served over TLS ([`session::CookiePolicy`]).
 
+mod audit;
 mod batches;
 pub mod session;
+mod union;
+mod upload;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -54,6 +57,8 @@ pub(crate) fn router(
             get(invitation_form).post(accept_invitation),
         )
         .route("/portal/password", get(password_form).post(change_password))
+        .merge(union::routes())
+        .merge(audit::routes())
         .with_state(Portal {
             app,
             cookies,
@@ -171,7 +176,12 @@ pub(crate) fn form_page(
         template,
         negotiate(headers),
         uri,
-        context! { csrf => csrf.token.clone(), user => user, ..data },
+        context! {
+            csrf => csrf.token.clone(),
+            user => user,
+            role => signed.map(|signed| signed.caller.role.as_str()),
+            ..data
+        },
     );
     csrf.keep(portal.cookies, &mut response);
     if let Some(signed) = signed {
