@@ -10,7 +10,8 @@ in each language that the auditor:
   - reads the trial balance (balanced) as at an accounting date, and the signed checkpoints;
 and that a union's treasurer is refused the audit page (403); with axe-core finding no serious or
 critical violation and no Content Security Policy violation.
-With SCREENSHOTS=DIR set, it photographs the audit page as DIR/portal-audit-<lang>.png.
+With SCREENSHOTS=DIR set, it photographs the audit page with a verification's result as
+DIR/portal-audit-<lang>.png.
 Prints one line per failure and exits 1 if there is any.
 """
 
@@ -70,6 +71,12 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots, di
     if texts["matches"] not in page.inner_text("main"):
         failures.append(f"{where} the verification does not say {texts['matches']!r}")
     axe_check(page, f"{where} verified", axe_source, failures)
+    if screenshots:
+        # The verdict, the trial balance and the checkpoints on one page.
+        Path(screenshots).mkdir(parents=True, exist_ok=True)
+        target = Path(screenshots) / f"portal-audit-{lang}.png"
+        page.screenshot(path=str(target), full_page=True)
+        print(f"wrote {target}")
 
     page.fill("#as_of", "2026-09-30")
     with page.expect_navigation():
@@ -79,12 +86,6 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots, di
     if texts["balanced"] not in page.inner_text("main"):
         failures.append(f"{where} the trial balance is not said balanced")
     axe_check(page, f"{where} trial balance", axe_source, failures)
-    if screenshots:
-        Path(screenshots).mkdir(parents=True, exist_ok=True)
-        target = Path(screenshots) / f"portal-audit-{lang}.png"
-        page.goto(f"{base}/portal/audit")
-        page.screenshot(path=str(target), full_page=True)
-        print(f"wrote {target}")
     if csp_errors:
         failures.append(f"{where} Content Security Policy violations: {csp_errors[:3]}")
     page.close()

@@ -357,7 +357,7 @@ async fn euros(
             minor,
         })
         .collect();
-    flows.sort_by(|a, b| b.minor.cmp(&a.minor));
+    flows.sort_by_key(|flow| std::cmp::Reverse(flow.minor));
     let chart = flow_chart(&flows, |minor| {
         format::money(&decimal_of(minor), "EUR", lang)
     });
