@@ -376,6 +376,7 @@ async fn the_union_and_audit_portal_in_a_real_browser() {
         "period": today()[..7],
         "sequence": sequence,
         "checkpoint_hash": latest["hash"],
+        "mutual_slug": "mutuelle-education-bf",
     });
     let printed = run_script(&server, "portal_union.py", expected.clone()).await;
     assert!(

@@ -10,6 +10,7 @@ treasurer:
   - opens the annual statement, whose print stylesheet hides the site's frame and its forms and
     prints black on white;
   - creates an API key (shown once) and revokes it;
+  - (in Spanish) a long amount on the public mutual page's figure cards stays on one line;
 with axe-core finding no serious or critical violation and no Content Security Policy violation.
 With SCREENSHOTS=DIR set, it photographs the pages as DIR/portal-union-<page>-<lang>.png.
 Prints one line per failure and exits 1 if there is any.
@@ -133,6 +134,24 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots):
     axe_check(page, f"{where} keys", axe_source, failures)
     shoot(page, screenshots, "keys", lang)
 
+    # A long amount on a public figure card stays on one line, inside its card (it once broke
+    # inside "FCFA"): the Spanish mutual's page, a card given the longest amount the demo shows.
+    if lang == "es":
+        page.goto(f"{base}/mutuals/{expected['mutual_slug']}")
+        lines, fits = page.evaluate(
+            """() => {
+                const amount = document.querySelector('.figure .amount');
+                amount.textContent = '125.603.637\u00a0FCFA';
+                amount.className = 'amount long';
+                const range = document.createRange();
+                range.selectNodeContents(amount);
+                const card = amount.closest('.figure');
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                return [tops.size, range.getBoundingClientRect().right <= card.getBoundingClientRect().right];
+            }"""
+        )
+        if lines != 1 or not fits:
+            failures.append(f"{where} a long amount takes {lines} lines (fits: {fits})")
     if csp_errors:
         failures.append(f"{where} Content Security Policy violations: {csp_errors[:3]}")
     page.close()
