@@ -68,6 +68,8 @@ fn every_key_the_pages_use_exists() {
     assert_eq!(
         prefixes,
         BTreeSet::from([
+            "audit-field-".to_owned(),
+            "audit-verdict-".to_owned(),
             "batch-kind-".to_owned(),
             "batch-status-".to_owned(),
             "condition-".to_owned(),
@@ -99,6 +101,18 @@ fn every_key_the_pages_use_exists() {
     for kind in ["solidarity", "donation"] {
         used.insert(format!("batch-kind-{kind}"));
     }
+    // The auditor's page: a verification's verdict, and the fields its refusal names.
+    for verdict in [
+        "self_consistent",
+        "matches_checkpoint",
+        "broken",
+        "malformed",
+    ] {
+        used.insert(format!("audit-verdict-{verdict}"));
+    }
+    for field in ["format", "checkpoint", "file"] {
+        used.insert(format!("audit-field-{field}"));
+    }
     // The keys the portal's handlers choose (error pages, refusals at their fields).
     for key in [
         "sign-in-failed",
@@ -115,6 +129,12 @@ fn every_key_the_pages_use_exists() {
         "batch-error-kind",
         "batch-error-lines",
         "batch-error-other",
+        "upload-error-cell",
+        "upload-error-file",
+        "upload-error-format",
+        "euros-chart-union",
+        "euros-pooled",
+        "euros-held",
     ] {
         used.insert(key.to_owned());
     }
@@ -126,6 +146,7 @@ fn every_key_the_pages_use_exists() {
         "error-forbidden",
         "error-throttled",
         "error-conflict",
+        "upload-unreadable",
     ] {
         used.insert(error.to_owned());
         used.insert(format!("{error}-title"));

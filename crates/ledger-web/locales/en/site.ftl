@@ -241,6 +241,7 @@ upload-error-cell = This cell cannot be read.
 upload-error-file = The file
 upload-error-format = The file is neither a CSV nor an Excel .xlsx file.
 upload-unreadable = The form could not be read (was the file too large?). Nothing was recorded.
+upload-unreadable-title = Form not read
 euros-nav = Our members' euros
 euros-title = Where are our members' euros?
 euros-lead = What our batches became, from the money the network received to the mutuals it was sent to.

@@ -241,6 +241,7 @@ upload-error-cell = Esta celda no se puede leer.
 upload-error-file = El archivo
 upload-error-format = El archivo no es ni un CSV ni un Excel .xlsx.
 upload-unreadable = No se pudo leer el formulario (¿archivo demasiado grande?). No se registró nada.
+upload-unreadable-title = Formulario ilegible
 euros-nav = Los euros de nuestros miembros
 euros-title = ¿Dónde están los euros de nuestros miembros?
 euros-lead = Lo que fue de nuestros lotes, del dinero recibido por la red a las mutuales a las que se envió.

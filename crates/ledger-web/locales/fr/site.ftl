@@ -241,6 +241,7 @@ upload-error-cell = Cette cellule ne peut pas être lue.
 upload-error-file = Le fichier
 upload-error-format = Le fichier n’est ni un CSV ni un fichier Excel .xlsx.
 upload-unreadable = Le formulaire n’a pas pu être lu (fichier trop volumineux ?). Rien n’a été enregistré.
+upload-unreadable-title = Formulaire illisible
 euros-nav = Les euros de nos membres
 euros-title = Où sont les euros de nos membres ?
 euros-lead = Ce que sont devenus nos bordereaux, de l’argent reçu par le réseau aux mutuelles à qui il a été envoyé.
