@@ -329,6 +329,9 @@ async fn the_mutual_portal_in_a_real_browser() {
             "{printed}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_network_portal_in_a_real_browser() {
     // Proves the secretariat's journey in a real browser, in French, English and Spanish, on a
     // server where a second admin must approve an execution: one admin plans a run and requests
@@ -492,6 +495,137 @@ async fn the_network_portal_in_a_real_browser() {
     assert!(output.status.success(), "{printed}");
     assert!(
         printed.contains("network journeys in 3 languages; 0 failures"),
+        "{printed}"
+    );
+}
+
+/// Invites a user of `organisation` with `role` and sets its password, through the API; returns
+/// the email.
+async fn user_of(server: &TestServer, email: &str, organisation: &str, role: &str) -> String {
+    member(server, email, organisation, role).await["email"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Runs a portal browser script with `expected`; returns what it printed.
+async fn run_script(server: &TestServer, name: &str, expected: Value) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(name);
+    let base_url = server.base_url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .env("BASE_URL", base_url)
+            .env("EXPECTED", expected.to_string())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
+    let printed = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    printed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_union_and_audit_portal_in_a_real_browser() {
+    // Proves a union's and an auditor's journeys in a real browser, in French, English and
+    // Spanish: the union uploads a French CSV with a bad cell (named by row and column in the
+    // page's language, nothing written) then a right one, sees where its euros went (chart and
+    // table), opens its printable statement (the print stylesheet hides the frame), creates and
+    // revokes an API key; the auditor downloads the export, verifies it against the latest
+    // checkpoint, reads the trial balance and the checkpoints; a union's user is refused the
+    // audit pages; axe-core is clean and no CSP violation occurs on every page. Set
+    // SCREENSHOTS=docs/screenshots to photograph the pages.
+    let server = TestServer::start(Engine::Sqlite).await;
+    let fund = fund(&server).await;
+    burkina_paid_for_september(&server, &fund).await;
+    let (status, tracing) = server
+        .get(
+            &format!("/v1/tracing/contributors/{}", fund.csq),
+            &token(&fund.csq, Role::Contributor),
+        )
+        .await;
+    assert_eq!(status, 200, "{tracing}");
+    let latest: Value = server
+        .client
+        .get(server.url("/v1/checkpoints/latest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sequence = latest["sequence"].as_u64().unwrap();
+    let languages = Lang::ALL;
+    let mut unions = serde_json::Map::new();
+    let mut auditors = serde_json::Map::new();
+    let mut texts = serde_json::Map::new();
+    for lang in languages {
+        let code = lang.code();
+        let password = support::people::TEST_PASSWORD;
+        let email = user_of(
+            &server,
+            &format!("t-{code}@csq.example"),
+            &fund.csq,
+            "contributor",
+        )
+        .await;
+        unions.insert(
+            code.to_owned(),
+            json!({"email": email, "password": password}),
+        );
+        let email = user_of(
+            &server,
+            &format!("a-{code}@audit.example"),
+            NETWORK_ID,
+            "auditor",
+        )
+        .await;
+        auditors.insert(
+            code.to_owned(),
+            json!({"email": email, "password": password}),
+        );
+        let message = |key: &str, arguments: &[(&str, String)]| {
+            ledger_web::i18n::message(lang, key, arguments)
+        };
+        texts.insert(
+            code.to_owned(),
+            json!({
+                "bad_cell": message("upload-cell", &[("row", "3".to_owned()), ("column", "membres".to_owned())]),
+                "received": money(tracing["received_total"]["amount"].as_str().unwrap(), "EUR", lang),
+                "mutual": tracing["beneficiaries"][0]["beneficiary"],
+                "statement_title": message("statement-title", &[("year", "2026".to_owned())]),
+                "revoked": message("keys-revoked", &[("date", String::new())]).trim().to_owned(),
+                "matches": message("audit-verdict-matches_checkpoint", &[("sequence", sequence.to_string())]),
+                "balanced": message("audit-balanced", &[]),
+            }),
+        );
+    }
+    let expected = json!({
+        "languages": languages.map(Lang::code),
+        "unions": unions,
+        "auditors": auditors,
+        "texts": texts,
+        "period": today()[..7],
+        "sequence": sequence,
+        "checkpoint_hash": latest["hash"],
+        "mutual_slug": "mutuelle-education-bf",
+    });
+    let printed = run_script(&server, "portal_union.py", expected.clone()).await;
+    assert!(
+        printed.contains("union journeys in 3 languages; 0 failures"),
+        "{printed}"
+    );
+    let printed = run_script(&server, "portal_audit.py", expected).await;
+    assert!(
+        printed.contains("audit journeys in 3 languages; 0 failures"),
         "{printed}"
     );
 }

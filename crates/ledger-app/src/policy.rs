@@ -72,6 +72,7 @@ pub enum Operation {
     TrialBalance,
     ExportJournal,
     VerifyJournal,
+    VerifyExportFile,
     // People and keys (signing in, accepting an invitation and refreshing a session are public:
     // the credential they check is the caller's proof).
     InviteUser,
@@ -163,6 +164,7 @@ pub const POLICY: &[(Operation, &[Role])] = &[
     (TrialBalance, BOOKS),
     (ExportJournal, BOOKS),
     (VerifyJournal, BOOKS),
+    (VerifyExportFile, BOOKS),
     (InviteUser, NETWORK),
     (ListUsers, EVERY_ROLE),
     (DisableUser, NETWORK),
@@ -293,7 +295,7 @@ mod tests {
             assert!(!roles(operation).is_empty(), "{operation:?} is not listed");
             assert!(!roles(operation).contains(&Auditor), "{operation:?}");
         }
-        assert_eq!(POLICY.len(), 75);
+        assert_eq!(POLICY.len(), 76);
         // Every public operation is a read, listed in the table too.
         for operation in PUBLIC {
             assert!(!writes.contains(operation), "{operation:?}");

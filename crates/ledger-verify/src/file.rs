@@ -144,6 +144,44 @@ pub fn verify_file_with(
     })
 }
 
+/// Verifies an export held in memory (an uploaded file) exactly as [`verify_file`] verifies one
+/// on disk: the same readers, the same problems (a last line without its line break is a file cut
+/// short).
+pub fn verify_bytes(
+    bytes: &[u8],
+    format: ExportFormat,
+    mut verifier: ExportVerifier,
+) -> Result<ExportSummary, FileProblem> {
+    let complete = memchr::memrchr(b'\n', bytes).map_or(0, |index| index + 1);
+    let cut_short = complete < bytes.len();
+    let lines = &bytes[..complete];
+    let checked = match format {
+        ExportFormat::Jsonl => check_jsonl(lines, &mut verifier, VERIFY_BLOCK_BYTES),
+        ExportFormat::Csv => {
+            let mut attempt = verifier.clone();
+            let parallel = (!cut_short)
+                .then(|| check_canonical_csv(lines, &mut attempt, VERIFY_BLOCK_BYTES))
+                .flatten();
+            match parallel {
+                Some(checked) => {
+                    verifier = attempt;
+                    checked
+                }
+                None => check_csv(lines, &mut verifier, complete as u64),
+            }
+        }
+    };
+    let truncated = FileProblem::Truncated {
+        after_sequence: verifier.last_sequence(),
+    };
+    match checked {
+        Err(LineProblem { at_end: true, .. }) if cut_short => Err(truncated),
+        Err(LineProblem { problem, .. }) => Err(problem),
+        Ok(()) if cut_short => Err(truncated),
+        Ok(()) => verifier.finish(),
+    }
+}
+
 /// Reads CSV rows strictly ([`read_general_row`]) from `reader`, which holds the file's complete
 /// lines (`complete` bytes), and checks them in order.
 #[allow(clippy::result_large_err)]
@@ -505,6 +543,32 @@ mod tests {
             problems > 500,
             "only {problems} damaged copies were refused"
         );
+    }
+
+    #[test]
+    fn a_file_in_memory_gets_the_verdict_of_the_same_file_on_disk() {
+        // Proves `verify_bytes` (the portal's upload) is `verify --file`: for both formats, the
+        // intact export and every damaged copy (cut short included) get the very same verdict.
+        let directory = tempfile::tempdir().unwrap();
+        for format in [ExportFormat::Csv, ExportFormat::Jsonl] {
+            let bytes = render(format, &journal(4));
+            let intact = verify_bytes(&bytes, format, ExportVerifier::new());
+            assert_eq!(
+                intact.as_ref().map(|summary| summary.transactions_count),
+                Ok(4)
+            );
+            for copy in std::iter::once(bytes.clone()).chain(damaged(&bytes).into_iter().step_by(5))
+            {
+                let on_disk = verdict(directory.path(), format, &copy, VerifyOptions::default());
+                let in_memory = verify_bytes(&copy, format, ExportVerifier::new());
+                assert_eq!(
+                    format!("{in_memory:?}"),
+                    on_disk,
+                    "{}",
+                    String::from_utf8_lossy(&copy)
+                );
+            }
+        }
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub mod verifier;
 #[cfg(test)]
 mod test_journal;
 
-pub use file::{ReadError, VerifyOptions, format_of, verify_file, verify_file_with};
+pub use file::{ReadError, VerifyOptions, format_of, verify_bytes, verify_file, verify_file_with};
 pub use verifier::{CurrencyTotals, ExportSummary, ExportVerifier, FileProblem, HeadMismatch};

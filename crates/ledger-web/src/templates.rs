@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 29] = [
+pub const TEMPLATES: [(&str, &str); 35] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -104,6 +104,30 @@ pub const TEMPLATES: [(&str, &str); 29] = [
     (
         "portal_network_security.html",
         include_str!("../templates/portal_network_security.html"),
+    ),
+    (
+        "portal_union_upload_form.html",
+        include_str!("../templates/portal_union_upload_form.html"),
+    ),
+    (
+        "portal_union_upload.html",
+        include_str!("../templates/portal_union_upload.html"),
+    ),
+    (
+        "portal_union_euros.html",
+        include_str!("../templates/portal_union_euros.html"),
+    ),
+    (
+        "portal_union_statement.html",
+        include_str!("../templates/portal_union_statement.html"),
+    ),
+    (
+        "portal_union_keys.html",
+        include_str!("../templates/portal_union_keys.html"),
+    ),
+    (
+        "portal_audit.html",
+        include_str!("../templates/portal_audit.html"),
     ),
 ];
 

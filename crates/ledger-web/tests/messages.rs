@@ -68,6 +68,8 @@ fn every_key_the_pages_use_exists() {
     assert_eq!(
         prefixes,
         BTreeSet::from([
+            "audit-field-".to_owned(),
+            "audit-verdict-".to_owned(),
             "batch-kind-".to_owned(),
             "batch-status-".to_owned(),
             "condition-".to_owned(),
@@ -160,6 +162,18 @@ fn every_key_the_pages_use_exists() {
     for kind in ["solidarity", "donation"] {
         used.insert(format!("batch-kind-{kind}"));
     }
+    // The auditor's page: a verification's verdict, and the fields its refusal names.
+    for verdict in [
+        "self_consistent",
+        "matches_checkpoint",
+        "broken",
+        "malformed",
+    ] {
+        used.insert(format!("audit-verdict-{verdict}"));
+    }
+    for field in ["format", "checkpoint", "file"] {
+        used.insert(format!("audit-field-{field}"));
+    }
     // The keys the portal's handlers choose (error pages, refusals at their fields).
     for key in [
         "sign-in-failed",
@@ -195,6 +209,12 @@ fn every_key_the_pages_use_exists() {
         "mutual-fact-error-reference",
         "mutual-fact-error-document",
         "mutual-statement-error-date",
+        "upload-error-cell",
+        "upload-error-file",
+        "upload-error-format",
+        "euros-chart-union",
+        "euros-pooled",
+        "euros-held",
     ] {
         used.insert(key.to_owned());
     }
@@ -206,6 +226,7 @@ fn every_key_the_pages_use_exists() {
         "error-forbidden",
         "error-throttled",
         "error-conflict",
+        "upload-unreadable",
     ] {
         used.insert(error.to_owned());
         used.insert(format!("{error}-title"));

@@ -1,8 +1,10 @@
 //! The books themselves, for auditors and the network: accounts and the journal
-//! ([`accounts`]), the export, the verification and the trial balance ([`audit`]).
+//! ([`accounts`]), the export, the verification and the trial balance ([`audit`]), an uploaded
+//! export verified ([`export_check`]).
 
 pub mod accounts;
 pub mod audit;
+pub mod export_check;
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -254,6 +254,7 @@ async fn render_home(
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             form => Value::from_serialize(&form),
+            upload_request_id => portal.app.sources.id().to_string(),
         },
     )
 }
@@ -269,6 +270,7 @@ pub(crate) async fn home(
             // Every role's home is its own page.
             Role::Beneficiary => see_other("/portal/mutual"),
             Role::Admin => see_other("/portal/network"),
+            Role::Auditor => see_other("/portal/audit"),
             _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
         },
         Err(response) => response,

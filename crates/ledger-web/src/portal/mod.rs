@@ -8,10 +8,13 @@
 //! every POST: a form without it is answered 403); the session's tokens are in `HttpOnly`,
 //! `SameSite=Lax` cookies, `Secure` when the site is served over TLS ([`session::CookiePolicy`]).
 
+mod audit;
 mod batches;
 mod mutual;
 mod network;
 pub mod session;
+mod union;
+mod upload;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,6 +61,8 @@ pub(crate) fn router(
         .route("/portal/password", get(password_form).post(change_password))
         .merge(mutual::routes())
         .merge(network::routes())
+        .merge(union::routes())
+        .merge(audit::routes())
         .with_state(Portal {
             app,
             cookies,
