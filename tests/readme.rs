@@ -151,7 +151,8 @@ async fn run_walkthroughs(database_url: Option<String>) {
             "paying",
             "tracing",
             "spreadsheets",
-            "audit"
+            "audit",
+            "checkpoint"
         ]
     );
     let samples = marked_blocks(&readme, "walkthrough-output", "json");
@@ -246,6 +247,22 @@ async fn run_walkthroughs(database_url: Option<String>) {
     let audit = printed_by("audit");
     assert!(audit.contains(r#""valid":true"#), "{audit}");
     assert!(audit.contains(r#""basis":"effective_date""#), "{audit}");
+    // Both verifiers check the CSV export against the kept checkpoint and its signature.
+    let checkpoint = printed_by("checkpoint");
+    assert_eq!(
+        checkpoint
+            .matches("matches the checkpoint signed at")
+            .count(),
+        2,
+        "{checkpoint}"
+    );
+    assert_eq!(
+        checkpoint
+            .matches("signature: verified with the given public key")
+            .count(),
+        2,
+        "{checkpoint}"
+    );
     // Samples of output are what the commands print, ids aside.
     assert!(!samples.is_empty(), "the README shows a sample of output");
     for (name, sample) in &samples {

@@ -429,8 +429,11 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
 
 async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer) {
     // Proves a .02 statement's debit is matched to the executed transfer by its EndToEndId (the
-    // line names the transfer), and that the bank's charges (the debit's Chrgs, and a line whose
-    // bank transaction code is a charge) are booked to fee coverage while the pool is unchanged.
+    // line names the transfer), and that the bank's charges are booked to fee coverage while the
+    // pool is unchanged: a line whose bank transaction code is a charge in full, and the debit's
+    // Chrgs beyond the transfer's expected fee (18.00, reserved at execution and paid by the
+    // settlement that follows the mutual's confirmation, so counted once though the statement
+    // comes first).
     let fund = fund(&server).await;
     let executed = burkina_paid_for_september(&server, &fund).await;
     let transfer = &executed["transfers"][0];
@@ -446,7 +449,7 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
 
     let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-D1");
     sent.end_to_end_id = Some(end_to_end_id.clone());
-    sent.charges = Some("2.50".to_owned());
+    sent.charges = Some("20.50".to_owned());
     let mut charge = Line::debit("4.00", "BANK-D2");
     charge.code = ("ACMT", "MDOP", "CHRG");
     let mut stranger = Line::debit("9.99", "BANK-D3");
@@ -465,8 +468,15 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
     let entries = imported["entries"].as_array().unwrap();
     assert_eq!(entries[0]["status"], "transfer_debit");
     assert_eq!(entries[0]["transfer_id"], transfer["id"]);
-    assert_eq!(entries[0]["charges"]["amount"], "2.50");
+    assert_eq!(entries[0]["charges"]["amount"], "20.50");
     assert!(entries[0]["charge_transaction_id"].is_string());
+    assert!(
+        entries[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only the excess 2.50"),
+        "{imported}"
+    );
     assert_eq!(entries[1]["status"], "charge");
     assert!(entries[1]["charge_transaction_id"].is_string());
     assert_eq!(entries[2]["status"], "unmatched");
@@ -615,7 +625,8 @@ async fn a_transfer_debit_is_matched_once(server: TestServer) {
     let transfer = &executed["transfers"][0];
     let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-M1");
     sent.end_to_end_id = Some(transfer["end_to_end_id"].as_str().unwrap().to_owned());
-    sent.charges = Some("1.00".to_owned());
+    // 19.00 on an expected fee of 18.00: one bank charge of the 1.00 beyond it.
+    sent.charges = Some("19.00".to_owned());
     let mut again = sent.clone();
     again.bank_reference = "BANK-M2".to_owned();
 
@@ -691,7 +702,8 @@ async fn two_lines_of_one_statement_match_a_transfer_once(server: TestServer) {
     let transfer = &executed["transfers"][0];
     let mut sent = Line::debit(transfer["amount"]["amount"].as_str().unwrap(), "BANK-T1");
     sent.end_to_end_id = Some(transfer["end_to_end_id"].as_str().unwrap().to_owned());
-    sent.charges = Some("1.00".to_owned());
+    // 19.00 on an expected fee of 18.00: one bank charge of the 1.00 beyond it.
+    sent.charges = Some("19.00".to_owned());
     let mut again = sent.clone();
     again.bank_reference = "BANK-T2".to_owned();
     let document = camt053("08", "STMT-T", &our_iban(), "EUR", &[sent, again]);

@@ -59,8 +59,8 @@ pub fn is_charge(entry: &StatementEntry) -> bool {
 /// What a statement's charges (`Chrgs`) on a transfer's debit add to fee coverage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransferCharges {
-    /// The transfer's expected fee is not booked yet (or the line is no settled transfer's): the
-    /// whole charge is booked.
+    /// No expected fee stands for these charges (the line is no transfer's): the whole charge is
+    /// booked.
     Full(Amount),
     /// The bank charged more than the expected fee the settlement booked: only the excess is.
     Excess {
@@ -84,11 +84,12 @@ impl TransferCharges {
     }
 }
 
-/// **Charges beyond the expected fee.** A settled transfer's settlement already paid its expected
-/// fee from reserved fee coverage to the bank; the bank's actual charges on the transfer's debit
-/// are then booked only for what exceeds that fee, and not at all when they are lower or equal, so
-/// a fee is never counted twice. `expected_fee_booked` is the expected fee when the settlement
-/// booked it, `None` when it did not (the charges are then booked in full).
+/// **Charges beyond the expected fee.** An executed transfer's expected fee was reserved from fee
+/// coverage at its execution and is paid to the bank by its settlement (before or after the
+/// statement arrives); the bank's actual charges on the transfer's debit are then booked only for
+/// what exceeds that fee, and not at all when they are lower or equal, so a fee is never counted
+/// twice. `expected_fee_booked` is that expected fee, `None` for charges no transfer's fee stands
+/// for (they are then booked in full).
 pub fn charges_beyond_expected_fee(
     actual: Amount,
     expected_fee_booked: Option<Amount>,

@@ -1,6 +1,8 @@
 //! The general reader's second half for CSV: rows already split into fields (by the strict row
 //! reader [`crate::csv_scan::read_general_row`]) are grouped into transactions, each value read
 //! with its one spelling, and the rows of one transaction compared with one another.
+// Long file: the CSV row grammar of both encodings (SLJ1 transactions, the SLJ2 accounts section)
+// is one state machine, read best whole; its tests sit beside it.
 
 use ledger_core::chain::{ChainHash, JournalRecord, RecordPosting};
 use ledger_core::export::{

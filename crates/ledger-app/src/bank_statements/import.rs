@@ -460,20 +460,18 @@ async fn debit_outcome(
     }))
 }
 
-/// The part of a transfer debit's charges to book, and what the entry says of the rest: a settled
-/// transfer's expected fee was booked by its settlement, so only charges beyond it are
-/// ([`charges_beyond_expected_fee`]).
+/// The part of a transfer debit's charges to book, and what the entry says of the rest. A matched
+/// transfer was executed, so its expected fee was reserved from fee coverage then and is paid to
+/// the bank by its settlement, whether the mutual confirms before or after the statement arrives:
+/// only charges beyond that fee are booked here ([`charges_beyond_expected_fee`]), and the fee is
+/// counted once in either order.
 fn transfer_charges(
     transfer: &TransferRow,
     actual: Amount,
 ) -> Result<(Option<Amount>, Option<String>), AppError> {
-    let expected_fee_booked = match transfer.confirmation_transaction_id {
-        Some(_) => Some(
-            Amount::from_minor(transfer.fee_minor, actual.currency())
-                .map_err(AppError::internal)?,
-        ),
-        None => None,
-    };
+    let expected_fee_booked = Some(
+        Amount::from_minor(transfer.fee_minor, actual.currency()).map_err(AppError::internal)?,
+    );
     let charges =
         charges_beyond_expected_fee(actual, expected_fee_booked).map_err(AppError::internal)?;
     let detail = match charges {
@@ -482,10 +480,10 @@ fn transfer_charges(
             expected_fee,
             excess,
         } => Some(format!(
-            "charges of {actual} exceed the transfer's expected fee of {expected_fee} booked at its settlement: only the excess {excess} is booked to fee coverage"
+            "charges of {actual} exceed the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): only the excess {excess} is booked to fee coverage"
         )),
         TransferCharges::CoveredByExpectedFee { expected_fee } => Some(format!(
-            "charges of {actual} covered by the transfer's expected fee of {expected_fee} booked at its settlement: nothing more is booked"
+            "charges of {actual} covered by the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): nothing more is booked"
         )),
     };
     Ok((charges.to_book(), detail))
