@@ -112,6 +112,10 @@ impl Command for SetBankAccount {
 
     async fn plan(self, app: &App, caller: &Caller) -> Result<Planned<BankAccountView>, AppError> {
         let organisation = account_holder(app, caller, &self.organisation).await?;
+        if organisation.id == OrganisationId::from_uuid(NETWORK_ORGANISATION) {
+            // Batches' payment instructions read the network's account again from now on.
+            app.collection_accounts.forget();
+        }
         let body = &self.body;
         let account = BankAccount::parse(BankAccountInput {
             holder_name: &body.holder_name,

@@ -76,6 +76,9 @@ pub struct App {
     /// The bank account contributors pay into, as configured: used while the books record none for
     /// the network (read it through [`payments::collection_account`], the one rule).
     pub collection_account: Option<payments::CollectionAccount>,
+    /// The network's recorded account as this instance last read it, for batches' payment
+    /// instructions ([`payments::collection_account_for_batches`]).
+    pub collection_accounts: payments::CollectionAccountCache,
     /// The network's IATI organisation identifier as configured (checked by
     /// `ledger_core::iati::checked_organisation_identifier`), used while the network organisation
     /// records none ([`iati`]).
@@ -92,6 +95,7 @@ impl App {
             approval: None,
             checkpoints: None,
             keys: people::authenticate::KeyCache::default(),
+            collection_accounts: payments::CollectionAccountCache::default(),
             collection_account: None,
             iati_organisation_identifier: None,
         }

@@ -8,6 +8,9 @@
 //! the payment file's debtor (pain.001) both read it there, so contributors pay into the account
 //! the network pays out of.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
 use ledger_core::OrganisationId;
 use ledger_core::payment_reference::{CreditorReference, checked_iban};
 use ledger_core::text::{TextKind, checked_text};
@@ -98,6 +101,66 @@ pub async fn collection_account(app: &App) -> Result<Option<CollectionAccount>, 
         Some(row) => Some(CollectionAccount::recorded(row)),
         None => app.collection_account.clone(),
     })
+}
+
+/// How long an instance reuses the network's recorded account it read, for the payment
+/// instructions of the batches it submits and shows (a read before every batch cost 10–20 % of
+/// the batches per second). A change of that account is rare and approved under four eyes; the
+/// instance that records it forgets what it kept at once ([`CollectionAccountCache::forget`]),
+/// other instances show the new account within these seconds. The pain.001 file, the statement
+/// import and the account's own view always read the books.
+pub const COLLECTION_ACCOUNT_REUSE_SECONDS: i64 = 5;
+
+/// When the network's recorded account was read, and what it was (none recorded: `None`).
+type Kept = (DateTime<Utc>, Option<CollectionAccount>);
+
+/// The network's recorded account as this instance last read it, and when.
+#[derive(Debug, Clone, Default)]
+pub struct CollectionAccountCache {
+    kept: Arc<Mutex<Option<Kept>>>,
+}
+
+impl CollectionAccountCache {
+    /// Forgets what was kept (the network's account is being changed).
+    pub fn forget(&self) {
+        *self.kept.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> Option<Option<CollectionAccount>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.as_ref().and_then(|(read_at, account)| {
+            let age = now.signed_duration_since(*read_at).num_seconds();
+            (0..COLLECTION_ACCOUNT_REUSE_SECONDS)
+                .contains(&age)
+                .then(|| account.clone())
+        })
+    }
+
+    fn keep(&self, read_at: DateTime<Utc>, account: Option<CollectionAccount>) {
+        *self.kept.lock().unwrap_or_else(PoisonError::into_inner) = Some((read_at, account));
+    }
+}
+
+/// [`collection_account`] for a batch's payment instructions: the same rule, the recorded account
+/// reused for up to [`COLLECTION_ACCOUNT_REUSE_SECONDS`] after this instance read it.
+pub async fn collection_account_for_batches(
+    app: &App,
+) -> Result<Option<CollectionAccount>, AppError> {
+    let now = app.sources.now();
+    let recorded = match app.collection_accounts.fresh(now) {
+        Some(recorded) => recorded,
+        None => {
+            let recorded = app
+                .store
+                .bank_accounts(OrganisationId::from_uuid(NETWORK_ORGANISATION))
+                .await?
+                .last()
+                .map(CollectionAccount::recorded);
+            app.collection_accounts.keep(now, recorded.clone());
+            recorded
+        }
+    };
+    Ok(recorded.or_else(|| app.collection_account.clone()))
 }
 
 /// How to pay a batch.

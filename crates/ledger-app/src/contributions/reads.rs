@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::fields::{parse_id, parse_period_filter};
 use crate::money::Money;
 use crate::pagination::{Page, PageQuery, page};
-use crate::payments::collection_account;
+use crate::payments::collection_account_for_batches;
 use crate::policy::Operation;
 use crate::runner::Query;
 use crate::{App, Caller};
@@ -60,7 +60,7 @@ impl Query for ListBatches {
         };
         let rows = app.store.batches(&filter, after, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
-        let collection = collection_account(app).await?;
+        let collection = collection_account_for_batches(app).await?;
         let items = listed
             .items
             .iter()
@@ -100,7 +100,7 @@ impl Query for ReadBatch {
     async fn read(self, app: &App, caller: &Caller) -> Result<BatchDetail, AppError> {
         let checkpoint = checkpoint_before_read(app).await?;
         let batch = visible_batch(app, caller, &self.0).await?;
-        let view = view_of(collection_account(app).await?.as_ref(), &batch)?;
+        let view = view_of(collection_account_for_batches(app).await?.as_ref(), &batch)?;
         let currency = batch_currency(&batch)?;
         let lines = app
             .store

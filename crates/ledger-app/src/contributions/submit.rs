@@ -15,7 +15,7 @@ use super::views::{BatchTotalsView, BatchView};
 use crate::error::{AppError, FieldError};
 use crate::fields::parse_id;
 use crate::money::DecimalText;
-use crate::payments::{collection_account, payment_instructions};
+use crate::payments::{collection_account_for_batches, payment_instructions};
 use crate::policy::Operation;
 use crate::runner::{Command, Planned, Status};
 use crate::{App, Caller};
@@ -273,7 +273,7 @@ impl Command for SubmitBatch {
             submitted_by: caller.subject.clone(),
             created_at: now.to_canonical_string(),
             payment_instructions: Some(payment_instructions(
-                collection_account(app).await?.as_ref(),
+                collection_account_for_batches(app).await?.as_ref(),
                 &creditor_reference,
             )),
         };
