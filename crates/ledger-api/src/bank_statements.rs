@@ -29,12 +29,12 @@ const _: () = assert!(MAX_STATEMENT_BYTES <= crate::MAX_REQUEST_BODY_BYTES);
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(import_statement, list_statements))
-        .routes(routes!(get_statement))
-        .routes(routes!(list_entries))
-        .routes(routes!(get_entry))
-        .routes(routes!(assign_entry))
-        .routes(routes!(dismiss_entry))
+        .routes(routes!(import_bank_statement, list_bank_statements))
+        .routes(routes!(get_bank_statement))
+        .routes(routes!(list_bank_statement_entries))
+        .routes(routes!(get_bank_statement_entry))
+        .routes(routes!(assign_bank_statement_entry))
+        .routes(routes!(dismiss_bank_statement_entry))
 }
 
 /// Import a camt.053 bank statement of the network's collection account (admin): `.001.02` or
@@ -56,7 +56,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (status = 422, description = "the file is not a readable statement of the collection account; `field` names the element path (`Document/BkToCstmrStmt/Stmt/Ntry[3]/Amt`)", body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn import_statement(
+async fn import_bank_statement(
     State(state): State<AppState>,
     principal: Principal,
     request: Request,
@@ -104,7 +104,7 @@ async fn import_statement(
     responses((status = 200, body = Page<BankStatementView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn list_statements(
+async fn list_bank_statements(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<PageQuery>,
@@ -122,7 +122,7 @@ async fn list_statements(
     responses((status = 200, body = BankStatementDetail), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn get_statement(
+async fn get_bank_statement(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
@@ -139,7 +139,7 @@ async fn get_statement(
     responses((status = 200, body = Page<StatementEntryView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn list_entries(
+async fn list_bank_statement_entries(
     State(state): State<AppState>,
     principal: Principal,
     Query(query): Query<EntryListQuery>,
@@ -159,7 +159,7 @@ async fn list_entries(
     responses((status = 200, body = StatementEntryView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn get_entry(
+async fn get_bank_statement_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
@@ -185,7 +185,7 @@ async fn get_entry(
         (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn assign_entry(
+async fn assign_bank_statement_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path(entry): Path<String>,
@@ -215,7 +215,7 @@ async fn assign_entry(
         (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
-async fn dismiss_entry(
+async fn dismiss_bank_statement_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path(entry): Path<String>,
