@@ -727,8 +727,8 @@ async fn two_lines_of_one_statement_match_a_transfer_once(server: TestServer) {
 }
 
 async fn hostile_statements_are_refused_and_write_nothing(server: TestServer) {
-    // Proves a DTD, an entity bomb, an external entity, a 50 MB body, a statement of another
-    // account, one in another currency and a malformed amount are each refused with a
+    // Proves a DTD, an entity bomb, an external entity, a 12 MB and a 50 MB body, a statement of
+    // another account, one in another currency and a malformed amount are each refused with a
     // problem+json naming the element, and that none of them writes anything.
     let fund = fund(&server).await;
     let admin = fund.admin.clone();
@@ -793,6 +793,32 @@ async fn hostile_statements_are_refused_and_write_nothing(server: TestServer) {
         assert_eq!(status, 422, "{name}: {problem}");
         assert_eq!(problem["field"], element, "{name}: {problem}");
     }
+    // Over the statement's 10 MiB but within the service's body limit: read to its end, so the
+    // client always gets the 413 (not a reset connection).
+    let response = server
+        .client
+        .post(server.url("/v1/bank-statements"))
+        .bearer_auth(&admin)
+        .header("idempotency-key", "large")
+        .header("content-type", "application/xml")
+        .body(vec![b' '; 12 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+    assert!(
+        !response.headers().contains_key("connection"),
+        "the body was read: the connection stays open"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "payload_too_large");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("10485760 bytes"),
+        "{problem}"
+    );
     let huge = vec![b' '; 50 * 1024 * 1024];
     let response = server
         .client

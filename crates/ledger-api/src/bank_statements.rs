@@ -4,8 +4,7 @@
 //! [`ledger_app::bank_statements`]; this door reads the body within its limit and maps answers.
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ledger_app::IdempotencyKey;
 use ledger_app::bank_statements::{
     AssignStatementEntry, AssignmentBody, BankStatementDetail, BankStatementView,
@@ -19,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::file_body::read_file_body;
 use crate::idempotency::{Idempotent, response_of};
 use crate::json::AppJson;
 use crate::problem::ApiError;
@@ -70,26 +70,11 @@ async fn import_bank_statement(
     // A header that is not visible ASCII is refused by the key's own check.
     let key = key.to_str().unwrap_or("\u{7f}").to_owned();
     let target = format!("{}\n{}", request.method().as_str(), request.uri().path());
-    let document = match axum::body::to_bytes(request.into_body(), MAX_STATEMENT_BYTES).await {
-        Ok(bytes) => bytes.to_vec(),
-        Err(error)
-            if std::error::Error::source(&error)
-                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>()) =>
-        {
-            // The rest of the body is never read: the connection cannot carry another request.
-            let mut response = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("a bank statement may have at most {MAX_STATEMENT_BYTES} bytes"),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Ok(response);
-        }
-        Err(error) => return Err(ApiError::bad_request("bad_request", error.to_string())),
-    };
+    let document =
+        match read_file_body(request.into_body(), MAX_STATEMENT_BYTES, "a bank statement").await {
+            Ok(document) => document,
+            Err(response) => return Ok(response),
+        };
     let command = ImportStatement { document };
     // The key's request is the file itself, by its digest.
     let request_digest = serde_json::json!({ "document_sha256": command.document_sha256() });

@@ -13,6 +13,7 @@ mod contract;
 mod disputes;
 mod eligibility;
 mod fee_coverage;
+mod file_body;
 mod files;
 pub mod guards;
 pub mod idempotency;

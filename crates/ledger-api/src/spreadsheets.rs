@@ -5,7 +5,7 @@
 //! programme.
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use ledger_app::contributions::{CreateBatch, SubmitBatch};
 use ledger_app::spreadsheets::templates::{BatchTemplate, TemplateQuery};
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::file_body::read_file_body;
 use crate::idempotency::response_of;
 use crate::problem::ApiError;
 use crate::query::{Query, parse_query};
@@ -51,26 +52,11 @@ pub(crate) async fn submit_sheet(
     let key = key.to_str().unwrap_or("\u{7f}").to_owned();
     let target = format!("{}\n{}", request.method().as_str(), request.uri().path());
     let query: SheetBatchQuery = parse_query(request.uri().query().unwrap_or_default())?;
-    let bytes = match axum::body::to_bytes(request.into_body(), MAX_SPREADSHEET_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(error)
-            if std::error::Error::source(&error)
-                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>()) =>
-        {
-            // The rest of the body is never read: the connection cannot carry another request.
-            let mut response = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("a spreadsheet may have at most {MAX_SPREADSHEET_BYTES} bytes"),
-            )
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            return Ok(response);
-        }
-        Err(error) => return Err(ApiError::bad_request("bad_request", error.to_string())),
-    };
+    let bytes =
+        match read_file_body(request.into_body(), MAX_SPREADSHEET_BYTES, "a spreadsheet").await {
+            Ok(bytes) => bytes,
+            Err(response) => return Ok(response),
+        };
     let sheet = read_sheet(format, &bytes)?;
     let json = sheet.json_batch(&query)?;
     let batch: CreateBatch = serde_json::from_slice(&json).map_err(AppError::internal)?;
