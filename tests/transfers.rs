@@ -733,7 +733,8 @@ async fn held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed(
     server: TestServer,
 ) {
     // Proves the admin may return a hold to the pool with a reason (once), and that a batch whose
-    // money has been allocated can no longer be reversed (409 naming why).
+    // money has been allocated can no longer be reversed (409 naming why); that the network and
+    // its auditors list the runs and what is held (with the failing conditions), others not.
     let fund = fund(&server).await;
     fact(
         &server,
@@ -811,6 +812,34 @@ async fn held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed(
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["code"], "funds_allocated");
 
+    // The runs and the held funds, listed for the network and its auditors only.
+    let auditor = token(NETWORK_ID, Role::Auditor);
+    for reader in [&fund.admin, &auditor] {
+        let (status, runs) = server.get("/v1/transfer-runs", reader).await;
+        assert_eq!(status, 200, "{runs}");
+        assert_eq!(runs["items"].as_array().unwrap().len(), 1, "{runs}");
+        assert_eq!(runs["items"][0]["id"], run["id"]);
+        assert_eq!(runs["items"][0]["status"], "executed");
+        assert_eq!(money(&runs["items"][0]["newly_held"]), ("400.00", "EUR"));
+        let (status, held) = server.get("/v1/held-funds", reader).await;
+        assert_eq!(status, 200, "{held}");
+        assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+        assert_eq!(held[0]["beneficiary_id"], fund.mesp.as_str());
+        assert_eq!(money(&held[0]["held"]), ("400.00", "EUR"));
+        assert!(
+            !held[0]["failing_conditions"].as_array().unwrap().is_empty(),
+            "{held}"
+        );
+    }
+    for (organisation, role) in [
+        (&fund.csq, Role::Contributor),
+        (&fund.mesp, Role::Beneficiary),
+    ] {
+        let outsider = token(organisation, role);
+        assert_eq!(server.get("/v1/transfer-runs", &outsider).await.0, 403);
+        assert_eq!(server.get("/v1/held-funds", &outsider).await.0, 403);
+    }
+
     let path = format!(
         "/v1/programmes/{}/held-funds/{}/return",
         fund.programme, fund.mesp
@@ -840,6 +869,8 @@ async fn held_funds_return_to_the_pool_and_allocated_batches_cannot_be_reversed(
         .await;
     assert_eq!(status, 409);
     assert_eq!(problem["code"], "nothing_held");
+    let (_, held) = server.get("/v1/held-funds", &fund.admin).await;
+    assert_eq!(held, json!([]), "nothing is held once returned");
     let (status, _) = server
         .post(
             &path,

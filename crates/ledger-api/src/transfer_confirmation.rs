@@ -8,7 +8,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use ledger_app::transfers::confirmation::{ConfirmReceipt, ConfirmTransfer};
-use ledger_app::transfers::held_funds::{HeldFundsReturnView, ReturnHeld, ReturnHeldFunds};
+use ledger_app::transfers::held_funds::{
+    HeldFundsReturnView, HeldFundsView, ListHeldFunds, ReturnHeld, ReturnHeldFunds,
+};
 use ledger_app::transfers::listing::{
     ListTransfers, ReadTransfer, TransferListQuery, TransferView,
 };
@@ -28,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_transfer))
         .routes(routes!(confirm_transfer))
         .routes(routes!(return_held_funds))
+        .routes(routes!(list_held_funds))
 }
 
 /// List transfers: a beneficiary its own; admins and auditors all.
@@ -93,6 +96,20 @@ async fn confirm_transfer(
             body,
         })
         .await
+}
+
+/// Every programme's funds held for a beneficiary that did not meet its conditions, with the
+/// conditions it fails today (admin, auditor): what a return of held funds would move.
+#[utoipa::path(
+    get, path = "/v1/held-funds", tag = "transfers",
+    responses((status = 200, body = Vec<HeldFundsView>), (status = 403, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn list_held_funds(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<AppJson<Vec<HeldFundsView>>, ApiError> {
+    Ok(AppJson(state.app.query(&principal, ListHeldFunds).await?))
 }
 
 /// Return what is held for a beneficiary to the pool (admin), with a reason: the next run shares it

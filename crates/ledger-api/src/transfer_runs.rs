@@ -7,18 +7,22 @@ use ledger_app::Reply;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use ledger_app::pagination::{Page, PageQuery};
 use ledger_app::transfers::execution::{ExecuteRun, ExecuteTransferRun, ExecutionView};
-use ledger_app::transfers::runs::{CreateRun, PlanTransferRun, ReadTransferRun, RunView};
+use ledger_app::transfers::runs::{
+    CreateRun, ListTransferRuns, PlanTransferRun, ReadTransferRun, RunSummaryView, RunView,
+};
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::idempotency::{Idempotent, response_of};
 use crate::json::AppJson;
 use crate::problem::ApiError;
+use crate::query::Query;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create_run))
+        .routes(routes!(create_run, list_runs))
         .routes(routes!(get_run))
         .routes(routes!(execute_run))
 }
@@ -39,6 +43,22 @@ async fn create_run(
     request: Idempotent<CreateRun>,
 ) -> Result<Response, ApiError> {
     request.run(&state, &principal, PlanTransferRun).await
+}
+
+/// Recorded runs, newest first, each with its totals (admin, auditor); dry runs are not recorded.
+#[utoipa::path(
+    get, path = "/v1/transfer-runs", tag = "transfers", params(PageQuery),
+    responses((status = 200, body = Page<RunSummaryView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    security(("bearer" = []))
+)]
+async fn list_runs(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<PageQuery>,
+) -> Result<AppJson<Page<RunSummaryView>>, ApiError> {
+    Ok(AppJson(
+        state.app.query(&principal, ListTransferRuns(query)).await?,
+    ))
 }
 
 /// A recorded run with its plan (admin, auditor).
