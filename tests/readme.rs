@@ -2,7 +2,9 @@
 //!
 //! A walkthrough is a ```` ```sh ```` block of README.md preceded by `<!-- walkthrough: NAME -->`;
 //! a ```` ```json ```` or ```` ```text ```` block preceded by `<!-- walkthrough-output: NAME -->` is
-//! what walkthrough NAME prints (compared with ids masked, and a signed checkpoint's values). The
+//! what walkthrough NAME prints (compared with ids and a signed checkpoint's values masked); what
+//! the README's comments announce (amounts, the checkpoint served, the witness's lines) is checked
+//! in the output of the walkthrough that prints it. The
 //! test starts the built binary (`serve`) on a free port with a fresh data directory as its working
 //! directory (so `./data` is the README's `./data`), then runs every walkthrough in README order in
 //! one `bash` (later ones use the variables of earlier ones), with three changes, and nothing else:
@@ -17,6 +19,9 @@
 //! SQLite and on PostgreSQL (the test kit's database, given to the server and to the commands as
 //! `DATABASE_URL`).
 //!
+//! The XML files the walkthroughs fetch or write (IATI, pain.001, the bank statement) are then
+//! validated against the official schemas (`ledger_testkit::xsd`).
+//!
 //! Every other ```` ```sh ```` block of README.md is listed in `NOT_RUN` with the reason no test runs
 //! it (a long-running server, or the suite itself); a block neither marked nor listed fails
 //! `every_sh_block_is_a_walkthrough_or_listed`, so a new command cannot slip in untested.
@@ -24,6 +29,7 @@
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ledger_testkit::xsd::{assert_valid, standard_schema};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -320,6 +326,16 @@ async fn run_walkthroughs(database_url: Option<String>) {
         output.status,
         log()
     );
+    // The XML files the walkthroughs fetched or wrote are valid against the official schemas.
+    for (file, schema) in [
+        ("activity.xml", "iati/iati-activities-schema.xsd"),
+        ("organisation.xml", "iati/iati-organisations-schema.xsd"),
+        ("pain.001.xml", "pain.001.001.09.xsd"),
+        ("camt053.xml", "camt.053.001.08.xsd"),
+    ] {
+        let xml = std::fs::read(directory.path().join(file)).unwrap();
+        assert_valid(&xml, &standard_schema(schema));
+    }
     let mut printed = std::collections::BTreeMap::new();
     for part in stdout.split("\n@@walkthrough ").skip(1) {
         let (name, text) = part.split_once("@@\n").unwrap();
@@ -400,8 +416,9 @@ async fn run_walkthroughs(database_url: Option<String>) {
         Some(latest)
     );
     // The witness keeps the latest head (the run's execution, sequence 4, as the README shows),
-    // then, run again, finds the head unchanged: the statement import since moved the chain, but
-    // no checkpoint is signed before --checkpoint-interval-seconds (600) pass.
+    // then, run again, finds the head unchanged: the chain moved since (the confirmation, the
+    // December batch, the statement's receipt), but no checkpoint is signed before the next
+    // execution or --checkpoint-interval-seconds (600) after the server started.
     let witness = printed_by("witness");
     let (sequence, hash) = (&latest["sequence"], latest["hash"].as_str().unwrap());
     assert_eq!(sequence, 4, "{checkpoints}");
