@@ -22,9 +22,10 @@
 //! The XML files the walkthroughs fetch or write (IATI, pain.001, the bank statement) are then
 //! validated against the official schemas (`ledger_testkit::xsd`).
 //!
-//! Every other ```` ```sh ```` block of README.md is listed in `NOT_RUN` with the reason no test runs
-//! it (a long-running server, or the suite itself); a block neither marked nor listed fails
-//! `every_sh_block_is_a_walkthrough_or_listed`, so a new command cannot slip in untested.
+//! Every other ```` ```sh ```` block of README.md is listed in `NOT_RUN` with why it is no
+//! walkthrough (a server that runs until stopped, or the suite itself); a block neither marked nor
+//! listed fails `every_sh_block_is_a_walkthrough_or_listed`, so a new command cannot slip in
+//! untested.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -38,21 +39,22 @@ const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
 const README_LAUNCHER: &str = "L=\"cargo run -q --release --\"";
 const README_ADDRESS: &str = "localhost:8080";
 
-/// The ```` ```sh ```` blocks of README.md that are no walkthrough, by their first line, and why no
-/// test runs them.
+/// The ```` ```sh ```` blocks of README.md that are no walkthrough, by their first line, and why
+/// (with what runs their commands instead).
 const NOT_RUN: [(&str, &str); 3] = [
     (
         "cargo run --release -- serve",
-        "the server, which runs until stopped: this test starts the same `serve` for the walkthroughs",
+        "the server, which runs until stopped: tests/binary.rs starts `serve` with no setup and \
+         stops it, and this test starts it for the walkthroughs",
     ),
     (
         "scripts/test.sh",
-        "the whole suite, of which this test is a part",
+        "the whole suite, of which this test is a part (CI runs it: .ci/run)",
     ),
     (
         "cargo run --release -- demo --data-dir ./demo-data",
-        "the demo, then a server on its data, which runs until stopped: tests/demo.rs and \
-         tests/files.rs run the demo",
+        "the demo, then a server on its data, which runs until stopped: tests/demo.rs runs the \
+         demo, and tests/files.rs serves its data",
     ),
 ];
 
