@@ -1,7 +1,10 @@
 //! The README's walkthroughs run as written, so they cannot drift from what the service does.
 //!
 //! A walkthrough is a ```` ```sh ```` block of README.md preceded by `<!-- walkthrough: NAME -->`;
-//! a block preceded by `<!-- walkthrough-output: NAME -->` is what walkthrough NAME prints. The
+//! a ```` ```json ```` or ```` ```text ```` block preceded by `<!-- walkthrough-output: NAME -->` is
+//! what walkthrough NAME prints (compared with ids and a signed checkpoint's values masked); what
+//! the README's comments announce (amounts, the checkpoint served, the witness's lines) is checked
+//! in the output of the walkthrough that prints it. The
 //! test starts the built binary (`serve`) on a free port with a fresh data directory as its working
 //! directory (so `./data` is the README's `./data`), then runs every walkthrough in README order in
 //! one `bash` (later ones use the variables of earlier ones), with three changes, and nothing else:
@@ -11,13 +14,23 @@
 //!   without rebuilding it in release mode);
 //! - `localhost:8080` becomes the server's address.
 //!
-//! `tools/` (the independent verifier) is linked into the working directory. It runs on SQLite and
-//! on PostgreSQL (the test kit's database, given to the server and to the commands as
+//! `tools/` (the independent verifier) and `docs/` (the example bank statement) are linked into the
+//! working directory, as a reader runs the walkthroughs from the repository's directory. It runs on
+//! SQLite and on PostgreSQL (the test kit's database, given to the server and to the commands as
 //! `DATABASE_URL`).
+//!
+//! The XML files the walkthroughs fetch or write (IATI, pain.001, the bank statement) are then
+//! validated against the official schemas (`ledger_testkit::xsd`).
+//!
+//! Every other ```` ```sh ```` block of README.md is listed in `NOT_RUN` with why it is no
+//! walkthrough (a server that runs until stopped, or the suite itself); a block neither marked nor
+//! listed fails `every_sh_block_is_a_walkthrough_or_listed`, so a new command cannot slip in
+//! untested.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use ledger_testkit::xsd::{assert_valid, standard_schema};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,6 +38,25 @@ use std::time::Duration;
 const BINARY: &str = env!("CARGO_BIN_EXE_solidarity-ledger");
 const README_LAUNCHER: &str = "L=\"cargo run -q --release --\"";
 const README_ADDRESS: &str = "localhost:8080";
+
+/// The ```` ```sh ```` blocks of README.md that are no walkthrough, by their first line, and why
+/// (with what runs their commands instead).
+const NOT_RUN: [(&str, &str); 3] = [
+    (
+        "cargo run --release -- serve",
+        "the server, which runs until stopped: tests/binary.rs starts `serve` with no setup and \
+         stops it, and this test starts it for the walkthroughs",
+    ),
+    (
+        "scripts/test.sh",
+        "the whole suite, of which this test is a part (CI runs it: .ci/run)",
+    ),
+    (
+        "cargo run --release -- demo --data-dir ./demo-data",
+        "the demo, then a server on its data, which runs until stopped: tests/demo.rs runs the \
+         demo, and tests/files.rs serves its data",
+    ),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_readme_walkthroughs_run_as_written() {
@@ -39,8 +71,81 @@ async fn postgres_readme_walkthroughs_run_as_written() {
     run_walkthroughs(Some(ledger_testkit::postgres_database().await.url)).await;
 }
 
-/// The blocks of `fence` (e.g. "sh") each preceded by `<!-- MARKER: NAME -->`, in README order.
-fn marked_blocks(readme: &str, marker: &str, fence: &str) -> Vec<(String, String)> {
+#[test]
+fn every_sh_block_is_a_walkthrough_or_listed() {
+    // Proves README.md has no ```sh block that is neither run as a walkthrough nor listed in
+    // NOT_RUN with a reason, and that NOT_RUN lists no block the README no longer has.
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(repository.join("README.md")).unwrap();
+    assert_eq!(unlisted_sh_blocks(&readme), Vec::<String>::new());
+}
+
+#[test]
+fn an_unmarked_sh_block_is_found() {
+    // Proves the check above can fail: an unmarked, unlisted block is named by its first line, a
+    // listed block missing from the file is named too, and marked blocks pass.
+    let readme = "<!-- walkthrough: one -->\n```sh\necho run\n```\n\n```sh\ncurl -s new\n```\n\
+                  ```json\n{}\n```\n";
+    let problems = unlisted_sh_blocks(readme);
+    assert!(
+        problems.contains(
+            &"a ```sh block is neither a walkthrough nor in NOT_RUN: `curl -s new`".to_owned()
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems.contains(
+            &"NOT_RUN lists `scripts/test.sh`, which is no unmarked ```sh block of README.md"
+                .to_owned()
+        ),
+        "{problems:?}"
+    );
+    assert_eq!(problems.len(), 1 + NOT_RUN.len(), "{problems:?}");
+}
+
+/// What breaks the rule that every ```sh block of `readme` is a walkthrough or in `NOT_RUN`: the
+/// unmarked blocks not listed (by their first line), and the listed ones not found unmarked.
+fn unlisted_sh_blocks(readme: &str) -> Vec<String> {
+    let mut unmarked = Vec::new();
+    let mut previous = "";
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let fence = line.trim();
+        if fence.starts_with("```") {
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|line| line.trim() != "```")
+                .collect();
+            let marked = previous.trim().starts_with("<!-- walkthrough: ");
+            if fence == "```sh" && !marked {
+                unmarked.push(body.first().copied().unwrap_or_default().trim());
+            }
+            previous = "```";
+            continue;
+        }
+        previous = line;
+    }
+    let mut problems = Vec::new();
+    for first_line in &unmarked {
+        if !NOT_RUN.iter().any(|(listed, _)| listed == first_line) {
+            problems.push(format!(
+                "a ```sh block is neither a walkthrough nor in NOT_RUN: `{first_line}`"
+            ));
+        }
+    }
+    for (listed, _why) in NOT_RUN {
+        if !unmarked.contains(&listed) {
+            problems.push(format!(
+                "NOT_RUN lists `{listed}`, which is no unmarked ```sh block of README.md"
+            ));
+        }
+    }
+    problems
+}
+
+/// The blocks opening with one of `fences` (e.g. "sh") each preceded by `<!-- MARKER: NAME -->`,
+/// in README order.
+fn marked_blocks(readme: &str, marker: &str, fences: &[&str]) -> Vec<(String, String)> {
     let prefix = format!("<!-- {marker}: ");
     let mut blocks = Vec::new();
     let mut lines = readme.lines();
@@ -53,10 +158,11 @@ fn marked_blocks(readme: &str, marker: &str, fence: &str) -> Vec<(String, String
             continue;
         };
         let opening = lines.next().unwrap_or_default();
-        assert_eq!(
-            opening.trim(),
-            format!("```{fence}"),
-            "the block after `{line}` must open with ```{fence}"
+        assert!(
+            fences
+                .iter()
+                .any(|fence| opening.trim() == format!("```{fence}")),
+            "the block after `{line}` must open with ``` and one of {fences:?}"
         );
         let body: Vec<&str> = lines
             .by_ref()
@@ -142,7 +248,7 @@ fn reader_command(program: &str, directory: &Path, database_url: Option<&str>) -
 async fn run_walkthroughs(database_url: Option<String>) {
     let repository = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(repository.join("README.md")).unwrap();
-    let walkthroughs = marked_blocks(&readme, "walkthrough", "sh");
+    let walkthroughs = marked_blocks(&readme, "walkthrough", &["sh"]);
     let names: Vec<&str> = walkthroughs.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
@@ -150,15 +256,22 @@ async fn run_walkthroughs(database_url: Option<String>) {
             "first-session",
             "paying",
             "tracing",
+            "iati",
+            "payment-file",
             "spreadsheets",
+            "bank-statement",
             "audit",
+            "checkpoints",
+            "witness",
             "checkpoint"
         ]
     );
-    let samples = marked_blocks(&readme, "walkthrough-output", "json");
+    let samples = marked_blocks(&readme, "walkthrough-output", &["json", "text"]);
 
     let directory = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repository.join("tools"), directory.path().join("tools")).unwrap();
+    for linked in ["tools", "docs"] {
+        std::os::unix::fs::symlink(repository.join(linked), directory.path().join(linked)).unwrap();
+    }
     let port = free_port();
     let address = format!("127.0.0.1:{port}");
     let server_log = std::fs::File::create(directory.path().join("server.log")).unwrap();
@@ -215,6 +328,16 @@ async fn run_walkthroughs(database_url: Option<String>) {
         output.status,
         log()
     );
+    // The XML files the walkthroughs fetched or wrote are valid against the official schemas.
+    for (file, schema) in [
+        ("activity.xml", "iati/iati-activities-schema.xsd"),
+        ("organisation.xml", "iati/iati-organisations-schema.xsd"),
+        ("pain.001.xml", "pain.001.001.09.xsd"),
+        ("camt053.xml", "camt.053.001.08.xsd"),
+    ] {
+        let xml = std::fs::read(directory.path().join(file)).unwrap();
+        assert_valid(&xml, &standard_schema(schema));
+    }
     let mut printed = std::collections::BTreeMap::new();
     for part in stdout.split("\n@@walkthrough ").skip(1) {
         let (name, text) = part.split_once("@@\n").unwrap();
@@ -262,6 +385,52 @@ async fn run_walkthroughs(database_url: Option<String>) {
             .count(),
         2,
         "{checkpoint}"
+    );
+    // The key, the latest checkpoint and the history are served as the README's comments show
+    // them: the latest is signed with the served key and is the history's last.
+    let checkpoints = printed_by("checkpoints");
+    let served: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&checkpoints)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|error| panic!("three JSON documents ({error}): {checkpoints}"));
+    let [key, latest, history] = served.as_slice() else {
+        panic!("the key, the latest checkpoint and the history: {checkpoints}");
+    };
+    let hex = |value: &serde_json::Value, digits: usize| {
+        value.as_str().is_some_and(|text| {
+            text.len() == digits && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+        })
+    };
+    assert_eq!(key["algorithm"], "Ed25519", "{checkpoints}");
+    assert!(hex(&key["public_key"], 64), "{checkpoints}");
+    assert!(hex(&key["key_id"], 16), "{checkpoints}");
+    assert_eq!(latest["key_id"], key["key_id"], "{checkpoints}");
+    assert!(hex(&latest["hash"], 64), "{checkpoints}");
+    assert!(hex(&latest["signature"], 128), "{checkpoints}");
+    assert!(
+        latest["signed_at"]
+            .as_str()
+            .is_some_and(|at| at.ends_with('Z')),
+        "{checkpoints}"
+    );
+    assert_eq!(
+        history["checkpoints"].as_array().and_then(|all| all.last()),
+        Some(latest)
+    );
+    // The witness keeps the latest head (the run's execution, sequence 4, as the README shows),
+    // then, run again, finds the head unchanged: the chain moved since (the confirmation, the
+    // December batch, the statement's receipt), but no checkpoint is signed before the next
+    // execution or --checkpoint-interval-seconds (600) after the server started.
+    let witness = printed_by("witness");
+    let (sequence, hash) = (&latest["sequence"], latest["hash"].as_str().unwrap());
+    assert_eq!(sequence, 4, "{checkpoints}");
+    assert_eq!(
+        witness.lines().collect::<Vec<_>>(),
+        [
+            format!("first head kept: sequence {sequence}, hash {hash}"),
+            format!("unchanged: head at sequence {sequence}, hash {hash}")
+        ],
+        "{witness}"
     );
     // Samples of output are what the commands print, ids aside.
     assert!(!samples.is_empty(), "the README shows a sample of output");
