@@ -223,15 +223,16 @@ fn row_of<'a>(body: &'a str, needle: &str) -> &'a str {
 }
 
 async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer) {
-    // Proves the statement pages end to end: a form without its CSRF token and a hostile file
-    // (a DTD; an amount written with a comma, named by its element path at the file field) write
-    // nothing; a valid statement is imported once (a double click, and the same file sent again
-    // later, say so and write nothing more), its page shows each entry's date, amount, direction,
-    // counterparty, references and fate (the receipt with its batch's link, the transfer's debit,
-    // the bank charge, the unmatched lines); the list counts its entries and unmatched lines; an
-    // unmatched credit is assigned to its proposed batch (which gets its receipt); an unknown
-    // batch and more than a batch owes are refused at the batch field; "not ours" without a
-    // reason is refused at its field, with one it leaves the list; a second decision is a 409.
+    // Proves the statement pages end to end: a form without its CSRF token, a hostile file (a
+    // DTD; an amount written with a comma, named by its element path at the file field) and a
+    // file over the limit (413, the limit named) write nothing; a valid statement is imported
+    // once (a double click, and the same file sent again later, say so and write nothing more);
+    // its page shows each entry's date, amount, direction, counterparty, references and fate (the
+    // receipt with its batch's link, the transfer's debit, the bank charge, the unmatched lines);
+    // the list counts its entries and unmatched lines; an unmatched credit is assigned to its
+    // proposed batch (which gets its receipt); an unknown batch and more than a batch owes are
+    // refused at the batch field; "not ours" without a reason is refused at its field, with one
+    // it leaves the list; a second decision is a 409.
     let fund = fund(&server).await;
     let executed = burkina_paid_for_september(&server, &fund).await;
     let transfer = &executed["transfers"][0];
@@ -304,6 +305,17 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
         at_file.contains("<code>Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt</code>"),
         "{at_file}"
     );
+    // Over the 10 MiB a statement may have: 413, the limit named at the file field.
+    let mut huge = document.clone().into_bytes();
+    huge.resize(10 * 1024 * 1024 + 1, b' ');
+    let answer = admin.upload(&request_id, &huge, true).await;
+    assert_eq!(answer.status, 413, "{}", answer.body);
+    let at_file = answer
+        .body
+        .split("id=\"statement-file-error\"")
+        .nth(1)
+        .unwrap();
+    assert!(at_file.contains("dépasse 10 Mio"), "{at_file}");
     assert!(items(&server, "/v1/bank-statements").await.is_empty());
     assert_eq!(journal_count(&server).await, journal_before);
 
