@@ -336,9 +336,11 @@ async fn the_network_portal_in_a_real_browser() {
     // Proves the secretariat's journey in a real browser, in French, English and Spanish, on a
     // server where a second admin must approve an execution: one admin plans a run and requests
     // its execution, is told it cannot approve it and offered no approval; a second admin
-    // approves it (the run is executed) and verifies a mutual's fact; the first downloads the
-    // payment file; axe-core is clean on every network page; a union's treasurer is refused the
-    // network's home. Set SCREENSHOTS=docs/screenshots to photograph the network's home.
+    // approves it (the run is executed), verifies a mutual's fact, uploads the bank's camt.053
+    // statement (a receipt booked, a line unmatched) and assigns the unmatched line to its
+    // proposed batch; the first downloads the payment file; axe-core is clean on every network
+    // page; a union's treasurer is refused the network's home. Set SCREENSHOTS=docs/screenshots
+    // to photograph the network's home and its statement pages.
     let server = support::four_eyes_server(Engine::Sqlite).await;
     let fund = fund(&server).await;
     // A second admin's token, to approve the bank accounts proposed with the first's.
@@ -453,9 +455,32 @@ async fn the_network_portal_in_a_real_browser() {
             )
             .await;
         assert_eq!(status, 201, "{fact}");
+        // The bank's statement of the network's recorded account: a credit quoting a union's
+        // batch reference (its receipt) and one without, from a payer named like another union
+        // (unmatched, its batch proposed).
+        let period = format!("2026-0{}", 4 + index);
+        let members = 200 + i64::try_from(index).unwrap();
+        let (_, reference) =
+            support::camt053::batch(&server, &of_this_language, &fund.csq, &period, 500).await;
+        support::camt053::batch(&server, &of_this_language, &fund.mgen, &period, members).await;
+        let mut quoted = support::camt053::Line::credit("500.00", &format!("BANK-{code}-1"));
+        quoted.creditor_reference = Some(reference);
+        quoted.debtor = Some("CSQ".to_owned());
+        let mut open =
+            support::camt053::Line::credit(&format!("{members}.00"), &format!("BANK-{code}-2"));
+        open.debtor = Some("M.G.E.N.".to_owned());
+        let statement_id = format!("STMT-BROWSER-{code}");
+        let statement = support::camt053::camt053(
+            "08",
+            &statement_id,
+            "FR1420041010050500013M02606",
+            "EUR",
+            &[quoted, open],
+        );
         languages.insert(
             code.to_owned(),
             json!({
+                "statement": {"id": statement_id, "xml": statement},
                 "alice": member(&server, &format!("alice-{code}@network.example"), NETWORK_ID, "admin").await,
                 "bob": member(&server, &format!("bob-{code}@network.example"), NETWORK_ID, "admin").await,
                 "programme": programme,
@@ -464,6 +489,9 @@ async fn the_network_portal_in_a_real_browser() {
                 "texts": {
                     "proposer": ledger_web::i18n::message(lang, "network-proposer-cannot-approve", &[]),
                     "executed": ledger_web::i18n::message(lang, "network-run-status-executed", &[]),
+                    "receipt": ledger_web::i18n::message(lang, "statements-status-receipt", &[]),
+                    "unmatched": ledger_web::i18n::message(lang, "statements-status-unmatched", &[]),
+                    "assigned": ledger_web::i18n::message(lang, "statements-status-assigned", &[]),
                 },
             }),
         );

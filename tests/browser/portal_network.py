@@ -10,12 +10,16 @@ fact, the texts each language must show; a union's treasurer), checks in each la
   - requests its execution: the page says the proposer cannot approve it, and offers no approval;
   - the second admin approves it: the run is executed;
   - the second admin verifies a mutual's submitted fact;
+  - uploads the bank's camt.053 statement: its page shows the receipt and the unmatched line;
+    assigns the unmatched line to its proposed batch: it leaves the list, the statement says so;
   - the first admin downloads the run's pain.001 payment file;
   - axe-core finds no serious or critical violation on any page visited, and no Content Security
     Policy violation occurs.
 Then a union's treasurer is refused the network's home (403).
 With SCREENSHOTS=DIR set, it photographs the network's home (a run planned, its execution
-awaiting a second admin) as DIR/portal-network-<lang>.png.
+awaiting a second admin) as DIR/portal-network-<lang>.png, a statement just uploaded as
+DIR/portal-network-statements-<lang>.png and the unmatched lines as
+DIR/portal-network-statement-lines-<lang>.png.
 Prints one line per failure and exits 1 if there is any.
 """
 
@@ -131,6 +135,7 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots):
         if response is None or response.status != 200:
             failures.append(f"{where} {path} answered {response.status if response else 'none'}")
         axe_check(page, f"{where} {path}", axe_source, failures)
+    statements(page, base, lang, data, axe_source, failures, screenshots)
     page.click(".portal-bar form[action='/portal/sign-out'] button")
     page.wait_for_load_state()
 
@@ -147,6 +152,58 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots):
     if csp_errors:
         failures.append(f"{where} Content Security Policy violations: {csp_errors[:3]}")
     page.close()
+
+
+def photograph(page, screenshots, name):
+    if screenshots:
+        Path(screenshots).mkdir(parents=True, exist_ok=True)
+        target = Path(screenshots) / name
+        page.screenshot(path=str(target), full_page=True)
+        print(f"wrote {target}")
+
+
+def statements(page, base, lang, data, axe_source, failures, screenshots):
+    """Uploads the bank's statement, sees its entries, assigns its unmatched line."""
+    where = f"[{lang}]"
+    texts = data["texts"]
+    statement = data["statement"]
+    page.goto(base + "/portal/network")
+    submit(page, "main a[href='/portal/network/statements']")
+    axe_check(page, f"{where} statements", axe_source, failures)
+    page.set_input_files("#statement-file", files=[{
+        "name": f"camt053-{lang}.xml",
+        "mimeType": "application/xml",
+        "buffer": statement["xml"].encode("utf-8"),
+    }])
+    status = submit(page, "form[action='/portal/network/statements'] button[type=submit]")
+    if status != 200 or "/portal/network/statements/" not in page.url:
+        failures.append(f"{where} the upload went to {page.url} ({status})")
+        return
+    statement_page = page.url
+    main = page.inner_text("main")
+    for text in (statement["id"], texts["receipt"], texts["unmatched"]):
+        if text not in main:
+            failures.append(f"{where} the statement's page does not show {text!r}")
+    axe_check(page, f"{where} statement", axe_source, failures)
+    photograph(page, screenshots, f"portal-network-statements-{lang}.png")
+
+    page.goto(base + "/portal/network/statement-lines")
+    axe_check(page, f"{where} unmatched lines", axe_source, failures)
+    line = page.locator("li.proposal", has_text=statement["id"])
+    if line.count() != 1:
+        failures.append(f"{where} {line.count()} unmatched lines of {statement['id']}")
+        return
+    photograph(page, screenshots, f"portal-network-statement-lines-{lang}.png")
+    with page.expect_navigation() as navigation:
+        line.locator("form[action$='/assignment'] button[type=submit]").click()
+    page.wait_for_load_state()
+    if navigation.value.status != 200 or not page.url.endswith("/portal/network/statement-lines"):
+        failures.append(f"{where} the assignment went to {page.url} ({navigation.value.status})")
+    if page.locator("li.proposal", has_text=statement["id"]).count() != 0:
+        failures.append(f"{where} the assigned line is still listed")
+    page.goto(statement_page)
+    if texts["assigned"] not in page.inner_text("main"):
+        failures.append(f"{where} the statement's page does not say {texts['assigned']!r}")
 
 
 def refused_to_a_union(context, base, expected, failures):

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fixtures
 
+pub mod camt053;
 pub mod people;
 pub mod southern;
 

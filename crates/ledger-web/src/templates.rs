@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 35] = [
+pub const TEMPLATES: [(&str, &str); 38] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -104,6 +104,18 @@ pub const TEMPLATES: [(&str, &str); 35] = [
     (
         "portal_network_security.html",
         include_str!("../templates/portal_network_security.html"),
+    ),
+    (
+        "portal_network_statements.html",
+        include_str!("../templates/portal_network_statements.html"),
+    ),
+    (
+        "portal_network_statement.html",
+        include_str!("../templates/portal_network_statement.html"),
+    ),
+    (
+        "portal_network_statement_lines.html",
+        include_str!("../templates/portal_network_statement_lines.html"),
     ),
     (
         "portal_union_upload_form.html",

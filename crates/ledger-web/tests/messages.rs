@@ -93,6 +93,8 @@ fn every_key_the_pages_use_exists() {
             "users-error-".to_owned(),
             "users-role-".to_owned(),
             "users-status-".to_owned(),
+            // portal: statements
+            "statements-status-".to_owned(),
         ])
     );
     for purpose in ledger_core::redistribution::Purpose::ALL {
@@ -309,6 +311,25 @@ fn every_key_the_pages_use_exists() {
         "facts-error-decided",
         "network-bad-form",
         "network-bad-form-title",
+    ] {
+        used.insert(key.to_owned());
+    }
+    // portal: statements — every status an entry can have, and the keys its handlers choose.
+    for status in ledger_app::bank_statements::ENTRY_STATUSES {
+        used.insert(format!("statements-status-{status}"));
+    }
+    for key in [
+        "statements-error-file",
+        "statements-error-refused",
+        "statements-error-no-file",
+        "statements-error-too-large",
+        "statements-error-batch",
+        "statements-error-unknown-batch",
+        "statements-error-amount",
+        "statements-error-reason",
+        "statements-error-other",
+        "statements-error-decided",
+        "statements-error-not-a-credit",
     ] {
         used.insert(key.to_owned());
     }

@@ -11,6 +11,7 @@ mod held;
 mod organisations;
 mod people;
 mod proposals;
+mod statements;
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(organisations::routes())
         .merge(held::routes())
         .merge(people::routes())
+        .merge(statements::routes())
 }
 
 /// A form's error at a field: a message key and the command's own words.
@@ -290,7 +292,7 @@ pub(super) fn bad_form(headers: &HeaderMap, uri: &Uri) -> Response {
 }
 
 /// The id a replayed command answered (its stored JSON's `field`).
-fn replayed_id(stored: &str, field: &str) -> String {
+pub(super) fn replayed_id(stored: &str, field: &str) -> String {
     serde_json::from_str::<serde_json::Value>(stored)
         .ok()
         .and_then(|body| body[field].as_str().map(str::to_owned))

@@ -1,0 +1,650 @@
+//! The bank's statements (issue 21 item 4, on issue 19's imports): the imported camt.053
+//! statements and the upload of a new one (`ImportStatement`, the API's command: one file, one
+//! commit, the same statement again answering the first import), a statement with every entry
+//! and what became of it, and the unmatched lines to decide, each with the batches it might pay:
+//! assigned to a batch (`AssignStatementEntry`, the receipt command) or marked not ours with a
+//! reason (`DismissStatementEntry`). Every page runs the API's queries as the signed-in caller,
+//! so whoever the API refuses (a union, a mutual) gets the 403 page; an auditor reads them, and
+//! is offered no form, as the API would refuse its writes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Router;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Form, Multipart, Path, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use ledger_app::bank_statements::{
+    AssignStatementEntry, AssignmentBody, BankStatementView, DismissStatementEntry, DismissalBody,
+    EntryListQuery, ImportStatement, ListStatementEntries, ListStatements, MAX_STATEMENT_BYTES,
+    ReadStatement, ReadStatementEntry, StatementEntryView,
+};
+use ledger_app::contributions::ReadBatch;
+use ledger_app::pagination::PageQuery;
+use ledger_app::registry::ListOrganisations;
+use ledger_app::{AppError, Operation, Refusal, Reply};
+use minijinja::{Value, context};
+use serde_json::json;
+
+use super::super::session::SignedIn;
+use super::super::upload::read_upload;
+use super::super::{
+    Fields, Portal, error_page, field, form_page, refused, require_signed_in, see_other,
+    signed_form,
+};
+use super::{bad_form, form_key};
+use crate::i18n::negotiate;
+
+/// Items read per page of a list (the API's largest page).
+const PAGE_ITEMS: u32 = 1000;
+/// The most pages of statements or unmatched lines read for one page view (a statement a
+/// business day is 250 a year: 10 pages hold decades).
+const MAX_PAGES_READ: usize = 10;
+/// Statements listed (the newest).
+const LISTED_STATEMENTS: usize = 200;
+/// Unmatched lines listed to decide (the oldest first: the ones waiting longest).
+const LISTED_LINES: usize = 300;
+/// Organisations read to name the unions of proposed batches (the network has far fewer).
+const LISTED_ORGANISATIONS: u32 = 1000;
+/// The query string of a statement's page when an upload was that statement again.
+const IMPORTED_BEFORE: &str = "imported=before";
+
+pub(crate) fn routes() -> Router<Portal> {
+    Router::new()
+        .route("/portal/network/statements", get(statements).post(upload))
+        .route("/portal/network/statements/{id}", get(statement))
+        .route("/portal/network/statement-lines", get(lines))
+        .route(
+            "/portal/network/statement-lines/{id}/assignment",
+            post(assign),
+        )
+        .route(
+            "/portal/network/statement-lines/{id}/not-ours",
+            post(dismiss),
+        )
+}
+
+/// Whether the caller may run `operation` (to offer its form only to those the command accepts).
+fn may(operation: Operation, signed: &SignedIn) -> bool {
+    ledger_app::policy::require(operation, &signed.caller).is_ok()
+}
+
+/// What a refused upload shows at the file field: a message key, the element path the import
+/// names and its words.
+#[derive(Debug, Default, serde::Serialize)]
+struct UploadProblem {
+    key: String,
+    element: String,
+    detail: String,
+}
+
+impl UploadProblem {
+    fn of(error: &AppError) -> UploadProblem {
+        match error.errors.first() {
+            Some(refusal) if error.refusal == Refusal::Invalid => UploadProblem {
+                key: "statements-error-file".to_owned(),
+                element: refusal.field.clone(),
+                detail: refusal.message.clone(),
+            },
+            _ => UploadProblem {
+                key: "statements-error-refused".to_owned(),
+                element: String::new(),
+                detail: error.detail.clone(),
+            },
+        }
+    }
+}
+
+/// Every item of a paged list, up to [`MAX_PAGES_READ`] pages.
+async fn all_pages<T, F, Fut>(mut read: F) -> Result<Vec<T>, AppError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<ledger_app::pagination::Page<T>, AppError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    for _ in 0..MAX_PAGES_READ {
+        let page = read(cursor).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(items)
+}
+
+/// Every unmatched line, with its proposals (the oldest first).
+async fn unmatched_lines(
+    portal: &Portal,
+    signed: &SignedIn,
+) -> Result<Vec<StatementEntryView>, AppError> {
+    all_pages(|cursor| {
+        portal.app.query(
+            &signed.caller,
+            ListStatementEntries(EntryListQuery {
+                status: Some("unmatched".to_owned()),
+                limit: Some(PAGE_ITEMS),
+                cursor,
+            }),
+        )
+    })
+    .await
+}
+
+/// A statement as listed: the import and how many of its lines await a decision.
+#[derive(Debug, serde::Serialize)]
+struct Listed {
+    statement: BankStatementView,
+    unmatched: usize,
+}
+
+/// The statements' page, with the upload form and `problem` at its file field.
+async fn render_list(
+    portal: &Portal,
+    signed: &SignedIn,
+    headers: &HeaderMap,
+    uri: &Uri,
+    status: StatusCode,
+    problem: UploadProblem,
+) -> Response {
+    let lang = negotiate(headers);
+    let listed = all_pages(|cursor| {
+        portal.app.query(
+            &signed.caller,
+            ListStatements(PageQuery {
+                limit: Some(PAGE_ITEMS),
+                cursor,
+            }),
+        )
+    })
+    .await;
+    let statements = match listed {
+        Ok(statements) => statements,
+        Err(error) => return refused(&error, lang, uri),
+    };
+    let lines = match unmatched_lines(portal, signed).await {
+        Ok(lines) => lines,
+        Err(error) => return refused(&error, lang, uri),
+    };
+    let mut unmatched: BTreeMap<String, usize> = BTreeMap::new();
+    for line in &lines {
+        *unmatched
+            .entry(line.bank_statement_id.to_string())
+            .or_default() += 1;
+    }
+    // The store lists them in the order they were imported: the newest first here.
+    let listed: Vec<Listed> = statements
+        .into_iter()
+        .rev()
+        .take(LISTED_STATEMENTS)
+        .map(|statement| Listed {
+            unmatched: unmatched
+                .get(&statement.id.to_string())
+                .copied()
+                .unwrap_or_default(),
+            statement,
+        })
+        .collect();
+    form_page(
+        portal,
+        status,
+        "portal_network_statements.html",
+        headers,
+        uri,
+        Some(signed),
+        context! {
+            statements => Value::from_serialize(&listed),
+            unmatched_total => lines.len(),
+            may_import => may(Operation::ImportBankStatement, signed),
+            request_id => portal.app.sources.id().to_string(),
+            max_megabytes => MAX_STATEMENT_BYTES / (1024 * 1024),
+            problem => Value::from_serialize(&problem),
+        },
+    )
+}
+
+async fn statements(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+) -> Response {
+    match require_signed_in(&portal, &headers, &extensions, &uri).await {
+        Ok(signed) => {
+            let problem = UploadProblem::default();
+            render_list(&portal, &signed, &headers, &uri, StatusCode::OK, problem).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// The page of the import a stored answer names; marked "imported before" when that answer was
+/// the first import's (the API's 200).
+fn statement_location(id: &str, imported_before: bool) -> String {
+    if imported_before {
+        format!("/portal/network/statements/{id}?{IMPORTED_BEFORE}")
+    } else {
+        format!("/portal/network/statements/{id}")
+    }
+}
+
+/// Imports an uploaded camt.053 file with the API's command, under the form's one-off request
+/// id (the key's request is the file's digest, as at the API): its statement's page on success;
+/// the list with the problem at the file field otherwise (422, or 413 for a file over the limit),
+/// nothing written.
+async fn upload(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let lang = negotiate(&headers);
+    let upload = match read_upload(multipart).await {
+        Ok(upload) => upload,
+        Err(status) => return error_page(status, "upload-unreadable", lang, &uri),
+    };
+    let signed = match signed_form(&portal, &headers, &extensions, &uri, &upload.fields).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let refuse = |status: StatusCode, problem: UploadProblem| {
+        render_list(&portal, &signed, &headers, &uri, status, problem)
+    };
+    if upload.file.bytes.is_empty() {
+        let problem = UploadProblem {
+            key: "statements-error-no-file".to_owned(),
+            ..UploadProblem::default()
+        };
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, problem).await;
+    }
+    if upload.file.bytes.len() > MAX_STATEMENT_BYTES {
+        let problem = UploadProblem {
+            key: "statements-error-too-large".to_owned(),
+            ..UploadProblem::default()
+        };
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, problem).await;
+    }
+    let command = ImportStatement {
+        document: upload.file.bytes,
+    };
+    let body = json!({ "document_sha256": command.document_sha256() });
+    let request_id = field(&upload.fields, "request_id").unwrap_or_default();
+    let Some(key) = form_key(request_id, "POST\n/portal/network/statements", &body) else {
+        return bad_form(&headers, &uri);
+    };
+    match portal.app.run(&signed.caller, &key, command).await {
+        Ok(Reply::Done { status, output, .. }) => {
+            let before = matches!(status, ledger_app::Status::Done);
+            let location = statement_location(&output.statement.id.to_string(), before);
+            let mut response = see_other(&location);
+            signed.keep(portal.cookies, &mut response);
+            response
+        }
+        Ok(Reply::Replayed(stored)) => see_other(&statement_location(
+            &super::replayed_id(&stored.response_body, "id"),
+            stored.response_status == 200,
+        )),
+        Err(error) if matches!(error.refusal, Refusal::Invalid | Refusal::Conflict) => {
+            let status = if error.refusal == Refusal::Invalid {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::CONFLICT
+            };
+            refuse(status, UploadProblem::of(&error)).await
+        }
+        Err(error) => refused(&error, lang, &uri),
+    }
+}
+
+/// One statement with every entry.
+async fn statement(
+    State(portal): State<Portal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+) -> Response {
+    let lang = negotiate(&headers);
+    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let detail = match portal.app.query(&signed.caller, ReadStatement(id)).await {
+        Ok(detail) => detail,
+        Err(error) => return refused(&error, lang, &uri),
+    };
+    let unmatched = detail
+        .entries
+        .iter()
+        .filter(|entry| entry.status == "unmatched")
+        .count();
+    form_page(
+        &portal,
+        StatusCode::OK,
+        "portal_network_statement.html",
+        &headers,
+        &uri,
+        Some(&signed),
+        context! {
+            statement => Value::from_serialize(&detail),
+            unmatched => unmatched,
+            imported_before => uri.query() == Some(IMPORTED_BEFORE),
+        },
+    )
+}
+
+/// A batch proposed for a line, as the decider needs to tell it: its union and period.
+#[derive(Debug, Default, serde::Serialize)]
+struct BatchLabel {
+    union: String,
+    period: String,
+}
+
+/// What a refused decision shows at its line: which form, at which field, and what was typed.
+#[derive(Debug, Default, serde::Serialize)]
+struct LineProblem {
+    entry: String,
+    /// `assignment` or `not-ours`.
+    form: String,
+    /// `batch_id`, `reason` or `form` (the form as a whole).
+    field: String,
+    key: String,
+    detail: String,
+    batch_id: String,
+    other_batch_id: String,
+    reason: String,
+}
+
+/// The lines to decide, each with its proposals named, and `problem` at its line's form (or at
+/// the top when its line is no longer listed: decided meanwhile).
+async fn render_lines(
+    portal: &Portal,
+    signed: &SignedIn,
+    headers: &HeaderMap,
+    uri: &Uri,
+    status: StatusCode,
+    problem: LineProblem,
+) -> Response {
+    let lang = negotiate(headers);
+    let caller = &signed.caller;
+    let mut lines = match unmatched_lines(portal, signed).await {
+        Ok(lines) => lines,
+        Err(error) => return refused(&error, lang, uri),
+    };
+    lines.truncate(LISTED_LINES);
+    let proposed: BTreeSet<String> = lines
+        .iter()
+        .flat_map(|line| {
+            line.proposals
+                .iter()
+                .map(|proposal| proposal.batch_id.to_string())
+        })
+        .collect();
+    let mut labels: BTreeMap<String, BatchLabel> = BTreeMap::new();
+    if !proposed.is_empty() {
+        let organisations = match portal
+            .app
+            .query(
+                caller,
+                ListOrganisations(PageQuery {
+                    limit: Some(LISTED_ORGANISATIONS),
+                    cursor: None,
+                }),
+            )
+            .await
+        {
+            Ok(page) => page.items,
+            Err(error) => return refused(&error, lang, uri),
+        };
+        for batch_id in proposed {
+            let batch = match portal.app.query(caller, ReadBatch(batch_id.clone())).await {
+                Ok(detail) => detail.batch,
+                Err(error) => return refused(&error, lang, uri),
+            };
+            let union = organisations
+                .iter()
+                .find(|organisation| organisation.id == batch.contributor_id)
+                .map_or_else(
+                    || batch.contributor_id.to_string(),
+                    |organisation| organisation.name.clone(),
+                );
+            labels.insert(
+                batch_id,
+                BatchLabel {
+                    union,
+                    period: batch.period,
+                },
+            );
+        }
+    }
+    let problem_listed = lines
+        .iter()
+        .any(|line| line.id.to_string() == problem.entry);
+    form_page(
+        portal,
+        status,
+        "portal_network_statement_lines.html",
+        headers,
+        uri,
+        Some(signed),
+        context! {
+            lines => Value::from_serialize(&lines),
+            batches => Value::from_serialize(&labels),
+            may_decide => may(Operation::AssignStatementEntry, signed),
+            request_id => portal.app.sources.id().to_string(),
+            problem => Value::from_serialize(&problem),
+            problem_listed => problem_listed,
+        },
+    )
+}
+
+async fn lines(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+) -> Response {
+    match require_signed_in(&portal, &headers, &extensions, &uri).await {
+        Ok(signed) => {
+            let problem = LineProblem::default();
+            render_lines(&portal, &signed, &headers, &uri, StatusCode::OK, problem).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// The message key of a refused decision and the field it belongs at.
+fn problem_of(error: &AppError) -> (&'static str, &'static str, String) {
+    if let Some(refusal) = error.errors.first() {
+        let (field, key) = match refusal.field.as_str() {
+            "batch_id" => ("batch_id", "statements-error-batch"),
+            "reason" => ("reason", "statements-error-reason"),
+            "amount" => ("batch_id", "statements-error-amount"),
+            _ => ("form", "statements-error-other"),
+        };
+        return (field, key, refusal.message.clone());
+    }
+    let key = match error.code {
+        "entry_already_decided" | "entry_not_unmatched" => "statements-error-decided",
+        "entry_not_a_credit" => "statements-error-not-a-credit",
+        _ => "error-conflict",
+    };
+    ("form", key, error.detail.clone())
+}
+
+/// The status of the page showing a refused decision.
+fn status_of(error: &AppError) -> StatusCode {
+    match error.refusal {
+        Refusal::Invalid | Refusal::NotFound => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+/// Runs a decision on line `entry`: back to the lines on success; the lines with the refusal at
+/// the line's form otherwise (422 or 409), nothing written.
+async fn decide(
+    portal: Portal,
+    entry: String,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+    fields: Fields,
+    assigning: bool,
+) -> Response {
+    let lang = negotiate(&headers);
+    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let typed = |name: &str| field(&fields, name).unwrap_or_default().trim().to_owned();
+    let (other_batch_id, chosen, reason) =
+        (typed("other_batch_id"), typed("batch_id"), typed("reason"));
+    // A batch typed by hand is the one meant, over a proposal left selected.
+    let batch_id = if other_batch_id.is_empty() {
+        chosen.clone()
+    } else {
+        other_batch_id.clone()
+    };
+    let overpayment = field(&fields, "overpayment") == Some("true");
+    let (form, body) = if assigning {
+        (
+            "assignment",
+            json!({ "batch_id": batch_id, "overpayment": overpayment }),
+        )
+    } else {
+        ("not-ours", json!({ "reason": reason }))
+    };
+    let target = format!("POST\n/portal/network/statement-lines/{entry}/{form}");
+    let Some(key) = form_key(
+        field(&fields, "request_id").unwrap_or_default(),
+        &target,
+        &body,
+    ) else {
+        return bad_form(&headers, &uri);
+    };
+    let caller = &signed.caller;
+    let answer = if assigning {
+        let command = AssignStatementEntry {
+            entry: entry.clone(),
+            body: AssignmentBody {
+                batch_id,
+                overpayment,
+            },
+        };
+        portal.app.run(caller, &key, command).await.map(|_| ())
+    } else {
+        let command = DismissStatementEntry {
+            entry: entry.clone(),
+            body: DismissalBody {
+                reason: reason.clone(),
+            },
+        };
+        portal.app.run(caller, &key, command).await.map(|_| ())
+    };
+    let error = match answer {
+        Ok(()) => {
+            let mut response = see_other("/portal/network/statement-lines");
+            signed.keep(portal.cookies, &mut response);
+            return response;
+        }
+        Err(error) => error,
+    };
+    let (field, key, detail) = match error.refusal {
+        Refusal::Invalid | Refusal::Conflict => problem_of(&error),
+        // The line exists: what was not found is the batch typed.
+        Refusal::NotFound
+            if assigning
+                && portal
+                    .app
+                    .query(caller, ReadStatementEntry(entry.clone()))
+                    .await
+                    .is_ok() =>
+        {
+            (
+                "batch_id",
+                "statements-error-unknown-batch",
+                error.detail.clone(),
+            )
+        }
+        _ => return refused(&error, lang, &uri),
+    };
+    let problem = LineProblem {
+        entry,
+        form: form.to_owned(),
+        field: field.to_owned(),
+        key: key.to_owned(),
+        detail,
+        batch_id: chosen,
+        other_batch_id,
+        reason,
+    };
+    render_lines(&portal, &signed, &headers, &uri, status_of(&error), problem).await
+}
+
+async fn assign(
+    State(portal): State<Portal>,
+    Path(entry): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
+    decide(portal, entry, headers, extensions, uri, fields, true).await
+}
+
+async fn dismiss(
+    State(portal): State<Portal>,
+    Path(entry): Path<String>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+    Form(fields): Form<Fields>,
+) -> Response {
+    decide(portal, entry, headers, extensions, uri, fields, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_decision_is_placed_at_its_field() {
+        // Proves each refusal of a decision goes to the field it is about (a batch id that is
+        // none, an amount above what the batch owes, an empty reason) and a decided line's
+        // conflict to the form as a whole, with the command's words.
+        let invalid = AppError::invalid_field("batch_id", "is not a batch id");
+        assert_eq!(
+            problem_of(&invalid),
+            (
+                "batch_id",
+                "statements-error-batch",
+                "is not a batch id".to_owned()
+            )
+        );
+        let amount = AppError::invalid_field("amount", "exceeds what is still due (400.00)");
+        assert_eq!(problem_of(&amount).1, "statements-error-amount");
+        assert_eq!(problem_of(&amount).0, "batch_id");
+        let reason = AppError::invalid_field("reason", "is required");
+        assert_eq!(problem_of(&reason).0, "reason");
+        let decided = AppError::conflict("entry_already_decided", "decided already (not_ours)");
+        assert_eq!(
+            problem_of(&decided),
+            (
+                "form",
+                "statements-error-decided",
+                "decided already (not_ours)".to_owned()
+            )
+        );
+        assert_eq!(status_of(&decided), StatusCode::CONFLICT);
+        assert_eq!(status_of(&reason), StatusCode::UNPROCESSABLE_ENTITY);
+        let hostile = AppError::invalid_field("Document", "a document type declaration");
+        let shown = UploadProblem::of(&hostile);
+        assert_eq!(
+            (shown.key.as_str(), shown.element.as_str()),
+            ("statements-error-file", "Document")
+        );
+    }
+}
