@@ -354,6 +354,11 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
     let open = row_of(&page.body, "BANK-0002");
     assert!(open.contains("Non rapprochée"), "{open}");
     assert!(open.contains("M.G.E.N."), "{open}");
+    // Why, in the page's language (the import's words stay beside it, marked English).
+    assert!(
+        open.contains("Le virement ne cite aucune référence structurée (RF…)."),
+        "{open}"
+    );
     assert!(row_of(&page.body, "BANK-0003").contains("Non rapprochée"));
 
     let list = admin.get("/portal/network/statements").await;
@@ -413,6 +418,10 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
         "the proposed batch is chosen: {open_line}"
     );
     assert!(open_line.contains("MGEN, 2026-08"), "{open_line}");
+    assert!(
+        open_line.contains("Le virement ne cite aucune référence structurée"),
+        "{open_line}"
+    );
     assert!(open_line.contains("400,00\u{a0}€"), "{open_line}");
     assert!(open_line.contains("le même montant"), "{open_line}");
     assert!(open_line.contains("le payeur porte le nom du syndicat"));

@@ -132,6 +132,8 @@ async fn credits_become_receipts_once_and_the_rest_waits(server: TestServer) {
         "{}",
         entries[2]
     );
+    assert_eq!(entries[0]["detail_code"], Value::Null);
+    assert_eq!(entries[2]["detail_code"], "invalid_reference");
     let receipt_id = entries[0]["receipt_id"].as_str().unwrap().to_owned();
     let (_, csq) = server
         .get(&format!("/v1/contribution-batches/{csq_batch}"), &admin)
@@ -332,6 +334,7 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
             .contains("only the excess 2.50"),
         "{imported}"
     );
+    assert_eq!(entries[0]["detail_code"], "charges_excess");
     assert_eq!(entries[1]["status"], "charge");
     assert!(entries[1]["charge_transaction_id"].is_string());
     assert_eq!(entries[2]["status"], "unmatched");
@@ -341,6 +344,7 @@ async fn debits_meet_transfers_and_charges_go_to_fee_coverage(server: TestServer
             .unwrap()
             .contains("NOT-OURS-E2E")
     );
+    assert_eq!(entries[2]["detail_code"], "unknown_end_to_end_id");
 
     assert_eq!(
         credit(&ledger, chart::programme_pool(programme_id(&fund), eur)).await,
@@ -452,6 +456,7 @@ async fn charges_covered_by_a_settled_transfers_expected_fee_book_nothing(server
         detail.contains("covered by the transfer's expected fee"),
         "{detail}"
     );
+    assert_eq!(entry["detail_code"], "charges_covered");
 }
 
 async fn charges_above_a_settled_transfers_expected_fee_book_the_excess(server: TestServer) {
@@ -542,6 +547,7 @@ async fn a_transfer_debit_is_matched_once(server: TestServer) {
             detail.contains(&matched) && detail.contains("STMT-R1"),
             "{detail}"
         );
+        assert_eq!(entry["detail_code"], "transfer_matched_before");
     }
     assert_eq!(
         journal_count(&server, &fund.admin).await,
@@ -574,6 +580,10 @@ async fn two_lines_of_one_statement_match_a_transfer_once(server: TestServer) {
         entries[1]["detail"].as_str().unwrap().contains("Ntry[1]"),
         "{}",
         entries[1]
+    );
+    assert_eq!(
+        entries[1]["detail_code"],
+        "transfer_matched_by_earlier_line"
     );
     assert_eq!(
         journal_count(&server, &fund.admin).await,

@@ -50,6 +50,8 @@ pub struct BankStatementEntryRow {
     pub debtor_name: Option<String>,
     pub outcome: String,
     pub outcome_detail: Option<String>,
+    /// Why, as a code (the words are `outcome_detail`); none before migration 0024.
+    pub outcome_code: Option<String>,
     pub batch_receipt_id: Option<Uuid>,
     /// The batch of the receipt (the import's or the assignment's).
     pub batch_id: Option<Uuid>,
@@ -84,7 +86,7 @@ macro_rules! select_entry {
         "SELECT e.id, e.bank_statement_id, s.statement_id, e.line_number, e.direction, e.amount_minor, e.currency, \
          e.entry_status, e.booking_date, e.value_date, e.entry_reference, e.account_servicer_reference, \
          e.bank_transaction_code, e.charges_minor, e.transactions, e.end_to_end_id, e.creditor_reference, \
-         e.debtor_name, e.outcome, e.outcome_detail, e.batch_receipt_id, \
+         e.debtor_name, e.outcome, e.outcome_detail, e.outcome_code, e.batch_receipt_id, \
          (SELECT r.batch_id FROM batch_receipts r WHERE r.id = COALESCE(e.batch_receipt_id, d.batch_receipt_id)) AS batch_id, \
          e.transfer_id, e.charge_transaction_id, e.created_at, d.decision, d.batch_receipt_id AS decision_receipt_id, \
          d.reason AS decision_reason, d.decided_by, d.created_at AS decided_at \

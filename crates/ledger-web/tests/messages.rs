@@ -95,6 +95,7 @@ fn every_key_the_pages_use_exists() {
             "users-status-".to_owned(),
             // portal: statements
             "statements-status-".to_owned(),
+            "statements-why-".to_owned(),
         ])
     );
     for purpose in ledger_core::redistribution::Purpose::ALL {
@@ -317,6 +318,9 @@ fn every_key_the_pages_use_exists() {
     // portal: statements — every status an entry can have, and the keys its handlers choose.
     for status in ledger_app::bank_statements::ENTRY_STATUSES {
         used.insert(format!("statements-status-{status}"));
+    }
+    for code in ledger_app::bank_statements::OUTCOME_CODES {
+        used.insert(format!("statements-why-{code}"));
     }
     for key in [
         "statements-error-file",

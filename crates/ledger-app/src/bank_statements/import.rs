@@ -51,6 +51,8 @@ impl ImportStatement {
 /// What the import does with one entry.
 struct Outcome {
     outcome: &'static str,
+    /// Why, as one of [`super::OUTCOME_CODES`], with `detail` in words.
+    code: Option<&'static str>,
     detail: Option<String>,
     batch_receipt_id: Option<Uuid>,
     /// The batch of the receipt.
@@ -60,9 +62,11 @@ struct Outcome {
 }
 
 impl Outcome {
-    fn unmatched(detail: impl Into<String>) -> Outcome {
+    fn unmatched(code: &'static str, detail: impl Into<String>) -> Outcome {
+        debug_assert!(super::OUTCOME_CODES.contains(&code), "{code}");
         Outcome {
             outcome: "unmatched",
+            code: Some(code),
             detail: Some(detail.into()),
             batch_receipt_id: None,
             batch_id: None,
@@ -74,6 +78,7 @@ impl Outcome {
     fn plain(outcome: &'static str) -> Outcome {
         Outcome {
             outcome,
+            code: None,
             detail: None,
             batch_receipt_id: None,
             batch_id: None,
@@ -286,13 +291,15 @@ async fn credit_outcome(
     let reference = match quoted_reference(entry) {
         QuotedReference::Absent => {
             return Ok(Outcome::unmatched(
+                "no_reference",
                 "quotes no structured creditor reference",
             ));
         }
         QuotedReference::Invalid { written, reason } => {
-            return Ok(Outcome::unmatched(format!(
-                "its creditor reference {written:?} {reason}"
-            )));
+            return Ok(Outcome::unmatched(
+                "invalid_reference",
+                format!("its creditor reference {written:?} {reason}",),
+            ));
         }
         QuotedReference::Valid(reference) => reference,
     };
@@ -301,45 +308,55 @@ async fn credit_outcome(
         .batch_by_creditor_reference(reference.as_str())
         .await?
     else {
-        return Ok(Outcome::unmatched(format!(
-            "its creditor reference {reference} names no batch"
-        )));
+        return Ok(Outcome::unmatched(
+            "unknown_reference",
+            format!("its creditor reference {reference} names no batch",),
+        ));
     };
     if batch.reversal_reason.is_some() {
-        return Ok(Outcome::unmatched(format!(
-            "its creditor reference {reference} names a reversed batch"
-        )));
+        return Ok(Outcome::unmatched(
+            "reversed_batch",
+            format!("its creditor reference {reference} names a reversed batch",),
+        ));
     }
     let applied = building.applied.get(&batch.id).copied().unwrap_or(0);
     let outstanding = batch.outstanding_minor.saturating_sub(applied);
     if batch.currency != entry.amount.currency().code()
         || !settles_exactly(entry.amount, outstanding)
     {
-        return Ok(Outcome::unmatched(format!(
-            "{} does not settle exactly what batch {} owes ({} {})",
-            entry.amount.to_decimal_string(),
-            batch.id,
-            ledger_core::money::decimal_string(outstanding.max(0), entry.amount.currency()),
-            batch.currency
-        )));
+        return Ok(Outcome::unmatched(
+            "amount_differs",
+            format!(
+                "{} does not settle exactly what batch {} owes ({} {})",
+                entry.amount.to_decimal_string(),
+                batch.id,
+                ledger_core::money::decimal_string(outstanding.max(0), entry.amount.currency()),
+                batch.currency
+            ),
+        ));
     }
     if applied > 0 {
         // The batch's receipt planned above read the same balance: one receipt per batch and
         // statement (the first exact one).
-        return Ok(Outcome::unmatched(format!(
-            "batch {} is already paid by an earlier line of this statement",
-            batch.id
-        )));
+        return Ok(Outcome::unmatched(
+            "batch_paid_by_earlier_line",
+            format!(
+                "batch {} is already paid by an earlier line of this statement",
+                batch.id
+            ),
+        ));
     }
     let Some(value_date) = line_date(entry.value_date, entry.booking_date) else {
         return Ok(Outcome::unmatched(
+            "no_date",
             "has neither a value date nor a booking date",
         ));
     };
     if value_date > today {
-        return Ok(Outcome::unmatched(format!(
-            "its value date {value_date} is after today"
-        )));
+        return Ok(Outcome::unmatched(
+            "future_value_date",
+            format!("its value date {value_date} is after today",),
+        ));
     }
     let receipt = RecordReceipt {
         batch: batch.id.to_string(),
@@ -357,10 +374,10 @@ async fn credit_outcome(
         // A refusal of the receipt (the batch changed since it was read) leaves the line for a
         // person; a defect or an outage refuses the import.
         Err(refusal) if matches!(refusal.refusal, Refusal::Invalid | Refusal::Conflict) => {
-            return Ok(Outcome::unmatched(format!(
-                "its receipt was refused: {}",
-                refusal.detail
-            )));
+            return Ok(Outcome::unmatched(
+                "receipt_refused",
+                format!("its receipt was refused: {}", refusal.detail),
+            ));
         }
         Err(error) => return Err(error),
     };
@@ -374,6 +391,7 @@ async fn credit_outcome(
     building.write.records.append(&mut write.records);
     Ok(Outcome {
         outcome: "receipt",
+        code: None,
         detail: None,
         batch_receipt_id: Some(receipt_id),
         batch_id: Some(batch.id),
@@ -417,76 +435,99 @@ async fn debit_outcome(
         // The bank's debit is the transfer, or the transfer and its charges together.
         let charges_included = amount == transfer.amount_minor.saturating_add(charges);
         if !currency_matches || (amount != transfer.amount_minor && !charges_included) {
-            return Ok(Outcome::unmatched(format!(
-                "EndToEndId {id} is transfer {}, of {} {}: the debit's amount differs",
-                transfer.id,
-                ledger_core::money::decimal_string(transfer.amount_minor, entry.amount.currency()),
-                transfer.currency
-            )));
+            return Ok(Outcome::unmatched(
+                "debit_amount_differs",
+                format!(
+                    "EndToEndId {id} is transfer {}, of {} {}: the debit's amount differs",
+                    transfer.id,
+                    ledger_core::money::decimal_string(
+                        transfer.amount_minor,
+                        entry.amount.currency()
+                    ),
+                    transfer.currency
+                ),
+            ));
         }
         // A transfer leaves the bank once: its debit is matched once, the first time it is read.
         if let Some(line) = building.transfers.get(&transfer.id) {
-            return Ok(Outcome::unmatched(format!(
-                "EndToEndId {id} is transfer {}, already matched to line {line} of this statement (Ntry[{line}])",
-                transfer.id
-            )));
+            return Ok(Outcome::unmatched(
+                "transfer_matched_by_earlier_line",
+                format!(
+                    "EndToEndId {id} is transfer {}, already matched to line {line} of this statement (Ntry[{line}])",
+                    transfer.id
+                ),
+            ));
         }
         if let Some(earlier) = app
             .store
             .bank_statement_entry_of_transfer(transfer.id)
             .await?
         {
-            return Ok(Outcome::unmatched(format!(
-                "EndToEndId {id} is transfer {}, already matched to entry {} (statement {} line {})",
-                transfer.id, earlier.id, earlier.statement_id, earlier.line_number
-            )));
+            return Ok(Outcome::unmatched(
+                "transfer_matched_before",
+                format!(
+                    "EndToEndId {id} is transfer {}, already matched to entry {} (statement {} line {})",
+                    transfer.id, earlier.id, earlier.statement_id, earlier.line_number
+                ),
+            ));
         }
         building.transfers.insert(transfer.id, entry.line);
-        let (charge, detail) = match entry.charges {
-            None => (None, None),
+        let (charge, (code, detail)) = match entry.charges {
+            None => (None, (None, None)),
             Some(actual) => transfer_charges(&transfer, actual)?,
         };
         return Ok(Outcome {
             transfer_id: Some(transfer.id),
             charge,
+            code,
             detail,
             ..Outcome::plain("transfer_debit")
         });
     }
-    Ok(Outcome::unmatched(if ids.is_empty() {
-        "a debit without an EndToEndId of ours".to_owned()
+    Ok(if ids.is_empty() {
+        Outcome::unmatched("no_end_to_end_id", "a debit without an EndToEndId of ours")
     } else {
-        format!("no transfer has the EndToEndId {}", ids.join(", "))
-    }))
+        Outcome::unmatched(
+            "unknown_end_to_end_id",
+            format!("no transfer has the EndToEndId {}", ids.join(", ")),
+        )
+    })
 }
 
 /// The part of a transfer debit's charges to book, and what the entry says of the rest. A matched
 /// transfer was executed, so its expected fee was reserved from fee coverage then and is paid to
 /// the bank by its settlement, whether the mutual confirms before or after the statement arrives:
 /// only charges beyond that fee are booked here ([`charges_beyond_expected_fee`]), and the fee is
-/// counted once in either order.
+/// counted once in either order. What the entry says of it: a code and its words.
+#[allow(clippy::type_complexity)]
 fn transfer_charges(
     transfer: &TransferRow,
     actual: Amount,
-) -> Result<(Option<Amount>, Option<String>), AppError> {
+) -> Result<(Option<Amount>, (Option<&'static str>, Option<String>)), AppError> {
     let expected_fee_booked = Some(
         Amount::from_minor(transfer.fee_minor, actual.currency()).map_err(AppError::internal)?,
     );
     let charges =
         charges_beyond_expected_fee(actual, expected_fee_booked).map_err(AppError::internal)?;
-    let detail = match charges {
-        TransferCharges::Full(_) => None,
+    let said = match charges {
+        TransferCharges::Full(_) => (None, None),
         TransferCharges::Excess {
             expected_fee,
             excess,
-        } => Some(format!(
-            "charges of {actual} exceed the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): only the excess {excess} is booked to fee coverage"
-        )),
-        TransferCharges::CoveredByExpectedFee { expected_fee } => Some(format!(
-            "charges of {actual} covered by the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): nothing more is booked"
-        )),
+        } => (
+            Some("charges_excess"),
+            Some(format!(
+                "charges of {actual} exceed the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): only the excess {excess} is booked to fee coverage"
+            )),
+        ),
+        TransferCharges::CoveredByExpectedFee { expected_fee } => (
+            Some("charges_covered"),
+            Some(format!(
+                "charges of {actual} covered by the transfer's expected fee of {expected_fee} (reserved at its execution, paid at its settlement): nothing more is booked"
+            )),
+        ),
     };
-    Ok((charges.to_book(), detail))
+    Ok((charges.to_book(), said))
 }
 
 /// Books a charge of a statement line to fee coverage; the transaction's id.
@@ -573,6 +614,7 @@ fn entry_record(
         debtor_name: payer_name(entry).map(str::to_owned),
         outcome: outcome.outcome,
         outcome_detail: outcome.detail,
+        outcome_code: outcome.code,
         batch_receipt_id: outcome.batch_receipt_id,
         transfer_id: outcome.transfer_id,
         charge_transaction_id: charge_transaction_id.map(ledger_core::TransactionId::from_uuid),
@@ -608,6 +650,7 @@ fn record_view(
             .map(|minor| crate::money::Money::from_minor(minor, currency)),
         transactions: serde_json::from_str(&record.transactions).map_err(AppError::internal)?,
         detail: record.outcome_detail.clone(),
+        detail_code: record.outcome_code.map(str::to_owned),
         batch_id,
         receipt_id: record.batch_receipt_id,
         transfer_id: record.transfer_id,

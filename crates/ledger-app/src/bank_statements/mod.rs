@@ -138,6 +138,9 @@ pub struct StatementEntryView {
     /// Why it is unmatched, in words; for the debit of a settled transfer with charges, how they
     /// met the expected fee its settlement booked (covered by it, or only the excess booked).
     pub detail: Option<String>,
+    /// `detail` as a code, for a page to say in its reader's language: one of
+    /// [`OUTCOME_CODES`]; none for entries imported before it was kept.
+    pub detail_code: Option<String>,
     /// The batch its receipt was booked on (by the import or an assignment).
     pub batch_id: Option<Uuid>,
     /// The receipt booked from this line.
@@ -203,6 +206,7 @@ pub(crate) fn entry_view(row: BankStatementEntryRow) -> Result<StatementEntryVie
             .map(|minor| Money::from_minor(minor, currency)),
         transactions,
         detail: row.outcome_detail,
+        detail_code: row.outcome_code,
         batch_id: row.batch_id,
         receipt_id: row.batch_receipt_id.or(row.decision_receipt_id),
         transfer_id: row.transfer_id,
@@ -351,6 +355,30 @@ pub const ENTRY_STATUSES: &[&str] = &[
     "not_booked",
     "assigned",
     "not_ours",
+];
+
+/// Why an entry is unmatched, or how a settled transfer's charges met its expected fee: the codes
+/// an entry's `detail_code` takes (the import writes its words beside it).
+pub const OUTCOME_CODES: &[&str] = &[
+    // credits
+    "no_reference",
+    "invalid_reference",
+    "unknown_reference",
+    "reversed_batch",
+    "amount_differs",
+    "batch_paid_by_earlier_line",
+    "no_date",
+    "future_value_date",
+    "receipt_refused",
+    // debits
+    "debit_amount_differs",
+    "transfer_matched_by_earlier_line",
+    "transfer_matched_before",
+    "no_end_to_end_id",
+    "unknown_end_to_end_id",
+    // a matched transfer's charges
+    "charges_excess",
+    "charges_covered",
 ];
 
 /// Statement entries, by status; unmatched credits with their proposals (admins, auditors).

@@ -123,9 +123,9 @@ macro_rules! insert_records {
                             "INSERT INTO bank_statement_entries (id, bank_statement_id, line_number, direction, amount_minor, \
                              currency, entry_status, booking_date, value_date, entry_reference, account_servicer_reference, \
                              bank_transaction_code, charges_minor, transactions, end_to_end_id, creditor_reference, debtor_name, \
-                             outcome, outcome_detail, batch_receipt_id, transfer_id, charge_transaction_id, created_at) \
+                             outcome, outcome_detail, batch_receipt_id, transfer_id, charge_transaction_id, created_at, outcome_code) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                             $21, $22, $23)",
+                             $21, $22, $23, $24)",
                         )
                         .bind(entry.id)
                         .bind(entry.bank_statement_id)
@@ -150,6 +150,7 @@ macro_rules! insert_records {
                         .bind(entry.transfer_id)
                         .bind(entry.charge_transaction_id.map(|id| id.as_uuid()))
                         .bind(entry.created_at.to_datetime())
+                        .bind(entry.outcome_code)
                         .execute(&mut *connection)
                         .await?;
                     }

@@ -147,6 +147,8 @@ pub struct BankStatementEntryRecord {
     /// `receipt`, `transfer_debit`, `charge`, `unmatched` or `not_booked`.
     pub outcome: &'static str,
     pub outcome_detail: Option<String>,
+    /// Why, as a code (the words are `outcome_detail`).
+    pub outcome_code: Option<&'static str>,
     pub batch_receipt_id: Option<Uuid>,
     pub transfer_id: Option<Uuid>,
     pub charge_transaction_id: Option<TransactionId>,

@@ -771,3 +771,21 @@ statements-error-reason = Say why this line is not ours.
 statements-error-other = The receipt could not be recorded from this line.
 statements-error-decided = This line was decided already; the decision stands.
 statements-error-not-a-credit = Only a credit (money in) can pay a batch.
+
+## portal: statements, why an entry is unmatched (ledger_app::bank_statements::OUTCOME_CODES)
+statements-why-no_reference = The payment quotes no structured creditor reference (RF…).
+statements-why-invalid_reference = The reference quoted is not a valid RF reference.
+statements-why-unknown_reference = The reference quoted names no batch.
+statements-why-reversed_batch = The reference quoted is a reversed batch's.
+statements-why-amount_differs = The amount does not settle exactly what the batch owes.
+statements-why-batch_paid_by_earlier_line = The batch is already paid by an earlier line of this statement.
+statements-why-no_date = The line has neither a value date nor a booking date.
+statements-why-future_value_date = The value date is after today.
+statements-why-receipt_refused = The batch's receipt was refused.
+statements-why-debit_amount_differs = The debit's amount is not that of the transfer it names.
+statements-why-transfer_matched_by_earlier_line = The transfer is already matched to an earlier line of this statement.
+statements-why-transfer_matched_before = The transfer is already matched to a line of another statement.
+statements-why-no_end_to_end_id = A debit without an end-to-end reference (EndToEndId) of ours.
+statements-why-unknown_end_to_end_id = No transfer has this end-to-end reference (EndToEndId).
+statements-why-charges_excess = Charges above the transfer's expected fee: only the excess is booked to fee coverage.
+statements-why-charges_covered = Charges covered by the transfer's expected fee: nothing more is booked.

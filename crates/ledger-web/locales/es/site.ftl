@@ -771,3 +771,21 @@ statements-error-reason = Diga por qué esta línea no es nuestra.
 statements-error-other = No se pudo registrar el cobro a partir de esta línea.
 statements-error-decided = Esta línea ya se decidió; la decisión se mantiene.
 statements-error-not-a-credit = Solo un abono (dinero recibido) puede pagar un lote.
+
+## portal: statements, why an entry is unmatched (ledger_app::bank_statements::OUTCOME_CODES)
+statements-why-no_reference = El pago no cita ninguna referencia estructurada (RF…).
+statements-why-invalid_reference = La referencia citada no es una referencia RF válida.
+statements-why-unknown_reference = La referencia citada no corresponde a ningún lote.
+statements-why-reversed_batch = La referencia citada es la de un lote anulado.
+statements-why-amount_differs = El importe no salda exactamente lo que debe el lote.
+statements-why-batch_paid_by_earlier_line = El lote ya está pagado por una línea anterior de este extracto.
+statements-why-no_date = La línea no tiene fecha valor ni fecha contable.
+statements-why-future_value_date = La fecha valor es posterior a hoy.
+statements-why-receipt_refused = El cobro del lote fue rechazado.
+statements-why-debit_amount_differs = El importe del cargo no es el de la transferencia que nombra.
+statements-why-transfer_matched_by_earlier_line = La transferencia ya está conciliada con una línea anterior de este extracto.
+statements-why-transfer_matched_before = La transferencia ya está conciliada con una línea de otro extracto.
+statements-why-no_end_to_end_id = Un cargo sin referencia de extremo a extremo (EndToEndId) nuestra.
+statements-why-unknown_end_to_end_id = Ninguna transferencia tiene esta referencia de extremo a extremo (EndToEndId).
+statements-why-charges_excess = Gastos superiores a los gastos previstos de la transferencia: solo el exceso se imputa a la cobertura de gastos.
+statements-why-charges_covered = Gastos cubiertos por los gastos previstos de la transferencia: no se imputa nada más.

@@ -771,3 +771,21 @@ statements-error-reason = Dites pourquoi cette ligne n’est pas pour nous.
 statements-error-other = L’encaissement n’a pas pu être enregistré depuis cette ligne.
 statements-error-decided = Cette ligne a déjà été traitée ; la décision est maintenue.
 statements-error-not-a-credit = Seul un crédit (de l’argent reçu) peut payer un lot.
+
+## portal: statements, why an entry is unmatched (ledger_app::bank_statements::OUTCOME_CODES)
+statements-why-no_reference = Le virement ne cite aucune référence structurée (RF…).
+statements-why-invalid_reference = La référence citée n’est pas une référence RF valide.
+statements-why-unknown_reference = La référence citée ne correspond à aucun lot.
+statements-why-reversed_batch = La référence citée est celle d’un lot annulé.
+statements-why-amount_differs = Le montant ne règle pas exactement ce que le lot doit.
+statements-why-batch_paid_by_earlier_line = Le lot est déjà réglé par une ligne précédente de ce relevé.
+statements-why-no_date = La ligne n’a ni date de valeur ni date de comptabilisation.
+statements-why-future_value_date = La date de valeur est postérieure à aujourd’hui.
+statements-why-receipt_refused = L’encaissement du lot a été refusé.
+statements-why-debit_amount_differs = Le débit n’a pas le montant du transfert qu’il nomme.
+statements-why-transfer_matched_by_earlier_line = Le transfert est déjà rapproché d’une ligne précédente de ce relevé.
+statements-why-transfer_matched_before = Le transfert est déjà rapproché d’une ligne d’un autre relevé.
+statements-why-no_end_to_end_id = Un débit sans référence de bout en bout (EndToEndId) de notre part.
+statements-why-unknown_end_to_end_id = Aucun transfert ne porte cette référence de bout en bout (EndToEndId).
+statements-why-charges_excess = Frais supérieurs aux frais prévus du transfert : seul l’excédent est imputé à la couverture des frais.
+statements-why-charges_covered = Frais couverts par les frais prévus du transfert : rien de plus n’est imputé.
