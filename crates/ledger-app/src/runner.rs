@@ -161,7 +161,7 @@ impl<O> Reply<O> {
 }
 
 /// Idempotency keys are scoped to the caller's organisation.
-fn scope(caller: &Caller) -> String {
+pub(crate) fn scope(caller: &Caller) -> String {
     caller.organisation.to_string()
 }
 
