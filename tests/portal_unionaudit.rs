@@ -348,8 +348,13 @@ async fn a_union_sees_where_its_euros_went_and_its_statement(server: TestServer)
     assert!(page.contains("<svg"), "{page}");
     assert!(!page.contains("<script"));
     let share = &tracing["beneficiaries"][0];
+    // The mutual is named as the registry names it (its apostrophe escaped), not by its slug.
     assert!(
-        page.contains(share["beneficiary"].as_str().unwrap()),
+        page.contains("Mutuelle de l&#x27;éducation de base (Burkina Faso)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(share["beneficiary"].as_str().unwrap()),
         "{page}"
     );
     let sent = share["in_transit"]["amount"].as_str().unwrap();
@@ -408,8 +413,13 @@ async fn a_union_creates_and_revokes_an_api_key(server: TestServer) {
             .status,
         403
     );
+    let request = request_id(&page.text());
     let created = union
-        .post("/portal/keys", &[("name", "comptabilité")], true)
+        .post(
+            "/portal/keys",
+            &[("name", "comptabilité"), ("request_id", &request)],
+            true,
+        )
         .await;
     assert_eq!(created.status, 200, "{}", created.text());
     let page = created.text();
@@ -453,6 +463,83 @@ async fn a_union_creates_and_revokes_an_api_key(server: TestServer) {
             .text()
             .contains("révoquée le")
     );
+}
+
+/// The hidden `request_id` of the first form on a page that has one.
+fn request_id(page: &str) -> String {
+    page.split("name=\"request_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// How many API keys the organisation has, as the API lists them.
+async fn keys_count(server: &TestServer, organisation: &str) -> usize {
+    let (status, keys) = server
+        .get("/v1/api-keys", &token(organisation, Role::Contributor))
+        .await;
+    assert_eq!(status, 200, "{keys}");
+    keys["items"].as_array().unwrap().len()
+}
+
+async fn the_same_key_form_sent_twice_creates_one_key(server: TestServer) {
+    // Proves the keys form is idempotent by its one-off request id: sent twice, one after the
+    // other or both at once, it creates one key; the second answer names the key the first
+    // created and shows no secret (it is kept only as a hash); the same request id with another
+    // name is refused (409) and a form without its request id (400), nothing created.
+    let fund = fund(&server).await;
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    let request = request_id(&union.get("/portal/keys").await.text());
+    let fields = [("name", "comptabilité"), ("request_id", request.as_str())];
+    let first = union.post("/portal/keys", &fields, true).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.text().contains("value=\"slk_"), "{}", first.text());
+    let again = union.post("/portal/keys", &fields, true).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    let page = again.text();
+    assert!(
+        !page.contains("value=\"slk_"),
+        "the secret is never shown twice: {page}"
+    );
+    assert!(page.contains("Ce formulaire a déjà été envoyé"), "{page}");
+    assert!(page.contains("« comptabilité »"), "{page}");
+    assert_eq!(keys_count(&server, &fund.csq).await, 1);
+    let renamed = [("name", "autre"), ("request_id", request.as_str())];
+    assert_eq!(union.post("/portal/keys", &renamed, true).await.status, 409);
+    assert_eq!(
+        union
+            .post("/portal/keys", &[("name", "sans identifiant")], true)
+            .await
+            .status,
+        400
+    );
+    assert_eq!(keys_count(&server, &fund.csq).await, 1);
+
+    // A double click: both sendings at once, from the same signed-in browser.
+    let request = request_id(&union.get("/portal/keys").await.text());
+    let fields = [
+        ("name", "export nocturne"),
+        ("request_id", request.as_str()),
+    ];
+    let mut twin = Browser {
+        base_url: union.base_url.clone(),
+        client: union.client.clone(),
+        cookies: union.cookies.clone(),
+    };
+    let (left, right) = tokio::join!(
+        union.post("/portal/keys", &fields, true),
+        twin.post("/portal/keys", &fields, true)
+    );
+    assert_eq!((left.status, right.status), (200, 200));
+    let secrets_shown = [left.text(), right.text()]
+        .iter()
+        .filter(|page| page.contains("value=\"slk_"))
+        .count();
+    assert_eq!(secrets_shown, 1);
+    assert_eq!(keys_count(&server, &fund.csq).await, 2);
 }
 
 async fn an_auditor_exports_verifies_and_reads_the_books(server: TestServer) {
@@ -619,6 +706,7 @@ on_both_engines!(
     a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right,
     a_union_sees_where_its_euros_went_and_its_statement,
     a_union_creates_and_revokes_an_api_key,
+    the_same_key_form_sent_twice_creates_one_key,
     an_auditor_exports_verifies_and_reads_the_books,
     a_contributor_is_refused_the_audit_pages,
 );

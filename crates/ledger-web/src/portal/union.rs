@@ -5,6 +5,8 @@
 //! statement for its board; and its API keys (the people actions: list, create — the key shown
 //! once — and revoke).
 
+use std::collections::BTreeMap;
+
 use axum::Router;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,7 +20,7 @@ use ledger_app::people::ApiKeyView;
 use ledger_app::people::keys::{
     CreateApiKeyBody, CreateApiKeyOnce, KeyCreated, ListApiKeys, RevokeApiKey,
 };
-use ledger_app::registry::ListProgrammes;
+use ledger_app::registry::{ListProgrammes, ReadOrganisation};
 use ledger_app::spreadsheets::templates::{BatchTemplate, TemplateQuery};
 use ledger_app::spreadsheets::{SheetBatchQuery, SheetFormat, read_sheet};
 use ledger_app::statements::{GetStatement, StatementQuery};
@@ -267,13 +269,24 @@ async fn euros(visit: Visit) -> Response {
         Ok(tracing) => tracing,
         Err(error) => return visit.refused(&error),
     };
+    let mut names = BTreeMap::new();
+    for share in &tracing.beneficiaries {
+        let id = share.beneficiary_id.to_string();
+        let name = match mutual_name(&visit, &id).await {
+            Ok(Some(name)) => name,
+            Ok(None) => share.beneficiary.clone(),
+            Err(error) => return visit.refused(&error),
+        };
+        names.insert(id, name);
+    }
     let ours = i18n::message(lang, "euros-chart-union", &[]);
     let mut flows: Vec<Flow> = tracing
         .beneficiaries
         .iter()
         .map(|share| {
             let sent = minor_of(&share.received.amount) + minor_of(&share.in_transit.amount);
-            (share.beneficiary.clone(), sent)
+            let name = names.get(&share.beneficiary_id.to_string());
+            (name.cloned().unwrap_or_default(), sent)
         })
         .chain([
             (
@@ -305,9 +318,21 @@ async fn euros(visit: Visit) -> Response {
         "portal_union_euros.html",
         context! {
             tracing => Value::from_serialize(&tracing),
+            mutual_names => Value::from_serialize(&names),
             chart => Value::from_serialize(&chart),
         },
     )
+}
+
+/// A mutual's name as the registry shows it (as the public pages name it); `None` when the
+/// registry has none for it (no such organisation, or an empty name): the slug is shown then.
+async fn mutual_name(visit: &Visit, id: &str) -> Result<Option<String>, AppError> {
+    let read = ReadOrganisation(id.to_owned());
+    match visit.portal.app.query(visit.caller(), read).await {
+        Ok(organisation) => Ok(Some(organisation.name).filter(|name| !name.trim().is_empty())),
+        Err(error) if error.refusal == Refusal::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// EUR minor units as a decimal string with two places.
