@@ -181,22 +181,16 @@ pub(crate) async fn signed_form(
     uri: &Uri,
     fields: &Fields,
 ) -> Result<SignedIn, Response> {
-    csrf_checked(headers, uri, fields)?;
+    if let Some(refusal) = csrf_refusal(headers, uri, fields) {
+        return Err(refusal);
+    }
     require_signed_in(portal, headers, extensions, uri).await
 }
 
 /// The CSRF rule of every portal form, checked before anything else: the posted `csrf` field
-/// repeats the request's CSRF cookie, or the answer is 403 and nothing is done.
-pub(crate) fn csrf_checked(
-    headers: &HeaderMap,
-    uri: &Uri,
-    fields: &Fields,
-) -> Result<(), Response> {
-    if csrf_matches(headers, field(fields, "csrf")) {
-        Ok(())
-    } else {
-        Err(csrf_refused(negotiate(headers), uri))
-    }
+/// repeats the request's CSRF cookie, or the answer is this refusal (403) and nothing is done.
+pub(crate) fn csrf_refusal(headers: &HeaderMap, uri: &Uri, fields: &Fields) -> Option<Response> {
+    (!csrf_matches(headers, field(fields, "csrf"))).then(|| csrf_refused(negotiate(headers), uri))
 }
 
 /// Renders a portal page, with the CSRF token for its forms (set if new) and any renewed tokens.
@@ -249,7 +243,7 @@ async fn sign_in(
     uri: Uri,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = csrf_checked(&headers, &uri, &fields) {
+    if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
         return refusal;
     }
     let lang = negotiate(&headers);
@@ -371,7 +365,7 @@ async fn accept_invitation(
     uri: Uri,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if let Err(refusal) = csrf_checked(&headers, &uri, &fields) {
+    if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
         return refusal;
     }
     let lang = negotiate(&headers);

@@ -133,7 +133,7 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<FactForm>) -> Re
             as_of: None,
         };
         let read = ReadEligibility {
-            beneficiary: own_id(&visit),
+            beneficiary: own_id(visit),
             query,
         };
         match portal.app.query(caller, read).await {
@@ -145,7 +145,7 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<FactForm>) -> Re
         .into_iter()
         .map(|(name, view)| context! { name => name, ..Value::from_serialize(&view) })
         .collect();
-    let facts = match portal.app.query(caller, ListFacts(own_id(&visit))).await {
+    let facts = match portal.app.query(caller, ListFacts(own_id(visit))).await {
         Ok(facts) => facts,
         Err(error) => return visit.refused(&error),
     };
