@@ -572,7 +572,9 @@ async fn the_union_and_audit_portal_in_a_real_browser() {
         .get(
             &format!(
                 "/v1/organisations/{}",
-                tracing["beneficiaries"][0]["beneficiary_id"].as_str().unwrap()
+                tracing["beneficiaries"][0]["beneficiary_id"]
+                    .as_str()
+                    .unwrap()
             ),
             &token(&fund.csq, Role::Contributor),
         )

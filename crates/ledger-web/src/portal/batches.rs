@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use ledger_app::contributions::{BatchListQuery, CreateBatch, ListBatches, ReadBatch, SubmitBatch};
-use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListProgrammes;
+use ledger_app::contributions::{
+    BatchListQuery, BatchView, CreateBatch, ListBatches, ReadBatch, SubmitBatch,
+};
 use ledger_app::{AppError, IdempotencyKey, Refusal, Reply, Role};
 use minijinja::{Value, context};
 use serde_json::json;
@@ -21,8 +21,6 @@ use super::{Fields, field, replayed_id};
 pub(crate) const FORM_ROWS: usize = 8;
 /// Batches listed on the home page (the newest).
 const LISTED_BATCHES: u32 = 50;
-/// Programmes offered in the form.
-const LISTED_PROGRAMMES: u32 = 100;
 
 /// One row of the form as typed, with its errors (message keys and the command's own words).
 #[derive(Debug, Default, serde::Serialize)]
@@ -211,23 +209,10 @@ async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>)
         Ok(page) => page.items,
         Err(error) => return visit.refused(&error),
     };
-    let programmes = match app
-        .query(
-            caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await
-    {
-        Ok(page) => page.items,
+    let (programmes, mut names) = match visit.programmes().await {
+        Ok(found) => found,
         Err(error) => return visit.refused(&error),
     };
-    let mut names: BTreeMap<String, String> = programmes
-        .iter()
-        .map(|programme| (programme.id.to_string(), programme.name.clone()))
-        .collect();
     for batch in &batches {
         let id = batch.programme_id.to_string();
         names.entry(id.clone()).or_insert(id);
@@ -281,19 +266,22 @@ pub(crate) async fn submit(SignedForm { visit, fields }: SignedForm) -> Response
         .run(visit.caller(), &key, SubmitBatch(command))
         .await
     {
-        Ok(Reply::Done { output, .. }) => {
-            visit.see_other(&format!("/portal/batches/{}", output.id))
-        }
-        Ok(Reply::Replayed(stored)) => visit.see_other(&format!(
-            "/portal/batches/{}",
-            replayed_id(&stored.response_body, "id")
-        )),
+        Ok(reply) => batch_written(&visit, &reply),
         Err(error) if error.refusal == Refusal::Invalid => {
             place_errors(&mut form, &error, &origins);
             render_home(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(form)).await
         }
         Err(error) => visit.refused(&error),
     }
+}
+
+/// The answer to a batch written now or before (a double click): the batch's page.
+pub(crate) fn batch_written(visit: &Visit, reply: &Reply<BatchView>) -> Response {
+    let id = match reply {
+        Reply::Done { output, .. } => output.id.to_string(),
+        Reply::Replayed(stored) => replayed_id(&stored.response_body, "id"),
+    };
+    visit.see_other(&format!("/portal/batches/{id}"))
 }
 
 /// A batch's page: its lines and receipts (another organisation's batch: 404, as in the API).

@@ -21,7 +21,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -35,7 +35,7 @@ use crate::SignInThrottle;
 use crate::i18n::{Lang, negotiate};
 use crate::pages::page;
 use session::{CookiePolicy, Csrf, SignedIn, csrf_matches, signed_in};
-use visit::{SignedForm, Visit};
+use visit::{CheckedForm, SignedForm, Visit};
 
 /// The portal's state: the application and how its cookies are set.
 #[derive(Clone)]
@@ -238,14 +238,13 @@ async fn sign_in_form(State(portal): State<Portal>, headers: HeaderMap, uri: Uri
 /// Signs in with the API's own sign-in (the same throttling, the same generic refusal).
 async fn sign_in(
     State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        headers,
+        extensions,
+        uri,
+        fields,
+    }: CheckedForm,
 ) -> Response {
-    if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
-        return refusal;
-    }
     let lang = negotiate(&headers);
     let email = field(&fields, "email").unwrap_or_default().to_owned();
     let body = SignInBody {
@@ -360,14 +359,13 @@ fn errors_value(errors: &[(String, &'static str)]) -> Value {
 /// Accepts an invitation: the token (pasted from the invitation) and a new password.
 async fn accept_invitation(
     State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        headers,
+        extensions,
+        uri,
+        fields,
+    }: CheckedForm,
 ) -> Response {
-    if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
-        return refusal;
-    }
     let lang = negotiate(&headers);
     let body = AcceptInvitationBody {
         invitation_token: field(&fields, "invitation_token")

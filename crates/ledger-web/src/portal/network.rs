@@ -22,7 +22,6 @@ use axum::routing::{get, post};
 use ledger_app::approvals::{self, ListProposals, ProposalView};
 use ledger_app::pagination::PageQuery;
 use ledger_app::payment_files::GetPaymentFile;
-use ledger_app::registry::ListProgrammes;
 use ledger_app::transfers::execution::{ExecuteRun, ExecuteTransferRun};
 use ledger_app::transfers::runs::{CreateRun, ListTransferRuns, PlanTransferRun, ReadTransferRun};
 use ledger_app::{AppError, IdempotencyKey, Operation, Refusal, Reply};
@@ -36,8 +35,6 @@ use crate::i18n::negotiate;
 
 /// Runs listed on the home page (the newest).
 const LISTED_RUNS: u32 = 50;
-/// Programmes offered in the plan form.
-const LISTED_PROGRAMMES: u32 = 100;
 /// Pending proposals listed (the oldest first).
 const LISTED_PROPOSALS: u32 = 100;
 
@@ -142,35 +139,6 @@ struct PlanForm {
 
 const PLAN_FIELDS: [&str; 3] = ["programme_id", "period", "form"];
 
-/// Programmes by id, with their names.
-async fn programme_names(
-    portal: &Portal,
-    signed: &SignedIn,
-) -> Result<
-    (
-        Vec<ledger_app::registry::ProgrammeView>,
-        BTreeMap<String, String>,
-    ),
-    AppError,
-> {
-    let programmes = portal
-        .app
-        .query(
-            &signed.caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await?
-        .items;
-    let names = programmes
-        .iter()
-        .map(|programme| (programme.id.to_string(), programme.name.clone()))
-        .collect();
-    Ok((programmes, names))
-}
-
 /// Every proposal awaiting a second admin.
 async fn pending_proposals(
     portal: &Portal,
@@ -209,7 +177,7 @@ async fn render_home(
         Ok(page) => page.items,
         Err(error) => return visit.refused(&error),
     };
-    let (programmes, mut names) = match programme_names(portal, signed).await {
+    let (programmes, mut names) = match visit.programmes().await {
         Ok(found) => found,
         Err(error) => return visit.refused(&error),
     };
@@ -331,7 +299,7 @@ async fn render_run(visit: &Visit, id: &str, status: StatusCode, problem: Proble
         Ok(run) => run,
         Err(error) => return visit.refused(&error),
     };
-    let (_, names) = match programme_names(portal, signed).await {
+    let (_, names) = match visit.programmes().await {
         Ok(found) => found,
         Err(error) => return visit.refused(&error),
     };

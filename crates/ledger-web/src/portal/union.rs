@@ -20,24 +20,23 @@ use ledger_app::people::ApiKeyView;
 use ledger_app::people::keys::{
     CreateApiKeyBody, CreateApiKeyOnce, KeyCreated, ListApiKeys, RevokeApiKey,
 };
-use ledger_app::registry::{ListProgrammes, ReadOrganisation};
+use ledger_app::registry::ReadOrganisation;
 use ledger_app::spreadsheets::templates::{BatchTemplate, TemplateQuery};
 use ledger_app::spreadsheets::{SheetBatchQuery, SheetFormat, read_sheet};
 use ledger_app::statements::{GetStatement, StatementQuery};
-use ledger_app::{AppError, FieldError, IdempotencyKey, Refusal, Reply};
+use ledger_app::{AppError, FieldError, IdempotencyKey, Refusal};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::batches::batch_written;
 use super::network::{bad_form, form_key};
 use super::visit::{SignedForm, SignedUpload, Visit};
-use super::{Fields, Portal, attachment, field, replayed_id};
+use super::{Fields, Portal, attachment, field};
 use crate::chart::{Flow, flow_chart};
 use crate::format;
 use crate::i18n;
 
-/// Programmes offered in the upload form.
-const LISTED_PROGRAMMES: u32 = 100;
 /// Years offered by the statement's selector (this year and the ones before).
 const STATEMENT_YEARS: i32 = 6;
 /// Keys listed on the keys page.
@@ -119,8 +118,8 @@ fn format_of(name: &str, media_type: &str) -> Option<SheetFormat> {
 /// The upload page after a refusal: every error, and the form again (with a new request id:
 /// nothing was written, and the corrected file is another request).
 async fn render_upload(visit: &Visit, fields: &Fields, errors: Vec<CellError>) -> Response {
-    let programmes = match list_programmes(visit).await {
-        Ok(programmes) => programmes,
+    let programmes = match visit.programmes().await {
+        Ok((programmes, _)) => Value::from_serialize(&programmes),
         Err(error) => return visit.refused(&error),
     };
     visit.page(
@@ -134,21 +133,6 @@ async fn render_upload(visit: &Visit, fields: &Fields, errors: Vec<CellError>) -
             upload_request_id => visit.portal.app.sources.id().to_string(),
         },
     )
-}
-
-async fn list_programmes(visit: &Visit) -> Result<Value, AppError> {
-    let page = visit
-        .portal
-        .app
-        .query(
-            visit.caller(),
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await?;
-    Ok(Value::from_serialize(&page.items))
 }
 
 /// A batch uploaded as a CSV or `.xlsx` file: read as the API reads it, then the same command
@@ -192,13 +176,7 @@ async fn upload(SignedUpload { visit, upload }: SignedUpload) -> Response {
             .await
     };
     match submitted.await {
-        Ok(Reply::Done { output, .. }) => {
-            visit.see_other(&format!("/portal/batches/{}", output.id))
-        }
-        Ok(Reply::Replayed(stored)) => visit.see_other(&format!(
-            "/portal/batches/{}",
-            replayed_id(&stored.response_body, "id")
-        )),
+        Ok(reply) => batch_written(&visit, &reply),
         Err(error) if error.refusal == Refusal::Invalid => {
             refuse(cell_errors(&sheet.renamed(error))).await
         }

@@ -5,17 +5,26 @@
 //! through [`SignedUpload`]). Their answers keep the session's renewed tokens, so no handler
 //! can forget them.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use ledger_app::pagination::PageQuery;
+use ledger_app::registry::{ListProgrammes, ProgrammeView};
 use ledger_app::{Action, AppError, Caller};
 use minijinja::Value;
 
 use super::session::SignedIn;
 use super::upload::{Upload, read_upload};
-use super::{Fields, Portal, error_page, form_page, refused, require_signed_in, see_other};
+use super::{
+    Fields, Portal, csrf_refusal, error_page, form_page, refused, require_signed_in, see_other,
+};
 use crate::i18n::{Lang, negotiate};
+
+/// Programmes offered by the portal's forms and named on its pages (the network runs a handful).
+const LISTED_PROGRAMMES: u32 = 100;
 
 /// A signed-in visitor and what its handler answers with.
 pub(crate) struct Visit {
@@ -49,6 +58,27 @@ impl Visit {
     ) -> Result<Visit, Response> {
         let signed = super::signed_form(portal, headers, extensions, uri, fields).await?;
         Ok(Visit::new(portal, signed, headers, uri))
+    }
+
+    /// The programmes, as the visitor may read them, and their names by id.
+    pub(crate) async fn programmes(
+        &self,
+    ) -> Result<(Vec<ProgrammeView>, BTreeMap<String, String>), AppError> {
+        let page = PageQuery {
+            limit: Some(LISTED_PROGRAMMES),
+            cursor: None,
+        };
+        let programmes = self
+            .portal
+            .app
+            .query(self.caller(), ListProgrammes(page))
+            .await?
+            .items;
+        let names = programmes
+            .iter()
+            .map(|programme| (programme.id.to_string(), programme.name.clone()))
+            .collect();
+        Ok((programmes, names))
     }
 
     /// Who the session speaks for.
@@ -131,6 +161,40 @@ impl Opening {
     }
 }
 
+/// A form posted by anyone (signing in, accepting an invitation; every signed-in form starts
+/// here too): its fields, its CSRF token checked before anything else (a form without it: 403 and
+/// nothing done).
+pub(crate) struct CheckedForm {
+    pub(crate) headers: HeaderMap,
+    pub(crate) extensions: Extensions,
+    pub(crate) uri: Uri,
+    pub(crate) fields: Fields,
+}
+
+impl FromRequest<Portal> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, portal: &Portal) -> Result<CheckedForm, Response> {
+        let Opening {
+            headers,
+            extensions,
+            uri,
+        } = Opening::of(&request);
+        let Form(fields) = Form::<Fields>::from_request(request, portal)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
+            return Err(refusal);
+        }
+        Ok(CheckedForm {
+            headers,
+            extensions,
+            uri,
+            fields,
+        })
+    }
+}
+
 /// A form posted by a signed-in visitor: its fields, its CSRF token checked before anything else
 /// (a form without it: 403 and nothing done, signed in or not), then the session.
 pub(crate) struct SignedForm {
@@ -142,12 +206,12 @@ impl FromRequest<Portal> for SignedForm {
     type Rejection = Response;
 
     async fn from_request(request: Request, portal: &Portal) -> Result<SignedForm, Response> {
-        let opening = Opening::of(&request);
-        let Form(fields) = Form::<Fields>::from_request(request, portal)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let visit = opening.visit(portal, &fields).await?;
-        Ok(SignedForm { visit, fields })
+        let form = CheckedForm::from_request(request, portal).await?;
+        let signed = require_signed_in(portal, &form.headers, &form.extensions, &form.uri).await?;
+        Ok(SignedForm {
+            visit: Visit::new(portal, signed, &form.headers, &form.uri),
+            fields: form.fields,
+        })
     }
 }
 

@@ -12,8 +12,6 @@ use ledger_app::eligibility::{
     CreateFact, EligibilityQuery, EligibilityView, ListFacts, ReadEligibility, RecordFact,
 };
 use ledger_app::fact_review::ReadFactEvidence;
-use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListProgrammes;
 use ledger_app::{AppError, Refusal};
 use ledger_core::conditions::FactCode;
 use ledger_core::evidence::MAX_EVIDENCE_DOCUMENT_BYTES;
@@ -25,8 +23,6 @@ use crate::i18n::negotiate;
 use crate::portal::visit::Visit;
 use crate::portal::{Fields, Portal, csrf_refused, field};
 
-/// Programmes judged on the page.
-const LISTED_PROGRAMMES: u32 = 100;
 /// The fact form's fields.
 const FACT_FIELDS: [&str; 6] = [
     "code",
@@ -112,18 +108,8 @@ impl FactForm {
 
 async fn render(visit: &Visit, status: StatusCode, form: Option<FactForm>) -> Response {
     let (portal, caller) = (&visit.portal, visit.caller());
-    let programmes = match portal
-        .app
-        .query(
-            caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await
-    {
-        Ok(page) => page.items,
+    let programmes = match visit.programmes().await {
+        Ok((programmes, _)) => programmes,
         Err(error) => return visit.refused(&error),
     };
     let mut verdicts: Vec<(String, EligibilityView)> = Vec::with_capacity(programmes.len());
