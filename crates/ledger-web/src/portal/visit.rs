@@ -1,9 +1,10 @@
-//! The opening every signed-in portal handler shares, written once as axum extractors: a
-//! [`Visit`] is a signed-in visitor (not signed in: 303 to the sign-in page; the session's check
-//! failed: the refused page), a [`SignedForm`] a form posted by one (its CSRF token checked FIRST,
-//! then the session, by [`super::signed_form`]: the one CSRF rule, which the multipart forms reach
-//! through [`SignedUpload`]). Their answers keep the session's renewed tokens, so no handler
-//! can forget them.
+//! The opening every portal handler shares, written once as axum extractors: a [`Visit`] is a
+//! signed-in visitor (not signed in: 303 to the sign-in page; the session's check failed: the
+//! refused page); a [`CheckedForm`] a form whose CSRF token was checked FIRST (anyone's: signing
+//! in, an invitation), a [`SignedForm`] one posted by a signed-in visitor (CSRF, then the
+//! session), a [`SignedUpload`] the same for a form with a file. The CSRF rule is
+//! [`super::csrf_refusal`] alone. A visit's answers keep the session's renewed tokens, so no
+//! handler can forget them.
 
 use std::collections::BTreeMap;
 
