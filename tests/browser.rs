@@ -595,6 +595,20 @@ async fn the_union_and_audit_portal_in_a_real_browser() {
     let mut unions = serde_json::Map::new();
     let mut auditors = serde_json::Map::new();
     let mut texts = serde_json::Map::new();
+    // The euros page names the mutual as the registry does.
+    let (status, mutual) = server
+        .get(
+            &format!(
+                "/v1/organisations/{}",
+                tracing["beneficiaries"][0]["beneficiary_id"]
+                    .as_str()
+                    .unwrap()
+            ),
+            &token(&fund.csq, Role::Contributor),
+        )
+        .await;
+    assert_eq!(status, 200, "{mutual}");
+    let mutual_name = mutual["name"].as_str().unwrap().to_owned();
     for lang in languages {
         let code = lang.code();
         let password = support::people::TEST_PASSWORD;
@@ -628,7 +642,7 @@ async fn the_union_and_audit_portal_in_a_real_browser() {
             json!({
                 "bad_cell": message("upload-cell", &[("row", "3".to_owned()), ("column", "membres".to_owned())]),
                 "received": money(tracing["received_total"]["amount"].as_str().unwrap(), "EUR", lang),
-                "mutual": tracing["beneficiaries"][0]["beneficiary"],
+                "mutual": mutual_name,
                 "statement_title": message("statement-title", &[("year", "2026".to_owned())]),
                 "revoked": message("keys-revoked", &[("date", String::new())]).trim().to_owned(),
                 "matches": message("audit-verdict-matches_checkpoint", &[("sequence", sequence.to_string())]),

@@ -620,7 +620,8 @@ async fn the_statement_pages_refuse_whom_the_api_refuses(server: TestServer) {
     let list = auditor.get("/portal/network/statements").await;
     assert!(list.body.contains("STMT-R"));
     assert!(
-        list.body.contains("<a href=\"/portal/network/statements\" aria-current=\"page\">"),
+        list.body
+            .contains("<a href=\"/portal/network/statements\" aria-current=\"page\">"),
         "the auditor's navigation leads to the statements"
     );
     assert!(!list.body.contains("type=\"file\""), "{}", list.body);

@@ -196,12 +196,10 @@ fn hidden(page: &str, name: &str) -> String {
         .to_owned()
 }
 
-async fn batches_of(server: &TestServer, organisation: &str) -> usize {
+/// How many items the API lists at `path` to a contributor of `organisation`.
+async fn listed(server: &TestServer, path: &str, organisation: &str) -> usize {
     let (status, list) = server
-        .get(
-            "/v1/contribution-batches",
-            &token(organisation, Role::Contributor),
-        )
+        .get(path, &token(organisation, Role::Contributor))
         .await;
     assert_eq!(status, 200, "{list}");
     list["items"].as_array().unwrap().len()
@@ -257,7 +255,10 @@ async fn a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right(server: T
     let page = refused.text();
     assert!(page.contains("ligne 3, colonne « membres »"), "{page}");
     assert!(page.contains("rien n’a été enregistré"), "{page}");
-    assert_eq!(batches_of(&server, &fund.csq).await, 0);
+    assert_eq!(
+        listed(&server, "/v1/contribution-batches", &fund.csq).await,
+        0
+    );
     // The page offers the form again, with a new request id.
     let again = hidden(&page, "request_id");
     assert_ne!(again, upload_id);
@@ -282,7 +283,10 @@ async fn a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right(server: T
         "{}",
         refused.text()
     );
-    assert_eq!(batches_of(&server, &fund.csq).await, 0);
+    assert_eq!(
+        listed(&server, "/v1/contribution-batches", &fund.csq).await,
+        0
+    );
 
     let right = "référence;membres;montant\nSection Montréal;10;10,00\nSection Québec;5;5,00\n";
     let forged = union
@@ -294,7 +298,10 @@ async fn a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right(server: T
         )
         .await;
     assert_eq!(forged.status, 403);
-    assert_eq!(batches_of(&server, &fund.csq).await, 0);
+    assert_eq!(
+        listed(&server, "/v1/contribution-batches", &fund.csq).await,
+        0
+    );
     let done = union
         .upload(
             "/portal/upload",
@@ -314,7 +321,10 @@ async fn a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right(server: T
         )
         .await;
     assert_eq!(twice.location, done.location);
-    assert_eq!(batches_of(&server, &fund.csq).await, 1);
+    assert_eq!(
+        listed(&server, "/v1/contribution-batches", &fund.csq).await,
+        1
+    );
     let batch = union.get(&done.location).await.text();
     assert!(batch.contains("Section Québec"), "{batch}");
     assert!(batch.contains("15,00\u{a0}€"), "{batch}");
@@ -348,8 +358,13 @@ async fn a_union_sees_where_its_euros_went_and_its_statement(server: TestServer)
     assert!(page.contains("<svg"), "{page}");
     assert!(!page.contains("<script"));
     let share = &tracing["beneficiaries"][0];
+    // The mutual is named as the registry names it (its apostrophe escaped), not by its slug.
     assert!(
-        page.contains(share["beneficiary"].as_str().unwrap()),
+        page.contains("Mutuelle de l&#x27;éducation de base (Burkina Faso)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains(share["beneficiary"].as_str().unwrap()),
         "{page}"
     );
     let sent = share["in_transit"]["amount"].as_str().unwrap();
@@ -408,8 +423,13 @@ async fn a_union_creates_and_revokes_an_api_key(server: TestServer) {
             .status,
         403
     );
+    let request = hidden(&page.text(), "request_id");
     let created = union
-        .post("/portal/keys", &[("name", "comptabilité")], true)
+        .post(
+            "/portal/keys",
+            &[("name", "comptabilité"), ("request_id", &request)],
+            true,
+        )
         .await;
     assert_eq!(created.status, 200, "{}", created.text());
     let page = created.text();
@@ -453,6 +473,63 @@ async fn a_union_creates_and_revokes_an_api_key(server: TestServer) {
             .text()
             .contains("révoquée le")
     );
+}
+
+async fn the_same_key_form_sent_twice_creates_one_key(server: TestServer) {
+    // Proves the keys form is idempotent by its one-off request id: sent twice, one after the
+    // other or both at once, it creates one key; the second answer names the key the first
+    // created and shows no secret (it is kept only as a hash); the same request id with another
+    // name is refused (409) and a form without its request id (400), nothing created.
+    let fund = fund(&server).await;
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    let request = hidden(&union.get("/portal/keys").await.text(), "request_id");
+    let fields = [("name", "comptabilité"), ("request_id", request.as_str())];
+    let first = union.post("/portal/keys", &fields, true).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert!(first.text().contains("value=\"slk_"), "{}", first.text());
+    let again = union.post("/portal/keys", &fields, true).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    let page = again.text();
+    assert!(
+        !page.contains("value=\"slk_"),
+        "the secret is never shown twice: {page}"
+    );
+    assert!(page.contains("Ce formulaire a déjà été envoyé"), "{page}");
+    assert!(page.contains("« comptabilité »"), "{page}");
+    assert_eq!(listed(&server, "/v1/api-keys", &fund.csq).await, 1);
+    let renamed = [("name", "autre"), ("request_id", request.as_str())];
+    assert_eq!(union.post("/portal/keys", &renamed, true).await.status, 409);
+    assert_eq!(
+        union
+            .post("/portal/keys", &[("name", "sans identifiant")], true)
+            .await
+            .status,
+        400
+    );
+    assert_eq!(listed(&server, "/v1/api-keys", &fund.csq).await, 1);
+
+    // A double click: both sendings at once, from the same signed-in browser.
+    let request = hidden(&union.get("/portal/keys").await.text(), "request_id");
+    let fields = [
+        ("name", "export nocturne"),
+        ("request_id", request.as_str()),
+    ];
+    let mut twin = Browser {
+        base_url: union.base_url.clone(),
+        client: union.client.clone(),
+        cookies: union.cookies.clone(),
+    };
+    let (left, right) = tokio::join!(
+        union.post("/portal/keys", &fields, true),
+        twin.post("/portal/keys", &fields, true)
+    );
+    assert_eq!((left.status, right.status), (200, 200));
+    let secrets_shown = [left.text(), right.text()]
+        .iter()
+        .filter(|page| page.contains("value=\"slk_"))
+        .count();
+    assert_eq!(secrets_shown, 1);
+    assert_eq!(listed(&server, "/v1/api-keys", &fund.csq).await, 2);
 }
 
 async fn an_auditor_exports_verifies_and_reads_the_books(server: TestServer) {
@@ -619,6 +696,7 @@ on_both_engines!(
     a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right,
     a_union_sees_where_its_euros_went_and_its_statement,
     a_union_creates_and_revokes_an_api_key,
+    the_same_key_form_sent_twice_creates_one_key,
     an_auditor_exports_verifies_and_reads_the_books,
     a_contributor_is_refused_the_audit_pages,
 );

@@ -126,7 +126,8 @@ pub trait Query: Send + Sized {
 /// An operation whose effect is not replayed by idempotency key: the security operations, whose
 /// answers carry a secret that must never be stored (an invitation, an API key), or whose effect is
 /// the same however often they run (a revocation, disabling a user). The policy is checked first,
-/// as for every operation.
+/// as for every operation. (An action may still take a key to run once, never storing the secret:
+/// `people::keys::CreateApiKeyOnce` keeps the key's view, not the key.)
 pub trait Action: Send + Sized {
     const OPERATION: Operation;
     type Output: Send;
@@ -161,7 +162,7 @@ impl<O> Reply<O> {
 }
 
 /// Idempotency keys are scoped to the caller's organisation.
-fn scope(caller: &Caller) -> String {
+pub(crate) fn scope(caller: &Caller) -> String {
     caller.organisation.to_string()
 }
 

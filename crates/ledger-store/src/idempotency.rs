@@ -133,21 +133,34 @@ pub(crate) async fn used_keys_postgres(
     Ok(used_keys)
 }
 
+/// Runs `$sql` (an insert of one idempotency record) with `$entry`'s values, on either engine.
+macro_rules! insert_entry {
+    ($executor:expr, $sql:expr, $entry:expr) => {
+        sqlx::query($sql)
+            .bind(&$entry.scope)
+            .bind(&$entry.key)
+            .bind($entry.fingerprint.as_slice())
+            .bind(i32::from($entry.response_status))
+            .bind(&$entry.response_body)
+            .bind($entry.created_at.to_datetime())
+            .execute($executor)
+            .await?
+    };
+}
+pub(crate) use insert_entry;
+
+/// Stores one entry unless its (scope, key) is already stored (then nothing: rows affected 0).
+pub(crate) const INSERT_IDEMPOTENCY_UNLESS_USED: &str = "INSERT INTO idempotency_records \
+    (scope, idempotency_key, request_fingerprint, response_status, response_body, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, idempotency_key) DO NOTHING";
+
 /// Stores the entries on SQLite, one statement each.
 pub(crate) async fn insert_sqlite(
     connection: &mut SqliteConnection,
     entries: &[&IdempotencyEntry],
 ) -> Result<(), StoreError> {
     for entry in entries {
-        sqlx::query(INSERT_IDEMPOTENCY)
-            .bind(&entry.scope)
-            .bind(&entry.key)
-            .bind(entry.fingerprint.as_slice())
-            .bind(i32::from(entry.response_status))
-            .bind(&entry.response_body)
-            .bind(entry.created_at.to_datetime())
-            .execute(&mut *connection)
-            .await?;
+        insert_entry!(&mut *connection, INSERT_IDEMPOTENCY, entry);
     }
     Ok(())
 }

@@ -1,16 +1,18 @@
 //! The writer's API-key guard, on SQLite and PostgreSQL alike: a write that carries the key it was
 //! made with commits only while that key is live (not revoked, not expired, its creator not
-//! disabled), read inside the write's own transaction, on every instance sharing the database.
+//! disabled), read inside the write's own transaction, on every instance sharing the database;
+//! and a key asked for under a request's idempotency key is stored once.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Duration, Utc};
+use ledger_core::Timestamp;
 use ledger_core::organisation::{Organisation, OrganisationKind, Slug};
 use ledger_core::{Currency, OrganisationId};
-use ledger_store::people::{ApiKeyRow, SecurityEventRow, UserRow};
+use ledger_store::people::{ApiKeyRow, KeyCreation, SecurityEventRow, UserRow};
 use ledger_store::records::Record;
-use ledger_store::{KeyGuard, Store, StoreOptions, WriteOutcome, WriteRequest};
+use ledger_store::{IdempotencyEntry, KeyGuard, Store, StoreOptions, WriteOutcome, WriteRequest};
 use ledger_testkit::on_both_engines;
 use ledger_testkit::store::{Fixture, open, transfer};
 use uuid::Uuid;
@@ -18,6 +20,7 @@ use uuid::Uuid;
 on_both_engines!(
     a_write_with_a_key_that_is_not_live_writes_nothing_and_spares_the_others,
     a_key_revoked_through_one_instance_refuses_the_next_write_of_another,
+    a_key_asked_for_twice_under_one_request_is_stored_once,
 );
 
 fn at() -> DateTime<Utc> {
@@ -241,4 +244,60 @@ async fn a_key_revoked_through_one_instance_refuses_the_next_write_of_another(fi
         WriteOutcome::KeyRefused
     );
     assert_eq!(store.balance(cash.id, None).await.unwrap(), 1);
+}
+
+async fn a_key_asked_for_twice_under_one_request_is_stored_once(fixture: Fixture) {
+    // Proves create_api_key_once stores the key with its request's idempotency record, and that
+    // the same request again stores nothing (no second key) and returns the first answer.
+    let store = &fixture.store;
+    let union = organisation(store).await;
+    let treasurer = user(store, union, "t@union.example").await;
+    let row = |prefix: &str| ApiKeyRow {
+        id: Uuid::now_v7(),
+        organisation_id: union,
+        created_by: treasurer,
+        name: "accounting".to_owned(),
+        role: "contributor".to_owned(),
+        prefix: prefix.to_owned(),
+        secret_hash: vec![3; 32],
+        created_at: at(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let request = IdempotencyEntry {
+        scope: union.to_string(),
+        key: "form-1".to_owned(),
+        fingerprint: [7; 32],
+        response_status: 201,
+        response_body: r#"{"id":"first"}"#.to_owned(),
+        created_at: Timestamp::from_datetime(at()),
+    };
+    let first = row("slk_first001");
+    let created = store
+        .create_api_key_once(&first, &event("api_key_created"), &request)
+        .await
+        .unwrap();
+    assert!(matches!(created, KeyCreation::Created), "{created:?}");
+    let second = row("slk_second01");
+    let again = IdempotencyEntry {
+        response_body: r#"{"id":"second"}"#.to_owned(),
+        ..request.clone()
+    };
+    match store
+        .create_api_key_once(&second, &event("api_key_created"), &again)
+        .await
+        .unwrap()
+    {
+        KeyCreation::Replayed(stored) => {
+            assert_eq!(stored.response_body, r#"{"id":"first"}"#);
+            assert_eq!(stored.fingerprint, [7; 32]);
+        }
+        other => panic!("a second key under one request: {other:?}"),
+    }
+    assert!(store.api_key(first.id).await.unwrap().is_some());
+    assert!(store.api_key(second.id).await.unwrap().is_none());
+    let organisation = Some(OrganisationId::from_uuid(union));
+    let keys = store.api_keys(organisation, None, 10).await.unwrap();
+    assert_eq!(keys.len(), 1);
 }

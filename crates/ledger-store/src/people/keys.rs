@@ -7,7 +7,11 @@ use uuid::Uuid;
 use super::events::SecurityEventRow;
 use crate::backend::{BeginWrite, on_pool};
 use crate::error::StoreError;
+use crate::idempotency::{
+    INSERT_IDEMPOTENCY_UNLESS_USED, IdempotencyRow, SELECT_IDEMPOTENCY, insert_entry,
+};
 use crate::store::Store;
+use crate::{IdempotencyEntry, StoredResponse};
 
 macro_rules! key_columns {
     () => {
@@ -31,7 +35,69 @@ pub struct ApiKeyRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Inserts an API key row, in the transaction given.
+macro_rules! insert_key {
+    ($executor:expr, $key:expr) => {
+        sqlx::query(
+            "INSERT INTO api_keys (id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind($key.id)
+        .bind($key.organisation_id)
+        .bind($key.created_by)
+        .bind(&$key.name)
+        .bind(&$key.role)
+        .bind(&$key.prefix)
+        .bind($key.secret_hash.as_slice())
+        .bind($key.created_at)
+        .bind($key.expires_at)
+        .execute($executor)
+        .await?
+    };
+}
+
+/// What storing a key under a request's idempotency entry did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum KeyCreation {
+    /// The key, its event and the entry were stored.
+    Created,
+    /// The request's key was already used: nothing was stored; its first answer.
+    Replayed(StoredResponse),
+}
+
 impl Store {
+    /// Stores a new API key, records `event` and keeps `request` (the idempotency entry of the
+    /// request that asked for it), in one transaction; when `request`'s key is already used (a
+    /// double submission, even a concurrent one: the entry's primary key decides), nothing is
+    /// stored and the first answer is returned.
+    pub async fn create_api_key_once(
+        &self,
+        key: &ApiKeyRow,
+        event: &SecurityEventRow,
+        request: &IdempotencyEntry,
+    ) -> Result<KeyCreation, StoreError> {
+        on_pool!(self.backend(), pool => {
+            let mut transaction = pool.begin_write().await?;
+            let inserted =
+                insert_entry!(&mut *transaction, INSERT_IDEMPOTENCY_UNLESS_USED, request)
+                    .rows_affected();
+            if inserted == 0 {
+                let first: IdempotencyRow = sqlx::query_as(SELECT_IDEMPOTENCY)
+                    .bind(&request.scope)
+                    .bind(&request.key)
+                    .fetch_one(&mut *transaction)
+                    .await?;
+                transaction.rollback().await?;
+                return Ok(KeyCreation::Replayed(StoredResponse::try_from(first)?));
+            }
+            insert_key!(&mut *transaction, key);
+            insert_event!(&mut *transaction, event);
+            transaction.commit().await?;
+        });
+        Ok(KeyCreation::Created)
+    }
+
     /// Stores a new API key and records `event`, in one transaction.
     pub async fn create_api_key(
         &self,
@@ -40,21 +106,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self.backend(), pool => {
             let mut transaction = pool.begin_write().await?;
-            sqlx::query(
-                "INSERT INTO api_keys (id, organisation_id, created_by, name, role, prefix, secret_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(key.id)
-            .bind(key.organisation_id)
-            .bind(key.created_by)
-            .bind(&key.name)
-            .bind(&key.role)
-            .bind(&key.prefix)
-            .bind(key.secret_hash.as_slice())
-            .bind(key.created_at)
-            .bind(key.expires_at)
-            .execute(&mut *transaction)
-            .await?;
+            insert_key!(&mut *transaction, key);
             insert_event!(&mut *transaction, event);
             transaction.commit().await?;
         });

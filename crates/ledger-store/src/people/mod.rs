@@ -184,7 +184,7 @@ mod events;
 mod keys;
 
 pub use events::{SecurityEventFilter, SecurityEventRow};
-pub use keys::ApiKeyRow;
+pub use keys::{ApiKeyRow, KeyCreation};
 
 impl Store {
     /// Runs `update` (an UPDATE of the row `$1` that sets `$2` only while it is unset) and, when

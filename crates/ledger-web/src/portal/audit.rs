@@ -6,9 +6,8 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::Query;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ledger_app::Refusal;
@@ -20,10 +19,8 @@ use ledger_app::checkpoints::{CheckpointsQuery, list};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::session::SignedIn;
-use super::upload::read_upload;
-use super::{Portal, error_page, field, form_page, refused, require_signed_in, signed_form};
-use crate::i18n::negotiate;
+use super::visit::{SignedUpload, Visit};
+use super::{Portal, field};
 
 /// The newest checkpoints listed.
 const LISTED_CHECKPOINTS: usize = 20;
@@ -44,26 +41,19 @@ struct HomeParameters {
 }
 
 /// The auditor's home, with the trial balance as at `as_of`, and a verification's result.
-async fn render_home(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    as_of: Option<String>,
-    verification: Value,
-) -> Response {
-    let lang = negotiate(headers);
+async fn render_home(visit: &Visit, as_of: Option<String>, verification: Value) -> Response {
+    let portal = &visit.portal;
     let as_of = as_of.filter(|text| !text.trim().is_empty());
     let query = TrialBalance(TrialBalanceQuery {
         at: None,
         as_of: as_of.clone(),
     });
-    let (status, balance, as_of_error) = match portal.app.query(&signed.caller, query).await {
+    let (status, balance, as_of_error) = match portal.app.query(visit.caller(), query).await {
         Ok(balance) => (StatusCode::OK, Value::from_serialize(&balance), false),
         Err(error) if error.refusal == Refusal::Invalid => {
             (StatusCode::UNPROCESSABLE_ENTITY, Value::from(()), true)
         }
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let page = match list(
         &portal.app,
@@ -75,7 +65,7 @@ async fn render_home(
     .await
     {
         Ok(page) => page,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let checkpoints: Vec<_> = page
         .checkpoints
@@ -93,13 +83,9 @@ async fn render_home(
             .and_then(|code| StatusCode::from_u16(code).ok())
             .unwrap_or(status)
     };
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_audit.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             balance => balance,
             as_of => as_of.unwrap_or_default(),
@@ -111,26 +97,8 @@ async fn render_home(
     )
 }
 
-async fn home(
-    State(portal): State<Portal>,
-    Query(parameters): Query<HomeParameters>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    render_home(
-        &portal,
-        &signed,
-        &headers,
-        &uri,
-        parameters.as_of,
-        Value::from(()),
-    )
-    .await
+async fn home(Query(parameters): Query<HomeParameters>, visit: Visit) -> Response {
+    render_home(&visit, parameters.as_of, Value::from(())).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,29 +108,18 @@ struct ExportParameters {
 
 /// The whole journal as a file to save (the API's export, streamed), its checkpoint in the
 /// `Ledger-Checkpoint` header as the API names it.
-async fn export(
-    State(portal): State<Portal>,
-    Query(parameters): Query<ExportParameters>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn export(Query(parameters): Query<ExportParameters>, visit: Visit) -> Response {
     let query = ExportJournal(ExportQuery {
         format: parameters.format,
         from_sequence: None,
         to_sequence: None,
     });
-    let export = match portal.app.query(&signed.caller, query).await {
+    let export = match visit.portal.app.query(visit.caller(), query).await {
         Ok(export) => export,
         Err(error) if error.refusal == Refusal::Invalid => {
-            return error_page(StatusCode::NOT_FOUND, "error-not-found", lang, &uri);
+            return visit.error_page(StatusCode::NOT_FOUND, "error-not-found");
         }
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let checkpoint = export
         .checkpoint()
@@ -186,7 +143,7 @@ async fn export(
         }
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    visit.keep(response)
 }
 
 /// The export's chunks as a stream; an error ends the file early (without its end record, so
@@ -205,22 +162,7 @@ fn chunks(
 }
 
 /// An export file verified on upload: the result in words on the auditor's home.
-async fn verify(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let upload = match read_upload(multipart).await {
-        Ok(upload) => upload,
-        Err(status) => return error_page(status, "upload-unreadable", lang, &uri),
-    };
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &upload.fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn verify(SignedUpload { visit, upload }: SignedUpload) -> Response {
     let fields = &upload.fields;
     let format = match field(fields, "format").unwrap_or_default() {
         "" => ledger_verify_format(&upload.file.name),
@@ -231,7 +173,7 @@ async fn verify(
         format,
         checkpoint: field(fields, "checkpoint").map(str::to_owned),
     };
-    let verification = match portal.app.query(&signed.caller, query).await {
+    let verification = match visit.portal.app.query(visit.caller(), query).await {
         Ok(check) => {
             context! { status => 200, check => Value::from_serialize(&check), errors => Value::from(()) }
         }
@@ -243,9 +185,9 @@ async fn verify(
                 .collect();
             context! { status => 422, check => Value::from(()), errors => errors }
         }
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
-    render_home(&portal, &signed, &headers, &uri, None, verification).await
+    render_home(&visit, None, verification).await
 }
 
 /// The format a file's name says (`journal.jsonl` → `jsonl`), else its extension as it is (which

@@ -3,27 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
-use ledger_app::contributions::{BatchListQuery, CreateBatch, ListBatches, ReadBatch, SubmitBatch};
-use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListProgrammes;
+use ledger_app::contributions::{
+    BatchListQuery, BatchView, CreateBatch, ListBatches, ReadBatch, SubmitBatch,
+};
 use ledger_app::{AppError, IdempotencyKey, Refusal, Reply, Role};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::session::SignedIn;
-use super::{Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form};
-use crate::i18n::negotiate;
+use super::visit::{SignedForm, Visit};
+use super::{Fields, field, replayed_id};
 
 /// Rows of the batch form (a union with more sections submits a supplementary batch, or uses the
 /// API).
 pub(crate) const FORM_ROWS: usize = 8;
 /// Batches listed on the home page (the newest).
 const LISTED_BATCHES: u32 = 50;
-/// Programmes offered in the form.
-const LISTED_PROGRAMMES: u32 = 100;
 
 /// One row of the form as typed, with its errors (message keys and the command's own words).
 #[derive(Debug, Default, serde::Serialize)]
@@ -198,16 +195,9 @@ fn place_errors(form: &mut BatchForm, error: &AppError, origins: &[usize]) {
 }
 
 /// The home page, with `form` (or an empty one) and `status`.
-async fn render_home(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    form: Option<BatchForm>,
-) -> Response {
-    let lang = negotiate(headers);
-    let caller = &signed.caller;
+async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>) -> Response {
+    let app = &visit.portal.app;
+    let caller = visit.caller();
     let query = BatchListQuery {
         programme_id: None,
         period: None,
@@ -215,163 +205,94 @@ async fn render_home(
         limit: Some(LISTED_BATCHES),
         cursor: None,
     };
-    let batches = match portal.app.query(caller, ListBatches(query)).await {
+    let batches = match app.query(caller, ListBatches(query)).await {
         Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let programmes = match portal
-        .app
-        .query(
-            caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await
-    {
-        Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+    let (programmes, mut names) = match visit.programmes().await {
+        Ok(found) => found,
+        Err(error) => return visit.refused(&error),
     };
-    let mut names: BTreeMap<String, String> = programmes
-        .iter()
-        .map(|programme| (programme.id.to_string(), programme.name.clone()))
-        .collect();
     for batch in &batches {
         let id = batch.programme_id.to_string();
         names.entry(id.clone()).or_insert(id);
     }
-    let form = form.unwrap_or_else(|| BatchForm::empty(portal.app.sources.id().to_string()));
-    form_page(
-        portal,
+    let form = form.unwrap_or_else(|| BatchForm::empty(app.sources.id().to_string()));
+    visit.page(
         status,
         "portal_home.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             batches => Value::from_serialize(&batches),
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             form => Value::from_serialize(&form),
-            upload_request_id => portal.app.sources.id().to_string(),
+            upload_request_id => app.sources.id().to_string(),
         },
     )
 }
 
-pub(crate) async fn home(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => match signed.caller.role {
-            // Every role's home is its own page.
-            Role::Beneficiary => see_other("/portal/mutual"),
-            Role::Admin => see_other("/portal/network"),
-            Role::Auditor => see_other("/portal/audit"),
-            _ => render_home(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
-        },
-        Err(response) => response,
+pub(crate) async fn home(visit: Visit) -> Response {
+    match visit.caller().role {
+        // Every role's home is its own page.
+        Role::Beneficiary => visit.see_other("/portal/mutual"),
+        Role::Admin => visit.see_other("/portal/network"),
+        Role::Auditor => visit.see_other("/portal/audit"),
+        _ => render_home(&visit, StatusCode::OK, None).await,
     }
 }
 
 /// Submits a batch with the API's command; on refusal the form comes back with every error at its
 /// row and nothing written; on success, the new batch's page.
-pub(crate) async fn submit(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+pub(crate) async fn submit(SignedForm { visit, fields }: SignedForm) -> Response {
     let (mut form, body, origins) = read_form(&fields);
     if form.rows.iter().any(|row| !row.errors.is_empty()) {
-        return render_home(
-            &portal,
-            &signed,
-            &headers,
-            &uri,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(form),
-        )
-        .await;
+        return render_home(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(form)).await;
     }
     let command = match serde_json::from_value::<CreateBatch>(body.clone()) {
         Ok(command) => command,
         Err(error) => {
             tracing::error!(%error, "the batch form built a batch the command does not read");
-            return refused(&AppError::internal(error), lang, &uri);
+            return visit.refused(&AppError::internal(error));
         }
     };
     let bytes = body.to_string().into_bytes();
     let key = match IdempotencyKey::new(&form.request_id, "POST\n/portal", bytes) {
         Ok(key) => key,
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
-    match portal
+    match visit
+        .portal
         .app
-        .run(&signed.caller, &key, SubmitBatch(command))
+        .run(visit.caller(), &key, SubmitBatch(command))
         .await
     {
-        Ok(Reply::Done { output, .. }) => {
-            let mut response = see_other(&format!("/portal/batches/{}", output.id));
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
-        Ok(Reply::Replayed(stored)) => {
-            let id = serde_json::from_str::<serde_json::Value>(&stored.response_body)
-                .ok()
-                .and_then(|body| body["id"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            see_other(&format!("/portal/batches/{id}"))
-        }
+        Ok(reply) => batch_written(&visit, &reply),
         Err(error) if error.refusal == Refusal::Invalid => {
             place_errors(&mut form, &error, &origins);
-            render_home(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(form),
-            )
-            .await
+            render_home(&visit, StatusCode::UNPROCESSABLE_ENTITY, Some(form)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
-/// A batch's page: its lines and receipts (another organisation's batch: 404, as in the API).
-pub(crate) async fn batch(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
+/// The answer to a batch written now or before (a double click): the batch's page.
+pub(crate) fn batch_written(visit: &Visit, reply: &Reply<BatchView>) -> Response {
+    let id = match reply {
+        Reply::Done { output, .. } => output.id.to_string(),
+        Reply::Replayed(stored) => replayed_id(&stored.response_body, "id"),
     };
-    match portal.app.query(&signed.caller, ReadBatch(id)).await {
-        Ok(detail) => form_page(
-            &portal,
+    visit.see_other(&format!("/portal/batches/{id}"))
+}
+
+/// A batch's page: its lines and receipts (another organisation's batch: 404, as in the API).
+pub(crate) async fn batch(Path(id): Path<String>, visit: Visit) -> Response {
+    match visit.portal.app.query(visit.caller(), ReadBatch(id)).await {
+        Ok(detail) => visit.page(
             StatusCode::OK,
             "portal_batch.html",
-            &headers,
-            &uri,
-            Some(&signed),
             context! { batch => Value::from_serialize(&detail) },
         ),
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 

@@ -15,12 +15,13 @@ mod network;
 pub mod session;
 mod union;
 mod upload;
+mod visit;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -34,6 +35,7 @@ use crate::SignInThrottle;
 use crate::i18n::{Lang, negotiate};
 use crate::pages::page;
 use session::{CookiePolicy, Csrf, SignedIn, csrf_matches, signed_in};
+use visit::{CheckedForm, SignedForm, Visit};
 
 /// The portal's state: the application and how its cookies are set.
 #[derive(Clone)]
@@ -91,6 +93,28 @@ pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
         .iter()
         .find(|(key, _)| key == name)
         .map(|(_, value)| value.as_str())
+}
+
+/// The id a replayed command answered (its stored JSON's `field`).
+pub(crate) fn replayed_id(stored: &str, field: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(stored)
+        .ok()
+        .and_then(|body| body[field].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A file to save, never cached.
+pub(crate) fn attachment(media_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(media_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// A redirection after a POST (303: the browser GETs `location`).
@@ -157,10 +181,16 @@ pub(crate) async fn signed_form(
     uri: &Uri,
     fields: &Fields,
 ) -> Result<SignedIn, Response> {
-    if !csrf_matches(headers, field(fields, "csrf")) {
-        return Err(csrf_refused(negotiate(headers), uri));
+    if let Some(refusal) = csrf_refusal(headers, uri, fields) {
+        return Err(refusal);
     }
     require_signed_in(portal, headers, extensions, uri).await
+}
+
+/// The CSRF rule of every portal form, checked before anything else: the posted `csrf` field
+/// repeats the request's CSRF cookie, or the answer is this refusal (403) and nothing is done.
+pub(crate) fn csrf_refusal(headers: &HeaderMap, uri: &Uri, fields: &Fields) -> Option<Response> {
+    (!csrf_matches(headers, field(fields, "csrf"))).then(|| csrf_refused(negotiate(headers), uri))
 }
 
 /// Renders a portal page, with the CSRF token for its forms (set if new) and any renewed tokens.
@@ -208,15 +238,14 @@ async fn sign_in_form(State(portal): State<Portal>, headers: HeaderMap, uri: Uri
 /// Signs in with the API's own sign-in (the same throttling, the same generic refusal).
 async fn sign_in(
     State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        headers,
+        extensions,
+        uri,
+        fields,
+    }: CheckedForm,
 ) -> Response {
     let lang = negotiate(&headers);
-    if !csrf_matches(&headers, field(&fields, "csrf")) {
-        return csrf_refused(lang, &uri);
-    }
     let email = field(&fields, "email").unwrap_or_default().to_owned();
     let body = SignInBody {
         email: email.clone(),
@@ -271,24 +300,13 @@ async fn sign_in(
     )
 }
 
-async fn sign_out(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if let Err(error) = portal.app.perform(&signed.caller, SignOut).await {
-        return refused(&error, lang, &uri);
+async fn sign_out(SignedForm { visit, .. }: SignedForm) -> Response {
+    if let Err(error) = visit.portal.app.perform(visit.caller(), SignOut).await {
+        return visit.refused(&error);
     }
     let mut response = see_other("/portal/sign-in");
     for name in [session::ACCESS_COOKIE, session::REFRESH_COOKIE] {
-        portal.cookies.clear(&mut response, name);
+        visit.portal.cookies.clear(&mut response, name);
     }
     response
 }
@@ -341,15 +359,14 @@ fn errors_value(errors: &[(String, &'static str)]) -> Value {
 /// Accepts an invitation: the token (pasted from the invitation) and a new password.
 async fn accept_invitation(
     State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    CheckedForm {
+        headers,
+        extensions,
+        uri,
+        fields,
+    }: CheckedForm,
 ) -> Response {
     let lang = negotiate(&headers);
-    if !csrf_matches(&headers, field(&fields, "csrf")) {
-        return csrf_refused(lang, &uri);
-    }
     let body = AcceptInvitationBody {
         invitation_token: field(&fields, "invitation_token")
             .unwrap_or_default()
@@ -382,69 +399,42 @@ async fn accept_invitation(
     )
 }
 
-async fn password_form(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    form_page(
-        &portal,
+async fn password_form(visit: Visit) -> Response {
+    visit.page(
         StatusCode::OK,
         "portal_password.html",
-        &headers,
-        &uri,
-        Some(&signed),
         context! { errors => errors_value(&[]) },
     )
 }
 
 /// Changes the signed-in user's password (which ends its sessions: it signs in again).
-async fn change_password(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn change_password(form: SignedForm) -> Response {
     let body = ChangePasswordBody {
-        current_password: field(&fields, "current_password")
+        current_password: form
+            .field("current_password")
             .unwrap_or_default()
             .to_owned(),
-        new_password: field(&fields, "new_password")
-            .unwrap_or_default()
-            .to_owned(),
+        new_password: form.field("new_password").unwrap_or_default().to_owned(),
     };
-    match portal
+    let visit = &form.visit;
+    match visit
+        .portal
         .app
-        .perform(&signed.caller, ChangePassword(body))
+        .perform(visit.caller(), ChangePassword(body))
         .await
     {
         Ok(()) => {
             let mut response = see_other("/portal/sign-in");
             for name in [session::ACCESS_COOKIE, session::REFRESH_COOKIE] {
-                portal.cookies.clear(&mut response, name);
+                visit.portal.cookies.clear(&mut response, name);
             }
             response
         }
-        Err(error) if error.refusal == Refusal::Invalid => form_page(
-            &portal,
+        Err(error) if error.refusal == Refusal::Invalid => visit.page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "portal_password.html",
-            &headers,
-            &uri,
-            Some(&signed),
             context! { errors => errors_value(&password_errors(&error)) },
         ),
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }

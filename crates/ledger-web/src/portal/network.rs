@@ -16,14 +16,13 @@ mod statements;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ledger_app::approvals::{self, ListProposals, ProposalView};
 use ledger_app::pagination::PageQuery;
 use ledger_app::payment_files::GetPaymentFile;
-use ledger_app::registry::ListProgrammes;
 use ledger_app::transfers::execution::{ExecuteRun, ExecuteTransferRun};
 use ledger_app::transfers::runs::{CreateRun, ListTransferRuns, PlanTransferRun, ReadTransferRun};
 use ledger_app::{AppError, IdempotencyKey, Operation, Refusal, Reply};
@@ -31,13 +30,12 @@ use minijinja::{Value, context};
 use serde_json::json;
 
 use super::session::SignedIn;
-use super::{Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form};
+use super::visit::{SignedForm, Visit};
+use super::{Fields, Portal, field, replayed_id};
 use crate::i18n::negotiate;
 
 /// Runs listed on the home page (the newest).
 const LISTED_RUNS: u32 = 50;
-/// Programmes offered in the plan form.
-const LISTED_PROGRAMMES: u32 = 100;
 /// Pending proposals listed (the oldest first).
 const LISTED_PROPOSALS: u32 = 100;
 
@@ -143,35 +141,6 @@ struct PlanForm {
 
 const PLAN_FIELDS: [&str; 3] = ["programme_id", "period", "form"];
 
-/// Programmes by id, with their names.
-async fn programme_names(
-    portal: &Portal,
-    signed: &SignedIn,
-) -> Result<
-    (
-        Vec<ledger_app::registry::ProgrammeView>,
-        BTreeMap<String, String>,
-    ),
-    AppError,
-> {
-    let programmes = portal
-        .app
-        .query(
-            &signed.caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await?
-        .items;
-    let names = programmes
-        .iter()
-        .map(|programme| (programme.id.to_string(), programme.name.clone()))
-        .collect();
-    Ok((programmes, names))
-}
-
 /// Every proposal awaiting a second admin.
 async fn pending_proposals(
     portal: &Portal,
@@ -189,15 +158,12 @@ async fn pending_proposals(
 
 /// The home page: the runs, the plan form (`form`, or an empty one) and the pending proposals.
 async fn render_home(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
+    visit: &Visit,
     status: StatusCode,
     form: Option<PlanForm>,
     problem: Problem,
 ) -> Response {
-    let lang = negotiate(headers);
+    let (portal, signed) = (&visit.portal, &visit.signed);
     let caller = &signed.caller;
     let runs = match portal
         .app
@@ -211,11 +177,11 @@ async fn render_home(
         .await
     {
         Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let (programmes, mut names) = match programme_names(portal, signed).await {
+    let (programmes, mut names) = match visit.programmes().await {
         Ok(found) => found,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     for run in &runs {
         let id = run.programme_id.to_string();
@@ -223,19 +189,15 @@ async fn render_home(
     }
     let proposals = match pending_proposals(portal, signed).await {
         Ok(proposals) => proposals,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| PlanForm {
         request_id: portal.app.sources.id().to_string(),
         ..PlanForm::default()
     });
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_home.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             runs => Value::from_serialize(&runs),
             programmes => Value::from_serialize(&programmes),
@@ -248,32 +210,13 @@ async fn render_home(
     )
 }
 
-async fn home(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render_home(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                None,
-                Problem::default(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn home(visit: Visit) -> Response {
+    render_home(&visit, StatusCode::OK, None, Problem::default()).await
 }
 
 /// The idempotency key of a network form: its one-off request id (a hidden field); `None` when
 /// the id was removed or mangled (answer [`bad_form`]).
-pub(super) fn form_key(
+pub(crate) fn form_key(
     request_id: &str,
     target: &str,
     body: &serde_json::Value,
@@ -282,7 +225,7 @@ pub(super) fn form_key(
 }
 
 /// The answer to a form whose request id was removed or mangled: 400, nothing done.
-pub(super) fn bad_form(headers: &HeaderMap, uri: &Uri) -> Response {
+pub(crate) fn bad_form(headers: &HeaderMap, uri: &Uri) -> Response {
     super::error_page(
         StatusCode::BAD_REQUEST,
         "network-bad-form",
@@ -291,28 +234,9 @@ pub(super) fn bad_form(headers: &HeaderMap, uri: &Uri) -> Response {
     )
 }
 
-/// The id a replayed command answered (its stored JSON's `field`).
-pub(super) fn replayed_id(stored: &str, field: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(stored)
-        .ok()
-        .and_then(|body| body[field].as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Plans a run with the API's command (recorded, not a dry run): its page on success; the form
 /// with its errors at their fields otherwise, nothing recorded.
-async fn plan(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn plan(SignedForm { visit, fields }: SignedForm) -> Response {
     let form = PlanForm {
         programme_id: field(&fields, "programme_id")
             .unwrap_or_default()
@@ -335,51 +259,39 @@ async fn plan(
         rates: BTreeMap::new(),
     };
     let Some(key) = form_key(&form.request_id, "POST\n/portal/network", &body) else {
-        return bad_form(&headers, &uri);
+        return visit.keep(bad_form(&visit.headers, &visit.uri));
     };
-    match portal
+    match visit
+        .portal
         .app
-        .run(&signed.caller, &key, PlanTransferRun(command))
+        .run(visit.caller(), &key, PlanTransferRun(command))
         .await
     {
         Ok(Reply::Done { output, .. }) => {
             let id = output.id.map(|id| id.to_string()).unwrap_or_default();
-            let mut response = see_other(&format!("/portal/network/runs/{id}"));
-            signed.keep(portal.cookies, &mut response);
-            response
+            visit.see_other(&format!("/portal/network/runs/{id}"))
         }
-        Ok(Reply::Replayed(stored)) => see_other(&format!(
+        Ok(Reply::Replayed(stored)) => visit.see_other(&format!(
             "/portal/network/runs/{}",
             replayed_id(&stored.response_body, "id")
         )),
         Err(error) if error.refusal == Refusal::Invalid => {
             render_home(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
+                &visit,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(form),
                 Problem::of(&error),
             )
             .await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// A run's page: its plan, where it stands, the proposal of its execution if one awaits, and
 /// `problem` (what a refused form or file said).
-async fn render_run(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    id: &str,
-    status: StatusCode,
-    problem: Problem,
-) -> Response {
-    let lang = negotiate(headers);
+async fn render_run(visit: &Visit, id: &str, status: StatusCode, problem: Problem) -> Response {
+    let (portal, signed) = (&visit.portal, &visit.signed);
     let caller = &signed.caller;
     let run = match portal
         .app
@@ -387,11 +299,11 @@ async fn render_run(
         .await
     {
         Ok(run) => run,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let (_, names) = match programme_names(portal, signed).await {
+    let (_, names) = match visit.programmes().await {
         Ok(found) => found,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let execute = Operation::ExecuteTransferRun.name();
     let proposal = match pending_proposals(portal, signed).await {
@@ -399,7 +311,7 @@ async fn render_run(
             proposal.operation == execute
                 && proposal.targets.first().map(String::as_str) == Some(id)
         }),
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let programme = names
         .get(&run.programme_id.to_string())
@@ -411,13 +323,9 @@ async fn render_run(
         .map(|code| format!("rates.{code}"))
         .collect();
     let rate_names: Vec<&str> = rate_fields.iter().map(String::as_str).collect();
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_run.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             run => Value::from_serialize(&run),
             run_id => id,
@@ -431,28 +339,8 @@ async fn render_run(
     )
 }
 
-async fn run(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render_run(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                &id,
-                StatusCode::OK,
-                Problem::default(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn run(Path(id): Path<String>, visit: Visit) -> Response {
+    render_run(&visit, &id, StatusCode::OK, Problem::default()).await
 }
 
 /// The status of the page showing a refused form.
@@ -490,37 +378,26 @@ fn execution_body(fields: &Fields) -> serde_json::Value {
 
 /// Executes a planned run, or, when a second admin must approve it (the service's default),
 /// keeps the request as a proposal: back to the run's page either way.
-async fn execute(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn execute(Path(id): Path<String>, SignedForm { visit, fields }: SignedForm) -> Response {
+    let portal = &visit.portal;
     let body = execution_body(&fields);
     let parsed = match serde_json::from_value::<ExecuteRun>(body.clone()) {
         Ok(parsed) => parsed,
         Err(error) => {
             tracing::error!(%error, "the execution form built a body the command does not read");
-            return refused(&AppError::internal(error), lang, &uri);
+            return visit.refused(&AppError::internal(error));
         }
     };
     let request_id = field(&fields, "request_id").unwrap_or_default();
     let target = format!("POST\n/portal/network/runs/{id}/execution");
     let Some(key) = form_key(request_id, &target, &body) else {
-        return bad_form(&headers, &uri);
+        return visit.keep(bad_form(&visit.headers, &visit.uri));
     };
     let command = ExecuteTransferRun {
         id: id.clone(),
         body: parsed,
     };
-    let caller = &signed.caller;
+    let caller = visit.caller();
     let answer = if portal.app.needs_approval(Operation::ExecuteTransferRun) {
         approvals::propose(&portal.app, caller, &[&id], &key, command)
             .await
@@ -529,7 +406,7 @@ async fn execute(
         match portal.app.run(caller, &key, command).await {
             Ok(reply) => {
                 if matches!(reply, Reply::Done { .. }) {
-                    sign_head(&portal).await;
+                    sign_head(portal).await;
                 }
                 Ok(())
             }
@@ -537,24 +414,11 @@ async fn execute(
         }
     };
     match answer {
-        Ok(()) => {
-            let mut response = see_other(&format!("/portal/network/runs/{id}"));
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
+        Ok(()) => visit.see_other(&format!("/portal/network/runs/{id}")),
         Err(error) if shown_on_page(&error) => {
-            render_run(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                &id,
-                status_of(&error),
-                Problem::of(&error),
-            )
-            .await
+            render_run(&visit, &id, status_of(&error), Problem::of(&error)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
@@ -567,21 +431,11 @@ pub(super) async fn sign_head(portal: &Portal) {
 
 /// The run's pain.001 payment file, to send to the bank; a run that cannot have one (not executed,
 /// a mutual without an approved bank account…) shows why on its page (409).
-async fn payment_file(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    match portal
+async fn payment_file(Path(id): Path<String>, visit: Visit) -> Response {
+    match visit
+        .portal
         .app
-        .query(&signed.caller, GetPaymentFile { run_id: id.clone() })
+        .query(visit.caller(), GetPaymentFile { run_id: id.clone() })
         .await
     {
         Ok(file) => {
@@ -597,21 +451,12 @@ async fn payment_file(
                 headers.insert(header::CONTENT_DISPOSITION, disposition);
             }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
+            visit.keep(response)
         }
         Err(error) if error.refusal == Refusal::Conflict => {
-            render_run(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                &id,
-                StatusCode::CONFLICT,
-                Problem::of(&error),
-            )
-            .await
+            render_run(&visit, &id, StatusCode::CONFLICT, Problem::of(&error)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 

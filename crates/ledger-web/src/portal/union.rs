@@ -5,37 +5,38 @@
 //! statement for its board; and its API keys (the people actions: list, create — the key shown
 //! once — and revoke).
 
+use std::collections::BTreeMap;
+
 use axum::Router;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Form, Multipart, Path, Query, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::Datelike;
 use ledger_app::contributions::{CreateBatch, SubmitBatch};
 use ledger_app::lot_tracing::{TraceContributor, TracingQuery};
 use ledger_app::pagination::PageQuery;
-use ledger_app::people::keys::{CreateApiKey, CreateApiKeyBody, ListApiKeys, RevokeApiKey};
-use ledger_app::registry::ListProgrammes;
+use ledger_app::people::ApiKeyView;
+use ledger_app::people::keys::{
+    CreateApiKeyBody, CreateApiKeyOnce, KeyCreated, ListApiKeys, RevokeApiKey,
+};
+use ledger_app::registry::ReadOrganisation;
 use ledger_app::spreadsheets::templates::{BatchTemplate, TemplateQuery};
 use ledger_app::spreadsheets::{SheetBatchQuery, SheetFormat, read_sheet};
 use ledger_app::statements::{GetStatement, StatementQuery};
-use ledger_app::{AppError, FieldError, IdempotencyKey, Refusal, Reply};
+use ledger_app::{AppError, FieldError, IdempotencyKey, Refusal};
 use minijinja::{Value, context};
 use serde::Deserialize;
+use serde_json::json;
 
-use super::session::SignedIn;
-use super::upload::read_upload;
-use super::{
-    Fields, Portal, error_page, field, form_page, refused, require_signed_in, see_other,
-    signed_form,
-};
+use super::batches::batch_written;
+use super::network::{bad_form, form_key};
+use super::visit::{SignedForm, SignedUpload, Visit};
+use super::{Fields, Portal, attachment, field};
 use crate::chart::{Flow, flow_chart};
 use crate::format;
-use crate::i18n::{self, negotiate};
+use crate::i18n;
 
-/// Programmes offered in the upload form.
-const LISTED_PROGRAMMES: u32 = 100;
 /// Years offered by the statement's selector (this year and the ones before).
 const STATEMENT_YEARS: i32 = 6;
 /// Keys listed on the keys page.
@@ -116,71 +117,30 @@ fn format_of(name: &str, media_type: &str) -> Option<SheetFormat> {
 
 /// The upload page after a refusal: every error, and the form again (with a new request id:
 /// nothing was written, and the corrected file is another request).
-async fn render_upload(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    fields: &Fields,
-    errors: Vec<CellError>,
-) -> Response {
-    let lang = negotiate(headers);
-    let programmes = match list_programmes(portal, signed).await {
-        Ok(programmes) => programmes,
-        Err(error) => return refused(&error, lang, uri),
+async fn render_upload(visit: &Visit, fields: &Fields, errors: Vec<CellError>) -> Response {
+    let programmes = match visit.programmes().await {
+        Ok((programmes, _)) => Value::from_serialize(&programmes),
+        Err(error) => return visit.refused(&error),
     };
-    form_page(
-        portal,
+    visit.page(
         StatusCode::UNPROCESSABLE_ENTITY,
         "portal_union_upload.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             errors => Value::from_serialize(&errors),
             programmes => programmes,
             programme_id => field(fields, "programme_id").unwrap_or_default(),
             period => field(fields, "period").unwrap_or_default(),
-            upload_request_id => portal.app.sources.id().to_string(),
+            upload_request_id => visit.portal.app.sources.id().to_string(),
         },
     )
 }
 
-async fn list_programmes(portal: &Portal, signed: &SignedIn) -> Result<Value, AppError> {
-    let page = portal
-        .app
-        .query(
-            &signed.caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await?;
-    Ok(Value::from_serialize(&page.items))
-}
-
 /// A batch uploaded as a CSV or `.xlsx` file: read as the API reads it, then the same command
 /// under the form's one-off request id; refused: every bad cell on the page, nothing written.
-async fn upload(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let upload = match read_upload(multipart).await {
-        Ok(upload) => upload,
-        Err(status) => return error_page(status, "upload-unreadable", lang, &uri),
-    };
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &upload.fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn upload(SignedUpload { visit, upload }: SignedUpload) -> Response {
+    let portal = &visit.portal;
     let fields = &upload.fields;
-    let refuse =
-        |errors: Vec<CellError>| render_upload(&portal, &signed, &headers, &uri, fields, errors);
+    let refuse = |errors: Vec<CellError>| render_upload(&visit, fields, errors);
     let Some(format) = format_of(&upload.file.name, &upload.file.media_type) else {
         return refuse(vec![CellError {
             row: None,
@@ -195,7 +155,7 @@ async fn upload(
         Err(error) if error.refusal == Refusal::Invalid => {
             return refuse(cell_errors(&error)).await;
         }
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let query = SheetBatchQuery {
         programme_id: field(fields, "programme_id").unwrap_or_default().to_owned(),
@@ -212,26 +172,15 @@ async fn upload(
         let key = IdempotencyKey::new(request_id, "POST\n/portal/upload", json)?;
         portal
             .app
-            .run(&signed.caller, &key, SubmitBatch(batch))
+            .run(visit.caller(), &key, SubmitBatch(batch))
             .await
     };
     match submitted.await {
-        Ok(Reply::Done { output, .. }) => {
-            let mut response = see_other(&format!("/portal/batches/{}", output.id));
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
-        Ok(Reply::Replayed(stored)) => {
-            let id = serde_json::from_str::<serde_json::Value>(&stored.response_body)
-                .ok()
-                .and_then(|body| body["id"].as_str().map(str::to_owned))
-                .unwrap_or_default();
-            see_other(&format!("/portal/batches/{id}"))
-        }
+        Ok(reply) => batch_written(&visit, &reply),
         Err(error) if error.refusal == Refusal::Invalid => {
             refuse(cell_errors(&sheet.renamed(error))).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
@@ -242,53 +191,32 @@ struct TemplateParameters {
 
 /// The programme's batch template, in the page's language (the API's query).
 async fn template(
-    State(portal): State<Portal>,
     Path(programme): Path<String>,
     Query(parameters): Query<TemplateParameters>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
+    visit: Visit,
 ) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
     let query = TemplateQuery {
         format: parameters.format,
-        language: Some(lang.code().to_owned()),
+        language: Some(visit.lang.code().to_owned()),
     };
-    let file = match portal
+    let file = match visit
+        .portal
         .app
-        .query(&signed.caller, BatchTemplate { programme, query })
+        .query(visit.caller(), BatchTemplate { programme, query })
         .await
     {
         Ok(file) => file,
         Err(error) if error.refusal == Refusal::Invalid => {
-            return error_page(StatusCode::NOT_FOUND, "error-not-found", lang, &uri);
+            return visit.error_page(StatusCode::NOT_FOUND, "error-not-found");
         }
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let media_type = if file.media_type == ledger_app::spreadsheets::CSV_MEDIA_TYPE {
         "text/csv; charset=utf-8"
     } else {
         file.media_type
     };
-    attachment(media_type, &file.file_name, file.bytes)
-}
-
-/// A file to save, never cached.
-pub(crate) fn attachment(media_type: &str, file_name: &str, bytes: Vec<u8>) -> Response {
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(media_type) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    visit.keep(attachment(media_type, &file.file_name, file.bytes))
 }
 
 /// EUR minor units of a decimal string (0 for what does not read).
@@ -308,33 +236,35 @@ fn minor_of(amount: &str) -> i64 {
 /// "Where are our members' euros": what the union's batches became (the contributor tracing
 /// query), as a chart from the union to each mutual and to what is still pooled or held, and as
 /// a table with every figure.
-async fn euros(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let id = signed.caller.organisation.as_uuid().to_string();
+async fn euros(visit: Visit) -> Response {
+    let lang = visit.lang;
+    let id = visit.caller().organisation.as_uuid().to_string();
     let query = TraceContributor {
         id,
         query: TracingQuery { period: None },
     };
-    let tracing = match portal.app.query(&signed.caller, query).await {
+    let tracing = match visit.portal.app.query(visit.caller(), query).await {
         Ok(tracing) => tracing,
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
+    let mut names = BTreeMap::new();
+    for share in &tracing.beneficiaries {
+        let id = share.beneficiary_id.to_string();
+        let name = match mutual_name(&visit, &id).await {
+            Ok(Some(name)) => name,
+            Ok(None) => share.beneficiary.clone(),
+            Err(error) => return visit.refused(&error),
+        };
+        names.insert(id, name);
+    }
     let ours = i18n::message(lang, "euros-chart-union", &[]);
     let mut flows: Vec<Flow> = tracing
         .beneficiaries
         .iter()
         .map(|share| {
             let sent = minor_of(&share.received.amount) + minor_of(&share.in_transit.amount);
-            (share.beneficiary.clone(), sent)
+            let name = names.get(&share.beneficiary_id.to_string());
+            (name.cloned().unwrap_or_default(), sent)
         })
         .chain([
             (
@@ -361,18 +291,26 @@ async fn euros(
     let chart = flow_chart(&flows, |minor| {
         format::money(&decimal_of(minor), "EUR", lang)
     });
-    form_page(
-        &portal,
+    visit.page(
         StatusCode::OK,
         "portal_union_euros.html",
-        &headers,
-        &uri,
-        Some(&signed),
         context! {
             tracing => Value::from_serialize(&tracing),
+            mutual_names => Value::from_serialize(&names),
             chart => Value::from_serialize(&chart),
         },
     )
+}
+
+/// A mutual's name as the registry shows it (as the public pages name it); `None` when the
+/// registry has none for it (no such organisation, or an empty name): the slug is shown then.
+async fn mutual_name(visit: &Visit, id: &str) -> Result<Option<String>, AppError> {
+    let read = ReadOrganisation(id.to_owned());
+    match visit.portal.app.query(visit.caller(), read).await {
+        Ok(organisation) => Ok(Some(organisation.name).filter(|name| !name.trim().is_empty())),
+        Err(error) if error.refusal == Refusal::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// EUR minor units as a decimal string with two places.
@@ -387,33 +325,23 @@ struct YearParameter {
 
 /// The annual statement for the union's board: the API's statement of the organisation for the
 /// chosen year (this year by default), with the checkpoint it was computed at; printable.
-async fn statement(
-    State(portal): State<Portal>,
-    Query(parameters): Query<YearParameter>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn statement(Query(parameters): Query<YearParameter>, visit: Visit) -> Response {
+    let portal = &visit.portal;
     let this_year = portal.app.sources.now().year();
     let first_year = (this_year - STATEMENT_YEARS + 1).max(ledger_core::time::FIRST_FUND_YEAR);
     let year = match parameters.year.as_deref().map(str::parse::<i32>) {
         None => this_year,
         Some(Ok(year)) if (ledger_core::time::FIRST_FUND_YEAR..=this_year).contains(&year) => year,
-        Some(_) => return error_page(StatusCode::NOT_FOUND, "error-not-found", lang, &uri),
+        Some(_) => return visit.error_page(StatusCode::NOT_FOUND, "error-not-found"),
     };
     let query = GetStatement {
-        id: signed.caller.organisation.as_uuid().to_string(),
+        id: visit.caller().organisation.as_uuid().to_string(),
         query: StatementQuery {
             from: Some(format!("{year}-01-01")),
             to: Some(if year == this_year {
                 match portal.app.sources.today() {
                     Ok(today) => today.to_string(),
-                    Err(error) => return refused(&error, lang, &uri),
+                    Err(error) => return visit.refused(&error),
                 }
             } else {
                 format!("{year}-12-31")
@@ -421,16 +349,12 @@ async fn statement(
             currency: None,
         },
     };
-    match portal.app.query(&signed.caller, query).await {
+    match portal.app.query(visit.caller(), query).await {
         Ok(statement) => {
             let years: Vec<i32> = (first_year..=this_year).rev().collect();
-            form_page(
-                &portal,
+            visit.page(
                 StatusCode::OK,
                 "portal_union_statement.html",
-                &headers,
-                &uri,
-                Some(&signed),
                 context! {
                     statement => Value::from_serialize(&statement),
                     year => year,
@@ -438,25 +362,35 @@ async fn statement(
                 },
             )
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
-/// The keys page, with a key just created (shown this once) or a form's errors.
+/// What the keys page says of the form just sent.
+#[derive(Debug, Default)]
+enum KeyAnswer {
+    /// Nothing (the page as asked for, or a refused form).
+    #[default]
+    None,
+    /// A key just created: its secret, shown this once.
+    Created(String),
+    /// The same submission again (a double click): the key it created, named, never its secret
+    /// (kept only as a hash).
+    Already(ApiKeyView),
+}
+
+/// The keys page, with what the form just did, its errors, and a new request id for the next key.
 async fn render_keys(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
+    visit: &Visit,
     status: StatusCode,
-    created: Option<String>,
+    answer: KeyAnswer,
     errors: Vec<FieldError>,
 ) -> Response {
-    let lang = negotiate(headers);
-    let listed = portal
+    let listed = visit
+        .portal
         .app
         .query(
-            &signed.caller,
+            visit.caller(),
             ListApiKeys(PageQuery {
                 limit: Some(LISTED_KEYS),
                 cursor: None,
@@ -465,24 +399,27 @@ async fn render_keys(
         .await;
     let keys = match listed {
         Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let name_error = errors
         .iter()
         .find(|error| error.field == "name")
         .map(|error| error.message.clone())
         .unwrap_or_default();
-    let mut response = form_page(
-        portal,
+    let (created, already) = match answer {
+        KeyAnswer::None => (String::new(), None),
+        KeyAnswer::Created(key) => (key, None),
+        KeyAnswer::Already(view) => (String::new(), Some(view)),
+    };
+    let mut response = visit.page(
         status,
         "portal_union_keys.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             keys => Value::from_serialize(&keys),
-            created => created.unwrap_or_default(),
+            created => created,
+            already => Value::from_serialize(&already),
             name_error => name_error,
+            request_id => visit.portal.app.sources.id().to_string(),
         },
     );
     // The page shows a secret: never kept by any cache (form_page says no-store), nor referred.
@@ -493,80 +430,46 @@ async fn render_keys(
     response
 }
 
-async fn keys(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render_keys(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                None,
-                Vec::new(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn keys(visit: Visit) -> Response {
+    render_keys(&visit, StatusCode::OK, KeyAnswer::None, Vec::new()).await
 }
 
-/// Creates a key of the user's own role for the organisation; the page shows it once.
-async fn create_key(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
+/// Creates a key of the user's own role for the organisation, once per form (its one-off
+/// `request_id`): the page shows the key once; the same form sent again creates nothing and names
+/// the key the first sending created.
+async fn create_key(SignedForm { visit, fields }: SignedForm) -> Response {
+    let name = field(&fields, "name").unwrap_or_default().trim().to_owned();
+    let request_id = field(&fields, "request_id").unwrap_or_default();
+    let Some(request) = form_key(request_id, "POST\n/portal/keys", &json!({ "name": name })) else {
+        return visit.keep(bad_form(&visit.headers, &visit.uri));
     };
     let body = CreateApiKeyBody {
-        name: field(&fields, "name").unwrap_or_default().trim().to_owned(),
+        name,
         role: None,
         expires_at: None,
     };
-    let (status, created, errors) =
-        match portal.app.perform(&signed.caller, CreateApiKey(body)).await {
-            Ok(created) => (StatusCode::OK, Some(created.key), Vec::new()),
-            Err(error) if error.refusal == Refusal::Invalid => {
-                (StatusCode::UNPROCESSABLE_ENTITY, None, error.errors)
-            }
-            Err(error) => return refused(&error, lang, &uri),
-        };
-    render_keys(&portal, &signed, &headers, &uri, status, created, errors).await
+    let action = CreateApiKeyOnce { body, request };
+    let (status, answer, errors) = match visit.portal.app.perform(visit.caller(), action).await {
+        Ok(KeyCreated::New(created)) => {
+            (StatusCode::OK, KeyAnswer::Created(created.key), Vec::new())
+        }
+        Ok(KeyCreated::Already(view)) => (StatusCode::OK, KeyAnswer::Already(view), Vec::new()),
+        Ok(_) => return visit.refused(&AppError::internal_message("an unknown key creation")),
+        Err(error) if error.refusal == Refusal::Invalid => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            KeyAnswer::None,
+            error.errors,
+        ),
+        Err(error) => return visit.refused(&error),
+    };
+    render_keys(&visit, status, answer, errors).await
 }
 
 /// Revokes one of the organisation's keys (another's: 404, as in the API).
-async fn revoke_key(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    match portal.app.perform(&signed.caller, RevokeApiKey(id)).await {
-        Ok(_) => {
-            let mut response = see_other("/portal/keys");
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
-        Err(error) => refused(&error, lang, &uri),
-    }
+async fn revoke_key(Path(id): Path<String>, SignedForm { visit, .. }: SignedForm) -> Response {
+    visit
+        .perform_then_see(RevokeApiKey(id), "/portal/keys")
+        .await
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Forms that carry a file (`multipart/form-data`): a union's spreadsheet, an auditor's export to
 //! verify. The whole body is read (the service's body limit bounds it) into the form's text fields
-//! and its one file, so the handler checks the CSRF field with [`super::signed_form`] first, as
-//! every form does.
+//! and its one file, so the CSRF field is checked first, as every form's is
+//! ([`super::visit::SignedUpload`]).
 
 use axum::extract::Multipart;
 use axum::extract::multipart::MultipartRejection;

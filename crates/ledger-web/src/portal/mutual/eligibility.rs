@@ -12,21 +12,17 @@ use ledger_app::eligibility::{
     CreateFact, EligibilityQuery, EligibilityView, ListFacts, ReadEligibility, RecordFact,
 };
 use ledger_app::fact_review::ReadFactEvidence;
-use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListProgrammes;
 use ledger_app::{AppError, Refusal};
 use ledger_core::conditions::FactCode;
 use ledger_core::evidence::MAX_EVIDENCE_DOCUMENT_BYTES;
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::{Problem, Problems, mutual_page, no_problems, own_id, refused_page, run_form, written};
+use super::{Problem, Problems, no_problems, own_id, run_form};
 use crate::i18n::negotiate;
-use crate::portal::session::SignedIn;
-use crate::portal::{Fields, Portal, csrf_refused, field, require_signed_in, signed_form};
+use crate::portal::visit::Visit;
+use crate::portal::{Fields, Portal, csrf_refused, field};
 
-/// Programmes judged on the page.
-const LISTED_PROGRAMMES: u32 = 100;
 /// The fact form's fields.
 const FACT_FIELDS: [&str; 6] = [
     "code",
@@ -110,28 +106,11 @@ impl FactForm {
     }
 }
 
-async fn render(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    form: Option<FactForm>,
-) -> Response {
-    let caller = &signed.caller;
-    let programmes = match portal
-        .app
-        .query(
-            caller,
-            ListProgrammes(PageQuery {
-                limit: Some(LISTED_PROGRAMMES),
-                cursor: None,
-            }),
-        )
-        .await
-    {
-        Ok(page) => page.items,
-        Err(error) => return refused_page(&error, headers, uri),
+async fn render(visit: &Visit, status: StatusCode, form: Option<FactForm>) -> Response {
+    let (portal, caller) = (&visit.portal, visit.caller());
+    let programmes = match visit.programmes().await {
+        Ok((programmes, _)) => programmes,
+        Err(error) => return visit.refused(&error),
     };
     let mut verdicts: Vec<(String, EligibilityView)> = Vec::with_capacity(programmes.len());
     for programme in programmes {
@@ -140,31 +119,27 @@ async fn render(
             as_of: None,
         };
         let read = ReadEligibility {
-            beneficiary: own_id(signed),
+            beneficiary: own_id(visit),
             query,
         };
         match portal.app.query(caller, read).await {
             Ok(view) => verdicts.push((programme.name, view)),
-            Err(error) => return refused_page(&error, headers, uri),
+            Err(error) => return visit.refused(&error),
         }
     }
     let verdicts: Vec<Value> = verdicts
         .into_iter()
         .map(|(name, view)| context! { name => name, ..Value::from_serialize(&view) })
         .collect();
-    let facts = match portal.app.query(caller, ListFacts(own_id(signed))).await {
+    let facts = match portal.app.query(caller, ListFacts(own_id(visit))).await {
         Ok(facts) => facts,
-        Err(error) => return refused_page(&error, headers, uri),
+        Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| FactForm::empty(portal.app.sources.id().to_string()));
     let codes: Vec<&str> = FactCode::ALL.iter().map(FactCode::as_str).collect();
-    mutual_page(
-        portal,
+    visit.page(
         status,
         "portal_mutual_eligibility.html",
-        headers,
-        uri,
-        signed,
         context! {
             verdicts => verdicts,
             facts => Value::from_serialize(&facts),
@@ -176,16 +151,8 @@ async fn render(
 }
 
 /// The eligibility page.
-pub(crate) async fn eligibility(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub(crate) async fn eligibility(visit: Visit) -> Response {
+    render(&visit, StatusCode::OK, None).await
 }
 
 /// A multipart form's text fields, and the evidence document if one was chosen (an empty file
@@ -223,16 +190,15 @@ pub(crate) async fn declare(
         // proves no CSRF token.
         return csrf_refused(lang, &uri);
     };
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
+    let visit = match Visit::of_form(&portal, &headers, &extensions, &uri, &fields).await {
+        Ok(visit) => visit,
         Err(response) => return response,
     };
     let mut form = FactForm::read(&fields);
     let body = form.body(document.as_deref());
-    let beneficiary = own_id(&signed);
+    let beneficiary = own_id(&visit);
     let answer = run_form(
-        &portal,
-        &signed,
+        &visit,
         &form.request_id,
         "POST\n/portal/mutual/eligibility",
         &body,
@@ -240,36 +206,26 @@ pub(crate) async fn declare(
     )
     .await;
     match answer {
-        Ok(()) => written(&portal, &signed, "/portal/mutual/eligibility#facts"),
+        Ok(()) => visit.see_other("/portal/mutual/eligibility#facts"),
         Err(error) if error.refusal == Refusal::Invalid => {
             form.place(&error);
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render(&portal, &signed, &headers, &uri, status, Some(form)).await
+            render(&visit, status, Some(form)).await
         }
-        Err(error) => refused_page(&error, &headers, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// A fact's evidence document, through the API's query (the same rights as reading the facts:
 /// another mutual's fact is a 404), as an attachment.
-pub(crate) async fn evidence(
-    State(portal): State<Portal>,
-    Path(fact): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+pub(crate) async fn evidence(Path(fact): Path<String>, visit: Visit) -> Response {
     let read = ReadFactEvidence {
-        beneficiary: own_id(&signed),
+        beneficiary: own_id(&visit),
         fact,
     };
-    let file = match portal.app.query(&signed.caller, read).await {
+    let file = match visit.portal.app.query(visit.caller(), read).await {
         Ok(file) => file,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let mut response = file.content.into_response();
     let headers = response.headers_mut();
@@ -284,8 +240,7 @@ pub(crate) async fn evidence(
     if let Ok(sha256) = HeaderValue::from_str(&file.sha256) {
         headers.insert(HeaderName::from_static("x-content-sha256"), sha256);
     }
-    signed.keep(portal.cookies, &mut response);
-    response
+    visit.keep(response)
 }
 
 #[cfg(test)]

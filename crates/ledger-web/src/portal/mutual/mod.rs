@@ -13,17 +13,13 @@ mod transfers;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
 use axum::routing::get;
 use ledger_app::registry::{OrganisationView, ReadOrganisation};
 use ledger_app::{AppError, IdempotencyKey};
-use minijinja::Value;
 use serde::de::DeserializeOwned;
 
-use super::session::SignedIn;
-use super::{Portal, form_page, refused, see_other};
-use crate::i18n::negotiate;
+use super::Portal;
+use super::visit::Visit;
 
 /// The mutual's routes.
 pub(crate) fn routes() -> Router<Portal> {
@@ -67,42 +63,23 @@ pub(crate) fn no_problems(fields: &[&str]) -> Problems {
 }
 
 /// The signed-in mutual's own organisation (its name and currency).
-pub(crate) async fn own_organisation(
-    portal: &Portal,
-    signed: &SignedIn,
-) -> Result<OrganisationView, AppError> {
-    portal
+pub(crate) async fn own_organisation(visit: &Visit) -> Result<OrganisationView, AppError> {
+    visit
+        .portal
         .app
-        .query(
-            &signed.caller,
-            ReadOrganisation(signed.caller.organisation.to_string()),
-        )
+        .query(visit.caller(), ReadOrganisation(own_id(visit)))
         .await
 }
 
 /// The caller's organisation id as the application's queries take it from a path.
-pub(crate) fn own_id(signed: &SignedIn) -> String {
-    signed.caller.organisation.to_string()
-}
-
-/// Renders one of the mutual's pages.
-pub(crate) fn mutual_page(
-    portal: &Portal,
-    status: StatusCode,
-    template: &str,
-    headers: &HeaderMap,
-    uri: &Uri,
-    signed: &SignedIn,
-    data: Value,
-) -> Response {
-    form_page(portal, status, template, headers, uri, Some(signed), data)
+pub(crate) fn own_id(visit: &Visit) -> String {
+    visit.caller().organisation.to_string()
 }
 
 /// Builds `C` from the JSON `body` the API would receive and runs it once per `request_id`: a
 /// double click writes once (the replay is a success too, as the first answer was).
 pub(crate) async fn run_form<B, C>(
-    portal: &Portal,
-    signed: &SignedIn,
+    visit: &Visit,
     request_id: &str,
     target: &str,
     body: &serde_json::Value,
@@ -117,21 +94,10 @@ where
         AppError::internal(error)
     })?;
     let key = IdempotencyKey::new(request_id, target, body.to_string().into_bytes())?;
-    portal
+    visit
+        .portal
         .app
-        .run(&signed.caller, &key, command(parsed))
+        .run(visit.caller(), &key, command(parsed))
         .await
         .map(|_| ())
-}
-
-/// The redirection after a form was written, keeping any renewed session.
-pub(crate) fn written(portal: &Portal, signed: &SignedIn, location: &str) -> Response {
-    let mut response = see_other(location);
-    signed.keep(portal.cookies, &mut response);
-    response
-}
-
-/// The page for a refusal that is not about the form's fields.
-pub(crate) fn refused_page(error: &AppError, headers: &HeaderMap, uri: &Uri) -> Response {
-    refused(error, negotiate(headers), uri)
 }

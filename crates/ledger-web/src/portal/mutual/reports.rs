@@ -2,19 +2,16 @@
 //! form filing one with the API's command, in the mutual's currency; every refusal is shown at
 //! its row (a line's purpose, amount or members) or with the report's own fields.
 
-use axum::extract::{Form, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use ledger_app::reports::{CreateReport, ListReports, ReportListQuery, SubmitReport};
 use ledger_app::{AppError, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::{
-    Problem, Problems, mutual_page, no_problems, own_organisation, refused_page, run_form, written,
-};
-use crate::portal::session::SignedIn;
-use crate::portal::{Fields, Portal, field, require_signed_in, signed_form};
+use super::{Problem, Problems, no_problems, own_organisation, run_form};
+use crate::portal::visit::{SignedForm, Visit};
+use crate::portal::{Fields, field};
 
 /// The purposes a report accounts for, in the order the form offers them.
 pub(crate) const PURPOSES: [&str; 5] = [
@@ -178,35 +175,25 @@ fn place_errors(form: &mut ReportForm, error: &AppError, origins: &[usize]) {
     }
 }
 
-async fn render(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    form: Option<ReportForm>,
-) -> Response {
+async fn render(visit: &Visit, status: StatusCode, form: Option<ReportForm>) -> Response {
+    let portal = &visit.portal;
     let query = ReportListQuery {
         beneficiary_id: None,
         limit: Some(LISTED_REPORTS),
         cursor: None,
     };
-    let reports = match portal.app.query(&signed.caller, ListReports(query)).await {
+    let reports = match portal.app.query(visit.caller(), ListReports(query)).await {
         Ok(page) => page.items,
-        Err(error) => return refused_page(&error, headers, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let organisation = match own_organisation(portal, signed).await {
+    let organisation = match own_organisation(visit).await {
         Ok(organisation) => organisation,
-        Err(error) => return refused_page(&error, headers, uri),
+        Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| ReportForm::empty(portal.app.sources.id().to_string()));
-    mutual_page(
-        portal,
+    visit.page(
         status,
         "portal_mutual_reports.html",
-        headers,
-        uri,
-        signed,
         context! {
             organisation => Value::from_serialize(&organisation),
             reports => Value::from_serialize(&reports),
@@ -217,43 +204,24 @@ async fn render(
 }
 
 /// The reports page.
-pub(crate) async fn reports(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render(&portal, &signed, &headers, &uri, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub(crate) async fn reports(visit: Visit) -> Response {
+    render(&visit, StatusCode::OK, None).await
 }
 
 /// Files a report with the API's command; refused, the form comes back with every problem at its
 /// row and nothing written (422, or 409 when it exceeds what was received).
-pub(crate) async fn submit(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let organisation = match own_organisation(&portal, &signed).await {
+pub(crate) async fn submit(SignedForm { visit, fields }: SignedForm) -> Response {
+    let organisation = match own_organisation(&visit).await {
         Ok(organisation) => organisation,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let (mut form, body, origins) = read_form(&fields, &organisation.currency);
     if form.rows.iter().any(|row| !row.errors.is_empty()) {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render(&portal, &signed, &headers, &uri, status, Some(form)).await;
+        return render(&visit, status, Some(form)).await;
     }
     let answer = run_form(
-        &portal,
-        &signed,
+        &visit,
         &form.request_id,
         "POST\n/portal/mutual/reports",
         &body,
@@ -261,10 +229,10 @@ pub(crate) async fn submit(
     )
     .await;
     match answer {
-        Ok(()) => written(&portal, &signed, "/portal/mutual/reports#reports"),
+        Ok(()) => visit.see_other("/portal/mutual/reports#reports"),
         Err(error) if matches!(error.refusal, Refusal::Invalid | Refusal::Conflict) => {
             if error.code == "idempotency_conflict" {
-                return refused_page(&error, &headers, &uri);
+                return visit.refused(&error);
             }
             let status = if error.refusal == Refusal::Invalid {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -272,9 +240,9 @@ pub(crate) async fn submit(
                 StatusCode::CONFLICT
             };
             place_errors(&mut form, &error, &origins);
-            render(&portal, &signed, &headers, &uri, status, Some(form)).await
+            render(&visit, status, Some(form)).await
         }
-        Err(error) => refused_page(&error, &headers, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 

@@ -4,15 +4,15 @@
 //! site.css) leaves out the navigation and forms, prints black on white and starts each section
 //! on a new page.
 
-use axum::extract::{Query, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Query;
+use axum::http::StatusCode;
 use axum::response::Response;
 use ledger_app::Refusal;
 use ledger_app::statements::{GetStatement, StatementQuery};
 use minijinja::{Value, context};
 
-use super::{Problem, mutual_page, no_problems, own_id, own_organisation, refused_page};
-use crate::portal::{Portal, require_signed_in};
+use super::{Problem, no_problems, own_id, own_organisation};
+use crate::portal::visit::Visit;
 
 /// The range asked for (empty: the API's defaults, the fund's first day to today).
 #[derive(Debug, Default, serde::Deserialize, serde::Serialize)]
@@ -29,23 +29,13 @@ fn given(text: &str) -> Option<String> {
 }
 
 /// The statement page (the range's refused dates are shown at their fields, 422).
-pub(crate) async fn statement(
-    State(portal): State<Portal>,
-    Query(range): Query<Range>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let organisation = match own_organisation(&portal, &signed).await {
+pub(crate) async fn statement(Query(range): Query<Range>, visit: Visit) -> Response {
+    let organisation = match own_organisation(&visit).await {
         Ok(organisation) => organisation,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let query = GetStatement {
-        id: own_id(&signed),
+        id: own_id(&visit),
         query: StatementQuery {
             from: given(&range.from),
             to: given(&range.to),
@@ -53,7 +43,7 @@ pub(crate) async fn statement(
         },
     };
     let mut errors = no_problems(&["from", "to"]);
-    let (status, statement) = match portal.app.query(&signed.caller, query).await {
+    let (status, statement) = match visit.portal.app.query(visit.caller(), query).await {
         Ok(statement) => (StatusCode::OK, Some(statement)),
         Err(error) if error.refusal == Refusal::Invalid => {
             for refusal in &error.errors {
@@ -69,15 +59,11 @@ pub(crate) async fn statement(
             }
             (StatusCode::UNPROCESSABLE_ENTITY, None)
         }
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
-    mutual_page(
-        &portal,
+    visit.page(
         status,
         "portal_mutual_statement.html",
-        &headers,
-        &uri,
-        &signed,
         context! {
             organisation => Value::from_serialize(&organisation),
             statement => Value::from_serialize(&statement),

@@ -4,8 +4,8 @@
 //! what follows: settled, a top-up from fee coverage for a shortfall within the allowance, or a
 //! claim recorded for the network's review (disputed) beyond it.
 
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use ledger_app::disputes::ListDisputes;
 use ledger_app::transfers::TransferView;
@@ -15,11 +15,9 @@ use ledger_app::{AppError, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::{
-    Problem, Problems, mutual_page, no_problems, own_organisation, refused_page, run_form, written,
-};
-use crate::portal::session::SignedIn;
-use crate::portal::{Fields, Portal, field, require_signed_in, signed_form};
+use super::{Problem, Problems, no_problems, own_organisation, run_form};
+use crate::portal::visit::{SignedForm, Visit};
+use crate::portal::{Fields, field};
 
 /// Transfers listed on the home page (the newest).
 const LISTED_TRANSFERS: u32 = 100;
@@ -112,16 +110,7 @@ impl ConfirmForm {
 }
 
 /// The mutual's home: its transfers, newest first.
-pub(crate) async fn home(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+pub(crate) async fn home(visit: Visit) -> Response {
     let query = TransferListQuery {
         status: None,
         beneficiary_id: None,
@@ -129,25 +118,26 @@ pub(crate) async fn home(
         limit: Some(LISTED_TRANSFERS),
         cursor: None,
     };
-    let transfers = match portal.app.query(&signed.caller, ListTransfers(query)).await {
+    let transfers = match visit
+        .portal
+        .app
+        .query(visit.caller(), ListTransfers(query))
+        .await
+    {
         Ok(page) => page.items,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
-    let organisation = match own_organisation(&portal, &signed).await {
+    let organisation = match own_organisation(&visit).await {
         Ok(organisation) => organisation,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let to_confirm = transfers
         .iter()
         .filter(|transfer| transfer.status == "pending")
         .count();
-    mutual_page(
-        &portal,
+    visit.page(
         StatusCode::OK,
         "portal_mutual_home.html",
-        &headers,
-        &uri,
-        &signed,
         context! {
             organisation => Value::from_serialize(&organisation),
             transfers => Value::from_serialize(&transfers),
@@ -158,18 +148,16 @@ pub(crate) async fn home(
 
 /// A transfer's page with `form` (or an empty one when it awaits confirmation) and `status`.
 async fn render_transfer(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
+    visit: &Visit,
     status: StatusCode,
     transfer: &TransferView,
     form: Option<ConfirmForm>,
 ) -> Response {
+    let portal = &visit.portal;
     let disputes = match portal
         .app
         .query(
-            &signed.caller,
+            visit.caller(),
             ListDisputes {
                 transfer_id: transfer.id.to_string(),
             },
@@ -177,16 +165,12 @@ async fn render_transfer(
         .await
     {
         Ok(list) => list.items,
-        Err(error) => return refused_page(&error, headers, uri),
+        Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| ConfirmForm::empty(portal.app.sources.id().to_string()));
-    mutual_page(
-        portal,
+    visit.page(
         status,
         "portal_mutual_transfer.html",
-        headers,
-        uri,
-        signed,
         context! {
             transfer => Value::from_serialize(transfer),
             disputes => Value::from_serialize(&disputes),
@@ -197,31 +181,15 @@ async fn render_transfer(
 }
 
 /// A transfer's page (another mutual's transfer: 404, as in the API).
-pub(crate) async fn transfer(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    match portal.app.query(&signed.caller, ReadTransfer { id }).await {
-        Ok(transfer) => {
-            render_transfer(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                &transfer,
-                None,
-            )
-            .await
-        }
-        Err(error) => refused_page(&error, &headers, &uri),
+pub(crate) async fn transfer(Path(id): Path<String>, visit: Visit) -> Response {
+    match visit
+        .portal
+        .app
+        .query(visit.caller(), ReadTransfer { id })
+        .await
+    {
+        Ok(transfer) => render_transfer(&visit, StatusCode::OK, &transfer, None).await,
+        Err(error) => visit.refused(&error),
     }
 }
 
@@ -229,31 +197,23 @@ pub(crate) async fn transfer(
 /// transfer names); refused fields come back at their place with nothing written; done or
 /// replayed (a double click), the transfer's page says where it stands.
 pub(crate) async fn confirm(
-    State(portal): State<Portal>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    SignedForm { visit, fields }: SignedForm,
 ) -> Response {
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let transfer = match portal
+    let transfer = match visit
+        .portal
         .app
-        .query(&signed.caller, ReadTransfer { id: id.clone() })
+        .query(visit.caller(), ReadTransfer { id: id.clone() })
         .await
     {
         Ok(transfer) => transfer,
-        Err(error) => return refused_page(&error, &headers, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let mut form = ConfirmForm::read(&fields);
     let body = form.body(&transfer.expected_local.currency);
     let target = format!("POST\n/portal/mutual/transfers/{}", transfer.id);
     let answer = run_form(
-        &portal,
-        &signed,
+        &visit,
         &form.request_id,
         &target,
         &body,
@@ -264,25 +224,18 @@ pub(crate) async fn confirm(
     )
     .await;
     match answer {
-        Ok(()) => written(
-            &portal,
-            &signed,
-            &format!("/portal/mutual/transfers/{}", transfer.id),
-        ),
+        Ok(()) => visit.see_other(&format!("/portal/mutual/transfers/{}", transfer.id)),
         Err(error) if error.refusal == Refusal::Invalid => {
             form.place(&error);
             render_transfer(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
+                &visit,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &transfer,
                 Some(form),
             )
             .await
         }
-        Err(error) => refused_page(&error, &headers, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 

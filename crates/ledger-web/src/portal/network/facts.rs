@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::eligibility::{FactView, ListFacts};
 use ledger_app::fact_review::{ReadFactEvidence, RejectFact, RejectFactBody, VerifyFact};
@@ -17,11 +17,8 @@ use ledger_app::{AppError, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::super::session::SignedIn;
-use super::super::{
-    Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form,
-};
-use crate::i18n::negotiate;
+use super::super::visit::{SignedForm, Visit};
+use super::super::{Portal, attachment};
 
 /// Organisations read to find the mutuals (the network has far fewer).
 const LISTED_ORGANISATIONS: u32 = 1000;
@@ -60,20 +57,12 @@ struct Refused {
 }
 
 /// The page: every submitted fact of every mutual, oldest first per mutual.
-async fn render(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    problem: Refused,
-) -> Response {
-    let lang = negotiate(headers);
-    let caller = &signed.caller;
+async fn render(visit: &Visit, status: StatusCode, problem: Refused) -> Response {
+    let (portal, caller) = (&visit.portal, visit.caller());
     // A page for those who decide (a mutual sees its own facts on its own pages): refused as
     // the review commands refuse, before reading every mutual's facts.
     if let Err(error) = ledger_app::policy::require(Operation::VerifyFact, caller) {
-        return refused(&error, lang, uri);
+        return visit.refused(&error);
     }
     let organisations = match portal
         .app
@@ -87,7 +76,7 @@ async fn render(
         .await
     {
         Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let mut pending = Vec::new();
     for organisation in organisations
@@ -100,7 +89,7 @@ async fn render(
             .await
         {
             Ok(facts) => facts,
-            Err(error) => return refused(&error, lang, uri),
+            Err(error) => return visit.refused(&error),
         };
         pending.extend(
             facts
@@ -112,13 +101,9 @@ async fn render(
                 }),
         );
     }
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_facts.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             pending => Value::from_serialize(&pending),
             request_id => portal.app.sources.id().to_string(),
@@ -127,89 +112,37 @@ async fn render(
     )
 }
 
-async fn facts(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                Refused::default(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn facts(visit: Visit) -> Response {
+    render(&visit, StatusCode::OK, Refused::default()).await
 }
 
 /// A fact's evidence document, as the API serves it (to whoever may read the fact).
-async fn evidence(
-    State(portal): State<Portal>,
-    Path((organisation, fact)): Path<(String, String)>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn evidence(Path((organisation, fact)): Path<(String, String)>, visit: Visit) -> Response {
     let query = ReadFactEvidence {
         beneficiary: organisation,
         fact,
     };
-    match portal.app.query(&signed.caller, query).await {
-        Ok(file) => {
-            let mut response = (StatusCode::OK, file.content).into_response();
-            let headers = response.headers_mut();
-            if let Ok(media_type) = HeaderValue::from_str(&file.media_type) {
-                headers.insert(header::CONTENT_TYPE, media_type);
-            }
-            if let Ok(disposition) =
-                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.sha256))
-            {
-                headers.insert(header::CONTENT_DISPOSITION, disposition);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(error) => refused(&error, lang, &uri),
+    match visit.portal.app.query(visit.caller(), query).await {
+        Ok(file) => visit.keep(attachment(&file.media_type, &file.sha256, file.content)),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// Runs a decision; back to the list on success, the list with the error at the fact otherwise.
 async fn decide(
-    portal: Portal,
+    form: SignedForm,
     (organisation, fact): (String, String),
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    fields: Fields,
     verifying: bool,
 ) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let reason = field(&fields, "reason")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let visit = &form.visit;
+    let (portal, caller) = (&visit.portal, visit.caller());
+    let reason = form.field("reason").unwrap_or_default().trim().to_owned();
     let body = if verifying {
         json!({})
     } else {
         json!({ "reason": reason })
     };
-    let request_id = field(&fields, "request_id").unwrap_or_default();
+    let request_id = form.field("request_id").unwrap_or_default();
     let target = format!(
         "POST\n/portal/network/organisations/{organisation}/facts/{fact}/{}",
         if verifying {
@@ -219,18 +152,14 @@ async fn decide(
         }
     );
     let Some(key) = super::form_key(request_id, &target, &body) else {
-        return super::bad_form(&headers, &uri);
+        return visit.keep(super::bad_form(&visit.headers, &visit.uri));
     };
     let answer = if verifying {
         let command = VerifyFact {
             beneficiary: organisation,
             fact: fact.clone(),
         };
-        portal
-            .app
-            .run(&signed.caller, &key, command)
-            .await
-            .map(|_| ())
+        portal.app.run(caller, &key, command).await.map(|_| ())
     } else {
         let command = RejectFact {
             beneficiary: organisation,
@@ -239,35 +168,19 @@ async fn decide(
                 reason: reason.clone(),
             },
         };
-        portal
-            .app
-            .run(&signed.caller, &key, command)
-            .await
-            .map(|_| ())
+        portal.app.run(caller, &key, command).await.map(|_| ())
     };
     match answer {
-        Ok(()) => {
-            let mut response = see_other("/portal/network/facts");
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
+        Ok(()) => visit.see_other("/portal/network/facts"),
         Err(error) if matches!(error.refusal, Refusal::Invalid | Refusal::Conflict) => {
             let status = if error.refusal == Refusal::Invalid {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 StatusCode::CONFLICT
             };
-            render(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                status,
-                refusal_at(&fact, reason, &error),
-            )
-            .await
+            render(visit, status, refusal_at(&fact, reason, &error)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
@@ -294,24 +207,10 @@ fn refusal_at(fact: &str, reason: String, error: &AppError) -> Refused {
     }
 }
 
-async fn verify(
-    State(portal): State<Portal>,
-    Path(ids): Path<(String, String)>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, ids, headers, extensions, uri, fields, true).await
+async fn verify(Path(ids): Path<(String, String)>, form: SignedForm) -> Response {
+    decide(form, ids, true).await
 }
 
-async fn reject(
-    State(portal): State<Portal>,
-    Path(ids): Path<(String, String)>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, ids, headers, extensions, uri, fields, false).await
+async fn reject(Path(ids): Path<(String, String)>, form: SignedForm) -> Response {
+    decide(form, ids, false).await
 }

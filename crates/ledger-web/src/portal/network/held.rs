@@ -4,8 +4,8 @@
 //! network's home, as for the API's `ReturnHeld`).
 
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::transfers::held_funds::{ListHeldFunds, ReturnHeld, ReturnHeldFunds};
@@ -13,11 +13,8 @@ use ledger_app::{Operation, Refusal, approvals};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::super::session::SignedIn;
-use super::super::{
-    Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form,
-};
-use crate::i18n::negotiate;
+use super::super::Portal;
+use super::super::visit::{SignedForm, Visit};
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -37,23 +34,12 @@ struct Refused {
     detail: String,
 }
 
-async fn render(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    problem: Refused,
-) -> Response {
-    let lang = negotiate(headers);
-    match portal.app.query(&signed.caller, ListHeldFunds).await {
-        Ok(held) => form_page(
-            portal,
+async fn render(visit: &Visit, status: StatusCode, problem: Refused) -> Response {
+    let portal = &visit.portal;
+    match portal.app.query(visit.caller(), ListHeldFunds).await {
+        Ok(held) => visit.page(
             status,
             "portal_network_held.html",
-            headers,
-            uri,
-            Some(signed),
             context! {
                 held => Value::from_serialize(&held),
                 request_id => portal.app.sources.id().to_string(),
@@ -61,55 +47,27 @@ async fn render(
                 problem => Value::from_serialize(&problem),
             },
         ),
-        Err(error) => refused(&error, lang, uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
-async fn held(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                Refused::default(),
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn held(visit: Visit) -> Response {
+    render(&visit, StatusCode::OK, Refused::default()).await
 }
 
 /// Returns a mutual's held funds to the pool, or proposes it when a second admin must approve.
 async fn return_held(
-    State(portal): State<Portal>,
     Path((programme, beneficiary)): Path<(String, String)>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
+    form: SignedForm,
 ) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let reason = field(&fields, "reason")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let visit = &form.visit;
+    let portal = &visit.portal;
+    let reason = form.field("reason").unwrap_or_default().trim().to_owned();
     let body = json!({ "reason": reason });
     let target = format!("POST\n/portal/network/held/{programme}/{beneficiary}/return");
-    let request_id = field(&fields, "request_id").unwrap_or_default();
+    let request_id = form.field("request_id").unwrap_or_default();
     let Some(key) = super::form_key(request_id, &target, &body) else {
-        return super::bad_form(&headers, &uri);
+        return visit.keep(super::bad_form(&visit.headers, &visit.uri));
     };
     let command = ReturnHeld {
         programme_id: programme.clone(),
@@ -118,7 +76,7 @@ async fn return_held(
             reason: reason.clone(),
         },
     };
-    let caller = &signed.caller;
+    let caller = visit.caller();
     let (answer, next) = if portal.app.needs_approval(Operation::ReturnHeldFunds) {
         let targets = [programme.as_str(), beneficiary.as_str()];
         let proposed = approvals::propose(&portal.app, caller, &targets, &key, command).await;
@@ -128,11 +86,7 @@ async fn return_held(
         (done.map(|_| ()), "/portal/network/held")
     };
     match answer {
-        Ok(()) => {
-            let mut response = see_other(next);
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
+        Ok(()) => visit.see_other(next),
         Err(error) if matches!(error.refusal, Refusal::Invalid | Refusal::Conflict) => {
             let status = if error.refusal == Refusal::Invalid {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -149,8 +103,8 @@ async fn return_held(
                 reason,
                 detail,
             };
-            render(&portal, &signed, &headers, &uri, status, problem).await
+            render(visit, status, problem).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }

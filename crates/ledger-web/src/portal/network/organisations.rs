@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use ledger_app::pagination::PageQuery;
@@ -18,11 +18,8 @@ use ledger_app::{AppError, FieldError, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::super::session::SignedIn;
-use super::super::{
-    Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form,
-};
-use crate::i18n::negotiate;
+use super::super::visit::{SignedForm, Visit};
+use super::super::{Fields, Portal, field};
 
 /// Organisations listed (the network has far fewer).
 const LISTED_ORGANISATIONS: u32 = 1000;
@@ -111,68 +108,51 @@ impl VersionForm {
 }
 
 /// Refuses whoever may not change organisations: these pages are the network's.
-fn network_only(signed: &SignedIn) -> Result<(), AppError> {
-    ledger_app::policy::require(Operation::ChangeOrganisation, &signed.caller)
+fn network_only(visit: &Visit) -> Result<(), AppError> {
+    ledger_app::policy::require(Operation::ChangeOrganisation, visit.caller())
 }
 
-async fn list(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    if let Err(error) = network_only(&signed) {
-        return refused(&error, lang, &uri);
+async fn list(visit: Visit) -> Response {
+    if let Err(error) = network_only(&visit) {
+        return visit.refused(&error);
     }
     let page = PageQuery {
         limit: Some(LISTED_ORGANISATIONS),
         cursor: None,
     };
-    match portal
+    match visit
+        .portal
         .app
-        .query(&signed.caller, ListOrganisations(page))
+        .query(visit.caller(), ListOrganisations(page))
         .await
     {
-        Ok(page) => form_page(
-            &portal,
+        Ok(page) => visit.page(
             StatusCode::OK,
             "portal_network_organisations.html",
-            &headers,
-            &uri,
-            Some(&signed),
             context! { organisations => Value::from_serialize(&page.items) },
         ),
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// An organisation's page with `form` (or an empty one).
 async fn render(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
+    visit: &Visit,
     id: &str,
     status: StatusCode,
     form: Option<VersionForm>,
 ) -> Response {
-    let lang = negotiate(headers);
-    if let Err(error) = network_only(signed) {
-        return refused(&error, lang, uri);
+    if let Err(error) = network_only(visit) {
+        return visit.refused(&error);
     }
-    let caller = &signed.caller;
+    let (portal, caller) = (&visit.portal, visit.caller());
     let organisation = match portal
         .app
         .query(caller, ReadOrganisation(id.to_owned()))
         .await
     {
         Ok(organisation) => organisation,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let history = match portal
         .app
@@ -180,7 +160,7 @@ async fn render(
         .await
     {
         Ok(history) => history,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| {
         VersionForm {
@@ -189,13 +169,9 @@ async fn render(
         }
         .with_fields()
     });
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_organisation.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             organisation => Value::from_serialize(&organisation),
             history => Value::from_serialize(&history),
@@ -204,34 +180,13 @@ async fn render(
     )
 }
 
-async fn organisation(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => render(&portal, &signed, &headers, &uri, &id, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+async fn organisation(Path(id): Path<String>, visit: Visit) -> Response {
+    render(&visit, &id, StatusCode::OK, None).await
 }
 
 /// Adds a version with the API's command: the organisation's page on success, the form with its
 /// errors at their fields otherwise (nothing recorded).
-async fn add_version(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn add_version(Path(id): Path<String>, SignedForm { visit, fields }: SignedForm) -> Response {
     let mut form = VersionForm::read(&fields);
     let invalid = |mut form: VersionForm, errors: &[FieldError]| {
         form.place(errors);
@@ -241,53 +196,31 @@ async fn add_version(
         Ok(body) => body,
         Err(errors) => {
             let form = invalid(form, &errors);
-            return render(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                &id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(form),
-            )
-            .await;
+            return render(&visit, &id, StatusCode::UNPROCESSABLE_ENTITY, Some(form)).await;
         }
     };
     let parsed = match serde_json::from_value::<ChangeOrganisationBody>(body.clone()) {
         Ok(parsed) => parsed,
         Err(error) => {
             tracing::error!(%error, "the version form built a body the command does not read");
-            return refused(&AppError::internal(error), lang, &uri);
+            return visit.refused(&AppError::internal(error));
         }
     };
     let target = format!("POST\n/portal/network/organisations/{id}");
     let Some(key) = super::form_key(&form.request_id, &target, &body) else {
-        return super::bad_form(&headers, &uri);
+        return visit.keep(super::bad_form(&visit.headers, &visit.uri));
     };
     let command = ChangeOrganisation {
         id: id.clone(),
         body: parsed,
     };
-    match portal.app.run(&signed.caller, &key, command).await {
-        Ok(_) => {
-            let mut response = see_other(&format!("/portal/network/organisations/{id}"));
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
+    match visit.portal.app.run(visit.caller(), &key, command).await {
+        Ok(_) => visit.see_other(&format!("/portal/network/organisations/{id}")),
         Err(error) if error.refusal == Refusal::Invalid => {
             form.place(&error.errors);
-            render(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                &id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(form),
-            )
-            .await
+            render(&visit, &id, StatusCode::UNPROCESSABLE_ENTITY, Some(form)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::pagination::PageQuery;
@@ -16,11 +16,8 @@ use ledger_app::registry::{ListOrganisations, OrganisationView};
 use ledger_app::{AppError, Operation, Refusal};
 use minijinja::{Value, context};
 
-use super::super::session::SignedIn;
-use super::super::{
-    Fields, Portal, field, form_page, refused, require_signed_in, see_other, signed_form,
-};
-use crate::i18n::negotiate;
+use super::super::Portal;
+use super::super::visit::{SignedForm, Visit};
 
 /// Users and organisations listed (the network has far fewer).
 const LISTED: u32 = 1000;
@@ -54,40 +51,35 @@ impl InviteForm {
     }
 }
 
-async fn organisations(
-    portal: &Portal,
-    signed: &SignedIn,
-) -> Result<Vec<OrganisationView>, AppError> {
+async fn organisations(visit: &Visit) -> Result<Vec<OrganisationView>, AppError> {
     let page = PageQuery {
         limit: Some(LISTED),
         cursor: None,
     };
-    Ok(portal
+    Ok(visit
+        .portal
         .app
-        .query(&signed.caller, ListOrganisations(page))
+        .query(visit.caller(), ListOrganisations(page))
         .await?
         .items)
 }
 
 /// The users page, with the invitation form (`form`) and a new invitation to show once.
 async fn render_users(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
+    visit: &Visit,
     status: StatusCode,
     form: InviteForm,
     invitation: Option<ledger_app::people::users::InvitationView>,
 ) -> Response {
-    let lang = negotiate(headers);
     // The page is for those who invite: refused as the invitation is, before listing anyone.
-    if let Err(error) = ledger_app::policy::require(Operation::InviteUser, &signed.caller) {
-        return refused(&error, lang, uri);
+    if let Err(error) = ledger_app::policy::require(Operation::InviteUser, visit.caller()) {
+        return visit.refused(&error);
     }
-    let users = match portal
+    let users = match visit
+        .portal
         .app
         .query(
-            &signed.caller,
+            visit.caller(),
             ListUsers(PageQuery {
                 limit: Some(LISTED),
                 cursor: None,
@@ -96,23 +88,19 @@ async fn render_users(
         .await
     {
         Ok(page) => page.items,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let organisations = match organisations(portal, signed).await {
+    let organisations = match organisations(visit).await {
         Ok(organisations) => organisations,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let names: BTreeMap<String, String> = organisations
         .iter()
         .map(|organisation| (organisation.id.to_string(), organisation.name.clone()))
         .collect();
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_users.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             users => Value::from_serialize(&users),
             organisations => Value::from_serialize(&organisations),
@@ -123,62 +111,35 @@ async fn render_users(
     )
 }
 
-async fn users(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            render_users(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
-                StatusCode::OK,
-                InviteForm::default(),
-                None,
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn users(visit: Visit) -> Response {
+    render_users(&visit, StatusCode::OK, InviteForm::default(), None).await
 }
 
 /// Invites a user with the API's action: the invitation token is shown once on the page (to send
 /// to the invitee by a channel the network trusts); refusals at their fields.
-async fn invite(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let value = |name: &str| field(&fields, name).unwrap_or_default().trim().to_owned();
-    let mut form = InviteForm {
+async fn invite(form: SignedForm) -> Response {
+    let value = |name: &str| form.field(name).unwrap_or_default().trim().to_owned();
+    let visit = &form.visit;
+    let mut typed = InviteForm {
         email: value("email"),
         organisation: value("organisation"),
         role: value("role"),
         errors: BTreeMap::new(),
     };
     let body = InviteUserBody {
-        email: form.email.clone(),
-        organisation: form.organisation.clone(),
-        role: form.role.clone(),
+        email: typed.email.clone(),
+        organisation: typed.organisation.clone(),
+        role: typed.role.clone(),
     };
-    match portal.app.perform(&signed.caller, InviteUser(body)).await {
+    match visit
+        .portal
+        .app
+        .perform(visit.caller(), InviteUser(body))
+        .await
+    {
         Ok(invitation) => {
             render_users(
-                &portal,
-                &signed,
-                &headers,
-                &uri,
+                visit,
                 StatusCode::CREATED,
                 InviteForm::default(),
                 Some(invitation),
@@ -187,7 +148,8 @@ async fn invite(
         }
         Err(error) if matches!(error.refusal, Refusal::Invalid | Refusal::Conflict) => {
             if error.errors.is_empty() {
-                form.errors
+                typed
+                    .errors
                     .entry("email".to_owned())
                     .or_default()
                     .push(error.detail.clone());
@@ -198,7 +160,8 @@ async fn invite(
                 } else {
                     "email"
                 };
-                form.errors
+                typed
+                    .errors
                     .entry(name.to_owned())
                     .or_default()
                     .push(refusal.message.clone());
@@ -208,34 +171,17 @@ async fn invite(
             } else {
                 StatusCode::CONFLICT
             };
-            render_users(&portal, &signed, &headers, &uri, status, form, None).await
+            render_users(visit, status, typed, None).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// Disables a user (its sessions and keys end at once).
-async fn disable(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    match portal.app.perform(&signed.caller, DisableUser(id)).await {
-        Ok(_) => {
-            let mut response = see_other("/portal/network/users");
-            signed.keep(portal.cookies, &mut response);
-            response
-        }
-        Err(error) => refused(&error, lang, &uri),
-    }
+async fn disable(Path(id): Path<String>, SignedForm { visit, .. }: SignedForm) -> Response {
+    visit
+        .perform_then_see(DisableUser(id), "/portal/network/users")
+        .await
 }
 
 /// Which security events to show.
@@ -246,18 +192,7 @@ struct EventsQuery {
 }
 
 /// The security record, oldest first, a page at a time (a kind may be chosen).
-async fn security(
-    State(portal): State<Portal>,
-    Query(query): Query<EventsQuery>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
+async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
     let kind = query.kind.filter(|kind| !kind.trim().is_empty());
     let listed = ListSecurityEvents(SecurityEventQuery {
         kind: kind.clone(),
@@ -265,14 +200,10 @@ async fn security(
         cursor: query.cursor.filter(|cursor| !cursor.is_empty()),
         ..SecurityEventQuery::default()
     });
-    match portal.app.query(&signed.caller, listed).await {
-        Ok(page) => form_page(
-            &portal,
+    match visit.portal.app.query(visit.caller(), listed).await {
+        Ok(page) => visit.page(
             StatusCode::OK,
             "portal_network_security.html",
-            &headers,
-            &uri,
-            Some(&signed),
             context! {
                 events => Value::from_serialize(&page.items),
                 next_cursor => page.next_cursor,
@@ -280,8 +211,8 @@ async fn security(
             },
         ),
         Err(error) if error.refusal == Refusal::Invalid => {
-            refused(&AppError::not_found("no such page"), lang, &uri)
+            visit.refused(&AppError::not_found("no such page"))
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }

@@ -10,9 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Router;
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Form, Multipart, Path, State};
-use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::bank_statements::{
@@ -27,14 +26,9 @@ use ledger_app::{AppError, Operation, Refusal, Reply};
 use minijinja::{Value, context};
 use serde_json::json;
 
-use super::super::session::SignedIn;
-use super::super::upload::read_upload;
-use super::super::{
-    Fields, Portal, error_page, field, form_page, refused, require_signed_in, see_other,
-    signed_form,
-};
+use super::super::Portal;
+use super::super::visit::{SignedForm, SignedUpload, Visit};
 use super::{bad_form, form_key};
-use crate::i18n::negotiate;
 
 /// Items read per page of a list (the API's largest page).
 const PAGE_ITEMS: u32 = 1000;
@@ -65,9 +59,9 @@ pub(crate) fn routes() -> Router<Portal> {
         )
 }
 
-/// Whether the caller may run `operation` (to offer its form only to those the command accepts).
-fn may(operation: Operation, signed: &SignedIn) -> bool {
-    ledger_app::policy::require(operation, &signed.caller).is_ok()
+/// Whether the visitor may run `operation` (to offer its form only to those the command accepts).
+fn may(operation: Operation, visit: &Visit) -> bool {
+    ledger_app::policy::require(operation, visit.caller()).is_ok()
 }
 
 /// What a refused upload shows at the file field: a message key, the element path the import
@@ -116,13 +110,10 @@ where
 }
 
 /// Every unmatched line, with its proposals (the oldest first).
-async fn unmatched_lines(
-    portal: &Portal,
-    signed: &SignedIn,
-) -> Result<Vec<StatementEntryView>, AppError> {
+async fn unmatched_lines(visit: &Visit) -> Result<Vec<StatementEntryView>, AppError> {
     all_pages(|cursor| {
-        portal.app.query(
-            &signed.caller,
+        visit.portal.app.query(
+            visit.caller(),
             ListStatementEntries(EntryListQuery {
                 status: Some("unmatched".to_owned()),
                 limit: Some(PAGE_ITEMS),
@@ -141,18 +132,11 @@ struct Listed {
 }
 
 /// The statements' page, with the upload form and `problem` at its file field.
-async fn render_list(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    problem: UploadProblem,
-) -> Response {
-    let lang = negotiate(headers);
+async fn render_list(visit: &Visit, status: StatusCode, problem: UploadProblem) -> Response {
+    let portal = &visit.portal;
     let listed = all_pages(|cursor| {
         portal.app.query(
-            &signed.caller,
+            visit.caller(),
             ListStatements(PageQuery {
                 limit: Some(PAGE_ITEMS),
                 cursor,
@@ -162,11 +146,11 @@ async fn render_list(
     .await;
     let statements = match listed {
         Ok(statements) => statements,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
-    let lines = match unmatched_lines(portal, signed).await {
+    let lines = match unmatched_lines(visit).await {
         Ok(lines) => lines,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     let mut unmatched: BTreeMap<String, usize> = BTreeMap::new();
     for line in &lines {
@@ -187,17 +171,13 @@ async fn render_list(
             statement,
         })
         .collect();
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_statements.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             statements => Value::from_serialize(&listed),
             unmatched_total => lines.len(),
-            may_import => may(Operation::ImportBankStatement, signed),
+            may_import => may(Operation::ImportBankStatement, visit),
             request_id => portal.app.sources.id().to_string(),
             max_megabytes => MAX_STATEMENT_BYTES / (1024 * 1024),
             problem => Value::from_serialize(&problem),
@@ -205,19 +185,8 @@ async fn render_list(
     )
 }
 
-async fn statements(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            let problem = UploadProblem::default();
-            render_list(&portal, &signed, &headers, &uri, StatusCode::OK, problem).await
-        }
-        Err(response) => response,
-    }
+async fn statements(visit: Visit) -> Response {
+    render_list(&visit, StatusCode::OK, UploadProblem::default()).await
 }
 
 /// The page of the import a stored answer names; marked "imported before" when that answer was
@@ -234,25 +203,8 @@ fn statement_location(id: &str, imported_before: bool) -> String {
 /// id (the key's request is the file's digest, as at the API): its statement's page on success;
 /// the list with the problem at the file field otherwise (422, or 413 for a file over the limit),
 /// nothing written.
-async fn upload(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let lang = negotiate(&headers);
-    let upload = match read_upload(multipart).await {
-        Ok(upload) => upload,
-        Err(status) => return error_page(status, "upload-unreadable", lang, &uri),
-    };
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &upload.fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let refuse = |status: StatusCode, problem: UploadProblem| {
-        render_list(&portal, &signed, &headers, &uri, status, problem)
-    };
+async fn upload(SignedUpload { visit, upload }: SignedUpload) -> Response {
+    let refuse = |status: StatusCode, problem: UploadProblem| render_list(&visit, status, problem);
     if upload.file.bytes.is_empty() {
         let problem = UploadProblem {
             key: "statements-error-no-file".to_owned(),
@@ -271,19 +223,19 @@ async fn upload(
         document: upload.file.bytes,
     };
     let body = json!({ "document_sha256": command.document_sha256() });
-    let request_id = field(&upload.fields, "request_id").unwrap_or_default();
+    let request_id = super::super::field(&upload.fields, "request_id").unwrap_or_default();
     let Some(key) = form_key(request_id, "POST\n/portal/network/statements", &body) else {
-        return bad_form(&headers, &uri);
+        return visit.keep(bad_form(&visit.headers, &visit.uri));
     };
-    match portal.app.run(&signed.caller, &key, command).await {
+    match visit.portal.app.run(visit.caller(), &key, command).await {
         Ok(Reply::Done { status, output, .. }) => {
             let before = matches!(status, ledger_app::Status::Done);
-            let location = statement_location(&output.statement.id.to_string(), before);
-            let mut response = see_other(&location);
-            signed.keep(portal.cookies, &mut response);
-            response
+            visit.see_other(&statement_location(
+                &output.statement.id.to_string(),
+                before,
+            ))
         }
-        Ok(Reply::Replayed(stored)) => see_other(&statement_location(
+        Ok(Reply::Replayed(stored)) => visit.see_other(&statement_location(
             &super::replayed_id(&stored.response_body, "id"),
             stored.response_status == 200,
         )),
@@ -295,43 +247,33 @@ async fn upload(
             };
             refuse(status, UploadProblem::of(&error)).await
         }
-        Err(error) => refused(&error, lang, &uri),
+        Err(error) => visit.refused(&error),
     }
 }
 
 /// One statement with every entry.
-async fn statement(
-    State(portal): State<Portal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let detail = match portal.app.query(&signed.caller, ReadStatement(id)).await {
+async fn statement(Path(id): Path<String>, visit: Visit) -> Response {
+    let detail = match visit
+        .portal
+        .app
+        .query(visit.caller(), ReadStatement(id))
+        .await
+    {
         Ok(detail) => detail,
-        Err(error) => return refused(&error, lang, &uri),
+        Err(error) => return visit.refused(&error),
     };
     let unmatched = detail
         .entries
         .iter()
         .filter(|entry| entry.status == "unmatched")
         .count();
-    form_page(
-        &portal,
+    visit.page(
         StatusCode::OK,
         "portal_network_statement.html",
-        &headers,
-        &uri,
-        Some(&signed),
         context! {
             statement => Value::from_serialize(&detail),
             unmatched => unmatched,
-            imported_before => uri.query() == Some(IMPORTED_BEFORE),
+            imported_before => visit.uri.query() == Some(IMPORTED_BEFORE),
         },
     )
 }
@@ -360,19 +302,12 @@ struct LineProblem {
 
 /// The lines to decide, each with its proposals named, and `problem` at its line's form (or at
 /// the top when its line is no longer listed: decided meanwhile).
-async fn render_lines(
-    portal: &Portal,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    uri: &Uri,
-    status: StatusCode,
-    problem: LineProblem,
-) -> Response {
-    let lang = negotiate(headers);
-    let caller = &signed.caller;
-    let mut lines = match unmatched_lines(portal, signed).await {
+async fn render_lines(visit: &Visit, status: StatusCode, problem: LineProblem) -> Response {
+    let portal = &visit.portal;
+    let caller = visit.caller();
+    let mut lines = match unmatched_lines(visit).await {
         Ok(lines) => lines,
-        Err(error) => return refused(&error, lang, uri),
+        Err(error) => return visit.refused(&error),
     };
     lines.truncate(LISTED_LINES);
     let proposed: BTreeSet<String> = lines
@@ -397,12 +332,12 @@ async fn render_lines(
             .await
         {
             Ok(page) => page.items,
-            Err(error) => return refused(&error, lang, uri),
+            Err(error) => return visit.refused(&error),
         };
         for batch_id in proposed {
             let batch = match portal.app.query(caller, ReadBatch(batch_id.clone())).await {
                 Ok(detail) => detail.batch,
-                Err(error) => return refused(&error, lang, uri),
+                Err(error) => return visit.refused(&error),
             };
             let union = organisations
                 .iter()
@@ -423,17 +358,13 @@ async fn render_lines(
     let problem_listed = lines
         .iter()
         .any(|line| line.id.to_string() == problem.entry);
-    form_page(
-        portal,
+    visit.page(
         status,
         "portal_network_statement_lines.html",
-        headers,
-        uri,
-        Some(signed),
         context! {
             lines => Value::from_serialize(&lines),
             batches => Value::from_serialize(&labels),
-            may_decide => may(Operation::AssignStatementEntry, signed),
+            may_decide => may(Operation::AssignStatementEntry, visit),
             request_id => portal.app.sources.id().to_string(),
             problem => Value::from_serialize(&problem),
             problem_listed => problem_listed,
@@ -441,19 +372,8 @@ async fn render_lines(
     )
 }
 
-async fn lines(
-    State(portal): State<Portal>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-) -> Response {
-    match require_signed_in(&portal, &headers, &extensions, &uri).await {
-        Ok(signed) => {
-            let problem = LineProblem::default();
-            render_lines(&portal, &signed, &headers, &uri, StatusCode::OK, problem).await
-        }
-        Err(response) => response,
-    }
+async fn lines(visit: Visit) -> Response {
+    render_lines(&visit, StatusCode::OK, LineProblem::default()).await
 }
 
 /// The message key of a refused decision and the field it belongs at.
@@ -485,21 +405,10 @@ fn status_of(error: &AppError) -> StatusCode {
 
 /// Runs a decision on line `entry`: back to the lines on success; the lines with the refusal at
 /// the line's form otherwise (422 or 409), nothing written.
-async fn decide(
-    portal: Portal,
-    entry: String,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    fields: Fields,
-    assigning: bool,
-) -> Response {
-    let lang = negotiate(&headers);
-    let signed = match signed_form(&portal, &headers, &extensions, &uri, &fields).await {
-        Ok(signed) => signed,
-        Err(response) => return response,
-    };
-    let typed = |name: &str| field(&fields, name).unwrap_or_default().trim().to_owned();
+async fn decide(entry: String, form: SignedForm, assigning: bool) -> Response {
+    let visit = &form.visit;
+    let portal = &visit.portal;
+    let typed = |name: &str| form.field(name).unwrap_or_default().trim().to_owned();
     let (other_batch_id, chosen, reason) =
         (typed("other_batch_id"), typed("batch_id"), typed("reason"));
     // A batch typed by hand is the one meant, over a proposal left selected.
@@ -508,8 +417,8 @@ async fn decide(
     } else {
         other_batch_id.clone()
     };
-    let overpayment = field(&fields, "overpayment") == Some("true");
-    let (form, body) = if assigning {
+    let overpayment = form.field("overpayment") == Some("true");
+    let (form_name, body) = if assigning {
         (
             "assignment",
             json!({ "batch_id": batch_id, "overpayment": overpayment }),
@@ -517,15 +426,11 @@ async fn decide(
     } else {
         ("not-ours", json!({ "reason": reason }))
     };
-    let target = format!("POST\n/portal/network/statement-lines/{entry}/{form}");
-    let Some(key) = form_key(
-        field(&fields, "request_id").unwrap_or_default(),
-        &target,
-        &body,
-    ) else {
-        return bad_form(&headers, &uri);
+    let target = format!("POST\n/portal/network/statement-lines/{entry}/{form_name}");
+    let Some(key) = form_key(form.field("request_id").unwrap_or_default(), &target, &body) else {
+        return visit.keep(bad_form(&visit.headers, &visit.uri));
     };
-    let caller = &signed.caller;
+    let caller = visit.caller();
     let answer = if assigning {
         let command = AssignStatementEntry {
             entry: entry.clone(),
@@ -545,11 +450,7 @@ async fn decide(
         portal.app.run(caller, &key, command).await.map(|_| ())
     };
     let error = match answer {
-        Ok(()) => {
-            let mut response = see_other("/portal/network/statement-lines");
-            signed.keep(portal.cookies, &mut response);
-            return response;
-        }
+        Ok(()) => return visit.see_other("/portal/network/statement-lines"),
         Err(error) => error,
     };
     let (field, key, detail) = match error.refusal {
@@ -569,11 +470,11 @@ async fn decide(
                 error.detail.clone(),
             )
         }
-        _ => return refused(&error, lang, &uri),
+        _ => return visit.refused(&error),
     };
     let problem = LineProblem {
         entry,
-        form: form.to_owned(),
+        form: form_name.to_owned(),
         field: field.to_owned(),
         key: key.to_owned(),
         detail,
@@ -581,29 +482,15 @@ async fn decide(
         other_batch_id,
         reason,
     };
-    render_lines(&portal, &signed, &headers, &uri, status_of(&error), problem).await
+    render_lines(visit, status_of(&error), problem).await
 }
 
-async fn assign(
-    State(portal): State<Portal>,
-    Path(entry): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, entry, headers, extensions, uri, fields, true).await
+async fn assign(Path(entry): Path<String>, form: SignedForm) -> Response {
+    decide(entry, form, true).await
 }
 
-async fn dismiss(
-    State(portal): State<Portal>,
-    Path(entry): Path<String>,
-    headers: HeaderMap,
-    extensions: Extensions,
-    uri: Uri,
-    Form(fields): Form<Fields>,
-) -> Response {
-    decide(portal, entry, headers, extensions, uri, fields, false).await
+async fn dismiss(Path(entry): Path<String>, form: SignedForm) -> Response {
+    decide(entry, form, false).await
 }
 
 #[cfg(test)]

@@ -1,0 +1,254 @@
+//! The opening every portal handler shares, written once as axum extractors: a [`Visit`] is a
+//! signed-in visitor (not signed in: 303 to the sign-in page; the session's check failed: the
+//! refused page); a [`CheckedForm`] a form whose CSRF token was checked FIRST (anyone's: signing
+//! in, an invitation), a [`SignedForm`] one posted by a signed-in visitor (CSRF, then the
+//! session), a [`SignedUpload`] the same for a form with a file. The CSRF rule is
+//! [`super::csrf_refusal`] alone. A visit's answers keep the session's renewed tokens, so no
+//! handler can forget them.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use ledger_app::pagination::PageQuery;
+use ledger_app::registry::{ListProgrammes, ProgrammeView};
+use ledger_app::{Action, AppError, Caller};
+use minijinja::Value;
+
+use super::session::SignedIn;
+use super::upload::{Upload, read_upload};
+use super::{
+    Fields, Portal, csrf_refusal, error_page, form_page, refused, require_signed_in, see_other,
+};
+use crate::i18n::{Lang, negotiate};
+
+/// Programmes offered by the portal's forms and named on its pages (the network runs a handful).
+const LISTED_PROGRAMMES: u32 = 100;
+
+/// A signed-in visitor and what its handler answers with.
+pub(crate) struct Visit {
+    pub(crate) portal: Portal,
+    pub(crate) signed: SignedIn,
+    pub(crate) headers: HeaderMap,
+    pub(crate) uri: Uri,
+    /// The page's language, from the request's `Accept-Language`.
+    pub(crate) lang: Lang,
+}
+
+impl Visit {
+    fn new(portal: &Portal, signed: SignedIn, headers: &HeaderMap, uri: &Uri) -> Visit {
+        Visit {
+            portal: portal.clone(),
+            signed,
+            headers: headers.clone(),
+            uri: uri.clone(),
+            lang: negotiate(headers),
+        }
+    }
+
+    /// The visitor of a form already read (a multipart form read its own way): its CSRF token
+    /// checked first, then the session, as [`SignedForm`] does.
+    pub(crate) async fn of_form(
+        portal: &Portal,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+        uri: &Uri,
+        fields: &Fields,
+    ) -> Result<Visit, Response> {
+        let signed = super::signed_form(portal, headers, extensions, uri, fields).await?;
+        Ok(Visit::new(portal, signed, headers, uri))
+    }
+
+    /// The programmes, as the visitor may read them, and their names by id.
+    pub(crate) async fn programmes(
+        &self,
+    ) -> Result<(Vec<ProgrammeView>, BTreeMap<String, String>), AppError> {
+        let page = PageQuery {
+            limit: Some(LISTED_PROGRAMMES),
+            cursor: None,
+        };
+        let programmes = self
+            .portal
+            .app
+            .query(self.caller(), ListProgrammes(page))
+            .await?
+            .items;
+        let names = programmes
+            .iter()
+            .map(|programme| (programme.id.to_string(), programme.name.clone()))
+            .collect();
+        Ok((programmes, names))
+    }
+
+    /// Who the session speaks for.
+    pub(crate) fn caller(&self) -> &Caller {
+        &self.signed.caller
+    }
+
+    /// Sets the session's renewed tokens, if any, on `response`.
+    pub(crate) fn keep(&self, mut response: Response) -> Response {
+        self.signed.keep(self.portal.cookies, &mut response);
+        response
+    }
+
+    /// A portal page for this visitor (CSRF token for its forms, renewed tokens, no-store).
+    pub(crate) fn page(&self, status: StatusCode, template: &str, data: Value) -> Response {
+        form_page(
+            &self.portal,
+            status,
+            template,
+            &self.headers,
+            &self.uri,
+            Some(&self.signed),
+            data,
+        )
+    }
+
+    /// The page of a refused operation (the API's status), keeping renewed tokens.
+    pub(crate) fn refused(&self, error: &AppError) -> Response {
+        self.keep(refused(error, self.lang, &self.uri))
+    }
+
+    /// An error page with `status` and the message `key`, keeping renewed tokens.
+    pub(crate) fn error_page(&self, status: StatusCode, key: &str) -> Response {
+        self.keep(error_page(status, key, self.lang, &self.uri))
+    }
+
+    /// Performs `action` as the visitor: a 303 to `location` when done, the refused page if not.
+    pub(crate) async fn perform_then_see<A: Action>(&self, action: A, location: &str) -> Response {
+        match self.portal.app.perform(self.caller(), action).await {
+            Ok(_) => self.see_other(location),
+            Err(error) => self.refused(&error),
+        }
+    }
+
+    /// A 303 to `location` after a POST, keeping renewed tokens.
+    pub(crate) fn see_other(&self, location: &str) -> Response {
+        self.keep(see_other(location))
+    }
+}
+
+impl FromRequestParts<Portal> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, portal: &Portal) -> Result<Visit, Response> {
+        let signed =
+            require_signed_in(portal, &parts.headers, &parts.extensions, &parts.uri).await?;
+        Ok(Visit::new(portal, signed, &parts.headers, &parts.uri))
+    }
+}
+
+/// What the session's check needs of a request whose body an extractor goes on to read.
+struct Opening {
+    headers: HeaderMap,
+    extensions: Extensions,
+    uri: Uri,
+}
+
+impl Opening {
+    fn of(request: &Request) -> Opening {
+        Opening {
+            headers: request.headers().clone(),
+            extensions: request.extensions().clone(),
+            uri: request.uri().clone(),
+        }
+    }
+
+    /// The visitor who posted `fields`: CSRF first, then the session.
+    async fn visit(&self, portal: &Portal, fields: &Fields) -> Result<Visit, Response> {
+        Visit::of_form(portal, &self.headers, &self.extensions, &self.uri, fields).await
+    }
+}
+
+/// A form posted by anyone (signing in, accepting an invitation; every signed-in form starts
+/// here too): its fields, its CSRF token checked before anything else (a form without it: 403 and
+/// nothing done).
+pub(crate) struct CheckedForm {
+    pub(crate) headers: HeaderMap,
+    pub(crate) extensions: Extensions,
+    pub(crate) uri: Uri,
+    pub(crate) fields: Fields,
+}
+
+impl FromRequest<Portal> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, portal: &Portal) -> Result<CheckedForm, Response> {
+        let Opening {
+            headers,
+            extensions,
+            uri,
+        } = Opening::of(&request);
+        let Form(fields) = Form::<Fields>::from_request(request, portal)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refusal) = csrf_refusal(&headers, &uri, &fields) {
+            return Err(refusal);
+        }
+        Ok(CheckedForm {
+            headers,
+            extensions,
+            uri,
+            fields,
+        })
+    }
+}
+
+/// A form posted by a signed-in visitor: its fields, its CSRF token checked before anything else
+/// (a form without it: 403 and nothing done, signed in or not), then the session.
+pub(crate) struct SignedForm {
+    pub(crate) visit: Visit,
+    pub(crate) fields: Fields,
+}
+
+impl FromRequest<Portal> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, portal: &Portal) -> Result<SignedForm, Response> {
+        let form = CheckedForm::from_request(request, portal).await?;
+        let signed = require_signed_in(portal, &form.headers, &form.extensions, &form.uri).await?;
+        Ok(SignedForm {
+            visit: Visit::new(portal, signed, &form.headers, &form.uri),
+            fields: form.fields,
+        })
+    }
+}
+
+impl SignedForm {
+    /// The value of field `name`.
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+        super::field(&self.fields, name)
+    }
+}
+
+/// A form with a file (`multipart/form-data`) posted by a signed-in visitor: read whole (one that
+/// cannot be read: its status and the "unreadable" page), then its CSRF field checked before
+/// anything else, then the session, as [`SignedForm`].
+pub(crate) struct SignedUpload {
+    pub(crate) visit: Visit,
+    pub(crate) upload: Upload,
+}
+
+impl FromRequest<Portal> for SignedUpload {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, portal: &Portal) -> Result<SignedUpload, Response> {
+        let opening = Opening::of(&request);
+        let multipart = Multipart::from_request(request, portal).await;
+        let upload = match read_upload(multipart).await {
+            Ok(upload) => upload,
+            Err(status) => {
+                return Err(error_page(
+                    status,
+                    "upload-unreadable",
+                    negotiate(&opening.headers),
+                    &opening.uri,
+                ));
+            }
+        };
+        let visit = opening.visit(portal, &upload.fields).await?;
+        Ok(SignedUpload { visit, upload })
+    }
+}
