@@ -12,185 +12,16 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
 use ledger_web::format::money;
 use ledger_web::i18n::{Lang, message};
-use serde_json::{Value, json};
-use support::people::{TEST_PASSWORD, post_plain};
+use serde_json::Value;
+use support::portal::signed_in;
 use support::southern::{Fund, burkina_paid_for_september, fund};
-use support::{NETWORK_ID, TestServer, today, token};
+use support::{TestServer, today, token};
 
 const MINUTES_PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n% assembly minutes";
-
-/// A browser without JavaScript: keeps cookies, never follows redirections (they are checked).
-struct Browser {
-    base_url: String,
-    client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    content_type: String,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Browser {
-    fn new(server: &TestServer) -> Browser {
-        Browser {
-            base_url: server.base_url.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request
-            .header("cookie", cookie)
-            .header("accept-language", "fr")
-            .send()
-            .await
-            .unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|value| value.to_str().unwrap().to_owned())
-                .unwrap_or_default()
-        };
-        let (location, content_type) = (header("location"), header("content-type"));
-        Answer {
-            status: response.status().as_u16(),
-            location,
-            content_type,
-            body: response.bytes().await.unwrap().to_vec(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.client.get(format!("{}{path}", self.base_url));
-        self.answer(request).await
-    }
-
-    fn with_csrf(&self, fields: &[(&str, &str)], csrf: bool) -> Vec<(String, String)> {
-        let mut fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        if csrf {
-            fields.push(("csrf".to_owned(), self.cookies["sl_csrf"].clone()));
-        }
-        fields
-    }
-
-    /// Posts a form with the CSRF token of the cookie (unless `csrf` is false).
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Answer {
-        let fields = self.with_csrf(fields, csrf);
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base_url))
-            .form(&fields);
-        self.answer(request).await
-    }
-
-    /// Posts a `multipart/form-data` form with one file field, as a browser does.
-    async fn post_multipart(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        file: (&str, &str, &[u8]),
-        csrf: bool,
-    ) -> Answer {
-        const BOUNDARY: &str = "----portal-mutual-test-boundary";
-        let mut body = Vec::new();
-        for (name, value) in self.with_csrf(fields, csrf) {
-            body.extend_from_slice(
-                format!(
-                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        let (name, filename, content) = file;
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base_url))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(body);
-        self.answer(request).await
-    }
-}
-
-/// A user of `organisation` with `role`, invited and accepted through the API, signed in.
-async fn signed_in(server: &TestServer, email: &str, organisation: &str, role: &str) -> Browser {
-    let (status, invited) = post_plain(
-        server,
-        "/v1/users",
-        &token(NETWORK_ID, Role::Admin),
-        &json!({"email": email, "organisation": organisation, "role": role}),
-    )
-    .await;
-    assert_eq!(status, 201, "{invited}");
-    let (status, body) = post_plain(
-        server,
-        "/v1/invitations/acceptance",
-        "",
-        &json!({"invitation_token": invited["invitation_token"], "password": TEST_PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut browser = Browser::new(server);
-    assert_eq!(browser.get("/portal/sign-in").await.status, 200);
-    let answer = browser
-        .post(
-            "/portal/sign-in",
-            &[("email", email), ("password", TEST_PASSWORD)],
-            true,
-        )
-        .await;
-    assert_eq!((answer.status, answer.location.as_str()), (303, "/portal"));
-    browser
-}
 
 /// The hidden `request_id` of the first form on a page.
 fn request_id(page: &str) -> String {
@@ -416,7 +247,7 @@ async fn a_mutual_confirms_reports_declares_and_prints(server: TestServer) {
     let document = burkina.get(&link).await;
     assert_eq!(document.status, 200);
     assert_eq!(document.content_type, "application/pdf");
-    assert_eq!(document.body, MINUTES_PDF);
+    assert_eq!(document.bytes, MINUTES_PDF);
 
     // The statement, in XOF, as the API's statement for the mutual gives it.
     let (_, statement) = server

@@ -10,171 +10,30 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::camt053::{Line, batch, camt053, our_iban};
-use support::people::{TEST_PASSWORD, post_plain};
+use support::portal::{Answer, Browser, hidden, signed_in};
 use support::southern::{burkina_paid_for_september, fund};
 use support::{NETWORK_ID, TestServer, token};
 
-/// A browser without JavaScript: keeps cookies, never follows redirections (they are checked).
-struct Browser {
-    base_url: String,
-    client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-const BOUNDARY: &str = "----statement-test-boundary-3xQk8Zr";
-
-impl Browser {
-    fn new(server: &TestServer) -> Browser {
-        Browser {
-            base_url: server.base_url.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request
-            .header("cookie", cookie)
-            .header("accept-language", "fr")
-            .send()
-            .await
-            .unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|value| value.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Answer {
-            status,
-            location,
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.client.get(format!("{}{path}", self.base_url));
-        self.answer(request).await
-    }
-
-    /// Posts a form with the CSRF token of the cookie (unless `csrf` is false).
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Answer {
-        let mut fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        if csrf {
-            fields.push(("csrf".to_owned(), self.cookies["sl_csrf"].clone()));
-        }
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base_url))
-            .form(&fields);
-        self.answer(request).await
-    }
-
-    /// Posts the statement form (`multipart/form-data`) with `document` as its file.
-    async fn upload(&mut self, request_id: &str, document: &[u8], csrf: bool) -> Answer {
-        let mut fields = vec![("request_id", request_id.to_owned())];
-        if csrf {
-            fields.push(("csrf", self.cookies["sl_csrf"].clone()));
-        }
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"camt053.xml\"\r\nContent-Type: application/xml\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(document);
-        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        let request = self
-            .client
-            .post(format!("{}/portal/network/statements", self.base_url))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(body);
-        self.answer(request).await
-    }
-}
-
-/// A user of `organisation` with `role`, invited and accepted through the API, signed in.
-async fn signed_in(server: &TestServer, email: &str, organisation: &str, role: &str) -> Browser {
-    let (status, invited) = post_plain(
-        server,
-        "/v1/users",
-        &token(NETWORK_ID, Role::Admin),
-        &json!({"email": email, "organisation": organisation, "role": role}),
-    )
-    .await;
-    assert_eq!(status, 201, "{invited}");
-    let (status, body) = post_plain(
-        server,
-        "/v1/invitations/acceptance",
-        "",
-        &json!({"invitation_token": invited["invitation_token"], "password": TEST_PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut browser = Browser::new(server);
-    assert_eq!(browser.get("/portal/sign-in").await.status, 200);
-    let answer = browser
-        .post(
-            "/portal/sign-in",
-            &[("email", email), ("password", TEST_PASSWORD)],
-            true,
-        )
-        .await;
-    assert_eq!(answer.status, 303);
+/// Posts the statement form (`multipart/form-data`) with `document` as its file.
+async fn upload_statement(
+    browser: &mut Browser,
+    request_id: &str,
+    document: &[u8],
+    csrf: bool,
+) -> Answer {
+    let file = ("camt053.xml", document);
     browser
-}
-
-/// The value of the first hidden field `name` of a page.
-fn hidden(body: &str, name: &str) -> String {
-    body.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
+        .upload(
+            "/portal/network/statements",
+            &[("request_id", request_id)],
+            file,
+            csrf,
+        )
+        .await
 }
 
 /// The hidden request id of the form posting to `action` on a page.
@@ -266,7 +125,7 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
     let journal_before = journal_count(&server).await;
 
     // Without its CSRF token: refused, nothing imported.
-    let refused = admin.upload(&request_id, document.as_bytes(), false).await;
+    let refused = upload_statement(&mut admin, &request_id, document.as_bytes(), false).await;
     assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(items(&server, "/v1/bank-statements").await.is_empty());
 
@@ -276,7 +135,7 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
         "<?xml version=\"1.0\"?><!DOCTYPE Document [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{}",
         body.replace("MSG-STMT-PORTAL-1", "&x;")
     );
-    let answer = admin.upload(&request_id, hostile.as_bytes(), true).await;
+    let answer = upload_statement(&mut admin, &request_id, hostile.as_bytes(), true).await;
     assert_eq!(answer.status, 422, "{}", answer.body);
     let at_file = answer
         .body
@@ -293,7 +152,7 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
         "{at_file}"
     );
     let comma = document.replacen(">400.00<", ">400,00<", 1);
-    let answer = admin.upload(&request_id, comma.as_bytes(), true).await;
+    let answer = upload_statement(&mut admin, &request_id, comma.as_bytes(), true).await;
     assert_eq!(answer.status, 422, "{}", answer.body);
     let at_file = answer
         .body
@@ -308,7 +167,7 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
     // Over the 10 MiB a statement may have: 413, the limit named at the file field.
     let mut huge = document.clone().into_bytes();
     huge.resize(10 * 1024 * 1024 + 1, b' ');
-    let answer = admin.upload(&request_id, &huge, true).await;
+    let answer = upload_statement(&mut admin, &request_id, &huge, true).await;
     assert_eq!(answer.status, 413, "{}", answer.body);
     let at_file = answer
         .body
@@ -320,14 +179,14 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
     assert_eq!(journal_count(&server).await, journal_before);
 
     // Imported: its page. A double click is the same import.
-    let imported = admin.upload(&request_id, document.as_bytes(), true).await;
+    let imported = upload_statement(&mut admin, &request_id, document.as_bytes(), true).await;
     assert_eq!(imported.status, 303, "{}", imported.body);
     let statements = items(&server, "/v1/bank-statements").await;
     assert_eq!(statements.len(), 1);
     let statement_id = statements[0]["id"].as_str().unwrap();
     let page_path = format!("/portal/network/statements/{statement_id}");
     assert_eq!(imported.location, page_path);
-    let again = admin.upload(&request_id, document.as_bytes(), true).await;
+    let again = upload_statement(&mut admin, &request_id, document.as_bytes(), true).await;
     assert_eq!(again.location, page_path, "a double click imports once");
     // The receipt and the bank charge are the two transactions written.
     assert_eq!(journal_count(&server).await, journal_before + 2);
@@ -374,7 +233,7 @@ async fn a_statement_is_uploaded_shown_and_its_lines_decided(server: TestServer)
     // The same file later, from a new form: the first import, said so; nothing written.
     let fresh = request_id_of(&list.body, "/portal/network/statements");
     assert_ne!(fresh, request_id);
-    let resent = admin.upload(&fresh, document.as_bytes(), true).await;
+    let resent = upload_statement(&mut admin, &fresh, document.as_bytes(), true).await;
     assert_eq!(
         resent.location,
         format!("{page_path}?imported=before"),
@@ -598,7 +457,7 @@ async fn the_statement_pages_refuse_whom_the_api_refuses(server: TestServer) {
             assert!(answer.body.contains("Votre rôle ne donne pas accès"));
         }
         let other = camt053("08", "STMT-OTHER", &our_iban(), "EUR", &[]);
-        let answer = browser.upload("forbidden", other.as_bytes(), true).await;
+        let answer = upload_statement(&mut browser, "forbidden", other.as_bytes(), true).await;
         assert_eq!(answer.status, 403, "{role}: {}", answer.body);
         let answer = browser
             .post(

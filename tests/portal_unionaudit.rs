@@ -9,192 +9,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-
 use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
-use serde_json::{Value, json};
-use support::people::{TEST_PASSWORD, post_plain};
+use serde_json::Value;
+use support::portal::{hidden, signed_in};
 use support::southern::{burkina_paid_for_september, fund};
 use support::{NETWORK_ID, TestServer, today, token};
-
-/// A browser without JavaScript: keeps cookies, never follows redirections (they are checked).
-struct Browser {
-    base_url: String,
-    client: reqwest::Client,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: u16,
-    location: String,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-impl Browser {
-    fn new(server: &TestServer) -> Browser {
-        Browser {
-            base_url: server.base_url.clone(),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Answer {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request
-            .header("cookie", cookie)
-            .header("accept-language", "fr")
-            .send()
-            .await
-            .unwrap();
-        for value in response.headers().get_all("set-cookie") {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
-            }
-        }
-        let location = response
-            .headers()
-            .get("location")
-            .map(|value| value.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        Answer {
-            status: response.status().as_u16(),
-            location,
-            headers: response.headers().clone(),
-            body: response.bytes().await.unwrap().to_vec(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let request = self.client.get(format!("{}{path}", self.base_url));
-        self.answer(request).await
-    }
-
-    fn csrf(&self) -> String {
-        self.cookies["sl_csrf"].clone()
-    }
-
-    /// Posts a form with the CSRF token of the cookie (unless `csrf` is false).
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)], csrf: bool) -> Answer {
-        let mut fields: Vec<(String, String)> = fields
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        if csrf {
-            fields.push(("csrf".to_owned(), self.csrf()));
-        }
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base_url))
-            .form(&fields);
-        self.answer(request).await
-    }
-
-    /// Posts a `multipart/form-data` form with one file (and the CSRF token unless `csrf` is
-    /// false), as a browser sends it.
-    async fn upload(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        file: (&str, &[u8]),
-        csrf: bool,
-    ) -> Answer {
-        let boundary = "----portal-test-boundary-7MA4YWxkTrZu0gW";
-        let mut body = Vec::new();
-        let token = self.csrf();
-        let mut all: Vec<(&str, &str)> = fields.to_vec();
-        if csrf {
-            all.push(("csrf", &token));
-        }
-        for (name, value) in all {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            );
-        }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
-                file.0
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(file.1);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let request = self
-            .client
-            .post(format!("{}{path}", self.base_url))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.answer(request).await
-    }
-}
-
-/// A user of `organisation` with `role`, invited and accepted through the API, signed in.
-async fn signed_in(server: &TestServer, email: &str, organisation: &str, role: &str) -> Browser {
-    let (status, body) = post_plain(
-        server,
-        "/v1/users",
-        &token(NETWORK_ID, Role::Admin),
-        &json!({"email": email, "organisation": organisation, "role": role}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = post_plain(
-        server,
-        "/v1/invitations/acceptance",
-        "",
-        &json!({"invitation_token": body["invitation_token"], "password": TEST_PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let mut browser = Browser::new(server);
-    assert_eq!(browser.get("/portal/sign-in").await.status, 200);
-    let answer = browser
-        .post(
-            "/portal/sign-in",
-            &[("email", email), ("password", TEST_PASSWORD)],
-            true,
-        )
-        .await;
-    assert_eq!((answer.status, answer.location.as_str()), (303, "/portal"));
-    browser
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(page: &str, name: &str) -> String {
-    page.split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
-}
 
 /// How many items the API lists at `path` to a contributor of `organisation`.
 async fn listed(server: &TestServer, path: &str, organisation: &str) -> usize {
@@ -227,7 +47,7 @@ async fn a_union_uploads_a_spreadsheet_refused_at_its_cells_then_right(server: T
         .get(&template.replace("format=csv", "format=xlsx"))
         .await;
     assert_eq!(xlsx.status, 200);
-    assert!(xlsx.body.starts_with(b"PK"));
+    assert!(xlsx.bytes.starts_with(b"PK"));
 
     let period = today()[..7].to_owned();
     let request_id = hidden(&home, "request_id");
@@ -514,11 +334,7 @@ async fn the_same_key_form_sent_twice_creates_one_key(server: TestServer) {
         ("name", "export nocturne"),
         ("request_id", request.as_str()),
     ];
-    let mut twin = Browser {
-        base_url: union.base_url.clone(),
-        client: union.client.clone(),
-        cookies: union.cookies.clone(),
-    };
+    let mut twin = union.twin();
     let (left, right) = tokio::join!(
         union.post("/portal/keys", &fields, true),
         twin.post("/portal/keys", &fields, true)
@@ -585,7 +401,7 @@ async fn an_auditor_exports_verifies_and_reads_the_books(server: TestServer) {
             .unwrap()
             .contains(".jsonl")
     );
-    let file = export.body;
+    let file = export.bytes;
     let csv = auditor.get("/portal/audit/export?format=csv").await;
     assert_eq!(csv.status, 200);
 
@@ -618,7 +434,7 @@ async fn an_auditor_exports_verifies_and_reads_the_books(server: TestServer) {
         .upload(
             "/portal/audit/verify",
             &[("checkpoint", &against), ("format", "csv")],
-            ("copie", &csv.body),
+            ("copie", &csv.bytes),
             true,
         )
         .await;

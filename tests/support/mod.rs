@@ -5,6 +5,7 @@
 
 pub mod camt053;
 pub mod people;
+pub mod portal;
 pub mod southern;
 
 use ledger_api::auth::{Claims, Role, TokenVerifier, mint_hs256};
