@@ -1041,7 +1041,10 @@ async fn a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_
     );
     let (_, after) = server.get(&history, &fund.admin).await;
     let versions = after["versions"].as_array().unwrap();
-    assert_eq!(versions.len(), before["versions"].as_array().unwrap().len() + 1);
+    assert_eq!(
+        versions.len(),
+        before["versions"].as_array().unwrap().len() + 1
+    );
     let recorded = versions.last().unwrap();
     assert_eq!(
         recorded["fee_schedule"],
@@ -1125,7 +1128,11 @@ async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
         garbage.status,
         garbage.body
     );
-    assert!(garbage.body.contains("Demande non comprise"), "{}", garbage.body);
+    assert!(
+        garbage.body.contains("Demande non comprise"),
+        "{}",
+        garbage.body
+    );
 }
 
 async fn the_network_s_runs_page_back_to_the_oldest(server: TestServer) {

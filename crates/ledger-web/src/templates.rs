@@ -117,7 +117,10 @@ pub const TEMPLATES: [(&str, &str); 39] = [
         "portal_network_statement_lines.html",
         include_str!("../templates/portal_network_statement_lines.html"),
     ),
-    ("portal_paging.html", include_str!("../templates/portal_paging.html")),
+    (
+        "portal_paging.html",
+        include_str!("../templates/portal_paging.html"),
+    ),
     (
         "portal_union_upload_form.html",
         include_str!("../templates/portal_union_upload_form.html"),

@@ -199,7 +199,9 @@ async fn render(
         .and_then(|version| version.fee_schedule.as_ref());
     let form = form.unwrap_or_else(|| {
         VersionForm {
-            fee_fixed: in_force.map(|fee| fee.fixed.amount.clone()).unwrap_or_default(),
+            fee_fixed: in_force
+                .map(|fee| fee.fixed.amount.clone())
+                .unwrap_or_default(),
             fee_percent: in_force.map(|fee| fee.percent.clone()).unwrap_or_default(),
             request_id: portal.app.sources.id().to_string(),
             ..VersionForm::default()
