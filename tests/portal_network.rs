@@ -1062,7 +1062,7 @@ async fn a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_
     let lang = ledger_web::i18n::Lang::Fr;
     for (fixed, percent) in [("12.50", "0,75"), ("15.00", "0,5")] {
         let shown = format!(
-            "{} + {percent} % du montant envoyé",
+            "{} + {percent}\u{a0}% du montant envoyé",
             ledger_web::format::money(fixed, "EUR", lang)
         );
         assert!(page.body.contains(&shown), "{shown}: {}", page.body);

@@ -794,13 +794,13 @@ statements-why-charges_covered = Frais couverts par les frais prévus du transfe
 
 ## portal: pages2
 org-fees = Frais bancaires attendus
-org-fees-hint = Par virement à cette mutuelle : un montant fixe en euros plus un pourcentage du montant envoyé. Les deux vides : le barème en vigueur est conservé.
+org-fees-hint = Par virement à cette mutuelle : un montant fixe en euros plus un pourcentage du montant envoyé. Les deux vides : le barème en vigueur est conservé.
 org-fee-fixed = Frais fixes (EUR)
 org-fee-percent = Pourcentage du montant envoyé
-org-fee = { $fixed } + { $percent } % du montant envoyé
+org-fee = { $fixed } + { $percent } % du montant envoyé
 org-fee-none = aucun (le barème du programme s'applique)
-org-error-fee_fixed = Indiquez des frais fixes en euros, zéro ou plus (par exemple 12,50).
-org-error-fee_percent = Indiquez un pourcentage entre 0 et 100 (par exemple 0,5).
+org-error-fee_fixed = Indiquez des frais fixes en euros, zéro ou plus (par exemple 12.50, avec un point).
+org-error-fee_percent = Indiquez un pourcentage entre 0 et 100 (par exemple 0.5, avec un point).
 paging-older = Plus anciens
 paging-newest = Retour aux plus récents
 error-invalid-title = Demande non comprise
