@@ -485,6 +485,7 @@ async fn the_network_portal_in_a_real_browser() {
                 "bob": member(&server, &format!("bob-{code}@network.example"), NETWORK_ID, "admin").await,
                 "programme": programme,
                 "fact": fact["id"],
+                "mutual": fund.burkina,
                 "creditor_bic": "ECOCBFBF",
                 "texts": {
                     "proposer": ledger_web::i18n::message(lang, "network-proposer-cannot-approve", &[]),

@@ -810,8 +810,235 @@ async fn held_funds_users_and_the_security_record(server: TestServer) {
     }
 }
 
+async fn a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_at_its_field(
+    server: TestServer,
+) {
+    // Proves the version form offers a mutual's expected bank fees, prefilled from the version in
+    // force (none for a union); a negative or non-numeric fixed fee and a percentage out of range
+    // or not a number are refused at their own field with nothing recorded; the form without its
+    // CSRF token is refused; a right schedule is what the API's history shows, and the page shows
+    // each version's schedule.
+    let fund = fund(&server).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let path = format!("/portal/network/organisations/{}", fund.burkina);
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"name="fee_fixed" inputmode="decimal" value="15.00""#),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains(r#"name="fee_percent" inputmode="decimal" value="0.5""#)
+    );
+    let mesp = admin
+        .get(&format!("/portal/network/organisations/{}", fund.mesp))
+        .await;
+    assert!(
+        mesp.body
+            .contains(r#"name="fee_fixed" inputmode="decimal" value="""#),
+        "{}",
+        mesp.body
+    );
+    assert!(mesp.body.contains("aucun (le barème du programme"));
+    let union = admin
+        .get(&format!("/portal/network/organisations/{}", fund.csq))
+        .await;
+    assert_eq!(union.status, 200);
+    assert!(!union.body.contains("fee_fixed"), "{}", union.body);
+
+    let request_id = hidden(&page.body, "request_id");
+    let history = format!("/v1/organisations/{}/history", fund.burkina);
+    let (_, before) = server.get(&history, &fund.admin).await;
+    for (fixed, percent, at, other) in [
+        ("-1.00", "0.5", "fee_fixed", "fee_percent"),
+        ("douze", "0.5", "fee_fixed", "fee_percent"),
+        ("12.00", "150", "fee_percent", "fee_fixed"),
+        ("12.00", "un demi", "fee_percent", "fee_fixed"),
+    ] {
+        let refused = admin
+            .post(
+                &path,
+                &[
+                    ("request_id", &request_id),
+                    ("effective_from", "2026-03-01"),
+                    ("fee_fixed", fixed),
+                    ("fee_percent", percent),
+                ],
+                true,
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{fixed} {percent}: {}", refused.body);
+        assert!(
+            refused.body.contains(&format!("id=\"{at}-error\"")),
+            "{fixed} {percent}: {}",
+            refused.body
+        );
+        assert!(!refused.body.contains(&format!("id=\"{other}-error\"")));
+        assert!(refused.body.contains(&format!("value=\"{fixed}\"")));
+    }
+    let fields = [
+        ("request_id", request_id.as_str()),
+        ("effective_from", "2026-03-01"),
+        ("fee_fixed", "12.50"),
+        ("fee_percent", "0.75"),
+    ];
+    let forged = admin.post(&path, &fields, false).await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    let (_, unchanged) = server.get(&history, &fund.admin).await;
+    assert_eq!(unchanged, before);
+
+    let done = admin.post(&path, &fields, true).await;
+    assert_eq!(
+        (done.status, done.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        done.body
+    );
+    let (_, after) = server.get(&history, &fund.admin).await;
+    let versions = after["versions"].as_array().unwrap();
+    assert_eq!(
+        versions.len(),
+        before["versions"].as_array().unwrap().len() + 1
+    );
+    let recorded = versions.last().unwrap();
+    assert_eq!(
+        recorded["fee_schedule"],
+        json!({"fixed": {"amount": "12.50", "currency": "EUR"}, "percent": "0.75"}),
+        "{after}"
+    );
+    assert_eq!(recorded["changed_fields"], json!(["fee_schedule"]));
+    let page = admin.get(&path).await;
+    assert!(
+        page.body
+            .contains(r#"name="fee_fixed" inputmode="decimal" value="12.50""#),
+        "{}",
+        page.body
+    );
+    let lang = ledger_web::i18n::Lang::Fr;
+    for (fixed, percent) in [("12.50", "0,75"), ("15.00", "0,5")] {
+        let shown = format!(
+            "{} + {percent}\u{a0}% du montant envoyé",
+            ledger_web::format::money(fixed, "EUR", lang)
+        );
+        assert!(page.body.contains(&shown), "{shown}: {}", page.body);
+    }
+}
+
+/// The href of the "Older" link of a page, if any.
+fn older_link(body: &str) -> Option<String> {
+    let before = body.split("\" rel=\"next\">Plus anciens</a>").next()?;
+    if before.len() == body.len() {
+        return None;
+    }
+    let href = before.rsplit("href=\"").next()?;
+    Some(href.replace("&#x2f;", "/").replace("&amp;", "&"))
+}
+
+/// The ids linked as `{prefix}{id}"` on a page.
+fn linked(body: &str, prefix: &str) -> Vec<String> {
+    body.split(prefix)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
+    // Proves the union's home lists its newest 50 batches with an "Older" link when there are
+    // more; following it shows the rest (no batch twice) with a link back to the newest; a
+    // cursor that is not one the list gave out is a 4xx error page, not a 500.
+    let fund = fund(&server).await;
+    let contributor = token(&fund.csq, Role::Contributor);
+    for n in 0..51 {
+        let (status, body) = server
+            .post(
+                "/v1/contribution-batches",
+                &contributor,
+                &format!("paged-batch-{n}"),
+                &json!({"programme_id": fund.programme, "period": "2026-09", "lines": [
+                    {"reference": format!("section-{n}"), "members": 1, "amount": "1.00", "kind": "solidarity"}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
+    let first = union.get("/portal").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let newest = linked(&first.body, "<td><a href=\"/portal/batches/");
+    assert_eq!(newest.len(), 50);
+    assert!(!first.body.contains("Retour aux plus récents"));
+    let older = older_link(&first.body).unwrap_or_else(|| panic!("{}", first.body));
+    assert!(older.starts_with("/portal?cursor="), "{older}");
+    let second = union.get(&older).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let rest = linked(&second.body, "<td><a href=\"/portal/batches/");
+    assert_eq!(rest.len(), 1, "{}", second.body);
+    assert!(!newest.contains(&rest[0]));
+    assert_eq!(older_link(&second.body), None);
+    assert!(second.body.contains("Retour aux plus récents"));
+
+    let garbage = union.get("/portal?cursor=not-a-cursor").await;
+    assert!(
+        (400..500).contains(&garbage.status),
+        "{}: {}",
+        garbage.status,
+        garbage.body
+    );
+    assert!(
+        garbage.body.contains("Demande non comprise"),
+        "{}",
+        garbage.body
+    );
+}
+
+async fn the_network_s_runs_page_back_to_the_oldest(server: TestServer) {
+    // Proves the network's home lists the newest 50 runs with an "Older" link when there are
+    // more; following it shows the rest with a link back to the newest; a garbage cursor is a
+    // 4xx error page.
+    let fund = fund(&server).await;
+    for n in 0..51 {
+        let (status, body) = server
+            .post(
+                "/v1/transfer-runs",
+                &fund.admin,
+                &format!("paged-run-{n}"),
+                &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let first = admin.get("/portal/network").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let row = "<td class=\"nowrap\"><a href=\"/portal/network/runs/";
+    let newest = linked(&first.body, row);
+    assert_eq!(newest.len(), 50);
+    let older = older_link(&first.body).unwrap_or_else(|| panic!("{}", first.body));
+    assert!(older.starts_with("/portal/network?cursor="), "{older}");
+    let second = admin.get(&older).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let rest = linked(&second.body, row);
+    assert_eq!(rest.len(), 1, "{}", second.body);
+    assert!(!newest.contains(&rest[0]));
+    assert_eq!(older_link(&second.body), None);
+    assert!(second.body.contains("Retour aux plus récents"));
+
+    let garbage = admin.get("/portal/network?cursor=%00%ff").await;
+    assert!(
+        (400..500).contains(&garbage.status),
+        "{}: {}",
+        garbage.status,
+        garbage.body
+    );
+}
+
 on_both_engines!(
     held_funds_users_and_the_security_record,
+    a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_at_its_field,
+    the_union_s_batches_page_back_to_the_oldest,
+    the_network_s_runs_page_back_to_the_oldest,
     an_organisation_s_versions_are_shown_and_added_with_errors_at_their_fields,
     the_network_verifies_and_rejects_the_mutuals_facts,
     a_payment_file_refused_names_the_mutual_without_a_bank_account,

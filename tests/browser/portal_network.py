@@ -13,13 +13,15 @@ fact, the texts each language must show; a union's treasurer), checks in each la
   - uploads the bank's camt.053 statement: its page shows the receipt and the unmatched line;
     assigns the unmatched line to its proposed batch: it leaves the list, the statement says so;
   - the first admin downloads the run's pain.001 payment file;
+  - the organisations' pages (a mutual's with its fee schedule in the version form) open;
   - axe-core finds no serious or critical violation on any page visited, and no Content Security
     Policy violation occurs.
 Then a union's treasurer is refused the network's home (403).
 With SCREENSHOTS=DIR set, it photographs the network's home (a run planned, its execution
 awaiting a second admin) as DIR/portal-network-<lang>.png, a statement just uploaded as
 DIR/portal-network-statements-<lang>.png and the unmatched lines as
-DIR/portal-network-statement-lines-<lang>.png.
+DIR/portal-network-statement-lines-<lang>.png and a mutual's page with its version form as
+DIR/portal-network-organisation-<lang>.png.
 Prints one line per failure and exits 1 if there is any.
 """
 
@@ -130,11 +132,16 @@ def journey(context, base, lang, expected, axe_source, failures, screenshots):
         if page.query_selector(fact) is not None:
             failures.append(f"{where} the verified fact is still listed")
     for path in ("/portal/network/organisations", "/portal/network/held",
-                 "/portal/network/users", "/portal/network/security"):
+                 "/portal/network/users", "/portal/network/security",
+                 f"/portal/network/organisations/{data['mutual']}"):
         response = page.goto(base + path)
         if response is None or response.status != 200:
             failures.append(f"{where} {path} answered {response.status if response else 'none'}")
         axe_check(page, f"{where} {path}", axe_source, failures)
+    # The mutual's page offers its fee schedule, prefilled from the version in force.
+    if page.input_value("#fee_fixed") != "15.00" or page.input_value("#fee_percent") != "0.5":
+        failures.append(f"{where} the mutual's fee fields are not the schedule in force")
+    photograph(page, screenshots, f"portal-network-organisation-{lang}.png")
     statements(page, base, lang, data, axe_source, failures, screenshots)
     page.click(".portal-bar form[action='/portal/sign-out'] button")
     page.wait_for_load_state()

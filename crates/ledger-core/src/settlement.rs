@@ -16,6 +16,25 @@ use crate::money::{Amount, AmountError, Currency};
 /// The most a fee percentage may be: a bank that keeps more than this is not a channel to use.
 pub const MAX_FEE_PERCENT: u32 = 100;
 
+/// Why a fee schedule is refused, naming the part at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FeeScheduleError {
+    #[error("the fixed fee must not be negative")]
+    NegativeFixed,
+    #[error("the fee percentage must be between 0 and {MAX_FEE_PERCENT}")]
+    PercentOutOfRange,
+}
+
+impl FeeScheduleError {
+    /// The part of the schedule at fault: `fixed` or `percent`.
+    pub fn part(self) -> &'static str {
+        match self {
+            FeeScheduleError::NegativeFixed => "fixed",
+            FeeScheduleError::PercentOutOfRange => "percent",
+        }
+    }
+}
+
 /// The bank fees a transfer to one beneficiary is expected to cost: a fixed EUR amount plus a
 /// percentage of the amount sent, rounded up to the cent (fee coverage reserves at least enough).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,14 +64,12 @@ impl FeeSchedule {
     }
 
     /// A schedule; the percentage must be within 0..=[`MAX_FEE_PERCENT`] and the fixed part not negative.
-    pub fn new(fixed: Amount, percent: Decimal) -> Result<FeeSchedule, String> {
+    pub fn new(fixed: Amount, percent: Decimal) -> Result<FeeSchedule, FeeScheduleError> {
         if fixed.is_negative() {
-            return Err("the fixed fee must not be negative".to_owned());
+            return Err(FeeScheduleError::NegativeFixed);
         }
         if percent < Decimal::ZERO || percent > Decimal::from(MAX_FEE_PERCENT) {
-            return Err(format!(
-                "the fee percentage must be between 0 and {MAX_FEE_PERCENT}"
-            ));
+            return Err(FeeScheduleError::PercentOutOfRange);
         }
         Ok(FeeSchedule {
             fixed,
@@ -304,8 +321,14 @@ mod tests {
                 .unwrap(),
             eur(0)
         );
-        assert!(FeeSchedule::new(eur(-1), Decimal::ZERO).is_err());
-        assert!(FeeSchedule::new(eur(0), Decimal::from(101)).is_err());
+        assert_eq!(
+            FeeSchedule::new(eur(-1), Decimal::ZERO).map_err(FeeScheduleError::part),
+            Err("fixed")
+        );
+        assert_eq!(
+            FeeSchedule::new(eur(0), Decimal::from(101)).map_err(FeeScheduleError::part),
+            Err("percent")
+        );
     }
 
     #[test]

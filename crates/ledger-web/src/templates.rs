@@ -12,7 +12,7 @@ use crate::format;
 use crate::i18n::{self, Lang};
 
 /// Every template, by name.
-pub const TEMPLATES: [(&str, &str); 38] = [
+pub const TEMPLATES: [(&str, &str); 39] = [
     ("base.html", include_str!("../templates/base.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("home.html", include_str!("../templates/home.html")),
@@ -116,6 +116,10 @@ pub const TEMPLATES: [(&str, &str); 38] = [
     (
         "portal_network_statement_lines.html",
         include_str!("../templates/portal_network_statement_lines.html"),
+    ),
+    (
+        "portal_paging.html",
+        include_str!("../templates/portal_paging.html"),
     ),
     (
         "portal_union_upload_form.html",

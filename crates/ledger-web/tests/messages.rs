@@ -229,6 +229,7 @@ fn every_key_the_pages_use_exists() {
         "error-forbidden",
         "error-throttled",
         "error-conflict",
+        "error-invalid",
         "upload-unreadable",
     ] {
         used.insert(error.to_owned());
@@ -274,7 +275,14 @@ fn every_key_the_pages_use_exists() {
         ("network-run-status-", &["planned", "executed", "dry_run"]),
         (
             "org-error-",
-            &["effective_from", "name", "contact", "covered_members"],
+            &[
+                "effective_from",
+                "name",
+                "contact",
+                "covered_members",
+                "fee_fixed",
+                "fee_percent",
+            ],
         ),
         (
             "org-field-",

@@ -43,8 +43,11 @@ pub fn fee_schedule_record(
             percent: schedule.percent.to_string(),
             created_at: now,
         }),
-        Err(message) => {
-            errors.push(FieldError::new(field, message));
+        Err(error) => {
+            errors.push(FieldError::new(
+                format!("{field}.{}", error.part()),
+                error.to_string(),
+            ));
             None
         }
     }

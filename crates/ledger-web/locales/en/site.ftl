@@ -791,3 +791,17 @@ statements-why-no_end_to_end_id = A debit without an end-to-end reference (EndTo
 statements-why-unknown_end_to_end_id = No transfer has this end-to-end reference (EndToEndId).
 statements-why-charges_excess = Charges above the transfer's expected fee: only the excess is booked to fee coverage.
 statements-why-charges_covered = Charges covered by the transfer's expected fee: nothing more is booked.
+
+## portal: pages2
+org-fees = Expected bank fees
+org-fees-hint = Per transfer to this mutual: a fixed amount in euros plus a percentage of the amount sent. Both empty: the schedule in force is kept.
+org-fee-fixed = Fixed fee (EUR)
+org-fee-percent = Percentage of the amount sent
+org-fee = { $fixed } + { $percent } % of the amount sent
+org-fee-none = none (the programme's schedule applies)
+org-error-fee_fixed = Give a fixed fee in euros, zero or more (for example 12.50).
+org-error-fee_percent = Give a percentage between 0 and 100 (for example 0.5).
+paging-older = Older
+paging-newest = Back to the newest
+error-invalid-title = Request not understood
+error-invalid = This link or request is not valid (an older page's address may have been altered). Open the page again from the menu.

@@ -791,3 +791,17 @@ statements-why-no_end_to_end_id = Un cargo sin referencia de extremo a extremo (
 statements-why-unknown_end_to_end_id = Ninguna transferencia tiene esta referencia de extremo a extremo (EndToEndId).
 statements-why-charges_excess = Gastos superiores a los gastos previstos de la transferencia: solo el exceso se imputa a la cobertura de gastos.
 statements-why-charges_covered = Gastos cubiertos por los gastos previstos de la transferencia: no se imputa nada más.
+
+## portal: pages2
+org-fees = Comisiones bancarias previstas
+org-fees-hint = Por transferencia a esta mutual: un importe fijo en euros más un porcentaje del importe enviado. Ambos vacíos: se mantiene la tarifa vigente.
+org-fee-fixed = Comisión fija (EUR)
+org-fee-percent = Porcentaje del importe enviado
+org-fee = { $fixed } + { $percent } % del importe enviado
+org-fee-none = ninguna (se aplica la tarifa del programa)
+org-error-fee_fixed = Indique una comisión fija en euros, cero o más (por ejemplo 12.50, con punto).
+org-error-fee_percent = Indique un porcentaje entre 0 y 100 (por ejemplo 0.5, con punto).
+paging-older = Más antiguos
+paging-newest = Volver a los más recientes
+error-invalid-title = Solicitud no comprendida
+error-invalid = Este enlace o esta solicitud no es válido (quizá se modificó la dirección de una página anterior). Vuelva a abrir la página desde el menú.

@@ -791,3 +791,17 @@ statements-why-no_end_to_end_id = Un débit sans référence de bout en bout (En
 statements-why-unknown_end_to_end_id = Aucun transfert ne porte cette référence de bout en bout (EndToEndId).
 statements-why-charges_excess = Frais supérieurs aux frais prévus du transfert : seul l’excédent est imputé à la couverture des frais.
 statements-why-charges_covered = Frais couverts par les frais prévus du transfert : rien de plus n’est imputé.
+
+## portal: pages2
+org-fees = Frais bancaires attendus
+org-fees-hint = Par virement à cette mutuelle : un montant fixe en euros plus un pourcentage du montant envoyé. Les deux vides : le barème en vigueur est conservé.
+org-fee-fixed = Frais fixes (EUR)
+org-fee-percent = Pourcentage du montant envoyé
+org-fee = { $fixed } + { $percent } % du montant envoyé
+org-fee-none = aucun (le barème du programme s'applique)
+org-error-fee_fixed = Indiquez des frais fixes en euros, zéro ou plus (par exemple 12.50, avec un point).
+org-error-fee_percent = Indiquez un pourcentage entre 0 et 100 (par exemple 0.5, avec un point).
+paging-older = Plus anciens
+paging-newest = Retour aux plus récents
+error-invalid-title = Demande non comprise
+error-invalid = Ce lien ou cette demande n'est pas valide (l'adresse d'une page plus ancienne a peut-être été modifiée). Rouvrez la page depuis le menu.

@@ -203,10 +203,10 @@ async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>)
         period: None,
         contributor_id: None,
         limit: Some(LISTED_BATCHES),
-        cursor: None,
+        cursor: visit.cursor(),
     };
-    let batches = match app.query(caller, ListBatches(query)).await {
-        Ok(page) => page.items,
+    let (batches, paging) = match app.query(caller, ListBatches(query)).await {
+        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
         Err(error) => return visit.refused(&error),
     };
     let (programmes, mut names) = match visit.programmes().await {
@@ -223,6 +223,7 @@ async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>)
         "portal_home.html",
         context! {
             batches => Value::from_serialize(&batches),
+            paging => paging,
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             form => Value::from_serialize(&form),

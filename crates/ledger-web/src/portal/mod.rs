@@ -141,7 +141,8 @@ pub(crate) fn error_page(status: StatusCode, key: &str, lang: Lang, uri: &Uri) -
     )
 }
 
-/// The page for a refused operation: the API's status (403, 404, 409…), a logged 500 for a defect.
+/// The page for a refused operation: the API's status (403, 404, 409, 422…), a logged 500 for a
+/// defect.
 pub(crate) fn refused(error: &AppError, lang: Lang, uri: &Uri) -> Response {
     let (status, key) = match error.refusal {
         Refusal::NotFound => (StatusCode::NOT_FOUND, "error-not-found"),
@@ -149,6 +150,8 @@ pub(crate) fn refused(error: &AppError, lang: Lang, uri: &Uri) -> Response {
         Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable"),
         Refusal::Throttled => (StatusCode::TOO_MANY_REQUESTS, "error-throttled"),
         Refusal::Conflict => (StatusCode::CONFLICT, "error-conflict"),
+        // What the visitor asked for is not valid (an old page's cursor altered, say).
+        Refusal::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "error-invalid"),
         _ => {
             tracing::error!(error = %error, source = ?error.source, "a portal page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "error-internal")

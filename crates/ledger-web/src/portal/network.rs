@@ -165,18 +165,18 @@ async fn render_home(
 ) -> Response {
     let (portal, signed) = (&visit.portal, &visit.signed);
     let caller = &signed.caller;
-    let runs = match portal
+    let (runs, paging) = match portal
         .app
         .query(
             caller,
             ListTransferRuns(PageQuery {
                 limit: Some(LISTED_RUNS),
-                cursor: None,
+                cursor: visit.cursor(),
             }),
         )
         .await
     {
-        Ok(page) => page.items,
+        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
         Err(error) => return visit.refused(&error),
     };
     let (programmes, mut names) = match visit.programmes().await {
@@ -200,6 +200,7 @@ async fn render_home(
         "portal_network_home.html",
         context! {
             runs => Value::from_serialize(&runs),
+            paging => paging,
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             proposals => Value::from_serialize(&proposals),

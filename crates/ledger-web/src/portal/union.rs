@@ -393,12 +393,12 @@ async fn render_keys(
             visit.caller(),
             ListApiKeys(PageQuery {
                 limit: Some(LISTED_KEYS),
-                cursor: None,
+                cursor: visit.cursor(),
             }),
         )
         .await;
-    let keys = match listed {
-        Ok(page) => page.items,
+    let (keys, paging) = match listed {
+        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
         Err(error) => return visit.refused(&error),
     };
     let name_error = errors
@@ -416,6 +416,7 @@ async fn render_keys(
         "portal_union_keys.html",
         context! {
             keys => Value::from_serialize(&keys),
+            paging => paging,
             created => created,
             already => Value::from_serialize(&already),
             name_error => name_error,

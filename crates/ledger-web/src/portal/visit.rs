@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -80,6 +80,34 @@ impl Visit {
             .map(|programme| (programme.id.to_string(), programme.name.clone()))
             .collect();
         Ok((programmes, names))
+    }
+
+    /// The page of a long list asked for: the `cursor` of the visit's query string, as a list's
+    /// `next_cursor` gave it (none or empty: the newest page). Passed to the list's query as is:
+    /// one that is not valid is the query's refusal (422).
+    pub(crate) fn cursor(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Asked {
+            cursor: Option<String>,
+        }
+        Query::<Asked>::try_from_uri(&self.uri)
+            .ok()
+            .and_then(|Query(asked)| asked.cursor)
+            .filter(|cursor| !cursor.is_empty())
+    }
+
+    /// The links under a page of a long list (`portal_paging.html`): `older`, to the next older
+    /// page of this same page when the list's query gave a `next_cursor`, and `newest`, back to
+    /// the first page, when this is an older one.
+    pub(crate) fn paging(&self, next_cursor: Option<&str>) -> Value {
+        let path = self.uri.path();
+        let older = next_cursor.and_then(|cursor| {
+            serde_urlencoded::to_string([("cursor", cursor)])
+                .ok()
+                .map(|query| format!("{path}?{query}"))
+        });
+        let newest = self.cursor().map(|_| path.to_owned());
+        minijinja::context! { older => older, newest => newest }
     }
 
     /// Who the session speaks for.

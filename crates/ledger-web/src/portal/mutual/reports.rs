@@ -180,10 +180,10 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<ReportForm>) -> 
     let query = ReportListQuery {
         beneficiary_id: None,
         limit: Some(LISTED_REPORTS),
-        cursor: None,
+        cursor: visit.cursor(),
     };
-    let reports = match portal.app.query(visit.caller(), ListReports(query)).await {
-        Ok(page) => page.items,
+    let (reports, paging) = match portal.app.query(visit.caller(), ListReports(query)).await {
+        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
         Err(error) => return visit.refused(&error),
     };
     let organisation = match own_organisation(visit).await {
@@ -197,6 +197,7 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<ReportForm>) -> 
         context! {
             organisation => Value::from_serialize(&organisation),
             reports => Value::from_serialize(&reports),
+            paging => paging,
             form => Value::from_serialize(&form),
             purposes => PURPOSES,
         },

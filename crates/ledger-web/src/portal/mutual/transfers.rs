@@ -116,15 +116,15 @@ pub(crate) async fn home(visit: Visit) -> Response {
         beneficiary_id: None,
         run_id: None,
         limit: Some(LISTED_TRANSFERS),
-        cursor: None,
+        cursor: visit.cursor(),
     };
-    let transfers = match visit
+    let (transfers, paging) = match visit
         .portal
         .app
         .query(visit.caller(), ListTransfers(query))
         .await
     {
-        Ok(page) => page.items,
+        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
         Err(error) => return visit.refused(&error),
     };
     let organisation = match own_organisation(&visit).await {
@@ -141,6 +141,7 @@ pub(crate) async fn home(visit: Visit) -> Response {
         context! {
             organisation => Value::from_serialize(&organisation),
             transfers => Value::from_serialize(&transfers),
+            paging => paging,
             to_confirm => to_confirm,
         },
     )

@@ -40,11 +40,21 @@ struct VersionForm {
     name: String,
     contact: String,
     covered_members: String,
+    /// The expected bank fees per transfer (a beneficiary's): fixed EUR and a percentage.
+    fee_fixed: String,
+    fee_percent: String,
     request_id: String,
     errors: BTreeMap<String, Vec<String>>,
 }
 
-const VERSION_FIELDS: [&str; 4] = ["effective_from", "name", "contact", "covered_members"];
+const VERSION_FIELDS: [&str; 6] = [
+    "effective_from",
+    "name",
+    "contact",
+    "covered_members",
+    "fee_fixed",
+    "fee_percent",
+];
 
 impl VersionForm {
     fn read(fields: &Fields) -> VersionForm {
@@ -54,6 +64,8 @@ impl VersionForm {
             name: value("name"),
             contact: value("contact"),
             covered_members: value("covered_members"),
+            fee_fixed: value("fee_fixed"),
+            fee_percent: value("fee_percent"),
             request_id: value("request_id"),
             errors: BTreeMap::new(),
         }
@@ -67,8 +79,10 @@ impl VersionForm {
         self
     }
 
-    /// The API's body: the fields left empty keep the previous version's value; a members
-    /// count that is not a whole number is an error at its field.
+    /// The API's body: the fields left empty keep the previous version's value (both fee fields
+    /// empty: the schedule in force is kept; one of them given: both are sent, as typed, for
+    /// the command to judge); a members count that is not a whole number is an error at its
+    /// field.
     fn body(&self) -> Result<serde_json::Value, Vec<FieldError>> {
         let mut body = json!({ "effective_from": self.effective_from });
         if !self.name.is_empty() {
@@ -88,17 +102,32 @@ impl VersionForm {
                 }
             }
         }
+        if !self.fee_fixed.is_empty() || !self.fee_percent.is_empty() {
+            body["fee_schedule"] = json!({ "fixed": self.fee_fixed, "percent": self.fee_percent });
+        }
         Ok(body)
+    }
+
+    /// The form's field for an error's path: `fee_schedule.fixed` is `fee_fixed`, a fee schedule
+    /// refused whole is shown at its first field, anything else unknown at the date.
+    fn field_of(path: &str) -> &str {
+        match path {
+            "fee_schedule.fixed" | "fee_schedule" => "fee_fixed",
+            "fee_schedule.percent" => "fee_percent",
+            _ => {
+                let name = path.split('.').next().unwrap_or_default();
+                if VERSION_FIELDS.contains(&name) {
+                    name
+                } else {
+                    "effective_from"
+                }
+            }
+        }
     }
 
     fn place(&mut self, errors: &[FieldError]) {
         for error in errors {
-            let name = error.field.split('.').next().unwrap_or_default();
-            let name = if VERSION_FIELDS.contains(&name) {
-                name
-            } else {
-                "effective_from"
-            };
+            let name = VersionForm::field_of(&error.field);
             self.errors
                 .entry(name.to_owned())
                 .or_default()
@@ -162,8 +191,18 @@ async fn render(
         Ok(history) => history,
         Err(error) => return visit.refused(&error),
     };
+    // The fee schedule in force, shown and the fee fields' starting values.
+    let in_force = history
+        .versions
+        .iter()
+        .find(|version| version.version == history.current_version)
+        .and_then(|version| version.fee_schedule.as_ref());
     let form = form.unwrap_or_else(|| {
         VersionForm {
+            fee_fixed: in_force
+                .map(|fee| fee.fixed.amount.clone())
+                .unwrap_or_default(),
+            fee_percent: in_force.map(|fee| fee.percent.clone()).unwrap_or_default(),
             request_id: portal.app.sources.id().to_string(),
             ..VersionForm::default()
         }
@@ -175,6 +214,7 @@ async fn render(
         context! {
             organisation => Value::from_serialize(&organisation),
             history => Value::from_serialize(&history),
+            fee_in_force => Value::from_serialize(in_force),
             form => Value::from_serialize(&form),
         },
     )
@@ -237,6 +277,8 @@ mod tests {
             ("name", ""),
             ("contact", "Awa, +226 70 00 00 00"),
             ("covered_members", "6500"),
+            ("fee_fixed", ""),
+            ("fee_percent", ""),
         ]
         .iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -255,9 +297,44 @@ mod tests {
         .with_fields();
         let errors = form.body().err().unwrap_or_default();
         form.place(&errors);
-        form.place(&[FieldError::new("fee_schedule.fixed", "is wrong")]);
+        form.place(&[
+            FieldError::new("fee_schedule.fixed", "is wrong"),
+            FieldError::new("fee_schedule.percent", "is too much"),
+            FieldError::new("registry", "is unknown"),
+        ]);
         assert_eq!(form.errors["covered_members"], ["must be a whole number"]);
-        assert_eq!(form.errors["effective_from"], ["is wrong"]);
+        assert_eq!(form.errors["fee_fixed"], ["is wrong"]);
+        assert_eq!(form.errors["fee_percent"], ["is too much"]);
+        assert_eq!(form.errors["effective_from"], ["is unknown"]);
         assert!(form.errors["name"].is_empty());
+    }
+
+    #[test]
+    fn a_fee_schedule_is_sent_when_either_fee_field_is_given() {
+        // Proves the fee fields become the API's `fee_schedule` as typed (the command judges
+        // them), and that both left empty keep the schedule in force (nothing sent).
+        let form = VersionForm {
+            effective_from: "2027-01-01".to_owned(),
+            fee_fixed: "12.50".to_owned(),
+            fee_percent: "0.5".to_owned(),
+            ..VersionForm::default()
+        };
+        assert_eq!(
+            form.body().unwrap_or_default()["fee_schedule"],
+            json!({"fixed": "12.50", "percent": "0.5"})
+        );
+        let form = VersionForm {
+            fee_percent: "abc".to_owned(),
+            ..form
+        };
+        assert_eq!(
+            form.body().unwrap_or_default()["fee_schedule"],
+            json!({"fixed": "12.50", "percent": "abc"})
+        );
+        let form = VersionForm {
+            effective_from: "2027-01-01".to_owned(),
+            ..VersionForm::default()
+        };
+        assert_eq!(form.body().unwrap_or_default().get("fee_schedule"), None);
     }
 }
