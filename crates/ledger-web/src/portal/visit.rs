@@ -13,7 +13,7 @@ use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use ledger_app::pagination::PageQuery;
-use ledger_app::registry::{ListProgrammes, ProgrammeView};
+use ledger_app::registry::{ListOrganisations, ListProgrammes, OrganisationView, ProgrammeView};
 use ledger_app::{Action, AppError, Caller};
 use minijinja::Value;
 
@@ -26,6 +26,8 @@ use crate::i18n::{Lang, negotiate};
 
 /// Programmes offered by the portal's forms and named on its pages (the network runs a handful).
 const LISTED_PROGRAMMES: u32 = 100;
+/// Organisations listed and named on the portal's pages (the network has far fewer).
+const LISTED_ORGANISATIONS: u32 = 1000;
 
 /// A signed-in visitor and what its handler answers with.
 pub(crate) struct Visit {
@@ -80,6 +82,20 @@ impl Visit {
             .map(|programme| (programme.id.to_string(), programme.name.clone()))
             .collect();
         Ok((programmes, names))
+    }
+
+    /// The organisations, as the visitor may read them.
+    pub(crate) async fn organisations(&self) -> Result<Vec<OrganisationView>, AppError> {
+        let page = PageQuery {
+            limit: Some(LISTED_ORGANISATIONS),
+            cursor: None,
+        };
+        let organisations = self
+            .portal
+            .app
+            .query(self.caller(), ListOrganisations(page))
+            .await?;
+        Ok(organisations.items)
     }
 
     /// The page of a long list asked for: the `cursor` of the visit's query string, as a list's

@@ -11,17 +11,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::eligibility::{FactView, ListFacts};
 use ledger_app::fact_review::{ReadFactEvidence, RejectFact, RejectFactBody, VerifyFact};
-use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListOrganisations;
 use ledger_app::{AppError, Operation, Refusal};
 use minijinja::{Value, context};
 use serde_json::json;
 
 use super::super::visit::{SignedForm, Visit};
 use super::super::{Portal, attachment};
-
-/// Organisations read to find the mutuals (the network has far fewer).
-const LISTED_ORGANISATIONS: u32 = 1000;
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -64,18 +59,8 @@ async fn render(visit: &Visit, status: StatusCode, problem: Refused) -> Response
     if let Err(error) = ledger_app::policy::require(Operation::VerifyFact, caller) {
         return visit.refused(&error);
     }
-    let organisations = match portal
-        .app
-        .query(
-            caller,
-            ListOrganisations(PageQuery {
-                limit: Some(LISTED_ORGANISATIONS),
-                cursor: None,
-            }),
-        )
-        .await
-    {
-        Ok(page) => page.items,
+    let organisations = match visit.organisations().await {
+        Ok(organisations) => organisations,
         Err(error) => return visit.refused(&error),
     };
     let mut pending = Vec::new();

@@ -9,10 +9,8 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use ledger_app::pagination::PageQuery;
 use ledger_app::registry::{
-    ChangeOrganisation, ChangeOrganisationBody, ListOrganisations, OrganisationHistory,
-    ReadOrganisation,
+    ChangeOrganisation, ChangeOrganisationBody, OrganisationHistory, ReadOrganisation,
 };
 use ledger_app::{AppError, FieldError, Operation, Refusal};
 use minijinja::{Value, context};
@@ -20,9 +18,6 @@ use serde_json::json;
 
 use super::super::visit::{SignedForm, Visit};
 use super::super::{Fields, Portal, field};
-
-/// Organisations listed (the network has far fewer).
-const LISTED_ORGANISATIONS: u32 = 1000;
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -145,20 +140,11 @@ async fn list(visit: Visit) -> Response {
     if let Err(error) = network_only(&visit) {
         return visit.refused(&error);
     }
-    let page = PageQuery {
-        limit: Some(LISTED_ORGANISATIONS),
-        cursor: None,
-    };
-    match visit
-        .portal
-        .app
-        .query(visit.caller(), ListOrganisations(page))
-        .await
-    {
-        Ok(page) => visit.page(
+    match visit.organisations().await {
+        Ok(organisations) => visit.page(
             StatusCode::OK,
             "portal_network_organisations.html",
-            context! { organisations => Value::from_serialize(&page.items) },
+            context! { organisations => Value::from_serialize(&organisations) },
         ),
         Err(error) => visit.refused(&error),
     }

@@ -12,7 +12,6 @@ use axum::routing::{get, post};
 use ledger_app::pagination::PageQuery;
 use ledger_app::people::events::{ListSecurityEvents, SecurityEventQuery};
 use ledger_app::people::users::{DisableUser, InviteUser, InviteUserBody, ListUsers};
-use ledger_app::registry::{ListOrganisations, OrganisationView};
 use ledger_app::{AppError, Operation, Refusal};
 use minijinja::{Value, context};
 
@@ -51,19 +50,6 @@ impl InviteForm {
     }
 }
 
-async fn organisations(visit: &Visit) -> Result<Vec<OrganisationView>, AppError> {
-    let page = PageQuery {
-        limit: Some(LISTED),
-        cursor: None,
-    };
-    Ok(visit
-        .portal
-        .app
-        .query(visit.caller(), ListOrganisations(page))
-        .await?
-        .items)
-}
-
 /// The users page, with the invitation form (`form`) and a new invitation to show once.
 async fn render_users(
     visit: &Visit,
@@ -90,7 +76,7 @@ async fn render_users(
         Ok(page) => page.items,
         Err(error) => return visit.refused(&error),
     };
-    let organisations = match organisations(visit).await {
+    let organisations = match visit.organisations().await {
         Ok(organisations) => organisations,
         Err(error) => return visit.refused(&error),
     };

@@ -21,7 +21,6 @@ use ledger_app::bank_statements::{
 };
 use ledger_app::contributions::ReadBatch;
 use ledger_app::pagination::PageQuery;
-use ledger_app::registry::ListOrganisations;
 use ledger_app::{AppError, Operation, Refusal, Reply};
 use minijinja::{Value, context};
 use serde_json::json;
@@ -39,8 +38,6 @@ const MAX_PAGES_READ: usize = 10;
 const LISTED_STATEMENTS: usize = 200;
 /// Unmatched lines listed to decide (the oldest first: the ones waiting longest).
 const LISTED_LINES: usize = 300;
-/// Organisations read to name the unions of proposed batches (the network has far fewer).
-const LISTED_ORGANISATIONS: u32 = 1000;
 /// The query string of a statement's page when an upload was that statement again.
 const IMPORTED_BEFORE: &str = "imported=before";
 
@@ -320,18 +317,8 @@ async fn render_lines(visit: &Visit, status: StatusCode, problem: LineProblem) -
         .collect();
     let mut labels: BTreeMap<String, BatchLabel> = BTreeMap::new();
     if !proposed.is_empty() {
-        let organisations = match portal
-            .app
-            .query(
-                caller,
-                ListOrganisations(PageQuery {
-                    limit: Some(LISTED_ORGANISATIONS),
-                    cursor: None,
-                }),
-            )
-            .await
-        {
-            Ok(page) => page.items,
+        let organisations = match visit.organisations().await {
+            Ok(organisations) => organisations,
             Err(error) => return visit.refused(&error),
         };
         for batch_id in proposed {
