@@ -18,7 +18,7 @@ use minijinja::{Value, context};
 use super::super::Portal;
 use super::super::visit::{SignedForm, Visit};
 
-/// Users and organisations listed (the network has far fewer).
+/// Users listed (the network has far fewer).
 const LISTED: u32 = 1000;
 /// Security events per page.
 const EVENTS_PER_PAGE: u32 = 100;
