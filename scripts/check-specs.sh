@@ -11,11 +11,13 @@ VENV=target/spec-venv
 # Pinned: a validator's new release must not change CI's verdict behind our back.
 # `cryptography` lets the tests check checkpoint signatures with tools/verify_export.py too.
 PACKAGES=(openapi-spec-validator==0.9.0 check-jsonschema==0.39.0 cryptography==48.0.0 schemathesis==4.32.5)
-STAMP="$VENV/.installed-$(printf '%s ' "${PACKAGES[@]}" | sha256sum | cut -c1-16)"
+# Their dependencies are pinned too, by scripts/spec-constraints.txt.
+CONSTRAINTS=scripts/spec-constraints.txt
+STAMP="$VENV/.installed-$( (printf '%s ' "${PACKAGES[@]}"; cat "$CONSTRAINTS") | sha256sum | cut -c1-16)"
 if [[ ! -f "$STAMP" ]]; then
     rm -rf "$VENV"
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PACKAGES[@]}"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -c "$CONSTRAINTS" "${PACKAGES[@]}"
     touch "$STAMP"
 fi
 
