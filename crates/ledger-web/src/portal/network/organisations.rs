@@ -38,6 +38,10 @@ struct VersionForm {
     /// The expected bank fees per transfer (a beneficiary's): fixed EUR and a percentage.
     fee_fixed: String,
     fee_percent: String,
+    /// The schedule in force when the form was shown (hidden fields): fee fields left as they
+    /// were prefilled change nothing, so a version that changes only a name records no schedule.
+    fee_fixed_was: String,
+    fee_percent_was: String,
     request_id: String,
     errors: BTreeMap<String, Vec<String>>,
 }
@@ -61,6 +65,8 @@ impl VersionForm {
             covered_members: value("covered_members"),
             fee_fixed: value("fee_fixed"),
             fee_percent: value("fee_percent"),
+            fee_fixed_was: value("fee_fixed_was"),
+            fee_percent_was: value("fee_percent_was"),
             request_id: value("request_id"),
             errors: BTreeMap::new(),
         }
@@ -75,9 +81,9 @@ impl VersionForm {
     }
 
     /// The API's body: the fields left empty keep the previous version's value (both fee fields
-    /// empty: the schedule in force is kept; one of them given: both are sent, as typed, for
-    /// the command to judge); a members count that is not a whole number is an error at its
-    /// field.
+    /// empty, or both as prefilled from the schedule in force: that schedule is kept; otherwise
+    /// both are sent, as typed, for the command to judge); a members count that is not a whole
+    /// number is an error at its field.
     fn body(&self) -> Result<serde_json::Value, Vec<FieldError>> {
         let mut body = json!({ "effective_from": self.effective_from });
         if !self.name.is_empty() {
@@ -97,7 +103,9 @@ impl VersionForm {
                 }
             }
         }
-        if !self.fee_fixed.is_empty() || !self.fee_percent.is_empty() {
+        let typed = (self.fee_fixed.as_str(), self.fee_percent.as_str());
+        let prefilled = (self.fee_fixed_was.as_str(), self.fee_percent_was.as_str());
+        if typed != ("", "") && typed != prefilled {
             body["fee_schedule"] = json!({ "fixed": self.fee_fixed, "percent": self.fee_percent });
         }
         Ok(body)
@@ -184,11 +192,15 @@ async fn render(
         .find(|version| version.version == history.current_version)
         .and_then(|version| version.fee_schedule.as_ref());
     let form = form.unwrap_or_else(|| {
+        let fee_fixed = in_force
+            .map(|fee| fee.fixed.amount.clone())
+            .unwrap_or_default();
+        let fee_percent = in_force.map(|fee| fee.percent.clone()).unwrap_or_default();
         VersionForm {
-            fee_fixed: in_force
-                .map(|fee| fee.fixed.amount.clone())
-                .unwrap_or_default(),
-            fee_percent: in_force.map(|fee| fee.percent.clone()).unwrap_or_default(),
+            fee_fixed_was: fee_fixed.clone(),
+            fee_percent_was: fee_percent.clone(),
+            fee_fixed,
+            fee_percent,
             request_id: portal.app.sources.id().to_string(),
             ..VersionForm::default()
         }
@@ -322,5 +334,32 @@ mod tests {
             ..VersionForm::default()
         };
         assert_eq!(form.body().unwrap_or_default().get("fee_schedule"), None);
+    }
+
+    #[test]
+    fn fee_fields_left_as_prefilled_change_nothing() {
+        // Proves a version form whose fee fields still hold the schedule in force (only the name
+        // changed) sends no fee schedule, so the new version does not record it again, and that
+        // a changed fee is sent.
+        let form = VersionForm {
+            effective_from: "2027-01-01".to_owned(),
+            name: "MESP".to_owned(),
+            fee_fixed: "15.00".to_owned(),
+            fee_percent: "0.5".to_owned(),
+            fee_fixed_was: "15.00".to_owned(),
+            fee_percent_was: "0.5".to_owned(),
+            ..VersionForm::default()
+        };
+        let body = form.body().unwrap_or_default();
+        assert_eq!(body.get("fee_schedule"), None, "{body}");
+        assert_eq!(body["name"], "MESP");
+        let form = VersionForm {
+            fee_fixed: "18.00".to_owned(),
+            ..form
+        };
+        assert_eq!(
+            form.body().unwrap_or_default()["fee_schedule"],
+            json!({"fixed": "18.00", "percent": "0.5"})
+        );
     }
 }
