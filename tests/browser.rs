@@ -125,51 +125,11 @@ async fn the_public_pages_in_a_real_browser() {
         "hostile": {"path": "/mutuals/hostile", "name": HOSTILE_NAME},
     });
 
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/pages.py");
-    let base_url = server.base_url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .env("BASE_URL", base_url)
-            .env("EXPECTED", expected.to_string())
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
-    let printed = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{printed}");
+    let printed = run_script(&server, "pages.py", expected).await;
     assert!(
         printed.contains("21 pages checked in 3 languages; 0 failures"),
         "{printed}"
     );
-}
-
-/// Invites a user into `organisation` as a union's treasurer and sets its password, through the
-/// API; returns the email.
-async fn treasurer(server: &TestServer, email: &str, organisation: &str) -> String {
-    let (status, invited) = support::people::post_plain(
-        server,
-        "/v1/users",
-        &token(NETWORK_ID, Role::Admin),
-        &json!({"email": email, "organisation": organisation, "role": "contributor"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{invited}");
-    let (status, accepted) = support::people::post_plain(
-        server,
-        "/v1/invitations/acceptance",
-        "",
-        &json!({"invitation_token": invited["invitation_token"],
-                "password": support::people::TEST_PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 200, "{accepted}");
-    email.to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -195,15 +155,10 @@ async fn the_portal_in_a_real_browser() {
     let mut users = serde_json::Map::new();
     let mut texts = serde_json::Map::new();
     for lang in languages {
-        let email = treasurer(
-            &server,
-            &format!("treasurer-{}@csq.example", lang.code()),
-            &fund.csq,
-        )
-        .await;
+        let email = format!("treasurer-{}@csq.example", lang.code());
         users.insert(
             lang.code().to_owned(),
-            json!({"email": email, "password": support::people::TEST_PASSWORD}),
+            member(&server, &email, &fund.csq, "contributor").await,
         );
         texts.insert(
             lang.code().to_owned(),
@@ -221,24 +176,7 @@ async fn the_portal_in_a_real_browser() {
         "period": period,
         "other_batch": other["id"],
     });
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal.py");
-    let base_url = server.base_url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .env("BASE_URL", base_url)
-            .env("EXPECTED", expected.to_string())
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
-    let printed = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{printed}");
+    let printed = run_script(&server, "portal.py", expected).await;
     assert!(
         printed.contains("portal journeys in 2 languages; 0 failures"),
         "{printed}"
@@ -305,25 +243,7 @@ async fn the_mutual_portal_in_a_real_browser() {
                 "fact_pending": text("mutual-fact-status-submitted"),
             },
         });
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal_mutual.py");
-        let base_url = server.base_url.clone();
-        let output = tokio::task::spawn_blocking(move || {
-            Command::new("python3")
-                .arg(script)
-                .env("BASE_URL", base_url)
-                .env("EXPECTED", expected.to_string())
-                .output()
-        })
-        .await
-        .unwrap()
-        .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
-        let printed = format!(
-            "{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(output.status.success(), "{printed}");
+        let printed = run_script(&server, "portal_mutual.py", expected).await;
         assert!(
             printed.contains(&format!("mutual journey in {}; 0 failures", lang.code())),
             "{printed}"
@@ -503,25 +423,7 @@ async fn the_network_portal_in_a_real_browser() {
         "period": "2026-09",
         "treasurer": member(&server, "treasurer@csq.example", &fund.csq, "contributor").await,
     });
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/portal_network.py");
-    let base_url = server.base_url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .env("BASE_URL", base_url)
-            .env("EXPECTED", expected.to_string())
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("python3 runs (scripts/ensure-browser.sh installs what the browser tests need)");
-    let printed = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{printed}");
+    let printed = run_script(&server, "portal_network.py", expected).await;
     assert!(
         printed.contains("network journeys in 3 languages; 0 failures"),
         "{printed}"
