@@ -14,7 +14,7 @@ use ledger_testkit::{Engine, on_both_engines};
 use serde_json::json;
 use support::people::{TEST_PASSWORD, post_plain};
 use support::portal::{Browser, hidden, signed_in};
-use support::southern::{Fund, burkina_paid_for_september, contribute, fact, fund};
+use support::southern::{Fund, burkina_paid_for_september, burkina_ready_for_september, fund};
 use support::{NETWORK_ID, TestServer, token};
 
 /// The id in the first form action `/portal/network/proposals/{id}/...` of a page.
@@ -26,39 +26,6 @@ fn proposal_on(body: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-/// The Burkina mutual made eligible, 1,000 euros received for 2026-09 and fee coverage funded:
-/// ready for the September run.
-async fn ready_for_september(server: &TestServer, fund: &Fund) {
-    fact(
-        server,
-        fund,
-        &fund.burkina,
-        "mutual_operational",
-        json!(true),
-        "2026-01-01",
-    )
-    .await;
-    fact(
-        server,
-        fund,
-        &fund.burkina,
-        "public_cofinancing_percent",
-        json!("5"),
-        "2026-01-01",
-    )
-    .await;
-    contribute(server, fund, &fund.csq, "2026-09", 1000, "2026-09-20").await;
-    let (status, _) = server
-        .post(
-            "/v1/fee-coverage/deposits",
-            &fund.admin,
-            "coverage",
-            &json!({"amount": "100.00", "reference": "sponsor"}),
-        )
-        .await;
-    assert_eq!(status, 201);
 }
 
 /// What the API says of a run.
@@ -81,7 +48,7 @@ async fn two_admins_plan_approve_and_execute_a_run(server: TestServer) {
     let (_, ready) = server.get("/readyz", "").await;
     assert_eq!(ready["approvals_required"], 2, "{ready}");
     let fund = fund(&server).await;
-    ready_for_september(&server, &fund).await;
+    burkina_ready_for_september(&server, &fund, "100.00").await;
     let mut alice = signed_in(&server, "alice@network.example", NETWORK_ID, "admin").await;
     let mut bob = signed_in(&server, "bob@network.example", NETWORK_ID, "admin").await;
     for (organisation, key, body) in [
@@ -300,7 +267,7 @@ async fn a_payment_file_refused_names_the_mutual_without_a_bank_account(server: 
     // on the run's page, in the visitor's language; and that with one admin required the
     // execution form executes at once.
     let fund = fund(&server).await;
-    ready_for_september(&server, &fund).await;
+    burkina_ready_for_september(&server, &fund, "100.00").await;
     let mut admin = signed_in(&server, "admin@network.example", NETWORK_ID, "admin").await;
     let home = admin.get("/portal/network").await;
     let fields = [

@@ -120,9 +120,9 @@ pub async fn burkina_paid_for_september(server: &TestServer, fund: &Fund) -> Val
     burkina_paid_for_september_with_coverage(server, fund, "100.00").await
 }
 
-/// The Burkina mutual made eligible, 1,000 euros received for 2026-09, `coverage` EUR deposited
-/// into fee coverage, and the September run planned (not executed): the plan's answer.
-pub async fn burkina_run_for_september(server: &TestServer, fund: &Fund, coverage: &str) -> Value {
+/// The Burkina mutual made eligible, 1,000 euros received for 2026-09 and `coverage` EUR
+/// deposited into fee coverage: ready for the September run.
+pub async fn burkina_ready_for_september(server: &TestServer, fund: &Fund, coverage: &str) {
     fact(
         server,
         fund,
@@ -151,6 +151,12 @@ pub async fn burkina_run_for_september(server: &TestServer, fund: &Fund, coverag
         )
         .await;
     assert_eq!(status, 201);
+}
+
+/// [`burkina_ready_for_september`], and the September run planned (not executed): the plan's
+/// answer.
+pub async fn burkina_run_for_september(server: &TestServer, fund: &Fund, coverage: &str) -> Value {
+    burkina_ready_for_september(server, fund, coverage).await;
     let (status, run) = server
         .post(
             "/v1/transfer-runs",
