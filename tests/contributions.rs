@@ -24,6 +24,7 @@ on_both_engines!(
     concurrent_duplicates_have_one_effect,
     receipts_accumulate_and_overpayments_become_donations,
     reversals_cancel_and_refund_without_deleting,
+    lists_run_oldest_or_newest_first,
 );
 
 /// Builds a request body for the n-th role of the matrix (so creations do not collide).
@@ -797,4 +798,60 @@ async fn reversals_cancel_and_refund_without_deleting(server: TestServer) {
         (status, problem["code"].as_str()),
         (409, Some("batch_reversed"))
     );
+}
+
+async fn lists_run_oldest_or_newest_first(server: TestServer) {
+    // Proves a list kept in recording order runs oldest first by default and newest first on
+    // `order=newest_first`, its cursor going on the same way; an unknown order is a 4xx problem
+    // naming `order`.
+    let fund = fund(&server).await;
+    let mut ids = Vec::new();
+    for period in ["2026-09", "2026-10", "2026-11"] {
+        let (status, batch) = server
+            .post(
+                "/v1/contribution-batches",
+                &fund.union_token,
+                &format!("order-{period}"),
+                &batch_body(&fund.programme, period, 10),
+            )
+            .await;
+        assert_eq!(status, 201, "{batch}");
+        ids.push(batch["id"].as_str().unwrap().to_owned());
+    }
+    let listed = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, oldest) = server
+        .get("/v1/contribution-batches", &fund.union_token)
+        .await;
+    assert_eq!(status, 200, "{oldest}");
+    assert_eq!(listed(&oldest), ids);
+    let (status, newest) = server
+        .get(
+            "/v1/contribution-batches?order=newest_first&limit=2",
+            &fund.union_token,
+        )
+        .await;
+    assert_eq!(status, 200, "{newest}");
+    assert_eq!(listed(&newest), [ids[2].clone(), ids[1].clone()]);
+    let cursor = newest["next_cursor"].as_str().unwrap();
+    let (status, older) = server
+        .get(
+            &format!("/v1/contribution-batches?order=newest_first&limit=2&cursor={cursor}"),
+            &fund.union_token,
+        )
+        .await;
+    assert_eq!(status, 200, "{older}");
+    assert_eq!(listed(&older), [ids[0].clone()]);
+    assert_eq!(older["next_cursor"], Value::Null);
+    let (status, sideways) = server
+        .get("/v1/contribution-batches?order=sideways", &fund.union_token)
+        .await;
+    assert!((400..500).contains(&status), "{status}: {sideways}");
+    assert!(sideways.to_string().contains("order"), "{sideways}");
 }

@@ -18,7 +18,7 @@ use ledger_core::pain001::{AccountNumber, BankAccount, Bic, Iban};
 use ledger_core::{Currency, OrganisationId};
 use ledger_store::registry::BatchFilter;
 use ledger_store::transfers::{TransferFilter, TransferRow};
-use ledger_store::{Store, StoreOptions};
+use ledger_store::{Seek, Store, StoreOptions};
 use ledger_testkit::on_both_engines;
 use ledger_testkit::xsd::{assert_valid, standard_schema};
 use quick_xml::events::Event;
@@ -256,7 +256,10 @@ fn minor(element: &Element) -> (String, i64) {
 }
 
 async fn every_transfer(store: &Store, filter: &TransferFilter) -> Vec<TransferRow> {
-    store.transfers(filter, None, 10_000).await.unwrap()
+    store
+        .transfers(filter, Seek::After(None), 10_000)
+        .await
+        .unwrap()
 }
 
 async fn the_demo_s_iati_files_are_valid_and_add_up(postgres: bool) {
@@ -323,7 +326,7 @@ async fn the_demo_s_iati_files_are_valid_and_add_up(postgres: bool) {
                 programme_id: Some(programme_id),
                 ..BatchFilter::default()
             },
-            None,
+            Seek::After(None),
             10_000,
         )
         .await
@@ -411,7 +414,7 @@ async fn the_demo_s_iati_files_are_valid_and_add_up(postgres: bool) {
         .sum();
     assert_eq!(eur("3"), Some(settled));
     let mut accepted: BTreeMap<(String, String), i64> = BTreeMap::new();
-    for report in store.reports(None, None, 1000).await.unwrap() {
+    for report in store.reports(None, Seek::After(None), 1000).await.unwrap() {
         if report.status() == "accepted" {
             *accepted
                 .entry(("4".to_owned(), report.currency.clone()))

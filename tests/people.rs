@@ -269,6 +269,17 @@ async fn an_api_key_acts_and_is_refused_once_revoked(server: TestServer) {
         !record.contains(&key) && !record.contains(PASSWORD),
         "a secret on record"
     );
+    // Newest first on asking: the same events, the other way round.
+    let (status, newest) = server
+        .get(
+            "/v1/security-events?limit=1000&order=newest_first",
+            &token(NETWORK_ID, Role::Auditor),
+        )
+        .await;
+    assert_eq!(status, 200, "{newest}");
+    let mut reversed = newest["items"].as_array().unwrap().clone();
+    reversed.reverse();
+    assert_eq!(&reversed, events["items"].as_array().unwrap());
     let (status, _) = server.get("/v1/security-events", &access(&session)).await;
     assert_eq!(status, 403);
 }

@@ -913,11 +913,13 @@ fn linked(body: &str, prefix: &str) -> Vec<String> {
 }
 
 async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
-    // Proves the union's home lists its newest 50 batches with an "Older" link when there are
-    // more; following it shows the rest (no batch twice) with a link back to the newest; a
-    // cursor that is not one the list gave out is a 4xx error page, not a 500.
+    // Proves the union's home lists its newest 50 batches, newest first, with an "Older" link
+    // when there are more; following it shows the rest (the oldest, no batch twice) with a link
+    // back to the newest; a cursor that is not one the list gave out is a 4xx error page, not a
+    // 500.
     let fund = fund(&server).await;
     let contributor = token(&fund.csq, Role::Contributor);
+    let mut submitted = Vec::new();
     for n in 0..51 {
         let (status, body) = server
             .post(
@@ -929,19 +931,22 @@ async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
             )
             .await;
         assert_eq!(status, 201, "{body}");
+        submitted.push(body["id"].as_str().unwrap().to_owned());
     }
     let mut union = signed_in(&server, "t@csq.example", &fund.csq, "contributor").await;
     let first = union.get("/portal").await;
     assert_eq!(first.status, 200, "{}", first.body);
     let newest = linked(&first.body, "<td><a href=\"/portal/batches/");
     assert_eq!(newest.len(), 50);
+    let newest_first: Vec<String> = submitted.iter().rev().take(50).cloned().collect();
+    assert_eq!(newest, newest_first);
     assert!(!first.body.contains("Retour aux plus récents"));
     let older = older_link(&first.body).unwrap_or_else(|| panic!("{}", first.body));
     assert!(older.starts_with("/portal?cursor="), "{older}");
     let second = union.get(&older).await;
     assert_eq!(second.status, 200, "{}", second.body);
     let rest = linked(&second.body, "<td><a href=\"/portal/batches/");
-    assert_eq!(rest.len(), 1, "{}", second.body);
+    assert_eq!(rest, [submitted[0].clone()], "{}", second.body);
     assert!(!newest.contains(&rest[0]));
     assert_eq!(older_link(&second.body), None);
     assert!(second.body.contains("Retour aux plus récents"));

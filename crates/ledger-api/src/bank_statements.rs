@@ -12,7 +12,7 @@ use ledger_app::bank_statements::{
     ListStatementEntries, ListStatements, MAX_STATEMENT_BYTES, ReadStatement, ReadStatementEntry,
     StatementEntryView,
 };
-use ledger_app::pagination::{Page, PageQuery};
+use ledger_app::pagination::{OrderedPageQuery, Page};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -85,14 +85,14 @@ async fn import_bank_statement(
 
 /// Imported statements (admin, auditor).
 #[utoipa::path(
-    get, path = "/v1/bank-statements", tag = "bank statements", params(PageQuery),
+    get, path = "/v1/bank-statements", tag = "bank statements", params(OrderedPageQuery),
     responses((status = 200, body = Page<BankStatementView>), (status = 403, body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn list_bank_statements(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<OrderedPageQuery>,
 ) -> Result<AppJson<Page<BankStatementView>>, ApiError> {
     Ok(AppJson(
         state.app.query(&principal, ListStatements(query)).await?,

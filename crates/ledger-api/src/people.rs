@@ -9,7 +9,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ledger_app::pagination::{Page, PageQuery};
+use ledger_app::pagination::{OrderedPageQuery, Page, PageQuery};
 use ledger_app::people::events::{ListSecurityEvents, SecurityEventQuery, SecurityEventView};
 use ledger_app::people::keys::{
     ApiKeyCreatedView, CreateApiKey, CreateApiKeyBody, ListApiKeys, RevokeApiKey,
@@ -262,14 +262,14 @@ async fn create_api_key(
 
 /// API keys: admins and auditors all, others their organisation's (never the keys themselves).
 #[utoipa::path(
-    get, path = "/v1/api-keys", tag = "people", params(PageQuery),
+    get, path = "/v1/api-keys", tag = "people", params(OrderedPageQuery),
     responses((status = 403, description = "the role may not do this, or a minted token has no user", body = Problem, content_type = "application/problem+json"), (status = 200, body = Page<ApiKeyView>)),
     security(("bearer" = []))
 )]
 async fn list_api_keys(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<OrderedPageQuery>,
 ) -> Result<AppJson<Page<ApiKeyView>>, ApiError> {
     Ok(AppJson(
         state.app.query(&principal, ListApiKeys(query)).await?,

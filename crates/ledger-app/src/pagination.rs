@@ -1,6 +1,8 @@
 //! List paging: `?limit=` (default 100, at most 1000) and an opaque `cursor`; responses are
-//! `{"items": [...], "next_cursor": "..." | null}`.
+//! `{"items": [...], "next_cursor": "..." | null}`. Lists kept in the order things were recorded
+//! also take `?order=oldest_first` (the default) or `newest_first`.
 
+use ledger_store::Seek;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -20,6 +22,40 @@ pub struct PageQuery {
     pub limit: Option<u32>,
     /// Where the previous page ended (its `next_cursor`).
     pub cursor: Option<String>,
+}
+
+/// Which end of a list kept in recording order its first page starts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// As recorded: what a system reading everything in turn wants (the default).
+    #[default]
+    OldestFirst,
+    /// The latest first: what a person looking at the list wants.
+    NewestFirst,
+}
+
+/// Paging parameters of a list kept in recording order.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderedPageQuery {
+    /// Items per page, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// Where the previous page ended (its `next_cursor`, given with the same `order`).
+    pub cursor: Option<String>,
+    /// `oldest_first` (default) or `newest_first`.
+    pub order: Option<ListOrder>,
+}
+
+impl OrderedPageQuery {
+    /// The validated limit and where the page starts.
+    pub fn parse(&self) -> Result<(u32, Seek), AppError> {
+        PageQuery {
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+        }
+        .seek(self.order)
+    }
 }
 
 /// A page of a list.
@@ -59,6 +95,19 @@ impl PageQuery {
         } else {
             Err(AppError::validation(errors))
         }
+    }
+}
+
+impl PageQuery {
+    /// The validated limit and where the page starts, the list running in `order` (oldest first
+    /// when `None`): after the cursor's id, or before it.
+    pub fn seek(&self, order: Option<ListOrder>) -> Result<(u32, Seek), AppError> {
+        let (limit, from) = self.parse()?;
+        let seek = match order.unwrap_or_default() {
+            ListOrder::OldestFirst => Seek::After(from),
+            ListOrder::NewestFirst => Seek::Before(from),
+        };
+        Ok((limit, seek))
     }
 }
 

@@ -12,6 +12,7 @@ use ledger_core::pain001::{
     build_pain001,
 };
 use ledger_core::{Amount, Currency, OrganisationId, Timestamp};
+use ledger_store::Seek;
 use ledger_store::transfers::{TransferFilter, TransferRow};
 use ledger_store::versions::BankAccountRow;
 use uuid::Uuid;
@@ -209,7 +210,10 @@ pub async fn run_transfers(app: &App, run_id: Uuid) -> Result<Vec<TransferRow>, 
     let mut transfers = Vec::new();
     let mut after = None;
     loop {
-        let page = app.store.transfers(&filter, after, TRANSFER_PAGE).await?;
+        let page = app
+            .store
+            .transfers(&filter, Seek::After(after), TRANSFER_PAGE)
+            .await?;
         let full = page.len() == TRANSFER_PAGE as usize;
         after = page.last().map(|transfer| transfer.id);
         transfers.extend(

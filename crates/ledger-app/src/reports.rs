@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::error::{AppError, FieldError, Refusal};
 use crate::fields::{parse_id, reason_field};
 use crate::money::{DecimalText, Money};
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{ListOrder, Page, PageQuery, page};
 use crate::policy::{Operation, require};
 use crate::runner::{Command, Planned, Query, Status};
 use crate::{App, Caller};
@@ -108,6 +108,8 @@ pub struct ReportListQuery {
     pub beneficiary_id: Option<Uuid>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `oldest_first` (default) or `newest_first`.
+    pub order: Option<ListOrder>,
 }
 
 fn currency_of(row: &ReportRow) -> Result<Currency, AppError> {
@@ -376,17 +378,17 @@ impl Query for ListReports {
 
     async fn read(self, app: &App, caller: &Caller) -> Result<Page<ReportView>, AppError> {
         let query = self.0;
-        let (limit, after) = PageQuery {
+        let (limit, seek) = PageQuery {
             limit: query.limit,
             cursor: query.cursor,
         }
-        .parse()?;
+        .seek(query.order)?;
         let beneficiary = if caller.sees_everything() {
             query.beneficiary_id
         } else {
             Some(caller.organisation.as_uuid())
         };
-        let rows = app.store.reports(beneficiary, after, limit + 1).await?;
+        let rows = app.store.reports(beneficiary, seek, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
         let mut items = Vec::with_capacity(listed.items.len());
         for row in &listed.items {

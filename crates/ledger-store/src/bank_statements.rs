@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::backend::on_pool;
 use crate::error::StoreError;
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 
 /// An imported statement.
@@ -121,15 +122,16 @@ impl Store {
         }))
     }
 
-    /// Imported statements in id (import) order after `after`.
+    /// A page of the imported statements, in id (import) order from `seek`.
     pub async fn bank_statements(
         &self,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<BankStatementRow>, StoreError> {
+        const QUERIES: [&str; 2] = seek_sql!("id", "$1", "$2", select_statement!(), " WHERE TRUE");
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as(concat!(select_statement!(), " WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"))
-                .bind(after)
+            sqlx::query_as(seek.pick(&QUERIES))
+                .bind(seek.id())
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?
@@ -162,22 +164,25 @@ impl Store {
         }))
     }
 
-    /// Entries in id order after `after` whose status ([`BankStatementEntryRow::status`]) is
-    /// `status`, or every entry when `None`.
+    /// A page of the entries whose status ([`BankStatementEntryRow::status`]) is `status`, or of
+    /// every entry when `None`, in id (import) order from `seek`.
     pub async fn bank_statement_entries_by_status(
         &self,
         status: Option<&str>,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<BankStatementEntryRow>, StoreError> {
+        const QUERIES: [&str; 2] = seek_sql!(
+            "e.id",
+            "$2",
+            "$3",
+            select_entry!(),
+            " WHERE ($1 IS NULL OR COALESCE(d.decision, e.outcome) = $1)"
+        );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as(concat!(
-                select_entry!(),
-                " WHERE ($1 IS NULL OR COALESCE(d.decision, e.outcome) = $1) AND ($2 IS NULL OR e.id > $2) \
-                  ORDER BY e.id LIMIT $3"
-            ))
+            sqlx::query_as(seek.pick(&QUERIES))
             .bind(status)
-            .bind(after)
+            .bind(seek.id())
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?

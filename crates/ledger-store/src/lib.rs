@@ -33,6 +33,7 @@ pub mod records;
 pub mod registry;
 pub mod reports;
 mod rows;
+mod seek;
 mod store;
 pub mod transfers;
 mod verify;
@@ -42,6 +43,7 @@ pub mod writer;
 pub use backend::BackendKind;
 pub use error::StoreError;
 pub use journal::{JournalPagesAhead, MAX_JOURNAL_PAGE};
+pub use seek::Seek;
 pub use store::{DEFAULT_CONNECT_TIMEOUT, Store, StoreOptions};
 pub use verify::{BalanceMismatch, VerifyReport};
 pub use writer::{

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::backend::on_pool;
 use crate::error::StoreError;
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -419,23 +420,27 @@ impl Store {
         }))
     }
 
-    /// Batches matching `filter`, in id (submission) order after `after`.
+    /// A page of the batches matching `filter`, in submission order from `seek`.
     pub async fn batches(
         &self,
         filter: &BatchFilter,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<BatchSummary>, StoreError> {
+        const QUERIES: [&str; 2] = seek_sql!(
+            "b.id",
+            "$4",
+            "$5",
+            select_batch!(),
+            " WHERE ($1 IS NULL OR b.contributor_id = $1) AND ($2 IS NULL OR b.programme_id = $2) \
+              AND ($3 IS NULL OR b.period = $3)"
+        );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as(concat!(
-                select_batch!(),
-                " WHERE ($1 IS NULL OR b.contributor_id = $1) AND ($2 IS NULL OR b.programme_id = $2) \
-                  AND ($3 IS NULL OR b.period = $3) AND ($4 IS NULL OR b.id > $4) ORDER BY b.id LIMIT $5"
-            ))
+            sqlx::query_as(seek.pick(&QUERIES))
             .bind(filter.contributor_id)
             .bind(filter.programme_id)
             .bind(filter.period.as_deref())
-            .bind(after)
+            .bind(seek.id())
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::backend::on_pool;
 use crate::error::StoreError;
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 
 /// A report with its decision, if any.
@@ -85,20 +86,24 @@ impl Store {
         }))
     }
 
-    /// Reports in id order after `after`, of one beneficiary or all.
+    /// A page of the reports of one beneficiary or all, in id (filing) order from `seek`.
     pub async fn reports(
         &self,
         beneficiary_id: Option<Uuid>,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<ReportRow>, StoreError> {
+        const QUERIES: [&str; 2] = seek_sql!(
+            "r.id",
+            "$2",
+            "$3",
+            select_report!(),
+            " WHERE ($1 IS NULL OR r.beneficiary_id = $1)"
+        );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as(concat!(
-                select_report!(),
-                " WHERE ($1 IS NULL OR r.beneficiary_id = $1) AND ($2 IS NULL OR r.id > $2) ORDER BY r.id LIMIT $3"
-            ))
+            sqlx::query_as(seek.pick(&QUERIES))
             .bind(beneficiary_id)
-            .bind(after)
+            .bind(seek.id())
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::backend::{Backend, on_pool};
 use crate::error::StoreError;
 use crate::registry::OrganisationRow;
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 
 /// A recorded transfer run.
@@ -279,27 +280,29 @@ impl Store {
         }))
     }
 
-    /// Transfers in id order after `after`, filtered.
+    /// A page of the transfers matching `filter`, in id (creation) order from `seek`.
     pub async fn transfers(
         &self,
         filter: &TransferFilter,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<TransferRow>, StoreError> {
+        const QUERIES: [&str; 2] = seek_sql!(
+            "t.id",
+            "$3",
+            "$5",
+            select_transfer!(),
+            " WHERE ($1 IS NULL OR t.beneficiary_id = $1) AND ($2 IS NULL OR t.run_id = $2) \
+              AND ($4 IS NULL OR ($4 = 'pending' AND c.transfer_id IS NULL AND d.id IS NULL) \
+                   OR ($4 = 'disputed' AND c.transfer_id IS NULL AND d.id IS NOT NULL) \
+                   OR ($4 = 'settled' AND c.transfer_id IS NOT NULL AND c.top_up_transfer_id IS NULL) \
+                   OR ($4 = 'topped_up' AND c.top_up_transfer_id IS NOT NULL))"
+        );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as(concat!(
-                select_transfer!(),
-                " WHERE ($1 IS NULL OR t.beneficiary_id = $1) AND ($2 IS NULL OR t.run_id = $2) \
-                  AND ($3 IS NULL OR t.id > $3) \
-                  AND ($4 IS NULL OR ($4 = 'pending' AND c.transfer_id IS NULL AND d.id IS NULL) \
-                       OR ($4 = 'disputed' AND c.transfer_id IS NULL AND d.id IS NOT NULL) \
-                       OR ($4 = 'settled' AND c.transfer_id IS NOT NULL AND c.top_up_transfer_id IS NULL) \
-                       OR ($4 = 'topped_up' AND c.top_up_transfer_id IS NOT NULL)) \
-                  ORDER BY t.id LIMIT $5"
-            ))
+            sqlx::query_as(seek.pick(&QUERIES))
             .bind(filter.beneficiary_id)
             .bind(filter.run_id)
-            .bind(after)
+            .bind(seek.id())
             .bind(filter.status.as_deref())
             .bind(i64::from(limit))
             .fetch_all(pool)

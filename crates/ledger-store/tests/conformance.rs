@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 
 use ledger_core::{AccountCode, Timestamp};
 use ledger_store::{
-    BalanceBound, BalanceGuard, IdempotencyEntry, Store, StoreError, StoreOptions, WriteOutcome,
-    WriteRequest,
+    BalanceBound, BalanceGuard, IdempotencyEntry, Seek, Store, StoreError, StoreOptions,
+    WriteOutcome, WriteRequest,
 };
 use support::{Fixture, open, transfer};
 
@@ -876,7 +876,7 @@ async fn records_commit_with_their_group_and_a_refused_one_writes_nothing(fixtur
                 contributor_id: Some(union.id.as_uuid()),
                 ..BatchFilter::default()
             },
-            None,
+            Seek::After(None),
             100,
         )
         .await
@@ -1067,7 +1067,7 @@ async fn two_instances_writing_keyed_batches_at_once_have_one_effect_per_key(fix
                 contributor_id: Some(union.as_uuid()),
                 ..BatchFilter::default()
             },
-            None,
+            Seek::After(None),
             1_000,
         )
         .await
@@ -1388,7 +1388,7 @@ async fn batches_keep_their_place_and_running_total_in_their_period(fixture: Fix
         period: Some(period.to_string()),
     };
     let mut listed: Vec<i64> = store
-        .batches(&filter, None, 10)
+        .batches(&filter, Seek::After(None), 10)
         .await
         .unwrap()
         .iter()

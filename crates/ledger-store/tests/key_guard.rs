@@ -298,6 +298,9 @@ async fn a_key_asked_for_twice_under_one_request_is_stored_once(fixture: Fixture
     assert!(store.api_key(first.id).await.unwrap().is_some());
     assert!(store.api_key(second.id).await.unwrap().is_none());
     let organisation = Some(OrganisationId::from_uuid(union));
-    let keys = store.api_keys(organisation, None, 10).await.unwrap();
+    let keys = store
+        .api_keys(organisation, ledger_store::Seek::After(None), 10)
+        .await
+        .unwrap();
     assert_eq!(keys.len(), 1);
 }

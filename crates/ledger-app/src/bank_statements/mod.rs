@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::fields::parse_id;
 use crate::money::Money;
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{OrderedPageQuery, Page, PageQuery, page};
 use crate::policy::Operation;
 use crate::runner::Query;
 use crate::transfers::stored_currency;
@@ -303,15 +303,15 @@ pub(crate) fn line_date(
 
 /// Imported statements (admins, auditors).
 #[derive(Debug)]
-pub struct ListStatements(pub PageQuery);
+pub struct ListStatements(pub OrderedPageQuery);
 
 impl Query for ListStatements {
     const OPERATION: Operation = Operation::ReadBankStatements;
     type Output = Page<BankStatementView>;
 
     async fn read(self, app: &App, _caller: &Caller) -> Result<Page<BankStatementView>, AppError> {
-        let (limit, after) = self.0.parse()?;
-        let rows = app.store.bank_statements(after, limit + 1).await?;
+        let (limit, seek) = self.0.parse()?;
+        let rows = app.store.bank_statements(seek, limit + 1).await?;
         Ok(page(rows, limit, |row| row.id, statement_view))
     }
 }
@@ -399,14 +399,14 @@ impl Query for ListStatementEntries {
                 format!("must be one of {}", ENTRY_STATUSES.join(", ")),
             ));
         }
-        let (limit, after) = PageQuery {
+        let (limit, seek) = PageQuery {
             limit: query.limit,
             cursor: query.cursor,
         }
-        .parse()?;
+        .seek(None)?;
         let rows = app
             .store
-            .bank_statement_entries_by_status(query.status.as_deref(), after, limit + 1)
+            .bank_statement_entries_by_status(query.status.as_deref(), seek, limit + 1)
             .await?;
         let Page { items, next_cursor } = page(rows, limit, |row| row.id, |row| row);
         let entries = items

@@ -14,7 +14,7 @@ use super::views::{
 use crate::error::AppError;
 use crate::fields::{parse_id, parse_period_filter};
 use crate::money::Money;
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{ListOrder, Page, PageQuery, page};
 use crate::payments::collection_account_for_batches;
 use crate::policy::Operation;
 use crate::runner::Query;
@@ -31,6 +31,8 @@ pub struct BatchListQuery {
     pub contributor_id: Option<Uuid>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `oldest_first` (default) or `newest_first`.
+    pub order: Option<ListOrder>,
 }
 
 /// List batches: a contributor its own; admins and auditors all (or one contributor's).
@@ -43,11 +45,11 @@ impl Query for ListBatches {
 
     async fn read(self, app: &App, caller: &Caller) -> Result<Page<BatchView>, AppError> {
         let query = self.0;
-        let (limit, after) = PageQuery {
+        let (limit, seek) = PageQuery {
             limit: query.limit,
             cursor: query.cursor.clone(),
         }
-        .parse()?;
+        .seek(query.order)?;
         let contributor_id = if caller.sees_everything() {
             query.contributor_id
         } else {
@@ -58,7 +60,7 @@ impl Query for ListBatches {
             programme_id: query.programme_id,
             period: parse_period_filter(query.period.as_deref(), "period")?,
         };
-        let rows = app.store.batches(&filter, after, limit + 1).await?;
+        let rows = app.store.batches(&filter, seek, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
         let collection = collection_account_for_batches(app).await?;
         let items = listed

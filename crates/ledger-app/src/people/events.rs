@@ -10,7 +10,7 @@ use super::time;
 use crate::App;
 use crate::caller::Caller;
 use crate::error::AppError;
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{ListOrder, Page, PageQuery, page};
 use crate::policy::Operation;
 use crate::runner::Query;
 
@@ -24,6 +24,8 @@ pub struct SecurityEventQuery {
     pub organisation_id: Option<Uuid>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `oldest_first` (default) or `newest_first`.
+    pub order: Option<ListOrder>,
 }
 
 /// A security event.
@@ -67,17 +69,17 @@ impl Query for ListSecurityEvents {
 
     async fn read(self, app: &App, _caller: &Caller) -> Result<Page<SecurityEventView>, AppError> {
         let query = self.0;
-        let (limit, after) = PageQuery {
+        let (limit, seek) = PageQuery {
             limit: query.limit,
             cursor: query.cursor,
         }
-        .parse()?;
+        .seek(query.order)?;
         let filter = SecurityEventFilter {
             kind: query.kind,
             user_id: query.user_id,
             organisation_id: query.organisation_id,
         };
-        let rows = app.store.security_events(&filter, after, limit + 1).await?;
+        let rows = app.store.security_events(&filter, seek, limit + 1).await?;
         Ok(page(rows, limit, |row| row.id, SecurityEventView::of))
     }
 }

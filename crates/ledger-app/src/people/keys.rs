@@ -18,7 +18,7 @@ use crate::caller::{Caller, Role};
 use crate::error::{AppError, FieldError};
 use crate::fields::{parse_id, text_field};
 use crate::idempotency::{IdempotencyKey, conflict};
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{OrderedPageQuery, Page, page};
 use crate::policy::Operation;
 use crate::runner::{Action, Query, scope};
 
@@ -226,16 +226,16 @@ async fn already_created(app: &App, first: &StoredResponse) -> Result<KeyCreated
 
 /// List API keys: admins and auditors all, others their organisation's.
 #[derive(Debug)]
-pub struct ListApiKeys(pub PageQuery);
+pub struct ListApiKeys(pub OrderedPageQuery);
 
 impl Query for ListApiKeys {
     const OPERATION: Operation = Operation::ListApiKeys;
     type Output = Page<ApiKeyView>;
 
     async fn read(self, app: &App, caller: &Caller) -> Result<Page<ApiKeyView>, AppError> {
-        let (limit, after) = self.0.parse()?;
+        let (limit, seek) = self.0.parse()?;
         let organisation = (!caller.sees_everything()).then_some(caller.organisation);
-        let rows = app.store.api_keys(organisation, after, limit + 1).await?;
+        let rows = app.store.api_keys(organisation, seek, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
         Ok(Page {
             items: listed

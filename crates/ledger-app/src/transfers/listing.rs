@@ -11,7 +11,7 @@ pub use super::views::{
 };
 use crate::error::AppError;
 use crate::fields::parse_id;
-use crate::pagination::{Page, PageQuery, page};
+use crate::pagination::{ListOrder, Page, PageQuery, page};
 use crate::policy::Operation;
 use crate::runner::Query;
 use crate::{App, Caller};
@@ -46,6 +46,8 @@ pub struct TransferListQuery {
     pub run_id: Option<Uuid>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// `oldest_first` (default) or `newest_first`.
+    pub order: Option<ListOrder>,
 }
 
 /// List transfers: a beneficiary its own; admins and auditors all.
@@ -58,11 +60,11 @@ impl Query for ListTransfers {
 
     async fn read(self, app: &App, caller: &Caller) -> Result<Page<TransferView>, AppError> {
         let query = self.0;
-        let (limit, after) = PageQuery {
+        let (limit, seek) = PageQuery {
             limit: query.limit,
             cursor: query.cursor.clone(),
         }
-        .parse()?;
+        .seek(query.order)?;
         if let Some(status) = &query.status
             && !matches!(
                 status.as_str(),
@@ -83,7 +85,7 @@ impl Query for ListTransfers {
             run_id: query.run_id,
             status: query.status,
         };
-        let rows = app.store.transfers(&filter, after, limit + 1).await?;
+        let rows = app.store.transfers(&filter, seek, limit + 1).await?;
         let listed = page(rows, limit, |row| row.id, |row| row);
         let items = listed
             .items

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 use crate::idempotency::{
     INSERT_IDEMPOTENCY_UNLESS_USED, IdempotencyRow, SELECT_IDEMPOTENCY, insert_entry,
 };
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 use crate::{IdempotencyEntry, StoredResponse};
 
@@ -133,22 +134,25 @@ impl Store {
         }))
     }
 
-    /// API keys, oldest first, optionally of one organisation, after `after` (paging by id).
+    /// A page of the API keys, optionally of one organisation, in id (creation) order from `seek`.
     pub async fn api_keys(
         &self,
         organisation: Option<OrganisationId>,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let sql = concat!(
+        const QUERIES: [&str; 2] = seek_sql!(
+            "id",
+            "$2",
+            "$3",
             "SELECT ",
             key_columns!(),
-            " FROM api_keys WHERE ($1 IS NULL OR organisation_id = $1) AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3"
+            " FROM api_keys WHERE ($1 IS NULL OR organisation_id = $1)"
         );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as::<_, ApiKeyRow>(sql)
+            sqlx::query_as::<_, ApiKeyRow>(seek.pick(&QUERIES))
                 .bind(organisation.map(|id| id.as_uuid()))
-                .bind(after)
+                .bind(seek.id())
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::backend::{BeginWrite, on_pool};
 use crate::error::StoreError;
+use crate::seek::{Seek, seek_sql};
 use crate::store::Store;
 
 /// A user as stored.
@@ -546,23 +547,27 @@ impl Store {
         .await
     }
 
-    /// Security events, oldest first, after `after` (paging by id, which is time-ordered).
+    /// A page of the security events matching `filter`, in id (time) order from `seek`.
     pub async fn security_events(
         &self,
         filter: &SecurityEventFilter,
-        after: Option<Uuid>,
+        seek: Seek,
         limit: u32,
     ) -> Result<Vec<SecurityEventRow>, StoreError> {
-        let sql = "SELECT id, at, kind, organisation_id, user_id, subject, client, detail FROM security_events \
-                   WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR user_id = $2) \
-                   AND ($3 IS NULL OR organisation_id = $3) AND ($4 IS NULL OR id > $4) \
-                   ORDER BY id LIMIT $5";
+        const QUERIES: [&str; 2] = seek_sql!(
+            "id",
+            "$4",
+            "$5",
+            "SELECT id, at, kind, organisation_id, user_id, subject, client, detail FROM security_events \
+             WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR user_id = $2) \
+             AND ($3 IS NULL OR organisation_id = $3)"
+        );
         Ok(on_pool!(self.backend(), pool => {
-            sqlx::query_as::<_, SecurityEventRow>(sql)
+            sqlx::query_as::<_, SecurityEventRow>(seek.pick(&QUERIES))
                 .bind(&filter.kind)
                 .bind(filter.user_id)
                 .bind(filter.organisation_id)
-                .bind(after)
+                .bind(seek.id())
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?

@@ -9,6 +9,7 @@ use axum::response::Response;
 use ledger_app::contributions::{
     BatchListQuery, BatchView, CreateBatch, ListBatches, ReadBatch, SubmitBatch,
 };
+use ledger_app::pagination::ListOrder;
 use ledger_app::{AppError, IdempotencyKey, Refusal, Reply, Role};
 use minijinja::{Value, context};
 use serde_json::json;
@@ -204,6 +205,7 @@ async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>)
         contributor_id: None,
         limit: Some(LISTED_BATCHES),
         cursor: visit.cursor(),
+        order: Some(ListOrder::NewestFirst),
     };
     let (batches, paging) = match app.query(caller, ListBatches(query)).await {
         Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),

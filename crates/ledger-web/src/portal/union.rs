@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use chrono::Datelike;
 use ledger_app::contributions::{CreateBatch, SubmitBatch};
 use ledger_app::lot_tracing::{TraceContributor, TracingQuery};
-use ledger_app::pagination::PageQuery;
+use ledger_app::pagination::{ListOrder, OrderedPageQuery};
 use ledger_app::people::ApiKeyView;
 use ledger_app::people::keys::{
     CreateApiKeyBody, CreateApiKeyOnce, KeyCreated, ListApiKeys, RevokeApiKey,
@@ -391,9 +391,10 @@ async fn render_keys(
         .app
         .query(
             visit.caller(),
-            ListApiKeys(PageQuery {
+            ListApiKeys(OrderedPageQuery {
                 limit: Some(LISTED_KEYS),
                 cursor: visit.cursor(),
+                order: Some(ListOrder::NewestFirst),
             }),
         )
         .await;

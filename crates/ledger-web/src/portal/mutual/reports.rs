@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use ledger_app::pagination::ListOrder;
 use ledger_app::reports::{CreateReport, ListReports, ReportListQuery, SubmitReport};
 use ledger_app::{AppError, Refusal};
 use minijinja::{Value, context};
@@ -181,6 +182,7 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<ReportForm>) -> 
         beneficiary_id: None,
         limit: Some(LISTED_REPORTS),
         cursor: visit.cursor(),
+        order: Some(ListOrder::NewestFirst),
     };
     let (reports, paging) = match portal.app.query(visit.caller(), ListReports(query)).await {
         Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),

@@ -8,6 +8,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use ledger_app::disputes::ListDisputes;
+use ledger_app::pagination::ListOrder;
 use ledger_app::transfers::TransferView;
 use ledger_app::transfers::confirmation::{ConfirmReceipt, ConfirmTransfer};
 use ledger_app::transfers::listing::{ListTransfers, ReadTransfer, TransferListQuery};
@@ -117,6 +118,7 @@ pub(crate) async fn home(visit: Visit) -> Response {
         run_id: None,
         limit: Some(LISTED_TRANSFERS),
         cursor: visit.cursor(),
+        order: Some(ListOrder::NewestFirst),
     };
     let (transfers, paging) = match visit
         .portal

@@ -20,7 +20,7 @@ use ledger_app::bank_statements::{
     ReadStatement, ReadStatementEntry, StatementEntryView,
 };
 use ledger_app::contributions::ReadBatch;
-use ledger_app::pagination::PageQuery;
+use ledger_app::pagination::OrderedPageQuery;
 use ledger_app::{AppError, Operation, Refusal, Reply};
 use minijinja::{Value, context};
 use serde_json::json;
@@ -134,9 +134,10 @@ async fn render_list(visit: &Visit, status: StatusCode, problem: UploadProblem) 
     let listed = all_pages(|cursor| {
         portal.app.query(
             visit.caller(),
-            ListStatements(PageQuery {
+            ListStatements(OrderedPageQuery {
                 limit: Some(PAGE_ITEMS),
                 cursor,
+                order: None,
             }),
         )
     })
