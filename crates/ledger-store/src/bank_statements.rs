@@ -136,6 +136,35 @@ impl Store {
         }))
     }
 
+    /// Imported statements, the newest first (ids are time-ordered), those before `before`.
+    pub async fn bank_statements_newest_first(
+        &self,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<BankStatementRow>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(concat!(select_statement!(), " WHERE $1 IS NULL OR id < $1 ORDER BY id DESC LIMIT $2"))
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// How many entries of each statement are unmatched (status `unmatched`: no outcome and no
+    /// decision yet), for the statements that have any: one row per statement, not per entry.
+    pub async fn unmatched_entries_by_statement(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT e.bank_statement_id, COUNT(*) FROM bank_statement_entries e \
+                 LEFT JOIN bank_statement_entry_decisions d ON d.entry_id = e.id \
+                 WHERE COALESCE(d.decision, e.outcome) = 'unmatched' GROUP BY e.bank_statement_id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// The entries of a statement, in statement order.
     pub async fn bank_statement_entries(
         &self,

@@ -560,7 +560,6 @@ security-caption = Security events
 security-at = When (UTC)
 security-subject = Who
 security-client = From
-security-next = Next events
 security-empty = No event.
 network-bad-form-title = Form not understood
 network-bad-form = This form lost one of its hidden fields. Open the page again and send the form from it; nothing was done.

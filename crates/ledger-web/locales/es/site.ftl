@@ -560,7 +560,6 @@ security-caption = Eventos de seguridad
 security-at = Cuándo (UTC)
 security-subject = Quién
 security-client = Desde
-security-next = Eventos siguientes
 security-empty = Ningún evento.
 network-bad-form-title = Formulario no comprendido
 network-bad-form = Este formulario perdió uno de sus campos ocultos. Abra de nuevo la página y envíe el formulario desde ella; no se hizo nada.

@@ -560,7 +560,6 @@ security-caption = Événements de sécurité
 security-at = Quand (UTC)
 security-subject = Qui
 security-client = Depuis
-security-next = Événements suivants
 security-empty = Aucun événement.
 network-bad-form-title = Formulaire incompris
 network-bad-form = Ce formulaire a perdu l’un de ses champs cachés. Ouvrez de nouveau la page et envoyez le formulaire depuis elle ; rien n’a été fait.
