@@ -894,6 +894,149 @@ async fn a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_
     }
 }
 
+async fn a_version_changing_only_the_name_records_no_fee_schedule(server: TestServer) {
+    // Proves, over HTTP, the version form's fee fields left as prefilled from the schedule in
+    // force change nothing: a version changing only the name is recorded (its name shown) with no
+    // fee schedule of its own; fee fields changed then record a schedule with those values; a
+    // percentage that is not one is refused at its field (422) with nothing recorded.
+    let fund = fund(&server).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let path = format!("/portal/network/organisations/{}", fund.burkina);
+    let history = format!("/v1/organisations/{}/history", fund.burkina);
+    // The versions that recorded a fee schedule (each version shows the one in force).
+    let schedules = |history: &serde_json::Value| {
+        history["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|version| {
+                version["changed_fields"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("fee_schedule"))
+            })
+            .count()
+    };
+    let (_, before) = server.get(&history, &fund.admin).await;
+    let versions_before = before["versions"].as_array().unwrap().len();
+    let schedules_before = schedules(&before);
+    let in_force = before["versions"].as_array().unwrap().last().unwrap()["fee_schedule"].clone();
+    assert_eq!(
+        in_force,
+        json!({"fixed": {"amount": "15.00", "currency": "EUR"}, "percent": "0.5"}),
+        "{before}"
+    );
+
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let prefilled = |name: &str| {
+        page.body
+            .split(&format!("name=\"{name}\" inputmode=\"decimal\" value=\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {name} in {}", page.body))
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (fixed, percent) = (prefilled("fee_fixed"), prefilled("fee_percent"));
+    assert_eq!((fixed.as_str(), percent.as_str()), ("15.00", "0.5"));
+    let (fixed_was, percent_was) = (
+        hidden(&page.body, "fee_fixed_was"),
+        hidden(&page.body, "fee_percent_was"),
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let renamed = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-03-01"),
+                ("name", "Mutuelle de l’éducation de base du Burkina"),
+                ("fee_fixed", &fixed),
+                ("fee_percent", &percent),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (renamed.status, renamed.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        renamed.body
+    );
+    let (_, after) = server.get(&history, &fund.admin).await;
+    let versions = after["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), versions_before + 1, "{after}");
+    let recorded = versions.last().unwrap();
+    assert_eq!(recorded["changed_fields"], json!(["name"]), "{after}");
+    assert_eq!(recorded["fee_schedule"], in_force, "{after}");
+    assert_eq!(schedules(&after), schedules_before, "{after}");
+    let page = admin.get(&path).await;
+    assert!(
+        page.body
+            .contains("Mutuelle de l’éducation de base du Burkina"),
+        "{}",
+        page.body
+    );
+
+    let request_id = hidden(&page.body, "request_id");
+    let refused = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-04-01"),
+                ("fee_fixed", "18.00"),
+                ("fee_percent", "beaucoup"),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"fee_percent-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("id=\"fee_fixed-error\""));
+    let (_, unchanged) = server.get(&history, &fund.admin).await;
+    assert_eq!(unchanged, after);
+
+    let changed = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &format!("{request_id}-2")),
+                ("effective_from", "2026-04-01"),
+                ("fee_fixed", "18.00"),
+                ("fee_percent", &percent),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let (_, last) = server.get(&history, &fund.admin).await;
+    let versions = last["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), versions_before + 2, "{last}");
+    assert_eq!(schedules(&last), schedules_before + 1, "{last}");
+    assert_eq!(
+        versions.last().unwrap()["changed_fields"],
+        json!(["fee_schedule"])
+    );
+    assert_eq!(
+        versions.last().unwrap()["fee_schedule"],
+        json!({"fixed": {"amount": "18.00", "currency": "EUR"}, "percent": "0.5"}),
+        "{last}"
+    );
+}
+
 async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
     // Proves the union's home lists its newest 50 batches with an "Older" link when there are
     // more; following it shows the rest (no batch twice) with a link back to the newest; a
@@ -1172,6 +1315,7 @@ async fn postgres_the_proposals_back_to_the_newest_keeping_the_runs_page() {
 on_both_engines!(
     the_security_record_and_the_users_page_back_to_the_newest,
     the_organisations_back_to_the_newest,
+    a_version_changing_only_the_name_records_no_fee_schedule,
     held_funds_users_and_the_security_record,
     a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_at_its_field,
     the_union_s_batches_page_back_to_the_oldest,
