@@ -13,7 +13,7 @@ use ledger_api::auth::Role;
 use ledger_testkit::{Engine, on_both_engines};
 use serde_json::json;
 use support::people::{TEST_PASSWORD, post_plain};
-use support::portal::{Browser, hidden, signed_in};
+use support::portal::{Browser, back_to, hidden, linked, older_link, pages_of, signed_in, sizes};
 use support::southern::{Fund, burkina_paid_for_september, burkina_ready_for_september, fund};
 use support::{NETWORK_ID, TestServer, token};
 
@@ -894,22 +894,147 @@ async fn a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_
     }
 }
 
-/// The href of the "Older" link of a page, if any.
-fn older_link(body: &str) -> Option<String> {
-    let before = body.split("\" rel=\"next\">Plus anciens</a>").next()?;
-    if before.len() == body.len() {
-        return None;
-    }
-    let href = before.rsplit("href=\"").next()?;
-    Some(href.replace("&#x2f;", "/").replace("&amp;", "&"))
-}
+async fn a_version_changing_only_the_name_records_no_fee_schedule(server: TestServer) {
+    // Proves, over HTTP, the version form's fee fields left as prefilled from the schedule in
+    // force change nothing: a version changing only the name is recorded (its name shown) with no
+    // fee schedule of its own; fee fields changed then record a schedule with those values; a
+    // percentage that is not one is refused at its field (422) with nothing recorded.
+    let fund = fund(&server).await;
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let path = format!("/portal/network/organisations/{}", fund.burkina);
+    let history = format!("/v1/organisations/{}/history", fund.burkina);
+    // The versions that recorded a fee schedule (each version shows the one in force).
+    let schedules = |history: &serde_json::Value| {
+        history["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|version| {
+                version["changed_fields"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("fee_schedule"))
+            })
+            .count()
+    };
+    let (_, before) = server.get(&history, &fund.admin).await;
+    let versions_before = before["versions"].as_array().unwrap().len();
+    let schedules_before = schedules(&before);
+    let in_force = before["versions"].as_array().unwrap().last().unwrap()["fee_schedule"].clone();
+    assert_eq!(
+        in_force,
+        json!({"fixed": {"amount": "15.00", "currency": "EUR"}, "percent": "0.5"}),
+        "{before}"
+    );
 
-/// The ids linked as `{prefix}{id}"` on a page.
-fn linked(body: &str, prefix: &str) -> Vec<String> {
-    body.split(prefix)
-        .skip(1)
-        .map(|rest| rest.split('"').next().unwrap().to_owned())
-        .collect()
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let prefilled = |name: &str| {
+        page.body
+            .split(&format!("name=\"{name}\" inputmode=\"decimal\" value=\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {name} in {}", page.body))
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (fixed, percent) = (prefilled("fee_fixed"), prefilled("fee_percent"));
+    assert_eq!((fixed.as_str(), percent.as_str()), ("15.00", "0.5"));
+    let (fixed_was, percent_was) = (
+        hidden(&page.body, "fee_fixed_was"),
+        hidden(&page.body, "fee_percent_was"),
+    );
+    let request_id = hidden(&page.body, "request_id");
+    let renamed = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-03-01"),
+                ("name", "Mutuelle de l’éducation de base du Burkina"),
+                ("fee_fixed", &fixed),
+                ("fee_percent", &percent),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (renamed.status, renamed.location.as_str()),
+        (303, path.as_str()),
+        "{}",
+        renamed.body
+    );
+    let (_, after) = server.get(&history, &fund.admin).await;
+    let versions = after["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), versions_before + 1, "{after}");
+    let recorded = versions.last().unwrap();
+    assert_eq!(recorded["changed_fields"], json!(["name"]), "{after}");
+    assert_eq!(recorded["fee_schedule"], in_force, "{after}");
+    assert_eq!(schedules(&after), schedules_before, "{after}");
+    let page = admin.get(&path).await;
+    assert!(
+        page.body
+            .contains("Mutuelle de l’éducation de base du Burkina"),
+        "{}",
+        page.body
+    );
+
+    let request_id = hidden(&page.body, "request_id");
+    let refused = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &request_id),
+                ("effective_from", "2026-04-01"),
+                ("fee_fixed", "18.00"),
+                ("fee_percent", "beaucoup"),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"fee_percent-error\""),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("id=\"fee_fixed-error\""));
+    let (_, unchanged) = server.get(&history, &fund.admin).await;
+    assert_eq!(unchanged, after);
+
+    let changed = admin
+        .post(
+            &path,
+            &[
+                ("request_id", &format!("{request_id}-2")),
+                ("effective_from", "2026-04-01"),
+                ("fee_fixed", "18.00"),
+                ("fee_percent", &percent),
+                ("fee_fixed_was", &fixed_was),
+                ("fee_percent_was", &percent_was),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let (_, last) = server.get(&history, &fund.admin).await;
+    let versions = last["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), versions_before + 2, "{last}");
+    assert_eq!(schedules(&last), schedules_before + 1, "{last}");
+    assert_eq!(
+        versions.last().unwrap()["changed_fields"],
+        json!(["fee_schedule"])
+    );
+    assert_eq!(
+        versions.last().unwrap()["fee_schedule"],
+        json!({"fixed": {"amount": "18.00", "currency": "EUR"}, "percent": "0.5"}),
+        "{last}"
+    );
 }
 
 async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
@@ -1006,7 +1131,222 @@ async fn the_network_s_runs_page_back_to_the_oldest(server: TestServer) {
     );
 }
 
+async fn the_security_record_and_the_users_page_back_to_the_newest(server: TestServer) {
+    // Proves the security record pages 100 events at a time and the users page 50 users at a
+    // time with "Older" links (a kind chosen stays chosen on the security record's older pages)
+    // and a link back to the newest on the older pages, every event and user shown once; a
+    // cursor the list did not give is the 422 page on both.
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    for n in 0..101 {
+        support::portal::invite(
+            &server,
+            &format!("user-{n:03}@paged.example"),
+            NETWORK_ID,
+            "auditor",
+        )
+        .await;
+    }
+    let events = |body: &str| {
+        body.split("<tr>\n    <td>")
+            .skip(1)
+            .map(|row| row.split("</tr>").next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let record = "/portal/network/security";
+    let all = pages_of(&mut admin, record, record, events).await;
+    let counted: Vec<usize> = all.iter().map(Vec::len).collect();
+    // The admin's invitation, its acceptance and sign-in, and 101 invitations, the newest first:
+    // the admin's sign-in, before the invitations, is on the older page.
+    assert_eq!(counted.len(), 2, "{all:?}");
+    assert_eq!(counted[0], 100, "{all:?}");
+    assert!(counted[1] >= 4, "{all:?}");
+    let signed_in_on =
+        |page: &Vec<String>| page.iter().any(|row| row.contains("<code>sign_in</code>"));
+    assert!(!signed_in_on(&all[0]) && signed_in_on(&all[1]), "{all:?}");
+    let first = admin.get(record).await;
+    assert!(
+        first.body.contains("rel=\"next\">Plus anciens</a>"),
+        "{}",
+        first.body
+    );
+    let invited = "/portal/network/security?kind=invitation_created";
+    let chosen = pages_of(&mut admin, invited, invited, events).await;
+    let counted: Vec<usize> = chosen.iter().map(Vec::len).collect();
+    assert_eq!(counted, [100, 2]);
+    assert!(
+        chosen
+            .iter()
+            .flatten()
+            .all(|row| row.contains("<code>invitation_created</code>")),
+        "{chosen:?}"
+    );
+
+    let users = "/portal/network/users";
+    let emails = |body: &str| {
+        body.split("<tr>\n    <td>")
+            .skip(1)
+            .map(|row| row.split('<').next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let listed = pages_of(&mut admin, users, users, emails).await;
+    assert_eq!(sizes(&listed), [50, 50, 2]);
+    // Users are listed as they were invited, so the links say "next page" and "first page".
+    let first = admin.get(users).await;
+    assert!(
+        first.body.contains("rel=\"next\">Page suivante</a>"),
+        "{}",
+        first.body
+    );
+    let older = support::portal::older_link(&first.body).unwrap();
+    let second = admin.get(&older).await;
+    assert!(
+        second.body.contains(">Retour à la première page</a>"),
+        "{}",
+        second.body
+    );
+    assert!(listed[0].contains(&"a@network.example".to_owned()));
+    assert!(listed[2].contains(&"user-100@paged.example".to_owned()));
+
+    for path in [record, users] {
+        let garbage = admin.get(&format!("{path}?cursor=c1zz")).await;
+        assert_eq!(garbage.status, 422, "{path}: {}", garbage.body);
+    }
+}
+
+async fn the_organisations_back_to_the_newest(server: TestServer) {
+    // Proves the organisations page lists 50 organisations a page with "Older" links and a link
+    // back to the newest, each organisation once; a cursor the list did not give is the 422 page.
+    let fund = fund(&server).await;
+    for n in 0..48 {
+        server
+            .organisation(&format!("paged-{n:02}"), "contributor", "FR", "EUR", 10)
+            .await;
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let path = "/portal/network/organisations";
+    let organisations = |body: &str| linked(body, "<td><a href=\"/portal/network/organisations/");
+    let listed = pages_of(&mut admin, path, path, organisations).await;
+    let (_, registered) = server
+        .get("/v1/organisations?limit=1000", &fund.admin)
+        .await;
+    let registered = registered["items"].as_array().unwrap().len();
+    assert!(registered > 50, "{registered}");
+    assert_eq!(sizes(&listed), [50, registered - 50]);
+    assert!(listed.iter().flatten().any(|id| *id == fund.mesp));
+    let garbage = admin.get(&format!("{path}?cursor=c1zz")).await;
+    assert_eq!(garbage.status, 422, "{}", garbage.body);
+}
+
+async fn the_proposals_back_to_the_newest_keeping_the_runs_page(server: TestServer) {
+    // Proves the home page's proposals awaiting a second admin are paged 50 at a time under their
+    // own cursor (`proposals`) with "Older" links and a link back to the newest, each proposal
+    // once; the runs' "Older" link keeps the proposals' page and the proposals' links keep the
+    // runs'; a proposals cursor the list did not give is the 422 page.
+    let fund = fund(&server).await;
+    for n in 0..51 {
+        let (status, body) = server
+            .post(
+                "/v1/transfer-runs",
+                &fund.admin,
+                &format!("paged-run-{n}"),
+                &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = server
+            .post(
+                &format!("/v1/organisations/{NETWORK_ID}/bank-accounts"),
+                &fund.admin,
+                &format!("paged-account-{n}"),
+                &json!({"holder_name": "Education and Solidarity Network", "iban": "FR14 2004 1010 0505 0001 3M02 606",
+                        "bic": "PSSTFRPPPAR", "currency": "EUR"}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
+    let proposals = |body: &str| linked(body, "action=\"/portal/network/proposals/");
+    // The "Older" (runs) or "Next page" (proposals, oldest first) link of the list paged under
+    // `name` (its cursor comes last; the other list's page is kept before it).
+    let older = |body: &str, name: &str| {
+        body.split("\" rel=\"next\">")
+            .filter_map(|before| before.rsplit("href=\"").next())
+            .map(|href| href.replace("&#x2f;", "/").replace("&amp;", "&"))
+            .find(|href| {
+                href.rsplit(['?', '&'])
+                    .next()
+                    .is_some_and(|last| last.starts_with(&format!("{name}=")))
+            })
+    };
+    let first = admin.get("/portal/network").await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let newest = proposals(&first.body);
+    // Each proposal has two forms: approve and reject (or withdraw).
+    assert_eq!(newest.len(), 50 * 2, "{}", first.body);
+    assert!(!first.body.contains("Retour aux plus récents"));
+    assert!(first.body.contains("rel=\"next\">Page suivante</a>"));
+    assert!(first.body.contains("rel=\"next\">Plus anciens</a>"));
+    let runs_older = older(&first.body, "cursor").unwrap_or_else(|| panic!("{}", first.body));
+    assert!(
+        runs_older.starts_with("/portal/network?cursor="),
+        "{runs_older}"
+    );
+    let proposals_older =
+        older(&first.body, "proposals").unwrap_or_else(|| panic!("{}", first.body));
+    assert!(
+        proposals_older.starts_with("/portal/network?proposals="),
+        "{proposals_older}"
+    );
+    let second = admin.get(&proposals_older).await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let rest = proposals(&second.body);
+    assert_eq!(rest.len(), 2, "{}", second.body);
+    assert!(!newest.contains(&rest[0]));
+    assert_eq!(older(&second.body, "proposals"), None, "{}", second.body);
+    assert!(
+        second.body.contains(&back_to("/portal/network")),
+        "{}",
+        second.body
+    );
+    // The runs' older page keeps the proposals' page; its proposals' link back keeps the runs'.
+    let runs_then = older(&second.body, "cursor").unwrap_or_else(|| panic!("{}", second.body));
+    assert!(
+        runs_then.starts_with(&format!("{proposals_older}&cursor=")),
+        "{runs_then}"
+    );
+    let both = admin.get(&runs_then).await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    assert_eq!(proposals(&both.body), rest);
+    assert!(
+        both.body.contains(&back_to(&proposals_older)),
+        "{}",
+        both.body
+    );
+    assert!(both.body.contains(&back_to(&runs_older)), "{}", both.body);
+    let garbage = admin.get("/portal/network?proposals=c1zz").await;
+    assert_eq!(garbage.status, 422, "{}", garbage.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_proposals_back_to_the_newest_keeping_the_runs_page() {
+    the_proposals_back_to_the_newest_keeping_the_runs_page(
+        support::four_eyes_server(Engine::Sqlite).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_proposals_back_to_the_newest_keeping_the_runs_page() {
+    the_proposals_back_to_the_newest_keeping_the_runs_page(
+        support::four_eyes_server(Engine::Postgres).await,
+    )
+    .await;
+}
+
 on_both_engines!(
+    the_security_record_and_the_users_page_back_to_the_newest,
+    the_organisations_back_to_the_newest,
+    a_version_changing_only_the_name_records_no_fee_schedule,
     held_funds_users_and_the_security_record,
     a_fee_schedule_is_recorded_from_the_version_form_and_a_bad_one_refused_at_its_field,
     the_union_s_batches_page_back_to_the_oldest,

@@ -14,7 +14,9 @@ use ledger_api::auth::Role;
 use ledger_testkit::on_both_engines;
 use serde_json::Value;
 use support::camt053::{Line, batch, camt053, our_iban};
-use support::portal::{Answer, Browser, hidden, signed_in};
+use support::portal::{
+    Answer, Browser, back_to, hidden, linked, older_link, pages_of, signed_in, sizes,
+};
 use support::southern::{burkina_paid_for_september, fund};
 use support::{NETWORK_ID, TestServer, token};
 
@@ -489,7 +491,122 @@ async fn the_statement_pages_refuse_whom_the_api_refuses(server: TestServer) {
     assert!(!lines.body.contains("/not-ours\""), "{}", lines.body);
 }
 
+async fn the_statements_and_their_unmatched_lines_back_to_the_newest(server: TestServer) {
+    // Proves the statements list pages 50 statements at a time, the newest first, and the
+    // unmatched lines 100 at a time, the oldest first, each with "Older" links and a link back to
+    // the newest, every statement and line shown once; the counts of unmatched lines (in all and
+    // per statement) are of every line, not of a page; a line decided from an older page is
+    // refused at its own form on that page and, decided, goes back to that page; a cursor the
+    // list did not give is the 422 page.
+    fund(&server).await;
+    let mut admin = signed_in(&server, "admin@network.example", NETWORK_ID, "admin").await;
+    let list_path = "/portal/network/statements";
+    let request_id = request_id_of(&admin.get(list_path).await.body, list_path);
+    let unknown = |n: usize| {
+        let mut line = Line::credit("12.00", &format!("BANK-P{n:03}"));
+        line.debtor = Some("Inconnu SARL".to_owned());
+        line
+    };
+    let mut imports = Vec::new();
+    for n in 0..51 {
+        imports.push((format!("STMT-PAGED-{n:02}"), vec![unknown(n)]));
+    }
+    imports.push((
+        "STMT-PAGED-BIG".to_owned(),
+        (100..201).map(unknown).collect(),
+    ));
+    for (n, (statement, lines)) in imports.iter().enumerate() {
+        let document = camt053("08", statement, &our_iban(), "EUR", lines);
+        let answer = upload_statement(
+            &mut admin,
+            &format!("{request_id}-{n}"),
+            document.as_bytes(),
+            true,
+        )
+        .await;
+        assert_eq!(answer.status, 303, "{statement}: {}", answer.body);
+    }
+
+    let statements = |body: &str| linked(body, "<td><a href=\"/portal/network/statements/");
+    let listed = pages_of(&mut admin, list_path, list_path, statements).await;
+    assert_eq!(sizes(&listed), [50, 2]);
+    let first = admin.get(list_path).await;
+    assert!(
+        first
+            .body
+            .contains("Lignes non rapprochées à traiter : 152"),
+        "{}",
+        first.body
+    );
+    let newest = row_of(&first.body, ">STMT-PAGED-BIG<");
+    assert!(newest.contains("<td class=\"num\">101</td>"), "{newest}");
+    assert!(first.body.find(">STMT-PAGED-BIG<") < first.body.find(">STMT-PAGED-50<"));
+    let older = older_link(&first.body).unwrap();
+    let oldest = admin.get(&older).await;
+    for statement in ["STMT-PAGED-00", "STMT-PAGED-01"] {
+        let row = row_of(&oldest.body, &format!(">{statement}<"));
+        assert!(row.contains("<td class=\"num\">1</td>"), "{row}");
+    }
+
+    let lines_path = "/portal/network/statement-lines";
+    let lines = |body: &str| linked(body, "<li class=\"proposal\" id=\"line-");
+    let pages = pages_of(&mut admin, lines_path, lines_path, lines).await;
+    assert_eq!(sizes(&pages), [100, 52]);
+
+    // A line of the older page: refused at its form there, then decided back to that page.
+    let older = older_link(&admin.get(lines_path).await.body).unwrap();
+    let page = admin.get(&older).await;
+    let line = pages[1][0].clone();
+    let cursor = older.split("?cursor=").nth(1).unwrap();
+    let action = format!("/portal/network/statement-lines/{line}/not-ours?cursor={cursor}");
+    let request_id = request_id_of(&page.body, &action);
+    let refused = admin
+        .post(
+            &action,
+            &[("reason", " "), ("request_id", &request_id)],
+            true,
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains(&format!("id=\"reason-{line}-error\"")),
+        "{}",
+        refused.body
+    );
+    assert_eq!(lines(&refused.body), pages[1]);
+    assert!(
+        refused.body.contains(&back_to(lines_path)),
+        "{}",
+        refused.body
+    );
+    let dismissed = admin
+        .post(
+            &action,
+            &[
+                ("reason", "pas pour le réseau"),
+                ("request_id", &request_id),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(
+        (dismissed.status, dismissed.location.as_str()),
+        (303, older.as_str()),
+        "{}",
+        dismissed.body
+    );
+    assert_eq!(entry(&server, &line).await["status"], "not_ours");
+
+    for path in [list_path, lines_path] {
+        let garbage = admin.get(&format!("{path}?cursor=c1zz")).await;
+        assert_eq!(garbage.status, 422, "{path}: {}", garbage.body);
+    }
+}
+
 on_both_engines!(
+    the_statements_and_their_unmatched_lines_back_to_the_newest,
     a_statement_is_uploaded_shown_and_its_lines_decided,
     the_statement_pages_refuse_whom_the_api_refuses,
 );

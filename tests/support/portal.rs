@@ -256,3 +256,70 @@ pub fn hidden(page: &str, name: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// The href of the "Older" link of a page, if any.
+pub fn older_link(body: &str) -> Option<String> {
+    let before = body.split("\" rel=\"next\">").next()?;
+    if before.len() == body.len() {
+        return None;
+    }
+    let href = before.rsplit("href=\"").next()?;
+    Some(href.replace("&#x2f;", "/").replace("&amp;", "&"))
+}
+
+/// The ids linked as `{prefix}{id}"` on a page.
+pub fn linked(body: &str, prefix: &str) -> Vec<String> {
+    body.split(prefix)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .collect()
+}
+
+/// The pages of a long list at `path`, from the newest (or first) on: each but the last has an
+/// "Older" link to `path?cursor=…`, each but the first a link back to `newest` and none on the
+/// first; `rows` reads a page's items.
+pub async fn pages_of(
+    browser: &mut Browser,
+    path: &str,
+    newest: &str,
+    rows: impl Fn(&str) -> Vec<String>,
+) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut next = Some(path.to_owned());
+    while let Some(at) = next {
+        let page = browser.get(&at).await;
+        assert_eq!(page.status, 200, "{at}: {}", page.body);
+        let back = back_to(newest);
+        assert_eq!(
+            page.body.contains(&back),
+            !pages.is_empty(),
+            "{at}: {}",
+            page.body
+        );
+        next = older_link(&page.body);
+        if let Some(older) = &next {
+            let expected = if path.contains('?') {
+                format!("{path}&cursor=")
+            } else {
+                format!("{path}?cursor=")
+            };
+            assert!(older.starts_with(&expected), "{older}");
+        }
+        pages.push(rows(&page.body));
+    }
+    pages
+}
+
+/// The "Back to the newest" link to `href`, as a page writes it (escaped).
+pub fn back_to(href: &str) -> String {
+    let escaped = href.replace('&', "&amp;").replace('/', "&#x2f;");
+    format!("<a href=\"{escaped}\">Retour ")
+}
+
+/// The sizes of `pages`, and that no item is on two of them.
+pub fn sizes(pages: &[Vec<String>]) -> Vec<usize> {
+    let all: Vec<&String> = pages.iter().flatten().collect();
+    let distinct: std::collections::BTreeSet<&String> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "{pages:?}");
+    pages.iter().map(Vec::len).collect()
+}

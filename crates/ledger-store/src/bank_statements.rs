@@ -138,6 +138,20 @@ impl Store {
         }))
     }
 
+    /// How many entries of each statement are unmatched (status `unmatched`: no outcome and no
+    /// decision yet), for the statements that have any: one row per statement, not per entry.
+    pub async fn unmatched_entries_by_statement(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        Ok(on_pool!(self.backend(), pool => {
+            sqlx::query_as(
+                "SELECT e.bank_statement_id, COUNT(*) FROM bank_statement_entries e \
+                 LEFT JOIN bank_statement_entry_decisions d ON d.entry_id = e.id \
+                 WHERE COALESCE(d.decision, e.outcome) = 'unmatched' GROUP BY e.bank_statement_id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
     /// The entries of a statement, in statement order.
     pub async fn bank_statement_entries(
         &self,

@@ -316,6 +316,34 @@ impl Query for ListStatements {
     }
 }
 
+/// How many statement lines await a decision (status `unmatched`), in all and per statement:
+/// counted by the database, so however many there are.
+#[derive(Debug)]
+pub struct CountUnmatchedLines;
+
+/// The unmatched lines counted.
+#[derive(Debug, Default, Serialize)]
+pub struct UnmatchedLines {
+    pub total: u64,
+    /// By statement (our id); a statement without unmatched lines is absent.
+    pub by_statement: std::collections::BTreeMap<Uuid, u64>,
+}
+
+impl Query for CountUnmatchedLines {
+    const OPERATION: Operation = Operation::ReadBankStatements;
+    type Output = UnmatchedLines;
+
+    async fn read(self, app: &App, _caller: &Caller) -> Result<UnmatchedLines, AppError> {
+        let mut counted = UnmatchedLines::default();
+        for (statement, count) in app.store.unmatched_entries_by_statement().await? {
+            let count = u64::try_from(count).map_err(AppError::internal)?;
+            counted.total += count;
+            counted.by_statement.insert(statement, count);
+        }
+        Ok(counted)
+    }
+}
+
 /// One imported statement with its entries (admins, auditors); the id as given in the path.
 #[derive(Debug)]
 pub struct ReadStatement(pub String);

@@ -208,7 +208,10 @@ async fn render_home(visit: &Visit, status: StatusCode, form: Option<BatchForm>)
         order: Some(ListOrder::NewestFirst),
     };
     let (batches, paging) = match app.query(caller, ListBatches(query)).await {
-        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let (programmes, mut names) = match visit.programmes().await {

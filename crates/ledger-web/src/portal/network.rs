@@ -21,7 +21,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ledger_app::approvals::{self, ListProposals, ProposalView};
-use ledger_app::pagination::PageQuery;
+use ledger_app::pagination::ListOrder;
+use ledger_app::pagination::{Page, PageQuery};
 use ledger_app::payment_files::GetPaymentFile;
 use ledger_app::transfers::execution::{ExecuteRun, ExecuteTransferRun};
 use ledger_app::transfers::runs::{CreateRun, ListTransferRuns, PlanTransferRun, ReadTransferRun};
@@ -36,8 +37,12 @@ use crate::i18n::negotiate;
 
 /// Runs listed on the home page (the newest).
 const LISTED_RUNS: u32 = 50;
-/// Pending proposals listed (the oldest first).
-const LISTED_PROPOSALS: u32 = 100;
+/// Pending proposals per page of the home page (the oldest first).
+const PROPOSALS_PER_PAGE: u32 = 50;
+/// The query parameter of the home page's proposals' page (its runs' is the usual `cursor`).
+const PROPOSALS_CURSOR: &str = "proposals";
+/// Pending proposals read to find the one of a run (the network has a handful at a time).
+const PROPOSALS_SEARCHED: u32 = 1000;
 
 /// The network's pages.
 pub(crate) fn routes() -> Router<Portal> {
@@ -141,19 +146,17 @@ struct PlanForm {
 
 const PLAN_FIELDS: [&str; 3] = ["programme_id", "period", "form"];
 
-/// Every proposal awaiting a second admin.
+/// A page of the proposals awaiting a second admin, the oldest first.
 async fn pending_proposals(
     portal: &Portal,
     signed: &SignedIn,
-) -> Result<Vec<ProposalView>, AppError> {
+    page: PageQuery,
+) -> Result<Page<ProposalView>, AppError> {
     let listed = ListProposals {
         pending: true,
-        page: PageQuery {
-            limit: Some(LISTED_PROPOSALS),
-            cursor: None,
-        },
+        page,
     };
-    Ok(portal.app.query(&signed.caller, listed).await?.items)
+    portal.app.query(&signed.caller, listed).await
 }
 
 /// The home page: the runs, the plan form (`form`, or an empty one) and the pending proposals.
@@ -176,7 +179,10 @@ async fn render_home(
         )
         .await
     {
-        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let (programmes, mut names) = match visit.programmes().await {
@@ -187,8 +193,19 @@ async fn render_home(
         let id = run.programme_id.to_string();
         names.entry(id.clone()).or_insert(id);
     }
-    let proposals = match pending_proposals(portal, signed).await {
-        Ok(proposals) => proposals,
+    let asked = PageQuery {
+        limit: Some(PROPOSALS_PER_PAGE),
+        cursor: visit.cursor_named(PROPOSALS_CURSOR),
+    };
+    let (proposals, proposals_paging) = match pending_proposals(portal, signed, asked).await {
+        Ok(page) => (
+            page.items,
+            visit.paging_named(
+                PROPOSALS_CURSOR,
+                ListOrder::OldestFirst,
+                page.next_cursor.as_deref(),
+            ),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let form = form.unwrap_or_else(|| PlanForm {
@@ -204,6 +221,7 @@ async fn render_home(
             programmes => Value::from_serialize(&programmes),
             programme_names => Value::from_serialize(&names),
             proposals => Value::from_serialize(&proposals),
+            proposals_paging => proposals_paging,
             me => caller.subject.clone(),
             form => Value::from_serialize(&form),
             problem => Value::from_serialize(problem.with_fields(&PLAN_FIELDS)),
@@ -307,8 +325,12 @@ async fn render_run(visit: &Visit, id: &str, status: StatusCode, problem: Proble
         Err(error) => return visit.refused(&error),
     };
     let execute = Operation::ExecuteTransferRun.name();
-    let proposal = match pending_proposals(portal, signed).await {
-        Ok(proposals) => proposals.into_iter().find(|proposal| {
+    let searched = PageQuery {
+        limit: Some(PROPOSALS_SEARCHED),
+        cursor: None,
+    };
+    let proposal = match pending_proposals(portal, signed, searched).await {
+        Ok(page) => page.items.into_iter().find(|proposal| {
             proposal.operation == execute
                 && proposal.targets.first().map(String::as_str) == Some(id)
         }),

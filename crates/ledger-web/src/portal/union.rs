@@ -399,7 +399,10 @@ async fn render_keys(
         )
         .await;
     let (keys, paging) = match listed {
-        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let name_error = errors

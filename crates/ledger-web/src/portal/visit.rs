@@ -6,6 +6,7 @@
 //! [`super::csrf_refusal`] alone. A visit's answers keep the session's renewed tokens, so no
 //! handler can forget them.
 
+use ledger_app::pagination::ListOrder;
 use std::collections::BTreeMap;
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Multipart, Query, Request};
@@ -98,32 +99,68 @@ impl Visit {
         Ok(organisations.items)
     }
 
+    /// The query parameter of a page's one long list, or of the first of several.
+    pub(crate) const CURSOR: &'static str = "cursor";
+
     /// The page of a long list asked for: the `cursor` of the visit's query string, as a list's
     /// `next_cursor` gave it (none or empty: the newest page). Passed to the list's query as is:
     /// one that is not valid is the query's refusal (422).
     pub(crate) fn cursor(&self) -> Option<String> {
-        #[derive(serde::Deserialize)]
-        struct Asked {
-            cursor: Option<String>,
-        }
-        Query::<Asked>::try_from_uri(&self.uri)
-            .ok()
-            .and_then(|Query(asked)| asked.cursor)
-            .filter(|cursor| !cursor.is_empty())
+        self.cursor_named(Visit::CURSOR)
     }
 
-    /// The links under a page of a long list (`portal_paging.html`): `older`, to the next older
-    /// page of this same page when the list's query gave a `next_cursor`, and `newest`, back to
-    /// the first page, when this is an older one.
-    pub(crate) fn paging(&self, next_cursor: Option<&str>) -> Value {
-        let path = self.uri.path();
-        let older = next_cursor.and_then(|cursor| {
-            serde_urlencoded::to_string([("cursor", cursor)])
-                .ok()
-                .map(|query| format!("{path}?{query}"))
-        });
-        let newest = self.cursor().map(|_| path.to_owned());
-        minijinja::context! { older => older, newest => newest }
+    /// The page asked for of the list whose cursor is the query parameter `name` (a page with
+    /// two long lists pages each under its own name), as [`Visit::cursor`].
+    pub(crate) fn cursor_named(&self, name: &str) -> Option<String> {
+        cursor_of(&self.uri, name)
+    }
+
+    /// The links under a page of a long list running in `order` (`portal_paging.html`): `older`,
+    /// to the next page of this same page when the list's query gave a `next_cursor`, and
+    /// `newest`, back to the first page, when this is a later one. A list shown newest first
+    /// names them "Older" and "Back to the newest"; one shown in recording order, "Next page"
+    /// and "Back to the first page".
+    pub(crate) fn paging(&self, order: ListOrder, next_cursor: Option<&str>) -> Value {
+        self.paging_named(Visit::CURSOR, order, next_cursor)
+    }
+
+    /// The links under the list whose cursor is the query parameter `name`, as
+    /// [`Visit::paging`] (see [`paging_links`]).
+    pub(crate) fn paging_named(
+        &self,
+        name: &str,
+        order: ListOrder,
+        next_cursor: Option<&str>,
+    ) -> Value {
+        let (older, newest) = paging_links(&self.uri, self.uri.path(), name, next_cursor);
+        paging_context(older, newest, order)
+    }
+
+    /// The links under a long list shown at `path` by a visit to another address (a form posted
+    /// from the list, refused, shows the list again), as [`Visit::paging`].
+    pub(crate) fn paging_at(
+        &self,
+        path: &str,
+        order: ListOrder,
+        next_cursor: Option<&str>,
+    ) -> Value {
+        let (older, newest) = paging_links(&self.uri, path, Visit::CURSOR, next_cursor);
+        paging_context(older, newest, order)
+    }
+
+    /// `path` at the page of its list this visit asked for (a form posted from an older page
+    /// carries its cursor; done, it sends the visitor back there).
+    pub(crate) fn page_at(&self, path: &str) -> String {
+        let cursor = self.cursor();
+        let pairs: Vec<(&str, &str)> = cursor
+            .as_deref()
+            .map(|cursor| (Visit::CURSOR, cursor))
+            .into_iter()
+            .collect();
+        match serde_urlencoded::to_string(&pairs) {
+            Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+            _ => path.to_owned(),
+        }
     }
 
     /// Who the session speaks for.
@@ -182,6 +219,58 @@ impl FromRequestParts<Portal> for Visit {
             require_signed_in(portal, &parts.headers, &parts.extensions, &parts.uri).await?;
         Ok(Visit::new(portal, signed, &parts.headers, &parts.uri))
     }
+}
+
+/// The query string of `uri` as name–value pairs, in order (none when it cannot be read).
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|Query(pairs)| pairs)
+        .unwrap_or_default()
+}
+
+/// The cursor `uri` asks for under the query parameter `name` (none or empty: the newest page).
+fn cursor_of(uri: &Uri, name: &str) -> Option<String> {
+    query_pairs(uri)
+        .into_iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, cursor)| cursor)
+        .filter(|cursor| !cursor.is_empty())
+}
+
+/// What `portal_paging.html` reads: the two links, and whether the list runs in recording order.
+fn paging_context(older: Option<String>, newest: Option<String>, order: ListOrder) -> Value {
+    let in_order = order == ListOrder::OldestFirst;
+    minijinja::context! { older => older, newest => newest, in_order => in_order }
+}
+
+/// The "Older" link (to `next_cursor`, when there is one) and the "Back to the newest" link
+/// (when `uri` is an older page) of the list paged under the query parameter `name`, at `path`
+/// (`uri`'s own, or the list's when a form posted elsewhere shows it again). Both keep the rest of the query string (a filter, another list's page), so the older
+/// page is of the same list and the other lists of the page stay where they were.
+fn paging_links(
+    uri: &Uri,
+    path: &str,
+    name: &str,
+    next_cursor: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let kept: Vec<(String, String)> = query_pairs(uri)
+        .into_iter()
+        .filter(|(key, _)| key != name)
+        .collect();
+    let link = |cursor: Option<&str>| {
+        let mut pairs = kept.clone();
+        if let Some(cursor) = cursor {
+            pairs.push((name.to_owned(), cursor.to_owned()));
+        }
+        match serde_urlencoded::to_string(&pairs) {
+            Ok(query) if query.is_empty() => Some(path.to_owned()),
+            Ok(query) => Some(format!("{path}?{query}")),
+            Err(_) => None,
+        }
+    };
+    let older = next_cursor.and_then(|cursor| link(Some(cursor)));
+    let newest = cursor_of(uri, name).and_then(|_| link(None));
+    (older, newest)
 }
 
 /// What the session's check needs of a request whose body an extractor goes on to read.
@@ -294,5 +383,53 @@ impl FromRequest<Portal> for SignedUpload {
         };
         let visit = opening.visit(portal, &upload.fields).await?;
         Ok(SignedUpload { visit, upload })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_the_rest_of_the_query() {
+        // Proves the Older link carries the list's next cursor on the same path, the link back
+        // to the newest drops only that list's cursor, and a filter or another list's cursor
+        // stays on both; the first page has no link back, the last no Older link.
+        let first: Uri = "/portal/network/users".parse().unwrap();
+        assert_eq!(
+            paging_links(&first, first.path(), "cursor", Some("c1ab")),
+            (Some("/portal/network/users?cursor=c1ab".to_owned()), None)
+        );
+        let filtered: Uri = "/portal/network/security?kind=sign_in&cursor=c1ab"
+            .parse()
+            .unwrap();
+        assert_eq!(cursor_of(&filtered, "cursor").as_deref(), Some("c1ab"));
+        assert_eq!(
+            paging_links(&filtered, filtered.path(), "cursor", Some("c1cd")),
+            (
+                Some("/portal/network/security?kind=sign_in&cursor=c1cd".to_owned()),
+                Some("/portal/network/security?kind=sign_in".to_owned())
+            )
+        );
+        let two: Uri = "/portal/network?cursor=c1ab&proposals=c1ef"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            paging_links(&two, two.path(), "proposals", None),
+            (None, Some("/portal/network?cursor=c1ab".to_owned()))
+        );
+        let empty: Uri = "/portal/network?cursor=".parse().unwrap();
+        assert_eq!(cursor_of(&empty, "cursor"), None);
+        assert_eq!(
+            paging_links(&empty, empty.path(), "cursor", None),
+            (None, None)
+        );
+        let posted: Uri = "/portal/network/statement-lines/x/assignment?cursor=c1ab"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            paging_links(&posted, "/portal/network/statement-lines", "cursor", None),
+            (None, Some("/portal/network/statement-lines".to_owned()))
+        );
     }
 }

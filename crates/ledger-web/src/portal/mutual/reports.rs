@@ -185,7 +185,10 @@ async fn render(visit: &Visit, status: StatusCode, form: Option<ReportForm>) -> 
         order: Some(ListOrder::NewestFirst),
     };
     let (reports, paging) = match portal.app.query(visit.caller(), ListReports(query)).await {
-        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let organisation = match own_organisation(visit).await {

@@ -126,7 +126,10 @@ pub(crate) async fn home(visit: Visit) -> Response {
         .query(visit.caller(), ListTransfers(query))
         .await
     {
-        Ok(page) => (page.items, visit.paging(page.next_cursor.as_deref())),
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let organisation = match own_organisation(&visit).await {

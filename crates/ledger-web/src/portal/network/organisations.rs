@@ -9,8 +9,11 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use ledger_app::pagination::ListOrder;
+use ledger_app::pagination::PageQuery;
 use ledger_app::registry::{
-    ChangeOrganisation, ChangeOrganisationBody, OrganisationHistory, ReadOrganisation,
+    ChangeOrganisation, ChangeOrganisationBody, ListOrganisations, OrganisationHistory,
+    ReadOrganisation,
 };
 use ledger_app::{AppError, FieldError, Operation, Refusal};
 use minijinja::{Value, context};
@@ -18,6 +21,9 @@ use serde_json::json;
 
 use super::super::visit::{SignedForm, Visit};
 use super::super::{Fields, Portal, field};
+
+/// Organisations per page of the list (the oldest registered first).
+const ORGANISATIONS_PER_PAGE: u32 = 50;
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -144,15 +150,23 @@ fn network_only(visit: &Visit) -> Result<(), AppError> {
     ledger_app::policy::require(Operation::ChangeOrganisation, visit.caller())
 }
 
+/// The organisations, a page at a time.
 async fn list(visit: Visit) -> Response {
     if let Err(error) = network_only(&visit) {
         return visit.refused(&error);
     }
-    match visit.organisations().await {
-        Ok(organisations) => visit.page(
+    let listed = ListOrganisations(PageQuery {
+        limit: Some(ORGANISATIONS_PER_PAGE),
+        cursor: visit.cursor(),
+    });
+    match visit.portal.app.query(visit.caller(), listed).await {
+        Ok(page) => visit.page(
             StatusCode::OK,
             "portal_network_organisations.html",
-            context! { organisations => Value::from_serialize(&organisations) },
+            context! {
+                organisations => Value::from_serialize(&page.items),
+                paging => visit.paging(ListOrder::OldestFirst, page.next_cursor.as_deref()),
+            },
         ),
         Err(error) => visit.refused(&error),
     }

@@ -9,17 +9,18 @@ use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use ledger_app::pagination::ListOrder;
 use ledger_app::pagination::PageQuery;
 use ledger_app::people::events::{ListSecurityEvents, SecurityEventQuery};
 use ledger_app::people::users::{DisableUser, InviteUser, InviteUserBody, ListUsers};
-use ledger_app::{AppError, Operation, Refusal};
+use ledger_app::{Operation, Refusal};
 use minijinja::{Value, context};
 
 use super::super::Portal;
 use super::super::visit::{SignedForm, Visit};
 
-/// Users listed (the network has far fewer).
-const LISTED: u32 = 1000;
+/// Users per page of the list (the oldest first).
+const USERS_PER_PAGE: u32 = 50;
 /// Security events per page.
 const EVENTS_PER_PAGE: u32 = 100;
 
@@ -61,19 +62,22 @@ async fn render_users(
     if let Err(error) = ledger_app::policy::require(Operation::InviteUser, visit.caller()) {
         return visit.refused(&error);
     }
-    let users = match visit
+    let (users, paging) = match visit
         .portal
         .app
         .query(
             visit.caller(),
             ListUsers(PageQuery {
-                limit: Some(LISTED),
-                cursor: None,
+                limit: Some(USERS_PER_PAGE),
+                cursor: visit.cursor(),
             }),
         )
         .await
     {
-        Ok(page) => page.items,
+        Ok(page) => (
+            page.items,
+            visit.paging(ListOrder::OldestFirst, page.next_cursor.as_deref()),
+        ),
         Err(error) => return visit.refused(&error),
     };
     let organisations = match visit.organisations().await {
@@ -89,6 +93,7 @@ async fn render_users(
         "portal_network_users.html",
         context! {
             users => Value::from_serialize(&users),
+            paging => paging,
             organisations => Value::from_serialize(&organisations),
             organisation_names => Value::from_serialize(&names),
             form => Value::from_serialize(form.with_fields()),
@@ -170,20 +175,20 @@ async fn disable(Path(id): Path<String>, SignedForm { visit, .. }: SignedForm) -
         .await
 }
 
-/// Which security events to show.
+/// Which security events to show (the page asked for is the visit's cursor).
 #[derive(Debug, serde::Deserialize)]
 struct EventsQuery {
     kind: Option<String>,
-    cursor: Option<String>,
 }
 
-/// The security record, oldest first, a page at a time (a kind may be chosen).
+/// The security record, oldest first, a page at a time (a kind may be chosen; its pages keep it).
 async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
     let kind = query.kind.filter(|kind| !kind.trim().is_empty());
     let listed = ListSecurityEvents(SecurityEventQuery {
         kind: kind.clone(),
         limit: Some(EVENTS_PER_PAGE),
-        cursor: query.cursor.filter(|cursor| !cursor.is_empty()),
+        cursor: visit.cursor(),
+        order: Some(ListOrder::NewestFirst),
         ..SecurityEventQuery::default()
     });
     match visit.portal.app.query(visit.caller(), listed).await {
@@ -192,13 +197,10 @@ async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
             "portal_network_security.html",
             context! {
                 events => Value::from_serialize(&page.items),
-                next_cursor => page.next_cursor,
+                paging => visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
                 kind => kind.unwrap_or_default(),
             },
         ),
-        Err(error) if error.refusal == Refusal::Invalid => {
-            visit.refused(&AppError::not_found("no such page"))
-        }
         Err(error) => visit.refused(&error),
     }
 }

@@ -15,12 +15,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::bank_statements::{
-    AssignStatementEntry, AssignmentBody, BankStatementView, DismissStatementEntry, DismissalBody,
-    EntryListQuery, ImportStatement, ListStatementEntries, ListStatements, MAX_STATEMENT_BYTES,
-    ReadStatement, ReadStatementEntry, StatementEntryView,
+    AssignStatementEntry, AssignmentBody, BankStatementView, CountUnmatchedLines,
+    DismissStatementEntry, DismissalBody, EntryListQuery, ImportStatement, ListStatementEntries,
+    ListStatements, MAX_STATEMENT_BYTES, ReadStatement, ReadStatementEntry,
 };
 use ledger_app::contributions::ReadBatch;
-use ledger_app::pagination::OrderedPageQuery;
+use ledger_app::pagination::{ListOrder, OrderedPageQuery};
 use ledger_app::{AppError, Operation, Refusal, Reply};
 use minijinja::{Value, context};
 use serde_json::json;
@@ -29,15 +29,13 @@ use super::super::Portal;
 use super::super::visit::{SignedForm, SignedUpload, Visit};
 use super::{bad_form, form_key};
 
-/// Items read per page of a list (the API's largest page).
-const PAGE_ITEMS: u32 = 1000;
-/// The most pages of statements or unmatched lines read for one page view (a statement a
-/// business day is 250 a year: 10 pages hold decades).
-const MAX_PAGES_READ: usize = 10;
-/// Statements listed (the newest).
-const LISTED_STATEMENTS: usize = 200;
-/// Unmatched lines listed to decide (the oldest first: the ones waiting longest).
-const LISTED_LINES: usize = 300;
+/// Statements per page of the list (the newest first).
+const STATEMENTS_PER_PAGE: u32 = 50;
+/// Unmatched lines per page to decide (the oldest first: the ones waiting longest); each comes
+/// with its forms and proposals.
+const LINES_PER_PAGE: u32 = 100;
+/// The page of the unmatched lines (a refused decision shows it again at the page it was on).
+const LINES_PATH: &str = "/portal/network/statement-lines";
 /// The query string of a statement's page when an upload was that statement again.
 const IMPORTED_BEFORE: &str = "imported=before";
 
@@ -45,7 +43,7 @@ pub(crate) fn routes() -> Router<Portal> {
     Router::new()
         .route("/portal/network/statements", get(statements).post(upload))
         .route("/portal/network/statements/{id}", get(statement))
-        .route("/portal/network/statement-lines", get(lines))
+        .route(LINES_PATH, get(lines))
         .route(
             "/portal/network/statement-lines/{id}/assignment",
             post(assign),
@@ -87,83 +85,38 @@ impl UploadProblem {
     }
 }
 
-/// Every item of a paged list, up to [`MAX_PAGES_READ`] pages.
-async fn all_pages<T, F, Fut>(mut read: F) -> Result<Vec<T>, AppError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: std::future::Future<Output = Result<ledger_app::pagination::Page<T>, AppError>>,
-{
-    let mut items = Vec::new();
-    let mut cursor = None;
-    for _ in 0..MAX_PAGES_READ {
-        let page = read(cursor).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(items)
-}
-
-/// Every unmatched line, with its proposals (the oldest first).
-async fn unmatched_lines(visit: &Visit) -> Result<Vec<StatementEntryView>, AppError> {
-    all_pages(|cursor| {
-        visit.portal.app.query(
-            visit.caller(),
-            ListStatementEntries(EntryListQuery {
-                status: Some("unmatched".to_owned()),
-                limit: Some(PAGE_ITEMS),
-                cursor,
-            }),
-        )
-    })
-    .await
-}
-
 /// A statement as listed: the import and how many of its lines await a decision.
 #[derive(Debug, serde::Serialize)]
 struct Listed {
     statement: BankStatementView,
-    unmatched: usize,
+    unmatched: u64,
 }
 
-/// The statements' page, with the upload form and `problem` at its file field.
+/// The statements' page (the visit's page of them, the newest first), with the upload form and
+/// `problem` at its file field; the unmatched lines are counted, all of them.
 async fn render_list(visit: &Visit, status: StatusCode, problem: UploadProblem) -> Response {
     let portal = &visit.portal;
-    let listed = all_pages(|cursor| {
-        portal.app.query(
-            visit.caller(),
-            ListStatements(OrderedPageQuery {
-                limit: Some(PAGE_ITEMS),
-                cursor,
-                order: None,
-            }),
-        )
-    })
-    .await;
-    let statements = match listed {
-        Ok(statements) => statements,
+    let listed = ListStatements(OrderedPageQuery {
+        limit: Some(STATEMENTS_PER_PAGE),
+        cursor: visit.cursor(),
+        order: Some(ListOrder::NewestFirst),
+    });
+    let page = match portal.app.query(visit.caller(), listed).await {
+        Ok(page) => page,
         Err(error) => return visit.refused(&error),
     };
-    let lines = match unmatched_lines(visit).await {
-        Ok(lines) => lines,
+    let unmatched = match portal.app.query(visit.caller(), CountUnmatchedLines).await {
+        Ok(unmatched) => unmatched,
         Err(error) => return visit.refused(&error),
     };
-    let mut unmatched: BTreeMap<String, usize> = BTreeMap::new();
-    for line in &lines {
-        *unmatched
-            .entry(line.bank_statement_id.to_string())
-            .or_default() += 1;
-    }
-    // The store lists them in the order they were imported: the newest first here.
-    let listed: Vec<Listed> = statements
+    let paging = visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref());
+    let listed: Vec<Listed> = page
+        .items
         .into_iter()
-        .rev()
-        .take(LISTED_STATEMENTS)
         .map(|statement| Listed {
             unmatched: unmatched
-                .get(&statement.id.to_string())
+                .by_statement
+                .get(&statement.id)
                 .copied()
                 .unwrap_or_default(),
             statement,
@@ -174,7 +127,8 @@ async fn render_list(visit: &Visit, status: StatusCode, problem: UploadProblem) 
         "portal_network_statements.html",
         context! {
             statements => Value::from_serialize(&listed),
-            unmatched_total => lines.len(),
+            paging => paging,
+            unmatched_total => unmatched.total,
             may_import => may(Operation::ImportBankStatement, visit),
             request_id => portal.app.sources.id().to_string(),
             max_megabytes => MAX_STATEMENT_BYTES / (1024 * 1024),
@@ -303,11 +257,22 @@ struct LineProblem {
 async fn render_lines(visit: &Visit, status: StatusCode, problem: LineProblem) -> Response {
     let portal = &visit.portal;
     let caller = visit.caller();
-    let mut lines = match unmatched_lines(visit).await {
-        Ok(lines) => lines,
+    let listed = ListStatementEntries(EntryListQuery {
+        status: Some("unmatched".to_owned()),
+        limit: Some(LINES_PER_PAGE),
+        cursor: visit.cursor(),
+    });
+    let (lines, paging) = match portal.app.query(caller, listed).await {
+        Ok(page) => (
+            page.items,
+            visit.paging_at(
+                LINES_PATH,
+                ListOrder::OldestFirst,
+                page.next_cursor.as_deref(),
+            ),
+        ),
         Err(error) => return visit.refused(&error),
     };
-    lines.truncate(LISTED_LINES);
     let proposed: BTreeSet<String> = lines
         .iter()
         .flat_map(|line| {
@@ -351,6 +316,8 @@ async fn render_lines(visit: &Visit, status: StatusCode, problem: LineProblem) -
         "portal_network_statement_lines.html",
         context! {
             lines => Value::from_serialize(&lines),
+            paging => paging,
+            cursor => visit.cursor(),
             batches => Value::from_serialize(&labels),
             may_decide => may(Operation::AssignStatementEntry, visit),
             request_id => portal.app.sources.id().to_string(),
@@ -438,7 +405,7 @@ async fn decide(entry: String, form: SignedForm, assigning: bool) -> Response {
         portal.app.run(caller, &key, command).await.map(|_| ())
     };
     let error = match answer {
-        Ok(()) => return visit.see_other("/portal/network/statement-lines"),
+        Ok(()) => return visit.see_other(&visit.page_at(LINES_PATH)),
         Err(error) => error,
     };
     let (field, key, detail) = match error.refusal {
