@@ -2,8 +2,10 @@
 //! (migrations 0025) and written straight through the writer, past the application's reads: a
 //! version may not take effect in or before a period that has a recorded run, and a run may not
 //! be recorded with a version that a later one superseded for its period. On SQLite and
-//! PostgreSQL alike; the last test shows, on PostgreSQL, that the check waits for a run being
-//! recorded by another transaction (another service instance) for the same programme.
+//! PostgreSQL alike; the last two tests show, on PostgreSQL, that the check waits for a run being
+//! recorded by another transaction (another service instance) for the same programme, and that
+//! the writer takes the chain-head lock before the programme's row, as the careful path does, so
+//! two instances cannot deadlock on the pair.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -296,4 +298,54 @@ async fn postgres_a_version_waits_for_a_run_being_recorded_and_is_then_refused()
     );
     assert!(versions(store, health).await.is_empty());
     assert_eq!(runs(store, health).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_run_locks_the_chain_head_before_the_programme() {
+    // Proves the lock order on PostgreSQL's optimistic path: while another instance holds the
+    // chain-head row (as its careful path does before writing), a run sent by this writer waits
+    // on the chain head without having locked the programme's row yet, so the other instance can
+    // still lock the programme and record a version from the run's period (no deadlock); the run,
+    // planned with version 0, is then refused when it gets the lock, and writes nothing.
+    let fixture = ledger_testkit::store::postgres().await;
+    let store = &fixture.store;
+    let pool = store.postgres_pool().unwrap().clone();
+    // The programme's write teaches the writer the chain head: the run takes the optimistic path.
+    let health = programme(store, "Health").await;
+
+    let mut other_instance = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM chain_head WHERE id = 1 FOR UPDATE")
+        .execute(&mut *other_instance)
+        .await
+        .unwrap();
+    let run_write = {
+        let store = store.clone();
+        tokio::spawn(async move { write(&store, run(health, "2026-09", 0).1).await })
+    };
+    wait_for_lock_waiters(&pool, 1, "the run waits on the chain head").await;
+    sqlx::query("SELECT 1 FROM programmes WHERE id = $1 FOR NO KEY UPDATE NOWAIT")
+        .bind(health)
+        .execute(&mut *other_instance)
+        .await
+        .expect("the waiting run holds no lock on the programme's row");
+    sqlx::query(
+        "INSERT INTO programme_versions (programme_id, version_number, effective_period, \
+         effective_from, allocation, conditions, minimum_transfer_minor, admin_cost_cap_percent, \
+         changed_fields, changed_by, created_at) \
+         VALUES ($1, 1, '2026-09', '2026-09-01', '{\"policy\":\"pro_rata_covered_members\"}', \
+         '[]', 500, '10', 'minimum_transfer', 'admin (network)', now())",
+    )
+    .bind(health)
+    .execute(&mut *other_instance)
+    .await
+    .unwrap();
+    other_instance.commit().await.unwrap();
+
+    let refused = run_write.await.unwrap();
+    assert!(
+        matches!(refused, Err(StoreError::ProgrammeRulesChanged)),
+        "{refused:?}"
+    );
+    assert!(runs(store, health).await.is_empty());
+    assert_eq!(versions(store, health).await, vec![(1, "2026-09".into())]);
 }
