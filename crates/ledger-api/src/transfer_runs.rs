@@ -36,7 +36,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     post, path = "/v1/transfer-runs", tag = "transfers",
     request_body = CreateRun,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 409, description = "new programme rules for the period were recorded while the run was planned (`programme_rules_changed`, field `period`): plan it again", body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 409, description = "new programme rules for the period were recorded while the run was planned (`programme_rules_changed`): plan it again", body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_run(

@@ -199,17 +199,12 @@ impl From<StoreError> for AppError {
                      was written",
                 )
             },
-            StoreError::ProgrammeRulesChanged => AppError {
-                errors: vec![FieldError::new(
-                    "period",
-                    "new programme rules for this period were recorded while the run was planned",
-                )],
-                ..AppError::conflict(
-                    "programme_rules_changed",
-                    "the programme's rules for this period changed while the run was planned: \
-                     plan it again; nothing was written",
-                )
-            },
+            // Not a field's fault: the same request planned again uses the new rules.
+            StoreError::ProgrammeRulesChanged => AppError::conflict(
+                "programme_rules_changed",
+                "new programme rules for this run's period were recorded while the run was \
+                 planned: plan it again; nothing was written",
+            ),
             other => AppError::internal(other),
         }
     }
