@@ -54,7 +54,7 @@ impl Record {
     /// Programme versions and transfer runs come after it: their triggers lock the programme's
     /// row (migrations/postgres/0025), and on PostgreSQL's optimistic path the chain-head row is
     /// locked with the journal, so every writer takes the chain head first, then the programme,
-    /// and two instances never wait on each other's lock.
+    /// and two instances cannot deadlock on the pair (tests/programme_rules.rs).
     fn before_journal(&self) -> bool {
         matches!(
             self,
