@@ -161,12 +161,13 @@ async fn network_collection_account(
 /// Record new programme rules from a period on (admin): conditions and their parameters,
 /// allocation policy, minimum transfer, admin cap. Rules left out keep their value; a run uses the
 /// version of its period and records which. Rules may not take effect from a period that already
-/// has a recorded run, or an earlier one (`409 period_already_planned`, naming each run).
+/// has a recorded run, or an earlier one (`409 period_already_planned`, naming each run; a run
+/// recorded while the change was planned is refused the same way, field `effective_period`).
 #[utoipa::path(
     post, path = "/v1/programmes/{id}/versions", tag = "programmes",
     request_body = ChangeProgrammeBody,
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = ProgrammeVersionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, description = "a run is recorded for the effective period or a later one (`period_already_planned`, each run named in `errors`)", body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = ProgrammeVersionView), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem), (status = 409, description = "a run is recorded for the effective period or a later one (`period_already_planned`, each run named in `errors`), or was recorded while the change was planned", body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn change_programme(

@@ -29,12 +29,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Plan a transfer run (admin): earmarks first, the pool split by the programme's policy, holds for
 /// ineligible beneficiaries with their failing conditions, carry-forwards, expected fees and rates.
-/// A dry run records nothing; otherwise the plan is recorded for execution.
+/// A dry run records nothing; otherwise the plan is recorded for execution with the programme
+/// version of its period. If new rules for that period were recorded while the run was planned,
+/// nothing is recorded (`409 programme_rules_changed`): plan it again.
 #[utoipa::path(
     post, path = "/v1/transfer-runs", tag = "transfers",
     request_body = CreateRun,
     params(("Idempotency-Key" = String, Header, description = "1–255 printable ASCII characters")),
-    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 422, body = crate::problem::Problem)),
+    responses((status = 201, body = RunView), (status = 403, body = crate::problem::Problem), (status = 200, body = RunView, description = "a dry run"), (status = 409, description = "new programme rules for the period were recorded while the run was planned (`programme_rules_changed`): plan it again", body = crate::problem::Problem), (status = 422, body = crate::problem::Problem)),
     security(("bearer" = []))
 )]
 async fn create_run(

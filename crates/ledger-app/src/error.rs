@@ -185,6 +185,26 @@ impl From<StoreError> for AppError {
             StoreError::LimitExceeded(limit) => {
                 AppError::conflict("limit_exceeded", limit_detail(limit))
             }
+            // The same refusal as the read before the write (registry::programme_versions), for a
+            // run recorded since this version was planned.
+            StoreError::PeriodAlreadyPlanned => AppError {
+                errors: vec![FieldError::new(
+                    "effective_period",
+                    "a run was recorded for this period or a later one while the change was planned",
+                )],
+                ..AppError::conflict(
+                    "period_already_planned",
+                    "a run was recorded for the effective period or a later one while these rules \
+                     were planned: give an effective_period after the last planned period; nothing \
+                     was written",
+                )
+            },
+            // Not a field's fault: the same request planned again uses the new rules.
+            StoreError::ProgrammeRulesChanged => AppError::conflict(
+                "programme_rules_changed",
+                "new programme rules for this run's period were recorded while the run was \
+                 planned: plan it again; nothing was written",
+            ),
             other => AppError::internal(other),
         }
     }

@@ -1,6 +1,7 @@
 //! Commands and queries run without HTTP, on both engines: the clock and the id source are the
 //! application's (injected); a receipt and a reversal book what `docs/accounts.md` says; a
-//! verdict is judged as of the application's today and scoped to the caller.
+//! verdict is judged as of the application's today and scoped to the caller; a programme version
+//! and a run planned from the same state cannot both commit.
 
 // Test code: a panic is a failed test, which is what we want.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -15,8 +16,10 @@ use ledger_app::contributions::{
 use ledger_app::eligibility::{CreateFact, EligibilityQuery, ReadEligibility, RecordFact};
 use ledger_app::fact_review::VerifyFact;
 use ledger_app::registry::{
-    CreateOrganisation, CreateProgramme, OpenProgramme, RegisterOrganisation,
+    ChangeProgramme, ChangeProgrammeBody, CreateOrganisation, CreateProgramme, OpenProgramme,
+    RegisterOrganisation,
 };
+use ledger_app::transfers::runs::{CreateRun, PlanTransferRun};
 use ledger_app::{App, AppError, Caller, Command, IdempotencyKey, Refusal, Reply, Role, Sources};
 use ledger_core::limits::ContributionLimits;
 use ledger_core::{Currency, OrganisationId, chart};
@@ -73,13 +76,21 @@ fn body<T: DeserializeOwned>(json: serde_json::Value) -> T {
     serde_json::from_value(json).unwrap()
 }
 
-/// Runs `command` under a fresh key and answers its output.
-async fn run<C: Command>(app: &App, caller: &Caller, command: C) -> Result<C::Output, AppError> {
-    let key = IdempotencyKey::new(&Uuid::new_v4().to_string(), "test", b"{}".to_vec())?;
-    match app.run(caller, &key, command).await? {
-        Reply::Done { output, .. } => Ok(output),
+fn fresh_key() -> IdempotencyKey {
+    IdempotencyKey::new(&Uuid::new_v4().to_string(), "test", b"{}".to_vec()).unwrap()
+}
+
+/// The output of a write answered for the first time.
+fn done<O>(reply: Reply<O>) -> O {
+    match reply {
+        Reply::Done { output, .. } => output,
         Reply::Replayed(stored) => panic!("a fresh key was replayed: {stored:?}"),
     }
+}
+
+/// Runs `command` under a fresh key and answers its output.
+async fn run<C: Command>(app: &App, caller: &Caller, command: C) -> Result<C::Output, AppError> {
+    app.run(caller, &fresh_key(), command).await.map(done)
 }
 
 fn caller(organisation: Uuid, role: Role) -> Caller {
@@ -269,4 +280,90 @@ async fn sqlite_a_verdict_is_judged_as_of_the_applications_today_for_visible_ben
 async fn postgres_a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries() {
     a_verdict_is_judged_as_of_the_applications_today_for_visible_beneficiaries(postgres().await)
         .await;
+}
+
+async fn a_version_and_a_run_planned_from_the_same_state_cannot_both_commit(fixture: Fixture) {
+    // Proves the database decides what the plans' reads could not: new rules from October planned
+    // before October's run was recorded are refused at commit with the read check's own 409
+    // period_already_planned (field effective_period), and a run of October planned with version
+    // 0 before rules from October were recorded is refused at commit with 409
+    // programme_rules_changed; neither writes anything, and the run planned again
+    // uses the new version.
+    let app = app(&fixture);
+    let admin = caller(Uuid::new_v4(), Role::Admin);
+    let open = |name: &str| {
+        OpenProgramme(body::<CreateProgramme>(serde_json::json!({
+            "name": name, "currency": "EUR", "rate_per_member": "1.00", "period": "month",
+            "allocation": {"policy": "pro_rata_covered_members"},
+            "minimum_transfer": "0.00", "admin_cost_cap_percent": "15"
+        })))
+    };
+    let change = |programme: Uuid| ChangeProgramme {
+        id: programme.to_string(),
+        body: body::<ChangeProgrammeBody>(serde_json::json!({
+            "effective_period": "2026-10", "minimum_transfer": "5.00"
+        })),
+    };
+    let plan_run = |programme: Uuid| {
+        PlanTransferRun(body::<CreateRun>(serde_json::json!({
+            "programme_id": programme.to_string(), "period": "2026-10", "dry_run": false
+        })))
+    };
+
+    // The version is planned, then October's run is recorded, then the version commits.
+    let health = run(&app, &admin, open("Health")).await.unwrap().id;
+    let version = change(health).plan(&app, &admin).await.unwrap();
+    let recorded = run(&app, &admin, plan_run(health)).await.unwrap();
+    assert_eq!(recorded.programme_version, 0);
+    let refused = app.commit(&admin, &fresh_key(), version).await.unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Conflict, "{refused:?}");
+    assert_eq!(refused.code, "period_already_planned", "{refused:?}");
+    assert_eq!(refused.field(), Some("effective_period"), "{refused:?}");
+    assert!(
+        fixture
+            .store
+            .programme_versions(health)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The run is planned with version 0, then rules from October are recorded, then the run
+    // commits.
+    let education = run(&app, &admin, open("Education")).await.unwrap().id;
+    let stale_run = plan_run(education).plan(&app, &admin).await.unwrap();
+    assert_eq!(stale_run.output.programme_version, 0);
+    let version = run(&app, &admin, change(education)).await.unwrap();
+    assert_eq!(version.version, 1);
+    let refused = app
+        .commit(&admin, &fresh_key(), stale_run)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.refusal, Refusal::Conflict, "{refused:?}");
+    assert_eq!(refused.code, "programme_rules_changed", "{refused:?}");
+    assert!(refused.errors.is_empty(), "{refused:?}");
+    assert!(
+        fixture
+            .store
+            .programme_runs(education)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = run(&app, &admin, plan_run(education)).await.unwrap();
+    assert_eq!(again.programme_version, 1);
+    assert_eq!(
+        fixture.store.programme_runs(education).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_version_and_a_run_planned_from_the_same_state_cannot_both_commit() {
+    a_version_and_a_run_planned_from_the_same_state_cannot_both_commit(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_version_and_a_run_planned_from_the_same_state_cannot_both_commit() {
+    a_version_and_a_run_planned_from_the_same_state_cannot_both_commit(postgres().await).await;
 }

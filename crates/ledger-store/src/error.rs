@@ -23,6 +23,15 @@ pub enum StoreError {
     LimitExceeded(&'static str),
     #[error("a unique constraint refused the write: {0}")]
     UniqueViolation(String),
+    /// The database refused a programme version taking effect in or before a period that has a
+    /// recorded run (migrations 0025, `programme_versions_after_recorded_runs`); nothing written.
+    #[error("the programme has a recorded run for the version's effective period or a later one")]
+    PeriodAlreadyPlanned,
+    /// The database refused a run recorded with a programme version that a later version
+    /// superseded for its period (migrations 0025, `transfer_runs_use_the_rules_in_force`);
+    /// nothing written.
+    #[error("a later programme version governs the run's period")]
+    ProgrammeRulesChanged,
     #[error("the journal writer has stopped")]
     WriterStopped,
     #[error("the journal reader stopped before the end of its range")]
@@ -52,6 +61,9 @@ impl From<sqlx::Error> for StoreError {
         if let Some(limit) = exceeded_limit(&error) {
             return StoreError::LimitExceeded(limit);
         }
+        if let Some(refusal) = refused_programme_rule(&error) {
+            return refusal;
+        }
         StoreError::Database(error)
     }
 }
@@ -68,15 +80,41 @@ const DATABASE_LIMITS: [(&str, &str); 2] = [
 
 /// The limit a database error reports, if it is one of [`DATABASE_LIMITS`].
 fn exceeded_limit(error: &sqlx::Error) -> Option<&'static str> {
-    let sqlx::Error::Database(database_error) = error else {
-        return None;
-    };
-    let constraint = database_error.constraint().unwrap_or_default();
-    let message = database_error.message();
     DATABASE_LIMITS
         .iter()
-        .find(|(name, _)| constraint == *name || message.contains(name))
+        .find(|(name, _)| is_refusal_of(error, name))
         .map(|(_, limit)| *limit)
+}
+
+/// The rules between programme versions and runs the database holds (migrations 0025), by the
+/// constraint the PostgreSQL trigger raises with or the text the SQLite trigger starts with.
+const PROGRAMME_RULES: [(&str, StoreError); 2] = [
+    (
+        "programme_versions_after_recorded_runs",
+        StoreError::PeriodAlreadyPlanned,
+    ),
+    (
+        "transfer_runs_use_the_rules_in_force",
+        StoreError::ProgrammeRulesChanged,
+    ),
+];
+
+/// The refusal a database error reports, if it is one of [`PROGRAMME_RULES`].
+fn refused_programme_rule(error: &sqlx::Error) -> Option<StoreError> {
+    PROGRAMME_RULES
+        .into_iter()
+        .find(|(name, _)| is_refusal_of(error, name))
+        .map(|(_, refusal)| refusal)
+}
+
+/// Whether the database refused the statement by the rule `name`: PostgreSQL names it as the
+/// error's constraint (a CHECK, or a trigger raising with `CONSTRAINT =`), SQLite's triggers put
+/// it in their text.
+fn is_refusal_of(error: &sqlx::Error, name: &str) -> bool {
+    let sqlx::Error::Database(database_error) = error else {
+        return false;
+    };
+    database_error.constraint() == Some(name) || database_error.message().contains(name)
 }
 
 impl StoreError {

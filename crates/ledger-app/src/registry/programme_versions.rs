@@ -160,7 +160,11 @@ async fn programme_of(app: &App, id: &str) -> Result<Programme, AppError> {
 /// the new version would then govern that run's period. Such a change is a `409
 /// period_already_planned` naming each run; rules for the periods after the last run are
 /// recorded as usual. A run records the version it used, and a later plan of the same period
-/// can only find that version in force.
+/// can only find that version in force. This read names the runs; the database holds the same
+/// rule inside the write's transaction (migrations 0025), so a run recorded between this read and
+/// the write refuses the version with the same code (`StoreError::PeriodAlreadyPlanned`), and a
+/// run planned with the version this one supersedes is refused in turn (`409
+/// programme_rules_changed`).
 async fn refuse_planned_periods(
     app: &App,
     programme: &Programme,

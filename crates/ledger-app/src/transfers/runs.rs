@@ -443,7 +443,9 @@ async fn programme_and_period(
 }
 
 /// Plan a transfer run (the network). A dry run records nothing but its answer; otherwise the
-/// plan is recorded for execution.
+/// plan is recorded for execution, with the programme version in force for its period; if a
+/// later version for that period was recorded since it was read, the database refuses the run
+/// (migrations 0025): `409 programme_rules_changed`, plan it again.
 #[derive(Debug)]
 pub struct PlanTransferRun(pub CreateRun);
 

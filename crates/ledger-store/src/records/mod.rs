@@ -51,6 +51,10 @@ pub enum Record {
 
 impl Record {
     /// Rows that journal postings or later rows refer to are inserted before the journal.
+    /// Programme versions and transfer runs come after it: their triggers lock the programme's
+    /// row (migrations/postgres/0025), and on PostgreSQL's optimistic path the chain-head row is
+    /// locked with the journal, so every writer takes the chain head first, then the programme,
+    /// and two instances cannot deadlock on the pair (tests/programme_rules.rs).
     fn before_journal(&self) -> bool {
         matches!(
             self,
@@ -60,7 +64,6 @@ impl Record {
                 | Record::EvidenceDocument(_)
                 | Record::Fact(_)
                 | Record::FeeSchedule(_)
-                | Record::TransferRun(_)
                 | Record::RedistributionReport(_)
         )
     }

@@ -462,6 +462,7 @@ network-error-payment_file_invalid = The bank details in the books do not make a
 network-error-run_without_transfers = This run sent no transfer: there is no payment to make.
 network-error-run_already_executed = This run was already executed.
 network-error-run_stale = The books moved since this run was planned: plan it again.
+network-error-programme_rules_changed = New rules for this programme's period were recorded while this run was being planned: plan it again.
 network-error-nothing_to_execute = This plan has nothing to execute.
 network-nav-facts = Facts to verify
 facts-title = Facts to verify

@@ -462,6 +462,7 @@ network-error-payment_file_invalid = Los datos bancarios de los libros no forman
 network-error-run_without_transfers = Esta campaña no envió ninguna transferencia: no hay nada que pagar.
 network-error-run_already_executed = Esta campaña ya se ejecutó.
 network-error-run_stale = Los libros cambiaron desde que se planificó esta campaña: planifíquela de nuevo.
+network-error-programme_rules_changed = Se registraron nuevas reglas del programa para este período mientras se planificaba esta campaña: planifíquela de nuevo.
 network-error-nothing_to_execute = Este plan no tiene nada que ejecutar.
 network-nav-facts = Hechos por verificar
 facts-title = Hechos por verificar

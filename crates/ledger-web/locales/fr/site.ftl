@@ -462,6 +462,7 @@ network-error-payment_file_invalid = Les coordonnées bancaires des livres ne do
 network-error-run_without_transfers = Cette campagne n’a envoyé aucun transfert : il n’y a rien à payer.
 network-error-run_already_executed = Cette campagne a déjà été exécutée.
 network-error-run_stale = Les livres ont bougé depuis la planification de cette campagne : planifiez-la de nouveau.
+network-error-programme_rules_changed = De nouvelles règles du programme pour cette période ont été enregistrées pendant la planification de cette campagne : planifiez-la de nouveau.
 network-error-nothing_to_execute = Ce plan n’a rien à exécuter.
 network-nav-facts = Faits à vérifier
 facts-title = Faits à vérifier

@@ -98,6 +98,7 @@ impl Problem {
                 | "run_without_transfers"
                 | "run_already_executed"
                 | "run_stale"
+                | "programme_rules_changed"
                 | "nothing_to_execute" => format!("network-error-{}", error.code),
                 _ if error.refusal == Refusal::Invalid => "network-form-refused".to_owned(),
                 _ => "error-conflict".to_owned(),
@@ -489,8 +490,9 @@ mod tests {
 
     #[test]
     fn a_refusal_is_shown_at_its_fields_and_names_the_mutuals() {
-        // Proves the payment file's 409 names each mutual without a bank account, and a plan's
-        // field errors go to their fields with the command's words.
+        // Proves the payment file's 409 names each mutual without a bank account, a run refused
+        // because the programme's rules changed while it was planned has its own sentence, and a
+        // plan's field errors go to their fields with the command's words.
         let missing = AppError {
             errors: vec![
                 ledger_app::FieldError::new(
@@ -504,6 +506,12 @@ mod tests {
         let problem = Problem::of(&missing);
         assert_eq!(problem.key, "network-error-bank_account_missing");
         assert_eq!(problem.names, "mutuelle-bf, mesp");
+        // A run refused at the write because the programme's rules changed says so, not the
+        // generic conflict.
+        let changed = AppError::conflict("programme_rules_changed", "plan it again");
+        let problem = Problem::of(&changed);
+        assert_eq!(problem.key, "network-error-programme_rules_changed");
+        assert!(problem.fields.is_empty());
         let invalid = AppError::validation(vec![
             ledger_app::FieldError::new("period", "has not ended yet"),
             ledger_app::FieldError::new("rates.CDF.rate", "is not a number"),
