@@ -1177,8 +1177,17 @@ async fn the_security_record_and_the_users_page_back_to_the_newest(server: TestS
         chosen
             .iter()
             .flatten()
-            .all(|row| row.contains("<code>invitation_created</code>")),
+            .all(|row| row.contains("Utilisateur invité <code>invitation_created</code>")),
         "{chosen:?}"
+    );
+    // The kind is chosen from a list naming each kind in the reader's language.
+    let filtered = admin.get(invited).await;
+    assert!(
+        filtered
+            .body
+            .contains("<option value=\"invitation_created\" selected>Utilisateur invité</option>"),
+        "{}",
+        filtered.body
     );
 
     let users = "/portal/network/users";

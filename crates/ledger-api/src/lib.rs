@@ -190,7 +190,11 @@ impl AppState {
         version = "1",
         description = "Books of the solidarity euro: contributions from northern unions, loss-free transfers to southern health mutuals, redistribution reports, tracing and audit."
     ),
-    components(schemas(problem::Problem, problem::FieldError)),
+    components(schemas(
+        problem::Problem,
+        problem::FieldError,
+        ledger_app::pagination::ListOrder
+    )),
     modifiers(&BearerSecurity)
 )]
 struct ApiDocument;

@@ -5,6 +5,7 @@
 //! proposed, and every transaction it books carries both names in its metadata, so an export shows
 //! them) or rejects it. The proposer never approves its own proposal, with any credential.
 
+use crate::people::events::SecurityEventKind;
 use ledger_store::proposals::{Decision, ProposalRow};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -156,7 +157,7 @@ pub async fn propose<C: Command>(
         return Err(conflict());
     }
     if stored.id == row.id {
-        record(app, caller, "proposal_created", &stored).await?;
+        record(app, caller, SecurityEventKind::ProposalCreated, &stored).await?;
     }
     Ok(ProposalView::of(&stored))
 }
@@ -165,7 +166,7 @@ pub async fn propose<C: Command>(
 async fn record(
     app: &App,
     caller: &Caller,
-    kind: &str,
+    kind: SecurityEventKind,
     proposal: &ProposalRow,
 ) -> Result<(), AppError> {
     let mut recorded = crate::people::event(
@@ -274,7 +275,7 @@ pub async fn approve(
             result_body: Some(body),
         })
         .await?;
-    record(app, caller, "proposal_approved", &proposal).await?;
+    record(app, caller, SecurityEventKind::ProposalApproved, &proposal).await?;
     let decided = app
         .store
         .proposal(proposal.id)
@@ -304,7 +305,7 @@ pub async fn reject(app: &App, caller: &Caller, id: &str) -> Result<ProposalView
             "this proposal was decided meanwhile",
         ));
     }
-    record(app, caller, "proposal_rejected", &proposal).await?;
+    record(app, caller, SecurityEventKind::ProposalRejected, &proposal).await?;
     let row = app
         .store
         .proposal(proposal.id)

@@ -93,6 +93,7 @@ fn every_key_the_pages_use_exists() {
             "users-error-".to_owned(),
             "users-role-".to_owned(),
             "users-status-".to_owned(),
+            "security-event-".to_owned(),
             // portal: statements
             "statements-status-".to_owned(),
             "statements-why-".to_owned(),
@@ -329,6 +330,9 @@ fn every_key_the_pages_use_exists() {
     }
     for code in ledger_app::bank_statements::OUTCOME_CODES {
         used.insert(format!("statements-why-{code}"));
+    }
+    for kind in ledger_app::people::events::SecurityEventKind::ALL {
+        used.insert(format!("security-event-{}", kind.as_str()));
     }
     for key in [
         "statements-error-file",

@@ -10,6 +10,7 @@
 //! still refused on the next request, on every instance; reads, actions and refused writes read
 //! the key directly ([`confirm`]).
 
+use crate::people::events::SecurityEventKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -126,7 +127,7 @@ pub async fn authenticate(
             app.store
                 .record_security_event(&event(
                     app,
-                    "credential_refused",
+                    SecurityEventKind::CredentialRefused,
                     &user.email,
                     Some(&user),
                     client,
@@ -226,7 +227,7 @@ async fn refuse(
 ) -> AppError {
     let mut recorded = event(
         app,
-        "credential_refused",
+        SecurityEventKind::CredentialRefused,
         &row.prefix,
         None,
         client,

@@ -1,6 +1,7 @@
 //! API keys for partners' own systems: created by a user for its organisation, with a role no
 //! higher than the user's, shown once, kept as a hash, revoked at once.
 
+use crate::people::events::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_core::OrganisationId;
 use ledger_core::text::TextKind;
@@ -140,7 +141,7 @@ async fn new_key(app: &App, caller: &Caller, body: CreateApiKeyBody) -> Result<N
     };
     let recorded = event(
         app,
-        "api_key_created",
+        SecurityEventKind::ApiKeyCreated,
         &user.email,
         Some(&user),
         None,
@@ -271,7 +272,7 @@ impl Action for RevokeApiKey {
         };
         let recorded = event(
             app,
-            "api_key_revoked",
+            SecurityEventKind::ApiKeyRevoked,
             &caller.subject,
             user.as_ref(),
             None,

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod users;
 
+use crate::people::events::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_store::people::{ApiKeyRow, SecurityEventRow, UserRow};
 use serde::{Deserialize, Serialize};
@@ -144,7 +145,7 @@ pub struct Origin {
 /// A security event of `kind` about `subject`, now.
 pub(crate) fn event(
     app: &App,
-    kind: &str,
+    kind: SecurityEventKind,
     subject: &str,
     user: Option<&UserRow>,
     client: Option<&str>,
@@ -153,7 +154,7 @@ pub(crate) fn event(
     SecurityEventRow {
         id: app.sources.id(),
         at: app.sources.now(),
-        kind: kind.to_owned(),
+        kind: kind.as_str().to_owned(),
         organisation_id: user.map(|user| user.organisation_id),
         user_id: user.map(|user| user.id),
         subject: subject.chars().take(254).collect(),

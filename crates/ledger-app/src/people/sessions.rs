@@ -1,6 +1,7 @@
 //! Signing in and out: an email and a password give a session, with a short-lived access token
 //! and a refresh token; signing out, a password change or disabling the user revokes it.
 
+use crate::people::events::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_store::people::{NewSession, Refresh, UserRow};
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,7 @@ pub async fn sign_in(
         app.store
             .record_security_event(&event(
                 app,
-                "sign_in_throttled",
+                SecurityEventKind::SignInThrottled,
                 &email,
                 None,
                 client,
@@ -105,7 +106,7 @@ pub async fn sign_in(
             app.store
                 .record_security_event(&event(
                     app,
-                    "sign_in_failed",
+                    SecurityEventKind::SignInFailed,
                     &email,
                     other.as_ref(),
                     client,
@@ -137,7 +138,7 @@ async fn open_session(
     };
     let recorded = event(
         app,
-        "sign_in",
+        SecurityEventKind::SignIn,
         &user.email,
         Some(user),
         client,
@@ -218,7 +219,7 @@ impl Action for SignOut {
         let user = app.store.user(user_id).await?;
         let recorded = event(
             app,
-            "sign_out",
+            SecurityEventKind::SignOut,
             &caller.subject,
             user.as_ref(),
             None,
@@ -311,7 +312,7 @@ impl Action for RevokeSession {
         }
         let recorded = event(
             app,
-            "session_revoked",
+            SecurityEventKind::SessionRevoked,
             &caller.subject,
             Some(&user),
             None,

@@ -1,6 +1,7 @@
 //! Users: invited by the network's admins, a password set with the invitation, disabled when they
 //! leave.
 
+use crate::people::events::SecurityEventKind;
 use ledger_core::OrganisationId;
 use ledger_store::people::{InvitationUse, UserRow};
 use serde::{Deserialize, Serialize};
@@ -106,7 +107,7 @@ impl Action for InviteUser {
         let expires_at = now + INVITATION_LIFETIME;
         let recorded = event(
             app,
-            "invitation_created",
+            SecurityEventKind::InvitationCreated,
             &caller.subject,
             Some(&user),
             None,
@@ -151,7 +152,7 @@ pub async fn accept_invitation(
     let now = app.sources.now();
     let recorded = event(
         app,
-        "password_set",
+        SecurityEventKind::PasswordSet,
         "",
         None,
         origin.client.as_deref(),
@@ -210,7 +211,7 @@ impl Action for ChangePassword {
         let hash = secrets::hash_password(&self.0.new_password)?;
         let recorded = event(
             app,
-            "password_changed",
+            SecurityEventKind::PasswordChanged,
             &user.email,
             Some(&user),
             None,
@@ -248,7 +249,7 @@ impl Action for DisableUser {
         let user = app.store.user(id).await?.ok_or_else(not_found)?;
         let recorded = event(
             app,
-            "user_disabled",
+            SecurityEventKind::UserDisabled,
             &caller.subject,
             Some(&user),
             None,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use ledger_app::pagination::ListOrder;
 use ledger_app::pagination::PageQuery;
-use ledger_app::people::events::{ListSecurityEvents, SecurityEventQuery};
+use ledger_app::people::events::{ListSecurityEvents, SecurityEventKind, SecurityEventQuery};
 use ledger_app::people::users::{DisableUser, InviteUser, InviteUserBody, ListUsers};
 use ledger_app::{Operation, Refusal};
 use minijinja::{Value, context};
@@ -181,7 +181,7 @@ struct EventsQuery {
     kind: Option<String>,
 }
 
-/// The security record, oldest first, a page at a time (a kind may be chosen; its pages keep it).
+/// The security record, newest first, a page at a time (a kind may be chosen; its pages keep it).
 async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
     let kind = query.kind.filter(|kind| !kind.trim().is_empty());
     let listed = ListSecurityEvents(SecurityEventQuery {
@@ -191,6 +191,12 @@ async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
         order: Some(ListOrder::NewestFirst),
         ..SecurityEventQuery::default()
     });
+    // Each kind the service records, for the filter; an event of a kind it no longer records
+    // (none today) shows its name on record only.
+    let kinds: Vec<&str> = SecurityEventKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
     match visit.portal.app.query(visit.caller(), listed).await {
         Ok(page) => visit.page(
             StatusCode::OK,
@@ -199,6 +205,7 @@ async fn security(Query(query): Query<EventsQuery>, visit: Visit) -> Response {
                 events => Value::from_serialize(&page.items),
                 paging => visit.paging(ListOrder::NewestFirst, page.next_cursor.as_deref()),
                 kind => kind.unwrap_or_default(),
+                kinds => kinds,
             },
         ),
         Err(error) => visit.refused(&error),
