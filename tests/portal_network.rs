@@ -1090,21 +1090,26 @@ async fn the_union_s_batches_page_back_to_the_oldest(server: TestServer) {
     );
 }
 
+/// Records the `n`-th run of September (each with its own idempotency key).
+async fn plan_run(server: &TestServer, fund: &Fund, n: usize) {
+    let (status, body) = server
+        .post(
+            "/v1/transfer-runs",
+            &fund.admin,
+            &format!("paged-run-{n}"),
+            &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
 async fn the_network_s_runs_page_back_to_the_oldest(server: TestServer) {
     // Proves the network's home lists the newest 50 runs with an "Older" link when there are
     // more; following it shows the rest with a link back to the newest; a garbage cursor is a
     // 4xx error page.
     let fund = fund(&server).await;
     for n in 0..51 {
-        let (status, body) = server
-            .post(
-                "/v1/transfer-runs",
-                &fund.admin,
-                &format!("paged-run-{n}"),
-                &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+        plan_run(&server, &fund, n).await;
     }
     let mut admin = signed_in(&server, "a@network.example", NETWORK_ID, "admin").await;
     let first = admin.get("/portal/network").await;
@@ -1253,15 +1258,7 @@ async fn the_proposals_back_to_the_newest_keeping_the_runs_page(server: TestServ
     // runs'; a proposals cursor the list did not give is the 422 page.
     let fund = fund(&server).await;
     for n in 0..51 {
-        let (status, body) = server
-            .post(
-                "/v1/transfer-runs",
-                &fund.admin,
-                &format!("paged-run-{n}"),
-                &json!({"programme_id": fund.programme, "period": "2026-09", "dry_run": false}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+        plan_run(&server, &fund, n).await;
         let (status, body) = server
             .post(
                 &format!("/v1/organisations/{NETWORK_ID}/bank-accounts"),
