@@ -10,12 +10,12 @@
 
 use ledger_testkit::store as support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ledger_core::{Account, AccountCode, AccountId, BalancedTransaction};
 use ledger_store::{IdempotencyEntry, Store, StoreError, StoreOptions, WriteOutcome, WriteRequest};
 use sqlx::{PgPool, Postgres, Transaction};
-use support::{Fixture, open, transfer};
+use support::{Fixture, open, transfer, wait_for_lock_waiters};
 use tokio::task::JoinHandle;
 
 type Answer = JoinHandle<Result<WriteOutcome, StoreError>>;
@@ -50,25 +50,6 @@ async fn hold_head(pool: &PgPool) -> Transaction<'static, Postgres> {
         .await
         .unwrap();
     transaction
-}
-
-/// Waits until `count` statements of this database wait on a lock (at most 20 s).
-async fn wait_for_lock_waiters(pool: &PgPool, count: i64, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if waiting >= count {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {waiting} of {count}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A store whose writer knows the chain head (it has committed once), so its groups take the

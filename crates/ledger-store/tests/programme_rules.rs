@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use ledger_core::organisation::{AllocationPolicy, Programme};
@@ -19,7 +18,7 @@ use ledger_core::{Amount, Currency, FundDate, Period, PeriodKind};
 use ledger_store::records::{ProgrammeVersionRecord, Record, TransferRunRecord};
 use ledger_store::{IdempotencyEntry, Store, StoreError, WriteOutcome, WriteRequest};
 use ledger_testkit::on_both_engines;
-use ledger_testkit::store::{Fixture, now};
+use ledger_testkit::store::{Fixture, now, wait_for_lock_waiters};
 use uuid::Uuid;
 
 on_both_engines!(
@@ -229,25 +228,6 @@ async fn a_refused_request_in_a_group_writes_nothing_and_the_others_commit(fixtu
             .unwrap()
             .is_none()
     );
-}
-
-/// Waits until `count` statements of this database wait on a lock (at most 20 s).
-async fn wait_for_lock_waiters(pool: &sqlx::PgPool, count: i64, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock'",
-        )
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        if waiting >= count {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {waiting} of {count}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,3 +120,27 @@ pub fn transfer_dated(
     .validate(&chart)
     .unwrap()
 }
+
+/// Waits until `count` statements of `pool`'s database wait on a lock, as `pg_stat_activity`
+/// shows them (at most 20 s; then fails naming `what`): how a test knows a write it started is
+/// blocked where it meant it to be.
+pub async fn wait_for_lock_waiters(pool: &sqlx::PgPool, count: i64, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if waiting >= count {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {waiting} of {count}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
