@@ -5,7 +5,7 @@
 //! proposed, and every transaction it books carries both names in its metadata, so an export shows
 //! them) or rejects it. The proposer never approves its own proposal, with any credential.
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use ledger_store::proposals::{Decision, ProposalRow};
 use serde::Serialize;
 use utoipa::ToSchema;

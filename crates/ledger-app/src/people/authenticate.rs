@@ -10,7 +10,7 @@
 //! still refused on the next request, on every instance; reads, actions and refused writes read
 //! the key directly ([`confirm`]).
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -1,7 +1,7 @@
 //! API keys for partners' own systems: created by a user for its organisation, with a role no
 //! higher than the user's, shown once, kept as a hash, revoked at once.
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_core::OrganisationId;
 use ledger_core::text::TextKind;

@@ -8,13 +8,14 @@
 //! public: the credential they check is the caller's proof.
 
 pub mod authenticate;
+pub mod event_kinds;
 pub mod events;
 pub mod keys;
 pub mod secrets;
 pub mod sessions;
 pub mod users;
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_store::people::{ApiKeyRow, SecurityEventRow, UserRow};
 use serde::{Deserialize, Serialize};

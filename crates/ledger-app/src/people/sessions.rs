@@ -1,7 +1,7 @@
 //! Signing in and out: an email and a password give a session, with a short-lived access token
 //! and a refresh token; signing out, a password change or disabling the user revokes it.
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use chrono::{DateTime, Utc};
 use ledger_store::people::{NewSession, Refresh, UserRow};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Users: invited by the network's admins, a password set with the invitation, disabled when they
 //! leave.
 
-use crate::people::events::SecurityEventKind;
+use crate::people::event_kinds::SecurityEventKind;
 use ledger_core::OrganisationId;
 use ledger_store::people::{InvitationUse, UserRow};
 use serde::{Deserialize, Serialize};
