@@ -21,8 +21,9 @@ use crate::http::{post, serve, token};
 use crate::{Backend, baseline_inserts, postgres_database};
 
 const NETWORK_ID: &str = "00000000-0000-0000-0000-000000000001";
-/// Concurrent requests while setting up and filling (the writer groups them).
-const FILL_CONCURRENCY: usize = 64;
+/// Concurrent requests while setting up and filling (the writer groups them): as many as the
+/// service lets one address have in flight (64 were answered 429 once that limit came in).
+const FILL_CONCURRENCY: usize = ledger_api::DEFAULT_MAX_IN_FLIGHT_PER_CLIENT;
 /// Every n-th beneficiary keeps its books in CDF (a recorded rate); the others in XOF (fixed parity).
 const CDF_EVERY: usize = 10;
 /// Calls of the tracing measurement.
